@@ -1,0 +1,141 @@
+/* policy: the reference semantics of the normalised policy (see policy.h):
+ * rule matching, linear first match, packet keys, and freeing.  Everything
+ * faster (the compiled table) is tested against policy_first_match. */
+#include "rules/policy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool ranges_contain(const struct ip_range *r, uint32_t n, u128 v)
+{
+	/* binary search: ranges are sorted and disjoint */
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (v < r[mid].lo)
+			hi = mid;
+		else if (v > r[mid].hi)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+bool addr_set_contains(const struct addr_set *s, int family, u128 a)
+{
+	if (family == 4)
+		return ranges_contain(s->v4, s->n4, a);
+	return ranges_contain(s->v6, s->n6, a);
+}
+
+bool addr_set_is_any(const struct addr_set *s)
+{
+	return s->n4 == 1 && s->v4[0].lo == 0 && s->v4[0].hi == INADDR_V4_MAX &&
+	       s->n6 == 1 && s->v6[0].lo == 0 && s->v6[0].hi == U128_MAX;
+}
+
+void addr_set_free(struct addr_set *s)
+{
+	free(s->v4);
+	free(s->v6);
+	s->v4 = s->v6 = NULL;
+	s->n4 = s->n6 = 0;
+}
+
+bool policy_proto_has_ports(uint8_t proto)
+{
+	/* tcp, udp, dccp, sctp, udplite */
+	return proto == 6 || proto == 17 || proto == 33 || proto == 132 || proto == 136;
+}
+
+uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code)
+{
+	if (proto == 1 || proto == 58)
+		return SVC_KEY(proto, ((uint32_t)icmp_type << 8) | icmp_code);
+	if (policy_proto_has_ports(proto))
+		return SVC_KEY(proto, dport);
+	return SVC_KEY(proto, 0);
+}
+
+bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet *pkt)
+{
+	if (pkt->from_zone >= POLICY_MAX_ZONES || pkt->to_zone >= POLICY_MAX_ZONES)
+		return false;
+	if (!(r->from_zones >> pkt->from_zone & 1) || !(r->to_zones >> pkt->to_zone & 1))
+		return false;
+	if (!addr_set_contains(&r->src, pkt->family, pkt->src) ||
+	    !addr_set_contains(&r->dst, pkt->family, pkt->dst))
+		return false;
+	for (uint32_t i = 0; i < r->nsvc; i++) {
+		const struct svc_range *s = &r->svc[i];
+		if (pkt->key >= s->key_lo && pkt->key <= s->key_hi &&
+		    pkt->sport >= s->sport_lo && pkt->sport <= s->sport_hi)
+			return true;
+	}
+	return false;
+}
+
+long policy_first_match(const struct policy *p, const struct policy_packet *pkt)
+{
+	for (uint32_t i = 0; i < p->nrules; i++)
+		if (policy_rule_matches(&p->rules[i], pkt))
+			return (long)i;
+	return -1;
+}
+
+int policy_zone_find(const struct policy *p, const char *name)
+{
+	for (uint32_t i = 0; i < p->nzones; i++)
+		if (p->zones[i].name && !strcmp(p->zones[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static void rule_free(struct policy_rule *r)
+{
+	addr_set_free(&r->src);
+	addr_set_free(&r->dst);
+	free(r->svc);
+	free(r->name);
+	free(r->description);
+	free(r->owner);
+	free(r->ticket);
+	free(r->expires);
+	free(r->from_text);
+	free(r->to_text);
+	free(r->svc_text);
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	free(p->name);
+	free(p->version);
+	for (uint32_t i = 0; i < p->nzones; i++) {
+		struct policy_zone *z = &p->zones[i];
+		free(z->name);
+		for (uint32_t j = 0; j < z->nif; j++)
+			free(z->ifnames[j]);
+		free(z->ifnames);
+		addr_set_free(&z->nets);
+		free(z->description);
+	}
+	for (uint32_t i = 0; i < p->nrules; i++)
+		rule_free(&p->rules[i]);
+	free(p->rules);
+	for (uint32_t i = 0; i < p->nisolate; i++)
+		free(p->isolate[i].text);
+	free(p->isolate);
+	for (uint32_t i = 0; i < p->nsanitize; i++) {
+		addr_set_free(&p->sanitize[i].via);
+		free(p->sanitize[i].svc);
+		free(p->sanitize[i].text);
+	}
+	free(p->sanitize);
+	for (uint32_t i = 0; i < p->nfiles; i++)
+		free(p->files[i]);
+	free(p->files);
+	free(p);
+}

@@ -1,0 +1,207 @@
+/* policy: the normalised policy (the compiler's intermediate form) and the
+ * pipeline that produces it.
+ *
+ *   policy_lex -> policy_parse -> policy_eval   (policy_load does all three)
+ *   -> policy_prove (three-tier invariants, reachability)
+ *   -> table_build (compiled table, see table.h)
+ *
+ * Model.  A packet is (from zone, to zone, family, src, dst, proto, sport,
+ * "key").  The key folds protocol and destination port into one 24-bit
+ * number so that a service is one interval:
+ *   tcp/udp/sctp/udplite/dccp: key = proto << 16 | dport
+ *   icmp (1) / icmpv6 (58):    key = proto << 16 | type << 8 | code
+ *   any other protocol:        key = proto << 16 (port part 0)
+ * sport applies to port protocols only; for others it is 0 in packets and a
+ * service's sport range is then always 0..65535.
+ *
+ * Addresses are integers per family (common/inaddr.h); IPv4 and IPv6 are
+ * separate spaces.  "any" is the whole of both.
+ *
+ * Ownership: struct policy owns every pointer inside it (strings, arrays,
+ * the file names that policy_loc.file points to); policy_free releases all.
+ * Nothing in it is shared with the diag. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/inaddr.h"
+#include "rules/policy_diag.h"
+
+/* Caps on what a policy may contain; exceeding one is an error, not a crash. */
+#define POLICY_MAX_ZONES 64          /* including the built-in zone "self" */
+#define POLICY_MAX_RULES 1000000
+#define POLICY_MAX_INCLUDE_DEPTH 16
+#define POLICY_MAX_FILES 1024
+#define POLICY_MAX_FILE_BYTES (64u << 20)
+#define POLICY_MAX_GROUP_DEPTH 32
+#define POLICY_MAX_IFNAME 15          /* IFNAMSIZ - 1 */
+
+#define POLICY_ZONE_SELF 0           /* zone index 0 is always "self" */
+
+enum policy_tier {
+	TIER_NONE = 0,        /* a plain zone: DMZ, management, ... */
+	TIER_MYNUMBER,
+	TIER_LGWAN,
+	TIER_INTERNET,
+};
+
+enum policy_action {
+	ACT_NONE = 0,         /* never in a valid rule */
+	ACT_ALLOW = 1,
+	ACT_DENY = 2,         /* drop silently */
+	ACT_REJECT = 3,       /* TCP RST / ICMP unreachable */
+};
+
+/* An inclusive range of integers: addresses, keys or ports. */
+struct ip_range {
+	u128 lo, hi;
+};
+
+/* A set of addresses: sorted, merged, non-overlapping ranges per family. */
+struct addr_set {
+	uint32_t n4, n6;
+	struct ip_range *v4;    /* values 0..2^32-1 */
+	struct ip_range *v6;
+};
+
+/* One service entry: key interval x source-port interval. */
+struct svc_range {
+	uint32_t key_lo, key_hi;     /* 0..0xffffff */
+	uint16_t sport_lo, sport_hi;
+};
+
+#define SVC_KEY(proto, port) (((uint32_t)(proto) << 16) | (uint32_t)(port))
+#define SVC_KEY_MAX 0xffffffu
+
+enum {
+	POLICY_RULE_LOG = 1u << 0,
+	POLICY_RULE_SRC_HOSTS = 1u << 1,   /* every source element names one address */
+	POLICY_RULE_DST_HOSTS = 1u << 2,   /* every destination element names one address */
+	POLICY_RULE_SVC_EXPLICIT = 1u << 3,/* service list given and not "any" */
+	POLICY_RULE_SRC_ANY = 1u << 4,     /* source written as any/omitted */
+	POLICY_RULE_DST_ANY = 1u << 5,
+};
+
+struct policy_rule {
+	uint32_t id;                 /* 1-based, in source order across includes;
+	                                expired rules keep their number */
+	enum policy_action action;
+	uint32_t flags;              /* POLICY_RULE_* */
+	uint64_t from_zones;         /* bit i: zone index i */
+	uint64_t to_zones;
+	struct addr_set src, dst;    /* "any" when written so or omitted */
+	uint32_t nsvc;
+	struct svc_range *svc;       /* sorted by (sport_lo, key_lo); any = one full entry */
+	struct policy_loc loc;       /* the "rule" keyword */
+	char *name;                  /* the quoted rule name (UTF-8) */
+	char *description;           /* may be NULL */
+	char *owner;                 /* may be NULL */
+	char *ticket;                /* may be NULL */
+	char *expires;               /* "YYYY-MM-DD" or NULL */
+	/* As written, for listings: "lgwan [clients]", "internet", "smtp, dns" */
+	char *from_text, *to_text, *svc_text;
+};
+
+struct policy_zone {
+	char *name;
+	enum policy_tier tier;
+	uint32_t nif;
+	char **ifnames;              /* appliance interfaces facing the zone */
+	struct addr_set nets;        /* its networks (may be any: internet) */
+	char *description;           /* may be NULL */
+	struct policy_loc loc;       /* NULL file for self */
+};
+
+/* isolate ZONES: nothing crosses the boundary of these zones except rules
+ * that name single hosts on both ends, explicit services, and log. */
+struct policy_isolate {
+	uint64_t zones;
+	bool implicit;               /* added because the policy declared none */
+	struct policy_loc loc;
+	char *text;                  /* the statement as written, for reports */
+};
+
+/* sanitize A <-> B via RELAYS [service S]:
+ * no packet from a zone in a_zones to one in b_zones (and back, when
+ * both_ways) except to the relay addresses with the relay services; and
+ * from those zones to self only to relay addresses on self with relay
+ * services. */
+struct policy_sanitize {
+	uint64_t a_zones, b_zones;
+	bool both_ways;
+	struct addr_set via;         /* relay addresses (possibly on self) */
+	uint32_t nsvc;
+	struct svc_range *svc;       /* relay services; any when not given */
+	bool implicit;
+	struct policy_loc loc;
+	char *text;
+};
+
+struct policy {
+	char *name;                  /* "policy NAME": may be NULL */
+	char *version;               /* may be NULL */
+	uint8_t sha256[32];          /* of the normalised source: the token
+	                                stream of all files in include order */
+	bool require_owner, require_description;
+
+	uint32_t nzones;
+	struct policy_zone zones[POLICY_MAX_ZONES];
+
+	uint32_t nrules;
+	struct policy_rule *rules;   /* first-match order; expired rules removed */
+	uint32_t nrules_total;       /* rules written, including expired ones */
+
+	/* Default action per zone pair (ACT_DENY or ACT_REJECT) and where it
+	 * was set (file NULL: the built-in default deny). */
+	uint8_t default_action[POLICY_MAX_ZONES][POLICY_MAX_ZONES];
+	struct policy_loc default_loc[POLICY_MAX_ZONES][POLICY_MAX_ZONES];
+
+	uint32_t nisolate;
+	struct policy_isolate *isolate;
+	uint32_t nsanitize;
+	struct policy_sanitize *sanitize;
+
+	uint32_t nfiles;
+	char **files;                /* every file read, in include order */
+};
+
+struct policy_options {
+	const char *today;           /* "YYYY-MM-DD" for expiry; NULL: the real date */
+};
+
+/* Lex, parse and evaluate path and everything it includes.  Every problem is
+ * appended to d.  Returns 0 and a policy, or -EINVAL when d holds errors
+ * (then *ret is NULL), or -errno for I/O failures (also reported in d). */
+int policy_load(const char *path, const struct policy_options *opt, struct diag *d,
+		struct policy **ret);
+/* Same from memory (fuzzing, tests); includes are refused. */
+int policy_load_buffer(const char *name, const char *text, size_t len,
+		       const struct policy_options *opt, struct diag *d, struct policy **ret);
+void policy_free(struct policy *p);
+
+/* Index of a zone by name, or -1. */
+int policy_zone_find(const struct policy *p, const char *name);
+
+/* Does the rule match this packet (zones, family, fields)?  The reference
+ * semantics every faster structure must agree with. */
+struct policy_packet {
+	uint8_t from_zone, to_zone;
+	uint8_t family;              /* 4 or 6 */
+	uint8_t proto;
+	uint16_t sport;
+	uint32_t key;                /* SVC_KEY(...), see above */
+	u128 src, dst;
+};
+bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet *pkt);
+/* Linear first match: returns the rule index or -1 (default applies). */
+long policy_first_match(const struct policy *p, const struct policy_packet *pkt);
+
+/* Key of a packet from its protocol and ports / ICMP type and code. */
+uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code);
+bool policy_proto_has_ports(uint8_t proto);
+
+/* Address-set helpers (addr_set owns its arrays). */
+bool addr_set_contains(const struct addr_set *s, int family, u128 a);
+bool addr_set_is_any(const struct addr_set *s);
+void addr_set_free(struct addr_set *s);

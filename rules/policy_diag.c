@@ -1,0 +1,2 @@
+/* policy_diag: being written. */
+enum { policy_diag_placeholder };

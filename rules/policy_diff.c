@@ -1,0 +1,2 @@
+/* policy_diff: being written. */
+enum { policy_diff_placeholder };

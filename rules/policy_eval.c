@@ -1,0 +1,2 @@
+/* policy_eval: being written. */
+enum { policy_eval_placeholder };

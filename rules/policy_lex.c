@@ -1,0 +1,2 @@
+/* policy_lex: being written. */
+enum { policy_lex_placeholder };

@@ -1,0 +1,2 @@
+/* policy_nft: being written. */
+enum { policy_nft_placeholder };

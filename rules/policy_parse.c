@@ -1,0 +1,2 @@
+/* policy_parse: being written. */
+enum { policy_parse_placeholder };

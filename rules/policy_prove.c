@@ -1,0 +1,2 @@
+/* policy_prove: being written. */
+enum { policy_prove_placeholder };

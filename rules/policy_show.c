@@ -1,0 +1,2 @@
+/* policy_show: being written. */
+enum { policy_show_placeholder };

@@ -1,0 +1,2 @@
+/* pspace: being written. */
+enum { pspace_placeholder };

@@ -1,0 +1,2 @@
+/* table: being written. */
+enum { table_placeholder };

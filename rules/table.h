@@ -1,0 +1,92 @@
+/* table: the compiled rule table — build (linearize), load, look up.
+ *
+ * One versioned binary file (format in table_format.h, documented in
+ * docs/policy.md): magic, format version, SHA-256 of the normalised policy
+ * source, compile time, counts, sections, and a SHA-256 over the whole file.
+ * It is mapped read-only.  The loader treats it as hostile: it checks the
+ * checksum and every offset, count and index before anything is used, and
+ * refuses a bad file with a reason; it never crashes on one.
+ *
+ * Lookup: partitioned by (from zone, to zone, family); inside a partition a
+ * bit-vector intersection classifier (see table.c).  No allocation per
+ * lookup; a loaded table is immutable, so any number of threads may look up
+ * concurrently.
+ *
+ * Ownership: table_build returns a malloc'd buffer the caller frees.
+ * table_open maps the file; table_close unmaps.  Every pointer returned by
+ * the accessors points into the table and lives until table_close. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/inaddr.h"
+#include "rules/policy.h"
+
+struct table;    /* opaque, immutable once loaded */
+
+/* Compile a proven policy into table bytes.  compile_time: seconds since the
+ * epoch to record.  Returns 0, or -errno with a reason in why. */
+int table_build(const struct policy *p, int64_t compile_time, void **ret_buf, size_t *ret_len,
+		char *why, size_t whylen);
+
+/* Map and validate a file.  Returns 0 or -errno (-EBADMSG: not a valid
+ * table) with a reason in why. */
+int table_open(const char *path, struct table **ret, char *why, size_t whylen);
+/* Validate and use a buffer in memory; the buffer is not copied and must
+ * outlive the table. */
+int table_open_buffer(const void *buf, size_t len, struct table **ret, char *why, size_t whylen);
+void table_close(struct table *t);
+
+struct table_query {
+	uint8_t from_zone, to_zone;    /* zone indexes (0 = self) */
+	uint8_t family;                /* 4 or 6 */
+	uint8_t proto;
+	uint16_t sport;                /* 0 for protocols without ports */
+	uint32_t key;                  /* policy_packet_key() */
+	u128 src, dst;
+};
+
+struct table_verdict {
+	uint8_t action;                /* enum policy_action */
+	bool log;
+	uint32_t rule_id;              /* policy_rule.id; 0: the zone pair's default */
+	uint32_t rule_index;           /* index for table_rule(); UINT32_MAX for default */
+};
+
+/* Never fails for a valid table; out-of-range zones give ACT_DENY default. */
+void table_lookup(const struct table *t, const struct table_query *q, struct table_verdict *ret);
+
+struct table_info {
+	uint32_t format_version;
+	uint8_t policy_sha256[32];
+	uint8_t file_sha256[32];
+	int64_t compile_time;
+	uint32_t nzones, nrules, npartitions;
+	uint64_t bytes;
+	const char *policy_name, *policy_version;   /* "" when absent */
+};
+void table_get_info(const struct table *t, struct table_info *ret);
+
+struct table_rule_info {
+	uint32_t id;
+	uint8_t action;
+	bool log;
+	const char *name, *file, *description, *owner, *ticket;   /* "" when absent */
+	uint32_t line, col;
+};
+/* index < nrules; returns false otherwise. */
+bool table_rule(const struct table *t, uint32_t index, struct table_rule_info *ret);
+
+struct table_zone_info {
+	const char *name;
+	uint8_t tier;                  /* enum policy_tier */
+	uint32_t nif;
+};
+bool table_zone(const struct table *t, uint32_t index, struct table_zone_info *ret);
+const char *table_zone_ifname(const struct table *t, uint32_t zone, uint32_t i);
+/* Zone index by name or by interface name, or -1. */
+int table_zone_by_name(const struct table *t, const char *name);
+int table_zone_by_ifname(const struct table *t, const char *ifname);
+/* Default action of a zone pair. */
+uint8_t table_default_action(const struct table *t, uint32_t from, uint32_t to);

@@ -1,0 +1,2 @@
+/* table_build: being written. */
+enum { table_build_placeholder };
