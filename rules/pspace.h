@@ -48,7 +48,7 @@ bool ps_term_intersects(const struct ps_term *a, const struct ps_term *b);
 /* Does a contain all of b? */
 bool ps_term_covers(const struct ps_term *a, const struct ps_term *b);
 
-/* The terms of a rule for a family: appends to *v (growing *n/*cap). */
+/* The terms of a rule for a family: appends to v, growing n and cap. */
 void ps_rule_terms(const struct policy_rule *r, int family, struct ps_term **v, size_t *n, size_t *cap);
 
 struct ps_budget {
@@ -59,6 +59,26 @@ struct ps_budget {
  * covered, -E2BIG if the budget ran out. */
 int ps_witness(const struct ps_term *q, const struct ps_term *const *covers, size_t ncovers,
 	       struct ps_budget *b, struct ps_point *ret);
+
+/* An index of every rule term of a policy for one family, so the prover
+ * and the diff find the rules that can meet a term without a scan.
+ *
+ * ps_table_new: the terms of rules[0..nrules) for a family, in rule order,
+ *   with their index; the table owns copies (ps_table_free).
+ * ps_table_term: borrowed, valid until ps_table_free; never ps_term_free it.
+ * ps_table_rule_terms: the terms of one rule are first .. first + n - 1.
+ * ps_table_query: appends to v (growing n and cap) the index of every term
+ *   that may meet q (a superset; callers test exactly), each once, in a
+ *   fixed order; one step per answer; -E2BIG when the budget is short. */
+struct ps_table;
+struct ps_table *ps_table_new(const struct policy_rule *rules, uint32_t nrules, int family);
+void ps_table_free(struct ps_table *t);
+size_t ps_table_nterms(const struct ps_table *t);
+const struct ps_term *ps_table_term(const struct ps_table *t, size_t i);
+uint32_t ps_table_term_rule(const struct ps_table *t, size_t i);
+void ps_table_rule_terms(const struct ps_table *t, uint32_t rule, size_t *ret_first, size_t *ret_n);
+int ps_table_query(const struct ps_table *t, const struct ps_term *q, struct ps_budget *b,
+		   uint32_t **v, size_t *n, size_t *cap);
 
 /* A concrete packet from a point (zones and family given). */
 void ps_point_packet(const struct ps_point *pt, int family, uint8_t from, uint8_t to,
