@@ -1,2 +1,328 @@
-/* policy_nft: being written. */
-enum { policy_nft_placeholder };
+/* policy_nft: the nftables backstop (see policy_nft.h).
+ *
+ * The datapath daemon decides every new flow; this ruleset sits beside it in
+ * its own table, "inet sekisho_backstop", and drops whatever the three-tier
+ * invariants forbid, so that a bug in the daemon cannot open a path between
+ * segments.  It only ever drops: traffic it does not forbid is left to the
+ * daemon (chain policy accept).
+ *
+ * Shape: the base chains (forward, input, output) send packets that cross an
+ * invariant's boundary (by interface) to one regular chain per invariant and
+ * direction; that chain returns for what the invariant permits (conforming
+ * exception rules, relay traffic) and drops the rest.  Packets of
+ * established flows are accepted first: the gate is the flow's first packet,
+ * which had to pass here.  Reloading is one atomic transaction that flushes
+ * and refills this table only; the appliance's own base chains (and the
+ * packets queued in them) are never touched. */
+#include "rules/policy_nft.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define NFT_TABLE "sekisho_backstop"
+
+static bool zones_have_ifs(const struct policy *p, uint64_t zones, const char **missing)
+{
+	for (unsigned z = 0; z < p->nzones; z++)
+		if ((zones >> z & 1) && z != POLICY_ZONE_SELF && p->zones[z].nif == 0) {
+			*missing = p->zones[z].name;
+			return false;
+		}
+	return true;
+}
+
+/* { "eth1", "eth2" } for the zones in mask (self excluded). */
+static void put_ifset(const struct policy *p, uint64_t zones, struct strbuf *out)
+{
+	bool first = true;
+	strbuf_puts(out, "{ ");
+	for (unsigned z = 1; z < p->nzones; z++) {
+		if (!(zones >> z & 1))
+			continue;
+		for (unsigned i = 0; i < p->zones[z].nif; i++) {
+			strbuf_printf(out, "%s\"%s\"", first ? "" : ", ", p->zones[z].ifnames[i]);
+			first = false;
+		}
+	}
+	strbuf_puts(out, " }");
+}
+
+static void put_ranges(int family, const struct ip_range *r, uint32_t n, struct strbuf *out)
+{
+	char buf[2 * INADDR_STRLEN + 1];
+	strbuf_puts(out, "{ ");
+	for (uint32_t i = 0; i < n; i++)
+		strbuf_printf(out, "%s%s", i ? ", " : "", inaddr_format_span(family, r[i].lo, r[i].hi, buf, sizeof buf));
+	strbuf_puts(out, " }");
+}
+
+/* Address match for one family: "" for any, " ip saddr { ... }" otherwise.
+ * Returns false when the set has nothing in this family (no line at all). */
+static bool put_addr_match(int family, const char *dir, const struct addr_set *s, bool any, struct strbuf *out)
+{
+	const struct ip_range *r = family == 4 ? s->v4 : s->v6;
+	uint32_t n = family == 4 ? s->n4 : s->n6;
+	if (any)
+		return true;
+	if (n == 0)
+		return false;
+	if (n == 1 && r[0].lo == 0 && r[0].hi == inaddr_family_max(family))
+		return true;
+	strbuf_printf(out, " %s %s ", family == 4 ? "ip" : "ip6", dir);
+	put_ranges(family, r, n, out);
+	return true;
+}
+
+static void put_port_range(const char *what, unsigned lo, unsigned hi, struct strbuf *out)
+{
+	if (lo == 0 && hi == 0xffff)
+		return;
+	if (lo == hi)
+		strbuf_printf(out, " %s %u", what, lo);
+	else
+		strbuf_printf(out, " %s %u-%u", what, lo, hi);
+}
+
+/* Emit one line per piece of a service entry that nft can match exactly:
+ * prefix + match + suffix.  Key ranges are split per protocol, and ICMP
+ * ranges per type, so nothing is widened. */
+static void emit_svc_lines(int family, const struct svc_range *s, const char *prefix, const char *suffix,
+			   struct strbuf *out)
+{
+	if (s->key_lo == 0 && s->key_hi == SVC_KEY_MAX && s->sport_lo == 0 && s->sport_hi == 0xffff) {
+		strbuf_printf(out, "\t\t%s %s\n", prefix, suffix);
+		return;
+	}
+	for (uint32_t proto = s->key_lo >> 16; proto <= (s->key_hi >> 16); proto++) {
+		unsigned lo = proto == (s->key_lo >> 16) ? (s->key_lo & 0xffff) : 0;
+		unsigned hi = proto == (s->key_hi >> 16) ? (s->key_hi & 0xffff) : 0xffff;
+		bool icmp = proto == 1 || proto == 58;
+		if ((proto == 1 && family == 6) || (proto == 58 && family == 4))
+			continue;          /* cannot occur in this family */
+		if (icmp) {
+			const char *kw = proto == 1 ? "icmp" : "icmpv6";
+			if (lo == 0 && hi == 0xffff) {
+				strbuf_printf(out, "\t\t%s meta l4proto %s %s\n", prefix, kw, suffix);
+				continue;
+			}
+			for (unsigned t = lo >> 8; t <= (hi >> 8); t++) {
+				unsigned clo = t == (lo >> 8) ? (lo & 0xff) : 0;
+				unsigned chi = t == (hi >> 8) ? (hi & 0xff) : 0xff;
+				strbuf_printf(out, "\t\t%s %s type %u", prefix, kw, t);
+				if (!(clo == 0 && chi == 0xff)) {
+					if (clo == chi)
+						strbuf_printf(out, " %s code %u", kw, clo);
+					else
+						strbuf_printf(out, " %s code %u-%u", kw, clo, chi);
+				}
+				strbuf_printf(out, " %s\n", suffix);
+			}
+			continue;
+		}
+		strbuf_printf(out, "\t\t%s meta l4proto %u", prefix, proto);
+		if (policy_proto_has_ports((uint8_t)proto)) {
+			put_port_range("th dport", lo, hi, out);
+			put_port_range("th sport", s->sport_lo, s->sport_hi, out);
+		}
+		strbuf_printf(out, " %s\n", suffix);
+	}
+}
+
+/* Lines that "return" (permit) the packets a rule or relay admits. */
+static void emit_permit(int family, const struct addr_set *src, bool src_any, const struct addr_set *dst,
+			bool dst_any, const struct svc_range *svc, uint32_t nsvc, const char *comment,
+			struct strbuf *out)
+{
+	struct strbuf pre = STRBUF_INIT;
+	strbuf_printf(&pre, "meta nfproto %s", family == 4 ? "ipv4" : "ipv6");
+	if (!put_addr_match(family, "saddr", src, src_any, &pre) ||
+	    !put_addr_match(family, "daddr", dst, dst_any, &pre)) {
+		strbuf_free(&pre);
+		return;
+	}
+	char suffix[200];
+	snprintf(suffix, sizeof suffix, "return comment \"%s\"", comment);
+	for (uint32_t i = 0; i < nsvc; i++)
+		emit_svc_lines(family, &svc[i], strbuf_str(&pre), suffix, out);
+	strbuf_free(&pre);
+}
+
+static bool is_conforming_exception(const struct policy_rule *r)
+{
+	const uint32_t need = POLICY_RULE_SRC_HOSTS | POLICY_RULE_DST_HOSTS | POLICY_RULE_SVC_EXPLICIT |
+			      POLICY_RULE_LOG;
+	return r->action == ACT_ALLOW && (r->flags & need) == need;
+}
+
+/* Chain for one isolate invariant: permits its conforming exception rules
+ * for packets crossing between inside (zones) and outside. */
+static void emit_isolate_chain(const struct policy *p, unsigned idx, const char *hook, uint64_t from_ok,
+			       uint64_t to_ok, struct strbuf *out)
+{
+	const struct policy_isolate *iso = &p->isolate[idx];
+	strbuf_printf(out, "\tchain iso%u_%s {\n\t\t# %s\n", idx, hook, iso->text);
+	for (uint32_t i = 0; i < p->nrules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+		if (!is_conforming_exception(r))
+			continue;
+		/* crossing: one end inside, the other outside, within this hook's zones */
+		bool crosses = ((r->from_zones & iso->zones) && (r->to_zones & ~iso->zones)) ||
+			       ((r->from_zones & ~iso->zones) && (r->to_zones & iso->zones));
+		if (!crosses || !(r->from_zones & from_ok) || !(r->to_zones & to_ok))
+			continue;
+		char comment[64];
+		snprintf(comment, sizeof comment, "rule %u", r->id);
+		for (int fam = 4; fam <= 6; fam += 2)
+			emit_permit(fam, &r->src, false, &r->dst, false, r->svc, r->nsvc, comment, out);
+	}
+	strbuf_printf(out, "\t\tcounter drop comment \"%s\"\n\t}\n", iso->text);
+}
+
+/* Does sanitize statement s let traffic from zone f towards zone t (t may
+ * be self) through its relays?  Only in a declared direction. */
+static bool sanitize_sends(const struct policy_sanitize *s, unsigned f, unsigned t)
+{
+	bool ab = (s->a_zones >> f & 1) && (t == POLICY_ZONE_SELF || (s->b_zones >> t & 1));
+	bool ba = s->both_ways && (s->b_zones >> f & 1) && (t == POLICY_ZONE_SELF || (s->a_zones >> t & 1));
+	return ab || ba;
+}
+
+/* Is the direct path f -> t between two sides of some sanitize statement? */
+static bool sanitize_separates(const struct policy *p, unsigned f, unsigned t)
+{
+	for (uint32_t i = 0; i < p->nsanitize; i++) {
+		const struct policy_sanitize *s = &p->sanitize[i];
+		if (((s->a_zones >> f & 1) && (s->b_zones >> t & 1)) ||
+		    ((s->b_zones >> f & 1) && (s->a_zones >> t & 1)))
+			return true;
+	}
+	return false;
+}
+
+/* Is zone f a sending side of some statement (so f -> self is restricted)? */
+static bool sanitize_restricts_self(const struct policy *p, unsigned f)
+{
+	for (uint32_t i = 0; i < p->nsanitize; i++)
+		if (sanitize_sends(&p->sanitize[i], f, POLICY_ZONE_SELF))
+			return true;
+	return false;
+}
+
+/* One chain per restricted zone pair: the union of what every statement
+ * declaring that direction permits, then drop.  Several statements over the
+ * same sides add relays; they never narrow each other. */
+static void emit_sanitize_chain(const struct policy *p, unsigned f, unsigned t, struct strbuf *out)
+{
+	static const struct addr_set none;
+	strbuf_printf(out, "\tchain san_%s_%s {\n", p->zones[f].name, p->zones[t].name);
+	for (uint32_t i = 0; i < p->nsanitize; i++) {
+		const struct policy_sanitize *s = &p->sanitize[i];
+		if (!sanitize_sends(s, f, t))
+			continue;
+		strbuf_printf(out, "\t\t# %s\n", s->text);
+		bool to_self = t == POLICY_ZONE_SELF;
+		if (to_self ? !s->via_self : !(s->via.n4 || s->via.n6))
+			continue;
+		for (int fam = 4; fam <= 6; fam += 2)
+			emit_permit(fam, &none, true, &s->via, to_self, s->svc, s->nsvc, "relay", out);
+	}
+	strbuf_printf(out, "\t\tcounter drop comment \"no direct path %s -> %s\"\n\t}\n", p->zones[f].name,
+		      p->zones[t].name);
+}
+
+int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_t whylen)
+{
+	const char *missing = NULL;
+	for (uint32_t i = 0; i < p->nisolate; i++)
+		if (!zones_have_ifs(p, p->isolate[i].zones, &missing)) {
+			snprintf(why, whylen, "zone '%s' of invariant '%s' has no interfaces", missing,
+				 p->isolate[i].text);
+			return -22;
+		}
+	for (uint32_t i = 0; i < p->nsanitize; i++)
+		if (!zones_have_ifs(p, p->sanitize[i].a_zones | p->sanitize[i].b_zones, &missing)) {
+			snprintf(why, whylen, "zone '%s' of invariant '%s' has no interfaces", missing,
+				 p->sanitize[i].text);
+			return -22;
+		}
+
+	strbuf_puts(out, "#!/usr/sbin/nft -f\n");
+	strbuf_printf(out, "# sekisho three-tier backstop for policy \"%s\" version \"%s\"\n",
+		      p->name ? p->name : "", p->version ? p->version : "");
+	strbuf_puts(out, "# policy sha256 ");
+	for (int i = 0; i < 32; i++)
+		strbuf_printf(out, "%02x", p->sha256[i]);
+	strbuf_puts(out, "\n# Generated by sekisho-rulec emit-nft.  Drops only what the invariants forbid;\n"
+			 "# everything else is decided by sekisho-gatewayd.  Applying this file replaces\n"
+			 "# this table atomically and touches no other table.\n\n");
+	strbuf_puts(out, "table inet " NFT_TABLE "\nflush table inet " NFT_TABLE "\n\n");
+	strbuf_puts(out, "table inet " NFT_TABLE " {\n");
+
+	const uint64_t self = 1ull << POLICY_ZONE_SELF;
+	const uint64_t all = p->nzones >= 64 ? ~0ull : ((1ull << p->nzones) - 1);
+	struct strbuf fwd = STRBUF_INIT, in = STRBUF_INIT, outp = STRBUF_INIT;
+
+	for (uint32_t i = 0; i < p->nisolate; i++) {
+		uint64_t m = p->isolate[i].zones & ~self;
+		uint64_t outside = all & ~m & ~self;
+		if (!m)
+			continue;
+		emit_isolate_chain(p, i, "fwd", all & ~self, all & ~self, out);
+		strbuf_puts(&fwd, "\t\tiifname ");
+		put_ifset(p, m, &fwd);
+		strbuf_puts(&fwd, " oifname != ");
+		put_ifset(p, m, &fwd);
+		strbuf_printf(&fwd, " jump iso%u_fwd\n", i);
+		if (outside) {
+			strbuf_puts(&fwd, "\t\tiifname != ");
+			put_ifset(p, m, &fwd);
+			strbuf_puts(&fwd, " oifname ");
+			put_ifset(p, m, &fwd);
+			strbuf_printf(&fwd, " jump iso%u_fwd\n", i);
+		}
+		if (!(p->isolate[i].zones & self)) {
+			emit_isolate_chain(p, i, "in", m, self, out);
+			emit_isolate_chain(p, i, "out", self, m, out);
+			strbuf_puts(&in, "\t\tiifname ");
+			put_ifset(p, m, &in);
+			strbuf_printf(&in, " jump iso%u_in\n", i);
+			strbuf_puts(&outp, "\t\toifname ");
+			put_ifset(p, m, &outp);
+			strbuf_printf(&outp, " jump iso%u_out\n", i);
+		}
+	}
+	for (unsigned f = 1; f < p->nzones; f++) {
+		for (unsigned t = 1; t < p->nzones; t++) {
+			if (f == t || !sanitize_separates(p, f, t))
+				continue;
+			emit_sanitize_chain(p, f, t, out);
+			strbuf_puts(&fwd, "\t\tiifname ");
+			put_ifset(p, 1ull << f, &fwd);
+			strbuf_puts(&fwd, " oifname ");
+			put_ifset(p, 1ull << t, &fwd);
+			strbuf_printf(&fwd, " jump san_%s_%s\n", p->zones[f].name, p->zones[t].name);
+		}
+		if (sanitize_restricts_self(p, f)) {
+			emit_sanitize_chain(p, f, POLICY_ZONE_SELF, out);
+			strbuf_puts(&in, "\t\tiifname ");
+			put_ifset(p, 1ull << f, &in);
+			strbuf_printf(&in, " jump san_%s_self\n", p->zones[f].name);
+		}
+	}
+
+	static const struct {
+		const char *name, *hook;
+	} hooks[] = {{"forward", "forward"}, {"input", "input"}, {"output", "output"}};
+	struct strbuf *bodies[] = {&fwd, &in, &outp};
+	for (int h = 0; h < 3; h++) {
+		strbuf_printf(out, "\tchain %s {\n\t\ttype filter hook %s priority filter - 10; policy accept;\n",
+			      hooks[h].name, hooks[h].hook);
+		if (bodies[h]->len)
+			strbuf_puts(out, "\t\tct state established,related accept\n");
+		strbuf_puts(out, strbuf_str(bodies[h]));
+		strbuf_puts(out, "\t}\n");
+		strbuf_free(bodies[h]);
+	}
+	strbuf_puts(out, "}\n");
+	return 0;
+}

@@ -1,2 +1,656 @@
+/* sekisho-rulec: the policy compiler's command line.
+ *
+ *   check FILE            parse, evaluate, prove the invariants, warn
+ *   compile FILE -o TABLE  the same, then write the compiled table atomically
+ *   explain FILE|TABLE FROM TO PROTO SRC[:PORT] DST[:PORT] [type T [code C]]
+ *   diff OLD NEW          semantic difference with one example per change
+ *   show FILE|TABLE       normalised listing and zone matrix (table: summary)
+ *   emit-nft FILE         nftables backstop enforcing the invariants
+ *
+ * Exit status: 0 clean, 1 policy errors (or warnings with --strict),
+ * 2 usage or I/O errors.  This is the edge: the only place that prints. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
-int main(void) { puts("sekisho-rulec: being written"); return 2; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/strbuf.h"
+#include "common/xalloc.h"
+#include "rules/policy.h"
+#include "rules/policy_diff.h"
+#include "rules/policy_nft.h"
+#include "rules/policy_prove.h"
+#include "rules/policy_show.h"
+#include "rules/table.h"
+
+enum { EXIT_OK = 0, EXIT_POLICY = 1, EXIT_USAGE = 2 };
+
+static struct {
+	bool strict;
+	bool quiet;
+	bool color;
+	const char *today;
+	const char *output;
+	uint64_t budget;
+} opt;
+
+static void usage(FILE *f)
+{
+	fputs("usage: sekisho-rulec [options] COMMAND ...\n"
+	      "\n"
+	      "commands:\n"
+	      "  check FILE                  parse, evaluate and prove the three-tier invariants\n"
+	      "  compile FILE -o TABLE       check, then write the compiled table\n"
+	      "  explain FILE|TABLE FROM TO PROTO SRC[:SPORT] DST[:DPORT] [type T [code C]]\n"
+	      "                              the rule that decides one packet (FROM/TO: zone, or\n"
+	      "                              if:IFNAME; IPv6 with a port as [ADDR]:PORT)\n"
+	      "  diff OLD NEW                what traffic becomes allowed or denied, with examples\n"
+	      "  show FILE|TABLE             normalised listing and zone matrix\n"
+	      "  emit-nft FILE               nftables ruleset enforcing the invariants (backstop)\n"
+	      "\n"
+	      "options:\n"
+	      "  -o, --output FILE           where compile writes the table\n"
+	      "      --strict                warnings also fail (exit 1)\n"
+	      "      --today YYYY-MM-DD      date used for rule expiry (default: today, UTC)\n"
+	      "      --budget N              analysis step budget (default 50000000)\n"
+	      "  -q, --quiet                 print diagnostics only\n"
+	      "      --color / --no-color    colour diagnostics (default: when stderr is a terminal)\n"
+	      "  -h, --help\n"
+	      "\n"
+	      "exit status: 0 clean, 1 policy errors, 2 usage or I/O errors\n",
+	      f);
+}
+
+static void print_diags(const struct diag *d)
+{
+	diag_print(d, stderr, opt.color);
+}
+
+static int load_policy(const char *path, struct diag *d, struct policy **ret)
+{
+	struct policy_options po = {.today = opt.today};
+	int r = policy_load(path, &po, d, ret);
+	if (r == -EINVAL)
+		return EXIT_POLICY;
+	if (r < 0)
+		return EXIT_USAGE;
+	return EXIT_OK;
+}
+
+static const char *status_text(enum prove_status s)
+{
+	switch (s) {
+	case PROVE_PROVEN: return "proven";
+	case PROVE_VIOLATED: return "VIOLATED";
+	default: return "NOT PROVEN (budget)";
+	}
+}
+
+static void print_proofs(const struct policy *p, const struct prove_report *rep)
+{
+	for (uint32_t i = 0; i < rep->ninvariants; i++) {
+		const struct prove_invariant *inv = &rep->inv[i];
+		printf("  %-9s %s", status_text(inv->status), inv->text);
+		if (inv->nexceptions) {
+			printf("  (admitted by rule%s", inv->nexceptions > 1 ? "s" : "");
+			for (uint32_t j = 0; j < inv->nexceptions; j++)
+				printf(" #%u", inv->exception_ids[j]);
+			printf(")");
+		}
+		printf("\n");
+		if (inv->counterexample)
+			printf("            counterexample: %s\n", inv->counterexample);
+	}
+	if (!rep->ninvariants)
+		printf("  (no invariants: the policy has no three-tier zones)\n");
+	(void)p;
+}
+
+/* load + prove; *ret_policy is set when loading succeeded. */
+static int check_policy(const char *path, bool show_proofs, struct policy **ret_policy)
+{
+	struct diag d;
+	struct policy *p = NULL;
+	diag_init(&d);
+	int rc = load_policy(path, &d, &p);
+	if (rc == EXIT_OK) {
+		struct prove_options po = {.budget = opt.budget, .reachability = true};
+		struct prove_report rep = {0};
+		int r = policy_prove(p, &po, &d, &rep);
+		if (show_proofs && !opt.quiet) {
+			printf("%s: policy \"%s\" version \"%s\": %u zones, %u rules\n", path,
+			       p->name ? p->name : "", p->version ? p->version : "", p->nzones, p->nrules);
+			printf("three-tier invariants:\n");
+			print_proofs(p, &rep);
+			if (!rep.reachability_complete)
+				printf("  (reachability analysis cut short by the budget)\n");
+		}
+		prove_report_free(&rep);
+		if (r < 0)
+			rc = EXIT_POLICY;
+	}
+	print_diags(&d);
+	if (rc == EXIT_OK && opt.strict && d.nwarnings)
+		rc = EXIT_POLICY;
+	if (!opt.quiet && (d.nerrors || d.nwarnings))
+		fprintf(stderr, "%zu error%s, %zu warning%s\n", d.nerrors, d.nerrors == 1 ? "" : "s",
+			d.nwarnings, d.nwarnings == 1 ? "" : "s");
+	diag_free(&d);
+	if (rc == EXIT_OK && ret_policy)
+		*ret_policy = p;
+	else
+		policy_free(p);
+	return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	if (argc != 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return check_policy(argv[0], true, NULL);
+}
+
+static int write_atomic(const char *path, const void *buf, size_t len)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "sekisho-rulec: %s: %s\n", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	const char *p = buf;
+	size_t left = len;
+	while (left) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "sekisho-rulec: %s: %s\n", tmp, strerror(n < 0 ? errno : EIO));
+			goto fail;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		fd = -1;
+		fprintf(stderr, "sekisho-rulec: %s: %s\n", tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		fprintf(stderr, "sekisho-rulec: %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	free(tmp);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+static int64_t compile_time(void)
+{
+	/* reproducible builds: honour SOURCE_DATE_EPOCH */
+	const char *e = getenv("SOURCE_DATE_EPOCH");
+	if (e && *e)
+		return strtoll(e, NULL, 10);
+	return (int64_t)time(NULL);
+}
+
+static int cmd_compile(int argc, char **argv)
+{
+	if (argc != 1 || !opt.output) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct policy *p = NULL;
+	int rc = check_policy(argv[0], false, &p);
+	if (rc != EXIT_OK)
+		return rc;
+	void *buf = NULL;
+	size_t len = 0;
+	char why[256] = "";
+	int r = table_build(p, compile_time(), &buf, &len, why, sizeof why);
+	if (r < 0) {
+		fprintf(stderr, "sekisho-rulec: %s: cannot compile: %s\n", argv[0], why);
+		policy_free(p);
+		return EXIT_POLICY;
+	}
+	rc = write_atomic(opt.output, buf, len) < 0 ? EXIT_USAGE : EXIT_OK;
+	if (rc == EXIT_OK && !opt.quiet) {
+		struct table *t = NULL;
+		if (table_open_buffer(buf, len, &t, why, sizeof why) == 0) {
+			struct table_info ti;
+			table_get_info(t, &ti);
+			printf("%s: %u rules, %u zones, %u partitions, %zu bytes, policy sha256 ", opt.output,
+			       ti.nrules, ti.nzones, ti.npartitions, len);
+			for (int i = 0; i < 32; i++)
+				printf("%02x", ti.policy_sha256[i]);
+			printf("\n");
+			table_close(t);
+		} else {
+			fprintf(stderr, "sekisho-rulec: internal error: the table just built does not load: %s\n", why);
+			rc = EXIT_POLICY;
+		}
+	}
+	free(buf);
+	policy_free(p);
+	return rc;
+}
+
+/* Is this file a compiled table (by its magic)? */
+static bool is_table_file(const char *path)
+{
+	char magic[8];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	bool yes = fread(magic, 1, 8, f) == 8 && !memcmp(magic, "SKSHOTBL", 8);
+	fclose(f);
+	return yes;
+}
+
+struct loaded {
+	struct policy *policy;     /* NULL when loaded from a table */
+	struct table *table;
+	void *buf;                 /* table bytes built in memory */
+};
+
+static int load_any(const char *path, struct loaded *ret)
+{
+	char why[256] = "";
+	memset(ret, 0, sizeof *ret);
+	if (is_table_file(path)) {
+		if (table_open(path, &ret->table, why, sizeof why) < 0) {
+			fprintf(stderr, "sekisho-rulec: %s: %s\n", path, why);
+			return EXIT_USAGE;
+		}
+		return EXIT_OK;
+	}
+	struct diag d;
+	diag_init(&d);
+	int rc = load_policy(path, &d, &ret->policy);
+	print_diags(&d);
+	diag_free(&d);
+	if (rc != EXIT_OK)
+		return rc;
+	size_t len;
+	if (table_build(ret->policy, compile_time(), &ret->buf, &len, why, sizeof why) < 0 ||
+	    table_open_buffer(ret->buf, len, &ret->table, why, sizeof why) < 0) {
+		fprintf(stderr, "sekisho-rulec: %s: cannot compile: %s\n", path, why);
+		return EXIT_POLICY;
+	}
+	return EXIT_OK;
+}
+
+static void loaded_free(struct loaded *l)
+{
+	table_close(l->table);
+	free(l->buf);
+	policy_free(l->policy);
+}
+
+static int parse_zone(const struct table *t, const char *s)
+{
+	if (!strncmp(s, "if:", 3))
+		return table_zone_by_ifname(t, s + 3);
+	return table_zone_by_name(t, s);
+}
+
+static int parse_proto(const char *s)
+{
+	static const struct { const char *n; int p; } names[] = {
+		{"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"dccp", 33}, {"gre", 47}, {"esp", 50},
+		{"ah", 51}, {"icmpv6", 58}, {"ospf", 89}, {"pim", 103}, {"vrrp", 112},
+		{"sctp", 132}, {"udplite", 136},
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(s, names[i].n))
+			return names[i].p;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s && !*end && v >= 0 && v <= 255)
+		return (int)v;
+	return -1;
+}
+
+/* "ADDR", "ADDR:PORT", "[V6]:PORT", "V6" */
+static int parse_endpoint(const char *s, bool want_port, int *family, u128 *addr, uint16_t *port)
+{
+	char buf[INADDR_STRLEN + 8];
+	const char *a = s, *p = NULL;
+	size_t alen = strlen(s);
+	*port = 0;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close)
+			return -1;
+		a = s + 1;
+		alen = (size_t)(close - a);
+		if (close[1] == ':')
+			p = close + 2;
+		else if (close[1])
+			return -1;
+	} else if (strchr(s, '.') && strchr(s, ':')) {
+		const char *c = strrchr(s, ':');
+		alen = (size_t)(c - s);
+		p = c + 1;
+	}
+	if (alen >= sizeof buf)
+		return -1;
+	memcpy(buf, a, alen);
+	buf[alen] = '\0';
+	if (inaddr_parse(buf, family, addr) < 0)
+		return -1;
+	if (p) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (!*p || *end || v < 0 || v > 65535)
+			return -1;
+		*port = (uint16_t)v;
+	} else if (want_port) {
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+	if (argc < 6) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct loaded l;
+	int rc = load_any(argv[0], &l);
+	if (rc != EXIT_OK) {
+		loaded_free(&l);
+		return rc;
+	}
+	struct table_query q = {0};
+	int from = parse_zone(l.table, argv[1]), to = parse_zone(l.table, argv[2]);
+	int proto = parse_proto(argv[3]);
+	int fam1 = 0, fam2 = 0;
+	uint16_t sport = 0, dport = 0;
+	long type = 0, code = 0;
+	rc = EXIT_USAGE;
+	if (from < 0 || to < 0) {
+		fprintf(stderr, "sekisho-rulec: unknown zone or interface '%s'\n", from < 0 ? argv[1] : argv[2]);
+		goto out;
+	}
+	if (proto < 0) {
+		fprintf(stderr, "sekisho-rulec: unknown protocol '%s'\n", argv[3]);
+		goto out;
+	}
+	bool ports = policy_proto_has_ports((uint8_t)proto);
+	if (parse_endpoint(argv[4], false, &fam1, &q.src, &sport) < 0 ||
+	    parse_endpoint(argv[5], false, &fam2, &q.dst, &dport) < 0 || fam1 != fam2) {
+		fprintf(stderr, "sekisho-rulec: bad addresses '%s' '%s' (same family; ADDR:PORT or [V6]:PORT)\n",
+			argv[4], argv[5]);
+		goto out;
+	}
+	for (int i = 6; i + 1 < argc; i += 2) {
+		long *dst = !strcmp(argv[i], "type") ? &type : !strcmp(argv[i], "code") ? &code : NULL;
+		char *end;
+		long v = strtol(argv[i + 1], &end, 10);
+		if (!dst || *end || v < 0 || v > 255) {
+			fprintf(stderr, "sekisho-rulec: bad packet field '%s %s'\n", argv[i], argv[i + 1]);
+			goto out;
+		}
+		*dst = v;
+	}
+	if ((argc - 6) % 2) {
+		fprintf(stderr, "sekisho-rulec: missing value after '%s'\n", argv[argc - 1]);
+		goto out;
+	}
+	q.from_zone = (uint8_t)from;
+	q.to_zone = (uint8_t)to;
+	q.family = (uint8_t)fam1;
+	q.proto = (uint8_t)proto;
+	q.sport = ports ? sport : 0;
+	q.key = policy_packet_key((uint8_t)proto, dport, (uint8_t)type, (uint8_t)code);
+
+	struct table_verdict v;
+	table_lookup(l.table, &q, &v);
+	struct policy_packet pkt = {.from_zone = q.from_zone, .to_zone = q.to_zone, .family = q.family,
+				    .proto = q.proto, .sport = q.sport, .key = q.key, .src = q.src, .dst = q.dst};
+	struct strbuf sb = STRBUF_INIT;
+	struct table_zone_info zf, zt;
+	table_zone(l.table, q.from_zone, &zf);
+	table_zone(l.table, q.to_zone, &zt);
+	if (l.policy) {
+		policy_packet_format(l.policy, &pkt, &sb);
+	} else {
+		/* without the policy, name zones from the table */
+		struct policy tmp;
+		memset(&tmp, 0, sizeof tmp);
+		tmp.nzones = POLICY_MAX_ZONES;
+		for (uint32_t i = 0; i < POLICY_MAX_ZONES; i++) {
+			struct table_zone_info zi;
+			tmp.zones[i].name = table_zone(l.table, i, &zi) ? (char *)(uintptr_t)zi.name : NULL;
+		}
+		policy_packet_format(&tmp, &pkt, &sb);
+	}
+	printf("packet   %s\n", strbuf_str(&sb));
+	printf("verdict  %s%s\n", policy_action_name(v.action), v.log ? " (logged)" : "");
+	if (v.rule_index != UINT32_MAX) {
+		struct table_rule_info ri;
+		table_rule(l.table, v.rule_index, &ri);
+		printf("rule     #%u \"%s\"  %s:%u\n", ri.id, ri.name, ri.file, ri.line);
+		if (*ri.description)
+			printf("         %s\n", ri.description);
+		if (*ri.owner || *ri.ticket)
+			printf("         owner %s%s%s\n", *ri.owner ? ri.owner : "-", *ri.ticket ? ", ticket " : "",
+			       ri.ticket);
+	} else {
+		printf("rule     none matched: the default for %s -> %s applies\n", zf.name, zt.name);
+	}
+	strbuf_free(&sb);
+	rc = EXIT_OK;
+out:
+	loaded_free(&l);
+	return rc;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+	if (argc != 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct policy *a = NULL, *b = NULL;
+	struct diag d;
+	diag_init(&d);
+	int rc = load_policy(argv[0], &d, &a);
+	if (rc == EXIT_OK)
+		rc = load_policy(argv[1], &d, &b);
+	print_diags(&d);
+	diag_free(&d);
+	if (rc == EXIT_OK) {
+		struct diff_result res;
+		if (policy_diff(a, b, opt.budget, &res) < 0) {
+			fprintf(stderr, "sekisho-rulec: diff failed\n");
+			rc = EXIT_USAGE;
+		} else {
+			struct strbuf sb = STRBUF_INIT;
+			policy_diff_render(a, b, &res, &sb);
+			fputs(strbuf_str(&sb), stdout);
+			strbuf_free(&sb);
+			policy_diff_free(&res);
+		}
+	}
+	policy_free(a);
+	policy_free(b);
+	return rc;
+}
+
+static void print_table_summary(const struct table *t)
+{
+	struct table_info ti;
+	table_get_info(t, &ti);
+	printf("compiled table, format %u\n", ti.format_version);
+	printf("policy \"%s\" version \"%s\"\n", ti.policy_name, ti.policy_version);
+	printf("policy sha256 ");
+	for (int i = 0; i < 32; i++)
+		printf("%02x", ti.policy_sha256[i]);
+	time_t ct = (time_t)ti.compile_time;
+	char tbuf[64];
+	strftime(tbuf, sizeof tbuf, "%Y-%m-%dT%H:%M:%SZ", gmtime(&ct));
+	printf("\ncompiled %s; %u zones, %u rules, %u partitions, %llu bytes\n", tbuf, ti.nzones, ti.nrules,
+	       ti.npartitions, (unsigned long long)ti.bytes);
+	for (uint32_t z = 0; z < ti.nzones; z++) {
+		struct table_zone_info zi;
+		table_zone(t, z, &zi);
+		printf("  zone %-16s", zi.name);
+		for (uint32_t i = 0; i < zi.nif; i++)
+			printf(" %s", table_zone_ifname(t, z, i));
+		printf("\n");
+	}
+	for (uint32_t i = 0; i < ti.nrules; i++) {
+		struct table_rule_info ri;
+		table_rule(t, i, &ri);
+		printf("  #%-4u %-6s%s \"%s\"  %s:%u\n", ri.id, policy_action_name(ri.action), ri.log ? " log" : "",
+		       ri.name, ri.file, ri.line);
+	}
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	if (argc != 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (is_table_file(argv[0])) {
+		struct loaded l;
+		int rc = load_any(argv[0], &l);
+		if (rc == EXIT_OK)
+			print_table_summary(l.table);
+		loaded_free(&l);
+		return rc;
+	}
+	struct diag d;
+	struct policy *p = NULL;
+	diag_init(&d);
+	int rc = load_policy(argv[0], &d, &p);
+	print_diags(&d);
+	diag_free(&d);
+	if (rc == EXIT_OK) {
+		struct strbuf sb = STRBUF_INIT;
+		policy_show_listing(p, &sb);
+		strbuf_puts(&sb, "\n");
+		policy_show_matrix(p, &sb);
+		fputs(strbuf_str(&sb), stdout);
+		strbuf_free(&sb);
+	}
+	policy_free(p);
+	return rc;
+}
+
+static int cmd_emit_nft(int argc, char **argv)
+{
+	if (argc != 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct policy *p = NULL;
+	int rc = check_policy(argv[0], false, &p);
+	if (rc != EXIT_OK)
+		return rc;
+	struct strbuf sb = STRBUF_INIT;
+	char why[256] = "";
+	if (policy_emit_nft(p, &sb, why, sizeof why) < 0) {
+		fprintf(stderr, "sekisho-rulec: %s: %s\n", argv[0], why);
+		rc = EXIT_POLICY;
+	} else {
+		fputs(strbuf_str(&sb), stdout);
+	}
+	strbuf_free(&sb);
+	policy_free(p);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"strict", no_argument, NULL, 's'},
+		{"today", required_argument, NULL, 't'},
+		{"budget", required_argument, NULL, 'b'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"color", no_argument, NULL, 'c'},
+		{"no-color", no_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{"check", cmd_check}, {"compile", cmd_compile}, {"explain", cmd_explain},
+		{"diff", cmd_diff}, {"show", cmd_show}, {"emit-nft", cmd_emit_nft},
+	};
+	int c;
+
+	opt.color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
+	opt.today = getenv("SEKISHO_TODAY");
+	/* "+" : options first, then the command; options may also follow it */
+	while ((c = getopt_long(argc, argv, "+o:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': opt.output = optarg; break;
+		case 's': opt.strict = true; break;
+		case 't': opt.today = optarg; break;
+		case 'b': opt.budget = strtoull(optarg, NULL, 10); break;
+		case 'q': opt.quiet = true; break;
+		case 'c': opt.color = true; break;
+		case 'C': opt.color = false; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[optind++];
+	/* options after the command */
+	int cargc = 0;
+	char **cargv = xcalloc((size_t)argc + 1, sizeof *cargv);
+	for (; optind < argc; optind++) {
+		const char *a = argv[optind];
+		if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && optind + 1 < argc)
+			opt.output = argv[++optind];
+		else if (!strcmp(a, "--strict"))
+			opt.strict = true;
+		else if (!strcmp(a, "--today") && optind + 1 < argc)
+			opt.today = argv[++optind];
+		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+			opt.quiet = true;
+		else if (!strcmp(a, "--no-color"))
+			opt.color = false;
+		else
+			cargv[cargc++] = argv[optind];
+	}
+	int rc = EXIT_USAGE;
+	bool found = false;
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (!strcmp(cmd, cmds[i].name)) {
+			rc = cmds[i].fn(cargc, cargv);
+			found = true;
+		}
+	if (!found) {
+		fprintf(stderr, "sekisho-rulec: unknown command '%s'\n", cmd);
+		usage(stderr);
+	}
+	free(cargv);
+	return rc;
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""sekisho-rulec end to end: every subcommand on the golden policies, with
+exit codes, the table round trip, explain on a table and on a policy giving
+the same answers, diff with example packets, emit-nft, and the failure
+paths (usage, I/O, corrupt table, --strict)."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+rulec = os.path.abspath(sys.argv[1])
+here = os.path.dirname(os.path.abspath(__file__))
+env = dict(os.environ, NO_COLOR="1", SEKISHO_TODAY="2026-11-22", SOURCE_DATE_EPOCH="1795305600")
+failures = 0
+
+
+def run(*args):
+    return subprocess.run([rulec, "--no-color"] + list(args), capture_output=True, text=True, env=env,
+                          cwd=work, timeout=120)
+
+
+def check(what, cond, detail=""):
+    global failures
+    if not cond:
+        failures += 1
+        print(f"FAIL {what}\n{detail}")
+    else:
+        print(f"ok   {what}")
+
+
+work = tempfile.mkdtemp()
+try:
+    for f in ("001.policy", "002.policy"):
+        shutil.copy(os.path.join(here, f), work)
+
+    r = run("compile", "001.policy", "-o", "001.table")
+    check("compile exit 0", r.returncode == 0, r.stderr)
+    check("compile reports the table", "8 rules" in r.stdout and "policy sha256" in r.stdout, r.stdout)
+    with open(os.path.join(work, "001.table"), "rb") as f:
+        data = f.read()
+    check("table magic", data[:8] == b"SKSHOTBL")
+
+    r = run("show", "001.table")
+    check("show table", r.returncode == 0 and '#3    allow  log "exception"' in r.stdout and
+          "compiled 2026-11-22T00:00:00Z" in r.stdout, r.stdout + r.stderr)
+
+    cases = [
+        # (from, to, proto, src, dst, extra, verdict, rule)
+        ("internet", "self", "tcp", "203.0.113.9:40000", "198.18.20.1:25", [], "allow (logged)", '#1 "mail in"'),
+        ("internet", "lgwan", "tcp", "203.0.113.9:40000", "198.18.20.9:25", [], "deny", "none matched"),
+        ("lgwan", "internet", "tcp", "198.18.20.9:40000", "203.0.113.9:443", [], "reject", "none matched"),
+        ("if:eth6", "if:eth4", "tcp", "198.18.20.120:40000", "198.18.50.11:443", [], "allow", '#4 "pool to dmz"'),
+        ("lgwan", "dmz", "tcp", "[2001:db8:20:1::7]:40000", "[2001:db8::1]:443", [], "deny", "none matched"),
+        ("lgwan", "dmz", "udp", "198.18.20.5:123", "198.18.50.99:123", [], "allow", '#5 "infra"'),
+        ("lgwan", "dmz", "udp", "198.18.20.5:124", "198.18.50.99:123", [], "deny", "none matched"),
+        ("mgmt-none", "dmz", "tcp", "1.2.3.4:1", "198.18.50.10:22", [], None, None),
+        ("internet", "dmz", "tcp", "203.0.113.1:5", "198.18.50.10:22", [], "reject (logged)", '#6 "no dmz ssh"'),
+        ("internet", "dmz", "icmp", "203.0.113.1", "198.18.50.10", ["type", "3", "code", "4"], "allow", '#8'),
+        ("internet", "dmz", "icmp", "203.0.113.1", "198.18.50.10", ["type", "3", "code", "3"], "deny", "none"),
+        ("internet", "dmz", "icmp", "203.0.113.1", "198.18.50.20", ["type", "11", "code", "1"], "allow", '#8'),
+        ("dmz", "internet", "gre", "198.18.50.10", "203.0.113.1", [], "allow", '#7 "gre"'),
+        ("mynumber", "lgwan", "tcp", "198.18.10.5:1000", "198.18.20.9:8443", [], "allow (logged)", '#3'),
+        ("mynumber", "lgwan", "tcp", "[2001:db8:10::5]:1000", "[2001:db8:20::9]:8443", [], "allow (logged)", '#3'),
+        ("mynumber", "lgwan", "tcp", "198.18.10.6:1000", "198.18.20.9:8443", [], "deny", "none matched"),
+    ]
+    for src_kind in ("001.table", "001.policy"):
+        for c in cases:
+            r = run("explain", src_kind, *c[:5], *c[5])
+            what = f"explain {src_kind} {' '.join(c[:5] + tuple(c[5]))}"
+            if c[6] is None:
+                check(what + " -> unknown zone, exit 2", r.returncode == 2 and "unknown zone" in r.stderr, r.stderr)
+                continue
+            check(what, r.returncode == 0 and f"verdict  {c[6]}\n" in r.stdout and c[7] in r.stdout,
+                  r.stdout + r.stderr)
+
+    # diff: change an action, add a rule, change a default
+    with open(os.path.join(here, "001.policy"), encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace('rule "gre" allow dmz', 'rule "gre" deny dmz')
+    text = text.replace('default internet -> lgwan, dmz deny', 'default internet -> lgwan, dmz reject')
+    text += 'rule "new web" allow dmz [web1] -> internet service tcp/443\n'
+    with open(os.path.join(work, "new.policy"), "w", encoding="utf-8") as f:
+        f.write(text)
+    r = run("diff", "001.policy", "new.policy")
+    out = r.stdout
+    check("diff exit 0", r.returncode == 0, r.stderr)
+    check("diff: gre allow -> deny", "dmz -> internet" in out and "allow -> deny" in out and "gre" in out, out)
+    check("diff: new web rule", "deny -> allow" in out and "198.18.50.10" in out and ":443" in out, out)
+    check("diff: default deny -> reject", "internet -> dmz" in out and "deny -> reject" in out, out)
+    r = run("diff", "001.policy", "001.policy")
+    check("diff of identical policies", r.returncode == 0 and "no change" in r.stdout, r.stdout)
+
+    r = run("emit-nft", "001.policy")
+    check("emit-nft", r.returncode == 0 and "table inet sekisho_backstop" in r.stdout and
+          'iifname { "eth2", "eth6" } oifname { "eth3" } jump san_lgwan_internet' in r.stdout and
+          "jump iso0_fwd" in r.stdout, r.stdout + r.stderr)
+
+    r = run("check", "--strict", "002.policy")
+    check("--strict turns warnings into exit 1", r.returncode == 1, r.stderr)
+    r = run("check", "002.policy")
+    check("warnings alone exit 0", r.returncode == 0, r.stderr)
+
+    r = run("check", "missing.policy")
+    check("missing file: exit 2", r.returncode == 2, r.stderr)
+    r = run("frobnicate")
+    check("unknown command: exit 2", r.returncode == 2)
+    r = run("compile", "001.policy")
+    check("compile without -o: exit 2", r.returncode == 2)
+    bad = bytearray(data)
+    bad[len(bad) // 2] ^= 0xff
+    with open(os.path.join(work, "bad.table"), "wb") as f:
+        f.write(bad)
+    r = run("explain", "bad.table", "internet", "self", "tcp", "1.2.3.4:1", "5.6.7.8:25")
+    check("corrupt table refused: exit 2", r.returncode == 2 and r.stderr.strip() != "", r.stderr)
+    r = run("explain", "001.table", "internet", "self", "tcp", "1.2.3.4:1", "2001:db8::1:25")
+    check("mixed families refused", r.returncode == 2, r.stderr)
+    r = run("compile", "001.policy", "-o", "/nonexistent-dir/x.table")
+    check("unwritable output: exit 2", r.returncode == 2, r.stderr)
+finally:
+    shutil.rmtree(work)
+
+print("FAIL" if failures else "ok")
+sys.exit(1 if failures else 0)
