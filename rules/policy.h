@@ -130,7 +130,8 @@ struct policy_isolate {
 struct policy_sanitize {
 	uint64_t a_zones, b_zones;
 	bool both_ways;
-	struct addr_set via;         /* relay addresses (possibly on self) */
+	struct addr_set via;         /* relay addresses that are not the appliance */
+	bool via_self;               /* a relay is the appliance itself (host X self) */
 	uint32_t nsvc;
 	struct svc_range *svc;       /* relay services; any when not given */
 	bool implicit;

@@ -117,6 +117,52 @@ try:
     check("mixed families refused", r.returncode == 2, r.stderr)
     r = run("compile", "001.policy", "-o", "/nonexistent-dir/x.table")
     check("unwritable output: exit 2", r.returncode == 2, r.stderr)
+
+    # audit: every compile, accepted or refused, is a policy.compile record
+    # whose MAC and chain verify independently (hmac, not our verifier)
+    import hashlib
+    import hmac
+    import json
+    key = os.urandom(32)
+    kpath = os.path.join(work, "audit.key")
+    fd = os.open(kpath, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.write(fd, key)
+    os.close(fd)
+    adir = os.path.join(work, "audit")
+    r = run("compile", "001.policy", "-o", "a.table", "--audit-dir", adir, "--audit-key", kpath)
+    check("audited compile", r.returncode == 0, r.stderr)
+    with open(os.path.join(work, "unsafe.policy"), "w") as f:
+        f.write(open(os.path.join(here, "fail-100.policy")).read())
+    r = run("compile", "unsafe.policy", "-o", "u.table", "--audit-dir", adir, "--audit-key", kpath)
+    check("audited refused compile exit 1", r.returncode == 1 and not os.path.exists(os.path.join(work, "u.table")))
+    lines = []
+    for name in sorted(os.listdir(adir)):
+        if name.endswith(".jsonl"):
+            lines += open(os.path.join(adir, name), "rb").read().splitlines()
+    prev = "0" * 64
+    chain_ok = True
+    for ln in lines:
+        body, sep, tail = ln.rpartition(b',"mac":"')
+        mac = tail[:-2].decode()
+        chain_ok &= hmac.compare_digest(hmac.new(key, body + b"}", hashlib.sha256).hexdigest(), mac)
+        chain_ok &= json.loads(ln)["prev"] == prev
+        prev = mac
+    check("audit chain verifies independently", chain_ok and len(lines) >= 2)
+    recs = [json.loads(ln) for ln in lines if b'"policy.compile"' in ln]
+    check("two policy.compile records", len(recs) == 2, recs)
+    if len(recs) == 2:
+        a, b = recs[0]["data"], recs[1]["data"]
+        check("accepted record", a["result"] == "ok" and a["file"] == "001.policy" and a["rules"] == 8 and
+              len(a["table_sha256"]) == 64 and len(a["policy_sha256"]) == 64 and
+              any("isolate mynumber: proven" in i for i in a["invariants"]), a)
+        check("refused record", b["result"] == "refused" and b["errors"] == 1 and b["table_sha256"] == "" and
+              any("VIOLATED" in i for i in b["invariants"]), b)
+        tsha = hashlib.sha256(open(os.path.join(work, "a.table"), "rb").read()).hexdigest()
+        check("record names the table written", a["table_sha256"] == tsha)
+    os.chmod(kpath, 0o644)
+    r = run("compile", "001.policy", "-o", "b.table", "--audit-dir", adir, "--audit-key", kpath)
+    check("key readable by others: refused, nothing compiled",
+          r.returncode == 2 and "0600" in r.stderr and not os.path.exists(os.path.join(work, "b.table")), r.stderr)
 finally:
     shutil.rmtree(work)
 
