@@ -7,11 +7,18 @@
  *   show FILE|TABLE       normalised listing and zone matrix (table: summary)
  *   emit-nft FILE         nftables backstop enforcing the invariants
  *
+ * With --audit-dir and --audit-key (or SEKISHO_AUDIT_DIR/_KEY) every compile,
+ * accepted or refused, is a policy.compile record in that audit chain; if
+ * the chain cannot be opened nothing is compiled (an unrecorded compile is
+ * worse than none).
+ *
  * Exit status: 0 clean, 1 policy errors (or warnings with --strict),
  * 2 usage or I/O errors.  This is the edge: the only place that prints. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <openssl/evp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/audit.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "rules/policy.h"
@@ -37,7 +45,28 @@ static struct {
 	const char *today;
 	const char *output;
 	uint64_t budget;
+	const char *audit_dir, *audit_key;
 } opt;
+
+/* What a check found, for the audit record. */
+struct outcome {
+	size_t errors, warnings;
+	uint32_t rules, zones;
+	bool have_policy;
+	uint8_t sha256[32];
+	char *name, *version;
+	char *invariants[16];
+	size_t ninvariants;
+};
+
+static void outcome_free(struct outcome *o)
+{
+	free(o->name);
+	free(o->version);
+	for (size_t i = 0; i < o->ninvariants; i++)
+		free(o->invariants[i]);
+	memset(o, 0, sizeof *o);
+}
 
 static void usage(FILE *f)
 {
@@ -59,6 +88,8 @@ static void usage(FILE *f)
 	      "      --today YYYY-MM-DD      date used for rule expiry (default: today, UTC)\n"
 	      "      --budget N              analysis step budget (default 50000000)\n"
 	      "  -q, --quiet                 print diagnostics only\n"
+	      "      --audit-dir DIR         record compiles in this audit chain (also SEKISHO_AUDIT_DIR)\n"
+	      "      --audit-key FILE        its key file, mode 0600 (also SEKISHO_AUDIT_KEY)\n"
 	      "      --color / --no-color    colour diagnostics (default: when stderr is a terminal)\n"
 	      "  -h, --help\n"
 	      "\n"
@@ -111,8 +142,9 @@ static void print_proofs(const struct policy *p, const struct prove_report *rep)
 	(void)p;
 }
 
-/* load + prove; *ret_policy is set when loading succeeded. */
-static int check_policy(const char *path, bool show_proofs, struct policy **ret_policy)
+/* load + prove; *ret_policy is set when loading succeeded; *out (may be
+ * NULL) gets the counts and proofs for the audit record. */
+static int check_policy(const char *path, bool show_proofs, struct policy **ret_policy, struct outcome *out)
 {
 	struct diag d;
 	struct policy *p = NULL;
@@ -122,6 +154,17 @@ static int check_policy(const char *path, bool show_proofs, struct policy **ret_
 		struct prove_options po = {.budget = opt.budget, .reachability = true};
 		struct prove_report rep = {0};
 		int r = policy_prove(p, &po, &d, &rep);
+		if (out) {
+			out->have_policy = true;
+			memcpy(out->sha256, p->sha256, sizeof out->sha256);
+			out->rules = p->nrules;
+			out->zones = p->nzones;
+			out->name = xstrdup(p->name ? p->name : "");
+			out->version = xstrdup(p->version ? p->version : "");
+			for (uint32_t i = 0; i < rep.ninvariants && out->ninvariants < 16; i++)
+				out->invariants[out->ninvariants++] =
+					xasprintf("%s: %s", rep.inv[i].text, status_text(rep.inv[i].status));
+		}
 		if (show_proofs && !opt.quiet) {
 			printf("%s: policy \"%s\" version \"%s\": %u zones, %u rules\n", path,
 			       p->name ? p->name : "", p->version ? p->version : "", p->nzones, p->nrules);
@@ -135,6 +178,10 @@ static int check_policy(const char *path, bool show_proofs, struct policy **ret_
 			rc = EXIT_POLICY;
 	}
 	print_diags(&d);
+	if (out) {
+		out->errors = d.nerrors;
+		out->warnings = d.nwarnings;
+	}
 	if (rc == EXIT_OK && opt.strict && d.nwarnings)
 		rc = EXIT_POLICY;
 	if (!opt.quiet && (d.nerrors || d.nwarnings))
@@ -154,7 +201,7 @@ static int cmd_check(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	return check_policy(argv[0], true, NULL);
+	return check_policy(argv[0], true, NULL, NULL);
 }
 
 static int write_atomic(const char *path, const void *buf, size_t len)
@@ -208,26 +255,122 @@ static int64_t compile_time(void)
 	return (int64_t)time(NULL);
 }
 
+static void hex32(const uint8_t *h, char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* Who is compiling: the login name, and the sudo caller when there is one. */
+static char *who(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+	const char *sudo = getenv("SUDO_USER");
+	const char *me = pw ? pw->pw_name : "?";
+	if (sudo && *sudo && strcmp(sudo, me))
+		return xasprintf("%s (via sudo from %s)", me, sudo);
+	return xstrdup(me);
+}
+
+/* Open the audit chain when one was asked for.  0 with *ret NULL when not. */
+static int audit_start(struct audit_log **ret)
+{
+	*ret = NULL;
+	if (!opt.audit_dir && !opt.audit_key)
+		return 0;
+	if (!opt.audit_dir || !opt.audit_key) {
+		fprintf(stderr, "sekisho-rulec: --audit-dir and --audit-key go together\n");
+		return -EINVAL;
+	}
+	struct audit_key key;
+	char why[256] = "";
+	int r = audit_key_load(opt.audit_key, &key, why, sizeof why);
+	if (r < 0) {
+		fprintf(stderr, "sekisho-rulec: audit key %s: %s\n", opt.audit_key, why);
+		return r;
+	}
+	struct audit_opts ao = {
+		.dir = opt.audit_dir,
+		.component = "rulec",
+		.key = &key,
+		.fsync = AUDIT_FSYNC_EVERY,
+		.lock_timeout_ms = 10000,
+	};
+	r = audit_open(&ao, ret, why, sizeof why);
+	audit_key_wipe(&key);
+	if (r < 0)
+		fprintf(stderr, "sekisho-rulec: audit log %s: %s\n", opt.audit_dir, why);
+	return r;
+}
+
+static int audit_compile(struct audit_log *log, const char *file, const struct outcome *o, const char *result,
+			 const uint8_t *table_sha)
+{
+	char psha[65] = "", tsha[65] = "";
+	char *user = who();
+	if (o->have_policy)
+		hex32(o->sha256, psha);
+	if (table_sha)
+		hex32(table_sha, tsha);
+	const char *inv[16];
+	for (size_t i = 0; i < o->ninvariants; i++)
+		inv[i] = o->invariants[i];
+	struct audit_field f[] = {
+		AUDIT_STR("file", file),
+		AUDIT_STR("policy_name", o->name ? o->name : ""),
+		AUDIT_STR("policy_version", o->version ? o->version : ""),
+		AUDIT_STR("policy_sha256", psha),
+		AUDIT_STR("table", opt.output),
+		AUDIT_STR("table_sha256", tsha),
+		AUDIT_STR("result", result),
+		AUDIT_UINT("errors", o->errors),
+		AUDIT_UINT("warnings", o->warnings),
+		AUDIT_UINT("rules", o->rules),
+		AUDIT_UINT("zones", o->zones),
+		AUDIT_STRLIST("invariants", inv, o->ninvariants),
+		AUDIT_STR("user", user),
+	};
+	int r = audit_emit(log, "policy.compile", f, AUDIT_N(f));
+	if (r == 0)
+		r = audit_flush(log);
+	free(user);
+	return r;
+}
+
 static int cmd_compile(int argc, char **argv)
 {
 	if (argc != 1 || !opt.output) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	struct audit_log *log = NULL;
+	if (audit_start(&log) < 0)
+		return EXIT_USAGE;
+	struct outcome o = {0};
 	struct policy *p = NULL;
-	int rc = check_policy(argv[0], false, &p);
-	if (rc != EXIT_OK)
-		return rc;
 	void *buf = NULL;
 	size_t len = 0;
 	char why[256] = "";
-	int r = table_build(p, compile_time(), &buf, &len, why, sizeof why);
-	if (r < 0) {
+	uint8_t tsha[32];
+	bool have_tsha = false;
+	int rc = check_policy(argv[0], false, &p, &o);
+	if (rc == EXIT_OK && table_build(p, compile_time(), &buf, &len, why, sizeof why) < 0) {
 		fprintf(stderr, "sekisho-rulec: %s: cannot compile: %s\n", argv[0], why);
-		policy_free(p);
-		return EXIT_POLICY;
+		rc = EXIT_POLICY;
 	}
-	rc = write_atomic(opt.output, buf, len) < 0 ? EXIT_USAGE : EXIT_OK;
+	if (rc == EXIT_OK) {
+		unsigned int n = 32;
+		have_tsha = EVP_Digest(buf, len, tsha, &n, EVP_sha256(), NULL) == 1;
+		/* the record comes first: a table nobody recorded is not installed */
+		if (log && audit_compile(log, argv[0], &o, "ok", have_tsha ? tsha : NULL) < 0) {
+			fprintf(stderr, "sekisho-rulec: cannot write the audit record; table not written\n");
+			rc = EXIT_USAGE;
+		} else if (write_atomic(opt.output, buf, len) < 0) {
+			rc = EXIT_USAGE;
+		}
+	} else if (log) {
+		audit_compile(log, argv[0], &o, rc == EXIT_POLICY ? "refused" : "error", NULL);
+	}
 	if (rc == EXIT_OK && !opt.quiet) {
 		struct table *t = NULL;
 		if (table_open_buffer(buf, len, &t, why, sizeof why) == 0) {
@@ -244,8 +387,13 @@ static int cmd_compile(int argc, char **argv)
 			rc = EXIT_POLICY;
 		}
 	}
+	if (log && audit_close(log) < 0 && rc == EXIT_OK) {
+		fprintf(stderr, "sekisho-rulec: audit log %s: write error\n", opt.audit_dir);
+		rc = EXIT_USAGE;
+	}
 	free(buf);
 	policy_free(p);
+	outcome_free(&o);
 	return rc;
 }
 
@@ -563,7 +711,7 @@ static int cmd_emit_nft(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct policy *p = NULL;
-	int rc = check_policy(argv[0], false, &p);
+	int rc = check_policy(argv[0], false, &p, NULL);
 	if (rc != EXIT_OK)
 		return rc;
 	struct strbuf sb = STRBUF_INIT;
@@ -590,6 +738,8 @@ int main(int argc, char **argv)
 		{"color", no_argument, NULL, 'c'},
 		{"no-color", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
+		{"audit-dir", required_argument, NULL, 'A'},
+		{"audit-key", required_argument, NULL, 'K'},
 		{0},
 	};
 	static const struct {
@@ -603,6 +753,12 @@ int main(int argc, char **argv)
 
 	opt.color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
 	opt.today = getenv("SEKISHO_TODAY");
+	opt.audit_dir = getenv("SEKISHO_AUDIT_DIR");
+	opt.audit_key = getenv("SEKISHO_AUDIT_KEY");
+	if (opt.audit_dir && !*opt.audit_dir)
+		opt.audit_dir = NULL;
+	if (opt.audit_key && !*opt.audit_key)
+		opt.audit_key = NULL;
 	/* "+" : options first, then the command; options may also follow it */
 	while ((c = getopt_long(argc, argv, "+o:qh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -613,6 +769,8 @@ int main(int argc, char **argv)
 		case 'q': opt.quiet = true; break;
 		case 'c': opt.color = true; break;
 		case 'C': opt.color = false; break;
+		case 'A': opt.audit_dir = optarg; break;
+		case 'K': opt.audit_key = optarg; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -637,6 +795,10 @@ int main(int argc, char **argv)
 			opt.quiet = true;
 		else if (!strcmp(a, "--no-color"))
 			opt.color = false;
+		else if (!strcmp(a, "--audit-dir") && optind + 1 < argc)
+			opt.audit_dir = argv[++optind];
+		else if (!strcmp(a, "--audit-key") && optind + 1 < argc)
+			opt.audit_key = argv[++optind];
 		else
 			cargv[cargc++] = argv[optind];
 	}
