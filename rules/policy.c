@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool ranges_contain(const struct ip_range *r, uint32_t n, u128 v)
+bool ip_ranges_contain(const struct ip_range *r, uint32_t n, u128 v)
 {
 	/* binary search: ranges are sorted and disjoint */
 	uint32_t lo = 0, hi = n;
@@ -25,8 +25,8 @@ static bool ranges_contain(const struct ip_range *r, uint32_t n, u128 v)
 bool addr_set_contains(const struct addr_set *s, int family, u128 a)
 {
 	if (family == 4)
-		return ranges_contain(s->v4, s->n4, a);
-	return ranges_contain(s->v6, s->n6, a);
+		return ip_ranges_contain(s->v4, s->n4, a);
+	return ip_ranges_contain(s->v6, s->n6, a);
 }
 
 bool addr_set_is_any(const struct addr_set *s)
@@ -84,6 +84,18 @@ long policy_first_match(const struct policy *p, const struct policy_packet *pkt)
 	return -1;
 }
 
+int policy_svc_cmp(const void *a, const void *b)
+{
+	const struct svc_range *x = a, *y = b;
+	if (x->sport_lo != y->sport_lo)
+		return x->sport_lo < y->sport_lo ? -1 : 1;
+	if (x->sport_hi != y->sport_hi)
+		return x->sport_hi < y->sport_hi ? -1 : 1;
+	if (x->key_lo != y->key_lo)
+		return x->key_lo < y->key_lo ? -1 : 1;
+	return x->key_hi < y->key_hi ? -1 : x->key_hi > y->key_hi;
+}
+
 int policy_zone_find(const struct policy *p, const char *name)
 {
 	for (uint32_t i = 0; i < p->nzones; i++)
@@ -92,7 +104,7 @@ int policy_zone_find(const struct policy *p, const char *name)
 	return -1;
 }
 
-static void rule_free(struct policy_rule *r)
+void policy_rule_free(struct policy_rule *r)
 {
 	addr_set_free(&r->src);
 	addr_set_free(&r->dst);
@@ -123,7 +135,7 @@ void policy_free(struct policy *p)
 		free(z->description);
 	}
 	for (uint32_t i = 0; i < p->nrules; i++)
-		rule_free(&p->rules[i]);
+		policy_rule_free(&p->rules[i]);
 	free(p->rules);
 	for (uint32_t i = 0; i < p->nisolate; i++)
 		free(p->isolate[i].text);

@@ -202,6 +202,12 @@ long policy_first_match(const struct policy *p, const struct policy_packet *pkt)
 uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code);
 bool policy_proto_has_ports(uint8_t proto);
 
+/* Is v in the sorted, disjoint ranges r[0..n)?  Binary search. */
+bool ip_ranges_contain(const struct ip_range *r, uint32_t n, u128 v);
+/* qsort order of service entries: (sport_lo, sport_hi, key_lo, key_hi). */
+int policy_svc_cmp(const void *a, const void *b);
+/* Free what a rule owns (not the rule itself). */
+void policy_rule_free(struct policy_rule *r);
 /* Address-set helpers (addr_set owns its arrays). */
 bool addr_set_contains(const struct addr_set *s, int family, u128 a);
 bool addr_set_is_any(const struct addr_set *s);

@@ -144,18 +144,6 @@ static long rule_long(uint32_t r)
 	return r == DEFAULT_RULE ? -1 : (long)r;
 }
 
-/* Borrowed view of "src in zone f's networks, dst in zone t's" (see
- * policy_prove.c): examples inside it read naturally. */
-static bool zone_view(const struct policy *p, unsigned f, unsigned t, int family, struct ps_term *ret)
-{
-	static struct ip_range key = {0, SVC_KEY_MAX}, sport = {0, 0xffff};   /* only read */
-	const struct addr_set *a = &p->zones[f].nets, *b = &p->zones[t].nets;
-	ret->d[PS_SRC] = (struct ps_list){family == 4 ? a->n4 : a->n6, family == 4 ? a->v4 : a->v6};
-	ret->d[PS_DST] = (struct ps_list){family == 4 ? b->n4 : b->n6, family == 4 ? b->v4 : b->v6};
-	ret->d[PS_KEY] = (struct ps_list){1, &key};
-	ret->d[PS_SPORT] = (struct ps_list){1, &sport};
-	return ret->d[PS_SRC].n && ret->d[PS_DST].n;
-}
 
 /* Does some packet of q go to old rule oi and new rule nj?  Records it. */
 static int try_pair(struct dctx *c, const struct side *o, const struct side *n, int fi, uint32_t oi,
@@ -177,7 +165,7 @@ static int try_pair(struct dctx *c, const struct side *o, const struct side *n, 
 	/* the same search inside the (new) zones' networks, for a nicer
 	 * example; pt is kept when it finds none (or runs out) */
 	struct ps_term view, in = {0};
-	if (zone_view(n->p, n->f, n->t, families[fi], &view) && ps_term_intersect(q, &view, &in))
+	if (ps_zone_view(n->p, n->f, n->t, families[fi], &view) && ps_term_intersect(q, &view, &in))
 		(void)ps_witness(&in, c->cov, c->ncov, &c->b, &pt);
 	ps_term_free(&in);
 	struct diff_result *res = c->res;

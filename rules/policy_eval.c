@@ -306,18 +306,6 @@ no_sport:
 	return ev_why(why, 0, sn, "sport applies only to tcp, udp, sctp, udplite and dccp");
 }
 
-static int ev_svc_cmp_merge(const void *a, const void *b)
-{
-	const struct svc_range *x = a, *y = b;
-	if (x->sport_lo != y->sport_lo)
-		return x->sport_lo < y->sport_lo ? -1 : 1;
-	if (x->sport_hi != y->sport_hi)
-		return x->sport_hi < y->sport_hi ? -1 : 1;
-	if (x->key_lo != y->key_lo)
-		return x->key_lo < y->key_lo ? -1 : 1;
-	return x->key_hi < y->key_hi ? -1 : x->key_hi > y->key_hi;
-}
-
 static int ev_svc_cmp_final(const void *a, const void *b)
 {
 	const struct svc_range *x = a, *y = b;
@@ -342,7 +330,7 @@ size_t policy_eval_svc_normalize(struct svc_range *v, size_t n)
 		}
 	}
 	/* entries with the same source ports are adjacent in this order */
-	qsort(v, n, sizeof *v, ev_svc_cmp_merge);
+	qsort(v, n, sizeof *v, policy_svc_cmp);
 	size_t out = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct svc_range *prev = out ? &v[out - 1] : NULL;
@@ -1614,21 +1602,6 @@ static void ev_svc_any(struct svc_range **ret, uint32_t *ret_n)
 	*ret_n = 1;
 }
 
-static void ev_rule_free(struct policy_rule *r)
-{
-	addr_set_free(&r->src);
-	addr_set_free(&r->dst);
-	free(r->svc);
-	free(r->name);
-	free(r->description);
-	free(r->owner);
-	free(r->ticket);
-	free(r->expires);
-	free(r->from_text);
-	free(r->to_text);
-	free(r->svc_text);
-}
-
 static void ev_rule(struct ev *e, const struct ast_stmt *st)
 {
 	struct policy *p = e->p;
@@ -1709,7 +1682,7 @@ static void ev_rule(struct ev *e, const struct ast_stmt *st)
 	}
 
 	if (expired) {
-		ev_rule_free(&r);
+		policy_rule_free(&r);
 		return;
 	}
 	xgrow(&p->rules, &e->rulecap, p->nrules + 1, sizeof *p->rules);

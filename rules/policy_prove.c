@@ -229,19 +229,6 @@ static int search(struct ctx *c, int fi, const struct ps_term *q, const struct p
 	return ps_witness(q, c->cov, c->ncov, b, ret);
 }
 
-/* Borrowed view of "src in zone f's networks, dst in zone t's": a packet
- * there reads better ("lgwan -> internet tcp 198.18.20.0:0 -> ...") than
- * one from 0.0.0.0.  False when a zone has no network in the family. */
-static bool zone_view(const struct policy *p, unsigned f, unsigned t, int family, struct ps_term *ret)
-{
-	static struct ip_range key = {0, SVC_KEY_MAX}, sport = {0, 0xffff};   /* only read */
-	const struct addr_set *a = &p->zones[f].nets, *b = &p->zones[t].nets;
-	ret->d[PS_SRC] = (struct ps_list){family == 4 ? a->n4 : a->n6, family == 4 ? a->v4 : a->v6};
-	ret->d[PS_DST] = (struct ps_list){family == 4 ? b->n4 : b->n6, family == 4 ? b->v4 : b->v6};
-	ret->d[PS_KEY] = (struct ps_list){1, &key};
-	ret->d[PS_SPORT] = (struct ps_list){1, &sport};
-	return ret->d[PS_SRC].n && ret->d[PS_DST].n;
-}
 
 /* Extra covers per family (the region an invariant permits). */
 struct permitted {
@@ -307,7 +294,7 @@ static int rule_witness(struct ctx *c, uint32_t ri, const uint64_t *pairs, const
 							 * for a packet that reads naturally; pt is
 							 * kept when it finds none (or runs out) */
 							struct ps_term view, in = {0};
-							if (zone_view(c->p, f, to, families[fi], &view) &&
+							if (ps_zone_view(c->p, f, to, families[fi], &view) &&
 							    ps_term_intersect(q, &view, &in))
 								(void)search(c, fi, &in, ex, nex, b, &pt);
 							ps_term_free(&in);

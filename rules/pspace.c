@@ -109,17 +109,20 @@ static uint32_t list_diff(const struct ip_range *a, uint32_t na, const struct ip
 
 static bool list_contains(const struct ip_range *r, uint32_t n, u128 v)
 {
-	uint32_t lo = 0, hi = n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (v < r[mid].lo)
-			hi = mid;
-		else if (v > r[mid].hi)
-			lo = mid + 1;
-		else
-			return true;
-	}
-	return false;
+	return ip_ranges_contain(r, n, v);
+}
+
+/* Examples inside the zones' own networks read naturally ("lgwan ->
+ * internet tcp 198.18.20.0:0 -> ...") rather than from 0.0.0.0. */
+bool ps_zone_view(const struct policy *p, unsigned f, unsigned t, int family, struct ps_term *ret)
+{
+	static struct ip_range key = {0, SVC_KEY_MAX}, sport = {0, 0xffff};   /* only read */
+	const struct addr_set *a = &p->zones[f].nets, *b = &p->zones[t].nets;
+	ret->d[PS_SRC] = (struct ps_list){family == 4 ? a->n4 : a->n6, family == 4 ? a->v4 : a->v6};
+	ret->d[PS_DST] = (struct ps_list){family == 4 ? b->n4 : b->n6, family == 4 ? b->v4 : b->v6};
+	ret->d[PS_KEY] = (struct ps_list){1, &key};
+	ret->d[PS_SPORT] = (struct ps_list){1, &sport};
+	return ret->d[PS_SRC].n && ret->d[PS_DST].n;
 }
 
 /* Smallest value >= v in the list; false if none. */

@@ -80,6 +80,11 @@ void ps_table_rule_terms(const struct ps_table *t, uint32_t rule, size_t *ret_fi
 int ps_table_query(const struct ps_table *t, const struct ps_term *q, struct ps_budget *b,
 		   uint32_t **v, size_t *n, size_t *cap);
 
+/* A zone-pair view for readable examples: src in zone f's networks, dst in
+ * zone t's, every key and source port.  Borrows the zones' arrays (never
+ * ps_term_free it); false when a zone has no network in the family. */
+bool ps_zone_view(const struct policy *p, unsigned f, unsigned t, int family, struct ps_term *ret);
+
 /* A concrete packet from a point (zones and family given). */
 void ps_point_packet(const struct ps_point *pt, int family, uint8_t from, uint8_t to,
 		     struct policy_packet *ret);

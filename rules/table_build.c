@@ -275,18 +275,6 @@ static int norm_ranges(struct build *b, const struct ip_range *in, uint32_t n, u
 	return 0;
 }
 
-static int cmp_svc(const void *a, const void *b)
-{
-	const struct svc_range *x = a, *y = b;
-	if (x->sport_lo != y->sport_lo)
-		return x->sport_lo < y->sport_lo ? -1 : 1;
-	if (x->sport_hi != y->sport_hi)
-		return x->sport_hi < y->sport_hi ? -1 : 1;
-	if (x->key_lo != y->key_lo)
-		return x->key_lo < y->key_lo ? -1 : 1;
-	return x->key_hi < y->key_hi ? -1 : x->key_hi > y->key_hi;
-}
-
 static int prep_rule(struct build *b, uint32_t ri, struct rule_prep *rp)
 {
 	const struct policy_rule *r = &b->p->rules[ri];
@@ -311,7 +299,7 @@ static int prep_rule(struct build *b, uint32_t ri, struct rule_prep *rp)
 			free(s);
 			return fail(b, "rule %u: service %u is empty or outside its domain", ri, i);
 		}
-	qsort(s, r->nsvc, sizeof *s, cmp_svc);
+	qsort(s, r->nsvc, sizeof *s, policy_svc_cmp);
 	rp->groups = xreallocarray(NULL, r->nsvc, sizeof *rp->groups);
 	for (uint32_t i = 0; i < r->nsvc;) {
 		uint32_t j = i;
