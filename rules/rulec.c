@@ -300,6 +300,10 @@ static int audit_start(struct audit_log **ret)
 	audit_key_wipe(&key);
 	if (r < 0)
 		fprintf(stderr, "sekisho-rulec: audit log %s: %s\n", opt.audit_dir, why);
+	else if (!audit_clock_synced() && !opt.quiet)
+		/* the record says so too (clock.status); staff should hear it now */
+		fprintf(stderr, "sekisho-rulec: warning: the system clock is not synchronised; "
+			"audit time stamps may be wrong (時刻が同期していません)\n");
 	return r;
 }
 
