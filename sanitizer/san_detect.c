@@ -1,0 +1,169 @@
+/* san_detect: libmagic, PPAP, TNEF and uuencode detection (see san_detect.h).
+ *
+ * Contract: every parser here reads attacker bytes and is bounds-checked
+ * against len; counts are capped by the caller's max.  No recursion. */
+#include "sanitizer/san_detect.h"
+
+#include <errno.h>
+#include <magic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct san_magic {
+	magic_t m;
+};
+
+int san_magic_new(struct san_magic **ret)
+{
+	struct san_magic *m = calloc(1, sizeof(*m));
+	if (!m) return -ENOMEM;
+	m->m = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_ELF |
+			  MAGIC_ERROR);
+	if (!m->m) { free(m); return -ENOMEM; }
+	if (magic_load(m->m, NULL) != 0) { magic_close(m->m); free(m); return -ENOENT; }
+	*ret = m;
+	return 0;
+}
+
+void san_magic_free(struct san_magic *m)
+{
+	if (!m) return;
+	magic_close(m->m);
+	free(m);
+}
+
+void san_magic_type(struct san_magic *m, const void *buf, size_t len, char *out, size_t outlen)
+{
+	const char *t = NULL;
+	if (m && len > 0)
+		t = magic_buffer(m->m, buf, len > ((size_t)1 << 20) ? ((size_t)1 << 20) : len);
+	if (len == 0) t = "application/x-empty";
+	snprintf(out, outlen, "%s", t ? t : "application/octet-stream");
+}
+
+static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+bool san_zip_encrypted(const void *vbuf, size_t len)
+{
+	const unsigned char *b = vbuf;
+	if (len < 30 || b[0] != 'P' || b[1] != 'K') return false;
+	for (size_t i = 0; i + 30 <= len; i++) {
+		if (b[i] != 'P' || b[i + 1] != 'K') continue;
+		if (b[i + 2] == 3 && b[i + 3] == 4 && (le16(b + i + 6) & 1)) return true;
+		if (i + 46 <= len && b[i + 2] == 1 && b[i + 3] == 2 && (le16(b + i + 8) & 1)) return true;
+	}
+	return false;
+}
+
+#define TNEF_SIG 0x223E9F78u
+#define ATT_ATTACH_TITLE 0x00018010u
+
+bool san_tnef_is(const void *buf, size_t len)
+{
+	return len >= 6 && le32(buf) == TNEF_SIG;
+}
+
+int san_tnef_names(const void *vbuf, size_t len, size_t max, struct strbuf *names)
+{
+	const unsigned char *b = vbuf;
+	if (!san_tnef_is(b, len)) return -EBADMSG;
+	size_t i = 6, n = 0;
+	while (i < len) {
+		if (len - i < 9) return -EBADMSG;
+		uint32_t id = le32(b + i + 1), alen = le32(b + i + 5);
+		i += 9;
+		if (alen > len - i || len - i - alen < 2) return -EBADMSG;
+		if (id == ATT_ATTACH_TITLE && n < max) {
+			size_t l = alen;
+			while (l > 0 && b[i + l - 1] == '\0') l--;
+			if (n) strbuf_putc(names, '\n');
+			strbuf_append(names, (const char *)b + i, l);
+			n++;
+		}
+		i += alen + 2;
+	}
+	return (int)n;
+}
+
+/* "begin 644 name" with a 3- or 4-digit octal mode. */
+static bool uu_begin(const char *l, size_t n, size_t *name_off)
+{
+	if (n < 11 || memcmp(l, "begin ", 6) != 0) return false;
+	size_t k = 6, d = 0;
+	while (k < n && l[k] >= '0' && l[k] <= '7') { k++; d++; }
+	if (d < 3 || d > 4 || k >= n || l[k] != ' ') return false;
+	*name_off = k + 1;
+	return *name_off < n;
+}
+
+/* Decode one uuencoded line; false if it is not one. */
+static bool uu_line(const char *l, size_t n, struct strbuf *out)
+{
+	if (n == 0) return false;
+	unsigned cnt = ((unsigned char)l[0] - 0x20) & 0x3F;
+	if ((unsigned char)l[0] < 0x20 || (unsigned char)l[0] > 0x60) return false;
+	if (cnt == 0) return true;
+	size_t need = (cnt + 2) / 3 * 4;
+	if (n < 1 + need) return false;
+	for (size_t k = 1; k < n; k++)
+		if ((unsigned char)l[k] < 0x20 || (unsigned char)l[k] > 0x60) return false;
+	for (size_t k = 0; k < (cnt + 2) / 3; k++) {
+		const unsigned char *q = (const unsigned char *)l + 1 + k * 4;
+		unsigned v = ((q[0] - 0x20u) & 0x3F) << 18 | ((q[1] - 0x20u) & 0x3F) << 12 |
+			     ((q[2] - 0x20u) & 0x3F) << 6 | ((q[3] - 0x20u) & 0x3F);
+		char t[3] = { (char)(v >> 16), (char)(v >> 8), (char)v };
+		size_t take = cnt - k * 3 < 3 ? cnt - k * 3 : 3;
+		strbuf_append(out, t, take);
+	}
+	return true;
+}
+
+int san_uu_strip(const char *text, size_t len, size_t max_blocks, san_uu_fn *fn, void *arg, struct strbuf *out)
+{
+	size_t i = 0;
+	int blocks = 0;
+	while (i < len) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t ll = nl ? (size_t)(nl - (text + i)) : len - i;
+		size_t noff;
+		if (uu_begin(text + i, ll, &noff)) {
+			/* find the end line; every line between must decode */
+			struct strbuf data = STRBUF_INIT;
+			size_t j = i + ll + (nl ? 1 : 0);
+			bool ok = false;
+			while (j < len) {
+				const char *nl2 = memchr(text + j, '\n', len - j);
+				size_t l2 = nl2 ? (size_t)(nl2 - (text + j)) : len - j;
+				size_t t = l2;
+				while (t > 0 && (text[j + t - 1] == ' ' || text[j + t - 1] == '\r')) t--;
+				if (t == 3 && memcmp(text + j, "end", 3) == 0) { ok = true; j += l2 + (nl2 ? 1 : 0); break; }
+				if (!uu_line(text + j, t, &data)) break;
+				j += l2 + (nl2 ? 1 : 0);
+			}
+			if (ok) {
+				if ((size_t)blocks >= max_blocks) { strbuf_free(&data); return -E2BIG; }
+				char *name = strndup(text + i + noff, ll - noff);
+				if (!name) { strbuf_free(&data); return -ENOMEM; }
+				struct san_uu_block blk = { .name = name, .data = (const unsigned char *)(data.buf ? data.buf : ""), .len = data.len };
+				int r = fn(arg, &blk, out);
+				free(name);
+				strbuf_free(&data);
+				if (r < 0) return r;
+				strbuf_putc(out, '\n');
+				blocks++;
+				i = j;
+				continue;
+			}
+			strbuf_free(&data);
+		}
+		strbuf_append(out, text + i, ll + (nl ? 1 : 0));
+		i += ll + (nl ? 1 : 0);
+	}
+	return blocks;
+}

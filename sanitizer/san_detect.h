@@ -1,0 +1,51 @@
+/* san_detect: what a removed file really is.
+ *
+ *  - the true type by libmagic (no decompression, no external programs),
+ *  - encrypted ZIP archives (PPAP: general-purpose flag bit 0 in any local or
+ *    central directory header),
+ *  - the names of the files inside a TNEF (winmail.dat) stream,
+ *  - uuencoded blocks inside text ("begin NNN name" ... "end").
+ *
+ * Ownership: san_magic is an opaque handle owned by its creator
+ * (san_magic_free).  Outputs go to caller buffers / strbufs.  Never prints. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/strbuf.h"
+
+struct san_magic;
+
+/* Open libmagic (MIME type mode) with its default database.  0 or -errno. */
+int san_magic_new(struct san_magic **ret);
+void san_magic_free(struct san_magic *m);
+/* The MIME type of buf ("application/x-dosexec", ...) into out; on failure
+ * "application/octet-stream".  Looks at most at the first 1 MiB. */
+void san_magic_type(struct san_magic *m, const void *buf, size_t len, char *out, size_t outlen);
+
+/* True when buf holds a ZIP whose entries are encrypted. */
+bool san_zip_encrypted(const void *buf, size_t len);
+
+/* True when buf starts with the TNEF signature. */
+bool san_tnef_is(const void *buf, size_t len);
+/* Append the attachment titles found in a TNEF stream to names, separated by
+ * "\n" (at most max names; name bytes are copied as-is, the caller
+ * neutralises them).  Returns the number of names, or -EBADMSG when the
+ * stream is malformed (names found so far are kept). */
+int san_tnef_names(const void *buf, size_t len, size_t max, struct strbuf *names);
+
+/* One uuencoded block found in text. */
+struct san_uu_block {
+	const char *name;          /* NUL-terminated, points into a scratch copy */
+	const unsigned char *data; /* decoded bytes */
+	size_t len;
+};
+
+/* Called for each block; writes the line that replaces it into repl (no
+ * newline).  A negative return aborts the scan with that error. */
+typedef int san_uu_fn(void *arg, const struct san_uu_block *blk, struct strbuf *repl);
+
+/* Copy text to out with each uuencoded block replaced through fn.  Returns
+ * the number of blocks (0 = none: out is a copy), or a negative errno.  At
+ * most max_blocks are decoded; further ones fail with -E2BIG. */
+int san_uu_strip(const char *text, size_t len, size_t max_blocks, san_uu_fn *fn, void *arg, struct strbuf *out);

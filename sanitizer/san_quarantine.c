@@ -1,0 +1,200 @@
+/* san_quarantine: the quarantine store (see san_quarantine.h).
+ * Contract: every write is temp file + fsync + rename + directory fsync;
+ * failures return -errno and leave no partial item.  Nothing prints. */
+#include "sanitizer/san_quarantine.h"
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/sha.h>
+
+struct san_quarantine {
+	char *dir;
+	int dfd;
+	uint64_t max_bytes, retain, used;
+};
+
+void san_sha256_hex(const void *buf, size_t len, char out[65])
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	SHA256(buf, len, d);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static bool is_hex64_name(const char *n, const char *suffix)
+{
+	size_t sl = strlen(suffix);
+	if (strlen(n) != 64 + sl || strcmp(n + 64, suffix) != 0) return false;
+	for (int i = 0; i < 64; i++)
+		if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f'))) return false;
+	return true;
+}
+
+static int scan(struct san_quarantine *q, int64_t now, bool expire, int *ret_deleted)
+{
+	int dfd = dup(q->dfd);
+	if (dfd < 0) return -errno;
+	DIR *d = fdopendir(dfd);
+	if (!d) { int r = -errno; close(dfd); return r; }
+	rewinddir(d);
+	struct dirent *e;
+	uint64_t used = 0;
+	int deleted = 0;
+	while ((e = readdir(d))) {
+		if (!is_hex64_name(e->d_name, ".data")) continue;
+		struct stat st;
+		if (fstatat(q->dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) continue;
+		if (expire && q->retain && now - st.st_mtime > (int64_t)q->retain) {
+			char js[80];
+			snprintf(js, sizeof(js), "%.64s.json", e->d_name);
+			unlinkat(q->dfd, e->d_name, 0);
+			unlinkat(q->dfd, js, 0);
+			deleted++;
+			continue;
+		}
+		used += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	q->used = used;
+	if (ret_deleted) *ret_deleted = deleted;
+	return 0;
+}
+
+int san_quarantine_open(const struct san_quarantine_opts *o, struct san_quarantine **ret, char *why, size_t whylen)
+{
+	if (!o || !o->dir || !*o->dir) { snprintf(why, whylen, "no quarantine directory"); return -EINVAL; }
+	if (mkdir(o->dir, 0700) < 0 && errno != EEXIST) {
+		int r = -errno;
+		snprintf(why, whylen, "%s: %s", o->dir, strerror(errno));
+		return r;
+	}
+	int dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0) { int r = -errno; snprintf(why, whylen, "%s: %s", o->dir, strerror(errno)); return r; }
+	struct stat st;
+	if (fstat(dfd, &st) < 0 || (st.st_mode & 077) || st.st_uid != geteuid()) {
+		snprintf(why, whylen, "%s: must be a directory of this user with mode 0700", o->dir);
+		close(dfd);
+		return -EPERM;
+	}
+	struct san_quarantine *q = calloc(1, sizeof(*q));
+	if (!q || !(q->dir = strdup(o->dir))) { free(q); close(dfd); return -ENOMEM; }
+	q->dfd = dfd;
+	q->max_bytes = o->max_bytes ? o->max_bytes : (uint64_t)10 << 30;
+	q->retain = o->retain_seconds;
+	int r = scan(q, (int64_t)time(NULL), true, NULL);
+	if (r < 0) { snprintf(why, whylen, "%s: cannot scan", o->dir); san_quarantine_close(q); return r; }
+	*ret = q;
+	return 0;
+}
+
+void san_quarantine_close(struct san_quarantine *q)
+{
+	if (!q) return;
+	close(q->dfd);
+	free(q->dir);
+	free(q);
+}
+
+const char *san_quarantine_dir(const struct san_quarantine *q) { return q->dir; }
+uint64_t san_quarantine_used(const struct san_quarantine *q) { return q->used; }
+
+static int write_file(int dfd, const char *name, const void *buf, size_t len)
+{
+	char tmp[128];
+	snprintf(tmp, sizeof(tmp), ".tmp.%d.%s", (int)getpid(), name);
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) return -errno;
+	const char *p = buf;
+	size_t left = len;
+	int r = 0;
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0) { if (errno == EINTR) continue; r = -errno; break; }
+		p += n; left -= (size_t)n;
+	}
+	if (r == 0 && fsync(fd) < 0) r = -errno;
+	if (close(fd) < 0 && r == 0) r = -errno;
+	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0) r = -errno;
+	if (r < 0) unlinkat(dfd, tmp, 0);
+	return r;
+}
+
+static void jstr(struct json_object *o, const char *k, const char *v)
+{
+	if (v) json_object_object_add(o, k, json_object_new_string(v));
+}
+
+int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65])
+{
+	san_sha256_hex(buf, len, ret_sha);
+	char dn[80], jn[80];
+	snprintf(dn, sizeof(dn), "%s.data", ret_sha);
+	snprintf(jn, sizeof(jn), "%s.json", ret_sha);
+	struct stat st;
+	if (fstatat(q->dfd, dn, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len &&
+	    fstatat(q->dfd, jn, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;  /* already kept */
+	if (q->used + len > q->max_bytes) return -ENOSPC;
+	struct json_object *o = json_object_new_object();
+	if (!o) return -ENOMEM;
+	char qid[SAN_QID_LEN + 1];
+	snprintf(qid, sizeof(qid), "%.*s", SAN_QID_LEN, ret_sha);
+	jstr(o, "id", qid);
+	jstr(o, "sha256", ret_sha);
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)len));
+	json_object_object_add(o, "stored", json_object_new_int64((int64_t)time(NULL)));
+	if (meta) {
+		jstr(o, "kind", meta->kind);
+		jstr(o, "name", meta->name);
+		jstr(o, "declared_type", meta->declared_type);
+		jstr(o, "detected_type", meta->detected_type);
+		jstr(o, "message_id", meta->message_id);
+		jstr(o, "reason", meta->reason);
+	}
+	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	int r = write_file(q->dfd, dn, buf, len);
+	if (r == 0) r = write_file(q->dfd, jn, js, strlen(js));
+	json_object_put(o);
+	if (r == 0 && fsync(q->dfd) < 0) r = -errno;
+	if (r < 0) { unlinkat(q->dfd, dn, 0); unlinkat(q->dfd, jn, 0); return r; }
+	q->used += len;
+	return 0;
+}
+
+int san_quarantine_expire(struct san_quarantine *q, int64_t now)
+{
+	int n = 0;
+	int r = scan(q, now, true, &n);
+	return r < 0 ? r : n;
+}
+
+int san_quarantine_find(struct san_quarantine *q, const char *id, char ret_sha[65])
+{
+	size_t l = strlen(id);
+	if (l < 8 || l > 64) return -EINVAL;
+	for (size_t i = 0; i < l; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) return -EINVAL;
+	int dfd = dup(q->dfd);
+	if (dfd < 0) return -errno;
+	DIR *d = fdopendir(dfd);
+	if (!d) { int r = -errno; close(dfd); return r; }
+	rewinddir(d);
+	struct dirent *e;
+	int found = 0;
+	while ((e = readdir(d))) {
+		if (!is_hex64_name(e->d_name, ".data") || strncmp(e->d_name, id, l) != 0) continue;
+		if (found++ == 0) snprintf(ret_sha, 65, "%.64s", e->d_name);
+	}
+	closedir(d);
+	return found == 0 ? -ENOENT : found > 1 ? -ENOTUNIQ : 0;
+}

@@ -1,0 +1,863 @@
+/* sanitize: the message walk and the output message (see sanitize.h).
+ *
+ * Contract: the original is parsed once by gmime with a warning callback that
+ * marks hostile structure; every entity is visited once, depth-first, with
+ * the limits checked on entry.  Text is decoded (san_charset), stripped of
+ * uuencoded blocks (san_detect) or converted from HTML (san_html) into the
+ * body; every other entity becomes an item (hashed, typed by libmagic,
+ * quarantined).  The output message is built from scratch: no header or
+ * byte of the original is copied except through decode + re-encode.
+ * gmime references are dropped as soon as a container holds its own.
+ * Errors: see sanitize.h; internal errors fail closed. */
+#include "sanitizer/sanitize.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+
+#include "sanitizer/san_charset.h"
+#include "sanitizer/san_detect.h"
+#include "sanitizer/san_name.h"
+
+struct sanitize_ctx {
+	struct sanitize_config cfg;
+	struct san_magic *magic;
+	struct san_notice *own_notice;
+	const struct san_notice *notice;
+	GMimeParserOptions *popts;
+};
+
+struct run {
+	struct sanitize_ctx *ctx;
+	const struct sanitize_config *c;
+	struct sanitize_result *res;
+	struct strbuf body;
+	struct strbuf reason;
+	struct strbuf repairs;
+	size_t cap_items;
+	unsigned parts;
+	size_t decoded;
+	int64_t deadline;
+	bool failed, malformed, html, utf7, links, forward, filename, uu, tnef, ppap, repaired;
+	int hard;            /* negative errno: no output may be delivered */
+	const char *message_id;
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void sanitize_config_defaults(struct sanitize_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->lim.max_message = (size_t)50 << 20;
+	c->lim.max_depth = 16;
+	c->lim.max_parts = 512;
+	c->lim.max_headers = 500;
+	c->lim.max_header_line = (size_t)16 << 10;
+	c->lim.max_line = (size_t)256 << 10;
+	c->lim.max_decoded = (size_t)100 << 20;
+	c->lim.max_seconds = 30;
+	c->links = SAN_LINKS_DEFANG;
+	c->lang = "ja";
+}
+
+static void add_reason(struct run *r, const char *why)
+{
+	if (strstr(r->reason.buf ? r->reason.buf : "", why)) return;
+	if (r->reason.len) strbuf_putc(&r->reason, ',');
+	strbuf_puts(&r->reason, why);
+}
+
+static void set_malformed(struct run *r, const char *why)
+{
+	r->malformed = true;
+	add_reason(r, why);
+}
+
+static void set_failed(struct run *r, const char *why)
+{
+	if (!r->failed) add_reason(r, why);
+	r->failed = true;
+}
+
+static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer user)
+{
+	struct run *r = user;
+	(void)offset; (void)item;
+	if (!r) return;
+	switch (code) {
+	case GMIME_CRIT_NESTING_OVERFLOW: set_failed(r, "nesting-depth"); break;
+	case GMIME_CRIT_INVALID_HEADER_NAME: set_malformed(r, "invalid-header-name"); break;
+	case GMIME_CRIT_CONFLICTING_HEADER: set_malformed(r, "conflicting-header"); break;
+	case GMIME_CRIT_CONFLICTING_PARAMETER: set_malformed(r, "conflicting-parameter"); break;
+	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: set_malformed(r, "multipart-without-boundary"); break;
+	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: set_malformed(r, "empty-part"); break;
+	case GMIME_WARN_MALFORMED_MULTIPART: set_malformed(r, "malformed-multipart"); break;
+	case GMIME_WARN_MALFORMED_MESSAGE: set_malformed(r, "malformed-message"); break;
+	default: break;
+	}
+}
+
+int sanitize_ctx_new(const struct sanitize_config *cfg, struct sanitize_ctx **ret)
+{
+	static bool inited;
+	if (!inited) { g_mime_init(); inited = true; }
+	struct sanitize_ctx *x = calloc(1, sizeof(*x));
+	if (!x) return -ENOMEM;
+	x->cfg = *cfg;
+	if (!x->cfg.lang) x->cfg.lang = "ja";
+	int r = san_magic_new(&x->magic);
+	if (r < 0) { free(x); return r; }
+	if (cfg->notice) {
+		x->notice = cfg->notice;
+	} else {
+		r = san_notice_new(x->cfg.lang, &x->own_notice);
+		if (r < 0) { san_magic_free(x->magic); free(x); return r; }
+		x->notice = x->own_notice;
+	}
+	x->popts = g_mime_parser_options_new();
+	static const char *fallback[] = { "utf-8", "cp932", "euc-jp", "iso-8859-1", NULL };
+	g_mime_parser_options_set_fallback_charsets(x->popts, fallback);
+	*ret = x;
+	return 0;
+}
+
+void sanitize_ctx_free(struct sanitize_ctx *x)
+{
+	if (!x) return;
+	g_mime_parser_options_free(x->popts);
+	san_notice_free(x->own_notice);
+	san_magic_free(x->magic);
+	free(x);
+}
+
+void sanitize_result_free(struct sanitize_result *r)
+{
+	if (!r) return;
+	for (size_t i = 0; i < r->n_items; i++) {
+		free(r->items[i].name); free(r->items[i].declared); free(r->items[i].detected);
+		free(r->items[i].reason); free(r->items[i].contents);
+	}
+	free(r->items);
+	for (size_t i = 0; i < r->n_actions; i++) free(r->actions[i]);
+	free(r->actions);
+	free(r->reason); free(r->repairs); free(r->message_id);
+	memset(r, 0, sizeof(*r));
+}
+
+static char *dupz(const char *s) { return strdup(s ? s : ""); }
+
+/* UTF-8 header text with controls removed (CR/LF injection, NUL). */
+static char *clean_header_text(const char *s)
+{
+	struct san_text t;
+	if (san_charset_decode(s, strlen(s), "utf-8", &t) < 0) return dupz("");
+	for (char *p = t.utf8; *p; p++)
+		if (*p == '\n' || *p == '\t') *p = ' ';
+	return t.utf8;
+}
+
+static bool has_utf7_word(const char *raw)
+{
+	for (const char *p = raw; (p = strstr(p, "=?")); p += 2) {
+		const char *cs = p + 2;
+		if (san_charset_is_utf7(cs)) return true;
+	}
+	return false;
+}
+
+/* The decoded value of a header (addresses re-rendered); UTF-7 words are
+ * left encoded.  Caller frees. */
+static char *header_value(struct run *r, GMimeHeader *h, bool addr)
+{
+	const char *raw = g_mime_header_get_raw_value(h);
+	if (!raw) raw = "";
+	char *unfolded = g_mime_utils_header_unfold(raw);
+	char *v;
+	if (has_utf7_word(unfolded)) {
+		r->utf7 = true;
+		v = clean_header_text(unfolded);
+	} else if (addr) {
+		InternetAddressList *l = internet_address_list_parse(r->ctx->popts, unfolded);
+		char *s = l ? internet_address_list_to_string(l, NULL, FALSE) : g_strdup("");
+		if (l) g_object_unref(l);
+		v = clean_header_text(s ? s : "");
+		g_free(s);
+	} else {
+		char *s = g_mime_utils_header_decode_text(r->ctx->popts, unfolded);
+		v = clean_header_text(s ? s : "");
+		g_free(s);
+	}
+	g_free(unfolded);
+	return v;
+}
+
+static bool is_addr_header(const char *n)
+{
+	return !strcasecmp(n, "from") || !strcasecmp(n, "to") || !strcasecmp(n, "cc") || !strcasecmp(n, "reply-to") ||
+	       !strcasecmp(n, "sender") || !strcasecmp(n, "bcc");
+}
+
+static bool is_ascii_printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7E) return false;
+	return true;
+}
+
+static bool is_ascii_printable_folded(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t' && *s != '\r') || (unsigned char)*s > 0x7E) return false;
+	return true;
+}
+
+static void add_item(struct run *r, struct sanitize_item *it)
+{
+	if (r->res->n_items == r->cap_items) {
+		size_t n = r->cap_items ? r->cap_items * 2 : 8;
+		struct sanitize_item *p = realloc(r->res->items, n * sizeof(*p));
+		if (!p) { r->hard = -ENOMEM; free(it->name); free(it->declared); free(it->detected); free(it->reason); free(it->contents); return; }
+		r->res->items = p;
+		r->cap_items = n;
+	}
+	r->res->items[r->res->n_items++] = *it;
+}
+
+static bool ends_with_ci(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && strcasecmp(s + a - b, suf) == 0;
+}
+
+/* Record a removed item: hash, type, quarantine. */
+static void remove_bytes(struct run *r, const void *buf, size_t len, const char *name, const char *declared,
+			 const char *reason, const char *kind)
+{
+	struct sanitize_item it = {0};
+	char nbuf[512], det[128];
+	unsigned nf = san_name_neutralise(name, nbuf, sizeof(nbuf));
+	if (name && *name) {
+		if (nf & SAN_NAME_BIDI) it.flags |= SANITIZE_F_BIDI;
+		if (nf & SAN_NAME_DOUBLEEXT) it.flags |= SANITIZE_F_DOUBLEEXT;
+		if (nf & SAN_NAME_EXEC) it.flags |= SANITIZE_F_EXEC;
+		if (nf & (SAN_NAME_BIDI | SAN_NAME_CONTROL)) r->filename = true;
+	}
+	san_magic_type(r->ctx->magic, buf, len, det, sizeof(det));
+	if (san_zip_encrypted(buf, len)) { it.flags |= SANITIZE_F_ENCRYPTED; r->ppap = true; }
+	if (san_tnef_is(buf, len)) {
+		struct strbuf names = STRBUF_INIT, shown = STRBUF_INIT;
+		san_tnef_names(buf, len, 64, &names);
+		it.flags |= SANITIZE_F_TNEF;
+		r->tnef = true;
+		const char *p = names.buf ? names.buf : "";
+		while (*p) {
+			size_t l = strcspn(p, "\n");
+			char *one = strndup(p, l), nb[512];
+			struct san_text t;
+			if (one && san_charset_decode(one, l, NULL, &t) == 0) {
+				san_name_neutralise(t.utf8, nb, sizeof(nb));
+				if (shown.len) strbuf_puts(&shown, ", ");
+				strbuf_puts(&shown, nb);
+				free(t.utf8);
+			}
+			free(one);
+			p += l + (p[l] == '\n');
+		}
+		it.contents = strbuf_steal(&shown);
+		strbuf_free(&names);
+	}
+	bool exec_det = strstr(det, "dosexec") || strstr(det, "x-executable") || strstr(det, "x-sharedlib") ||
+			strstr(det, "x-msdownload") || strstr(det, "x-msi") || strstr(det, "x-mach-binary") ||
+			strstr(det, "x-pie-executable") || strstr(det, "portable-executable");
+	if ((exec_det && (!declared || !strstr(declared, "dosexec"))) ||
+	    (name && ends_with_ci(name, ".pdf") && strcmp(det, "application/pdf") != 0) ||
+	    (name && (ends_with_ci(name, ".jpg") || ends_with_ci(name, ".png") || ends_with_ci(name, ".gif")) &&
+	     strncmp(det, "image/", 6) != 0))
+		it.flags |= SANITIZE_F_MISMATCH;
+	it.name = dupz(nbuf);
+	it.declared = dupz(declared);
+	it.detected = dupz(det);
+	it.reason = dupz(reason);
+	it.size = len;
+	san_sha256_hex(buf, len, it.sha256);
+	if (r->c->quarantine) {
+		char sha[65];
+		struct san_qmeta m = { .kind = kind, .name = nbuf, .declared_type = declared, .detected_type = det,
+				       .message_id = r->message_id, .reason = reason };
+		int e = san_quarantine_put(r->c->quarantine, buf, len, &m, sha);
+		if (e < 0) r->hard = e;
+		else snprintf(it.qid, sizeof(it.qid), "%.*s", SAN_QID_LEN, sha);
+	}
+	add_item(r, &it);
+}
+
+/* Decoded content of a leaf part (CTE removed). */
+static int part_bytes(struct run *r, GMimePart *p, GByteArray **ret)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(p);
+	GMimeStream *ms = g_mime_stream_mem_new();
+	if (w && g_mime_data_wrapper_write_to_stream(w, ms) < 0) { g_object_unref(ms); return -EIO; }
+	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(ms), FALSE);
+	g_object_unref(ms);
+	r->decoded += ba->len;
+	if (r->decoded > r->c->lim.max_decoded) { g_byte_array_free(ba, TRUE); set_failed(r, "decoded-size"); return -EFBIG; }
+	*ret = ba;
+	return 0;
+}
+
+/* Whole entity serialised (for containers that are removed whole). */
+static void remove_object(struct run *r, GMimeObject *o, const char *reason)
+{
+	char *s = g_mime_object_to_string(o, NULL);
+	char *ct = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(o));
+	remove_bytes(r, s ? s : "", s ? strlen(s) : 0, NULL, ct, reason, "entity");
+	g_free(ct);
+	g_free(s);
+}
+
+static int uu_cb(void *arg, const struct san_uu_block *b, struct strbuf *repl)
+{
+	struct run *r = arg;
+	size_t before = r->res->n_items;
+	remove_bytes(r, b->data, b->len, b->name, "text/x-uuencode", "uuencode", "uuencode");
+	r->uu = true;
+	const char *qid = r->res->n_items > before && r->res->items[before].qid[0] ? r->res->items[before].qid
+										    : san_notice_get(r->ctx->notice, "not_kept");
+	const char *nm = r->res->n_items > before ? r->res->items[before].name : "";
+	const char *kv[] = { "name", nm, "qid", qid, NULL };
+	san_notice_render(r->ctx->notice, "uu_line", kv, repl);
+	return r->hard;
+}
+
+static void add_text(struct run *r, const char *t, size_t len)
+{
+	if (!len) return;
+	if (r->body.len && r->body.buf[r->body.len - 1] != '\n') strbuf_putc(&r->body, '\n');
+	if (r->body.len) strbuf_putc(&r->body, '\n');
+	strbuf_append(&r->body, t, len);
+	if (t[len - 1] != '\n') strbuf_putc(&r->body, '\n');
+}
+
+static void note_repair(struct run *r, const struct san_text *t)
+{
+	if (!t->repair[0]) return;
+	r->repaired = true;
+	if (strstr(r->repairs.buf ? r->repairs.buf : "", t->repair)) return;
+	if (r->repairs.len) strbuf_putc(&r->repairs, ',');
+	strbuf_puts(&r->repairs, t->repair);
+}
+
+/* A text leaf into the body (emit false: only its removals count). */
+static void text_leaf(struct run *r, GMimePart *p, GByteArray *ba, bool html, bool emit)
+{
+	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(p), "charset");
+	struct san_text t;
+	int e = san_charset_decode((const char *)ba->data, ba->len, cs, &t);
+	if (e == -EPROTONOSUPPORT) {
+		r->utf7 = true;
+		remove_bytes(r, ba->data, ba->len, g_mime_part_get_filename(p), "text/plain; charset=utf-7", "utf7", "text");
+		return;
+	}
+	if (e < 0) { set_failed(r, "charset"); return; }
+	note_repair(r, &t);
+	if (!emit) { free(t.utf8); return; }
+	if (html) {
+		struct san_html_opts ho = { .links = r->c->links, .image_label = san_notice_get(r->ctx->notice, "image"),
+					    .max_out = r->c->lim.max_decoded, .deadline_ns = r->deadline };
+		struct san_html_stats hs;
+		char *txt = NULL;
+		e = san_html_to_text(t.utf8, t.len, &ho, &txt, &hs);
+		free(t.utf8);
+		if (e == -ETIMEDOUT) { set_failed(r, "time"); return; }
+		if (e < 0) { set_failed(r, "html"); return; }
+		r->html = true;
+		if (hs.links) r->links = true;
+		add_text(r, txt, strlen(txt));
+		free(txt);
+		return;
+	}
+	struct strbuf o = STRBUF_INIT;
+	e = san_uu_strip(t.utf8, t.len, 64, uu_cb, r, &o);
+	if (e == -E2BIG) set_failed(r, "uuencode-count");
+	else if (e < 0 && !r->hard) set_failed(r, "uuencode");
+	if (e >= 0) add_text(r, o.buf ? o.buf : "", o.len);
+	strbuf_free(&o);
+	free(t.utf8);
+}
+
+static bool header_checks(struct run *r, GMimeObject *o)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+	int n = g_mime_header_list_get_count(hl);
+	if ((unsigned)n > r->c->lim.max_headers) { set_failed(r, "header-count"); return false; }
+	int ct = 0, cte = 0;
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *nm = g_mime_header_get_name(h), *raw = g_mime_header_get_raw_value(h);
+		if (raw && strlen(raw) > r->c->lim.max_header_line) { set_failed(r, "header-line"); return false; }
+		if (!strcasecmp(nm, "content-type")) ct++;
+		if (!strcasecmp(nm, "content-transfer-encoding")) {
+			cte++;
+			char v[64];
+			snprintf(v, sizeof(v), "%s", raw ? raw : "");
+			char *s = v;
+			while (*s == ' ' || *s == '\t') s++;
+			s[strcspn(s, " \t\r\n;")] = '\0';
+			static const char *const ok[] = { "7bit", "8bit", "binary", "base64", "quoted-printable",
+							  "x-uuencode", "uuencode", "x-uue", "", NULL };
+			bool known = false;
+			for (int k = 0; ok[k]; k++) if (!strcasecmp(s, ok[k])) known = true;
+			if (!known) set_malformed(r, "unknown-transfer-encoding");
+		}
+	}
+	if (ct > 1) set_malformed(r, "duplicate-content-type");
+	if (cte > 1) set_malformed(r, "duplicate-transfer-encoding");
+	return true;
+}
+
+static bool boundary_ok(const char *b)
+{
+	if (!b || !*b) return false;
+	size_t l = strlen(b);
+	if (l > 70 || b[l - 1] == ' ') return false;
+	for (const char *p = b; *p; p++)
+		if (!(g_ascii_isalnum(*p) || strchr("'()+_,-./:=? ", *p))) return false;
+	return true;
+}
+
+static void walk(struct run *r, GMimeObject *o, unsigned depth, bool emit);
+
+static bool dup_content_type(GMimeObject *o)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+	int n = g_mime_header_list_get_count(hl), ct = 0;
+	for (int i = 0; i < n; i++)
+		if (!strcasecmp(g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i)), "content-type")) ct++;
+	return ct > 1;
+}
+
+static void forward_block(struct run *r, GMimeMessage *m, unsigned depth, bool emit)
+{
+	r->forward = true;
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+	if (emit) {
+		struct strbuf hb = STRBUF_INIT;
+		strbuf_puts(&hb, san_notice_get(r->ctx->notice, "forward"));
+		strbuf_putc(&hb, '\n');
+		static const char *const H[] = { "From", "To", "Cc", "Date", "Subject", NULL };
+		for (int i = 0; H[i]; i++) {
+			GMimeHeader *h = g_mime_header_list_get_header(hl, H[i]);
+			if (!h) continue;
+			char *v = header_value(r, h, is_addr_header(H[i]));
+			strbuf_printf(&hb, "%s: %s\n", H[i], v);
+			free(v);
+		}
+		add_text(r, hb.buf, hb.len);
+		strbuf_free(&hb);
+	}
+	GMimeObject *body = g_mime_message_get_mime_part(m);
+	if (body) walk(r, body, depth + 1, emit);
+	if (emit) {
+		const char *e = san_notice_get(r->ctx->notice, "forward_end");
+		add_text(r, e, strlen(e));
+	}
+}
+
+static bool nonempty_text_part(struct run *r, GMimeObject *o)
+{
+	if (!GMIME_IS_PART(o)) return false;
+	GByteArray *ba = NULL;
+	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(o));
+	if (!w) return false;
+	GMimeStream *ms = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(w, ms);
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+	bool ne = false;
+	for (guint i = 0; i < ba->len && !ne; i++)
+		if (!g_ascii_isspace(ba->data[i])) ne = true;
+	g_object_unref(ms);
+	(void)r;
+	return ne;
+}
+
+static bool attachment_like(GMimeObject *o)
+{
+	const char *disp = g_mime_object_get_disposition(o);
+	if (disp && !strcasecmp(disp, "attachment")) return true;
+	if (GMIME_IS_PART(o) && g_mime_part_get_filename(GMIME_PART(o))) return true;
+	return false;
+}
+
+static void walk(struct run *r, GMimeObject *o, unsigned depth, bool emit)
+{
+	if (r->failed || r->hard) return;
+	if (++r->parts > r->c->lim.max_parts) { set_failed(r, "part-count"); return; }
+	if (depth > r->c->lim.max_depth) { set_failed(r, "nesting-depth"); return; }
+	if (mono_ns() > r->deadline) { set_failed(r, "time"); return; }
+	if (!header_checks(r, o)) return;
+	GMimeContentType *ct = g_mime_object_get_content_type(o);
+	const char *type = ct ? g_mime_content_type_get_media_type(ct) : "text";
+	const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : "plain";
+	char declared[160];
+	snprintf(declared, sizeof(declared), "%s/%s", type ? type : "?", sub ? sub : "?");
+
+	if (GMIME_IS_MULTIPART(o)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(o);
+		const char *b = g_mime_object_get_content_type_parameter(o, "boundary");
+		if (!boundary_ok(b)) set_malformed(r, "boundary");
+		int n = g_mime_multipart_get_count(mp);
+		if (!strcasecmp(sub, "encrypted")) { remove_object(r, o, "encrypted"); return; }
+		if (n == 0) {
+			/* No child parts (missing or broken boundaries): parsers disagree
+			 * on what this is; keep it whole in quarantine, show nothing. */
+			set_malformed(r, "multipart-without-parts");
+			remove_object(r, o, "malformed");
+			return;
+		}
+		if (!strcasecmp(sub, "alternative")) {
+			int pick = -1;
+			for (int i = 0; i < n && pick < 0; i++) {
+				GMimeObject *c = g_mime_multipart_get_part(mp, i);
+				GMimeContentType *cct = g_mime_object_get_content_type(c);
+				if (g_mime_content_type_is_type(cct, "text", "plain") && !attachment_like(c) && nonempty_text_part(r, c))
+					pick = i;
+			}
+			if (pick < 0) {
+				for (int i = n - 1; i >= 0 && pick < 0; i--) {
+					GMimeObject *c = g_mime_multipart_get_part(mp, i);
+					GMimeContentType *cct = g_mime_object_get_content_type(c);
+					if (!attachment_like(c) && (g_mime_content_type_is_type(cct, "text", "*") ||
+								    g_mime_content_type_is_type(cct, "multipart", "*")))
+						pick = i;
+				}
+			}
+			for (int i = 0; i < n; i++)
+				walk(r, g_mime_multipart_get_part(mp, i), depth + 1, emit && i == pick);
+			return;
+		}
+		for (int i = 0; i < n; i++)
+			walk(r, g_mime_multipart_get_part(mp, i), depth + 1, emit);
+		return;
+	}
+	if (GMIME_IS_MESSAGE_PART(o)) {
+		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
+		if (m) forward_block(r, m, depth, emit);
+		return;
+	}
+	if (GMIME_IS_MESSAGE_PARTIAL(o) || (type && !strcasecmp(type, "message") && sub &&
+					    (!strcasecmp(sub, "partial") || !strcasecmp(sub, "external-body")))) {
+		set_malformed(r, !strcasecmp(sub, "partial") ? "message-partial" : "message-external-body");
+		remove_object(r, o, sub);
+		return;
+	}
+	if (!GMIME_IS_PART(o)) { remove_object(r, o, "unknown-entity"); return; }
+
+	if (dup_content_type(o)) {
+		/* Which Content-Type wins differs between parsers: not recoverable. */
+		remove_object(r, o, "malformed");
+		return;
+	}
+	GMimePart *p = GMIME_PART(o);
+	const char *fn = g_mime_object_get_content_disposition_parameter(o, "filename");
+	const char *nm = g_mime_object_get_content_type_parameter(o, "name");
+	if (fn && nm && strcmp(fn, nm) != 0) set_malformed(r, "name-filename-mismatch");
+	GByteArray *ba = NULL;
+	if (part_bytes(r, p, &ba) < 0) { if (!r->failed) set_failed(r, "decode"); return; }
+	bool textual = (!strcasecmp(type, "text") && strcasecmp(sub, "html") != 0) ||
+		       (!strcasecmp(type, "message") && (!strcasecmp(sub, "delivery-status") ||
+							 !strcasecmp(sub, "disposition-notification")));
+	bool html = !strcasecmp(type, "text") && !strcasecmp(sub, "html");
+	if ((textual || html) && !attachment_like(o) && strcasecmp(sub, "rtf") && strcasecmp(sub, "x-vcard") &&
+	    strcasecmp(sub, "vcard") && strcasecmp(sub, "calendar") && strcasecmp(sub, "xml")) {
+		text_leaf(r, p, ba, html, emit);
+	} else {
+		remove_bytes(r, ba->data, ba->len, g_mime_part_get_filename(p), declared,
+			     attachment_like(o) ? "attachment" : "non-text", "attachment");
+	}
+	g_byte_array_free(ba, TRUE);
+}
+
+static const char *const ALLOW[] = { "From", "To", "Cc", "Reply-To", "Date", "Subject", "Message-ID",
+	"In-Reply-To", "References", NULL };
+
+static bool allowed(const struct sanitize_config *c, const char *n)
+{
+	for (int i = 0; ALLOW[i]; i++) if (!strcasecmp(ALLOW[i], n)) return true;
+	for (size_t i = 0; i < c->n_extra; i++) if (!strcasecmp(c->extra_headers[i], n)) return true;
+	return false;
+}
+
+static void push_action(struct sanitize_result *res, const char *a)
+{
+	char **p = realloc(res->actions, (res->n_actions + 2) * sizeof(*p));
+	if (!p) return;
+	res->actions = p;
+	p[res->n_actions++] = strdup(a);
+	p[res->n_actions] = NULL;
+}
+
+static void fmt_size(size_t n, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%zu", n);
+}
+
+/* The notice at the top of the body. */
+static void render_notice(struct run *r, struct strbuf *nb)
+{
+	const struct san_notice *N = r->ctx->notice;
+	bool any = r->res->n_items || r->malformed || r->failed || r->html || r->utf7;
+	if (!any) return;
+	strbuf_puts(nb, san_notice_get(N, "title")); strbuf_putc(nb, '\n');
+	strbuf_puts(nb, san_notice_get(N, "intro")); strbuf_putc(nb, '\n');
+	const char *kvr[] = { "reason", r->reason.buf ? r->reason.buf : "", NULL };
+	if (r->failed) { san_notice_render(N, "failed", kvr, nb); strbuf_putc(nb, '\n'); }
+	else if (r->malformed) { san_notice_render(N, "malformed", kvr, nb); strbuf_putc(nb, '\n'); }
+	if (r->html) { strbuf_puts(nb, san_notice_get(N, "html")); strbuf_putc(nb, '\n'); }
+	if (r->utf7) { strbuf_puts(nb, san_notice_get(N, "utf7")); strbuf_putc(nb, '\n'); }
+	if (r->res->n_items) {
+		char cnt[32];
+		snprintf(cnt, sizeof(cnt), "%zu", r->res->n_items);
+		const char *kvc[] = { "count", cnt, NULL };
+		san_notice_render(N, "removed", kvc, nb);
+		strbuf_putc(nb, '\n');
+		for (size_t i = 0; i < r->res->n_items; i++) {
+			struct sanitize_item *it = &r->res->items[i];
+			char sz[32];
+			fmt_size(it->size, sz, sizeof(sz));
+			const char *kv[] = { "name", it->name[0] ? it->name : "-", "declared", it->declared,
+					     "detected", it->detected, "size", sz, "sha256", it->sha256,
+					     "qid", it->qid[0] ? it->qid : san_notice_get(N, "not_kept"),
+					     "contents", it->contents ? it->contents : "", NULL };
+			san_notice_render(N, "item", kv, nb);
+			strbuf_putc(nb, '\n');
+			if (it->contents) { san_notice_render(N, "item_tnef", kv, nb); strbuf_putc(nb, '\n'); }
+			if (it->flags & SANITIZE_F_BIDI) { strbuf_puts(nb, san_notice_get(N, "flag_bidi")); strbuf_putc(nb, '\n'); }
+			if (it->flags & SANITIZE_F_DOUBLEEXT) { strbuf_puts(nb, san_notice_get(N, "flag_double")); strbuf_putc(nb, '\n'); }
+			if (it->flags & SANITIZE_F_EXEC) { strbuf_puts(nb, san_notice_get(N, "flag_exec")); strbuf_putc(nb, '\n'); }
+			if (it->flags & SANITIZE_F_ENCRYPTED) { strbuf_puts(nb, san_notice_get(N, "flag_encrypted")); strbuf_putc(nb, '\n'); }
+			if (it->flags & SANITIZE_F_MISMATCH) { strbuf_puts(nb, san_notice_get(N, "flag_mismatch")); strbuf_putc(nb, '\n'); }
+		}
+	}
+	strbuf_puts(nb, san_notice_get(N, "end"));
+	strbuf_puts(nb, "\n\n");
+}
+
+/* Copy the allow-listed headers of the original into out (decoded, then
+ * re-encoded by gmime); each singleton header once. */
+static void copy_headers(struct run *r, GMimeMessage *orig, GMimeMessage *out, const char *charset, unsigned *dropped)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(orig));
+	int n = g_mime_header_list_get_count(hl);
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *nm = g_mime_header_get_name(h);
+		if (!allowed(r->c, nm) || g_mime_object_get_header(GMIME_OBJECT(out), nm)) { (*dropped)++; continue; }
+		bool idh = !strcasecmp(nm, "message-id") || !strcasecmp(nm, "in-reply-to") ||
+			   !strcasecmp(nm, "references") || !strcasecmp(nm, "date");
+		char *v;
+		if (idh) {
+			const char *raw = g_mime_header_get_raw_value(h);
+			char *u = g_mime_utils_header_unfold(raw ? raw : "");
+			g_strstrip(u);
+			v = strdup(u);
+			g_free(u);
+			if (!v || !is_ascii_printable(v) || !*v) { free(v); (*dropped)++; continue; }
+		} else {
+			v = header_value(r, h, is_addr_header(nm));
+		}
+		if (!*v) { free(v); continue; }
+		g_mime_object_append_header(GMIME_OBJECT(out), nm, v, charset);
+		GMimeHeader *nh = g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(out)), nm);
+		const char *fr = nh ? g_mime_header_get_raw_value(nh) : NULL;
+		if (fr && !is_ascii_printable_folded(fr)) {
+			/* An address that cannot be written in ASCII (SMTPUTF8 local
+			 * part): show it as the name of an empty group. */
+			char *ph = g_mime_utils_header_encode_phrase(NULL, v, charset);
+			char *gv = g_strdup_printf(" %s:;\n", ph ? ph : "unknown");
+			g_mime_header_set_raw_value(nh, gv);
+			g_free(gv);
+			g_free(ph);
+		}
+		free(v);
+	}
+}
+
+static void hexcpy(char *dst, const char *sha)
+{
+	snprintf(dst, SAN_QID_LEN + 1, "%.*s", SAN_QID_LEN, sha);
+}
+
+/* Raw pre-scan: line lengths and a cheap upper bound on MIME entities. */
+static void prescan(struct run *r, const char *in, size_t len)
+{
+	size_t start = 0, dashes = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || in[i] == '\n') {
+			if (i - start > r->c->lim.max_line) { set_failed(r, "line-length"); return; }
+			if (i - start >= 2 && in[start] == '-' && in[start + 1] == '-') dashes++;
+			start = i + 1;
+		}
+	}
+	if (dashes > (size_t)r->c->lim.max_parts * 4 + 64) set_failed(r, "part-count");
+}
+
+int sanitize_buffer(struct sanitize_ctx *ctx, const void *in, size_t len, struct strbuf *out, struct sanitize_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	struct run r = { .ctx = ctx, .c = &ctx->cfg, .res = res };
+	r.deadline = mono_ns() + (int64_t)(ctx->cfg.lim.max_seconds ? ctx->cfg.lim.max_seconds : 30) * 1000000000;
+	res->size = len;
+	san_sha256_hex(in, len, res->original_sha256);
+	const char *charset = ctx->cfg.iso2022jp ? "iso-2022-jp" : "utf-8";
+	GMimeMessage *orig = NULL;
+
+	if (len > ctx->cfg.lim.max_message) set_failed(&r, "message-size");
+	else prescan(&r, in, len);
+	if (!r.failed) {
+		GMimeStream *s = g_mime_stream_mem_new_with_buffer(in, len);
+		GMimeParser *p = g_mime_parser_new_with_stream(s);
+		g_object_unref(s);  /* the parser holds its own reference */
+		g_mime_parser_set_format(p, GMIME_FORMAT_MESSAGE);
+		g_mime_parser_options_set_warning_callback(ctx->popts, on_warning, &r);
+		orig = g_mime_parser_construct_message(p, ctx->popts);
+		g_object_unref(p);
+		if (!orig) set_failed(&r, "parse");
+	}
+	if (orig) {
+		GMimeHeader *mid = g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(orig)), "Message-ID");
+		if (mid && g_mime_header_get_raw_value(mid)) {
+			char *u = g_strdup(g_mime_header_get_raw_value(mid));
+			g_strstrip(u);
+			res->message_id = clean_header_text(u);
+			g_free(u);
+			r.message_id = res->message_id;
+		}
+		if (!header_checks(&r, GMIME_OBJECT(orig))) { /* failed */ }
+		GMimeObject *body = g_mime_message_get_mime_part(orig);
+		if (body && !r.failed) walk(&r, body, 0, true);
+	}
+	g_mime_parser_options_set_warning_callback(ctx->popts, NULL, NULL);
+
+	/* The original is kept whenever a quarantine is configured. */
+	if (ctx->cfg.quarantine && !r.hard) {
+		char sha[65];
+		struct san_qmeta m = { .kind = "original", .message_id = res->message_id,
+				       .reason = r.failed ? "failed" : r.malformed ? "malformed" : "original" };
+		int e = san_quarantine_put(ctx->cfg.quarantine, in, len, &m, sha);
+		if (e < 0) r.hard = e;
+		else hexcpy(res->original_qid, sha);
+	}
+	int rc = 0;
+	if (r.hard) {
+		rc = r.hard;
+		if (orig) g_object_unref(orig);
+		goto out;
+	}
+
+	/* Build the output: headers first (they may set utf7 for the notice). */
+	GMimeMessage *om = g_mime_message_new(FALSE);
+	unsigned dropped = 0;
+	if (orig) copy_headers(&r, orig, om, charset, &dropped);
+	if (orig) g_object_unref(orig);
+	struct strbuf text = STRBUF_INIT;
+	render_notice(&r, &text);
+	if (r.body.len) strbuf_append(&text, r.body.buf, r.body.len);
+	else if (!r.failed) { strbuf_puts(&text, san_notice_get(ctx->notice, "empty")); strbuf_putc(&text, '\n'); }
+
+
+	if (r.html) push_action(res, "html-to-text");
+	if (r.links) push_action(res, "links-disabled");
+	if (res->n_items) push_action(res, "attachments-removed");
+	if (r.repaired) push_action(res, "charset-repaired");
+	if (r.filename) push_action(res, "filename-rewritten");
+	if (r.uu) push_action(res, "uuencode-removed");
+	if (r.tnef) push_action(res, "tnef-listed");
+	if (r.ppap) push_action(res, "encrypted-archive-flagged");
+	if (r.forward) push_action(res, "forward-flattened");
+	if (r.utf7) push_action(res, "utf7-refused");
+	if (dropped) push_action(res, "headers-removed");
+	if (r.malformed) push_action(res, "malformed");
+	if (r.failed) push_action(res, "fail-closed");
+	res->status = r.failed ? SANITIZE_FAILED : r.malformed ? SANITIZE_MALFORMED : SANITIZE_OK;
+
+	struct strbuf mark = STRBUF_INIT;
+	strbuf_printf(&mark, "v1; result=%s; removed=%zu; actions=",
+		      r.failed ? "failed" : r.malformed ? "malformed" : "ok", res->n_items);
+	for (size_t i = 0; i < res->n_actions; i++) strbuf_printf(&mark, "%s%s", i ? "," : "", res->actions[i]);
+	if (!res->n_actions) strbuf_puts(&mark, "none");
+	if (r.repairs.len) strbuf_printf(&mark, "; charset-repairs=%s", r.repairs.buf);
+	g_mime_object_append_header(GMIME_OBJECT(om), "X-Sekisho-Sanitized", mark.buf, NULL);
+	strbuf_free(&mark);
+
+	GMimePart *tp = g_mime_part_new_with_type("text", "plain");
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(tp), "charset", charset);
+	GMimeStream *bs;
+	if (ctx->cfg.iso2022jp) {
+		char *j = NULL;
+		size_t jl = 0, lost = 0;
+		if (san_charset_to_iso2022jp(text.buf ? text.buf : "", text.len, &j, &jl, &lost) < 0) {
+			rc = -ENOMEM;
+			strbuf_free(&text);
+			g_object_unref(tp);
+			g_object_unref(om);
+			goto out;
+		}
+		bs = g_mime_stream_mem_new_with_buffer(j, jl);
+		free(j);
+		g_mime_part_set_content_encoding(tp, GMIME_CONTENT_ENCODING_7BIT);
+	} else {
+		bs = g_mime_stream_mem_new_with_buffer(text.buf ? text.buf : "", text.len);
+		g_mime_part_set_content_encoding(tp, GMIME_CONTENT_ENCODING_BASE64);
+	}
+	strbuf_free(&text);
+	GMimeDataWrapper *dw = g_mime_data_wrapper_new_with_stream(bs, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_object_unref(bs);
+	g_mime_part_set_content(tp, dw);
+	g_object_unref(dw);
+	g_mime_message_set_mime_part(om, GMIME_OBJECT(tp));
+	g_object_unref(tp);
+
+	GMimeStream *os = g_mime_stream_mem_new();
+	g_mime_object_write_to_stream(GMIME_OBJECT(om), NULL, os);
+	GByteArray *ob = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(os));
+	strbuf_append(out, (const char *)ob->data, ob->len);
+	san_sha256_hex(ob->data, ob->len, res->output_sha256);
+	g_object_unref(os);
+	g_object_unref(om);
+out:
+	res->reason = r.reason.len ? strbuf_steal(&r.reason) : NULL;
+	res->repairs = r.repairs.len ? strbuf_steal(&r.repairs) : NULL;
+	strbuf_free(&r.reason);
+	strbuf_free(&r.repairs);
+	strbuf_free(&r.body);
+	return rc;
+}
+
+int sanitize_fd(struct sanitize_ctx *ctx, int fd, struct strbuf *out, struct sanitize_result *ret)
+{
+	struct strbuf in = STRBUF_INIT;
+	size_t cap = ctx->cfg.lim.max_message + 1;
+	char buf[65536];
+	while (in.len < cap) {
+		size_t want = cap - in.len < sizeof(buf) ? cap - in.len : sizeof(buf);
+		ssize_t n = read(fd, buf, want);
+		if (n < 0) { if (errno == EINTR) continue; int e = -errno; strbuf_free(&in); return e; }
+		if (n == 0) break;
+		strbuf_append(&in, buf, (size_t)n);
+	}
+	int r = sanitize_buffer(ctx, in.buf ? in.buf : "", in.len, out, ret);
+	strbuf_free(&in);
+	return r;
+}

@@ -1,0 +1,297 @@
+/* sekisho-sanitize: the command-line front end of the sanitizer.
+ *
+ *   sekisho-sanitize [OPTIONS] < in.eml > out.eml
+ *   sekisho-sanitize [OPTIONS] -o OUTDIR FILE|DIR...
+ *
+ * Exit status: 0 every message sanitised (clean or malformed); 1 at least one
+ * message failed closed (its output is the notice alone); 2 usage or I/O
+ * error; 75 (EX_TEMPFAIL) at least one message produced no output because an
+ * item could not be quarantined or an internal error happened: deliver
+ * nothing, retry later.  docs/sanitizer.md has the option reference. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/audit.h"
+#include "common/strbuf.h"
+#include "sanitizer/sanitize.h"
+
+#define EX_TEMP 75
+
+static struct audit_log *audit;
+static const char *queue_id, *env_from;
+#define MAX_LIST 256
+static const char *env_to[MAX_LIST];
+static size_t n_env_to;
+static const char *extra[MAX_LIST];
+
+static void usage(FILE *f)
+{
+	fputs("usage: sekisho-sanitize [OPTIONS] [-o OUTDIR FILE|DIR...]\n"
+	      "  --lang ja|en            notice language (default ja)\n"
+	      "  --notice FILE           notice template file (see --dump-template)\n"
+	      "  --dump-template ja|en   print the built-in notice template and exit\n"
+	      "  --links defang|keep|remove   link targets in HTML (default defang)\n"
+	      "  --charset utf-8|iso-2022-jp  output charset (default utf-8)\n"
+	      "  --keep-header NAME      keep this header too (repeatable)\n"
+	      "  --quarantine DIR        keep originals and removed items here (0700)\n"
+	      "  --quarantine-max BYTES  size cap of the quarantine (default 10 GiB)\n"
+	      "  --retain-days N         delete quarantined items older than N days\n"
+	      "  --max-size BYTES --max-depth N --max-parts N --max-headers N\n"
+	      "  --max-header-line BYTES --max-line BYTES --max-decoded BYTES --max-seconds N\n"
+	      "  --audit-dir DIR --audit-key FILE   write a mail.sanitized record per message\n"
+	      "  --queue-id ID --env-from ADDR --env-to ADDR   envelope data for the audit record\n"
+	      "  -o, --output DIR        batch mode: write OUTDIR/<name> for each input file\n"
+	      "exit: 0 ok, 1 some message failed closed, 2 usage/I-O error, 75 tempfail (no output)\n", f);
+}
+
+static int parse_size(const char *s, size_t *ret)
+{
+	char *e;
+	errno = 0;
+	unsigned long long v = strtoull(s, &e, 10);
+	if (errno || e == s || *e || v == 0) return -EINVAL;
+	*ret = (size_t)v;
+	return 0;
+}
+
+static void write_audit(const struct sanitize_result *res, int rc)
+{
+	if (!audit) return;
+	size_t n = res->n_items;
+	struct audit_field *rem = calloc(n ? n : 1, sizeof(*rem));
+	struct audit_field (*obj)[7] = calloc(n ? n : 1, sizeof(*obj));
+	const char **qids = calloc(n + 2, sizeof(*qids));
+	if (!rem || !obj || !qids) { free(rem); free(obj); free(qids); return; }
+	size_t nq = 0;
+	if (res->original_qid[0]) qids[nq++] = res->original_qid;
+	for (size_t i = 0; i < n; i++) {
+		const struct sanitize_item *it = &res->items[i];
+		struct audit_field f[7] = {
+			AUDIT_STR("name", it->name), AUDIT_STR("content_type", it->declared),
+			AUDIT_STR("detected_type", it->detected), AUDIT_UINT("size", it->size),
+			AUDIT_STR("sha256", it->sha256), AUDIT_STR("reason", it->reason),
+			AUDIT_STR("quarantine_id", it->qid),
+		};
+		memcpy(obj[i], f, sizeof(f));
+		struct audit_field o = AUDIT_OBJ("", obj[i], 7);
+		rem[i] = o;
+		if (it->qid[0]) qids[nq++] = it->qid;
+	}
+	const char *verdict = rc < 0 ? "tempfail" : "delivered";
+	struct audit_field f[] = {
+		AUDIT_STR("queue_id", queue_id ? queue_id : ""),
+		AUDIT_STR("message_id", res->message_id ? res->message_id : ""),
+		AUDIT_STR("env_from", env_from ? env_from : ""),
+		AUDIT_STRLIST("env_to", env_to, n_env_to),
+		AUDIT_UINT("size", res->size),
+		AUDIT_STR("original_sha256", res->original_sha256),
+		AUDIT_STR("output_sha256", rc < 0 ? "" : res->output_sha256),
+		AUDIT_STRLIST("actions", (const char *const *)res->actions, res->n_actions),
+		AUDIT_LIST("removed", rem, n),
+		AUDIT_STRLIST("quarantine_ids", qids, nq),
+		AUDIT_STR("result", res->status == SANITIZE_FAILED ? "failed" : res->status == SANITIZE_MALFORMED ? "malformed" : "ok"),
+		AUDIT_STR("reason", res->reason ? res->reason : ""),
+		AUDIT_STR("verdict", verdict),
+	};
+	audit_emit(audit, "mail.sanitized", f, AUDIT_N(f));
+	free(rem); free(obj); free(qids);
+}
+
+/* Sanitise one input; returns the exit class (0, 1, EX_TEMP, 2). */
+static int one(struct sanitize_ctx *ctx, int infd, int outfd, const char *label)
+{
+	struct strbuf out = STRBUF_INIT;
+	struct sanitize_result res;
+	int rc = sanitize_fd(ctx, infd, &out, &res);
+	write_audit(&res, rc);
+	int ex = 0;
+	if (rc < 0) {
+		fprintf(stderr, "sekisho-sanitize: %s: no output (tempfail): %s\n", label, strerror(-rc));
+		ex = EX_TEMP;
+	} else {
+		size_t off = 0;
+		while (off < out.len) {
+			ssize_t n = write(outfd, out.buf + off, out.len - off);
+			if (n < 0) { if (errno == EINTR) continue; fprintf(stderr, "sekisho-sanitize: %s: write: %s\n", label, strerror(errno)); ex = 2; break; }
+			off += (size_t)n;
+		}
+		if (res.status == SANITIZE_FAILED) {
+			fprintf(stderr, "sekisho-sanitize: %s: failed closed: %s\n", label, res.reason ? res.reason : "?");
+			if (!ex) ex = 1;
+		}
+	}
+	sanitize_result_free(&res);
+	strbuf_free(&out);
+	return ex;
+}
+
+static int worse(int a, int b)
+{
+	int rank[4] = { 0, 1, 3, 2 };  /* 0 < 1 < 75 < 2 */
+	int ra = a == 0 ? rank[0] : a == 1 ? rank[1] : a == EX_TEMP ? rank[2] : rank[3];
+	int rb = b == 0 ? rank[0] : b == 1 ? rank[1] : b == EX_TEMP ? rank[2] : rank[3];
+	return ra >= rb ? a : b;
+}
+
+static int one_file(struct sanitize_ctx *ctx, const char *path, const char *outdir)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	char op[PATH_MAX];
+	if (snprintf(op, sizeof(op), "%s/%s", outdir, base) >= (int)sizeof(op)) return 2;
+	int in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0) { fprintf(stderr, "sekisho-sanitize: %s: %s\n", path, strerror(errno)); return 2; }
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", op);
+	int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (out < 0) { fprintf(stderr, "sekisho-sanitize: %s: %s\n", tmp, strerror(errno)); close(in); return 2; }
+	int ex = one(ctx, in, out, path);
+	close(in);
+	if (close(out) < 0 && ex == 0) ex = 2;
+	if (ex == 0 || ex == 1) {
+		if (rename(tmp, op) < 0) { fprintf(stderr, "sekisho-sanitize: %s: %s\n", op, strerror(errno)); ex = 2; }
+	} else {
+		unlink(tmp);
+	}
+	return ex;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
+
+int main(int argc, char **argv)
+{
+	struct sanitize_config cfg;
+	sanitize_config_defaults(&cfg);
+	const char *notice_path = NULL, *qdir = NULL, *outdir = NULL, *adir = NULL, *akey = NULL;
+	size_t qmax = 0, retain_days = 0;
+	enum { O_LANG = 256, O_NOTICE, O_DUMP, O_LINKS, O_CHARSET, O_KEEP, O_Q, O_QMAX, O_RETAIN, O_MSIZE,
+	       O_MDEPTH, O_MPARTS, O_MHDR, O_MHLINE, O_MLINE, O_MDEC, O_MSEC, O_ADIR, O_AKEY, O_QID, O_FROM, O_TO };
+	static const struct option opts[] = {
+		{ "lang", 1, NULL, O_LANG }, { "notice", 1, NULL, O_NOTICE }, { "dump-template", 1, NULL, O_DUMP },
+		{ "links", 1, NULL, O_LINKS }, { "charset", 1, NULL, O_CHARSET }, { "keep-header", 1, NULL, O_KEEP },
+		{ "quarantine", 1, NULL, O_Q }, { "quarantine-max", 1, NULL, O_QMAX }, { "retain-days", 1, NULL, O_RETAIN },
+		{ "max-size", 1, NULL, O_MSIZE }, { "max-depth", 1, NULL, O_MDEPTH }, { "max-parts", 1, NULL, O_MPARTS },
+		{ "max-headers", 1, NULL, O_MHDR }, { "max-header-line", 1, NULL, O_MHLINE }, { "max-line", 1, NULL, O_MLINE },
+		{ "max-decoded", 1, NULL, O_MDEC }, { "max-seconds", 1, NULL, O_MSEC },
+		{ "audit-dir", 1, NULL, O_ADIR }, { "audit-key", 1, NULL, O_AKEY },
+		{ "queue-id", 1, NULL, O_QID }, { "env-from", 1, NULL, O_FROM }, { "env-to", 1, NULL, O_TO },
+		{ "output", 1, NULL, 'o' }, { "help", 0, NULL, 'h' }, { 0 },
+	};
+	int c;
+	size_t v;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_LANG:
+			if (strcmp(optarg, "ja") && strcmp(optarg, "en")) { usage(stderr); return 2; }
+			cfg.lang = optarg; break;
+		case O_NOTICE: notice_path = optarg; break;
+		case O_DUMP: return san_notice_dump(optarg, stdout) < 0 ? 2 : 0;
+		case O_LINKS:
+			if (!strcmp(optarg, "defang")) cfg.links = SAN_LINKS_DEFANG;
+			else if (!strcmp(optarg, "keep")) cfg.links = SAN_LINKS_KEEP;
+			else if (!strcmp(optarg, "remove")) cfg.links = SAN_LINKS_REMOVE;
+			else { usage(stderr); return 2; }
+			break;
+		case O_CHARSET:
+			if (!strcasecmp(optarg, "utf-8")) cfg.iso2022jp = false;
+			else if (!strcasecmp(optarg, "iso-2022-jp")) cfg.iso2022jp = true;
+			else { usage(stderr); return 2; }
+			break;
+		case O_KEEP:
+			if (cfg.n_extra == MAX_LIST) { fprintf(stderr, "sekisho-sanitize: too many --keep-header\n"); return 2; }
+			extra[cfg.n_extra++] = optarg;
+			break;
+		case O_Q: qdir = optarg; break;
+		case O_QID: queue_id = optarg; break;
+		case O_FROM: env_from = optarg; break;
+		case O_TO:
+			if (n_env_to == MAX_LIST) { fprintf(stderr, "sekisho-sanitize: too many --env-to\n"); return 2; }
+			env_to[n_env_to++] = optarg;
+			break;
+		case O_ADIR: adir = optarg; break;
+		case O_AKEY: akey = optarg; break;
+		case 'o': outdir = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case O_QMAX: case O_RETAIN: case O_MSIZE: case O_MDEPTH: case O_MPARTS: case O_MHDR:
+		case O_MHLINE: case O_MLINE: case O_MDEC: case O_MSEC:
+			if (parse_size(optarg, &v) < 0) { fprintf(stderr, "sekisho-sanitize: bad number '%s'\n", optarg); return 2; }
+			if (c == O_QMAX) qmax = v; else if (c == O_RETAIN) retain_days = v;
+			else if (c == O_MSIZE) cfg.lim.max_message = v; else if (c == O_MDEPTH) cfg.lim.max_depth = (unsigned)v;
+			else if (c == O_MPARTS) cfg.lim.max_parts = (unsigned)v; else if (c == O_MHDR) cfg.lim.max_headers = (unsigned)v;
+			else if (c == O_MHLINE) cfg.lim.max_header_line = v; else if (c == O_MLINE) cfg.lim.max_line = v;
+			else if (c == O_MDEC) cfg.lim.max_decoded = v; else cfg.lim.max_seconds = (unsigned)v;
+			break;
+		default: usage(stderr); return 2;
+		}
+	}
+	cfg.extra_headers = extra;
+	char why[512] = "";
+	struct san_notice *notice = NULL;
+	if (notice_path) {
+		if (san_notice_load(cfg.lang, notice_path, &notice, why, sizeof(why)) < 0) {
+			fprintf(stderr, "sekisho-sanitize: %s\n", why); return 2;
+		}
+		cfg.notice = notice;
+	}
+	struct san_quarantine *q = NULL;
+	if (qdir) {
+		struct san_quarantine_opts qo = { .dir = qdir, .max_bytes = qmax, .retain_seconds = (uint64_t)retain_days * 86400 };
+		if (san_quarantine_open(&qo, &q, why, sizeof(why)) < 0) { fprintf(stderr, "sekisho-sanitize: quarantine: %s\n", why); san_notice_free(notice); return 2; }
+		cfg.quarantine = q;
+	}
+	if (!!adir != !!akey) { fprintf(stderr, "sekisho-sanitize: --audit-dir and --audit-key go together\n"); goto fail; }
+	struct audit_key key;
+	if (adir) {
+		if (audit_key_load(akey, &key, why, sizeof(why)) < 0) { fprintf(stderr, "sekisho-sanitize: audit key: %s\n", why); goto fail; }
+		struct audit_opts ao = { .dir = adir, .component = "sanitizer", .key = &key, .lock_timeout_ms = 10000 };
+		int r = audit_open(&ao, &audit, why, sizeof(why));
+		audit_key_wipe(&key);
+		if (r < 0) { fprintf(stderr, "sekisho-sanitize: audit: %s\n", why); goto fail; }
+	}
+	struct sanitize_ctx *ctx;
+	int r = sanitize_ctx_new(&cfg, &ctx);
+	if (r < 0) { fprintf(stderr, "sekisho-sanitize: init: %s\n", strerror(-r)); goto fail; }
+	int ex = 0;
+	if (optind >= argc) {
+		if (outdir) { usage(stderr); ex = 2; }
+		else ex = one(ctx, 0, 1, "<stdin>");
+	} else if (!outdir) {
+		fprintf(stderr, "sekisho-sanitize: files need -o OUTDIR\n");
+		ex = 2;
+	} else {
+		for (int i = optind; i < argc; i++) {
+			struct stat st;
+			if (stat(argv[i], &st) < 0) { fprintf(stderr, "sekisho-sanitize: %s: %s\n", argv[i], strerror(errno)); ex = worse(ex, 2); continue; }
+			if (!S_ISDIR(st.st_mode)) { ex = worse(ex, one_file(ctx, argv[i], outdir)); continue; }
+			struct dirent **list;
+			int n = scandir(argv[i], &list, NULL, by_name);
+			if (n < 0) { ex = worse(ex, 2); continue; }
+			for (int k = 0; k < n; k++) {
+				char p[PATH_MAX];
+				if (list[k]->d_name[0] != '.' && snprintf(p, sizeof(p), "%s/%s", argv[i], list[k]->d_name) < (int)sizeof(p) &&
+				    stat(p, &st) == 0 && S_ISREG(st.st_mode))
+					ex = worse(ex, one_file(ctx, p, outdir));
+				free(list[k]);
+			}
+			free(list);
+		}
+	}
+	sanitize_ctx_free(ctx);
+	san_notice_free(notice);
+	san_quarantine_close(q);
+	if (audit && audit_close(audit) < 0) { fprintf(stderr, "sekisho-sanitize: audit log write failed\n"); ex = worse(ex, 2); }
+	return ex;
+fail:
+	audit_close(audit);
+	san_notice_free(notice);
+	san_quarantine_close(q);
+	return 2;
+}
