@@ -6,6 +6,10 @@
  * segments.  It only ever drops: traffic it does not forbid is left to the
  * daemon (chain policy accept).
  *
+ * IPv6 neighbour discovery with hop limit 255 is accepted in input and
+ * output: it is link-local, never crosses a segment, and the appliance needs
+ * it to reach its neighbours.
+ *
  * Shape: the base chains (forward, input, output) send packets that cross an
  * invariant's boundary (by interface) to one regular chain per invariant and
  * direction; that chain returns for what the invariant permits (conforming
@@ -319,6 +323,12 @@ int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_
 			      hooks[h].name, hooks[h].hook);
 		if (bodies[h]->len)
 			strbuf_puts(out, "\t\tct state established,related accept\n");
+		/* IPv6 neighbour discovery is untracked and never crosses a
+		 * segment; without it the appliance reaches no IPv6 neighbour.
+		 * Hop limit 255 proves it came from the link itself (RFC 4861). */
+		if (h > 0 && bodies[h]->len)
+			strbuf_puts(out, "\t\ticmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
+					 "nd-neighbor-advert, nd-redirect } ip6 hoplimit 255 accept\n");
 		strbuf_puts(out, strbuf_str(bodies[h]));
 		strbuf_puts(out, "\t}\n");
 		strbuf_free(bodies[h]);
