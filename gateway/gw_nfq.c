@@ -1,0 +1,294 @@
+/* gw_nfq: NFQUEUE and conntrack netlink plumbing (see gw_nfq.h).
+ *
+ * Used by exactly one thread per handle; no locks, no allocation after
+ * gw_nfq_open.  Malformed kernel messages are reported as -EBADMSG and the
+ * caller drops the packet (fail closed). */
+#include "gateway/gw_nfq.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+
+struct gw_nfq {
+	struct mnl_socket *nl;
+	uint16_t queue;
+	uint32_t portid;
+};
+
+static struct nlmsghdr *put_hdr(char *buf, int type, uint16_t queue, uint8_t family)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (uint16_t)((NFNL_SUBSYS_QUEUE << 8) | type);
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof *nfg);
+	nfg->nfgen_family = family;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = htons(queue);
+	return nlh;
+}
+
+/* Send one request with an ack and wait for it. */
+static int request(struct gw_nfq *q, struct nlmsghdr *nlh)
+{
+	char buf[8192];
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	ssize_t n = mnl_socket_recvfrom(q->nl, buf, sizeof buf);
+	if (n < 0)
+		return -errno;
+	int r = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, q->portid, NULL, NULL);
+	return r < 0 ? -errno : 0;
+}
+
+int gw_nfq_open(uint16_t queue, struct gw_nfq **ret, char *why, size_t whylen)
+{
+	struct gw_nfq *q = calloc(1, sizeof *q);
+	if (!q)
+		return -ENOMEM;
+	q->queue = queue;
+	q->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!q->nl) {
+		int e = -errno;
+		snprintf(why, whylen, "netlink socket: %s", strerror(-e));
+		free(q);
+		return e;
+	}
+	int r = mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID);
+	if (r < 0) {
+		r = -errno;
+		snprintf(why, whylen, "netlink bind: %s", strerror(-r));
+		goto fail;
+	}
+	q->portid = mnl_socket_get_portid(q->nl);
+	int fd = mnl_socket_get_fd(q->nl);
+	int sz = GW_NFQ_RCVBUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	/* ENOBUFS must be reported to us, never suppressed: no NETLINK_NO_ENOBUFS. */
+
+	char buf[512];
+	struct nlmsghdr *nlh = put_hdr(buf, NFQNL_MSG_CONFIG, queue, AF_UNSPEC);
+	struct nfqnl_msg_config_cmd cmd = { .command = NFQNL_CFG_CMD_BIND };
+	mnl_attr_put(nlh, NFQA_CFG_CMD, sizeof cmd, &cmd);
+	struct nfqnl_msg_config_params params = { .copy_range = htonl(GW_NFQ_COPY_RANGE),
+						  .copy_mode = NFQNL_COPY_PACKET };
+	mnl_attr_put(nlh, NFQA_CFG_PARAMS, sizeof params, &params);
+	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(GW_NFQ_MAXLEN));
+	uint32_t flags = NFQA_CFG_F_GSO;
+	uint32_t mask = flags | NFQA_CFG_F_FAIL_OPEN;   /* FAIL_OPEN explicitly off */
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
+	r = request(q, nlh);
+	if (r < 0) {
+		snprintf(why, whylen, "bind queue %u: %s", queue, strerror(-r));
+		goto fail;
+	}
+	*ret = q;
+	return 0;
+fail:
+	mnl_socket_close(q->nl);
+	free(q);
+	return r;
+}
+
+void gw_nfq_close(struct gw_nfq *q)
+{
+	if (!q)
+		return;
+	char buf[256];
+	struct nlmsghdr *nlh = put_hdr(buf, NFQNL_MSG_CONFIG, q->queue, AF_UNSPEC);
+	struct nfqnl_msg_config_cmd cmd = { .command = NFQNL_CFG_CMD_UNBIND };
+	mnl_attr_put(nlh, NFQA_CFG_CMD, sizeof cmd, &cmd);
+	(void)mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len);
+	mnl_socket_close(q->nl);
+	free(q);
+}
+
+int gw_nfq_fd(const struct gw_nfq *q)
+{
+	return mnl_socket_get_fd(q->nl);
+}
+
+uint16_t gw_nfq_queue(const struct gw_nfq *q)
+{
+	return q->queue;
+}
+
+/* ---------------------------------------------------------------- parse -- */
+
+struct attrs {
+	const struct nlattr *a[64];
+	int max;
+};
+
+static int attr_cb(const struct nlattr *attr, void *data)
+{
+	struct attrs *t = data;
+	int type = mnl_attr_get_type(attr);
+	if (type <= 0 || type > t->max || type >= 64)
+		return MNL_CB_OK;
+	t->a[type] = attr;
+	return MNL_CB_OK;
+}
+
+static bool get_u32(const struct nlattr *a, uint32_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) < 4)
+		return false;
+	*v = ntohl(mnl_attr_get_u32(a));
+	return true;
+}
+
+int gw_nfq_parse(const struct nlmsghdr *nlh, struct gw_nfq_msg *ret)
+{
+	memset(ret, 0, sizeof *ret);
+	if (nlh->nlmsg_type != ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET))
+		return -ENOMSG;
+	struct attrs a = { .max = NFQA_MAX };
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &a) < 0)
+		return -EBADMSG;
+	const struct nlattr *ph = a.a[NFQA_PACKET_HDR];
+	if (!ph || mnl_attr_get_payload_len(ph) < sizeof(struct nfqnl_msg_packet_hdr))
+		return -EBADMSG;
+	const struct nfqnl_msg_packet_hdr *h = mnl_attr_get_payload(ph);
+	ret->id = ntohl(h->packet_id);
+	ret->hook = h->hook;
+	ret->hw_protocol = ntohs(h->hw_protocol);
+	get_u32(a.a[NFQA_IFINDEX_INDEV], &ret->indev);
+	get_u32(a.a[NFQA_IFINDEX_OUTDEV], &ret->outdev);
+	get_u32(a.a[NFQA_CAP_LEN], &ret->cap_len);
+	ret->has_mark = get_u32(a.a[NFQA_MARK], &ret->mark);
+	if (!a.a[NFQA_PAYLOAD])
+		return -EBADMSG;
+	ret->payload = mnl_attr_get_payload(a.a[NFQA_PAYLOAD]);
+	ret->payload_len = mnl_attr_get_payload_len(a.a[NFQA_PAYLOAD]);
+	return 0;
+}
+
+/* ------------------------------------------------------------- verdicts -- */
+
+int gw_verdicts_add(struct gw_nfq *q, struct gw_verdicts *v, uint32_t id, uint32_t verdict, bool set_mark,
+		    uint32_t mark)
+{
+	int r = 0;
+	if (v->n == GW_VERDICTS_MAX)
+		r = gw_verdicts_flush(q, v);
+	v->v[v->n].id = id;
+	v->v[v->n].verdict = verdict;
+	v->v[v->n].set_mark = set_mark;
+	v->v[v->n].mark = set_mark ? mark : 0;
+	v->n++;
+	return r < 0 ? r : 0;
+}
+
+int gw_verdicts_flush(struct gw_nfq *q, struct gw_verdicts *v)
+{
+	if (v->n == 0)
+		return 0;
+	char *p = v->buf;
+	int msgs = 0;
+	for (uint32_t i = 0; i < v->n; i++) {
+		/* The end of a run of equal verdicts: one batch message. */
+		if (i + 1 < v->n && v->v[i + 1].verdict == v->v[i].verdict &&
+		    v->v[i + 1].set_mark == v->v[i].set_mark && v->v[i + 1].mark == v->v[i].mark)
+			continue;
+		struct nlmsghdr *nlh = put_hdr(p, NFQNL_MSG_VERDICT_BATCH, q->queue, AF_UNSPEC);
+		struct nfqnl_msg_verdict_hdr vh = { .verdict = htonl(v->v[i].verdict), .id = htonl(v->v[i].id) };
+		mnl_attr_put(nlh, NFQA_VERDICT_HDR, sizeof vh, &vh);
+		if (v->v[i].set_mark)
+			mnl_attr_put_u32(nlh, NFQA_MARK, htonl(v->v[i].mark));
+		p += NLMSG_ALIGN(nlh->nlmsg_len);
+		msgs++;
+	}
+	size_t len = (size_t)(p - v->buf);
+	v->n = 0;
+	if (mnl_socket_sendto(q->nl, v->buf, len) < 0)
+		return -errno;
+	return msgs;
+}
+
+/* ------------------------------------------------------------ conntrack -- */
+
+int gw_ct_open(struct mnl_socket **ret)
+{
+	struct mnl_socket *s = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!s)
+		return -errno;
+	if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int e = -errno;
+		mnl_socket_close(s);
+		return e;
+	}
+	*ret = s;
+	return 0;
+}
+
+int gw_ct_delete(struct mnl_socket *s, const struct gw_pkt *p)
+{
+	char buf[512];
+	uint8_t a[16];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof *nfg);
+	nfg->nfgen_family = p->family == 6 ? AF_INET6 : AF_INET;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	struct nlattr *tup = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+	struct nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	size_t alen = p->family == 6 ? 16 : 4;
+	inaddr_to_bytes(p->family, p->src, a);
+	mnl_attr_put(nlh, p->family == 6 ? CTA_IP_V6_SRC : CTA_IP_V4_SRC, alen, a);
+	inaddr_to_bytes(p->family, p->dst, a);
+	mnl_attr_put(nlh, p->family == 6 ? CTA_IP_V6_DST : CTA_IP_V4_DST, alen, a);
+	mnl_attr_nest_end(nlh, ip);
+	struct nlattr *pr = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, p->proto);
+	if (p->has_ports) {
+		mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(p->sport));
+		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(p->dport));
+	} else if (p->is_icmp) {
+		bool v6 = p->family == 6;
+		mnl_attr_put_u16(nlh, v6 ? CTA_PROTO_ICMPV6_ID : CTA_PROTO_ICMP_ID, htons(p->icmp_id));
+		mnl_attr_put_u8(nlh, v6 ? CTA_PROTO_ICMPV6_TYPE : CTA_PROTO_ICMP_TYPE, p->icmp_type);
+		mnl_attr_put_u8(nlh, v6 ? CTA_PROTO_ICMPV6_CODE : CTA_PROTO_ICMP_CODE, p->icmp_code);
+	}
+	mnl_attr_nest_end(nlh, pr);
+	mnl_attr_nest_end(nlh, tup);
+	if (mnl_socket_sendto(s, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	return 0;
+}
+
+int gw_ct_drain(struct mnl_socket *s)
+{
+	char buf[4096];
+	int errors = 0;
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(mnl_socket_get_fd(s), buf, sizeof buf, MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		int len = (int)n;
+		while (mnl_nlmsg_ok(nlh, len)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+				if (e->error != 0)
+					errors++;
+			}
+			nlh = mnl_nlmsg_next(nlh, &len);
+		}
+	}
+	return errors;
+}

@@ -1,0 +1,230 @@
+"""Shared helpers of the gateway integration tests: the real lab (tools/lab)
+with the sample policy plus a few test rules, listeners that record what
+arrived, clients that bind their source address, and audit log reading."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.machinery import SourceFileLoader
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.environ.get("SEKISHO_SOURCE_ROOT", os.path.abspath(os.path.join(HERE, "..", "..", "..")))
+sys.path.insert(0, os.path.join(SRC, "test", "integration"))
+from netns import need_root, sh  # noqa: E402,F401
+
+labmod = SourceFileLoader("sekisho_lab", os.path.join(SRC, "tools", "lab")).load_module()
+
+TEST_RULES = """
+# --- gateway integration tests ---
+host test-web6 2001:db8:30::60 description "v6 web host (test)"
+service test-echo udp/7
+service test-rej tcp/8081
+rule "test v6 web" allow mgmt [admin-pcs, 2001:db8:40::/64] -> internet [test-web6] service http owner "test" description "IPv6 forward through the gateway"
+rule "test udp echo" allow mgmt [admin-pcs] -> internet service test-echo owner "test" description "UDP through the gateway"
+rule "test reject" reject lgwan [lg-clients] -> lgwan-wan [lgwan-asp] service test-rej owner "test" description "honest reject"
+"""
+
+SERVER = r"""
+import socket, sys, threading
+addr, port, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM if kind == 'tcp' else socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port))
+print('ready', flush=True)
+def echo(c, a):
+    print('tcp', a[0], flush=True)
+    try:
+        while True:
+            d = c.recv(1000)
+            if not d:
+                break
+            c.sendall(d)
+    except OSError:
+        pass
+    c.close()
+s.settimeout(60)
+if kind == 'tcp':
+    s.listen(64)
+    while True:
+        try:
+            c, a = s.accept()
+        except socket.timeout:
+            break
+        threading.Thread(target=echo, args=(c, a), daemon=True).start()
+else:
+    while True:
+        try:
+            d, a = s.recvfrom(2000)
+        except socket.timeout:
+            break
+        print('udp', a[0], d.decode(errors='replace'), flush=True)
+        s.sendto(d, a)
+"""
+
+CLIENT = r"""
+import socket, sys, time
+src, dst, port, kind, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+fam = socket.AF_INET6 if ':' in dst else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM if kind == 'tcp' else socket.SOCK_DGRAM)
+if src != '-':
+    s.bind((src, 0))
+s.settimeout(timeout)
+try:
+    if kind == 'tcp':
+        s.connect((dst, port)); s.sendall(b'ping'); d = s.recv(10)
+    else:
+        s.sendto(b'ping', (dst, port)); d = s.recv(10)
+    print('open' if d == b'ping' else 'odd')
+except (socket.timeout, TimeoutError):
+    print('timeout')
+except ConnectionRefusedError:
+    print('refused')
+except OSError as e:
+    print('error', e.errno)
+"""
+
+# A long-lived flow: one line every period; prints the monotonic time of each
+# echo received (CLOCK_MONOTONIC is shared by all namespaces).
+STREAM = r"""
+import socket, sys, time
+src, dst, port, kind, period, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5]), int(sys.argv[6])
+fam = socket.AF_INET6 if ':' in dst else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM if kind == 'tcp' else socket.SOCK_DGRAM)
+s.bind((src, 0))
+s.settimeout(period)
+if kind == 'tcp':
+    s.settimeout(2); s.connect((dst, port)); s.settimeout(period)
+print('started', time.monotonic(), flush=True)
+buf = b''
+for i in range(count):
+    t0 = time.monotonic()
+    try:
+        if kind == 'tcp':
+            s.sendall(b'%d\n' % i)
+        else:
+            s.sendto(b'%d' % i, (dst, port))
+    except OSError as e:
+        print('senderr', e.errno, time.monotonic(), flush=True)
+        break
+    try:
+        d = s.recv(1000)
+        if kind == 'tcp' and not d:
+            print('closed', time.monotonic(), flush=True); break
+        print('echo', i, time.monotonic(), flush=True)
+    except (socket.timeout, TimeoutError):
+        pass
+    except OSError as e:
+        print('recverr', e.errno, time.monotonic(), flush=True)
+        break
+    rest = period - (time.monotonic() - t0)
+    if rest > 0:
+        time.sleep(rest)
+print('done', time.monotonic(), flush=True)
+"""
+
+
+class Server:
+    def __init__(self, lab, host, addr, port, kind="tcp"):
+        self.p = subprocess.Popen(["ip", "netns", "exec", lab.ns(host), sys.executable, "-c", SERVER,
+                                   addr, str(port), kind], stdout=subprocess.PIPE, text=True)
+        assert self.p.stdout.readline().strip() == "ready"
+        os.set_blocking(self.p.stdout.fileno(), False)
+        self.lines = []
+
+    def seen(self):
+        """Source addresses of everything that arrived so far."""
+        while True:
+            line = self.p.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.split())
+        return [parts[1] for parts in self.lines if len(parts) >= 2]
+
+    def kill(self):
+        self.p.kill()
+        self.p.wait()
+
+
+def client(lab, host, src, dst, port, kind="tcp", timeout=1.0):
+    return lab.exec(host, sys.executable, "-c", CLIENT, src, dst, str(port), kind, str(timeout)).stdout.strip()
+
+
+def stream(lab, host, src, dst, port, kind, period, count):
+    return subprocess.Popen(["ip", "netns", "exec", lab.ns(host), sys.executable, "-c", STREAM, src, dst,
+                             str(port), kind, str(period), str(count)], stdout=subprocess.PIPE, text=True)
+
+
+def ping(lab, host, dst):
+    fam = ["-6"] if ":" in dst else []
+    r = lab.exec(host, "ping", *fam, "-c", "1", "-W", "1", dst)
+    return "open" if r.returncode == 0 else "timeout"
+
+
+def make_policy(tmpdir, extra=TEST_RULES, drop_line=None):
+    """The sample policy (+ objects) with extra rules, written into tmpdir."""
+    ex = os.path.join(SRC, "rules", "examples")
+    for f in os.listdir(ex):
+        if f.endswith(".policy"):
+            shutil.copy(os.path.join(ex, f), tmpdir)
+    path = os.path.join(tmpdir, "municipality.policy")
+    text = open(path, encoding="utf-8").read()
+    if drop_line:
+        text = "\n".join(line for line in text.split("\n") if drop_line not in line)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text + extra)
+    return path
+
+
+def audit_records(lab):
+    out = []
+    d = lab.audit_dir
+    for name in sorted(os.listdir(d)):
+        if not name.endswith(".jsonl"):
+            continue
+        with open(os.path.join(d, name), "rb") as f:
+            for line in f:
+                if line.endswith(b"\n"):
+                    out.append(json.loads(line[:-1].rsplit(b',"mac":"', 1)[0] + b"}"))
+    return out
+
+
+def new_lab(tag, daemon=True, bootstrap=True, policy=None):
+    build = os.environ.get("SEKISHO_BUILD_ROOT")
+    prefix = f"skgw{os.getpid() % 100000}{tag}"
+    tmp = tempfile.mkdtemp(prefix="sekisho-gwtest-")
+    pol = policy or make_policy(tmp)
+    lab = labmod.GatewayLab(prefix=prefix, build=build, policy=pol)
+    lab.tmp = tmp
+    try:
+        if bootstrap:
+            lab.up(daemon=daemon)
+        else:
+            lab.up_network_only()
+    except Exception:
+        lab.down()
+        raise
+    return lab
+
+
+class Checker:
+    def __init__(self):
+        self.failures = 0
+
+    def expect(self, what, got, want):
+        ok = got == want
+        self.failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {what}: {got!r} (want {want!r})", flush=True)
+        return ok
+
+    def true(self, what, cond, detail=""):
+        self.failures += not cond
+        print(f"{'ok  ' if cond else 'FAIL'} {what}{': ' + str(detail) if detail else ''}", flush=True)
+        return cond
+
+    def finish(self):
+        print("FAIL" if self.failures else "ok")
+        sys.exit(1 if self.failures else 0)
