@@ -640,6 +640,7 @@ static void *sec(uint8_t *b, int s)
 /* First partition with a dimension of bounds; sets *dim. */
 static struct tbl_part *part_with_bounds(uint8_t *b, int *dim, bool wide)
 {
+	*dim = 0;    /* defined on every path (gcc -O3 cannot tell) */
 	struct tbl_part *parts = sec(b, TBL_SEC_PARTS);
 	for (uint32_t i = 0; i < hdr(b)->npartitions; i++)
 		for (int d = 0; d < TBL_NDIMS; d++)
@@ -653,6 +654,7 @@ static struct tbl_part *part_with_bounds(uint8_t *b, int *dim, bool wide)
 /* A dimension with a search tree (more than TBL_NODE bounds). */
 static struct tbl_part *part_with_tree(uint8_t *b, int *dim, bool wide)
 {
+	*dim = 0;    /* defined on every path (gcc -O3 cannot tell) */
 	struct tbl_part *parts = sec(b, TBL_SEC_PARTS);
 	for (uint32_t i = 0; i < hdr(b)->npartitions; i++)
 		for (int d = 0; d <= TBL_DIM_DST; d++)
@@ -665,6 +667,7 @@ static struct tbl_part *part_with_tree(uint8_t *b, int *dim, bool wide)
 
 static struct tbl_part *part_with_skip(uint8_t *b, int *dim)
 {
+	*dim = 0;    /* defined on every path (gcc -O3 cannot tell) */
 	struct tbl_part *parts = sec(b, TBL_SEC_PARTS);
 	for (uint32_t i = 0; i < hdr(b)->npartitions; i++)
 		for (int d = 0; d < TBL_NDIMS; d++)
