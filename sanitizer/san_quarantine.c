@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct san_quarantine {
 	char *dir;
 	int dfd;
 	uint64_t max_bytes, retain, used;
+	pthread_mutex_t lock;  /* put and expire: threads of one process (the milter) */
 };
 
 void san_sha256_hex(const void *buf, size_t len, char out[65])
@@ -89,6 +91,7 @@ int san_quarantine_open(const struct san_quarantine_opts *o, struct san_quaranti
 	struct san_quarantine *q = calloc(1, sizeof(*q));
 	if (!q || !(q->dir = strdup(o->dir))) { free(q); close(dfd); return -ENOMEM; }
 	q->dfd = dfd;
+	pthread_mutex_init(&q->lock, NULL);
 	q->max_bytes = o->max_bytes ? o->max_bytes : (uint64_t)10 << 30;
 	q->retain = o->retain_seconds;
 	int r = scan(q, (int64_t)time(NULL), true, NULL);
@@ -101,12 +104,13 @@ void san_quarantine_close(struct san_quarantine *q)
 {
 	if (!q) return;
 	close(q->dfd);
+	pthread_mutex_destroy(&q->lock);
 	free(q->dir);
 	free(q);
 }
 
 const char *san_quarantine_dir(const struct san_quarantine *q) { return q->dir; }
-uint64_t san_quarantine_used(const struct san_quarantine *q) { return q->used; }
+uint64_t san_quarantine_used(const struct san_quarantine *q) { return __atomic_load_n(&q->used, __ATOMIC_RELAXED); }
 
 static int write_file(int dfd, const char *name, const void *buf, size_t len)
 {
@@ -134,7 +138,17 @@ static void jstr(struct json_object *o, const char *k, const char *v)
 	if (v) json_object_object_add(o, k, json_object_new_string(v));
 }
 
+static int put_locked(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65]);
+
 int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65])
+{
+	pthread_mutex_lock(&q->lock);
+	int r = put_locked(q, buf, len, meta, ret_sha);
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}
+
+static int put_locked(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65])
 {
 	san_sha256_hex(buf, len, ret_sha);
 	char dn[80], jn[80];
@@ -167,14 +181,16 @@ int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, co
 	json_object_put(o);
 	if (r == 0 && fsync(q->dfd) < 0) r = -errno;
 	if (r < 0) { unlinkat(q->dfd, dn, 0); unlinkat(q->dfd, jn, 0); return r; }
-	q->used += len;
+	__atomic_store_n(&q->used, q->used + len, __ATOMIC_RELAXED);
 	return 0;
 }
 
 int san_quarantine_expire(struct san_quarantine *q, int64_t now)
 {
 	int n = 0;
+	pthread_mutex_lock(&q->lock);
 	int r = scan(q, now, true, &n);
+	pthread_mutex_unlock(&q->lock);
 	return r < 0 ? r : n;
 }
 

@@ -13,6 +13,9 @@
  * item would be lost); items older than retain_seconds are deleted when the
  * quarantine is opened (and by the tool's "expire").
  *
+ * Threads: put and expire may be called from several threads of one process
+ * at once (a mutex serialises them; the milter shares one quarantine).
+ *
  * Ownership: struct san_quarantine is owned by its opener (_close).  Never prints. */
 #pragma once
 #include <stddef.h>

@@ -24,6 +24,12 @@ ensure_packages() {
 	fi
 	say "installing: $missing"
 	export DEBIAN_FRONTEND=noninteractive
+	# Postfix is only run as private instances by the tests and the demo:
+	# never let its package configure or start the system's MTA.
+	if command -v debconf-set-selections >/dev/null; then
+		printf '%s\n' "postfix postfix/main_mailer_type select No configuration" \
+			"postfix postfix/mailname string sekisho.invalid" | debconf-set-selections
+	fi
 	apt-get update -qq >/dev/null || die "apt-get update failed"
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null || die "apt-get install failed: $missing"
