@@ -23,6 +23,13 @@
  * - Fail closed: a packet that cannot be parsed, an interface in no zone, a
  *   missing table or any internal error is dropped and recorded.
  *
+ * - Privileges (--user): setup as root, then the user with CAP_NET_ADMIN
+ *   only (nfnetlink checks it on every verdict and conntrack delete); the
+ *   generation switch on reload goes through a privileged helper forked
+ *   first, which understands one request (a generation number).
+ * - Forensics (--capture-dir): refused packets go to a capped ring of pcap
+ *   files per queue thread (gw_capture.c).
+ *
  * Control plane (main thread): signals (SIGHUP reload, SIGTERM/SIGINT stop),
  * a Unix control socket (status, counters, reload), rtnetlink link events
  * (invalidate the interface caches).  It may allocate and log; it reports
@@ -30,9 +37,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,7 +49,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -48,11 +59,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/netfilter.h>
 #include <linux/rtnetlink.h>
 
 #include "common/audit.h"
 #include "common/inaddr.h"
+#include "gateway/gw_capture.h"
 #include "gateway/gw_fold.h"
 #include "gateway/gw_ifcache.h"
 #include "gateway/gw_nfq.h"
@@ -163,6 +176,7 @@ struct gw_stats {
 	_Atomic uint64_t packets, new_flows, rechecked, allowed, denied, rejected, revoked;
 	_Atomic uint64_t parse_errors, no_zone, enobufs, recv_errors, verdict_errors, verdict_msgs;
 	_Atomic uint64_t ct_deletes, ct_delete_errors, audit_full, related_dropped, folded;
+	_Atomic uint64_t captured, capture_errors;
 };
 
 struct worker {
@@ -174,6 +188,7 @@ struct worker {
 	struct gw_stats st;
 	struct gw_ifcache ifc;
 	struct gw_fold fold;
+	struct gw_capture *cap;       /* NULL without --capture-dir */
 	struct gw_verdicts verdicts;
 	struct mmsghdr msgs[GW_RECV_BATCH];
 	struct iovec iov[GW_RECV_BATCH];
@@ -182,7 +197,12 @@ struct worker {
 
 static struct {
 	const char *table_path, *audit_dir, *audit_key, *run_dir, *netfilter, *host;
-	unsigned nqueues, queue_base, deny_budget;
+	const char *capture_dir, *user;
+	unsigned nqueues, queue_base, deny_budget, capture_files;
+	uint64_t capture_bytes;
+	uid_t uid;
+	gid_t gid;
+	int nf_helper;                /* socket to the privileged helper, -1 without */
 	_Atomic(struct gw_ctx *) ctx;
 	_Atomic uint64_t link_epoch;
 	atomic_bool stop;
@@ -457,6 +477,13 @@ verdict:
 	}
 	if (r < 0)
 		atomic_fetch_add_explicit(&w->st.verdict_errors, 1, memory_order_relaxed);
+	if (w->cap && d.v.action != ACT_ALLOW) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gw_capture_packet(w->cap, m->payload, m->payload_len,
+				  m->cap_len > m->payload_len ? m->cap_len : m->payload_len, &ts);
+		atomic_fetch_add_explicit(&w->st.captured, 1, memory_order_relaxed);
+	}
 	if (d.recheck && d.v.action != ACT_ALLOW) {
 		atomic_fetch_add_explicit(&w->st.revoked, 1, memory_order_relaxed);
 		if (d.pkt.family && gw_ct_delete(w->ct, &d.pkt) == 0)
@@ -533,6 +560,12 @@ static void *worker_main(void *arg)
 				handle_buffer(w, c, w->bufs[i], w->msgs[i].msg_len);
 			int s = gw_verdicts_flush(w->q, &w->verdicts);
 			ctx_release(w);
+			if (w->cap) {
+				struct gw_capture_stats cs;
+				gw_capture_flush(w->cap);
+				gw_capture_get_stats(w->cap, &cs);
+				atomic_store_explicit(&w->st.capture_errors, cs.errors, memory_order_relaxed);
+			}
 			if (s < 0)
 				atomic_fetch_add_explicit(&w->st.verdict_errors, 1, memory_order_relaxed);
 			else
@@ -590,18 +623,14 @@ static uint32_t next_generation(uint32_t g)
 	return g ? g : 1;
 }
 
-/* Ask the bootstrap to accept connmark generation gen. */
-static int netfilter_generation(uint32_t gen, char *why, size_t whylen)
+/* Run "NETFILTER generation GEN" and wait for it: 0 or -EIO. */
+static int exec_generation(uint32_t gen)
 {
-	if (!G.netfilter)
-		return 0;
 	char arg[32];
 	snprintf(arg, sizeof arg, "%u", gen);
 	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(why, whylen, "fork: %s", strerror(errno));
+	if (pid < 0)
 		return -errno;
-	}
 	if (pid == 0) {
 		sigset_t none;
 		sigemptyset(&none);
@@ -610,13 +639,118 @@ static int netfilter_generation(uint32_t gen, char *why, size_t whylen)
 		_exit(127);
 	}
 	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(why, whylen, "%s generation %u failed (status %d)", G.netfilter, gen, status);
-		return -EIO;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/* The privileged helper: a child forked before anything is opened and
+ * before the daemon gives up root.  It reads one generation number (4
+ * bytes) at a time from its socket, runs the bootstrap's generation switch,
+ * and answers with the result (4 bytes).  It understands nothing else, so
+ * the unprivileged daemon can ask it for exactly one thing.  It ends when
+ * the daemon's end of the socket closes (or the daemon dies). */
+static void nf_helper_main(int fd)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_NAME, "gatewayd-nfhelp", 0, 0, 0);
+	for (;;) {
+		uint32_t gen;
+		ssize_t n = recv(fd, &gen, sizeof gen, 0);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			_exit(0);
+		if (n != (ssize_t)sizeof gen)
+			continue;
+		int32_t r = (gen & ~GW_GEN_MASK) ? -EINVAL : exec_generation(gen);
+		if (send(fd, &r, sizeof r, MSG_NOSIGNAL) != (ssize_t)sizeof r)
+			_exit(1);
+	}
+}
+
+static int nf_helper_start(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return e;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		nf_helper_main(sv[1]);
+		_exit(0);
+	}
+	close(sv[1]);
+	G.nf_helper = sv[0];
+	return 0;
+}
+
+/* Ask the bootstrap (through the helper when there is one) to accept
+ * connmark generation gen. */
+static int netfilter_generation(uint32_t gen, char *why, size_t whylen)
+{
+	if (!G.netfilter)
+		return 0;
+	int32_t r;
+	if (G.nf_helper >= 0) {
+		if (send(G.nf_helper, &gen, sizeof gen, MSG_NOSIGNAL) != (ssize_t)sizeof gen ||
+		    recv(G.nf_helper, &r, sizeof r, 0) != (ssize_t)sizeof r)
+			r = -EPIPE;
+	} else {
+		r = exec_generation(gen);
+	}
+	if (r < 0)
+		snprintf(why, whylen, "%s generation %u failed (%s)", G.netfilter, gen,
+			 r == -EIO ? "exit status" : strerror(-r));
+	return r;
+}
+
+/* Become G.uid/G.gid keeping only CAP_NET_ADMIN: the queue and conntrack
+ * sockets need it for every message they send (nfnetlink checks the
+ * capability of the sender on each verdict and delete).  Nothing else is
+ * kept: no bounding set, no_new_privs.  Must run before the threads start
+ * (capabilities are per thread). */
+static int drop_privileges(char *why, size_t whylen)
+{
+	for (int cap = 0; cap <= 63; cap++) {
+		if (cap == CAP_NET_ADMIN)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
+			break;
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(1, &G.gid) < 0 ||
+	    setresgid(G.gid, G.gid, G.gid) < 0 || setresuid(G.uid, G.uid, G.uid) < 0) {
+		snprintf(why, whylen, "becoming %s: %s", G.user, strerror(errno));
+		return -errno;
+	}
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+	d[0].effective = d[0].permitted = 1u << CAP_NET_ADMIN;
+	if (syscall(SYS_capset, &h, d) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(why, whylen, "keeping CAP_NET_ADMIN: %s", strerror(errno));
+		return -errno;
+	}
+	if (setuid(0) == 0) {     /* must be impossible now */
+		snprintf(why, whylen, "could become root again");
+		return -EPERM;
 	}
 	return 0;
+}
+
+/* Directories the unprivileged daemon writes into (generation file, audit
+ * rotation, capture files) are given to its user. */
+static void chown_dirs(void)
+{
+	const char *dirs[] = { G.run_dir, G.audit_dir, G.capture_dir };
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+		if (dirs[i] && chown(dirs[i], G.uid, G.gid) < 0)
+			logmsg("warning: chown %s: %s", dirs[i], strerror(errno));
 }
 
 /* Wait until no thread holds old (their batches are short). */
@@ -697,14 +831,14 @@ static void put_stats(FILE *out, const struct gw_stats *s)
 		",\"no_zone\":%" PRIu64 ",\"enobufs\":%" PRIu64 ",\"recv_errors\":%" PRIu64
 		",\"verdict_errors\":%" PRIu64 ",\"verdict_msgs\":%" PRIu64 ",\"ct_deletes\":%" PRIu64
 		",\"ct_delete_errors\":%" PRIu64 ",\"audit_full\":%" PRIu64 ",\"related_dropped\":%" PRIu64
-		",\"folded\":%" PRIu64,
+		",\"folded\":%" PRIu64 ",\"captured\":%" PRIu64 ",\"capture_errors\":%" PRIu64,
 		atomic_load(&s->packets), atomic_load(&s->new_flows), atomic_load(&s->rechecked),
 		atomic_load(&s->allowed), atomic_load(&s->denied), atomic_load(&s->rejected),
 		atomic_load(&s->revoked), atomic_load(&s->parse_errors), atomic_load(&s->no_zone),
 		atomic_load(&s->enobufs), atomic_load(&s->recv_errors),
 		atomic_load(&s->verdict_errors), atomic_load(&s->verdict_msgs), atomic_load(&s->ct_deletes),
 		atomic_load(&s->ct_delete_errors), atomic_load(&s->audit_full), atomic_load(&s->related_dropped),
-		atomic_load(&s->folded));
+		atomic_load(&s->folded), atomic_load(&s->captured), atomic_load(&s->capture_errors));
 }
 
 static void put_hex(FILE *out, const uint8_t *b, size_t n)
@@ -939,7 +1073,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sekisho-gatewayd --table FILE --audit-dir DIR --audit-key FILE --run-dir DIR\n"
 		"                        [--queues N] [--queue-base Q] [--netfilter PATH] [--deny-budget N]\n"
-		"                        [--host NAME]\n"
+		"                        [--host NAME] [--user NAME]\n"
+		"                        [--capture-dir DIR [--capture-files N] [--capture-file-size BYTES]]\n"
 		"       sekisho-gatewayd ctl SOCKET status|counters|reload\n");
 }
 
@@ -958,9 +1093,15 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 'n' },     { "queue-base", required_argument, NULL, 'b' },
 		{ "netfilter", required_argument, NULL, 'N' },  { "deny-budget", required_argument, NULL, 'd' },
 		{ "host", required_argument, NULL, 'H' },       { "help", no_argument, NULL, 'h' },
+		{ "user", required_argument, NULL, 'u' },       { "capture-dir", required_argument, NULL, 'c' },
+		{ "capture-files", required_argument, NULL, 'C' },
+		{ "capture-file-size", required_argument, NULL, 'S' },
 		{ 0 },
 	};
 	G.nqueues = 2;
+	G.nf_helper = -1;
+	G.capture_files = 8;
+	G.capture_bytes = 16u << 20;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -973,16 +1114,35 @@ int main(int argc, char **argv)
 		case 'N': G.netfilter = optarg; break;
 		case 'd': G.deny_budget = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'H': G.host = optarg; break;
+		case 'u': G.user = optarg; break;
+		case 'c': G.capture_dir = optarg; break;
+		case 'C': G.capture_files = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'S': G.capture_bytes = strtoull(optarg, NULL, 10); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (!G.table_path || !G.audit_dir || !G.audit_key || !G.run_dir || G.nqueues < 1 ||
-	    G.nqueues > GW_MAX_QUEUES || G.queue_base + G.nqueues > 65536) {
+	    G.nqueues > GW_MAX_QUEUES || G.queue_base + G.nqueues > 65536 || G.capture_files < 1 ||
+	    G.capture_files > GW_CAPTURE_MAX_FILES || G.capture_bytes < GW_CAPTURE_MIN_BYTES) {
 		usage(stderr);
 		return 2;
 	}
 	G.started = time(NULL);
+	if (G.user) {
+		struct passwd *pw = getpwnam(G.user);
+		if (!pw || pw->pw_uid == 0) {
+			logmsg("--user %s: no such unprivileged user", G.user);
+			return 2;
+		}
+		G.uid = pw->pw_uid;
+		G.gid = pw->pw_gid;
+	}
+	/* The helper is forked first, so that it holds nothing but its socket. */
+	if (G.user && G.netfilter && nf_helper_start() < 0) {
+		logmsg("cannot start the netfilter helper: %s", strerror(errno));
+		return 1;
+	}
 
 	/* Signals are handled by the main loop only. */
 	sigset_t sigs;
@@ -1056,6 +1216,24 @@ int main(int argc, char **argv)
 	if ((r = rtnl_open(&rtnl)) < 0)
 		logmsg("warning: no link events (%s): interface caches never expire", strerror(-r));
 
+	if (G.user) {
+		chown_dirs();
+		if (drop_privileges(why, sizeof why) < 0) {
+			logmsg("%s", why);
+			return 1;
+		}
+		logmsg("running as %s with CAP_NET_ADMIN only", G.user);
+	}
+	/* Capture rings are opened as the user that will rotate them. */
+	for (unsigned i = 0; G.capture_dir && i < G.nqueues; i++) {
+		char tag[32];
+		snprintf(tag, sizeof tag, "denied-q%u", i + G.queue_base);
+		if ((r = gw_capture_open(G.capture_dir, tag, G.capture_files, G.capture_bytes,
+					 &G.workers[i].cap)) < 0) {
+			logmsg("capture %s: %s", G.capture_dir, strerror(-r));
+			return 1;
+		}
+	}
 	for (unsigned i = 0; i < G.nqueues; i++) {
 		if ((r = pthread_create(&G.workers[i].thread, NULL, worker_main, &G.workers[i])) != 0) {
 			logmsg("thread: %s", strerror(r));
@@ -1069,6 +1247,8 @@ int main(int argc, char **argv)
 			AUDIT_UINT("table_gen", gen),
 			AUDIT_UINT("queues", G.nqueues),
 			AUDIT_UINT("queue_base", G.queue_base),
+			AUDIT_STR("user", G.user ? G.user : "root"),
+			AUDIT_STR("capture_dir", G.capture_dir ? G.capture_dir : ""),
 		};
 		audit_emit(G.audit, "gateway.start", f, AUDIT_N(f));
 	}
@@ -1116,6 +1296,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < G.nqueues; i++) {
 		gw_nfq_close(G.workers[i].q);
 		mnl_socket_close(G.workers[i].ct);
+		gw_capture_close(G.workers[i].cap);
 	}
 	if (rtnl)
 		mnl_socket_close(rtnl);
