@@ -6,7 +6,7 @@
 mail_demo() {
 	local bin="$SEKISHO_ROOT/build/demo/sanitizer" harness="$SEKISHO_ROOT/test/integration/sanitizer/pfharness.py"
 	local dir="$work/mail" pid ports smtp
-	step "8. 無害化メール中継 / mail through Postfix and the sanitising milter"
+	step "13. 無害化メール中継 / mail through Postfix and the sanitising milter"
 	if [ "$(id -u)" != 0 ] || ! command -v postfix >/dev/null || [ ! -x "$bin/sekisho-milter" ]; then
 		say "(skipped: needs root, postfix and build/demo/sanitizer/sekisho-milter)"
 		return 0
