@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""`meson install --destdir TMP` from this build directory: every file of the
+appliance is in its FHS place (relative to the configured prefix; with
+prefix=/usr exactly /usr/sbin, /etc/sekisho, /usr/lib/systemd/system, ...)
+with its mode, nothing else is installed, and every absolute path the units
+and sekishoctl name (ExecStart, EnvironmentFile, LoadCredential, the tools'
+defaults) is a file that was installed.  The sysctl, sysusers and tmpfiles
+files are checked for the settings the appliance depends on."""
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+BUILD = os.environ["SEKISHO_BUILD_ROOT"]
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def option(opts, name):
+    return next(o["value"] for o in opts if o["name"] == name)
+
+
+def main():
+    opts = json.loads(subprocess.run(["meson", "introspect", "--buildoptions", BUILD],
+                                     check=True, capture_output=True, text=True).stdout)
+    prefix = option(opts, "prefix")
+    sbindir = os.path.join(prefix, option(opts, "sbindir"))
+    sysconfdir = os.path.join(prefix, option(opts, "sysconfdir"))
+    datadir = os.path.join(prefix, option(opts, "datadir"))
+    lib = os.path.join(prefix, "lib")
+    if prefix == "/usr":
+        check(sbindir == "/usr/sbin" and sysconfdir == "/etc", "prefix /usr: /usr/sbin and /etc")
+
+    X, R = 0o755, 0o644
+    expect = {}
+    for b in ("sekisho-rulec", "sekisho-gatewayd", "sekisho-replay", "sekisho-milter", "sekisho-sanitize",
+              "sekisho-quarantine", "sekisho-logexport", "sekishoctl"):
+        expect[os.path.join(sbindir, b)] = X
+    for b in ("sekisho-netfilter", "sekisho-ctl-audit"):
+        expect[os.path.join(lib, "sekisho", b)] = X
+    for u in ("sekisho-netfilter.service", "sekisho-gatewayd.service", "sekisho-milter.service",
+              "sekisho-logexport@.service"):
+        expect[os.path.join(lib, "systemd/system", u)] = R
+    expect[os.path.join(lib, "sysctl.d/50-sekisho.conf")] = R
+    expect[os.path.join(lib, "sysusers.d/sekisho.conf")] = R
+    expect[os.path.join(lib, "tmpfiles.d/sekisho.conf")] = R
+    for f in ("sekisho.conf", "sanitizer.conf", "logexport.conf.example", "policy.d/main.policy",
+              "policy.d/objects.policy"):
+        expect[os.path.join(sysconfdir, "sekisho", f)] = R
+    for f in ("postfix/main.cf", "postfix/master.cf"):
+        expect[os.path.join(datadir, "sekisho", f)] = R
+    expect[os.path.join(datadir, "doc/sekisho/operations.md")] = R
+
+    dest = tempfile.mkdtemp(prefix="sekisho-install-")
+    try:
+        r = subprocess.run(["meson", "install", "-C", BUILD, "--destdir", dest, "--no-rebuild", "--quiet"],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, "meson install --destdir exits 0 " + (r.stderr.strip()[-300:] if r.returncode else ""))
+        got = {}
+        for root, _dirs, files in os.walk(dest):
+            for f in files:
+                p = os.path.join(root, f)
+                got["/" + os.path.relpath(p, dest)] = stat.S_IMODE(os.lstat(p).st_mode)
+        missing = sorted(set(expect) - set(got))
+        extra = sorted(set(got) - set(expect))
+        check(not missing, "every expected file installed (missing: %s)" % missing)
+        check(not extra, "nothing else installed (extra: %s)" % extra)
+        wrong = sorted((p, oct(got[p]), oct(m)) for p, m in expect.items() if p in got and got[p] != m)
+        check(not wrong, "modes (wrong: %s)" % wrong)
+        for p in got:
+            check(stat.S_ISREG(os.lstat(dest + p).st_mode), "%s is a regular file" % p)
+
+        def text(p):
+            with open(dest + p, encoding="utf-8") as f:
+                return f.read()
+
+        # every absolute path named by a unit or sekishoctl's defaults was installed
+        # (state, log and run paths are made by tmpfiles; system tools by Debian)
+        ours = re.compile(r"(%s|%s|%s)/[A-Za-z0-9_.@/-]+" % tuple(re.escape(d) for d in (
+            sbindir, os.path.join(lib, "sekisho"), os.path.join(sysconfdir, "sekisho"))))
+        named = set()
+        for p in got:
+            if "/systemd/system/" in p or p.endswith("/sekishoctl"):
+                for m in ours.finditer(text(p)):
+                    named.add(m.group(0).rstrip("."))
+        optional = {os.path.join(sysconfdir, "sekisho", f) for f in ("audit.key", "logexport.conf")}
+        unresolved = sorted(n for n in named - optional if n not in got)
+        check(len(named) >= 10 and not unresolved, "paths named by units and sekishoctl exist (%d named; missing: %s)"
+              % (len(named), unresolved))
+        leftover = [p for p in got if p.endswith((".service", "sekishoctl")) and re.search(r"@[A-Z]+@", text(p))]
+        check(not leftover, "no unsubstituted @VAR@ left (%s)" % leftover)
+
+        units = {os.path.basename(p): text(p) for p in got if "/systemd/system/" in p}
+        nf = units["sekisho-netfilter.service"]
+        check(re.search(r"^Before=.*network-pre\.target", nf, re.M) and "Wants=network-pre.target" in nf
+              and "DefaultDependencies=no" in nf, "bootstrap ordered before network-pre.target")
+        check(re.search(r"^ExecStop", nf, re.M) is None, "bootstrap never lifts the ruleset on stop")
+        for name in ("sekisho-gatewayd.service", "sekisho-milter.service", "sekisho-logexport@.service"):
+            u = units[name]
+            for need in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "MemoryMax=",
+                         "Restart=always", "StartLimitIntervalSec=", "StartLimitBurst=",
+                         "SystemCallFilter=@system-service", "CapabilityBoundingSet="):
+                check(need in u, "%s: %s" % (name, need))
+            check(re.search(r"^User=sekisho-", u, re.M) is not None, "%s: a dedicated user" % name)
+        gw = units["sekisho-gatewayd.service"]
+        check(re.search(r"^CapabilityBoundingSet=CAP_NET_ADMIN$", gw, re.M)
+              and re.search(r"^AmbientCapabilities=CAP_NET_ADMIN$", gw, re.M), "gatewayd: CAP_NET_ADMIN only")
+        check(re.search(r"^CapabilityBoundingSet=$", units["sekisho-milter.service"], re.M) is not None,
+              "milter: no capability")
+
+        sysctl = text(os.path.join(lib, "sysctl.d/50-sekisho.conf"))
+        for need in ("net.ipv4.conf.all.rp_filter = 1", "net.ipv4.conf.all.accept_redirects = 0",
+                     "net.ipv6.conf.all.accept_redirects = 0", "net.ipv4.conf.all.send_redirects = 0",
+                     "net.ipv4.conf.all.accept_source_route = 0", "net.ipv6.conf.all.accept_source_route = 0",
+                     "net.ipv4.conf.default.forwarding = 0", "net.ipv4.conf.sk-mgmt.forwarding = 0"):
+            check(need in sysctl, "sysctl: " + need)
+        users = text(os.path.join(lib, "sysusers.d/sekisho.conf"))
+        for u in ("sekisho-gw", "sekisho-milter", "sekisho-log"):
+            check(re.search(r"^u %s\s" % u, users, re.M) is not None, "sysusers: user " + u)
+        tmpf = {}
+        for line in text(os.path.join(lib, "tmpfiles.d/sekisho.conf")).splitlines():
+            f = line.split()
+            if f and f[0] == "d":
+                tmpf[f[1]] = (f[2], f[3])
+        for path, mode, owner in (("/var/lib/sekisho", "0750", "root"), ("/var/log/sekisho", "0750", "root"),
+                                  ("/run/sekisho", "0755", "root"),
+                                  ("/var/lib/sekisho/quarantine", "0700", "sekisho-milter"),
+                                  ("/var/log/sekisho/gateway", "0700", "sekisho-gw"),
+                                  ("/run/sekisho/gateway", "0750", "sekisho-gw")):
+            check(tmpf.get(path) == (mode, owner), "tmpfiles: %s %s %s (got %s)" % (path, mode, owner, tmpf.get(path)))
+        # each unit's writable paths exist in tmpfiles
+        for name, u in units.items():
+            for m in re.finditer(r"^ReadWritePaths=(.*)$", u, re.M):
+                for p in m.group(1).split():
+                    check(p in tmpf, "%s: ReadWritePaths %s is made by tmpfiles" % (name, p))
+
+        sa = shutil.which("systemd-analyze")
+        if sa:
+            unitdir = dest + os.path.join(lib, "systemd/system")
+            for name in units:
+                if name.endswith("@.service"):
+                    continue
+                v = subprocess.run([sa, "verify", "--man=no", os.path.join(unitdir, name)],
+                                   capture_output=True, text=True)
+                # the ExecStart binaries are under DESTDIR, not on this machine: only those complaints are allowed
+                bad = [line for line in (v.stdout + v.stderr).splitlines()
+                       if line.strip() and "is not executable" not in line and "No such file" not in line
+                       and "Command " not in line and "not found" not in line]
+                check(not bad, "systemd-analyze verify %s (%s)" % (name, bad[:3]))
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+    print("%d failure(s)" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
