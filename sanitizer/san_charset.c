@@ -1,7 +1,9 @@
 /* san_charset: charset decoding and repair (see san_charset.h).
  *
  * Contract: pure functions over caller buffers; allocation failures return
- * -ENOMEM (strbuf aborts, as glib does under gmime).  Nothing prints.
+ * -ENOMEM (strbuf aborts, as glib does under gmime).  Nothing prints.  The
+ * only shared state is a mutex-protected pool of idle iconv descriptors
+ * (thread-safe; see cd_get).
  * ISO-2022-JP is decoded by our own escape-sequence state machine into CP932
  * bytes, which iconv then maps: only the designations of RFC 1468 (plus JIS
  * X 0201 katakana and the 1990 prefix) are accepted, so escape-sequence
@@ -11,6 +13,7 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,11 +58,79 @@ bool san_charset_is_utf7(const char *cs)
 	       strncasecmp(cs, "x-utf-7", 7) == 0 || strncasecmp(cs, "x-utf7", 6) == 0;
 }
 
+/* Idle iconv descriptors, kept for reuse: iconv_open is costly, and when
+ * the last descriptor of a charset is closed glibc soon unloads its gconv
+ * module, so alternating charsets dlopen()ed a module for nearly every
+ * conversion.  A descriptor is taken out of the pool while in use (so
+ * threads never share one) and its state is reset before reuse.  At most
+ * POOL_MAX are idle; the pool lives as long as the process. */
+#define POOL_MAX 32
+static struct pooled_cd {
+	char to[16], from[48];
+	iconv_t cd;
+} pool[POOL_MAX];
+static size_t pool_n;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static iconv_t cd_get(const char *to, const char *from)
+{
+	pthread_mutex_lock(&pool_lock);
+	for (size_t i = pool_n; i-- > 0;) {
+		if (strcmp(pool[i].to, to) == 0 && strcmp(pool[i].from, from) == 0) {
+			iconv_t cd = pool[i].cd;
+			pool[i] = pool[--pool_n];
+			pthread_mutex_unlock(&pool_lock);
+			iconv(cd, NULL, NULL, NULL, NULL);
+			return cd;
+		}
+	}
+	pthread_mutex_unlock(&pool_lock);
+	return iconv_open(to, from);
+}
+
+static void cd_put(const char *to, const char *from, iconv_t cd)
+{
+	if (strlen(to) < sizeof(pool[0].to) && strlen(from) < sizeof(pool[0].from)) {
+		pthread_mutex_lock(&pool_lock);
+		if (pool_n < POOL_MAX) {
+			struct pooled_cd *e = &pool[pool_n++];
+			memcpy(e->to, to, strlen(to) + 1);
+			memcpy(e->from, from, strlen(from) + 1);
+			e->cd = cd;
+			cd = (iconv_t)-1;
+		}
+		pthread_mutex_unlock(&pool_lock);
+	}
+	if (cd != (iconv_t)-1) iconv_close(cd);
+}
+
+/* The Japanese charsets, then the legacy encodings of the WHATWG Encoding
+ * Standard that mail still uses. */
+static const char *const PINNED[] = {
+	"ISO-2022-JP", "CP932", "SHIFT_JIS", "EUC-JP", "EUC-JP-MS",
+	"ISO-8859-1", "ISO-8859-2", "ISO-8859-5", "ISO-8859-7", "ISO-8859-15", "KOI8-R", "KOI8-U",
+	"WINDOWS-1250", "WINDOWS-1251", "WINDOWS-1252", "WINDOWS-1253", "WINDOWS-1254",
+	"EUC-KR", "CP949", "GB2312", "GBK", "GB18030", "BIG5", "BIG5-HKSCS", "ISO-2022-KR", "TIS-620",
+};
+static iconv_t pinned[sizeof(PINNED) / sizeof(PINNED[0])];  /* open for the process's lifetime */
+static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+
+static void pin(void)
+{
+	for (size_t i = 0; i < sizeof(PINNED) / sizeof(PINNED[0]); i++)
+		pinned[i] = iconv_open("UTF-8", PINNED[i]);
+}
+
+void san_charset_pin_modules(void)
+{
+	pthread_once(&pin_once, pin);
+}
+
 /* Convert with iconv.  strict: fail with -EILSEQ at the first invalid or
  * incomplete sequence; otherwise replace each bad byte by U+FFFD. */
 static int conv(const char *in, size_t len, const char *from, bool strict, struct strbuf *out, size_t *replaced)
 {
-	iconv_t cd = iconv_open("UTF-8", from);
+	iconv_t cd = cd_get("UTF-8", from);
 	if (cd == (iconv_t)-1)
 		return -EINVAL;
 	char *ip = (char *)(uintptr_t)in;
@@ -88,7 +159,7 @@ static int conv(const char *in, size_t len, const char *from, bool strict, struc
 		iconv(cd, NULL, NULL, &op, &ol);
 		strbuf_append(out, buf, (size_t)(op - buf));
 	}
-	iconv_close(cd);
+	cd_put("UTF-8", from, cd);
 	return r;
 }
 
@@ -206,26 +277,30 @@ static const char *const L_EUC[] = { "euc-jp", "x-euc-jp", "eucjp", "cseucpkdfmt
 static const char *const L_UTF8[] = { "utf-8", "utf8", "x-utf-8", NULL };
 static const char *const L_ASCII[] = { "", "us-ascii", "ascii", "ansi_x3.4-1968", "us", "iso646-us", "default", "unknown", "x-unknown", "unknown-8bit", "x-user-defined", NULL };
 
-/* Remove controls, normalise newlines; the input is valid UTF-8. */
+/* Remove controls, normalise newlines; the input is valid UTF-8.  Runs of
+ * bytes that are kept as they are are copied at once. */
 static void finish(struct strbuf *in, struct san_text *ret)
 {
 	struct strbuf o = STRBUF_INIT;
 	const unsigned char *p = (const unsigned char *)(in->buf ? in->buf : "");
+	size_t run = 0;  /* start of the pending run of kept bytes */
 	for (size_t i = 0; i < in->len; i++) {
 		unsigned c = p[i];
+		if (c >= 0x20 && c != 0x7F && c != 0xC2) continue;
+		if (c == '\n' || c == '\t') continue;
+		if (c == 0xC2 && !(i + 1 < in->len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F)) continue;
+		strbuf_append(&o, (const char *)p + run, i - run);
 		if (c == '\r') {
 			strbuf_putc(&o, '\n');
 			if (i + 1 < in->len && p[i + 1] == '\n') i++;
-		} else if (c == '\n' || c == '\t') {
-			strbuf_putc(&o, (char)c);
-		} else if (c < 0x20 || c == 0x7F) {
-			ret->controls++;
-		} else if (c == 0xC2 && i + 1 < in->len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F) {
+		} else if (c == 0xC2) {
 			ret->controls++; i++;  /* C1 control */
 		} else {
-			strbuf_putc(&o, (char)c);
+			ret->controls++;
 		}
+		run = i + 1;
 	}
+	strbuf_append(&o, (const char *)p + run, in->len - run);
 	strbuf_putc(&o, '\0');
 	o.len--;
 	ret->len = o.len;
@@ -391,7 +466,7 @@ static int kana_full(uint32_t cp, char out[4])
 int san_charset_to_iso2022jp(const char *utf8, size_t len, char **ret, size_t *ret_len, size_t *ret_lost)
 {
 	struct strbuf o = STRBUF_INIT;
-	iconv_t cd = iconv_open("CP932", "UTF-8");
+	iconv_t cd = cd_get("CP932", "UTF-8");
 	if (cd == (iconv_t)-1) return -errno;
 	size_t lost = 0;
 	bool kanji = false;
@@ -438,7 +513,7 @@ int san_charset_to_iso2022jp(const char *utf8, size_t len, char **ret, size_t *r
 		strbuf_append(&o, b, 2);
 	}
 	if (kanji) strbuf_append(&o, "\x1B(B", 3);
-	iconv_close(cd);
+	cd_put("CP932", "UTF-8", cd);
 	strbuf_putc(&o, '\0');
 	o.len--;
 	*ret_len = o.len;

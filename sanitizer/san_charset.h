@@ -40,5 +40,12 @@ int san_charset_decode(const char *in, size_t len, const char *declared, struct 
  * and are counted in *ret_lost.  The caller frees *ret.  0 or -ENOMEM. */
 int san_charset_to_iso2022jp(const char *utf8, size_t len, char **ret, size_t *ret_len, size_t *ret_lost);
 
+/* Keep the gconv modules of the charsets common in mail loaded for the rest
+ * of the process (one idle iconv descriptor each, never used).  glibc
+ * unloads a module shortly after its last descriptor is closed, so gmime's
+ * and our own decoding otherwise dlopen() a module again for nearly every
+ * message.  Idempotent and thread-safe; a charset iconv lacks is skipped. */
+void san_charset_pin_modules(void);
+
 /* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
 bool san_utf8_valid(const char *s, size_t len);

@@ -28,9 +28,13 @@ struct san_quarantine {
 void san_sha256_hex(const void *buf, size_t len, char out[65])
 {
 	unsigned char d[SHA256_DIGEST_LENGTH];
+	static const char hex[] = "0123456789abcdef";
 	SHA256(buf, len, d);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 0xF];
+	}
+	out[2 * SHA256_DIGEST_LENGTH] = '\0';
 }
 
 static bool is_hex64_name(const char *n, const char *suffix)

@@ -112,6 +112,7 @@ int sanitize_ctx_new(const struct sanitize_config *cfg, struct sanitize_ctx **re
 {
 	static bool inited;
 	if (!inited) { g_mime_init(); inited = true; }
+	san_charset_pin_modules();
 	struct sanitize_ctx *x = calloc(1, sizeof(*x));
 	if (!x) return -ENOMEM;
 	x->cfg = *cfg;
@@ -654,6 +655,21 @@ static void render_notice(struct run *r, struct strbuf *nb)
 	strbuf_puts(nb, "\n\n");
 }
 
+/* gmime formats a header's value when it is set and, because the header
+ * stays marked for reformatting, formats it again when the message is
+ * written (for address headers that is an address parse and IDN encoding
+ * each time).  Setting the raw value to the one just formatted -- same
+ * format options (the defaults) both times, so the same bytes -- writes it
+ * as it is. */
+static void freeze_raw(GMimeHeader *h)
+{
+	const char *raw = g_mime_header_get_raw_value(h);
+	if (!raw) return;
+	char *copy = g_strdup(raw);  /* set_raw_value frees the old value first */
+	g_mime_header_set_raw_value(h, copy);
+	g_free(copy);
+}
+
 /* Copy the allow-listed headers of the original into out (decoded, then
  * re-encoded by gmime); each singleton header once. */
 static void copy_headers(struct run *r, GMimeMessage *orig, GMimeMessage *out, const char *charset, unsigned *dropped)
@@ -681,7 +697,9 @@ static void copy_headers(struct run *r, GMimeMessage *orig, GMimeMessage *out, c
 		g_mime_object_append_header(GMIME_OBJECT(out), nm, v, charset);
 		GMimeHeader *nh = g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(out)), nm);
 		const char *fr = nh ? g_mime_header_get_raw_value(nh) : NULL;
-		if (fr && !is_ascii_printable_folded(fr)) {
+		if (fr && is_ascii_printable_folded(fr)) {
+			freeze_raw(nh);
+		} else if (fr) {
 			/* An address that cannot be written in ASCII (SMTPUTF8 local
 			 * part): show it as the name of an empty group. */
 			char *ph = g_mime_utils_header_encode_phrase(NULL, v, charset);
@@ -799,6 +817,7 @@ int sanitize_buffer(struct sanitize_ctx *ctx, const void *in, size_t len, struct
 	if (!res->n_actions) strbuf_puts(&mark, "none");
 	if (r.repairs.len) strbuf_printf(&mark, "; charset-repairs=%s", r.repairs.buf);
 	g_mime_object_append_header(GMIME_OBJECT(om), "X-Sekisho-Sanitized", mark.buf, NULL);
+	freeze_raw(g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(om)), "X-Sekisho-Sanitized"));
 	strbuf_free(&mark);
 
 	GMimePart *tp = g_mime_part_new_with_type("text", "plain");
