@@ -71,6 +71,7 @@
 #include "gateway/gw_nfq.h"
 #include "gateway/gw_parse.h"
 #include "rules/policy.h"
+#include "rules/policy_show.h"
 #include "rules/table.h"
 
 /* Packet and connection marks shared with firmware/sekisho-netfilter.
@@ -258,11 +259,6 @@ static const char *zone_name(const struct table *t, int z)
 	return zi.name;
 }
 
-static const char *action_name(uint8_t a)
-{
-	return a == ACT_ALLOW ? "allow" : a == ACT_REJECT ? "reject" : "deny";
-}
-
 struct decision {
 	struct gw_pkt pkt;
 	int from, to;                 /* zone indexes, -1 unknown */
@@ -301,7 +297,7 @@ static void emit_decision(struct worker *w, const struct gw_ctx *c, const struct
 			f[n++] = (struct audit_field)AUDIT_UINT("icmp_code", d->pkt.icmp_code);
 		}
 	}
-	f[n++] = (struct audit_field)AUDIT_STR("action", action_name(d->v.action));
+	f[n++] = (struct audit_field)AUDIT_STR("action", policy_action_name(d->v.action));
 	f[n++] = (struct audit_field)AUDIT_UINT("rule_id", d->v.rule_id);
 	struct table_rule_info ri;
 	if (t && d->v.rule_index != UINT32_MAX && table_rule(t, d->v.rule_index, &ri)) {
@@ -337,7 +333,7 @@ static void emit_folded(void *arg, const struct gw_fold_summary *s)
 	} else {
 		f[n++] = (struct audit_field)AUDIT_IP("src", s->key.family, s->key.src);
 		f[n++] = (struct audit_field)AUDIT_UINT("rule_id", s->key.rule_id);
-		f[n++] = (struct audit_field)AUDIT_STR("action", action_name(s->key.action));
+		f[n++] = (struct audit_field)AUDIT_STR("action", policy_action_name(s->key.action));
 	}
 	f[n++] = (struct audit_field)AUDIT_INT("second", s->second);
 	f[n++] = (struct audit_field)AUDIT_UINT("folded", s->folded);

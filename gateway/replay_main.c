@@ -26,6 +26,7 @@
 #include "common/inaddr.h"
 #include "gateway/gw_replay.h"
 #include "rules/policy.h"
+#include "rules/policy_show.h"
 #include "rules/table.h"
 
 struct out {
@@ -39,11 +40,6 @@ static const char *zname(const struct table *t, int z)
 	if (z < 0 || !table_zone(t, (uint32_t)z, &zi))
 		return "?";
 	return zi.name;
-}
-
-static const char *aname(uint8_t a)
-{
-	return a == ACT_ALLOW ? "allow" : a == ACT_REJECT ? "reject" : "deny";
 }
 
 static void put_json_str(const char *s)
@@ -89,7 +85,7 @@ static void print_flow(void *arg, const struct gw_replay_flow *f)
 			printf(",\"dport\":%u", f->pkt.dport);
 		if (f->pkt.is_icmp)
 			printf(",\"icmp_type\":%u,\"icmp_code\":%u", f->pkt.icmp_type, f->pkt.icmp_code);
-		printf(",\"action\":\"%s\",\"rule_id\":%u,\"rule_at\":", aname(f->v.action), f->v.rule_id);
+		printf(",\"action\":\"%s\",\"rule_id\":%u,\"rule_at\":", policy_action_name(f->v.action), f->v.rule_id);
 		if (has_rule) {
 			printf("\"");
 			/* file names are paths without quotes or controls in practice; escape anyway */
@@ -123,7 +119,7 @@ static void print_flow(void *arg, const struct gw_replay_flow *f)
 		snprintf(s, sizeof s, "%s", src);
 		snprintf(d, sizeof d, "%s", dst);
 	}
-	printf("#%-6" PRIu64 " %-6s %s -> %s  %s %s -> %s  ", f->packet, aname(f->v.action),
+	printf("#%-6" PRIu64 " %-6s %s -> %s  %s %s -> %s  ", f->packet, policy_action_name(f->v.action),
 	       f->from >= 0 ? zname(o->t, f->from) : "?", f->to >= 0 ? zname(o->t, f->to) : "?", pn, s, d);
 	if (f->reason)
 		printf("(%s)\n", f->reason);

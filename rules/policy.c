@@ -35,6 +35,32 @@ bool addr_set_is_any(const struct addr_set *s)
 	       s->n6 == 1 && s->v6[0].lo == 0 && s->v6[0].hi == U128_MAX;
 }
 
+static int range_cmp(const void *a, const void *b)
+{
+	const struct ip_range *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+size_t ip_ranges_normalize(struct ip_range *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof *v, range_cmp);
+	size_t out = 1;
+	for (size_t i = 1; i < n; i++) {
+		struct ip_range *prev = &v[out - 1];
+		if (prev->hi == U128_MAX || v[i].lo <= prev->hi + 1) {
+			if (v[i].hi > prev->hi)
+				prev->hi = v[i].hi;
+		} else {
+			v[out++] = v[i];
+		}
+	}
+	return out;
+}
+
 void addr_set_free(struct addr_set *s)
 {
 	free(s->v4);

@@ -204,6 +204,9 @@ bool policy_proto_has_ports(uint8_t proto);
 
 /* Is v in the sorted, disjoint ranges r[0..n)?  Binary search. */
 bool ip_ranges_contain(const struct ip_range *r, uint32_t n, u128 v);
+/* Sort and merge overlapping or adjacent ranges in place; returns the new
+ * count (the one normalisation every address and key list goes through). */
+size_t ip_ranges_normalize(struct ip_range *v, size_t n);
 /* qsort order of service entries: (sport_lo, sport_hi, key_lo, key_hi). */
 int policy_svc_cmp(const void *a, const void *b);
 /* Free what a rule owns (not the rule itself). */

@@ -346,32 +346,6 @@ size_t policy_eval_svc_normalize(struct svc_range *v, size_t n)
 	return out;
 }
 
-static int ev_range_cmp(const void *a, const void *b)
-{
-	const struct ip_range *x = a, *y = b;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return x->hi < y->hi ? -1 : x->hi > y->hi;
-}
-
-size_t policy_eval_ranges_normalize(struct ip_range *v, size_t n)
-{
-	if (n == 0)
-		return 0;
-	qsort(v, n, sizeof *v, ev_range_cmp);
-	size_t out = 1;
-	for (size_t i = 1; i < n; i++) {
-		struct ip_range *prev = &v[out - 1];
-		if (prev->hi == U128_MAX || v[i].lo <= prev->hi + 1) {
-			if (v[i].hi > prev->hi)
-				prev->hi = v[i].hi;
-		} else {
-			v[out++] = v[i];
-		}
-	}
-	return out;
-}
-
 /* ------------------------------------------------------- address sets */
 
 /* An address set being built: ranges per family (0: IPv4, 1: IPv6). */
@@ -412,7 +386,7 @@ static void aset_normalize(struct aset *a)
 	if (a->sorted)
 		return;
 	for (int f = 0; f < 2; f++)
-		a->n[f] = policy_eval_ranges_normalize(a->v[f], a->n[f]);
+		a->n[f] = ip_ranges_normalize(a->v[f], a->n[f]);
 	a->sorted = true;
 }
 

@@ -37,5 +37,3 @@ int policy_eval_spec(const char *spec, size_t n, const char *sport, size_t sn,
  * (sport_lo, key_lo). */
 size_t policy_eval_svc_normalize(struct svc_range *v, size_t n);
 
-/* Sort and merge address ranges in place; returns the new count. */
-size_t policy_eval_ranges_normalize(struct ip_range *v, size_t n);

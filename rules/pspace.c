@@ -142,30 +142,6 @@ static bool list_first_ge(const struct ip_range *r, uint32_t n, u128 v, u128 *re
 	return true;
 }
 
-static int range_cmp(const void *a, const void *b)
-{
-	const struct ip_range *x = a, *y = b;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/* Sort and merge (touching ranges join) in place; returns the new count. */
-static uint32_t list_normalise(struct ip_range *r, uint32_t n)
-{
-	if (n < 2)
-		return n;
-	qsort(r, n, sizeof *r, range_cmp);
-	uint32_t o = 0;
-	for (uint32_t i = 1; i < n; i++) {
-		if (r[i].lo <= r[o].hi || (r[o].hi != U128_MAX && r[i].lo == r[o].hi + 1)) {
-			if (r[i].hi > r[o].hi)
-				r[o].hi = r[i].hi;
-		} else {
-			r[++o] = r[i];
-		}
-	}
-	return o + 1;
-}
-
 static void list_copy(struct ps_list *dst, const struct ip_range *r, uint32_t n)
 {
 	dst->n = n;
@@ -281,7 +257,7 @@ void ps_rule_terms(const struct policy_rule *r, int family, struct ps_term **v, 
 			done[j] = true;
 			keys[nk++] = (struct ip_range){r->svc[j].key_lo, r->svc[j].key_hi};
 		}
-		nk = list_normalise(keys, nk);
+		nk = (uint32_t)ip_ranges_normalize(keys, nk);
 
 		xgrow(v, cap, *n + 1, sizeof **v);
 		struct ps_term *t = &(*v)[(*n)++];

@@ -54,29 +54,6 @@ uint64_t fx_zones(const struct policy *p, const char *names)
 	return m;
 }
 
-static int range_cmp(const void *a, const void *b)
-{
-	const struct ip_range *x = a, *y = b;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-static uint32_t merge(struct ip_range *r, uint32_t n)
-{
-	if (n < 2)
-		return n;
-	qsort(r, n, sizeof *r, range_cmp);
-	uint32_t o = 0;
-	for (uint32_t i = 1; i < n; i++) {
-		if (r[i].lo <= r[o].hi || (r[o].hi != U128_MAX && r[i].lo == r[o].hi + 1)) {
-			if (r[i].hi > r[o].hi)
-				r[o].hi = r[i].hi;
-		} else {
-			r[++o] = r[i];
-		}
-	}
-	return o + 1;
-}
-
 struct addr_set fx_addrs(const char *spec)
 {
 	struct addr_set s = {0};
@@ -98,8 +75,8 @@ struct addr_set fx_addrs(const char *spec)
 		}
 	}
 	free(dup);
-	s.n4 = merge(s.v4, s.n4);
-	s.n6 = merge(s.v6, s.n6);
+	s.n4 = (uint32_t)ip_ranges_normalize(s.v4, s.n4);
+	s.n6 = (uint32_t)ip_ranges_normalize(s.v6, s.n6);
 	return s;
 }
 

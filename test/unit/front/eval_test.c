@@ -159,15 +159,15 @@ static void test_svc_normalize(void)
 static void test_ranges_normalize(void)
 {
 	struct ip_range v[] = {{10, 20}, {0, 5}, {6, 8}, {21, 21}, {30, 40}, {35, 36}};
-	size_t n = policy_eval_ranges_normalize(v, 6);
+	size_t n = ip_ranges_normalize(v, 6);
 	CHECK(n == 3);
 	CHECK(v[0].lo == 0 && v[0].hi == 8);
 	CHECK(v[1].lo == 10 && v[1].hi == 21);
 	CHECK(v[2].lo == 30 && v[2].hi == 40);
 	struct ip_range w[] = {{U128_MAX - 1, U128_MAX}, {5, U128_MAX - 2}, {U128_MAX, U128_MAX}};
-	n = policy_eval_ranges_normalize(w, 3);
+	n = ip_ranges_normalize(w, 3);
 	CHECK(n == 1 && w[0].lo == 5 && w[0].hi == U128_MAX);
-	CHECK(policy_eval_ranges_normalize(w, 0) == 0);
+	CHECK(ip_ranges_normalize(w, 0) == 0);
 }
 
 static void test_dates(void)
