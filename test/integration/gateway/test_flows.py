@@ -43,11 +43,11 @@ try:
     mn443 = serve("mynumber", "0.0.0.0", 443)
 
     # --- without the appliance's ruleset the plain router forwards everything
-    c.expect("no gateway: lgwan client -> lgwan-wan tcp/8080", client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 8080), "open")
-    c.expect("no gateway: internet -> mgmt tcp/22", client(lab, "internet", "198.18.30.60", "198.18.40.5", 22), "open")
+    c.expect("no gateway: lgwan client -> lgwan-wan tcp/8080", client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 8080, timeout=5), "open")
+    c.expect("no gateway: internet -> mgmt tcp/22", client(lab, "internet", "198.18.30.60", "198.18.40.5", 22, timeout=5), "open")
     c.expect("no gateway: mgmt v6 -> internet tcp/8080", client(lab, "mgmt", "2001:db8:40::5", "2001:db8:30::60", 8080, timeout=4), "open")
     c.expect("no gateway: internet -> mgmt ping", ping(lab, "internet", "198.18.40.5"), "open")
-    c.expect("no gateway: mynumber -> lgwan tcp/25", client(lab, "mynumber", "198.18.10.130", "198.18.20.25", 25), "open")
+    c.expect("no gateway: mynumber -> lgwan tcp/25", client(lab, "mynumber", "198.18.10.130", "198.18.20.25", 25, timeout=5), "open")
 
     # --- the appliance: bootstrap (with backstop), then the daemon
     lab.bootstrap()
@@ -75,7 +75,7 @@ try:
         ("lg-dns -> lgwan-wan udp/53", "lgwan", "198.18.20.53", "198.19.10.10", 53, "udp", dns),
     ]
     for what, host, src, dst, port, kind, srv in cases:
-        got = client(lab, host, src, dst, port, kind)
+        got = client(lab, host, src, dst, port, kind, timeout=5)
         c.expect(what, got, "open")
         seen = srv.seen()[before[id(srv)]:]
         c.true(f"  far end saw {src}", src in seen or ("::ffff:" + src) in seen, seen[-3:])

@@ -101,20 +101,20 @@ try:
     st3 = status()
     c.expect("  generation unchanged", st3["table_gen"], st2["table_gen"])
     c.expect("  policy unchanged", st3["policy_sha256"], st2["policy_sha256"])
-    c.expect("  allowed flow still allowed", client(lab, "lgwan", "198.18.20.53", "198.19.10.10", 53, "udp"), "open")
+    c.expect("  allowed flow still allowed", client(lab, "lgwan", "198.18.20.53", "198.19.10.10", 53, "udp", timeout=5), "open")
     recs = [r for r in gwtest.audit_records(lab) if r["event"] == "gateway.reload"]
     c.true("  audit: gateway.reload refused", any(r["data"]["result"] == "refused" for r in recs))
 
     # --- kill -9: fail closed, then resume
     lab.compile(lab.policy, lab.table)
     c.expect("restored policy reload", json.loads(lab.ctl("reload").stdout).get("result"), "ok")
-    c.expect("before kill: new flow", client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443), "open")
+    c.expect("before kill: new flow", client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443, timeout=5), "open")
     lab.kill_daemon()
     c.expect("daemon killed: new allowed flow does not cross", client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443), "timeout")
     c.expect("daemon killed: new UDP flow does not cross", client(lab, "lgwan", "198.18.20.53", "198.19.10.10", 53, "udp"), "timeout")
     lab.start_daemon()
-    c.expect("daemon back: flows resume", client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443), "open")
-    c.expect("daemon back: UDP resumes", client(lab, "lgwan", "198.18.20.53", "198.19.10.10", 53, "udp"), "open")
+    c.expect("daemon back: flows resume", client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443, timeout=5), "open")
+    c.expect("daemon back: UDP resumes", client(lab, "lgwan", "198.18.20.53", "198.19.10.10", 53, "udp", timeout=5), "open")
 
     # --- a denied flood is aggregated
     flood = r"""

@@ -76,10 +76,10 @@ try:
                 Server(lab, "internet", "198.18.30.50", 7, "udp"), Server(lab, "internet", "::", 80),
                 Server(lab, "lgwan", "198.18.20.53", 53, "udp")]
     made = []   # (key, expected action) of the flows this test makes
-    got = client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443)
+    got = client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443, timeout=5)
     c.expect("allowed tcp lgwan -> lgwan-wan", got, "open")
     made.append((("tcp", "198.18.20.150", None, "198.19.100.10", 443), "allow"))
-    c.expect("allowed tcp lgwan -> vdi (screen)", client(lab, "lgwan", "198.18.20.150", "198.18.30.50", 3389), "open")
+    c.expect("allowed tcp lgwan -> vdi (screen)", client(lab, "lgwan", "198.18.20.150", "198.18.30.50", 3389, timeout=5), "open")
     made.append((("tcp", "198.18.20.150", None, "198.18.30.50", 3389), "allow"))
     c.expect("rejected tcp lgwan -> lgwan-wan", client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 8081), "refused")
     made.append((("tcp", "198.18.20.150", None, "198.19.100.10", 8081), "reject"))
@@ -87,9 +87,9 @@ try:
     c.expect("denied tcp internet -> mgmt", client(lab, "internet", "198.18.30.50", "198.18.40.5", 22, timeout=0.5),
              "timeout")
     made.append((("tcp", "198.18.30.50", None, "198.18.40.5", 22), "deny"))
-    c.expect("allowed udp mgmt -> internet", client(lab, "mgmt", "198.18.40.5", "198.18.30.50", 7, "udp"), "open")
+    c.expect("allowed udp mgmt -> internet", client(lab, "mgmt", "198.18.40.5", "198.18.30.50", 7, "udp", timeout=5), "open")
     made.append((("udp", "198.18.40.5", None, "198.18.30.50", 7), "allow"))
-    c.expect("allowed tcp v6 mgmt -> internet", client(lab, "mgmt", "2001:db8:40::5", "2001:db8:30::60", 80), "open")
+    c.expect("allowed tcp v6 mgmt -> internet", client(lab, "mgmt", "2001:db8:40::5", "2001:db8:30::60", 80, timeout=5), "open")
     made.append((("tcp", "2001:db8:40::5", None, "2001:db8:30::60", 80), "allow"))
     c.expect("allowed ping mgmt -> internet", ping(lab, "mgmt", "198.18.30.50"), "open")
     made.append((("icmp", "198.18.40.5", "198.18.30.50", 8), "allow"))
@@ -97,14 +97,14 @@ try:
     made.append((("icmp", "198.18.30.50", "198.18.40.5", 8), "deny"))
     client(lab, "mgmt", "198.18.40.5", "198.18.40.1", 22, timeout=0.5)      # input, allowed (no listener)
     made.append((("tcp", "198.18.40.5", None, "198.18.40.1", 22), "allow"))
-    c.expect("output udp self -> lg-dns", client(lab, "gw", "198.18.20.1", "198.18.20.53", 53, "udp"), "open")
+    c.expect("output udp self -> lg-dns", client(lab, "gw", "198.18.20.1", "198.18.20.53", 53, "udp", timeout=5), "open")
     made.append((("udp", "198.18.20.1", None, "198.18.20.53", 53), "allow"))
 
     # a reload as the unprivileged daemon (the helper switches the generation)
     r = json.loads(lab.ctl("reload", check=False).stdout or "{}")
     c.expect("reload while unprivileged", r.get("result"), "ok")
     c.expect("allowed again after reload",
-             client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443), "open")
+             client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443, timeout=5), "open")
     gen = gwtest.sh("ip", "netns", "exec", lab.ns("gw"), lab.netfilter, "status", check=False).stdout
     c.true("bootstrap on the new generation", f"generation {r.get('table_gen')}" in gen, gen.strip())
     time.sleep(1.2)   # fold summaries and audit flush
