@@ -6,6 +6,7 @@
  * is capped (AUDIT_LINE_MAX, the tail window).  Allocation failures are
  * -ENOMEM (this code also runs in long-lived daemons); nothing prints. */
 #include "common/audit_record.h"
+#include "common/civil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -251,17 +252,6 @@ static bool digits(const char *s, int n, int *ret)
 	return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int audit_record_ts_parse(const char *s, int64_t *ret_ns)
 {
 	int Y, M, D, h, mi, se, us = 0, oh = 0, om = 0;
@@ -294,7 +284,7 @@ int audit_record_ts_parse(const char *s, int64_t *ret_ns)
 	}
 	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || se > 60)
 		return -EINVAL;
-	int64_t t = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + se;
+	int64_t t = civil_days(Y, M, D) * 86400 + h * 3600 + mi * 60 + se;
 	t -= (int64_t)sign * (oh * 3600 + om * 60);
 	*ret_ns = t * 1000000000 + (int64_t)us * 1000;
 	return 0;

@@ -1076,6 +1076,35 @@ static bool ev_path_too_deep(const struct ev *e)
 }
 
 /* Resolve object oi (memoised).  at: where it is referenced from. */
+/* A named member w of group o (an address group, or a service group when
+ * svc): resolved and returned, with what every kind of group inherits from
+ * it (any, too_deep, height) applied to o.  NULL when there is nothing to
+ * take: unknown, broken, or one level too deep (reported once per chain). */
+static struct obj *ev_member(struct ev *e, struct obj *o, const struct ast_word *w, bool svc,
+			     uint32_t *height)
+{
+	long ci = htab_get(svc ? &e->svc_ht : &e->addr_ht, w->s);
+	if (ci >= 0 && e->objs[ci].state == OBJ_NEW && e->npath >= POLICY_MAX_GROUP_DEPTH) {
+		/* once per chain: the rest of it is resolved later, from the
+		 * top, and must stay quiet */
+		if (!ev_path_too_deep(e))
+			diag_error(e->d, dloc(e, w->loc), "%sgroups nested deeper than %d levels",
+				   svc ? "service " : "", POLICY_MAX_GROUP_DEPTH);
+		o->too_deep = true;
+		e->objs[ci].too_deep = true;
+		e->objs[ci].used = true;
+		return NULL;
+	}
+	struct obj *c = svc ? ev_svc_ref(e, w) : ev_addr_ref(e, w);
+	if (!c)
+		return NULL;
+	o->any |= c->any;
+	o->too_deep |= c->too_deep;
+	if (c->height + 1 > *height)
+		*height = c->height + 1;
+	return c;
+}
+
 static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 {
 	struct obj *o = &e->objs[oi];
@@ -1169,28 +1198,11 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 					o->hosts &= lo == hi;
 				}
 			} else {
-				long ci = htab_get(&e->addr_ht, w->s);
-				if (ci >= 0 && e->objs[ci].state == OBJ_NEW &&
-				    e->npath >= POLICY_MAX_GROUP_DEPTH) {
-					/* once per chain: the rest of it is resolved
-					 * later, from the top, and must stay quiet */
-					if (!ev_path_too_deep(e))
-						diag_error(e->d, dloc(e, w->loc), "groups nested deeper than %d levels",
-							   POLICY_MAX_GROUP_DEPTH);
-					o->too_deep = true;
-					e->objs[ci].too_deep = true;
-					e->objs[ci].used = true;
-					break;
-				}
-				struct obj *c = ev_addr_ref(e, w);
+				struct obj *c = ev_member(e, o, w, false, &height);
 				if (!c)
 					break;
 				o->self |= c->self;
-				o->any |= c->any;
 				o->hosts &= c->hosts;
-				o->too_deep |= c->too_deep;
-				if (c->height + 1 > height)
-					height = c->height + 1;
 				aset_add_set(&o->set, &c->set);
 			}
 			break;
@@ -1209,26 +1221,9 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 					   "specifications such as tcp/25; use service-group to "
 					   "combine '%s' with others", w->s);
 			} else {
-				long ci = htab_get(&e->svc_ht, w->s);
-				if (ci >= 0 && e->objs[ci].state == OBJ_NEW &&
-				    e->npath >= POLICY_MAX_GROUP_DEPTH) {
-					/* once per chain: the rest of it is resolved
-					 * later, from the top, and must stay quiet */
-					if (!ev_path_too_deep(e))
-						diag_error(e->d, dloc(e, w->loc), "service groups nested deeper than %d levels",
-							   POLICY_MAX_GROUP_DEPTH);
-					o->too_deep = true;
-					e->objs[ci].too_deep = true;
-					e->objs[ci].used = true;
-					break;
-				}
-				struct obj *c = ev_svc_ref(e, w);
+				struct obj *c = ev_member(e, o, w, true, &height);
 				if (!c)
 					break;
-				o->any |= c->any;
-				o->too_deep |= c->too_deep;
-				if (c->height + 1 > height)
-					height = c->height + 1;
 				for (size_t j = 0; j < c->nsvc; j++)
 					ev_svc_push(&o->svc, &o->nsvc, &o->svccap, &c->svc[j]);
 			}

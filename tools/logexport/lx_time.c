@@ -1,10 +1,11 @@
 /* lx_time: RFC 3339 and date parsing for the log tools (see lx_time.h).
  *
  * Contract: pure functions over NUL-terminated strings.  Calendar
- * arithmetic is done with days_from_civil (no timegm/mktime for explicit
- * offsets), so results do not depend on TZ unless the input has no
+ * arithmetic is done with civil_days (common/civil.h; no timegm/mktime for
+ * explicit offsets), so results do not depend on TZ unless the input has no
  * offset.  Every field is range-checked; anything else is -EINVAL. */
 #include "tools/logexport/lx_time.h"
+#include "common/civil.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,17 +24,6 @@ static bool take_digits(const char **p, int n, int *ret)
 	*p += n;
 	*ret = v;
 	return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
 }
 
 static int days_in_month(int y, int m)
@@ -128,7 +118,7 @@ int lx_time_parse(const char *s, int64_t *ret_ns)
 	}
 	if (*p != '\0')
 		return -EINVAL;
-	int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+	int64_t secs = civil_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
 	*ret_ns = secs * LX_NS_PER_SEC + frac;
 	return 0;
 }
