@@ -21,17 +21,21 @@
  *   re-decided from their conntrack original tuple: re-marked, or dropped
  *   with their conntrack entry deleted.
  * - Fail closed: a packet that cannot be parsed, an interface in no zone, a
- *   missing table or any internal error is dropped and recorded.
+ *   missing table or any internal error is dropped and recorded.  When the
+ *   daemon is gone (stop, crash, kill -9) its helper fences the bootstrap
+ *   (generation 0, carried by no flow), so established flows stop too.
  *
  * - Privileges (--user): setup as root, then the user with CAP_NET_ADMIN
  *   only (nfnetlink checks it on every verdict and conntrack delete); the
  *   generation switch on reload goes through a privileged helper forked
- *   first, which understands one request (a generation number).
+ *   first (in every mode), which understands one request (a generation
+ *   number) and fences when the daemon's end of its socket closes.
  * - Forensics (--capture-dir): refused packets go to a capped ring of pcap
  *   files per queue thread (gw_capture.c).
  *
  * Control plane (main thread): signals (SIGHUP reload, SIGTERM/SIGINT stop),
- * a Unix control socket (status, counters, reload), rtnetlink link events
+ * a Unix control socket (status, counters, reload; mode 0660, group
+ * --control-group, and the peer's credentials checked), rtnetlink link events
  * (invalidate the interface caches).  It may allocate and log; it reports
  * errors on stderr once, at the edge. */
 #include <errno.h>
@@ -49,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -91,6 +96,8 @@
 #define GW_RECV_BUF 8192
 #define GW_TABLE_MAX_BYTES (1ull << 30)
 #define GW_CTL_MAX_CLIENT_LINE 256
+#define GW_CTL_GROUP "sekisho"       /* the packaged group (firmware/sysusers.d) */
+#define GW_CTL_MAX_GROUPS 256        /* of a peer; more: refused (fail closed) */
 
 /* ----------------------------------------------------------- the table -- */
 
@@ -199,6 +206,10 @@ struct worker {
 static struct {
 	const char *table_path, *audit_dir, *audit_key, *run_dir, *netfilter, *host;
 	const char *capture_dir, *user;
+	const char *ctl_group;        /* may use the control socket; NULL: root and our user only */
+	bool ctl_group_given;
+	gid_t ctl_gid;
+	uint64_t ctl_refused;         /* control connections refused by peer credentials */
 	unsigned nqueues, queue_base, deny_budget, capture_files;
 	uint64_t capture_bytes;
 	uid_t uid;
@@ -269,6 +280,15 @@ struct decision {
 	const char *reason;           /* NULL when decided by a rule */
 };
 
+/* A counter of struct gw_stats has one writer, its worker thread (the
+ * control thread only reads): a relaxed load and store instead of a locked
+ * read-modify-write, which costs a locked instruction per counter per
+ * packet. */
+static inline void st_add(_Atomic uint64_t *ctr, uint64_t n)
+{
+	atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
 static void emit_decision(struct worker *w, const struct gw_ctx *c, const struct decision *d)
 {
 	struct audit_field f[24];
@@ -319,7 +339,7 @@ static void emit_decision(struct worker *w, const struct gw_ctx *c, const struct
 		f[n++] = (struct audit_field)AUDIT_BOOL("recheck", true);
 	f[n++] = (struct audit_field)AUDIT_UINT("queue", w->index + G.queue_base);
 	if (audit_emit(G.audit, "flow.decision", f, n) == -ENOBUFS)
-		atomic_fetch_add_explicit(&w->st.audit_full, 1, memory_order_relaxed);
+		st_add(&w->st.audit_full, 1);
 }
 
 static void emit_folded(void *arg, const struct gw_fold_summary *s)
@@ -338,9 +358,9 @@ static void emit_folded(void *arg, const struct gw_fold_summary *s)
 	f[n++] = (struct audit_field)AUDIT_INT("second", s->second);
 	f[n++] = (struct audit_field)AUDIT_UINT("folded", s->folded);
 	f[n++] = (struct audit_field)AUDIT_UINT("queue", w->index + G.queue_base);
-	atomic_fetch_add_explicit(&w->st.folded, s->folded, memory_order_relaxed);
+	st_add(&w->st.folded, s->folded);
 	if (audit_emit(G.audit, "flow.folded", f, n) == -ENOBUFS)
-		atomic_fetch_add_explicit(&w->st.audit_full, 1, memory_order_relaxed);
+		st_add(&w->st.audit_full, 1);
 }
 
 static int64_t now_second(void)
@@ -350,8 +370,45 @@ static int64_t now_second(void)
 	return ts.tv_sec;
 }
 
+/* What one receive batch shares: the second it started in (the flood
+ * aggregator's clock: one clock call per batch, not per denied packet) and
+ * the table hit counts not yet added to the table's counters, which all
+ * queue threads share: a run of packets of one rule and zone pair costs
+ * two atomic adds, not two locked adds per packet.  Flushed (batch_flush)
+ * before the table reference is released. */
+struct batch {
+	int64_t now;
+	struct gw_ctx *c;
+	uint32_t rule;                /* index into c->rule_hits */
+	int from, to;
+	uint64_t n;
+};
+
+static void batch_flush(struct batch *b)
+{
+	if (b->n) {
+		atomic_fetch_add_explicit(&b->c->rule_hits[b->rule], b->n, memory_order_relaxed);
+		atomic_fetch_add_explicit(&b->c->pair_hits[b->from][b->to], b->n, memory_order_relaxed);
+	}
+	b->n = 0;
+}
+
+static inline void batch_hit(struct batch *b, struct gw_ctx *c, uint32_t rule, int from, int to)
+{
+	if (b->n && b->c == c && b->rule == rule && b->from == from && b->to == to) {
+		b->n++;
+		return;
+	}
+	batch_flush(b);
+	b->c = c;
+	b->rule = rule;
+	b->from = from;
+	b->to = to;
+	b->n = 1;
+}
+
 /* Audit one decision (denied ones through the flood aggregator). */
-static void record(struct worker *w, const struct gw_ctx *c, const struct decision *d)
+static void record(struct worker *w, const struct gw_ctx *c, const struct decision *d, int64_t now)
 {
 	if (d->v.action == ACT_ALLOW && !d->reason) {
 		emit_decision(w, c, d);
@@ -361,7 +418,7 @@ static void record(struct worker *w, const struct gw_ctx *c, const struct decisi
 				 .src = d->pkt.src };
 	struct gw_fold_summary flush;
 	bool has_flush;
-	bool full = gw_fold_deny(&w->fold, &k, now_second(), &flush, &has_flush);
+	bool full = gw_fold_deny(&w->fold, &k, now, &flush, &has_flush);
 	if (has_flush)
 		emit_folded(w, &flush);
 	if (full)
@@ -381,16 +438,23 @@ static int iface_zone(struct worker *w, const struct gw_ctx *c, uint32_t ifindex
 	return z;
 }
 
-static void decide(struct worker *w, struct gw_ctx *c, const struct gw_nfq_msg *m)
+static void decide(struct worker *w, struct gw_ctx *c, const struct gw_nfq_msg *m, struct batch *b)
 {
-	struct decision d = { .from = -1, .to = -1, .hook = m->hook,
-			      .v = { .action = ACT_DENY, .rule_index = UINT32_MAX } };
+	/* Not cleared as a whole: d.pkt is set (and cleared first) by
+	 * gw_parse_packet, the rest here. */
+	struct decision d;
+	d.from = d.to = -1;
+	d.in_if = d.out_if = NULL;
+	d.hook = m->hook;
+	d.recheck = false;
+	d.v = (struct table_verdict){ .action = ACT_DENY, .rule_index = UINT32_MAX };
+	d.reason = NULL;
 	bool reply = false;
-	atomic_fetch_add_explicit(&w->st.packets, 1, memory_order_relaxed);
+	st_add(&w->st.packets, 1);
 
 	uint32_t mark = m->has_mark ? m->mark : 0;
 	if (gw_parse_packet(m->payload, m->payload_len, &d.pkt) < 0) {
-		atomic_fetch_add_explicit(&w->st.parse_errors, 1, memory_order_relaxed);
+		st_add(&w->st.parse_errors, 1);
 		d.reason = "error";
 		goto verdict;
 	}
@@ -402,7 +466,7 @@ static void decide(struct worker *w, struct gw_ctx *c, const struct gw_nfq_msg *
 		if (gw_pkt_is_icmp_error(&d.pkt)) {
 			/* An error quoting an old flow: dropped until the flow
 			 * itself is re-marked by its next packet. */
-			atomic_fetch_add_explicit(&w->st.related_dropped, 1, memory_order_relaxed);
+			st_add(&w->st.related_dropped, 1);
 			gw_verdicts_add(w->q, &w->verdicts, m->id, NF_DROP, false, 0);
 			return;
 		}
@@ -439,7 +503,7 @@ static void decide(struct worker *w, struct gw_ctx *c, const struct gw_nfq_msg *
 	}
 	if (d.from < 0 || d.to < 0) {
 		if (d.reason && !strcmp(d.reason, "no-zone"))
-			atomic_fetch_add_explicit(&w->st.no_zone, 1, memory_order_relaxed);
+			st_add(&w->st.no_zone, 1);
 		if (!d.reason)
 			d.reason = "error";
 		goto verdict;
@@ -447,59 +511,57 @@ static void decide(struct worker *w, struct gw_ctx *c, const struct gw_nfq_msg *
 	struct table_query q;
 	gw_pkt_query(&d.pkt, (uint8_t)d.from, (uint8_t)d.to, &q);
 	table_lookup(c->t, &q, &d.v);
-	atomic_fetch_add_explicit(&c->rule_hits[d.v.rule_index < c->nrules ? d.v.rule_index : c->nrules], 1,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->pair_hits[d.from][d.to], 1, memory_order_relaxed);
+	batch_hit(b, c, d.v.rule_index < c->nrules ? d.v.rule_index : c->nrules, d.from, d.to);
 
 verdict:
 	if (d.reason)
 		d.v.action = ACT_DENY;
-	atomic_fetch_add_explicit(d.recheck ? &w->st.rechecked : &w->st.new_flows, 1, memory_order_relaxed);
+	st_add(d.recheck ? &w->st.rechecked : &w->st.new_flows, 1);
 	int r = 0;
 	switch (d.v.action) {
 	case ACT_ALLOW:
-		atomic_fetch_add_explicit(&w->st.allowed, 1, memory_order_relaxed);
+		st_add(&w->st.allowed, 1);
 		r = gw_verdicts_add(w->q, &w->verdicts, m->id, NF_REPEAT, true,
 				    GW_MARK_REPEATED | GW_MARK_ALLOW | c->gen);
 		break;
 	case ACT_REJECT:
-		atomic_fetch_add_explicit(&w->st.rejected, 1, memory_order_relaxed);
+		st_add(&w->st.rejected, 1);
 		r = gw_verdicts_add(w->q, &w->verdicts, m->id, NF_REPEAT, true, GW_MARK_REPEATED | GW_MARK_REJECT);
 		break;
 	default:
-		atomic_fetch_add_explicit(&w->st.denied, 1, memory_order_relaxed);
+		st_add(&w->st.denied, 1);
 		r = gw_verdicts_add(w->q, &w->verdicts, m->id, NF_DROP, false, 0);
 		break;
 	}
 	if (r < 0)
-		atomic_fetch_add_explicit(&w->st.verdict_errors, 1, memory_order_relaxed);
+		st_add(&w->st.verdict_errors, 1);
 	if (w->cap && d.v.action != ACT_ALLOW) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gw_capture_packet(w->cap, m->payload, m->payload_len,
 				  m->cap_len > m->payload_len ? m->cap_len : m->payload_len, &ts);
-		atomic_fetch_add_explicit(&w->st.captured, 1, memory_order_relaxed);
+		st_add(&w->st.captured, 1);
 	}
 	if (d.recheck && d.v.action != ACT_ALLOW) {
-		atomic_fetch_add_explicit(&w->st.revoked, 1, memory_order_relaxed);
+		st_add(&w->st.revoked, 1);
 		if (d.pkt.family && gw_ct_delete(w->ct, &d.pkt) == 0)
-			atomic_fetch_add_explicit(&w->st.ct_deletes, 1, memory_order_relaxed);
+			st_add(&w->st.ct_deletes, 1);
 		else
-			atomic_fetch_add_explicit(&w->st.ct_delete_errors, 1, memory_order_relaxed);
+			st_add(&w->st.ct_delete_errors, 1);
 	}
 	/* Re-marking a still-allowed flow is not a new decision: not recorded. */
 	if (!(d.recheck && d.v.action == ACT_ALLOW))
-		record(w, c, &d);
+		record(w, c, &d, b->now);
 }
 
 /* An unparsable netlink message that still carries a packet id: drop it. */
 static void drop_raw(struct worker *w, const struct nlmsghdr *nlh)
 {
 	(void)nlh;
-	atomic_fetch_add_explicit(&w->st.parse_errors, 1, memory_order_relaxed);
+	st_add(&w->st.parse_errors, 1);
 }
 
-static void handle_buffer(struct worker *w, struct gw_ctx *c, const char *buf, size_t len)
+static void handle_buffer(struct worker *w, struct gw_ctx *c, const char *buf, size_t len, struct batch *b)
 {
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 	int left = (int)len;
@@ -507,7 +569,7 @@ static void handle_buffer(struct worker *w, struct gw_ctx *c, const char *buf, s
 		struct gw_nfq_msg m;
 		int r = gw_nfq_parse(nlh, &m);
 		if (r == 0)
-			decide(w, c, &m);
+			decide(w, c, &m, b);
 		else if (r == -EBADMSG && m.id)
 			gw_verdicts_add(w->q, &w->verdicts, m.id, NF_DROP, false, 0);
 		else if (r == -EBADMSG)
@@ -533,7 +595,7 @@ static void *worker_main(void *arg)
 			gw_fold_sweep(&w->fold, now, emit_folded, w);
 			int errs = gw_ct_drain(w->ct);
 			if (errs)
-				atomic_fetch_add_explicit(&w->st.ct_delete_errors, (uint64_t)errs, memory_order_relaxed);
+				st_add(&w->st.ct_delete_errors, (uint64_t)errs);
 			last_sweep = now;
 		}
 		if (pr <= 0)
@@ -544,17 +606,19 @@ static void *worker_main(void *arg)
 				if (errno == ENOBUFS) {
 					/* The kernel dropped messages for us: counted and
 					 * reported, never fatal. */
-					atomic_fetch_add_explicit(&w->st.enobufs, 1, memory_order_relaxed);
+					st_add(&w->st.enobufs, 1);
 					continue;
 				}
 				if (errno != EAGAIN && errno != EINTR)
-					atomic_fetch_add_explicit(&w->st.recv_errors, 1, memory_order_relaxed);
+					st_add(&w->st.recv_errors, 1);
 				break;
 			}
 			struct gw_ctx *c = ctx_acquire(w);
+			struct batch b = { .now = now_second() };
 			for (int i = 0; i < n; i++)
-				handle_buffer(w, c, w->bufs[i], w->msgs[i].msg_len);
+				handle_buffer(w, c, w->bufs[i], w->msgs[i].msg_len, &b);
 			int s = gw_verdicts_flush(w->q, &w->verdicts);
+			batch_flush(&b);
 			ctx_release(w);
 			if (w->cap) {
 				struct gw_capture_stats cs;
@@ -563,9 +627,9 @@ static void *worker_main(void *arg)
 				atomic_store_explicit(&w->st.capture_errors, cs.errors, memory_order_relaxed);
 			}
 			if (s < 0)
-				atomic_fetch_add_explicit(&w->st.verdict_errors, 1, memory_order_relaxed);
+				st_add(&w->st.verdict_errors, 1);
 			else
-				atomic_fetch_add_explicit(&w->st.verdict_msgs, (uint64_t)s, memory_order_relaxed);
+				st_add(&w->st.verdict_msgs, (uint64_t)s);
 			if (n < GW_RECV_BATCH)
 				break;
 		}
@@ -619,19 +683,21 @@ static uint32_t next_generation(uint32_t g)
 	return g ? g : 1;
 }
 
-/* Run "NETFILTER generation GEN" and wait for it: 0 or -EIO. */
-static int exec_generation(uint32_t gen)
+/* Run "NETFILTER VERB [ARG]" and wait for it: 0 or -EIO. */
+static int exec_netfilter(const char *verb, const char *arg)
 {
-	char arg[32];
-	snprintf(arg, sizeof arg, "%u", gen);
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		/* The helper ignores the stop signals; the bootstrap must not. */
+		static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE };
+		for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+			signal(sigs[i], SIG_DFL);
 		sigset_t none;
 		sigemptyset(&none);
 		pthread_sigmask(SIG_SETMASK, &none, NULL);
-		execl(G.netfilter, G.netfilter, "generation", arg, (char *)NULL);
+		execl(G.netfilter, G.netfilter, verb, arg, (char *)NULL);
 		_exit(127);
 	}
 	int status;
@@ -641,27 +707,79 @@ static int exec_generation(uint32_t gen)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
+static int exec_generation(uint32_t gen)
+{
+	char arg[32];
+	snprintf(arg, sizeof arg, "%u", gen);
+	return exec_netfilter("generation", arg);
+}
+
+/* A helper of a previous daemon may still be fencing (it outlives its
+ * daemon on purpose).  Each helper holds RUN_DIR/nfhelper.lock for its whole
+ * life, so the new one waits for the old fence to be in place before it
+ * moves the generation on; otherwise the late fence could land after the new
+ * generation and stop every flow of the new run.  Bounded: after 30 s the
+ * helper goes on without the lock (and says so). */
+static void nf_helper_take_turn(void)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/nfhelper.lock", G.run_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "sekisho-gatewayd (nfhelp): warning: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	for (int i = 0; i < 600; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return;        /* held until the helper exits */
+		struct timespec ts = { 0, 50000000 };
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "sekisho-gatewayd (nfhelp): warning: %s still locked after 30 s; going on\n", path);
+}
+
 /* The privileged helper: a child forked before anything is opened and
- * before the daemon gives up root.  It reads one generation number (4
- * bytes) at a time from its socket, runs the bootstrap's generation switch,
- * and answers with the result (4 bytes).  It understands nothing else, so
- * the unprivileged daemon can ask it for exactly one thing.  It ends when
- * the daemon's end of the socket closes (or the daemon dies). */
+ * before the daemon gives up root (in every mode, so that fencing always
+ * happens).  It reads one generation number (4 bytes) at a time from its
+ * socket, runs the bootstrap's generation switch, and answers with the
+ * result (4 bytes).  It understands nothing else, so the unprivileged daemon
+ * can ask it for exactly one thing.
+ *
+ * When the daemon's end of the socket closes -- a clean stop, an error exit
+ * or kill -9, the kernel closes it in every case -- the helper *fences*:
+ * "NETFILTER fence" makes the bootstrap accept a generation no flow carries,
+ * so established flows stop crossing too until the next daemon moves the
+ * generation on and decides them again.  That is why it has no parent-death
+ * signal and ignores the stop signals (systemd signals the whole cgroup):
+ * it must outlive the daemon long enough to fence. */
 static void nf_helper_main(int fd)
 {
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	prctl(PR_SET_NAME, "gatewayd-nfhelp", 0, 0, 0);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	nf_helper_take_turn();
 	for (;;) {
 		uint32_t gen;
 		ssize_t n = recv(fd, &gen, sizeof gen, 0);
-		if (n == 0 || (n < 0 && errno != EINTR))
-			_exit(0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
 		if (n != (ssize_t)sizeof gen)
 			continue;
 		int32_t r = (gen & ~GW_GEN_MASK) ? -EINVAL : exec_generation(gen);
 		if (send(fd, &r, sizeof r, MSG_NOSIGNAL) != (ssize_t)sizeof r)
-			_exit(1);
+			break;
 	}
+	int r = exec_netfilter("fence", NULL);
+	if (r < 0)
+		fprintf(stderr, "sekisho-gatewayd (nfhelp): the daemon is gone and fencing FAILED (%s): "
+			"established flows of its generation still cross\n",
+			r == -EIO ? "exit status" : strerror(-r));
+	else
+		fprintf(stderr, "sekisho-gatewayd (nfhelp): the daemon is gone: fenced, nothing crosses until it is back\n");
+	_exit(r < 0 ? 1 : 0);
 }
 
 static int nf_helper_start(void)
@@ -669,6 +787,7 @@ static int nf_helper_start(void)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
+	fflush(stderr);
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = -errno;
@@ -719,7 +838,10 @@ static int drop_privileges(char *why, size_t whylen)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
 			break;
 	}
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(1, &G.gid) < 0 ||
+	/* The user's own supplementary groups are kept (initgroups), as under
+	 * systemd's SupplementaryGroups=: the packaged layout gives the table
+	 * and the log directories to the group "sekisho". */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || initgroups(G.user, G.gid) < 0 ||
 	    setresgid(G.gid, G.gid, G.gid) < 0 || setresuid(G.uid, G.uid, G.uid) < 0) {
 		snprintf(why, whylen, "becoming %s: %s", G.user, strerror(errno));
 		return -errno;
@@ -878,8 +1000,8 @@ static void ctl_status(FILE *out, bool counters)
 		put_hex(out, c->info.file_sha256, 32);
 		fprintf(out, "\",\"rules\":%u", c->nrules);
 	}
-	fprintf(out, ",\"reloads\":%" PRIu64 ",\"reload_failures\":%" PRIu64 ",\"last_reload_error\":", G.reloads,
-		G.reload_failures);
+	fprintf(out, ",\"reloads\":%" PRIu64 ",\"reload_failures\":%" PRIu64 ",\"ctl_refused\":%" PRIu64
+		",\"last_reload_error\":", G.reloads, G.reload_failures, G.ctl_refused);
 	put_str(out, G.last_reload_error);
 	for (unsigned i = 0; i < G.nqueues; i++)
 		sum_stats(&tot, &G.workers[i].st);
@@ -945,6 +1067,47 @@ static void ctl_status(FILE *out, bool counters)
 	fprintf(out, "}\n");
 }
 
+/* Who may use the control socket: root, the daemon's own user and the
+ * members of the control group (primary group, or in the group list of the
+ * peer's user).  The file mode (0660, group = control group) is the first
+ * gate; this one holds even if the mode or the directory is loosened by
+ * mistake.  Credentials are the kernel's (SO_PEERCRED, taken at connect). */
+static bool ctl_peer_allowed(int fd, struct ucred *cr)
+{
+	socklen_t l = sizeof *cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &l) < 0 || l != sizeof *cr)
+		return false;
+	if (cr->uid == 0 || cr->uid == geteuid())
+		return true;
+	if (!G.ctl_group)
+		return false;
+	if (cr->gid == G.ctl_gid)
+		return true;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	if (getpwuid_r(cr->uid, &pw, buf, sizeof buf, &res) != 0 || !res)
+		return false;
+	gid_t groups[GW_CTL_MAX_GROUPS];
+	int n = GW_CTL_MAX_GROUPS;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == G.ctl_gid)
+			return true;
+	return false;
+}
+
+static void ctl_send_all(int fd, const char *text, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = send(fd, text + off, len - off, MSG_NOSIGNAL);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
 static void ctl_serve(int lfd)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -957,6 +1120,23 @@ static void ctl_serve(int lfd)
 	ssize_t n = recv(fd, line, sizeof line - 1, 0);
 	if (n <= 0) {
 		close(fd);
+		return;
+	}
+	/* Checked after the request is read: closing a Unix socket with unread
+	 * data resets it, and the client would never see why. */
+	struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	if (!ctl_peer_allowed(fd, &cr)) {
+		char msg[256];
+		int len = snprintf(msg, sizeof msg,
+				   "{\"error\":\"permission denied: uid %u is not root, the daemon's user or a member of "
+				   "group %s\"}\n", (unsigned)cr.uid, G.ctl_group ? G.ctl_group : "(none)");
+		ctl_send_all(fd, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
+		close(fd);
+		/* logged at 1, 2, 4, 8, ... refusals: a local user cannot fill the log */
+		uint64_t nref = ++G.ctl_refused;
+		if ((nref & (nref - 1)) == 0)
+			logmsg("control socket: refused uid %u gid %u pid %d (%" PRIu64 " refused so far)",
+			       (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid, G.ctl_refused);
 		return;
 	}
 	line[n] = 0;
@@ -987,13 +1167,7 @@ static void ctl_serve(int lfd)
 		fprintf(out, "{\"error\":\"unknown command (status, counters, reload)\"}\n");
 	}
 	fclose(out);
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = send(fd, text + off, len - off, MSG_NOSIGNAL);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	ctl_send_all(fd, text, len);
 	free(text);
 	close(fd);
 }
@@ -1008,7 +1182,7 @@ static int ctl_listen(void)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	mode_t old = umask(0117);    /* root and the group only */
+	mode_t old = umask(0117);    /* owner and the control group only */
 	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
 	umask(old);
 	if (r < 0 || listen(fd, 8) < 0) {
@@ -1016,6 +1190,9 @@ static int ctl_listen(void)
 		close(fd);
 		return r;
 	}
+	/* owner: the daemon's user (root without --user); group: the control group */
+	if (chown(G.ctl_path, G.user ? G.uid : (uid_t)-1, G.ctl_group ? G.ctl_gid : (gid_t)-1) < 0)
+		logmsg("warning: chown %s: %s (the socket keeps the daemon's group)", G.ctl_path, strerror(errno));
 	return fd;
 }
 
@@ -1069,7 +1246,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sekisho-gatewayd --table FILE --audit-dir DIR --audit-key FILE --run-dir DIR\n"
 		"                        [--queues N] [--queue-base Q] [--netfilter PATH] [--deny-budget N]\n"
-		"                        [--host NAME] [--user NAME]\n"
+		"                        [--host NAME] [--user NAME] [--control-group NAME]\n"
 		"                        [--capture-dir DIR [--capture-files N] [--capture-file-size BYTES]]\n"
 		"       sekisho-gatewayd ctl SOCKET status|counters|reload\n");
 }
@@ -1092,12 +1269,15 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },       { "capture-dir", required_argument, NULL, 'c' },
 		{ "capture-files", required_argument, NULL, 'C' },
 		{ "capture-file-size", required_argument, NULL, 'S' },
+		{ "control-group", required_argument, NULL, 'g' },
 		{ 0 },
 	};
 	G.nqueues = 2;
 	G.nf_helper = -1;
 	G.capture_files = 8;
 	G.capture_bytes = 16u << 20;
+	G.ctl_group = GW_CTL_GROUP;
+	G.ctl_gid = (gid_t)-1;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -1114,6 +1294,7 @@ int main(int argc, char **argv)
 		case 'c': G.capture_dir = optarg; break;
 		case 'C': G.capture_files = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'S': G.capture_bytes = strtoull(optarg, NULL, 10); break;
+		case 'g': G.ctl_group = optarg; G.ctl_group_given = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -1134,8 +1315,22 @@ int main(int argc, char **argv)
 		G.uid = pw->pw_uid;
 		G.gid = pw->pw_gid;
 	}
-	/* The helper is forked first, so that it holds nothing but its socket. */
-	if (G.user && G.netfilter && nf_helper_start() < 0) {
+	if (G.ctl_group) {
+		struct group *gr = getgrnam(G.ctl_group);
+		if (gr) {
+			G.ctl_gid = gr->gr_gid;
+		} else if (G.ctl_group_given) {
+			logmsg("--control-group %s: no such group", G.ctl_group);
+			return 2;
+		} else {
+			logmsg("warning: no group %s: only root and the daemon's user may use the control socket",
+			       G.ctl_group);
+			G.ctl_group = NULL;
+		}
+	}
+	/* The helper is forked first, so that it holds nothing but its socket;
+	 * in every mode, so that the daemon's end always fences. */
+	if (G.netfilter && nf_helper_start() < 0) {
 		logmsg("cannot start the netfilter helper: %s", strerror(errno));
 		return 1;
 	}

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,9 @@ int gw_nfq_open(uint16_t queue, struct gw_nfq **ret, char *why, size_t whylen)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
 	/* ENOBUFS must be reported to us, never suppressed: no NETLINK_NO_ENOBUFS. */
 
-	char buf[512];
+	/* Zeroed: mnl_attr_put (libmnl 1.0.4) leaves the alignment padding after
+	 * the 5-byte NFQA_CFG_PARAMS as it was, and it goes to the kernel. */
+	char buf[512] = { 0 };
 	struct nlmsghdr *nlh = put_hdr(buf, NFQNL_MSG_CONFIG, queue, AF_UNSPEC);
 	struct nfqnl_msg_config_cmd cmd = { .command = NFQNL_CFG_CMD_BIND };
 	mnl_attr_put(nlh, NFQA_CFG_CMD, sizeof cmd, &cmd);
@@ -127,21 +130,6 @@ uint16_t gw_nfq_queue(const struct gw_nfq *q)
 
 /* ---------------------------------------------------------------- parse -- */
 
-struct attrs {
-	const struct nlattr *a[64];
-	int max;
-};
-
-static int attr_cb(const struct nlattr *attr, void *data)
-{
-	struct attrs *t = data;
-	int type = mnl_attr_get_type(attr);
-	if (type <= 0 || type > t->max || type >= 64)
-		return MNL_CB_OK;
-	t->a[type] = attr;
-	return MNL_CB_OK;
-}
-
 static bool get_u32(const struct nlattr *a, uint32_t *v)
 {
 	if (!a || mnl_attr_get_payload_len(a) < 4)
@@ -150,29 +138,51 @@ static bool get_u32(const struct nlattr *a, uint32_t *v)
 	return true;
 }
 
+/* Called for every queued packet: one pass over the attributes, keeping
+ * the six we read (the last of a repeated type wins, as with
+ * mnl_attr_parse), instead of a callback per attribute into a cleared
+ * table of all NFQA_MAX types.  The bounds checks are mnl_attr_ok's, but
+ * against nlmsg_len itself (libmnl's tail also takes in the alignment
+ * padding after an unaligned length; the kernel's lengths are aligned). */
 int gw_nfq_parse(const struct nlmsghdr *nlh, struct gw_nfq_msg *ret)
 {
 	memset(ret, 0, sizeof *ret);
 	if (nlh->nlmsg_type != ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET))
 		return -ENOMSG;
-	struct attrs a = { .max = NFQA_MAX };
-	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &a) < 0)
+	const struct nlattr *ph = NULL, *indev = NULL, *outdev = NULL, *cap = NULL, *mark = NULL, *payload = NULL;
+	size_t off = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg));
+	if (nlh->nlmsg_len < off)
 		return -EBADMSG;
-	const struct nlattr *ph = a.a[NFQA_PACKET_HDR];
+	const char *at = (const char *)nlh + off, *end = (const char *)nlh + nlh->nlmsg_len;
+	while (end - at >= (ptrdiff_t)sizeof(struct nlattr)) {
+		const struct nlattr *attr = (const struct nlattr *)at;
+		if (attr->nla_len < sizeof(struct nlattr) || attr->nla_len > end - at)
+			break;
+		switch (attr->nla_type & NLA_TYPE_MASK) {
+		case NFQA_PACKET_HDR: ph = attr; break;
+		case NFQA_IFINDEX_INDEV: indev = attr; break;
+		case NFQA_IFINDEX_OUTDEV: outdev = attr; break;
+		case NFQA_CAP_LEN: cap = attr; break;
+		case NFQA_MARK: mark = attr; break;
+		case NFQA_PAYLOAD: payload = attr; break;
+		default: break;
+		}
+		at += MNL_ALIGN(attr->nla_len);
+	}
 	if (!ph || mnl_attr_get_payload_len(ph) < sizeof(struct nfqnl_msg_packet_hdr))
 		return -EBADMSG;
 	const struct nfqnl_msg_packet_hdr *h = mnl_attr_get_payload(ph);
 	ret->id = ntohl(h->packet_id);
 	ret->hook = h->hook;
 	ret->hw_protocol = ntohs(h->hw_protocol);
-	get_u32(a.a[NFQA_IFINDEX_INDEV], &ret->indev);
-	get_u32(a.a[NFQA_IFINDEX_OUTDEV], &ret->outdev);
-	get_u32(a.a[NFQA_CAP_LEN], &ret->cap_len);
-	ret->has_mark = get_u32(a.a[NFQA_MARK], &ret->mark);
-	if (!a.a[NFQA_PAYLOAD])
+	get_u32(indev, &ret->indev);
+	get_u32(outdev, &ret->outdev);
+	get_u32(cap, &ret->cap_len);
+	ret->has_mark = get_u32(mark, &ret->mark);
+	if (!payload)
 		return -EBADMSG;
-	ret->payload = mnl_attr_get_payload(a.a[NFQA_PAYLOAD]);
-	ret->payload_len = mnl_attr_get_payload_len(a.a[NFQA_PAYLOAD]);
+	ret->payload = mnl_attr_get_payload(payload);
+	ret->payload_len = mnl_attr_get_payload_len(payload);
 	return 0;
 }
 

@@ -3,7 +3,9 @@
 # sekisho-gatewayd on the table the demo compiled ($work/municipality.table),
 # unprivileged, with its pcap ring of refused packets; allowed, rejected and
 # denied flows with their audit records; a reload that revokes a flow; kill -9
-# proving fail-closed; a replay of what was refused.  The lab is always torn
+# proving fail-closed (an established flow stops too: the daemon's helper
+# fences the bootstrap) and the flow resuming after the restart; a replay of
+# what was refused.  The lab is always torn
 # down (trap), also on failure.  Needs root; without it the part is skipped.
 
 gw_demo() {
@@ -128,9 +130,7 @@ print(f"  the open session: last echo {last:.1f} s after it started; after the r
 	sleep 1.2
 	gw_records gateway.reload
 
-	step "11. 異常終了時は遮断 / kill -9: fail closed"
-	run kill -9 "$pid"
-	wait "$pid" 2>/dev/null
+	step "11. 異常終了時は遮断 / kill -9: fail closed, also for established flows"
 	gw_ping() {     # label host dst
 		if ip netns exec "$prefix-$2" ping -c 1 -W 1 "$3" >/dev/null 2>&1; then
 			printf '  %-52s %s\n' "$1" "通った / answered"
@@ -138,8 +138,25 @@ print(f"  the open session: last echo {last:.1f} s after it started; after the r
 			printf '  %-52s %s\n' "$1" "破棄 / no answer (dropped)"
 		fi
 	}
-	gw_ping "管理端末 -> インターネット ping while the daemon is dead" mgmt 198.18.30.50
-	say "  (the queue rule has no bypass: with no daemon the kernel drops what needs a decision)"
+	# one established flow across the whole step: a ping every 0.2 s (one
+	# conntrack entry); its seq numbers are sorted into the three phases
+	local nf="$SEKISHO_ROOT/firmware/sekisho-netfilter" t_kill t_back
+	ip netns exec "$prefix-mgmt" ping -n -i 0.2 -c 40 -W 1 198.18.30.50 >"$dir/ping.log" 2>&1 &
+	local pinger=$!
+	sleep 1.5
+	t_kill=$(date +%s.%N)
+	run kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	for _ in $(seq 50); do
+		ip netns exec "$prefix-gw" "$nf" status | grep -q fenced && break
+		sleep 0.1
+	done
+	say "  bootstrap: $(ip netns exec "$prefix-gw" "$nf" status)"
+	gw_ping "管理端末 -> インターネット new ping while the daemon is dead" mgmt 198.18.30.50
+	say "  (the queue rule has no bypass, and the daemon's helper fenced the bootstrap:"
+	say "   no established flow is accepted by connmark while no daemon decides)"
+	sleep 1.5
+	t_back=$(date +%s.%N)
 	ip netns exec "$prefix-gw" "$gwd" --table "$dir/policy.table" --audit-dir "$audit" \
 		--audit-key "$work/audit.key" --run-dir "$dir/run" --queues 2 \
 		--netfilter "$SEKISHO_ROOT/firmware/sekisho-netfilter" --host demo --user nobody \
@@ -150,6 +167,22 @@ print(f"  the open session: last echo {last:.1f} s after it started; after the r
 		sleep 0.1
 	done
 	gw_ping "the same after the daemon is back" mgmt 198.18.30.50
+	wait "$pinger" 2>/dev/null
+	# send time of seq n: start + (n-1) * 0.2 s; the start is 1.5 s before the kill
+	awk -v tk="$t_kill" -v tb="$t_back" '
+		/icmp_seq=/ { split($0, a, "icmp_seq="); split(a[2], b, " "); ok[b[1] + 0] = 1 }
+		END {
+			t0 = tk - 1.5
+			for (n = 1; n <= 40; n++) {
+				t = t0 + (n - 1) * 0.2
+				ph = t < tk ? 1 : (t < tb ? 2 : 3)
+				sent[ph]++; got[ph] += ok[n]
+			}
+			printf "  the established ping flow (one echo every 0.2 s):\n"
+			printf "    %-40s %2d of %2d answered\n", "before kill -9", got[1], sent[1]
+			printf "    %-40s %2d of %2d answered\n", "daemon dead (fenced)", got[2], sent[2]
+			printf "    %-40s %2d of %2d answered\n", "daemon back (flow decided again)", got[3], sent[3]
+		}' "$dir/ping.log"
 
 	step "12. 拒否したパケットの再評価 / replay of the refused packets"
 	say "the daemon kept what it refused in a capped ring of pcap files ($dir/capture);"

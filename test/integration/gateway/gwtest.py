@@ -1,6 +1,11 @@
 """Shared helpers of the gateway integration tests: the real lab (tools/lab)
 with the sample policy plus a few test rules, listeners that record what
-arrived, clients that bind their source address, and audit log reading."""
+arrived, clients that bind their source address, and audit log reading.
+
+The daemon runs as in production: as the packaged unprivileged user
+`sekisho-gw` (firmware/sysusers.d/sekisho.conf; created here when missing)
+with CAP_NET_ADMIN only, its control socket open to the group `sekisho`."""
+import atexit
 import json
 import os
 import shutil
@@ -17,6 +22,55 @@ from netns import need_root, sh  # noqa: E402,F401
 
 labmod = SourceFileLoader("sekisho_lab", os.path.join(SRC, "tools", "lab")).load_module()
 
+GW_USER = "sekisho-gw"      # the packaged user and control group (firmware/sysusers.d)
+CTL_GROUP = "sekisho"
+
+
+def _run(*cmd):
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def ensure_group(name):
+    if _run("getent", "group", name).returncode != 0:
+        _run("groupadd", "--system", "-f", name)
+    r = _run("getent", "group", name)
+    assert r.returncode == 0, f"cannot create group {name}"
+    return int(r.stdout.split(":")[2])
+
+
+def ensure_user(name, groups=(), comment="sekisho test"):
+    """A system user without login or home (as sysusers.d would make it),
+    member of groups; returns its uid."""
+    for g in groups:
+        ensure_group(g)
+    if _run("getent", "passwd", name).returncode != 0:
+        own = ["--gid", name] if _run("getent", "group", name).returncode == 0 else ["--user-group"]
+        _run("useradd", "--system", *own, "--no-create-home", "--home-dir", "/nonexistent",
+             "--shell", "/usr/sbin/nologin", "--comment", comment, name)
+    r = _run("getent", "passwd", name)
+    assert r.returncode == 0, f"cannot create user {name}"
+    have = _run("id", "-nG", name).stdout.split()
+    for g in groups:
+        if g not in have:
+            _run("usermod", "-aG", g, name)
+    return int(r.stdout.split(":")[2])
+
+
+def ensure_packaged_users():
+    ensure_user(GW_USER, groups=(CTL_GROUP,), comment="sekisho gateway datapath (sekisho-gatewayd)")
+
+
+def check_unprivileged(c, lab):
+    """The daemon of the lab runs as its user with exactly CAP_NET_ADMIN."""
+    st = {line.split(":")[0]: line.split(":", 1)[1].strip() for line in open(f"/proc/{lab.daemon_pid}/status")}
+    uid = int(_run("id", "-u", lab.user).stdout)
+    c.true("daemon runs as an unprivileged user", st["Uid"].split() == [str(uid)] * 4 and uid != 0,
+           f"{lab.user}: {st['Uid']}")
+    c.expect("daemon CapEff is exactly CAP_NET_ADMIN", st["CapEff"], "0000000000001000")
+    c.expect("daemon CapPrm", st["CapPrm"], "0000000000001000")
+    c.expect("daemon CapBnd", st["CapBnd"], "0000000000001000")
+    c.expect("daemon NoNewPrivs", st.get("NoNewPrivs"), "1")
+
 TEST_RULES = """
 # --- gateway integration tests ---
 host test-web6 2001:db8:30::60 description "v6 web host (test)"
@@ -30,6 +84,7 @@ rule "test reject" reject lgwan [lg-clients] -> lgwan-wan [lgwan-asp] service te
 SERVER = r"""
 import socket, sys, threading
 addr, port, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+log_data = len(sys.argv) > 4
 fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_STREAM if kind == 'tcp' else socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -42,6 +97,9 @@ def echo(c, a):
             d = c.recv(1000)
             if not d:
                 break
+            if log_data:
+                for w in d.decode(errors='replace').split():
+                    print('data', a[0], w, flush=True)
             c.sendall(d)
     except OSError:
         pass
@@ -153,26 +211,106 @@ print('done', time.monotonic(), flush=True)
 """
 
 
+def _drain(p, lines):
+    """Append the words of every line p printed so far (its stdout is non-blocking)."""
+    while True:
+        line = p.stdout.readline()
+        if not line:
+            break
+        lines.append(line.split())
+
+
 class Server:
-    def __init__(self, lab, host, addr, port, kind="tcp"):
+    def __init__(self, lab, host, addr, port, kind="tcp", log_data=False):
         self.p = subprocess.Popen(["ip", "netns", "exec", lab.ns(host), sys.executable, "-c", SERVER,
-                                   addr, str(port), kind], stdout=subprocess.PIPE, text=True)
+                                   addr, str(port), kind] + (["log"] if log_data else []),
+                                  stdout=subprocess.PIPE, text=True)
         assert self.p.stdout.readline().strip() == "ready"
         os.set_blocking(self.p.stdout.fileno(), False)
         self.lines = []
 
+    def _read(self):
+        _drain(self.p, self.lines)
+
     def seen(self):
-        """Source addresses of everything that arrived so far."""
-        while True:
-            line = self.p.stdout.readline()
-            if not line:
-                break
-            self.lines.append(line.split())
-        return [parts[1] for parts in self.lines if len(parts) >= 2]
+        """Source addresses of every connection or datagram that arrived so far."""
+        self._read()
+        return [parts[1] for parts in self.lines if len(parts) >= 2 and parts[0] != "data"]
+
+    def data(self):
+        """Words received so far: TCP (with log_data) and UDP payloads."""
+        self._read()
+        return [p[2] for p in self.lines if len(p) >= 3 and p[0] in ("data", "udp")]
 
     def kill(self):
         self.p.kill()
         self.p.wait()
+
+
+# One long-lived flow driven by the test: connect (TCP) or fix the 5-tuple
+# (connected UDP socket), then send every word read on stdin and print every
+# word that comes back.
+CONN = r"""
+import socket, sys, threading
+src, dst, port, kind = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+fam = socket.AF_INET6 if ':' in dst else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM if kind == 'tcp' else socket.SOCK_DGRAM)
+s.bind((src, 0))
+s.settimeout(5)
+s.connect((dst, port))
+s.settimeout(None)
+print('connected', flush=True)
+def rx():
+    while True:
+        try:
+            d = s.recv(2000)
+        except OSError as e:
+            print('error', e.errno, flush=True)
+            return
+        if not d and kind == 'tcp':
+            print('closed', flush=True)
+            return
+        for w in d.decode(errors='replace').split():
+            print('echo', w, flush=True)
+threading.Thread(target=rx, daemon=True).start()
+for line in sys.stdin:
+    try:
+        s.send(line.strip().encode() + b'\n')
+    except OSError as e:
+        print('senderr', e.errno, flush=True)
+"""
+
+
+class Conn:
+    def __init__(self, lab, host, src, dst, port, kind="tcp"):
+        self.p = subprocess.Popen(["ip", "netns", "exec", lab.ns(host), sys.executable, "-c", CONN, src, dst,
+                                   str(port), kind], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        first = self.p.stdout.readline().strip()
+        assert first == "connected", first
+        os.set_blocking(self.p.stdout.fileno(), False)
+        self.lines = []
+
+    def send(self, word):
+        self.p.stdin.write(word + "\n")
+        self.p.stdin.flush()
+
+    def echoes(self):
+        _drain(self.p, self.lines)
+        return [p[1] for p in self.lines if len(p) == 2 and p[0] == "echo"]
+
+    def close(self):
+        self.p.kill()
+        self.p.wait()
+
+
+def wait_for(cond, timeout):
+    """Poll cond() until it is true or timeout seconds passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(0.1)
 
 
 def client(lab, host, src, dst, port, kind="tcp", timeout=1.0):
@@ -218,12 +356,16 @@ def audit_records(lab):
     return out
 
 
-def new_lab(tag, daemon=True, bootstrap=True, policy=None):
+def new_lab(tag, daemon=True, bootstrap=True, policy=None, capture=False):
+    """The lab with the daemon as the packaged user (created if missing)."""
+    ensure_packaged_users()
     build = os.environ.get("SEKISHO_BUILD_ROOT")
     prefix = f"skgw{os.getpid() % 100000}{tag}"
     tmp = tempfile.mkdtemp(prefix="sekisho-gwtest-")
+    atexit.register(shutil.rmtree, tmp, True)
     pol = policy or make_policy(tmp)
-    lab = labmod.GatewayLab(prefix=prefix, build=build, policy=pol)
+    lab = labmod.GatewayLab(prefix=prefix, build=build, policy=pol, user=GW_USER, control_group=CTL_GROUP,
+                            capture=capture)
     lab.tmp = tmp
     try:
         if bootstrap:

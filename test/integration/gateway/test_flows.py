@@ -9,7 +9,8 @@ what arrived): TCP, UDP, ICMP, IPv4 and IPv6, forward, input (to the
 appliance) and output (from it); honest reject (TCP RST); My Number
 isolation; the mail relay path internet -> self:25 and self -> lgwan:25
 while LGWAN <-> Internet direct does not cross; and the audit records of
-the decisions (rule file:line, policy hash)."""
+the decisions (rule file:line, policy hash).  The daemon runs as the
+packaged user `sekisho-gw` with exactly CAP_NET_ADMIN (checked)."""
 import os
 import sys
 
@@ -54,6 +55,7 @@ try:
     c.expect("bootstrap, no daemon yet: allowed flow does not cross (fail closed)",
              client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443), "timeout")
     lab.start_daemon()
+    gwtest.check_unprivileged(c, lab)
     for s in servers:
         s.seen()
     before = {id(s): len(s.seen()) for s in servers}

@@ -8,8 +8,13 @@
   TCP flow within one second, deletes its conntrack entry, and records the
   revocation; a new flow of the same kind is refused;
 - a corrupt table is refused, says why, and the old one stays in force;
-- kill -9 of the daemon: nothing new crosses until it is back, then flows
-  resume;
+- kill -9 of the daemon: fail closed for established flows too.  An
+  allowed TCP connection and a UDP flow carry data; after kill -9 the
+  daemon's helper fences the bootstrap (generation 0), so data sent on them
+  does not reach the far listener, and new flows do not cross either; after
+  the restart (a new generation: the old flows are decided again) the same
+  TCP connection delivers what it retransmits, the UDP flow carries again,
+  and new flows cross;
 - a denied flood (300 new UDP flows in well under a second) is aggregated:
   at most a handful of full records, the rest counted in flow.folded."""
 import json
@@ -19,12 +24,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gwtest  # noqa: E402
-from gwtest import Checker, Server, client, stream  # noqa: E402
+from gwtest import Checker, Conn, Server, client, stream, wait_for  # noqa: E402
 
 gwtest.need_root("gateway-reload")
 c = Checker()
 lab = gwtest.new_lab("r")
 servers = []
+conns = []
 
 
 def status():
@@ -43,7 +49,9 @@ def parse_stream(out):
 
 
 try:
-    servers += [Server(lab, "lgwan-wan", "198.19.10.10", 53, "udp"), Server(lab, "lgwan-wan", "0.0.0.0", 443)]
+    servers += [Server(lab, "lgwan-wan", "198.19.10.10", 53, "udp"),
+                Server(lab, "lgwan-wan", "0.0.0.0", 443, log_data=True)]
+    gwtest.check_unprivileged(c, lab)
     st0 = status()
 
     # --- a reload that keeps the flow: no datagram lost
@@ -109,12 +117,47 @@ try:
     lab.compile(lab.policy, lab.table)
     c.expect("restored policy reload", json.loads(lab.ctl("reload").stdout).get("result"), "ok")
     c.expect("before kill: new flow", client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443, timeout=5), "open")
-    lab.kill_daemon()
+    tcp_srv, udp_srv = servers[1], servers[0]
+    tconn = Conn(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443, "tcp")
+    uconn = Conn(lab, "lgwan", "198.18.20.53", "198.19.10.10", 53, "udp")
+    conns += [tconn, uconn]
+    for conn, srv, w in ((tconn, tcp_srv, "t-before"), (uconn, udp_srv, "u-before")):
+        conn.send(w)
+        c.true(f"before kill: {w} arrives and comes back",
+               wait_for(lambda: w in srv.data() and w in conn.echoes(), 5))
+    c.true("before kill: the bootstrap accepts the daemon's generation",
+           f"generation {status()['table_gen']}" in lab.netfilter_status(), lab.netfilter_status())
+    lab.kill_daemon()       # returns when the helper has fenced
+    c.true("daemon killed: its helper fenced the bootstrap (generation 0)",
+           "generation 0 (fenced" in lab.netfilter_status(), lab.netfilter_status())
+    tconn.send("t-during")
+    uconn.send("u-during")
     c.expect("daemon killed: new allowed flow does not cross", client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443), "timeout")
     c.expect("daemon killed: new UDP flow does not cross", client(lab, "lgwan", "198.18.20.53", "198.19.10.10", 53, "udp"), "timeout")
+    time.sleep(1.5)         # TCP retransmits t-during meanwhile (0.2, 0.6, 1.4 s ...)
+    c.true("daemon killed: data on the established TCP connection does not arrive",
+           "t-during" not in tcp_srv.data(), tcp_srv.data()[-3:])
+    c.true("daemon killed: data of the established UDP flow does not arrive",
+           "u-during" not in udp_srv.data(), udp_srv.data()[-3:])
+    c.true("daemon killed: no echo came back", "t-during" not in tconn.echoes() and "u-during" not in uconn.echoes())
     lab.start_daemon()
+    gen_after = status()["table_gen"]
+    c.true("daemon back: a new generation in the bootstrap",
+           f"generation {gen_after}" in lab.netfilter_status() and gen_after != 0, lab.netfilter_status())
+    # TCP retransmission backoff decides when: a few seconds, well within 30
+    c.true("daemon back: the same TCP connection delivers what was sent while it was down",
+           wait_for(lambda: "t-during" in tcp_srv.data() and "t-during" in tconn.echoes(), 30), tcp_srv.data()[-3:])
+    uconn.send("u-after")
+    c.true("daemon back: the same UDP flow carries again",
+           wait_for(lambda: "u-after" in udp_srv.data() and "u-after" in uconn.echoes(), 5), udp_srv.data()[-3:])
+    tconn.send("t-after")
+    c.true("daemon back: and the TCP connection goes on",
+           wait_for(lambda: "t-after" in tconn.echoes(), 5), tconn.echoes())
     c.expect("daemon back: flows resume", client(lab, "lgwan", "198.18.20.150", "198.19.100.10", 443, timeout=5), "open")
     c.expect("daemon back: UDP resumes", client(lab, "lgwan", "198.18.20.53", "198.19.10.10", 53, "udp", timeout=5), "open")
+    st_back = status()
+    c.true("daemon back: the old flows were decided again (rechecked)", st_back["rechecked"] >= 2,
+           f"rechecked {st_back['rechecked']}")
 
     # --- a denied flood is aggregated
     flood = r"""
@@ -139,5 +182,7 @@ for port in range(20000, 20300):
 finally:
     for s in servers:
         s.kill()
+    for cn in conns:
+        cn.close()
     lab.down()
 c.finish()

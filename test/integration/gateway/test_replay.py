@@ -2,8 +2,8 @@
 """Replay of a capture gives the same verdicts as the live run, and the
 daemon runs unprivileged.
 
-The lab runs the daemon as `nobody` with CAP_NET_ADMIN only (checked in
-/proc/PID/status) and with its pcap ring of refused packets.  tcpdump, an
+The lab runs the daemon as the packaged user `sekisho-gw` with
+CAP_NET_ADMIN only (checked in /proc/PID/status) and with its pcap ring of refused packets.  tcpdump, an
 independent capture, records everything on the gateway's interfaces while
 allowed, rejected and denied flows (TCP, UDP, ICMP, IPv4, IPv6, forward,
 input, output) cross or reach it.  A reload must still work (the privileged
@@ -27,8 +27,10 @@ gwtest.need_root("gateway-replay")
 c = Checker()
 prefix = f"skgw{os.getpid() % 100000}p"
 tmp = __import__("tempfile").mkdtemp(prefix="sekisho-gwtest-")
+gwtest.ensure_packaged_users()
 lab = gwtest.labmod.GatewayLab(prefix=prefix, build=os.environ.get("SEKISHO_BUILD_ROOT"),
-                               policy=gwtest.make_policy(tmp), user="nobody", capture=True)
+                               policy=gwtest.make_policy(tmp), user=gwtest.GW_USER,
+                               control_group=gwtest.CTL_GROUP, capture=True)
 servers = []
 cap = os.path.join(tmp, "lab.pcap")
 tcpdump = None
@@ -55,12 +57,7 @@ try:
     except Exception:
         lab.down()
         raise
-    pid = lab.daemon_pid
-    st = {line.split(":")[0]: line.split(":", 1)[1].strip() for line in open(f"/proc/{pid}/status")}
-    c.expect("daemon uid", st["Uid"].split()[0], "65534")
-    c.expect("daemon CapEff (CAP_NET_ADMIN only)", st["CapEff"], "0000000000001000")
-    c.expect("daemon CapBnd", st["CapBnd"], "0000000000001000")
-    c.expect("daemon NoNewPrivs", st.get("NoNewPrivs"), "1")
+    gwtest.check_unprivileged(c, lab)
 
     tcpdump = subprocess.Popen(["ip", "netns", "exec", lab.ns("gw"), "tcpdump", "-i", "any", "-s", "256", "-U",
                                 "-Z", "root", "-w", cap], stderr=subprocess.PIPE, text=True)
