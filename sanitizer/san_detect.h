@@ -22,6 +22,10 @@ void san_magic_free(struct san_magic *m);
 /* The MIME type of buf ("application/x-dosexec", ...) into out; on failure
  * "application/octet-stream".  Looks at most at the first 1 MiB. */
 void san_magic_type(struct san_magic *m, const void *buf, size_t len, char *out, size_t outlen);
+/* The type of buf when its first bytes make libmagic's answer certain (PDF,
+ * PNG, GIF, JPEG signatures), else NULL; san_magic_type then skips
+ * libmagic. */
+const char *san_magic_sure(const void *buf, size_t len);
 
 /* True when buf holds a ZIP whose entries are encrypted. */
 bool san_zip_encrypted(const void *buf, size_t len);

@@ -13,7 +13,7 @@
 static const char *const KEYS[] = {
 	"title", "intro", "html", "malformed", "failed", "utf7", "removed", "item", "item_tnef",
 	"flag_bidi", "flag_double", "flag_exec", "flag_encrypted", "flag_mismatch", "uu_line",
-	"not_kept", "image", "forward", "forward_end", "end", "empty",
+	"not_kept", "image", "forward", "forward_end", "end", "empty", "url", "url_removed",
 };
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
 
@@ -39,6 +39,8 @@ static const char *const JA[NKEYS] = {
 	"---------- 転送されたメッセージここまで ----------",
 	"------------------------------------------------------------",
 	"（本文はありません）",
+	"本文中の URL を無効化しました（hxxps:// のような表示、または削除）。",
+	"[URL 削除]",
 };
 
 static const char *const EN[NKEYS] = {
@@ -63,6 +65,8 @@ static const char *const EN[NKEYS] = {
 	"---------- End of forwarded message ----------",
 	"------------------------------------------------------------",
 	"(no body text)",
+	"URLs in the text were disabled (shown as hxxps://... or removed).",
+	"[URL removed]",
 };
 
 struct san_notice {

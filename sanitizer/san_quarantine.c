@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 struct san_quarantine {
@@ -25,16 +26,79 @@ struct san_quarantine {
 	pthread_mutex_t lock;  /* put and expire: threads of one process (the milter) */
 };
 
-void san_sha256_hex(const void *buf, size_t len, char out[65])
+static void hex_digest(const unsigned char *d, char out[65])
 {
-	unsigned char d[SHA256_DIGEST_LENGTH];
 	static const char hex[] = "0123456789abcdef";
-	SHA256(buf, len, d);
 	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
 		out[2 * i] = hex[d[i] >> 4];
 		out[2 * i + 1] = hex[d[i] & 0xF];
 	}
 	out[2 * SHA256_DIGEST_LENGTH] = '\0';
+}
+
+void san_sha256_hex(const void *buf, size_t len, char out[65])
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	SHA256(buf, len, d);
+	hex_digest(d, out);
+}
+
+static ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+		if (r < 0) {
+			if (errno == EINTR) continue;
+			return -errno;
+		}
+		if (r == 0) return -EIO;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR) continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Hash len bytes of fd from off, copying them to outfd when outfd >= 0. */
+static int hash_copy(int fd, uint64_t off, uint64_t len, int outfd, char out[65])
+{
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	if (!m || EVP_DigestInit_ex(m, EVP_sha256(), NULL) != 1) { EVP_MD_CTX_free(m); return -ENOMEM; }
+	static __thread unsigned char buf[65536];
+	int r = 0;
+	for (uint64_t done = 0; done < len && r == 0;) {
+		size_t want = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+		ssize_t n = pread_full(fd, buf, want, off + done);
+		if (n < 0) { r = (int)n; break; }
+		if (EVP_DigestUpdate(m, buf, (size_t)n) != 1) r = -EIO;
+		else if (outfd >= 0) r = write_all(outfd, buf, (size_t)n);
+		done += (uint64_t)n;
+	}
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	unsigned dl = 0;
+	if (r == 0 && EVP_DigestFinal_ex(m, d, &dl) != 1) r = -EIO;
+	EVP_MD_CTX_free(m);
+	if (r == 0) hex_digest(d, out);
+	return r;
+}
+
+int san_sha256_fd_hex(int fd, uint64_t off, uint64_t len, char out[65])
+{
+	return hash_copy(fd, off, len, -1, out);
 }
 
 static bool is_hex64_name(const char *n, const char *suffix)
@@ -122,14 +186,7 @@ static int write_file(int dfd, const char *name, const void *buf, size_t len)
 	snprintf(tmp, sizeof(tmp), ".tmp.%d.%s", (int)getpid(), name);
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) return -errno;
-	const char *p = buf;
-	size_t left = len;
-	int r = 0;
-	while (left > 0) {
-		ssize_t n = write(fd, p, left);
-		if (n < 0) { if (errno == EINTR) continue; r = -errno; break; }
-		p += n; left -= (size_t)n;
-	}
+	int r = write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0) r = -errno;
 	if (close(fd) < 0 && r == 0) r = -errno;
 	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0) r = -errno;
@@ -152,19 +209,20 @@ int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, co
 	return r;
 }
 
-static int put_locked(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65])
+static bool already_kept(struct san_quarantine *q, const char *sha, uint64_t len)
 {
-	san_sha256_hex(buf, len, ret_sha);
 	char dn[80], jn[80];
-	snprintf(dn, sizeof(dn), "%s.data", ret_sha);
-	snprintf(jn, sizeof(jn), "%s.json", ret_sha);
+	snprintf(dn, sizeof(dn), "%s.data", sha);
+	snprintf(jn, sizeof(jn), "%s.json", sha);
 	struct stat st;
-	if (fstatat(q->dfd, dn, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len &&
-	    fstatat(q->dfd, jn, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;  /* already kept */
-	if (q->used + len > q->max_bytes) return -ENOSPC;
+	return fstatat(q->dfd, dn, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == len &&
+	       fstatat(q->dfd, jn, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static struct json_object *meta_json(const char *ret_sha, uint64_t len, const struct san_qmeta *meta)
+{
 	struct json_object *o = json_object_new_object();
-	if (!o) return -ENOMEM;
+	if (!o) return NULL;
 	char qid[SAN_QID_LEN + 1];
 	snprintf(qid, sizeof(qid), "%.*s", SAN_QID_LEN, ret_sha);
 	jstr(o, "id", qid);
@@ -179,6 +237,19 @@ static int put_locked(struct san_quarantine *q, const void *buf, size_t len, con
 		jstr(o, "message_id", meta->message_id);
 		jstr(o, "reason", meta->reason);
 	}
+	return o;
+}
+
+static int put_locked(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65])
+{
+	san_sha256_hex(buf, len, ret_sha);
+	if (already_kept(q, ret_sha, len)) return 0;
+	if (q->used + len > q->max_bytes) return -ENOSPC;
+	char dn[80], jn[80];
+	snprintf(dn, sizeof(dn), "%s.data", ret_sha);
+	snprintf(jn, sizeof(jn), "%s.json", ret_sha);
+	struct json_object *o = meta_json(ret_sha, len, meta);
+	if (!o) return -ENOMEM;
 	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	int r = write_file(q->dfd, dn, buf, len);
 	if (r == 0) r = write_file(q->dfd, jn, js, strlen(js));
@@ -187,6 +258,44 @@ static int put_locked(struct san_quarantine *q, const void *buf, size_t len, con
 	if (r < 0) { unlinkat(q->dfd, dn, 0); unlinkat(q->dfd, jn, 0); return r; }
 	__atomic_store_n(&q->used, q->used + len, __ATOMIC_RELAXED);
 	return 0;
+}
+
+static int put_fd_locked(struct san_quarantine *q, int fd, uint64_t off, uint64_t len, const struct san_qmeta *meta,
+			 char ret_sha[65])
+{
+	if (q->used + len > q->max_bytes) return -ENOSPC;
+	/* The name is the hash, known only after the copy: copy to a
+	 * temporary name while hashing, then rename. */
+	char tmp[128];
+	snprintf(tmp, sizeof(tmp), ".tmp.%d.%lu.copy", (int)getpid(), (unsigned long)pthread_self());
+	int out = openat(q->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0) return -errno;
+	int r = hash_copy(fd, off, len, out, ret_sha);
+	if (r == 0 && fsync(out) < 0) r = -errno;
+	if (close(out) < 0 && r == 0) r = -errno;
+	if (r < 0 || already_kept(q, ret_sha, len)) { unlinkat(q->dfd, tmp, 0); return r; }
+	char dn[80], jn[80];
+	snprintf(dn, sizeof(dn), "%s.data", ret_sha);
+	snprintf(jn, sizeof(jn), "%s.json", ret_sha);
+	if (renameat(q->dfd, tmp, q->dfd, dn) < 0) { r = -errno; unlinkat(q->dfd, tmp, 0); return r; }
+	struct json_object *o = meta_json(ret_sha, len, meta);
+	if (!o) { unlinkat(q->dfd, dn, 0); return -ENOMEM; }
+	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	r = write_file(q->dfd, jn, js, strlen(js));
+	json_object_put(o);
+	if (r == 0 && fsync(q->dfd) < 0) r = -errno;
+	if (r < 0) { unlinkat(q->dfd, dn, 0); unlinkat(q->dfd, jn, 0); return r; }
+	__atomic_store_n(&q->used, q->used + len, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int san_quarantine_put_fd(struct san_quarantine *q, int fd, uint64_t off, uint64_t len, const struct san_qmeta *meta,
+			  char ret_sha[65])
+{
+	pthread_mutex_lock(&q->lock);
+	int r = put_fd_locked(q, fd, off, len, meta, ret_sha);
+	pthread_mutex_unlock(&q->lock);
+	return r;
 }
 
 int san_quarantine_expire(struct san_quarantine *q, int64_t now)

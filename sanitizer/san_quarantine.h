@@ -47,6 +47,12 @@ void san_quarantine_close(struct san_quarantine *q);
  * -ENOSPC (cap), or -errno. */
 int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65]);
 
+/* As san_quarantine_put for len bytes of fd from offset off, copied
+ * through a small buffer (pread): a large original is never loaded into
+ * memory.  The SHA-256 is computed while copying.  fd is not moved. */
+int san_quarantine_put_fd(struct san_quarantine *q, int fd, uint64_t off, uint64_t len, const struct san_qmeta *meta,
+			  char ret_sha[65]);
+
 /* Delete items older than retain_seconds (now: seconds since the epoch).
  * Returns the number deleted or -errno. */
 int san_quarantine_expire(struct san_quarantine *q, int64_t now);
@@ -60,3 +66,6 @@ uint64_t san_quarantine_used(const struct san_quarantine *q);
 
 /* Lowercase hex SHA-256 of buf into out (65 bytes). */
 void san_sha256_hex(const void *buf, size_t len, char out[65]);
+/* The same for len bytes of fd from offset off (pread).  0 or -errno
+ * (-EIO when the file is shorter). */
+int san_sha256_fd_hex(int fd, uint64_t off, uint64_t len, char out[65]);

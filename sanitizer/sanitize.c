@@ -1,8 +1,10 @@
 /* sanitize: the message walk and the output message (see sanitize.h).
  *
- * Contract: the original is parsed once by gmime with a warning callback that
- * marks hostile structure; every entity is visited once, depth-first, with
- * the limits checked on entry.  Text is decoded (san_charset), stripped of
+ * Contract: the original (a buffer, or a file read in place) is parsed once
+ * by gmime in persist-stream mode -- part contents stay references into it,
+ * never copies -- with a warning callback that marks hostile structure;
+ * every entity is visited once, depth-first, with the limits checked on
+ * entry.  Text is decoded (san_charset), stripped of
  * uuencoded blocks (san_detect) or converted from HTML (san_html) into the
  * body; every other entity becomes an item (hashed, typed by libmagic,
  * quarantined).  The output message is built from scratch: no header or
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +27,7 @@
 #include "sanitizer/san_charset.h"
 #include "sanitizer/san_detect.h"
 #include "sanitizer/san_name.h"
+#include "sanitizer/san_url.h"
 
 struct sanitize_ctx {
 	struct sanitize_config cfg;
@@ -44,7 +48,7 @@ struct run {
 	unsigned parts;
 	size_t decoded;
 	int64_t deadline;
-	bool failed, malformed, html, utf7, links, forward, filename, uu, tnef, ppap, repaired;
+	bool failed, malformed, html, utf7, links, text_urls, forward, filename, uu, tnef, ppap, repaired;
 	int hard;            /* negative errno: no output may be delivered */
 	const char *message_id;
 };
@@ -303,17 +307,42 @@ static void remove_bytes(struct run *r, const void *buf, size_t len, const char 
 	add_item(r, &it);
 }
 
-/* Decoded content of a leaf part (CTE removed). */
+/* Decoded content of a leaf part (CTE removed), read from the original in
+ * chunks through a decoding filter so that the decoded-size limit stops a
+ * bomb as soon as it passes the limit, not after it was decoded whole. */
 static int part_bytes(struct run *r, GMimePart *p, GByteArray **ret)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(p);
-	GMimeStream *ms = g_mime_stream_mem_new();
-	if (w && g_mime_data_wrapper_write_to_stream(w, ms) < 0) { g_object_unref(ms); return -EIO; }
-	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(ms), FALSE);
-	g_object_unref(ms);
+	GMimeStream *src = w ? g_mime_data_wrapper_get_stream(w) : NULL;
+	size_t left = r->c->lim.max_decoded > r->decoded ? r->c->lim.max_decoded - r->decoded : 0;
+	if (!src) { *ret = g_byte_array_new(); return 0; }
+	if (g_mime_stream_reset(src) < 0) return -EIO;
+	gint64 enc_len = g_mime_stream_length(src);
+	/* Decoding never grows content: the encoded length bounds the buffer
+	 * (reserved, not touched, beyond what is written). */
+	size_t want = enc_len > 0 ? (size_t)enc_len : 0;
+	if (want > left + 1) want = left + 1;
+	GByteArray *ba = g_byte_array_sized_new((guint)(want < G_MAXUINT ? want : G_MAXUINT));
+	GMimeStream *fs = g_mime_stream_filter_new(src);
+	GMimeFilter *f = g_mime_filter_basic_new(g_mime_data_wrapper_get_encoding(w), FALSE);
+	if (f) { g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f); g_object_unref(f); }
+	static __thread char buf[65536];
+	int rc = 0;
+	for (;;) {
+		ssize_t n = g_mime_stream_read(fs, buf, sizeof(buf));
+		if (n < 0) { rc = -EIO; break; }
+		if (n == 0) break;
+		if (ba->len + (size_t)n > left) { rc = -EFBIG; break; }
+		g_byte_array_append(ba, (const guint8 *)buf, (guint)n);
+	}
+	g_object_unref(fs);
+	g_mime_stream_reset(src);
+	if (rc < 0) {
+		g_byte_array_free(ba, TRUE);
+		if (rc == -EFBIG) set_failed(r, "decoded-size");
+		return rc;
+	}
 	r->decoded += ba->len;
-	if (r->decoded > r->c->lim.max_decoded) { g_byte_array_free(ba, TRUE); set_failed(r, "decoded-size"); return -EFBIG; }
 	*ret = ba;
 	return 0;
 }
@@ -618,7 +647,7 @@ static void fmt_size(size_t n, char *out, size_t outlen)
 static void render_notice(struct run *r, struct strbuf *nb)
 {
 	const struct san_notice *N = r->ctx->notice;
-	bool any = r->res->n_items || r->malformed || r->failed || r->html || r->utf7;
+	bool any = r->res->n_items || r->malformed || r->failed || r->html || r->utf7 || r->text_urls;
 	if (!any) return;
 	strbuf_puts(nb, san_notice_get(N, "title")); strbuf_putc(nb, '\n');
 	strbuf_puts(nb, san_notice_get(N, "intro")); strbuf_putc(nb, '\n');
@@ -627,6 +656,7 @@ static void render_notice(struct run *r, struct strbuf *nb)
 	else if (r->malformed) { san_notice_render(N, "malformed", kvr, nb); strbuf_putc(nb, '\n'); }
 	if (r->html) { strbuf_puts(nb, san_notice_get(N, "html")); strbuf_putc(nb, '\n'); }
 	if (r->utf7) { strbuf_puts(nb, san_notice_get(N, "utf7")); strbuf_putc(nb, '\n'); }
+	if (r->text_urls) { strbuf_puts(nb, san_notice_get(N, "url")); strbuf_putc(nb, '\n'); }
 	if (r->res->n_items) {
 		char cnt[32];
 		snprintf(cnt, sizeof(cnt), "%zu", r->res->n_items);
@@ -717,36 +747,109 @@ static void hexcpy(char *dst, const char *sha)
 	snprintf(dst, SAN_QID_LEN + 1, "%.*s", SAN_QID_LEN, sha);
 }
 
-/* Raw pre-scan: line lengths and a cheap upper bound on MIME entities. */
-static void prescan(struct run *r, const char *in, size_t len)
+/* The raw original: a buffer, or len bytes of a seekable file from off. */
+struct src {
+	const char *mem;
+	int fd;
+	uint64_t off;
+	size_t len;
+};
+
+/* Call fn on the original in chunks (a file is read with pread through a
+ * small buffer, never loaded).  0 or -errno. */
+static int src_chunks(const struct src *s, void (*fn)(void *arg, const char *p, size_t n), void *arg)
 {
-	size_t start = 0, dashes = 0;
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || in[i] == '\n') {
-			if (i - start > r->c->lim.max_line) { set_failed(r, "line-length"); return; }
-			if (i - start >= 2 && in[start] == '-' && in[start + 1] == '-') dashes++;
-			start = i + 1;
-		}
+	if (s->mem) { fn(arg, s->mem, s->len); return 0; }
+	static __thread char buf[65536];
+	for (size_t done = 0; done < s->len;) {
+		size_t want = s->len - done < sizeof(buf) ? s->len - done : sizeof(buf);
+		ssize_t n = pread(s->fd, buf, want, (off_t)(s->off + done));
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0) return -errno;
+		if (n == 0) return -EIO;
+		fn(arg, buf, (size_t)n);
+		done += (size_t)n;
 	}
-	if (dashes > (size_t)r->c->lim.max_parts * 4 + 64) set_failed(r, "part-count");
+	return 0;
 }
 
-int sanitize_buffer(struct sanitize_ctx *ctx, const void *in, size_t len, struct strbuf *out, struct sanitize_result *res)
+/* Raw pre-scan state: line lengths and a cheap upper bound on MIME
+ * entities (lines starting with "--"), carried across chunks. */
+struct prescan {
+	size_t line, dashes, max_line;
+	int lead;   /* leading '-' of the current line so far; -1: not a "--" line */
+	bool too_long;
+};
+
+static void prescan_chunk(void *arg, const char *p, size_t n)
+{
+	struct prescan *ps = arg;
+	const char *end = p + n;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t seg = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		for (size_t k = 0; k < seg && ps->lead >= 0 && ps->lead < 2; k++)
+			ps->lead = p[k] == '-' ? ps->lead + 1 : -1;
+		ps->line += seg;
+		if (ps->line > ps->max_line) ps->too_long = true;
+		if (!nl) break;
+		if (ps->lead == 2) ps->dashes++;
+		ps->line = 0;
+		ps->lead = 0;
+		p = nl + 1;
+	}
+}
+
+static int prescan(struct run *r, const struct src *s)
+{
+	struct prescan ps = { .max_line = r->c->lim.max_line };
+	int e = src_chunks(s, prescan_chunk, &ps);
+	if (e < 0) return e;
+	if (ps.lead == 2) ps.dashes++;
+	if (ps.too_long) set_failed(r, "line-length");
+	else if (ps.dashes > (size_t)r->c->lim.max_parts * 4 + 64) set_failed(r, "part-count");
+	return 0;
+}
+
+/* A gmime stream over the original that part contents can refer to (the
+ * parser persists it: no part is copied out of it).  A buffer is wrapped,
+ * not copied: the stream does not own it. */
+static GMimeStream *src_stream(const struct src *s, GByteArray **ret_wrap)
+{
+	*ret_wrap = NULL;
+	if (!s->mem) {
+		GMimeStream *fs = g_mime_stream_fs_new_with_bounds(s->fd, (gint64)s->off, (gint64)(s->off + s->len));
+		if (fs) g_mime_stream_fs_set_owner(GMIME_STREAM_FS(fs), FALSE);
+		return fs;
+	}
+	GByteArray *ba = g_byte_array_new_take((guint8 *)(uintptr_t)s->mem, s->len);
+	GMimeStream *ms = g_mime_stream_mem_new_with_byte_array(ba);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(ms), FALSE);
+	*ret_wrap = ba;
+	return ms;
+}
+
+static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbuf *out, struct sanitize_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	struct run r = { .ctx = ctx, .c = &ctx->cfg, .res = res };
 	r.deadline = mono_ns() + (int64_t)(ctx->cfg.lim.max_seconds ? ctx->cfg.lim.max_seconds : 30) * 1000000000;
+	size_t len = src->len;
 	res->size = len;
-	san_sha256_hex(in, len, res->original_sha256);
 	const char *charset = ctx->cfg.iso2022jp ? "iso-2022-jp" : "utf-8";
 	GMimeMessage *orig = NULL;
+	GMimeStream *stream = NULL;
+	GByteArray *wrap = NULL;
+	int rc = 0;
+	if (src->mem) san_sha256_hex(src->mem, len, res->original_sha256);
+	else if ((r.hard = san_sha256_fd_hex(src->fd, src->off, len, res->original_sha256)) < 0) goto out;
 
 	if (len > ctx->cfg.lim.max_message) set_failed(&r, "message-size");
-	else prescan(&r, in, len);
+	else if ((r.hard = prescan(&r, src)) < 0) goto out;
 	if (!r.failed) {
-		GMimeStream *s = g_mime_stream_mem_new_with_buffer(in, len);
-		GMimeParser *p = g_mime_parser_new_with_stream(s);
-		g_object_unref(s);  /* the parser holds its own reference */
+		stream = src_stream(src, &wrap);
+		GMimeParser *p = g_mime_parser_new_with_stream(stream);
+		g_mime_parser_set_persist_stream(p, TRUE);
 		g_mime_parser_set_format(p, GMIME_FORMAT_MESSAGE);
 		g_mime_parser_options_set_warning_callback(ctx->popts, on_warning, &r);
 		orig = g_mime_parser_construct_message(p, ctx->popts);
@@ -773,14 +876,13 @@ int sanitize_buffer(struct sanitize_ctx *ctx, const void *in, size_t len, struct
 		char sha[65];
 		struct san_qmeta m = { .kind = "original", .message_id = res->message_id,
 				       .reason = r.failed ? "failed" : r.malformed ? "malformed" : "original" };
-		int e = san_quarantine_put(ctx->cfg.quarantine, in, len, &m, sha);
+		int e = src->mem ? san_quarantine_put(ctx->cfg.quarantine, src->mem, len, &m, sha)
+				 : san_quarantine_put_fd(ctx->cfg.quarantine, src->fd, src->off, len, &m, sha);
 		if (e < 0) r.hard = e;
 		else hexcpy(res->original_qid, sha);
 	}
-	int rc = 0;
 	if (r.hard) {
 		rc = r.hard;
-		if (orig) g_object_unref(orig);
 		goto out;
 	}
 
@@ -788,7 +890,18 @@ int sanitize_buffer(struct sanitize_ctx *ctx, const void *in, size_t len, struct
 	GMimeMessage *om = g_mime_message_new(FALSE);
 	unsigned dropped = 0;
 	if (orig) copy_headers(&r, orig, om, charset, &dropped);
-	if (orig) g_object_unref(orig);
+	/* URLs in all recovered text (plain bodies, HTML output, forwarded
+	 * headers) get the treatment of HTML link targets. */
+	if (r.body.len && ctx->cfg.links != SAN_LINKS_KEEP && memmem(r.body.buf, r.body.len, "://", 3)) {
+		struct strbuf nb = STRBUF_INIT;
+		if (san_url_rewrite(r.body.buf, r.body.len, ctx->cfg.links, san_notice_get(ctx->notice, "url_removed"), &nb)) {
+			r.text_urls = r.links = true;
+			strbuf_free(&r.body);
+			r.body = nb;
+		} else {
+			strbuf_free(&nb);
+		}
+	}
 	struct strbuf text = STRBUF_INIT;
 	render_notice(&r, &text);
 	if (r.body.len) strbuf_append(&text, r.body.buf, r.body.len);
@@ -856,6 +969,11 @@ int sanitize_buffer(struct sanitize_ctx *ctx, const void *in, size_t len, struct
 	g_object_unref(os);
 	g_object_unref(om);
 out:
+	if (r.hard && !rc) rc = r.hard;
+	/* The parts refer to the stream, the stream to the buffer: in order. */
+	if (orig) g_object_unref(orig);
+	if (stream) g_object_unref(stream);
+	if (wrap) g_byte_array_free(wrap, FALSE);
 	res->reason = r.reason.len ? strbuf_steal(&r.reason) : NULL;
 	res->repairs = r.repairs.len ? strbuf_steal(&r.repairs) : NULL;
 	strbuf_free(&r.reason);
@@ -864,19 +982,36 @@ out:
 	return rc;
 }
 
-int sanitize_fd(struct sanitize_ctx *ctx, int fd, struct strbuf *out, struct sanitize_result *ret)
+int sanitize_buffer(struct sanitize_ctx *ctx, const void *in, size_t len, struct strbuf *out, struct sanitize_result *res)
 {
-	struct strbuf in = STRBUF_INIT;
+	struct src s = { .mem = len ? in : "", .fd = -1, .len = len };
+	return run_src(ctx, &s, out, res);
+}
+
+int sanitize_spool(struct sanitize_ctx *ctx, const struct san_spool *sp, struct strbuf *out, struct sanitize_result *res)
+{
+	if (sp->fd < 0) return sanitize_buffer(ctx, sp->mem.buf ? sp->mem.buf : "", sp->len, out, res);
+	struct src s = { .fd = sp->fd, .len = sp->len };
+	return run_src(ctx, &s, out, res);
+}
+
+int sanitize_fd(struct sanitize_ctx *ctx, int fd, const char *spool_dir, struct strbuf *out, struct sanitize_result *ret)
+{
 	size_t cap = ctx->cfg.lim.max_message + 1;
-	char buf[65536];
-	while (in.len < cap) {
-		size_t want = cap - in.len < sizeof(buf) ? cap - in.len : sizeof(buf);
-		ssize_t n = read(fd, buf, want);
-		if (n < 0) { if (errno == EINTR) continue; int e = -errno; strbuf_free(&in); return e; }
-		if (n == 0) break;
-		strbuf_append(&in, buf, (size_t)n);
+	struct stat st;
+	off_t at = lseek(fd, 0, SEEK_CUR);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && at >= 0 && st.st_size >= at) {
+		/* A file is parsed in place, never loaded.  Like a pipe, at
+		 * most max_message + 1 bytes of it are looked at. */
+		uint64_t left = (uint64_t)(st.st_size - at);
+		struct src s = { .fd = fd, .off = (uint64_t)at, .len = left < cap ? (size_t)left : cap };
+		return run_src(ctx, &s, out, ret);
 	}
-	int r = sanitize_buffer(ctx, in.buf ? in.buf : "", in.len, out, ret);
-	strbuf_free(&in);
+	struct san_spool sp;
+	san_spool_init(&sp, spool_dir, SANITIZE_SPOOL_MEM);
+	int r = san_spool_read_fd(&sp, fd, cap);
+	if (r == 0) r = sanitize_spool(ctx, &sp, out, ret);
+	else memset(ret, 0, sizeof(*ret));
+	san_spool_reset(&sp);
 	return r;
 }

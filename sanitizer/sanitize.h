@@ -24,6 +24,7 @@
 #include "sanitizer/san_html.h"
 #include "sanitizer/san_notice.h"
 #include "sanitizer/san_quarantine.h"
+#include "sanitizer/san_spool.h"
 
 struct sanitize_limits {
 	size_t max_message;      /* bytes of the raw message, default 50 MiB */
@@ -97,7 +98,18 @@ void sanitize_ctx_free(struct sanitize_ctx *ctx);
  * delivered (-ENOSPC/-EIO...: quarantine could not keep an item). */
 int sanitize_buffer(struct sanitize_ctx *ctx, const void *in, size_t len, struct strbuf *out, struct sanitize_result *ret);
 
-/* Read the message from fd (at most lim.max_message + 1 bytes are read: a
- * longer message fails closed with reason "message-size"; what was read is
- * quarantined), then as sanitize_buffer. */
-int sanitize_fd(struct sanitize_ctx *ctx, int fd, struct strbuf *out, struct sanitize_result *ret);
+/* Bytes of a piped message kept in memory before it is spooled to a file. */
+#define SANITIZE_SPOOL_MEM ((size_t)8 << 20)
+
+/* Sanitise the message held by a spool (sanitize_buffer when it is in
+ * memory; a spooled file is parsed in place: part contents stay references
+ * into the file, the original is hashed and quarantined by copying the
+ * file through a small buffer).  The spool is only read. */
+int sanitize_spool(struct sanitize_ctx *ctx, const struct san_spool *sp, struct strbuf *out, struct sanitize_result *ret);
+
+/* Sanitise the message read from fd: a regular file is parsed in place from
+ * its current offset; anything else (a pipe) is spooled (memory up to
+ * SANITIZE_SPOOL_MEM, then an unlinked file in spool_dir, NULL = /tmp).  At
+ * most lim.max_message + 1 bytes are looked at: a longer message fails
+ * closed with reason "message-size" and what was read is quarantined. */
+int sanitize_fd(struct sanitize_ctx *ctx, int fd, const char *spool_dir, struct strbuf *out, struct sanitize_result *ret);

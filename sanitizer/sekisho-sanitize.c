@@ -21,6 +21,7 @@
 
 #include "common/audit.h"
 #include "common/strbuf.h"
+#include "sanitizer/san_opts.h"
 #include "sanitizer/sanitize.h"
 
 #define EX_TEMP 75
@@ -30,36 +31,18 @@ static const char *queue_id, *env_from;
 #define MAX_LIST 256
 static const char *env_to[MAX_LIST];
 static size_t n_env_to;
-static const char *extra[MAX_LIST];
+static const char *spool_dir;
 
 static void usage(FILE *f)
 {
 	fputs("usage: sekisho-sanitize [OPTIONS] [-o OUTDIR FILE|DIR...]\n"
-	      "  --lang ja|en            notice language (default ja)\n"
-	      "  --notice FILE           notice template file (see --dump-template)\n"
+	      SAN_OPTS_USAGE
 	      "  --dump-template ja|en   print the built-in notice template and exit\n"
-	      "  --links defang|keep|remove   link targets in HTML (default defang)\n"
-	      "  --charset utf-8|iso-2022-jp  output charset (default utf-8)\n"
-	      "  --keep-header NAME      keep this header too (repeatable)\n"
-	      "  --quarantine DIR        keep originals and removed items here (0700)\n"
-	      "  --quarantine-max BYTES  size cap of the quarantine (default 10 GiB)\n"
-	      "  --retain-days N         delete quarantined items older than N days\n"
-	      "  --max-size BYTES --max-depth N --max-parts N --max-headers N\n"
-	      "  --max-header-line BYTES --max-line BYTES --max-decoded BYTES --max-seconds N\n"
+	      "  --spool-dir DIR         where a large piped message is spooled (default $TMPDIR or /tmp)\n"
 	      "  --audit-dir DIR --audit-key FILE   write a mail.sanitized record per message\n"
 	      "  --queue-id ID --env-from ADDR --env-to ADDR   envelope data for the audit record\n"
 	      "  -o, --output DIR        batch mode: write OUTDIR/<name> for each input file\n"
 	      "exit: 0 ok, 1 some message failed closed, 2 usage/I-O error, 75 tempfail (no output)\n", f);
-}
-
-static int parse_size(const char *s, size_t *ret)
-{
-	char *e;
-	errno = 0;
-	unsigned long long v = strtoull(s, &e, 10);
-	if (errno || e == s || *e || v == 0) return -EINVAL;
-	*ret = (size_t)v;
-	return 0;
 }
 
 static void write_audit(const struct sanitize_result *res, int rc)
@@ -110,7 +93,7 @@ static int one(struct sanitize_ctx *ctx, int infd, int outfd, const char *label)
 {
 	struct strbuf out = STRBUF_INIT;
 	struct sanitize_result res;
-	int rc = sanitize_fd(ctx, infd, &out, &res);
+	int rc = sanitize_fd(ctx, infd, spool_dir, &out, &res);
 	write_audit(&res, rc);
 	int ex = 0;
 	if (rc < 0) {
@@ -168,48 +151,26 @@ static int by_name(const struct dirent **a, const struct dirent **b) { return st
 
 int main(int argc, char **argv)
 {
-	struct sanitize_config cfg;
-	sanitize_config_defaults(&cfg);
-	const char *notice_path = NULL, *qdir = NULL, *outdir = NULL, *adir = NULL, *akey = NULL;
-	size_t qmax = 0, retain_days = 0;
-	enum { O_LANG = 256, O_NOTICE, O_DUMP, O_LINKS, O_CHARSET, O_KEEP, O_Q, O_QMAX, O_RETAIN, O_MSIZE,
-	       O_MDEPTH, O_MPARTS, O_MHDR, O_MHLINE, O_MLINE, O_MDEC, O_MSEC, O_ADIR, O_AKEY, O_QID, O_FROM, O_TO };
+	struct san_opts so;
+	san_opts_init(&so);
+	const char *outdir = NULL, *adir = NULL, *akey = NULL;
+	spool_dir = getenv("TMPDIR");
+	enum { O_DUMP = SAN_OPT_LAST + 1, O_ADIR, O_AKEY, O_QID, O_FROM, O_TO, O_SPOOL };
 	static const struct option opts[] = {
-		{ "lang", 1, NULL, O_LANG }, { "notice", 1, NULL, O_NOTICE }, { "dump-template", 1, NULL, O_DUMP },
-		{ "links", 1, NULL, O_LINKS }, { "charset", 1, NULL, O_CHARSET }, { "keep-header", 1, NULL, O_KEEP },
-		{ "quarantine", 1, NULL, O_Q }, { "quarantine-max", 1, NULL, O_QMAX }, { "retain-days", 1, NULL, O_RETAIN },
-		{ "max-size", 1, NULL, O_MSIZE }, { "max-depth", 1, NULL, O_MDEPTH }, { "max-parts", 1, NULL, O_MPARTS },
-		{ "max-headers", 1, NULL, O_MHDR }, { "max-header-line", 1, NULL, O_MHLINE }, { "max-line", 1, NULL, O_MLINE },
-		{ "max-decoded", 1, NULL, O_MDEC }, { "max-seconds", 1, NULL, O_MSEC },
+		SAN_OPTS_LONG, { "dump-template", 1, NULL, O_DUMP }, { "spool-dir", 1, NULL, O_SPOOL },
 		{ "audit-dir", 1, NULL, O_ADIR }, { "audit-key", 1, NULL, O_AKEY },
 		{ "queue-id", 1, NULL, O_QID }, { "env-from", 1, NULL, O_FROM }, { "env-to", 1, NULL, O_TO },
 		{ "output", 1, NULL, 'o' }, { "help", 0, NULL, 'h' }, { 0 },
 	};
 	int c;
-	size_t v;
+	char why[512] = "";
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		int h = san_opts_handle(&so, c, optarg, why, sizeof(why));
+		if (h < 0) { fprintf(stderr, "sekisho-sanitize: %s\n", why); usage(stderr); return 2; }
+		if (h > 0) continue;
 		switch (c) {
-		case O_LANG:
-			if (strcmp(optarg, "ja") && strcmp(optarg, "en")) { usage(stderr); return 2; }
-			cfg.lang = optarg; break;
-		case O_NOTICE: notice_path = optarg; break;
 		case O_DUMP: return san_notice_dump(optarg, stdout) < 0 ? 2 : 0;
-		case O_LINKS:
-			if (!strcmp(optarg, "defang")) cfg.links = SAN_LINKS_DEFANG;
-			else if (!strcmp(optarg, "keep")) cfg.links = SAN_LINKS_KEEP;
-			else if (!strcmp(optarg, "remove")) cfg.links = SAN_LINKS_REMOVE;
-			else { usage(stderr); return 2; }
-			break;
-		case O_CHARSET:
-			if (!strcasecmp(optarg, "utf-8")) cfg.iso2022jp = false;
-			else if (!strcasecmp(optarg, "iso-2022-jp")) cfg.iso2022jp = true;
-			else { usage(stderr); return 2; }
-			break;
-		case O_KEEP:
-			if (cfg.n_extra == MAX_LIST) { fprintf(stderr, "sekisho-sanitize: too many --keep-header\n"); return 2; }
-			extra[cfg.n_extra++] = optarg;
-			break;
-		case O_Q: qdir = optarg; break;
+		case O_SPOOL: spool_dir = optarg; break;
 		case O_QID: queue_id = optarg; break;
 		case O_FROM: env_from = optarg; break;
 		case O_TO:
@@ -220,33 +181,10 @@ int main(int argc, char **argv)
 		case O_AKEY: akey = optarg; break;
 		case 'o': outdir = optarg; break;
 		case 'h': usage(stdout); return 0;
-		case O_QMAX: case O_RETAIN: case O_MSIZE: case O_MDEPTH: case O_MPARTS: case O_MHDR:
-		case O_MHLINE: case O_MLINE: case O_MDEC: case O_MSEC:
-			if (parse_size(optarg, &v) < 0) { fprintf(stderr, "sekisho-sanitize: bad number '%s'\n", optarg); return 2; }
-			if (c == O_QMAX) qmax = v; else if (c == O_RETAIN) retain_days = v;
-			else if (c == O_MSIZE) cfg.lim.max_message = v; else if (c == O_MDEPTH) cfg.lim.max_depth = (unsigned)v;
-			else if (c == O_MPARTS) cfg.lim.max_parts = (unsigned)v; else if (c == O_MHDR) cfg.lim.max_headers = (unsigned)v;
-			else if (c == O_MHLINE) cfg.lim.max_header_line = v; else if (c == O_MLINE) cfg.lim.max_line = v;
-			else if (c == O_MDEC) cfg.lim.max_decoded = v; else cfg.lim.max_seconds = (unsigned)v;
-			break;
 		default: usage(stderr); return 2;
 		}
 	}
-	cfg.extra_headers = extra;
-	char why[512] = "";
-	struct san_notice *notice = NULL;
-	if (notice_path) {
-		if (san_notice_load(cfg.lang, notice_path, &notice, why, sizeof(why)) < 0) {
-			fprintf(stderr, "sekisho-sanitize: %s\n", why); return 2;
-		}
-		cfg.notice = notice;
-	}
-	struct san_quarantine *q = NULL;
-	if (qdir) {
-		struct san_quarantine_opts qo = { .dir = qdir, .max_bytes = qmax, .retain_seconds = (uint64_t)retain_days * 86400 };
-		if (san_quarantine_open(&qo, &q, why, sizeof(why)) < 0) { fprintf(stderr, "sekisho-sanitize: quarantine: %s\n", why); san_notice_free(notice); return 2; }
-		cfg.quarantine = q;
-	}
+	if (san_opts_open(&so, why, sizeof(why)) < 0) { fprintf(stderr, "sekisho-sanitize: %s\n", why); goto fail; }
 	if (!!adir != !!akey) { fprintf(stderr, "sekisho-sanitize: --audit-dir and --audit-key go together\n"); goto fail; }
 	struct audit_key key;
 	if (adir) {
@@ -257,7 +195,7 @@ int main(int argc, char **argv)
 		if (r < 0) { fprintf(stderr, "sekisho-sanitize: audit: %s\n", why); goto fail; }
 	}
 	struct sanitize_ctx *ctx;
-	int r = sanitize_ctx_new(&cfg, &ctx);
+	int r = sanitize_ctx_new(&so.cfg, &ctx);
 	if (r < 0) { fprintf(stderr, "sekisho-sanitize: init: %s\n", strerror(-r)); goto fail; }
 	int ex = 0;
 	if (optind >= argc) {
@@ -285,13 +223,11 @@ int main(int argc, char **argv)
 		}
 	}
 	sanitize_ctx_free(ctx);
-	san_notice_free(notice);
-	san_quarantine_close(q);
+	san_opts_close(&so);
 	if (audit && audit_close(audit) < 0) { fprintf(stderr, "sekisho-sanitize: audit log write failed\n"); ex = worse(ex, 2); }
 	return ex;
 fail:
 	audit_close(audit);
-	san_notice_free(notice);
-	san_quarantine_close(q);
+	san_opts_close(&so);
 	return 2;
 }

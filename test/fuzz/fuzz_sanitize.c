@@ -4,16 +4,21 @@
  * promises: the call returns 0 (no quarantine is configured, so nothing can
  * make it refuse), the output is a non-empty message whose body is declared
  * text/plain; charset=utf-8 in base64 and which carries the marker header,
- * and no header line of the output has 8-bit bytes.  The charset, HTML and
- * uuencode helpers are also driven directly.  A broken promise aborts. */
+ * and no header line of the output has 8-bit bytes.  One input in eight
+ * also goes through a spool file (the path large messages take) and must
+ * give the same bytes as from memory.  The charset, HTML, URL and uuencode
+ * helpers are also driven directly.  A broken promise aborts. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/strbuf.h"
 #include "sanitizer/san_charset.h"
 #include "sanitizer/san_detect.h"
 #include "sanitizer/san_html.h"
+#include "sanitizer/san_url.h"
 #include "sanitizer/sanitize.h"
 
 #define REQUIRE(c) do { if (!(c)) abort(); } while (0)
@@ -28,6 +33,11 @@ static int uu_cb(void *arg, const struct san_uu_block *b, struct strbuf *repl)
 	REQUIRE(b->name != NULL);
 	strbuf_puts(repl, "[uu]");
 	return 0;
+}
+
+static bool word_byte(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,7 +62,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(memmem(out.buf, (size_t)(end - out.buf), "Content-Type: text/plain; charset=utf-8", 39) != NULL);
 	REQUIRE(res.status <= SANITIZE_FAILED);
 	sanitize_result_free(&res);
+	if (size > 0 && data[0] % 8 == 0) {
+		struct san_spool sp;
+		san_spool_init(&sp, NULL, 0);
+		REQUIRE(san_spool_write(&sp, data, size) == 0 && sp.fd >= 0);
+		struct strbuf o2 = STRBUF_INIT;
+		REQUIRE(sanitize_spool(ctx, &sp, &o2, &res) == 0);
+		/* The marker and Date-free output are deterministic: same bytes. */
+		REQUIRE(o2.len == out.len && memcmp(o2.buf, out.buf, out.len) == 0);
+		sanitize_result_free(&res);
+		strbuf_free(&o2);
+		san_spool_reset(&sp);
+	}
 	strbuf_free(&out);
+
+	/* URL rewriting: defanged output has no live scheme left */
+	struct strbuf u8 = STRBUF_INIT;
+	san_url_rewrite((const char *)data, size, SAN_LINKS_DEFANG, "[X]", &u8);
+	for (size_t i = 0; u8.buf && i + 7 <= u8.len; i++)
+		if (i == 0 || !word_byte((unsigned char)u8.buf[i - 1]))
+			REQUIRE(strncasecmp(u8.buf + i, "http://", 7) != 0 && (i + 8 > u8.len || strncasecmp(u8.buf + i, "https://", 8) != 0));
+	strbuf_free(&u8);
 
 	/* helpers directly: charset label from the first byte */
 	static const char *const cs[] = { "iso-2022-jp", "shift_jis", "euc-jp", "utf-8", NULL, "iso-8859-1" };

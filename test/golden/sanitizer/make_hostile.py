@@ -126,6 +126,11 @@ def messages():
         "\n--IN\n" + att("application/vnd.ms-excel", "予算.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504) + "\n--IN--\n")])
     m["20-header-injection"] = (HDR % "inj" + "Subject: =?UTF-8?B?%s?=\nContent-Type: text/plain; charset=UTF-8\n\nok\n"
                                 % base64.b64encode(b"hello\r\nBcc: victim@example.jp").decode())
+    m["21-text-urls"] = (HDR % "urls" + "Subject: urls\nContent-Type: text/plain; charset=UTF-8\n"
+                         "Content-Transfer-Encoding: 8bit\n\n"
+                         "ログインはこちらhttps://evil.example/login?id=1から。\n"
+                         "(see http://EVIL.example/a_(b)) and ftp://files.example/x.zip.\n"
+                         "Not links: www.example.jp, xhttp://no, hxxps://already.example\n")
     return m
 
 

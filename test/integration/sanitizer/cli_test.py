@@ -63,6 +63,40 @@ p = run(["--links", "keep"], msgs["10-html-script-data-url"])
 check("[https://evil.example/login]" in body(p.stdout), "--links keep shows the target as is")
 p = run(["--links", "remove"], msgs["10-html-script-data-url"])
 check("evil.example" not in body(p.stdout) and "銀行のサイト" in body(p.stdout), "--links remove drops the target")
+
+# URLs in plain text follow --links like HTML link targets
+u = msgs["21-text-urls"]
+p = run([], u)
+b = body(p.stdout)
+check(p.returncode == 0 and "こちらhxxps://evil.example/login?id=1から" in b and "hxxp://EVIL.example/a_(b))" in b
+      and "fxp://files.example/x.zip." in b and "links-disabled" in p.stdout.decode(), "text URLs defanged by default")
+check("xhttp://no" in b and "www.example.jp" in b and "hxxps://already.example" in b, "non-URLs left alone")
+check("本文中の URL" in b and not oracle.check(u, p.stdout), "notice line and oracle pass")
+p = run(["--links", "keep"], u)
+b = body(p.stdout)
+check("こちらhttps://evil.example/login?id=1から" in b and "本文中の URL" not in b, "--links keep: text URLs unchanged")
+check(any("live URL" in x for x in oracle.check(u, p.stdout)), "oracle: catches a live URL")
+check(not oracle.check(u, p.stdout, links="keep"), "oracle in keep mode accepts it")
+p = run(["--links", "remove", "--lang", "en"], u)
+b = body(p.stdout)
+check("evil.example" not in b and "files.example" not in b and "こちら[URL removed]から" in b
+      and "(see [URL removed]) and [URL removed]." in b, "--links remove: text URLs replaced")
+check(not oracle.check(u, p.stdout, links="remove"), "oracle passes remove mode")
+
+# a large piped message is spooled to a file, not held in memory: same
+# output as from a regular file, and the spool file is gone afterwards
+big = msgs["04-encrypted-zip"].replace(b"\n\n", b"\nX-Pad: " + b"p" * 900 + b"\n\n", 1)
+big = big.replace(b"Subject:", b"".join(b"X-Pad-%d: %s\n" % (i, b"q" * 900) for i in range(10000)) + b"Subject:", 1)
+spd = os.path.join(tmp, "spool")
+os.mkdir(spd, 0o700)
+bf = os.path.join(tmp, "big.eml")
+open(bf, "wb").write(big)
+with open(bf, "rb") as f:
+    pf = subprocess.run([san, "--max-headers", "20000"], stdin=f, capture_output=True)
+pp = run(["--max-headers", "20000", "--spool-dir", spd], big)
+check(len(big) > (8 << 20) and pf.returncode == 0 and pf.stdout == pp.stdout and os.listdir(spd) == [],
+      "a 9 MiB piped message (spooled) gives the file's output, leaves no file")
+check(not oracle.check(big, pp.stdout), "oracle passes the spooled output")
 p = run([], msgs["10-html-script-data-url"])
 b = body(p.stdout)
 check("hxxps://evil.example/login" in b and "隠しテキスト" not in b and "alert" not in b and "color:red" not in b,

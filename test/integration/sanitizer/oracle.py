@@ -16,6 +16,8 @@ TAG = re.compile(r"<\s*/?\s*(html|head|body|script|style|iframe|div|span|table|t
 VARIANTS = str.maketrans({"\u301c": "\uff5e", "\u2016": "\u2225", "\u2212": "\uff0d",
                           "\u00a2": "\uffe0", "\u00a3": "\uffe1", "\u00ac": "\uffe2", "\u2014": "\u2015"})
 TEXTUAL_SKIP = {"rtf", "x-vcard", "vcard", "calendar", "xml"}
+# A URL a mail client would make clickable (scheme not inside a word).
+LIVE_URL = re.compile(r"(?<![A-Za-z0-9])(https?|ftp)://", re.I)
 
 
 def _decode(part):
@@ -71,7 +73,9 @@ def _expected(msg, removed, texts, chosen=True):
     removed.append(msg)
 
 
-def check(orig: bytes, out: bytes):
+def check(orig: bytes, out: bytes, links="defang"):
+    """links: the sanitiser's --links mode; unless "keep", no live URL may
+    remain anywhere in the body."""
     problems = []
     try:
         m = email.message_from_bytes(out, policy=email.policy.compat32)
@@ -111,6 +115,10 @@ def check(orig: bytes, out: bytes):
         if t.group(0).lower() not in plain_orig.lower():
             problems.append("HTML markup survived: %r" % t.group(0))
             break
+    if links != "keep":
+        u = LIVE_URL.search(body)
+        if u:
+            problems.append("live URL in the body: %r" % body[u.start():u.start() + 60])
     listed = body.count("SHA-256: ")
     if not failed:
         if listed < len(removed):
