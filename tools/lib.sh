@@ -5,19 +5,21 @@ SEKISHO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { printf '%s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 
-# Packages from tools/packages.txt that are not installed.
+# Packages that are not installed, of those named (default: tools/packages.txt).
 missing_packages() {
 	local pkg
-	sed -e 's/#.*//' "$SEKISHO_ROOT/tools/packages.txt" | while read -r pkg; do
+	if [ $# -gt 0 ]; then printf '%s\n' "$@"; else sed -e 's/#.*//' "$SEKISHO_ROOT/tools/packages.txt"; fi |
+	while read -r pkg; do
 		[ -n "$pkg" ] || continue
 		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || echo "$pkg"
 	done
 }
 
-# Install what is missing (needs root; apt-get update once first).
+# Install what is missing of the packages named, by default those of
+# tools/packages.txt (needs root; apt-get update once first).
 ensure_packages() {
 	local missing
-	missing=$(missing_packages | tr '\n' ' ')
+	missing=$(missing_packages "$@" | tr '\n' ' ')
 	[ -z "${missing// }" ] && return 0
 	if [ "$(id -u)" != 0 ]; then
 		die "missing Debian packages: $missing (run as root, or: apt-get install $missing)"
@@ -31,8 +33,23 @@ ensure_packages() {
 			"postfix postfix/mailname string sekisho.invalid" | debconf-set-selections
 	fi
 	apt-get update -qq >/dev/null || die "apt-get update failed"
+	# keepalived and conntrackd (the HA test) likewise run only as private
+	# instances in test namespaces: their packages must not start or enable
+	# the system's daemons (Debian's policy-rc.d protocol: 101 = not allowed).
+	local rcd=/usr/sbin/policy-rc.d own_rcd=
+	if [ ! -e "$rcd" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$rcd" && chmod 0755 "$rcd" && own_rcd=1
+	fi
 	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null || die "apt-get install failed: $missing"
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+		{ [ -z "$own_rcd" ] || rm -f "$rcd"; die "apt-get install failed: $missing"; }
+	[ -z "$own_rcd" ] || rm -f "$rcd"
+	local unit
+	for unit in keepalived conntrackd; do
+		case " $missing " in
+		*" $unit "*) systemctl disable "$unit.service" >/dev/null 2>&1 || true ;;
+		esac
+	done
 }
 
 # meson setup or reconfigure a build directory: configure DIR [meson args...]

@@ -45,7 +45,7 @@ def main():
     for b in ("sekisho-rulec", "sekisho-gatewayd", "sekisho-replay", "sekisho-milter", "sekisho-sanitize",
               "sekisho-quarantine", "sekisho-logexport", "sekishoctl"):
         expect[os.path.join(sbindir, b)] = X
-    for b in ("sekisho-netfilter", "sekisho-ctl-audit"):
+    for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify"):
         expect[os.path.join(lib, "sekisho", b)] = X
     for u in ("sekisho-netfilter.service", "sekisho-gatewayd.service", "sekisho-milter.service",
               "sekisho-logexport@.service"):
@@ -58,7 +58,10 @@ def main():
         expect[os.path.join(sysconfdir, "sekisho", f)] = R
     for f in ("postfix/main.cf", "postfix/master.cf"):
         expect[os.path.join(datadir, "sekisho", f)] = R
-    expect[os.path.join(datadir, "doc/sekisho/operations.md")] = R
+    for f in ("keepalived.conf.in", "conntrackd.conf.in", "ha.policy.example", "sysctl-ha.conf"):
+        expect[os.path.join(datadir, "sekisho/ha", f)] = R
+    for f in ("operations.md", "ha.md"):
+        expect[os.path.join(datadir, "doc/sekisho", f)] = R
 
     dest = tempfile.mkdtemp(prefix="sekisho-install-")
     try:
