@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""firmware/sekisho-site: the example site file renders into a temporary root
+with the .link names by MAC, the .network addresses and routes, sshd on the
+management address only, the relay's next hops in main.cf, and the policy
+bound to the segments (checked by the real compiler); variants of the site
+file change exactly what they should; bad site files are refused with
+FILE:LINE and nothing is written.  No root, no network.
+
+    test_site.py SEKISHO_RULEC"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+SRC = os.environ["SEKISHO_SOURCE_ROOT"]
+TOOL = os.path.join(SRC, "firmware", "sekisho-site")
+EXAMPLE = os.path.join(SRC, "firmware", "site.example")
+RULEC = sys.argv[1]
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def read(root, rel):
+    with open(os.path.join(root, rel), encoding="utf-8") as f:
+        return f.read()
+
+
+def site_variant(tmpdir, name, edit):
+    """An edited copy of the example in TMPDIR (its policy path made absolute)."""
+    with open(EXAMPLE, encoding="utf-8") as f:
+        text = f.read()
+    new = edit(text)
+    assert new != text, f"variant {name} changed nothing"
+    new = new.replace("policy = ../rules/examples/", f"policy = {SRC}/rules/examples/")
+    path = os.path.join(tmpdir, name + ".site")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(new)
+    return path
+
+
+def render(site, root):
+    return subprocess.run([TOOL, "render", site, root], capture_output=True, text=True)
+
+
+def line_of(site, needle):
+    with open(site, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if needle in line:
+                return n
+    raise AssertionError(needle)
+
+
+def main():
+    with tempfile.TemporaryDirectory() as made:
+        run(made)
+
+
+def run(made):
+    with tempfile.TemporaryDirectory() as root:
+        r = render(EXAMPLE, root)
+        check(r.returncode == 0, f"example renders ({r.stderr.strip()})")
+        segs = {"sk-mynumber": "52:54:00:5e:10:01", "sk-lgwan": "52:54:00:5e:20:01",
+                "sk-lgwanwan": "52:54:00:5e:50:01", "sk-internet": "52:54:00:5e:30:01",
+                "sk-mgmt": "52:54:00:5e:40:01"}
+        for name, mac in segs.items():
+            link = read(root, f"etc/systemd/network/10-{name}.link")
+            check(f"MACAddress={mac}\n" in link and f"Name={name}\n" in link,
+                  f"{name}: .link names the port with MAC {mac}")
+        net = read(root, "etc/systemd/network/20-sk-lgwan.network")
+        check("Name=sk-lgwan\n" in net and "Address=198.18.20.1/24\n" in net
+              and "Address=2001:db8:20::1/64\n" in net, "sk-lgwan: both addresses")
+        check("IPv6AcceptRA=no" in net and "Gateway=" not in net, "sk-lgwan: no RA, no route")
+        net = read(root, "etc/systemd/network/20-sk-lgwanwan.network")
+        check("[Route]\nDestination=198.19.0.0/16\nGateway=198.19.0.254\n" in net, "sk-lgwanwan: the LGWAN route")
+        net = read(root, "etc/systemd/network/20-sk-internet.network")
+        check("[Route]\nGateway=198.18.30.254\n" in net, "sk-internet: the default route")
+        check("RequiredForOnline=yes" in read(root, "etc/systemd/network/20-sk-mgmt.network")
+              and "RequiredForOnline=no" in net, "online = the management segment")
+        check(not any(f.endswith(".network") and "IPForward" in read(root, f"etc/systemd/network/{f}")
+                      for f in os.listdir(os.path.join(root, "etc/systemd/network"))),
+              "no .network turns on global forwarding (sysctl.d decides per interface)")
+
+        sshd = read(root, "etc/ssh/sshd_config.d/50-sekisho.conf")
+        listen = re.findall(r"^ListenAddress (\S+)$", sshd, re.M)
+        check(listen == ["198.18.40.1"], f"sshd listens on the management address only ({listen})")
+        keys = os.path.join(root, "root/.ssh/authorized_keys")
+        check(read(root, "root/.ssh/authorized_keys").startswith("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5")
+              and os.stat(keys).st_mode & 0o777 == 0o600
+              and os.stat(os.path.dirname(keys)).st_mode & 0o777 == 0o700,
+              "administrators' key: root's authorized_keys 0600 in a 0700 directory")
+        check("PasswordAuthentication no" in sshd, "sshd: no passwords")
+        check("After=network-online.target" in read(root, "etc/systemd/system/ssh.service.d/50-sekisho.conf"),
+              "sshd starts after its address exists")
+
+        main_cf = read(root, "etc/postfix/main.cf")
+
+        def pf(key):
+            m = re.findall(rf"^{key} = (.*)$", main_cf, re.M)
+            return m[-1] if len(m) == 1 else f"<{len(m)} lines>"
+        check(pf("relay_transport") == "relay:[198.18.20.25]:25", "relay to the LGWAN mail server")
+        check(pf("relay_domains") == "city.example.lg.jp", "relay domains")
+        check(pf("mynetworks") == "127.0.0.0/8, [::1]/128", "no outward relay: loopback only in mynetworks")
+        check(pf("default_transport").startswith("error:"), "no outward relay: default transport refuses")
+        check(pf("myhostname") == "sekisho-johoku.city.example.lg.jp", "myhostname")
+        check(pf("smtpd_milters") == "inet:127.0.0.1:10025", "the milter is kept from the template")
+        check(read(root, "etc/postfix/master.cf") == read(SRC, "firmware/postfix/master.cf"), "master.cf")
+        check(read(root, "etc/hostname") == "sekisho-johoku\n", "hostname")
+        check(read(root, "etc/resolv.conf").endswith("nameserver 198.18.20.53\n"), "resolver")
+        check("NTP=198.18.20.123\n" in read(root, "etc/systemd/timesyncd.conf.d/50-sekisho.conf"), "NTP")
+        check("SEKISHO_POLICY=/etc/sekisho/policy.d/main.policy" in read(root, "etc/sekisho/sekisho.conf"),
+              "sekisho.conf names the installed policy")
+
+        pol = read(root, "etc/sekisho/policy.d/main.policy")
+        zones = dict(re.findall(r"^zone\s+(\S+)\s.*?\binterface\s+(\S+)", pol, re.M))
+        check(zones == {"mynumber": "sk-mynumber", "lgwan": "sk-lgwan", "lgwan-wan": "sk-lgwanwan",
+                        "internet": "sk-internet", "mgmt": "sk-mgmt"}, f"zones bound to the segments ({zones})")
+        check(os.path.isfile(os.path.join(root, "etc/sekisho/policy.d/objects.policy")), "include file copied")
+        r = subprocess.run([RULEC, "--no-color", "check", os.path.join(root, "etc/sekisho/policy.d/main.policy")],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, f"the bound policy passes sekisho-rulec check ({r.stderr.strip()[-300:]})")
+
+    # variants: outward relay; a zone without a segment
+    v = site_variant(made, "relay", lambda t: t.replace("internet_relayhost =", "internet_relayhost = 198.18.31.25:587")
+                     .replace("mynetworks =", "mynetworks = 198.18.20.26/32"))
+    with tempfile.TemporaryDirectory() as root:
+        r = render(v, root)
+        main_cf = read(root, "etc/postfix/main.cf")
+        check(r.returncode == 0 and "\nrelayhost = [198.18.31.25]:587\n" in main_cf
+              and "\ndefault_transport = smtp\n" in main_cf
+              and "\nmynetworks = 127.0.0.0/8, [::1]/128, 198.18.20.25/32, 198.18.20.26/32\n" in main_cf,
+              "internet_relayhost: relayhost, smtp transport, the LGWAN mail server may relay out")
+    v = site_variant(made, "unbound", lambda t: re.sub(r"\[segment mynumber\].*?\n\n", "", t, flags=re.S))
+    with tempfile.TemporaryDirectory() as root:
+        r = render(v, root)
+        pol = read(root, "etc/sekisho/policy.d/main.policy") if r.returncode == 0 else ""
+        check(r.returncode == 0 and 'zone "mynumber" has no segment' in r.stderr
+              and re.search(r"^zone mynumber .*interface sk-none1 ", pol, re.M) is not None
+              and not os.path.exists(os.path.join(root, "etc/systemd/network/10-sk-mynumber.link")),
+              "a zone without a segment: warned, bound to a name no interface has")
+        r = subprocess.run([RULEC, "--no-color", "check", os.path.join(root, "etc/sekisho/policy.d/main.policy")],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, "that policy still compiles")
+
+    # refused: (name, edit, text on the reported line, message)
+    bad = [
+        ("mac", lambda t: t.replace("mac = 52:54:00:5e:20:01", "mac = 52:54:00:5e:20"),
+         "mac = 52:54:00:5e:20", "is not a MAC address"),
+        ("dupmac", lambda t: t.replace("mac = 52:54:00:5e:50:01", "mac = 52:54:00:5e:20:01"),
+         "mac = 52:54:00:5e:20:01\naddress = 198.19", "already used at line"),
+        ("multicast", lambda t: t.replace("mac = 52:54:00:5e:20:01", "mac = 01:00:5e:00:00:01"),
+         "mac = 01:00:5e:00:00:01", "multicast"),
+        ("name", lambda t: t.replace("name = sk-lgwan\n", "name = eth2\n"), "name = eth2", "must be \"sk-\""),
+        ("longname", lambda t: t.replace("name = sk-lgwan\n", "name = sk-lgwan-segment0\n"),
+         "name = sk-lgwan-segment0", "at most 15 bytes"),
+        ("dupname", lambda t: t.replace("name = sk-internet", "name = sk-lgwan"), "name = sk-lgwan\nzone = internet", "already used at line"),
+        ("addr", lambda t: t.replace("address = 198.18.30.1/24", "address = 198.18.30.300/24"),
+         "198.18.30.300", "is not ADDRESS/PREFIXLEN"),
+        ("noprefix", lambda t: t.replace("address = 198.18.30.1/24", "address = 198.18.30.1"),
+         "address = 198.18.30.1", "needs a prefix length"),
+        ("dupaddr", lambda t: t.replace("address = 198.18.30.1/24", "address = 198.18.20.1/24"),
+         "address = 198.18.20.1/24\ngateway", "already used"),
+        ("gw", lambda t: t.replace("gateway = 198.18.30.254", "gateway = 198.18.99.254"),
+         "gateway = 198.18.99.254", "not in a network of this segment"),
+        ("twogw", lambda t: t.replace("address = 198.18.40.1/24", "address = 198.18.40.1/24\ngateway = 198.18.40.254"),
+         "gateway = 198.18.40.254", "already given"),
+        ("route", lambda t: t.replace("route = 198.19.0.0/16 via 198.19.0.254", "route = 198.19.0.0/16 198.19.0.254"),
+         "route = 198.19.0.0/16 198.19.0.254", "expected \"NETWORK/LEN via ADDRESS\""),
+        ("nomgmt", lambda t: t.replace("management = yes", "management = no"), "[segment mynumber]",
+         "exactly one segment needs \"management = yes\""),
+        ("twomgmt", lambda t: t.replace("zone = internet", "zone = internet\nmanagement = yes"),
+         "[segment mgmt]", "(found 2)"),
+        ("key", lambda t: t.replace("zone = lgwan\n", "zone = lgwan\nmtu = 9000\n"), "mtu = 9000", "unknown key"),
+        ("zone", lambda t: t.replace("zone = lgwan\n", "zone = lgwan2\n"), "zone = lgwan2", "not defined in the policy"),
+        ("section", lambda t: t.replace("[mail]", "[smtp]"), "[smtp]", "unknown section"),
+        ("policy", lambda t: t.replace("policy = ../rules/examples/municipality.policy", "policy = nosuch.policy"),
+         "policy = nosuch.policy", "does not exist"),
+        ("relay", lambda t: t.replace("lgwan_mail_server = 198.18.20.25", "lgwan_mail_server = mail.lgwan"),
+         "lgwan_mail_server = mail.lgwan", "expected ADDRESS"),
+        ("nomailhop", lambda t: t.replace("lgwan_mail_server = 198.18.20.25", "lgwan_mail_server ="),
+         "[mail]", '"lgwan_mail_server" is missing'),
+        ("syntax", lambda t: t.replace("hostname = sekisho-johoku", "hostname sekisho-johoku"),
+         "hostname sekisho-johoku", "expected \"key = value\""),
+        ("sshkey", lambda t: t.replace("ssh_key = ssh-ed25519 AAAA", "ssh_key = ssh-dss AAAA"),
+         "ssh_key = ssh-dss", "OpenSSH public key"),
+        ("twice", lambda t: t.replace("zone = lgwan\n", "zone = lgwan\nzone = internet\n"),
+         "zone = internet\nmac = 52:54:00:5e:20:01", "given twice"),
+    ]
+    for name, edit, where, msg in bad:
+        v = site_variant(made, name, edit)
+        with open(v, encoding="utf-8") as f:
+            text = f.read()
+        n = text[:text.index(where)].count("\n") + 1
+        with tempfile.TemporaryDirectory() as root:
+            r = render(v, root)
+            written = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+            want = f"{v}:{n}: "
+            got = [ln for ln in r.stderr.splitlines() if ln.startswith(want) and (msg is None or msg in ln)]
+            check(r.returncode == 1 and got and not written,
+                  f"refused: {name} at line {n} ({r.stderr.strip().splitlines()[:2]})")
+    r = subprocess.run([TOOL, "check", "/nonexistent/site"], capture_output=True, text=True)
+    check(r.returncode == 1 and "/nonexistent/site" in r.stderr, "a missing site file is an error")
+    v = os.path.join(made, "utf8.site")
+    with open(v, "wb") as f:
+        f.write(open(EXAMPLE, "rb").read().replace(b"hostname = sekisho-johoku", b"hostname = \xff"))
+    r = subprocess.run([TOOL, "check", v], capture_output=True, text=True)
+    check(r.returncode == 1 and f"{v}:{line_of(EXAMPLE, 'hostname = sekisho-johoku')}: not UTF-8" in r.stderr,
+          "not UTF-8: refused with its line")
+
+
+if __name__ == "__main__":
+    main()
+    print(f"{len(failures)} failure(s)")
+    sys.exit(1 if failures else 0)
