@@ -13,7 +13,9 @@
  * concurrently.
  *
  * Ownership: table_build returns a malloc'd buffer the caller frees.
- * table_open maps the file; table_close unmaps.  Every pointer returned by
+ * table_open maps the file and allocates the lookup's per-partition
+ * descriptors (derived from the validated file, proportional to its
+ * partition count); table_close unmaps and frees them.  Every pointer returned by
  * the accessors points into the table and lives until table_close. */
 #pragma once
 #include <stdbool.h>

@@ -59,6 +59,19 @@ static struct table_query to_query(const struct policy_packet *k)
 	return q;
 }
 
+/* Look k up in t and in the reference; counts a disagreement on the rule in
+ * *bad and returns the reference's rule index (-1: none). */
+static long agree(const struct table *t, const struct policy *p, const struct policy_packet *k, uint32_t *bad)
+{
+	struct table_query q = to_query(k);
+	struct table_verdict v;
+	table_lookup(t, &q, &v);
+	long ref = policy_first_match(p, k);
+	if ((ref < 0 ? UINT32_MAX : (uint32_t)ref) != v.rule_index)
+		(*bad)++;
+	return ref;
+}
+
 /* ---- round trip ---- */
 
 static struct policy *sample_policy(void)
@@ -530,15 +543,74 @@ static void test_big_partition(void)
 		for (uint32_t port = 999; port <= 1050; port += 7) {
 			struct policy_packet k =
 				tp_pkt(1, 1, 4, 0x0a010203u, 0x0a000000u + i, 6, 1, SVC_KEY(6, port));
-			struct table_query q = to_query(&k);
-			struct table_verdict v;
-			table_lookup(t, &q, &v);
-			long ref = policy_first_match(p, &k);
-			if ((ref < 0 ? UINT32_MAX : (uint32_t)ref) != v.rule_index)
-				bad++;
+			agree(t, p, &k, &bad);
 		}
 	}
 	CHECK(bad == 0, "%u mismatches in a 9001-rule partition", bad);
+	table_close(t);
+	free(buf);
+	policy_free(p);
+}
+
+/* A dimension of more than 16^4 bounds in a partition of a few sub-rules:
+ * its search tree is deeper than the fast path's descriptors hold, so this
+ * partition takes the general path although it has one summary word.  Keys
+ * near the top of the key dimension and sports at both ends exercise the
+ * fast path's signed node search in the other partition. */
+static void test_deep_tree(void)
+{
+	struct policy *p = tp_new(3);
+	const uint32_t nh = 40000;
+	struct policy_rule *r = tp_rule(p, 1, ACT_ALLOW, 2, 2);
+	tp_set_text(&r->src, "10.0.0.0/8");
+	r->dst.v4 = xreallocarray(NULL, nh, sizeof *r->dst.v4);
+	for (uint32_t i = 0; i < nh; i++)
+		r->dst.v4[i] = (struct ip_range){.lo = 0x0a000000u + 4 * i, .hi = 0x0a000000u + 4 * i + 1};
+	r->dst.n4 = nh;
+	tp_svc(r, SVC_KEY(6, 80), SVC_KEY(6, 80), 0, 65535);
+	r = tp_rule(p, 2, ACT_REJECT, 2, 2);
+	tp_set_any(&r->src);
+	tp_set_text(&r->dst, "10.0.0.0/16");
+	tp_svc(r, SVC_KEY(6, 1), SVC_KEY(6, 65535), 0, 65535);
+	/* zone 2 to zone 2: a small partition, keys and sports at the edges */
+	r = tp_rule(p, 3, ACT_ALLOW, 4, 4);
+	tp_set_any(&r->src);
+	tp_set_any(&r->dst);
+	tp_svc(r, SVC_KEY_MAX - 5, SVC_KEY_MAX, 1024, 65535);
+	r = tp_rule(p, 4, ACT_DENY, 4, 4);
+	tp_set_any(&r->src);
+	tp_set_text(&r->dst, "255.255.255.0/24");
+	tp_svc(r, 0, SVC_KEY_MAX, 0, 1023);
+
+	void *buf;
+	size_t len;
+	build_or_die(p, &buf, &len);
+	struct table *t = open_or_die(buf, len);
+	uint32_t bad = 0, hit[4] = {0};
+	for (uint32_t i = 0; i < 4 * nh + 8; i += 3) {
+		for (uint32_t port = 79; port <= 81; port++) {
+			struct policy_packet k =
+				tp_pkt(1, 1, 4, 0x0a010203u, 0x0a000000u + i, 6, 1, SVC_KEY(6, port));
+			long ref = agree(t, p, &k, &bad);
+			if (ref >= 0)
+				hit[ref]++;
+		}
+	}
+	static const uint32_t keys[] = {0, 1, SVC_KEY_MAX - 6, SVC_KEY_MAX - 5, SVC_KEY_MAX - 1, SVC_KEY_MAX};
+	static const uint16_t sports[] = {0, 1023, 1024, 65534, 65535};
+	static const uint32_t dsts[] = {0, 0xfffffeffu, 0xffffff00u, 0xffffffffu};
+	for (size_t a = 0; a < sizeof keys / sizeof *keys; a++)
+		for (size_t b = 0; b < sizeof sports / sizeof *sports; b++)
+			for (size_t c = 0; c < sizeof dsts / sizeof *dsts; c++) {
+				struct policy_packet k = tp_pkt(2, 2, 4, 0xffffffffu, dsts[c], (uint8_t)(keys[a] >> 16),
+								sports[b], keys[a]);
+				long ref = agree(t, p, &k, &bad);
+				if (ref >= 0)
+					hit[ref]++;
+			}
+	CHECK(bad == 0, "%u mismatches with an 80,000-bound dimension and edge keys", bad);
+	CHECK(hit[0] && hit[1] && hit[2] && hit[3], "every rule decides some packet (%u %u %u %u)", hit[0], hit[1],
+	      hit[2], hit[3]);
 	table_close(t);
 	free(buf);
 	policy_free(p);
@@ -1129,6 +1201,7 @@ int main(void)
 	RUN(test_lookup_services);
 	RUN(test_zone_pairs);
 	RUN(test_big_partition);
+	RUN(test_deep_tree);
 	RUN(test_empty_policy);
 	RUN(test_build_errors);
 	RUN(test_corruptions);
