@@ -184,7 +184,15 @@ try:
     check(reply[0] == b"c" and mods, "message after a tempfail is sanitised")
     c.close()
 
-    recs = {r["queue_id"]: r for r in audit(m.audit)}
+    # The audit chain is written by the writer's own threads after the reply:
+    # wait (bounded) until the last message's record is there.
+    deadline = time.monotonic() + 30
+    while True:
+        recs = {r["queue_id"]: r for r in audit(m.audit)}
+        if all(q in recs for q in ("QIDZIP", "QIDURL", "QIDHUGE", "QIDAFTER", "QIDBIG")) or \
+                time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     z = recs.get("QIDZIP", {})
     check(z.get("verdict") == "delivered" and z.get("result") == "ok" and z.get("env_from") == "<a@example.com>"
           and z.get("env_to") == ["<soumu@lgwan.test>"] and sha[:16] in z.get("quarantine_ids", [])
