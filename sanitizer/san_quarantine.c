@@ -19,11 +19,21 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+/* Puts of different content run in parallel: each put waits for three
+ * fsyncs, and with one lock over them every worker of the milter queued
+ * behind the one that was writing (on a journaled file system that was
+ * the milter's bottleneck).  A put holds the read side of rw and the
+ * stripe of its SHA-256, so puts of the same content (same file names)
+ * are serialised; expire, which rescans and deletes, holds the write side.
+ * used is reserved with an atomic compare-and-swap against max_bytes. */
+#define Q_STRIPES 32
+
 struct san_quarantine {
 	char *dir;
 	int dfd;
 	uint64_t max_bytes, retain, used;
-	pthread_mutex_t lock;  /* put and expire: threads of one process (the milter) */
+	pthread_rwlock_t rw;
+	pthread_mutex_t stripe[Q_STRIPES];
 };
 
 static void hex_digest(const unsigned char *d, char out[65])
@@ -135,7 +145,7 @@ static int scan(struct san_quarantine *q, int64_t now, bool expire, int *ret_del
 		used += (uint64_t)st.st_size;
 	}
 	closedir(d);
-	q->used = used;
+	__atomic_store_n(&q->used, used, __ATOMIC_RELAXED);
 	if (ret_deleted) *ret_deleted = deleted;
 	return 0;
 }
@@ -159,7 +169,8 @@ int san_quarantine_open(const struct san_quarantine_opts *o, struct san_quaranti
 	struct san_quarantine *q = calloc(1, sizeof(*q));
 	if (!q || !(q->dir = strdup(o->dir))) { free(q); close(dfd); return -ENOMEM; }
 	q->dfd = dfd;
-	pthread_mutex_init(&q->lock, NULL);
+	pthread_rwlock_init(&q->rw, NULL);
+	for (int i = 0; i < Q_STRIPES; i++) pthread_mutex_init(&q->stripe[i], NULL);
 	q->max_bytes = o->max_bytes ? o->max_bytes : (uint64_t)10 << 30;
 	q->retain = o->retain_seconds;
 	int r = scan(q, (int64_t)time(NULL), true, NULL);
@@ -172,7 +183,8 @@ void san_quarantine_close(struct san_quarantine *q)
 {
 	if (!q) return;
 	close(q->dfd);
-	pthread_mutex_destroy(&q->lock);
+	pthread_rwlock_destroy(&q->rw);
+	for (int i = 0; i < Q_STRIPES; i++) pthread_mutex_destroy(&q->stripe[i]);
 	free(q->dir);
 	free(q);
 }
@@ -180,6 +192,26 @@ void san_quarantine_close(struct san_quarantine *q)
 const char *san_quarantine_dir(const struct san_quarantine *q) { return q->dir; }
 uint64_t san_quarantine_used(const struct san_quarantine *q) { return __atomic_load_n(&q->used, __ATOMIC_RELAXED); }
 
+/* Take len bytes of the cap; false when it would be exceeded. */
+static bool reserve(struct san_quarantine *q, uint64_t len)
+{
+	uint64_t cur = __atomic_load_n(&q->used, __ATOMIC_RELAXED);
+	do {
+		if (cur + len > q->max_bytes || cur + len < cur) return false;
+	} while (!__atomic_compare_exchange_n(&q->used, &cur, cur + len, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return true;
+}
+
+static void unreserve(struct san_quarantine *q, uint64_t len) { __atomic_fetch_sub(&q->used, len, __ATOMIC_RELAXED); }
+
+static pthread_mutex_t *stripe_of(struct san_quarantine *q, const char *sha)
+{
+	unsigned h = (unsigned)(sha[0] >= 'a' ? sha[0] - 'a' + 10 : sha[0] - '0') << 4 |
+		     (unsigned)(sha[1] >= 'a' ? sha[1] - 'a' + 10 : sha[1] - '0');
+	return &q->stripe[h % Q_STRIPES];
+}
+
+/* The temporary name is unique per item (the caller holds its stripe). */
 static int write_file(int dfd, const char *name, const void *buf, size_t len)
 {
 	char tmp[128];
@@ -203,9 +235,13 @@ static int put_locked(struct san_quarantine *q, const void *buf, size_t len, con
 
 int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65])
 {
-	pthread_mutex_lock(&q->lock);
+	san_sha256_hex(buf, len, ret_sha);
+	pthread_mutex_t *st = stripe_of(q, ret_sha);
+	pthread_rwlock_rdlock(&q->rw);
+	pthread_mutex_lock(st);
 	int r = put_locked(q, buf, len, meta, ret_sha);
-	pthread_mutex_unlock(&q->lock);
+	pthread_mutex_unlock(st);
+	pthread_rwlock_unlock(&q->rw);
 	return r;
 }
 
@@ -240,40 +276,59 @@ static struct json_object *meta_json(const char *ret_sha, uint64_t len, const st
 	return o;
 }
 
+/* ret_sha: the SHA-256 of buf, computed by the caller (which holds its stripe). */
 static int put_locked(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65])
 {
-	san_sha256_hex(buf, len, ret_sha);
 	if (already_kept(q, ret_sha, len)) return 0;
-	if (q->used + len > q->max_bytes) return -ENOSPC;
+	if (!reserve(q, len)) return -ENOSPC;
 	char dn[80], jn[80];
 	snprintf(dn, sizeof(dn), "%s.data", ret_sha);
 	snprintf(jn, sizeof(jn), "%s.json", ret_sha);
 	struct json_object *o = meta_json(ret_sha, len, meta);
-	if (!o) return -ENOMEM;
+	if (!o) { unreserve(q, len); return -ENOMEM; }
 	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	int r = write_file(q->dfd, dn, buf, len);
 	if (r == 0) r = write_file(q->dfd, jn, js, strlen(js));
 	json_object_put(o);
 	if (r == 0 && fsync(q->dfd) < 0) r = -errno;
-	if (r < 0) { unlinkat(q->dfd, dn, 0); unlinkat(q->dfd, jn, 0); return r; }
-	__atomic_store_n(&q->used, q->used + len, __ATOMIC_RELAXED);
+	if (r < 0) { unlinkat(q->dfd, dn, 0); unlinkat(q->dfd, jn, 0); unreserve(q, len); return r; }
 	return 0;
 }
 
+static int put_fd_item(struct san_quarantine *q, const char *tmp, uint64_t len, const struct san_qmeta *meta,
+		       const char ret_sha[65]);
+
+/* Called with the read side of rw (not a stripe: the hash, and so the
+ * stripe, is known only after the copy). */
 static int put_fd_locked(struct san_quarantine *q, int fd, uint64_t off, uint64_t len, const struct san_qmeta *meta,
 			 char ret_sha[65])
 {
-	if (q->used + len > q->max_bytes) return -ENOSPC;
+	if (!reserve(q, len)) return -ENOSPC;
 	/* The name is the hash, known only after the copy: copy to a
-	 * temporary name while hashing, then rename. */
+	 * temporary name (unique per thread) while hashing, then rename. */
 	char tmp[128];
 	snprintf(tmp, sizeof(tmp), ".tmp.%d.%lu.copy", (int)getpid(), (unsigned long)pthread_self());
 	int out = openat(q->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (out < 0) return -errno;
+	if (out < 0) { int e = -errno; unreserve(q, len); return e; }
 	int r = hash_copy(fd, off, len, out, ret_sha);
 	if (r == 0 && fsync(out) < 0) r = -errno;
 	if (close(out) < 0 && r == 0) r = -errno;
-	if (r < 0 || already_kept(q, ret_sha, len)) { unlinkat(q->dfd, tmp, 0); return r; }
+	if (r < 0) { unlinkat(q->dfd, tmp, 0); unreserve(q, len); return r; }
+	pthread_mutex_t *st = stripe_of(q, ret_sha);
+	pthread_mutex_lock(st);
+	r = put_fd_item(q, tmp, len, meta, ret_sha);
+	pthread_mutex_unlock(st);
+	if (r != 0) unreserve(q, len);
+	return r < 0 ? r : 0;
+}
+
+/* The copy is at tmp; the caller holds the item's stripe.  0 stored, 1
+ * already kept (tmp removed), or -errno (nothing left behind). */
+static int put_fd_item(struct san_quarantine *q, const char *tmp, uint64_t len, const struct san_qmeta *meta,
+		       const char ret_sha[65])
+{
+	int r;
+	if (already_kept(q, ret_sha, len)) { unlinkat(q->dfd, tmp, 0); return 1; }
 	char dn[80], jn[80];
 	snprintf(dn, sizeof(dn), "%s.data", ret_sha);
 	snprintf(jn, sizeof(jn), "%s.json", ret_sha);
@@ -285,25 +340,24 @@ static int put_fd_locked(struct san_quarantine *q, int fd, uint64_t off, uint64_
 	json_object_put(o);
 	if (r == 0 && fsync(q->dfd) < 0) r = -errno;
 	if (r < 0) { unlinkat(q->dfd, dn, 0); unlinkat(q->dfd, jn, 0); return r; }
-	__atomic_store_n(&q->used, q->used + len, __ATOMIC_RELAXED);
 	return 0;
 }
 
 int san_quarantine_put_fd(struct san_quarantine *q, int fd, uint64_t off, uint64_t len, const struct san_qmeta *meta,
 			  char ret_sha[65])
 {
-	pthread_mutex_lock(&q->lock);
+	pthread_rwlock_rdlock(&q->rw);
 	int r = put_fd_locked(q, fd, off, len, meta, ret_sha);
-	pthread_mutex_unlock(&q->lock);
+	pthread_rwlock_unlock(&q->rw);
 	return r;
 }
 
 int san_quarantine_expire(struct san_quarantine *q, int64_t now)
 {
 	int n = 0;
-	pthread_mutex_lock(&q->lock);
+	pthread_rwlock_wrlock(&q->rw);
 	int r = scan(q, now, true, &n);
-	pthread_mutex_unlock(&q->lock);
+	pthread_rwlock_unlock(&q->rw);
 	return r < 0 ? r : n;
 }
 

@@ -14,7 +14,9 @@
  * quarantine is opened (and by the tool's "expire").
  *
  * Threads: put and expire may be called from several threads of one process
- * at once (a mutex serialises them; the milter shares one quarantine).
+ * at once (the milter shares one quarantine): puts of different content
+ * run in parallel, each still returning only after its own fsyncs; puts of
+ * the same content, and expire, are serialised.
  *
  * Ownership: struct san_quarantine is owned by its opener (_close).  Never prints. */
 #pragma once

@@ -1,5 +1,7 @@
 /* san_quarantine: store, dedup, cap, retention, lookup, permissions. */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -8,6 +10,48 @@
 
 #include "sanitizer/san_quarantine.h"
 #include "tap.h"
+
+/* Threads putting at once (the milter's workers): distinct items, items
+ * every thread stores (same names), through put and put_fd. */
+#define NT 8
+#define NI 24
+struct tq { struct san_quarantine *q; int id, fails, nospc, stored; const char *dir; };
+
+static void *put_many(void *arg)
+{
+	struct tq *t = arg;
+	char buf[64], sha[65], path[128];
+	struct san_qmeta m = { .kind = "attachment" };
+	for (int k = 0; k < NI; k++) {
+		int n = k % 2 ? snprintf(buf, sizeof(buf), "thread %d item %d", t->id, k)
+			      : snprintf(buf, sizeof(buf), "shared item %d", k);
+		int r;
+		if (k % 3 == 0) {
+			snprintf(path, sizeof(path), "%s/src-%d", t->dir, t->id);
+			int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+			if (fd < 0 || write(fd, buf, (size_t)n) != n) { t->fails++; if (fd >= 0) close(fd); continue; }
+			r = san_quarantine_put_fd(t->q, fd, 0, (uint64_t)n, &m, sha);
+			close(fd);
+		} else {
+			r = san_quarantine_put(t->q, buf, (size_t)n, &m, sha);
+		}
+		if (r == -ENOSPC) t->nospc++;
+		else if (r != 0) t->fails++;
+		else t->stored++;
+	}
+	return NULL;
+}
+
+static uint64_t run_threads(struct san_quarantine *q, const char *dir, struct tq *t)
+{
+	pthread_t th[NT];
+	for (int i = 0; i < NT; i++) {
+		t[i] = (struct tq){ .q = q, .id = i, .dir = dir };
+		pthread_create(&th[i], NULL, put_many, &t[i]);
+	}
+	for (int i = 0; i < NT; i++) pthread_join(th[i], NULL);
+	return san_quarantine_used(q);
+}
 
 int main(void)
 {
@@ -43,6 +87,41 @@ int main(void)
 	san_quarantine_close(q);
 	chmod(qd, 0755);
 	CHECK(san_quarantine_open(&o, &q, why, sizeof(why)) == -EPERM, "group/other permissions refused");
+
+	/* Concurrent puts: every item complete, used what a rescan finds. */
+	char qd2[80], qd3[80];
+	snprintf(qd2, sizeof(qd2), "%s/q2", dir);
+	struct san_quarantine_opts o2 = { .dir = qd2 };
+	CHECK(san_quarantine_open(&o2, &q, why, sizeof(why)) == 0, "open q2");
+	struct tq t[NT];
+	uint64_t used = run_threads(q, dir, t);
+	int fails = 0, stored = 0;
+	for (int i = 0; i < NT; i++) { fails += t[i].fails + t[i].nospc; stored += t[i].stored; }
+	CHECK(fails == 0 && stored == NT * NI, "concurrent puts all stored (%d failed)", fails);
+	san_quarantine_close(q);
+	CHECK(san_quarantine_open(&o2, &q, why, sizeof(why)) == 0, "reopen q2");
+	CHECK(san_quarantine_used(q) == used, "used after concurrent puts = rescan (%llu vs %llu)",
+	      (unsigned long long)used, (unsigned long long)san_quarantine_used(q));
+	char shared[65];
+	CHECK(san_quarantine_put(q, "shared item 0", 13, &m, shared) == 0 && san_quarantine_used(q) == used,
+	      "shared item stored once");
+	snprintf(p, sizeof(p), "%s/%s.json", qd2, shared);
+	CHECK(stat(p, &st) == 0, "shared item has its metadata");
+	san_quarantine_close(q);
+	/* The cap holds under concurrency: never more than max_bytes. */
+	snprintf(qd3, sizeof(qd3), "%s/q3", dir);
+	struct san_quarantine_opts o3 = { .dir = qd3, .max_bytes = 200 };
+	CHECK(san_quarantine_open(&o3, &q, why, sizeof(why)) == 0, "open q3");
+	used = run_threads(q, dir, t);
+	int nospc = 0;
+	fails = 0;
+	for (int i = 0; i < NT; i++) { fails += t[i].fails; nospc += t[i].nospc; }
+	CHECK(fails == 0 && nospc > 0 && used <= 200, "cap under concurrency: used %llu, %d refused",
+	      (unsigned long long)used, nospc);
+	san_quarantine_close(q);
+	CHECK(san_quarantine_open(&o3, &q, why, sizeof(why)) == 0 && san_quarantine_used(q) == used, "q3 rescan = used");
+	san_quarantine_close(q);
+
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0, "cleanup");
