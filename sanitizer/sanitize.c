@@ -700,6 +700,28 @@ static void freeze_raw(GMimeHeader *h)
 	g_free(copy);
 }
 
+/* v as RFC 2047 base64 encoded-words of at most 45 bytes of UTF-8 each
+ * (75 characters with the charset), split only between characters and
+ * folded: always ASCII.  Bytes that are not UTF-8 become U+FFFD first, so
+ * the words decode cleanly.  The caller g_free()s it. */
+static char *encode_words(const char *raw)
+{
+	gchar *v = g_utf8_make_valid(raw, -1);
+	GString *g = g_string_new(NULL);
+	size_t n = strlen(v), i = 0;
+	while (i < n) {
+		size_t j = i + 45 < n ? i + 45 : n;
+		while (j > i + 1 && j < n && ((unsigned char)v[j] & 0xC0) == 0x80)
+			j--;            /* never inside a UTF-8 sequence */
+		gchar *b = g_base64_encode((const guchar *)v + i, j - i);
+		g_string_append_printf(g, "%s=?UTF-8?B?%s?=", i ? "\n " : "", b);
+		g_free(b);
+		i = j;
+	}
+	g_free(v);
+	return g_string_free(g, FALSE);
+}
+
 /* Copy the allow-listed headers of the original into out (decoded, then
  * re-encoded by gmime); each singleton header once. */
 static void copy_headers(struct run *r, GMimeMessage *orig, GMimeMessage *out, const char *charset, unsigned *dropped)
@@ -730,13 +752,21 @@ static void copy_headers(struct run *r, GMimeMessage *orig, GMimeMessage *out, c
 		if (fr && is_ascii_printable_folded(fr)) {
 			freeze_raw(nh);
 		} else if (fr) {
-			/* An address that cannot be written in ASCII (SMTPUTF8 local
-			 * part): show it as the name of an empty group. */
-			char *ph = g_mime_utils_header_encode_phrase(NULL, v, charset);
-			char *gv = g_strdup_printf(" %s:;\n", ph ? ph : "unknown");
+			/* gmime's encoding left bytes that are not ASCII (an address
+			 * with an SMTPUTF8 local part; text gmime's phrase and text
+			 * encoders pass through raw, found by fuzzing).  Encode the
+			 * decoded value ourselves; an address becomes the name of an
+			 * empty group, which no client will reply to. */
+			bool addr = is_addr_header(nm);
+			char *ew = addr ? g_mime_utils_header_encode_phrase(NULL, v, charset) : NULL;
+			if (!ew || !is_ascii_printable_folded(ew)) {
+				g_free(ew);
+				ew = encode_words(v);
+			}
+			char *gv = g_strdup_printf(addr ? " %s:;\n" : " %s\n", ew);
 			g_mime_header_set_raw_value(nh, gv);
 			g_free(gv);
-			g_free(ph);
+			g_free(ew);
 		}
 		free(v);
 	}
