@@ -75,6 +75,7 @@
 #include "gateway/gw_ifcache.h"
 #include "gateway/gw_nfq.h"
 #include "gateway/gw_parse.h"
+#include "gateway/gw_replay.h"
 #include "rules/policy.h"
 #include "rules/policy_show.h"
 #include "rules/table.h"
@@ -125,33 +126,17 @@ static void ctx_free(struct gw_ctx *c)
  * a file overwritten in place can never fault the running daemon. */
 static int ctx_load(const char *path, uint32_t gen, struct gw_ctx **ret, char *why, size_t whylen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = -errno;
-		snprintf(why, whylen, "%s: %s", path, strerror(-e));
-		return e;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    (uint64_t)st.st_size > GW_TABLE_MAX_BYTES) {
+	void *buf = NULL;
+	size_t len = 0;
+	int r = gw_read_file(path, GW_TABLE_MAX_BYTES, &buf, &len);
+	if (r == -EFBIG || (r == 0 && len == 0)) {
 		snprintf(why, whylen, "%s: not a regular file of 1..%llu bytes", path, GW_TABLE_MAX_BYTES);
-		close(fd);
+		free(buf);
 		return -EINVAL;
 	}
-	size_t len = (size_t)st.st_size;
-	void *buf = malloc(len);
-	size_t got = 0;
-	while (buf && got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (!buf || got != len) {
-		snprintf(why, whylen, "%s: short read", path);
-		free(buf);
-		return buf ? -EIO : -ENOMEM;
+	if (r < 0) {
+		snprintf(why, whylen, "%s: %s", path, r == -EIO ? "short read" : strerror(-r));
+		return r;
 	}
 	struct gw_ctx *c = calloc(1, sizeof *c);
 	if (!c) {
@@ -160,7 +145,7 @@ static int ctx_load(const char *path, uint32_t gen, struct gw_ctx **ret, char *w
 	}
 	c->buf = buf;
 	char w[256] = "";
-	int r = table_open_buffer(buf, len, &c->t, w, sizeof w);
+	r = table_open_buffer(buf, len, &c->t, w, sizeof w);
 	if (r < 0) {
 		snprintf(why, whylen, "%s: %s", path, w);
 		ctx_free(c);

@@ -129,35 +129,6 @@ static void print_flow(void *arg, const struct gw_replay_flow *f)
 		printf("(zone default)\n");
 }
 
-/* Read a whole file, at most max bytes. */
-static int read_all(const char *path, uint64_t max, void **ret, size_t *ret_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		close(fd);
-		return -EFBIG;
-	}
-	size_t len = (size_t)st.st_size, got = 0;
-	void *buf = malloc(len ? len : 1);
-	while (buf && got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (!buf || got != len) {
-		free(buf);
-		return buf ? -EIO : -ENOMEM;
-	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
 /* Parsing hostile input as root: become nobody first. */
 static int drop_root(void)
 {
@@ -249,7 +220,7 @@ int main(int argc, char **argv)
 	ro.nnets = nnets;
 	void *buf = NULL;
 	size_t len = 0;
-	int r = read_all(cap_path, max_bytes, &buf, &len);
+	int r = gw_read_file(cap_path, max_bytes, &buf, &len);
 	if (r < 0) {
 		fprintf(stderr, "sekisho-replay: %s: %s\n", cap_path,
 			r == -EFBIG ? "not a regular file within --max-bytes" : strerror(-r));

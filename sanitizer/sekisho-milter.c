@@ -51,6 +51,7 @@
 #include "common/audit.h"
 #include "common/strbuf.h"
 #include "sanitizer/san_opts.h"
+#include "sanitizer/san_record.h"
 #include "sanitizer/sanitize.h"
 
 #define MAX_RCPT 256
@@ -159,47 +160,9 @@ static bool put(struct conn *c, const void *p, size_t n)
 static void write_audit(struct conn *c, SMFICTX *ctx, const struct sanitize_result *res, bool tempfail, const char *why)
 {
 	if (!audit) return;
-	const char *qid = smfi_getsymval(ctx, "i");
-	size_t n = res ? res->n_items : 0;
-	struct audit_field *rem = calloc(n ? n : 1, sizeof(*rem));
-	struct audit_field (*obj)[7] = calloc(n ? n : 1, sizeof(*obj));
-	const char **qids = calloc(n + 2, sizeof(*qids));
-	if (!rem || !obj || !qids) { free(rem); free(obj); free(qids); return; }
-	size_t nq = 0;
-	if (res && res->original_qid[0]) qids[nq++] = res->original_qid;
-	for (size_t i = 0; i < n; i++) {
-		const struct sanitize_item *it = &res->items[i];
-		struct audit_field f[7] = {
-			AUDIT_STR("name", it->name), AUDIT_STR("content_type", it->declared),
-			AUDIT_STR("detected_type", it->detected), AUDIT_UINT("size", it->size),
-			AUDIT_STR("sha256", it->sha256), AUDIT_STR("reason", it->reason),
-			AUDIT_STR("quarantine_id", it->qid),
-		};
-		memcpy(obj[i], f, sizeof(f));
-		struct audit_field o = AUDIT_OBJ("", obj[i], 7);
-		rem[i] = o;
-		if (it->qid[0]) qids[nq++] = it->qid;
-	}
-	const char *result = !res ? "failed" : res->status == SANITIZE_FAILED ? "failed" :
-			     res->status == SANITIZE_MALFORMED ? "malformed" : "ok";
-	const char *reason = why ? why : res && res->reason ? res->reason : "";
-	struct audit_field f[] = {
-		AUDIT_STR("queue_id", qid ? qid : ""),
-		AUDIT_STR("message_id", res && res->message_id ? res->message_id : ""),
-		AUDIT_STR("env_from", c->env_from ? c->env_from : ""),
-		AUDIT_STRLIST("env_to", (const char *const *)c->env_to, c->n_to),
-		AUDIT_UINT("size", res ? res->size : c->msg.len),
-		AUDIT_STR("original_sha256", res ? res->original_sha256 : ""),
-		AUDIT_STR("output_sha256", res && !tempfail ? res->output_sha256 : ""),
-		AUDIT_STRLIST("actions", res ? (const char *const *)res->actions : NULL, res ? res->n_actions : 0),
-		AUDIT_LIST("removed", rem, n),
-		AUDIT_STRLIST("quarantine_ids", qids, nq),
-		AUDIT_STR("result", result),
-		AUDIT_STR("reason", reason),
-		AUDIT_STR("verdict", tempfail ? "tempfail" : "delivered"),
-	};
-	audit_emit(audit, "mail.sanitized", f, AUDIT_N(f));
-	free(rem); free(obj); free(qids);
+	struct san_envelope env = { smfi_getsymval(ctx, "i"), c->env_from,
+				    (const char *const *)c->env_to, c->n_to };
+	san_record_mail(audit, res, &env, c->msg.len, tempfail, why);
 }
 
 static sfsistat tempfail(struct conn *c, SMFICTX *ctx, const struct sanitize_result *res, const char *why)

@@ -22,6 +22,7 @@
 #include "common/audit.h"
 #include "common/strbuf.h"
 #include "sanitizer/san_opts.h"
+#include "sanitizer/san_record.h"
 #include "sanitizer/sanitize.h"
 
 #define EX_TEMP 75
@@ -48,44 +49,8 @@ static void usage(FILE *f)
 static void write_audit(const struct sanitize_result *res, int rc)
 {
 	if (!audit) return;
-	size_t n = res->n_items;
-	struct audit_field *rem = calloc(n ? n : 1, sizeof(*rem));
-	struct audit_field (*obj)[7] = calloc(n ? n : 1, sizeof(*obj));
-	const char **qids = calloc(n + 2, sizeof(*qids));
-	if (!rem || !obj || !qids) { free(rem); free(obj); free(qids); return; }
-	size_t nq = 0;
-	if (res->original_qid[0]) qids[nq++] = res->original_qid;
-	for (size_t i = 0; i < n; i++) {
-		const struct sanitize_item *it = &res->items[i];
-		struct audit_field f[7] = {
-			AUDIT_STR("name", it->name), AUDIT_STR("content_type", it->declared),
-			AUDIT_STR("detected_type", it->detected), AUDIT_UINT("size", it->size),
-			AUDIT_STR("sha256", it->sha256), AUDIT_STR("reason", it->reason),
-			AUDIT_STR("quarantine_id", it->qid),
-		};
-		memcpy(obj[i], f, sizeof(f));
-		struct audit_field o = AUDIT_OBJ("", obj[i], 7);
-		rem[i] = o;
-		if (it->qid[0]) qids[nq++] = it->qid;
-	}
-	const char *verdict = rc < 0 ? "tempfail" : "delivered";
-	struct audit_field f[] = {
-		AUDIT_STR("queue_id", queue_id ? queue_id : ""),
-		AUDIT_STR("message_id", res->message_id ? res->message_id : ""),
-		AUDIT_STR("env_from", env_from ? env_from : ""),
-		AUDIT_STRLIST("env_to", env_to, n_env_to),
-		AUDIT_UINT("size", res->size),
-		AUDIT_STR("original_sha256", res->original_sha256),
-		AUDIT_STR("output_sha256", rc < 0 ? "" : res->output_sha256),
-		AUDIT_STRLIST("actions", (const char *const *)res->actions, res->n_actions),
-		AUDIT_LIST("removed", rem, n),
-		AUDIT_STRLIST("quarantine_ids", qids, nq),
-		AUDIT_STR("result", res->status == SANITIZE_FAILED ? "failed" : res->status == SANITIZE_MALFORMED ? "malformed" : "ok"),
-		AUDIT_STR("reason", res->reason ? res->reason : ""),
-		AUDIT_STR("verdict", verdict),
-	};
-	audit_emit(audit, "mail.sanitized", f, AUDIT_N(f));
-	free(rem); free(obj); free(qids);
+	struct san_envelope env = { queue_id, env_from, env_to, n_env_to };
+	san_record_mail(audit, res, &env, res->size, rc < 0, NULL);
 }
 
 /* Sanitise one input; returns the exit class (0, 1, EX_TEMP, 2). */
