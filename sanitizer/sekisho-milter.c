@@ -193,16 +193,20 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
 	if ((f0 & need) != need) return SMFIS_REJECT;  /* the MTA then applies its default action */
 	*pf0 = need;
-	/* On a unix socket, ask for no reply to connect, helo, DATA, each
-	 * header, end of headers and each body chunk: otherwise each is a
-	 * round trip the MTA waits for.  Not on TCP: the MTA does not set
+	/* On a unix socket the MTA skips the stages we have no use for
+	 * (connect, HELO, DATA: SMFIP_NO*) and expects no reply to the ones
+	 * we only record (MAIL, RCPT, each header, end of headers, each body
+	 * chunk: SMFIP_NR_*), so a message costs one round trip, at end of
+	 * message, instead of one per stage and header (measured through
+	 * Postfix: docs/benchmarks.md).  Not on TCP: the MTA does not set
 	 * TCP_NODELAY, so with no replies its small writes wait for our
-	 * delayed ACK (measured: 2x slower through Postfix).  libmilter
-	 * answers "continue" itself where the MTA cannot skip replies.  A cap
-	 * hit in those stages then answers tempfail at end of message. */
-	unsigned long nr = !want_nr ? 0 : f1 & (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_DATA | SMFIP_NR_HDR |
-						SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_UNKN);
-	*pf1 = (f1 & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN)) | nr;
+	 * delayed ACK (measured: 2x slower).  A cap hit in a no-reply stage
+	 * answers tempfail at end of message. */
+	unsigned long nr = !want_nr ? 0 : f1 & (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+						SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
+						SMFIP_NR_UNKN);
+	unsigned long skip = !want_nr ? 0 : f1 & (SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NODATA);
+	*pf1 = (f1 & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN)) | nr | skip;
 	*pf2 = *pf3 = 0;
 	struct conn *c = get_conn(ctx);
 	if (!c) return SMFIS_TEMPFAIL;
@@ -232,7 +236,8 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	if (!c) return SMFIS_TEMPFAIL;
 	conn_reset(c);
 	c->env_from = dup_capped(argv && argv[0] ? argv[0] : "");
-	return c->env_from ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+	if (!c->env_from) { c->over = true; c->why = "memory"; return stage_fail(c, ctx, SMFIP_NR_MAIL); }
+	return cont(c, SMFIP_NR_MAIL);
 }
 
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
@@ -240,7 +245,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 	struct conn *c = get_conn(ctx);
 	if (!c) return SMFIS_TEMPFAIL;
 	if (c->n_to < MAX_RCPT && argv && argv[0] && (c->env_to[c->n_to] = dup_capped(argv[0]))) c->n_to++;
-	return SMFIS_CONTINUE;
+	return cont(c, SMFIP_NR_RCPT);
 }
 
 /* Append s with every bare LF turned into CRLF (folded header values). */
@@ -427,7 +432,9 @@ static int listen_nodelay(void)
 static void usage(FILE *f)
 {
 	fputs("usage: sekisho-milter -s SOCKET --quarantine DIR --audit-dir DIR --audit-key FILE [OPTIONS]\n"
-	      "  -s, --socket SPEC        libmilter socket: inet:PORT@127.0.0.1 or unix:/path\n"
+	      "  -s, --socket SPEC        libmilter socket: unix:/path (the appliance's) or inet:PORT@127.0.0.1\n"
+	      "  --socket-mode MODE       permissions of a unix socket, octal (default: from the umask;\n"
+	      "                           ignored for inet); the directory limits who may connect\n"
 	      "  --workers N              sanitiser contexts working at once (default 2, max 64)\n"
 	      "  --memory-budget BYTES    all buffered messages together (default 4 x max-size + 64 MiB)\n"
 	      "  --spool-dir DIR          messages above --spool-mem go to an unlinked file here\n"
@@ -444,12 +451,14 @@ int main(int argc, char **argv)
 	char *sock = NULL;
 	const char *adir = NULL, *akey = NULL;
 	size_t workers = 2, timeout = 600, v;
-	enum { O_ADIR = SAN_OPT_LAST + 1, O_AKEY, O_WORKERS, O_BUDGET, O_TIMEOUT, O_SPOOL, O_SPOOLMEM };
+	long sock_mode = -1;
+	enum { O_ADIR = SAN_OPT_LAST + 1, O_AKEY, O_WORKERS, O_BUDGET, O_TIMEOUT, O_SPOOL, O_SPOOLMEM, O_SOCKMODE };
 	static const struct option opts[] = {
 		{ "socket", 1, NULL, 's' }, SAN_OPTS_LONG,
 		{ "audit-dir", 1, NULL, O_ADIR }, { "audit-key", 1, NULL, O_AKEY }, { "workers", 1, NULL, O_WORKERS },
 		{ "memory-budget", 1, NULL, O_BUDGET }, { "timeout", 1, NULL, O_TIMEOUT },
-		{ "spool-dir", 1, NULL, O_SPOOL }, { "spool-mem", 1, NULL, O_SPOOLMEM }, { "help", 0, NULL, 'h' }, { 0 },
+		{ "spool-dir", 1, NULL, O_SPOOL }, { "spool-mem", 1, NULL, O_SPOOLMEM }, { "socket-mode", 1, NULL, O_SOCKMODE },
+		{ "help", 0, NULL, 'h' }, { 0 },
 	};
 	int ch;
 	char why[512] = "";
@@ -462,6 +471,16 @@ int main(int argc, char **argv)
 		case O_ADIR: adir = optarg; break;
 		case O_AKEY: akey = optarg; break;
 		case O_SPOOL: spool_dir = optarg; break;
+		case O_SOCKMODE: {
+			char *end;
+			errno = 0;
+			sock_mode = strtol(optarg, &end, 8);
+			if (errno || end == optarg || *end || sock_mode < 0 || sock_mode > 0777) {
+				fprintf(stderr, "sekisho-milter: bad --socket-mode '%s' (octal, at most 0777)\n", optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		case O_WORKERS: case O_BUDGET: case O_TIMEOUT: case O_SPOOLMEM:
 			if (san_opts_parse_size(optarg, &v) < 0) { fprintf(stderr, "sekisho-milter: bad number '%s'\n", optarg); return 2; }
@@ -527,8 +546,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sekisho-milter: cannot set up libmilter on %s\n", sock);
 		goto out;
 	}
-	if (!strncmp(sock, "unix:", 5) || !strncmp(sock, "local:", 6)) unlink(strchr(sock, ':') + 1);
+	const char *upath = want_nr ? strchr(sock, ':') + 1 : NULL;
+	if (upath) unlink(upath);
 	if (smfi_opensocket(true) != MI_SUCCESS) { fprintf(stderr, "sekisho-milter: cannot listen on %s\n", sock); goto out; }
+	/* libmilter creates the socket with the umask's permissions (the
+	 * unit's UMask=0077: only our user); Postfix connects as its own
+	 * user, so the mode is set here, and the directory (0750, group
+	 * postfix on the appliance) is what keeps everyone else out. */
+	if (sock_mode >= 0 && upath && chmod(upath, (mode_t)sock_mode) < 0) {
+		fprintf(stderr, "sekisho-milter: cannot set --socket-mode on %s: %s\n", sock, strerror(errno));
+		goto out;
+	}
 	if (!strncmp(sock, "inet", 4) && listen_nodelay() == 0)
 		fprintf(stderr, "sekisho-milter: warning: could not set TCP_NODELAY on %s (slower replies)\n", sock);
 	fprintf(stderr, "sekisho-milter: listening on %s (%zu workers)\n", sock, workers);

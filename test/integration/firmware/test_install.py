@@ -140,6 +140,19 @@ def main():
                                   ("/var/log/sekisho/gateway", "0700", "sekisho-gw"),
                                   ("/run/sekisho/gateway", "0750", "sekisho-gw")):
             check(tmpf.get(path) == (mode, owner), "tmpfiles: %s %s %s (got %s)" % (path, mode, owner, tmpf.get(path)))
+        check(tmpf.get("/run/sekisho/milter") == ("0750", "sekisho-milter"), "tmpfiles: the milter's socket directory")
+        tline = [l.split() for l in text(os.path.join(lib, "tmpfiles.d/sekisho.conf")).splitlines()
+                 if l.startswith("d /run/sekisho/milter ")]
+        check(tline and tline[0][4] == "postfix", "tmpfiles: the milter's socket directory is of group postfix")
+        # Postfix, the unit and sanitizer.conf name the same socket, in that directory
+        mu = units["sekisho-milter.service"]
+        usock = re.search(r"SEKISHO_MILTER_SOCKET=(\S+)", mu)
+        csock = re.search(r"^SEKISHO_MILTER_SOCKET=(\S+)$", text(os.path.join(sysconfdir, "sekisho/sanitizer.conf")), re.M)
+        pmil = re.search(r"^smtpd_milters = (\S+)$", text(os.path.join(datadir, "sekisho/postfix/main.cf")), re.M)
+        check(usock and csock and pmil and usock.group(1) == csock.group(1) == pmil.group(1)
+              == "unix:/run/sekisho/milter/milter.sock", "milter socket: unit, sanitizer.conf and main.cf agree (%s, %s, %s)"
+              % (usock and usock.group(1), csock and csock.group(1), pmil and pmil.group(1)))
+        check("--socket-mode ${SEKISHO_MILTER_SOCKET_MODE}" in mu, "milter: the socket's mode is set")
         # each unit's writable paths exist in tmpfiles
         for name, u in units.items():
             for m in re.finditer(r"^ReadWritePaths=(.*)$", u, re.M):

@@ -108,7 +108,7 @@ def run(made):
         check(pf("mynetworks") == "127.0.0.0/8, [::1]/128", "no outward relay: loopback only in mynetworks")
         check(pf("default_transport").startswith("error:"), "no outward relay: default transport refuses")
         check(pf("myhostname") == "sekisho-johoku.city.example.lg.jp", "myhostname")
-        check(pf("smtpd_milters") == "inet:127.0.0.1:10025", "the milter is kept from the template")
+        check(pf("smtpd_milters") == "unix:/run/sekisho/milter/milter.sock", "the milter is kept from the template")
         check(read(root, "etc/postfix/master.cf") == read(SRC, "firmware/postfix/master.cf"), "master.cf")
         check(read(root, "etc/hostname") == "sekisho-johoku\n", "hostname")
         check(read(root, "etc/resolv.conf").endswith("nameserver 198.18.20.53\n"), "resolver")

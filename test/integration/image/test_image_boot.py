@@ -338,6 +338,11 @@ def test_vm(args, lab, con):
                       "stat -c '%U %a' /var/log/sekisho/gateway /var/log/sekisho/sanitizer")
     check(out.split() == ["root", "root", "600", "sekisho-gw", "700", "sekisho-milter", "700"],
           f"audit key root 0600, chains owned by the service users ({' '.join(out.split())})")
+    rc, out = con.run("stat -c '%U %G %a %F' /run/sekisho/milter /run/sekisho/milter/milter.sock; "
+                      "postconf -h smtpd_milters")
+    check(out.split() == ["sekisho-milter", "postfix", "750", "directory", "sekisho-milter", "sekisho-milter", "666",
+                          "socket", "unix:/run/sekisho/milter/milter.sock"],
+          f"milter socket in a 0750 directory of group postfix, Postfix pointed at it ({' '.join(out.split())})")
 
     # 3. traffic: allowed crosses, not allowed does not
     srv = lab.spawn(lab.b, sys.executable, "-c", PROBE, "server", "80", "22",

@@ -34,7 +34,8 @@ root = os.environ.get("SEKISHO_SOURCE_ROOT", os.path.join(here, "../../.."))
 sys.path.insert(0, os.path.join(root, "test/golden/sanitizer"))
 import make_hostile  # noqa: E402
 from milterclient import (ALL_PROTO, SMFIF_ADDHDRS, SMFIF_CHGBODY, SMFIF_CHGHDRS, SMFIP_HDR_LEADSPC,  # noqa: E402
-                          SMFIP_NOCONNECT, SMFIP_NOHELO, SMFIP_NR_BODY, SMFIP_NR_CONN, SMFIP_NR_EOH,
+                          SMFIP_NOCONNECT, SMFIP_NODATA, SMFIP_NOHELO, SMFIP_NR_BODY, SMFIP_NR_CONN,
+                          SMFIP_NR_DATA, SMFIP_NR_EOH,
                           SMFIP_NR_HDR, SMFIP_NR_HELO, SMFIP_NR_MAIL, SMFIP_NR_RCPT, Client, rebuild)
 import oracle  # noqa: E402
 
@@ -101,15 +102,33 @@ try:
     c = Client(m.sock)
     ver, act, pro = c.negotiate()
     check(ver == 6 and act & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY) == 0x13, "negotiation: actions %#x" % act)
-    check(pro & SMFIP_HDR_LEADSPC and not pro & 0x3F, "negotiation: leading space kept, all stages sent (%#x)" % pro)
-    nr = SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NR_EOH
-    check(pro & nr == nr and not pro & (SMFIP_NR_MAIL | SMFIP_NR_RCPT), "negotiation: no replies to headers and body")
+    # on a unix socket: connect, HELO and DATA skipped, no reply expected
+    # before end of message; MAIL, RCPT, headers, end of headers and body sent
+    skip = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NODATA
+    check(pro & SMFIP_HDR_LEADSPC and pro & skip == skip and not pro & 0x7C,
+          "negotiation: leading space kept, connect/HELO/DATA skipped, the rest sent (%#x)" % pro)
+    nr = SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_NR_EOH | SMFIP_NR_MAIL | SMFIP_NR_RCPT
+    check(pro & nr == nr, "negotiation: no replies to MAIL, RCPT, headers and body (%#x)" % pro)
     if not pro & SMFIP_NOCONNECT:
         r = c.step(b"C", b"mx.example\0" + b"4" + struct.pack(">H", 25) + b"192.0.2.1\0", SMFIP_NR_CONN)
         check(r is None or r[0] == b"c", "connect continues")
     if not pro & SMFIP_NOHELO:
         r = c.step(b"H", b"mx.example\0", SMFIP_NR_HELO)
         check(r is None or r[0] == b"c", "helo continues")
+
+    # an MTA that offers neither skipping nor no-reply stages: every stage
+    # is answered, and the message comes out the same
+    c3 = Client(m.sock)
+    c3.negotiate(proto=ALL_PROTO & ~(skip | nr | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_DATA))
+    check(not c3.proto & (skip | nr), "skipping and no-reply stages only when offered (%#x)" % c3.proto)
+    r = c3.step(b"C", b"mx.example\0" + b"4" + struct.pack(">H", 25) + b"192.0.2.1\0", SMFIP_NR_CONN)
+    r2 = c3.step(b"H", b"mx.example\0", SMFIP_NR_HELO)
+    check(r and r[0] == b"c" and r2 and r2[0] == b"c", "old MTA: connect and HELO answered continue")
+    reply3, mods3 = c3.message(msgs["04-encrypted-zip"], qid="QIDOLD")
+    out3 = rebuild(msgs["04-encrypted-zip"], mods3 or [], True)
+    probs = oracle.check(msgs["04-encrypted-zip"], out3) if out3 and reply3[0] == b"c" else ["not continued"]
+    check(not probs, "old MTA: every stage answered, message sanitised %r" % probs[:3])
+    c3.close()
 
     # a message with an encrypted zip: full modification set
     raw = msgs["04-encrypted-zip"]

@@ -9,6 +9,7 @@ As a program:  pfharness.py serve DIR --milter EXE --audit-dir D --audit-key K
 starts sink + milter + Postfix (with the firmware configuration), writes
 DIR/ports.json and runs until SIGTERM/SIGINT, then stops everything.
 """
+import grp
 import json
 import os
 import re
@@ -35,16 +36,26 @@ def free_port():
 
 
 def wait_port(port, timeout=20.0, proc=None):
+    """Wait until something listens on 127.0.0.1:port, or on the unix
+    socket at path port (a str)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError("process exited with %s before listening" % proc.returncode)
         try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            if isinstance(port, str):
+                s = socket.socket(socket.AF_UNIX)
+                try:
+                    s.settimeout(0.5)
+                    s.connect(port)
+                finally:
+                    s.close()
+            else:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
             return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError("nothing listens on 127.0.0.1:%d" % port)
+    raise RuntimeError("nothing listens on %s" % (port if isinstance(port, str) else "127.0.0.1:%d" % port))
 
 
 class Sink:
@@ -144,10 +155,31 @@ class Sink:
         self.server.server_close()
 
 
+def milter_socket_path(directory):
+    """A milter socket's path as on the appliance: in a 0750 directory of
+    group postfix made here, the socket itself open to whoever can reach it
+    (sekisho-milter --socket-mode 0666)."""
+    sdir = os.path.join(os.path.abspath(directory), "milter-run")
+    os.makedirs(sdir, exist_ok=True)
+    os.chown(sdir, 0, grp.getgrnam("postfix").gr_gid)
+    os.chmod(sdir, 0o750)
+    return os.path.join(sdir, "milter.sock")
+
+
 class Milter:
-    def __init__(self, exe, directory, audit_dir, audit_key, port=None, extra=()):
+    def __init__(self, exe, directory, audit_dir, audit_key, port=None, extra=(), unix=False):
+        """unix: listen on DIRECTORY/milter.sock instead of a loopback port
+        (the appliance's configuration); self.spec is what Postfix's
+        smtpd_milters names either way."""
         self.exe, self.dir = exe, directory
-        self.port = port or free_port()
+        self.unix = unix
+        os.makedirs(directory, exist_ok=True)
+        if unix:
+            self.port = milter_socket_path(directory)
+            self.spec = "unix:%s" % self.port
+        else:
+            self.port = port or free_port()
+            self.spec = "inet:127.0.0.1:%d" % self.port
         self.qdir = os.path.join(directory, "quarantine")
         self.audit_dir, self.audit_key = audit_dir, audit_key
         self.extra = list(extra)
@@ -157,7 +189,8 @@ class Milter:
     def start(self):
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [self.exe, "-s", "inet:%d@127.0.0.1" % self.port, "--quarantine", self.qdir,
+                [self.exe, "-s", self.spec if self.unix else "inet:%d@127.0.0.1" % self.port]
+                + (["--socket-mode", "0666"] if self.unix else []) + ["--quarantine", self.qdir,
                  "--audit-dir", self.audit_dir, "--audit-key", self.audit_key] + self.extra,
                 stdout=log, stderr=log)
         wait_port(self.port, proc=self.proc)
@@ -179,7 +212,8 @@ class Milter:
 class Postfix:
     """A private Postfix instance built from firmware/postfix/{main,master}.cf
     with loopback overrides.  relay_port: where mail for lgwan.test goes;
-    milter_port None = no milter (the plain baseline)."""
+    milter_port None = no milter (the plain baseline); a port number (loopback
+    TCP) or a Milter's spec string ("unix:/path")."""
 
     def __init__(self, directory, relay_port, milter_port=None, port=None, overrides=None):
         self.dir = os.path.abspath(directory)
@@ -205,7 +239,8 @@ class Postfix:
             "relay_transport": "relay:[127.0.0.1]:%d" % relay_port,
             "maillog_file": os.path.join(self.dir, "maillog"),
             "maillog_file_prefixes": self.dir,
-            "smtpd_milters": "inet:127.0.0.1:%d" % milter_port if milter_port else "",
+            "smtpd_milters": (milter_port if isinstance(milter_port, str) else "inet:127.0.0.1:%d" % milter_port)
+            if milter_port else "",
             "import_environment": "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C",
             "smtp_connection_cache_on_demand": "no",
         }
@@ -276,8 +311,8 @@ def serve(argv):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     sink = Sink(os.path.join(a.dir, "sink"))
-    m = Milter(a.milter, a.dir, a.audit_dir, a.audit_key)
-    pf = Postfix(os.path.join(a.dir, "postfix"), sink.port, m.port)
+    m = Milter(a.milter, a.dir, a.audit_dir, a.audit_key, unix=True)  # as on the appliance
+    pf = Postfix(os.path.join(a.dir, "postfix"), sink.port, m.spec)
     try:
         m.start()
         pf.start()

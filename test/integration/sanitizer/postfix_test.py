@@ -112,8 +112,8 @@ def part_corpus(tmp, milter_exe):
     make_key(key)
     audit = os.path.join(tmp, "c-audit")
     sink = H.Sink(os.path.join(tmp, "c-sink"))
-    m = H.Milter(milter_exe, tmp, audit, key)
-    pf = H.Postfix(os.path.join(tmp, "c-pf"), sink.port, m.port)
+    m = H.Milter(milter_exe, tmp, audit, key, unix=True)  # the appliance's configuration
+    pf = H.Postfix(os.path.join(tmp, "c-pf"), sink.port, m.spec)
     corpus, hostile, hd = corpus_messages()
     sent = {}
     try:
@@ -215,8 +215,10 @@ def part_kill(tmp, milter_exe, count):
         f.write(TEST_MSG.replace("\r\n", "\n"))
     orig = TEST_MSG.encode()
     sink = H.Sink(os.path.join(tmp, "k-sink"))
+    # loopback TCP here, the appliance's alternative (smtpd_milters =
+    # inet:...); the corpus part runs the unix socket the appliance uses
     m = H.Milter(milter_exe, tmp, audit, key)
-    app = H.Postfix(os.path.join(tmp, "k-app"), sink.port, m.port)
+    app = H.Postfix(os.path.join(tmp, "k-app"), sink.port, m.spec)
     # the sender's MTA on the Internet: no milter, retries quickly
     edge = H.Postfix(os.path.join(tmp, "k-edge"), app.port, None, overrides={
         "minimal_backoff_time": "2s", "maximal_backoff_time": "4s", "queue_run_delay": "2s"})
