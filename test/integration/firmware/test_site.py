@@ -108,13 +108,31 @@ def run(made):
         check(pf("mynetworks") == "127.0.0.0/8, [::1]/128", "no outward relay: loopback only in mynetworks")
         check(pf("default_transport").startswith("error:"), "no outward relay: default transport refuses")
         check(pf("myhostname") == "sekisho-johoku.city.example.lg.jp", "myhostname")
-        check(pf("smtpd_milters") == "unix:/run/sekisho/milter/milter.sock", "the milter is kept from the template")
+        check(pf("smtpd_milters") == "unix:/run/sekisho/milter/milter.sock",
+              "smtpd_milters: the socket of the shipped sanitizer.conf")
         check(read(root, "etc/postfix/master.cf") == read(SRC, "firmware/postfix/master.cf"), "master.cf")
         check(read(root, "etc/hostname") == "sekisho-johoku\n", "hostname")
         check(read(root, "etc/resolv.conf").endswith("nameserver 198.18.20.53\n"), "resolver")
         check("NTP=198.18.20.123\n" in read(root, "etc/systemd/timesyncd.conf.d/50-sekisho.conf"), "NTP")
         check("SEKISHO_POLICY=/etc/sekisho/policy.d/main.policy" in read(root, "etc/sekisho/sekisho.conf"),
               "sekisho.conf names the installed policy")
+
+        # an installation that kept an older sanitizer.conf (loopback TCP):
+        # Postfix is pointed where the milter listens; a bad socket renders nothing
+        for spec, want in (("inet:10025@127.0.0.1", "inet:127.0.0.1:10025"), ("inet6:10025@::1", "inet:[::1]:10025"),
+                           ("unix:/run/other/m.sock", "unix:/run/other/m.sock"), ("tcp:25", None)):
+            with tempfile.TemporaryDirectory() as r2:
+                os.makedirs(os.path.join(r2, "etc/sekisho"))
+                with open(os.path.join(r2, "etc/sekisho/sanitizer.conf"), "w") as f:
+                    f.write("# kept from an older version\nSEKISHO_MILTER_SOCKET=%s\n" % spec)
+                rr = render(EXAMPLE, r2)
+                if want:
+                    got = re.findall(r"^smtpd_milters = (.*)$", read(r2, "etc/postfix/main.cf"), re.M)
+                    check(rr.returncode == 0 and got == [want], f"sanitizer.conf {spec}: smtpd_milters {got}")
+                else:
+                    check(rr.returncode != 0 and "SEKISHO_MILTER_SOCKET" in rr.stderr
+                          and not os.path.exists(os.path.join(r2, "etc/hostname")),
+                          f"sanitizer.conf {spec}: refused, nothing written ({rr.stderr.strip()})")
 
         pol = read(root, "etc/sekisho/policy.d/main.policy")
         zones = dict(re.findall(r"^zone\s+(\S+)\s.*?\binterface\s+(\S+)", pol, re.M))
