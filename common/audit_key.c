@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/audit_record.h"
+#include "common/fdio.h"
 
 int audit_key_load(const char *path, struct audit_key *ret_key, char *why, size_t whylen)
 {
@@ -121,16 +122,8 @@ int audit_key_create(const char *path, size_t len, char *why, size_t whylen)
 	/* The umask may only remove bits, but fchmod makes the mode exact. */
 	if (fchmod(fd, 0600) < 0)
 		r = -errno;
-	size_t off = 0;
-	while (r == 0 && off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = -errno;
-		else
-			off += (size_t)n;
-	}
+	if (r == 0)
+		r = fd_write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/audit.h"
+#include "common/fdio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "rules/policy.h"
@@ -213,18 +214,10 @@ static int write_atomic(const char *path, const void *buf, size_t len)
 		free(tmp);
 		return -1;
 	}
-	const char *p = buf;
-	size_t left = len;
-	while (left) {
-		ssize_t n = write(fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "sekisho-rulec: %s: %s\n", tmp, strerror(n < 0 ? errno : EIO));
-			goto fail;
-		}
-		p += n;
-		left -= (size_t)n;
+	int w = fd_write_all(fd, buf, len);
+	if (w < 0) {
+		fprintf(stderr, "sekisho-rulec: %s: %s\n", tmp, strerror(-w));
+		goto fail;
 	}
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		fd = -1;

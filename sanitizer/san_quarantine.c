@@ -2,6 +2,7 @@
  * Contract: every write is temp file + fsync + rename + directory fsync;
  * failures return -errno and leave no partial item.  Nothing prints. */
 #include "sanitizer/san_quarantine.h"
+#include "common/fdio.h"
 
 #include <dirent.h>
 #include <stdbool.h>
@@ -68,21 +69,6 @@ static ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off)
 	return (ssize_t)got;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR) continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Hash len bytes of fd from off, copying them to outfd when outfd >= 0. */
 static int hash_copy(int fd, uint64_t off, uint64_t len, int outfd, char out[65])
 {
@@ -95,7 +81,7 @@ static int hash_copy(int fd, uint64_t off, uint64_t len, int outfd, char out[65]
 		ssize_t n = pread_full(fd, buf, want, off + done);
 		if (n < 0) { r = (int)n; break; }
 		if (EVP_DigestUpdate(m, buf, (size_t)n) != 1) r = -EIO;
-		else if (outfd >= 0) r = write_all(outfd, buf, (size_t)n);
+		else if (outfd >= 0) r = fd_write_all(outfd, buf, (size_t)n);
 		done += (uint64_t)n;
 	}
 	unsigned char d[SHA256_DIGEST_LENGTH];
@@ -218,7 +204,7 @@ static int write_file(int dfd, const char *name, const void *buf, size_t len)
 	snprintf(tmp, sizeof(tmp), ".tmp.%d.%s", (int)getpid(), name);
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) return -errno;
-	int r = write_all(fd, buf, len);
+	int r = fd_write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0) r = -errno;
 	if (close(fd) < 0 && r == 0) r = -errno;
 	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0) r = -errno;

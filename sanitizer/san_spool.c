@@ -1,6 +1,7 @@
 /* san_spool: memory first, then an unlinked file (see san_spool.h).
  * Contract: after an error the spool keeps what it had; the caller resets. */
 #include "sanitizer/san_spool.h"
+#include "common/fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,21 +16,6 @@ void san_spool_init(struct san_spool *s, const char *dir, size_t mem_max)
 	s->fd = -1;
 	s->dir = dir && *dir ? dir : "/tmp";
 	s->mem_max = mem_max;
-}
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR) continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 static int open_file(const char *dir)
@@ -55,12 +41,12 @@ int san_spool_write(struct san_spool *s, const void *buf, size_t n)
 	if (s->fd < 0) {
 		int fd = open_file(s->dir);
 		if (fd < 0) return fd;
-		int r = s->mem.len ? write_all(fd, s->mem.buf, s->mem.len) : 0;
+		int r = s->mem.len ? fd_write_all(fd, s->mem.buf, s->mem.len) : 0;
 		if (r < 0) { close(fd); return r; }
 		s->fd = fd;
 		strbuf_free(&s->mem);
 	}
-	int r = write_all(s->fd, buf, n);
+	int r = fd_write_all(s->fd, buf, n);
 	if (r < 0) return r;
 	s->len += n;
 	return 0;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/audit.h"
+#include "common/fdio.h"
 #include "common/strbuf.h"
 #include "sanitizer/san_opts.h"
 #include "sanitizer/san_record.h"
@@ -65,12 +66,8 @@ static int one(struct sanitize_ctx *ctx, int infd, int outfd, const char *label)
 		fprintf(stderr, "sekisho-sanitize: %s: no output (tempfail): %s\n", label, strerror(-rc));
 		ex = EX_TEMP;
 	} else {
-		size_t off = 0;
-		while (off < out.len) {
-			ssize_t n = write(outfd, out.buf + off, out.len - off);
-			if (n < 0) { if (errno == EINTR) continue; fprintf(stderr, "sekisho-sanitize: %s: write: %s\n", label, strerror(errno)); ex = 2; break; }
-			off += (size_t)n;
-		}
+		int w = fd_write_all(outfd, out.buf, out.len);
+		if (w < 0) { fprintf(stderr, "sekisho-sanitize: %s: write: %s\n", label, strerror(-w)); ex = 2; }
 		if (res.status == SANITIZE_FAILED) {
 			fprintf(stderr, "sekisho-sanitize: %s: failed closed: %s\n", label, res.reason ? res.reason : "?");
 			if (!ex) ex = 1;

@@ -18,6 +18,7 @@
 
 #include <json-c/json.h>
 
+#include "common/fdio.h"
 #include "common/xalloc.h"
 #include "tools/logexport/lx_json.h"
 #include "tools/logexport/lx_time.h"
@@ -128,17 +129,7 @@ int lx_state_save(const char *path, const struct lx_state *state, char *why, siz
 		r = -errno;
 		goto out;
 	}
-	size_t len = strlen(text), off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
+	r = fd_write_all(fd, text, strlen(text));
 	if (!r && write(fd, "\n", 1) != 1)
 		r = -EIO;
 	if (!r && fsync(fd) < 0)
