@@ -75,7 +75,7 @@
 #include "gateway/gw_ifcache.h"
 #include "gateway/gw_nfq.h"
 #include "gateway/gw_parse.h"
-#include "gateway/gw_replay.h"
+#include "common/fdio.h"
 #include "rules/policy.h"
 #include "rules/policy_show.h"
 #include "rules/table.h"
@@ -128,7 +128,7 @@ static int ctx_load(const char *path, uint32_t gen, struct gw_ctx **ret, char *w
 {
 	void *buf = NULL;
 	size_t len = 0;
-	int r = gw_read_file(path, GW_TABLE_MAX_BYTES, &buf, &len);
+	int r = fd_read_file(path, GW_TABLE_MAX_BYTES, &buf, &len);
 	if (r == -EFBIG || (r == 0 && len == 0)) {
 		snprintf(why, whylen, "%s: not a regular file of 1..%llu bytes", path, GW_TABLE_MAX_BYTES);
 		free(buf);
@@ -199,7 +199,7 @@ static struct {
 	uint64_t capture_bytes;
 	uid_t uid;
 	gid_t gid;
-	int nf_helper;                /* socket to the privileged helper, -1 without */
+	int nf_helper;                /* socket to the privileged helper (with --netfilter), else -1 */
 	_Atomic(struct gw_ctx *) ctx;
 	_Atomic uint64_t link_epoch;
 	atomic_bool stop;
@@ -675,13 +675,12 @@ static int exec_netfilter(const char *verb, const char *arg)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		/* The helper ignores the stop signals; the bootstrap must not. */
-		static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE };
+		/* The helper (the only caller, forked before the daemon
+		 * blocks any signal) ignores the stop signals; the bootstrap
+		 * must not. */
+		static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 		for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
 			signal(sigs[i], SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		execl(G.netfilter, G.netfilter, verb, arg, (char *)NULL);
 		_exit(127);
 	}
@@ -790,20 +789,16 @@ static int nf_helper_start(void)
 	return 0;
 }
 
-/* Ask the bootstrap (through the helper when there is one) to accept
- * connmark generation gen. */
+/* Ask the bootstrap, through the helper (always there with --netfilter),
+ * to accept connmark generation gen. */
 static int netfilter_generation(uint32_t gen, char *why, size_t whylen)
 {
 	if (!G.netfilter)
 		return 0;
 	int32_t r;
-	if (G.nf_helper >= 0) {
-		if (send(G.nf_helper, &gen, sizeof gen, MSG_NOSIGNAL) != (ssize_t)sizeof gen ||
-		    recv(G.nf_helper, &r, sizeof r, 0) != (ssize_t)sizeof r)
-			r = -EPIPE;
-	} else {
-		r = exec_generation(gen);
-	}
+	if (send(G.nf_helper, &gen, sizeof gen, MSG_NOSIGNAL) != (ssize_t)sizeof gen ||
+	    recv(G.nf_helper, &r, sizeof r, 0) != (ssize_t)sizeof r)
+		r = -EPIPE;
 	if (r < 0)
 		snprintf(why, whylen, "%s generation %u failed (%s)", G.netfilter, gen,
 			 r == -EIO ? "exit status" : strerror(-r));

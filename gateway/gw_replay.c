@@ -8,11 +8,8 @@
 #include "gateway/gw_replay.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "rules/policy.h"
 
@@ -237,33 +234,5 @@ int gw_replay_run(struct gw_replay *rp, const struct table *t, const struct gw_r
 		st->truncated = true;
 		st->error_offset = gw_pcap_offset(&r);
 	}
-	return 0;
-}
-
-int gw_read_file(const char *path, uint64_t max, void **ret, size_t *ret_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		close(fd);
-		return -EFBIG;
-	}
-	size_t len = (size_t)st.st_size, got = 0;
-	void *buf = malloc(len ? len : 1);
-	while (buf && got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (!buf || got != len) {
-		free(buf);
-		return buf ? -EIO : -ENOMEM;
-	}
-	*ret = buf;
-	*ret_len = len;
 	return 0;
 }

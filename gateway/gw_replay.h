@@ -78,9 +78,3 @@ int gw_replay_run(struct gw_replay *rp, const struct table *t, const struct gw_r
 /* Parse "CIDR=ZONE" against a table into *ret.  Returns 0 or -EINVAL. */
 int gw_replay_parse_net(const struct table *t, const char *s, struct gw_replay_net *ret);
 
-/* Read a whole regular file of at most max bytes into a new buffer (the
- * caller frees *ret): a capture for the replay, a table for the daemon
- * (copied, so that a file overwritten in place can never fault a reader).
- * Returns 0, -errno of open, -EFBIG (not a regular file, or larger than
- * max), -EIO (short read) or -ENOMEM. */
-int gw_read_file(const char *path, uint64_t max, void **ret, size_t *ret_len);

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "common/inaddr.h"
 #include "gateway/gw_replay.h"
 #include "rules/policy.h"
@@ -220,7 +221,7 @@ int main(int argc, char **argv)
 	ro.nnets = nnets;
 	void *buf = NULL;
 	size_t len = 0;
-	int r = gw_read_file(cap_path, max_bytes, &buf, &len);
+	int r = fd_read_file(cap_path, max_bytes, &buf, &len);
 	if (r < 0) {
 		fprintf(stderr, "sekisho-replay: %s: %s\n", cap_path,
 			r == -EFBIG ? "not a regular file within --max-bytes" : strerror(-r));

@@ -135,7 +135,6 @@ struct fdim {
 	const uint32_t *vix;         /* the run's vector indexes, or NULL */
 	const uint64_t *w;           /* the wildcard vector */
 	uint32_t top;                /* levels above the bounds */
-	uint32_t reserved;
 };
 
 /* The fast-path descriptor of a partition of at most 4096 sub-rules (one
@@ -146,6 +145,7 @@ struct fpart {
 	bool fast;
 	bool wide;                   /* IPv6: 128-bit src and dst */
 	uint8_t maxtop;              /* the deepest dimension's top */
+	uint32_t sub;                /* first sub-rule (every partition: the lookup's result) */
 	uint32_t nsub;
 	uint32_t allwild;
 	struct fdim d[TBL_NDIMS];
@@ -988,7 +988,10 @@ static int fast_build(struct table *t)
 	for (uint32_t pi = 0; pi < t->nparts; pi++) {
 		const struct tbl_part *p = &t->parts[pi];
 		struct fpart *fp = &t->fast[pi];
-		bool fast = p->nsum == 1;
+		fp->sub = p->sub;
+		if (p->nsum != 1)
+			continue;    /* the general path (fast stays false) */
+		bool fast = true;
 		fp->nsub = p->nsub;
 		fp->allwild = p->allwild;
 		fp->wide = p->family == 6;
@@ -1283,7 +1286,7 @@ void table_lookup(const struct table *t, const struct table_query *q, struct tab
 	uint32_t s = t->match(t, pi, q);
 	if (s == TBL_NONE)
 		return;
-	const struct tbl_subrule *sr = &t->subrules[t->parts[pi].sub + s];
+	const struct tbl_subrule *sr = &t->subrules[t->fast[pi].sub + s];
 	ret->action = sr->action;
 	ret->log = sr->log != 0;
 	ret->rule_id = sr->id;
