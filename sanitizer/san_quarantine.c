@@ -217,15 +217,22 @@ static void jstr(struct json_object *o, const char *k, const char *v)
 	if (v) json_object_object_add(o, k, json_object_new_string(v));
 }
 
-static int put_locked(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65]);
+static int put_locked(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta,
+		      const char sha[65]);
 
 int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65])
 {
 	san_sha256_hex(buf, len, ret_sha);
-	pthread_mutex_t *st = stripe_of(q, ret_sha);
+	return san_quarantine_put_sha(q, buf, len, ret_sha, meta);
+}
+
+int san_quarantine_put_sha(struct san_quarantine *q, const void *buf, size_t len, const char sha[65],
+			   const struct san_qmeta *meta)
+{
+	pthread_mutex_t *st = stripe_of(q, sha);
 	pthread_rwlock_rdlock(&q->rw);
 	pthread_mutex_lock(st);
-	int r = put_locked(q, buf, len, meta, ret_sha);
+	int r = put_locked(q, buf, len, meta, sha);
 	pthread_mutex_unlock(st);
 	pthread_rwlock_unlock(&q->rw);
 	return r;
@@ -262,15 +269,16 @@ static struct json_object *meta_json(const char *ret_sha, uint64_t len, const st
 	return o;
 }
 
-/* ret_sha: the SHA-256 of buf, computed by the caller (which holds its stripe). */
-static int put_locked(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65])
+/* sha: the SHA-256 of buf, computed by the caller (which holds its stripe). */
+static int put_locked(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta,
+		      const char sha[65])
 {
-	if (already_kept(q, ret_sha, len)) return 0;
+	if (already_kept(q, sha, len)) return 0;
 	if (!reserve(q, len)) return -ENOSPC;
 	char dn[80], jn[80];
-	snprintf(dn, sizeof(dn), "%s.data", ret_sha);
-	snprintf(jn, sizeof(jn), "%s.json", ret_sha);
-	struct json_object *o = meta_json(ret_sha, len, meta);
+	snprintf(dn, sizeof(dn), "%s.data", sha);
+	snprintf(jn, sizeof(jn), "%s.json", sha);
+	struct json_object *o = meta_json(sha, len, meta);
 	if (!o) { unreserve(q, len); return -ENOMEM; }
 	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	int r = write_file(q->dfd, dn, buf, len);

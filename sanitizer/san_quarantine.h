@@ -48,6 +48,10 @@ void san_quarantine_close(struct san_quarantine *q);
 /* Store buf; writes the 64-hex SHA-256 into ret_sha (65 bytes).  0,
  * -ENOSPC (cap), or -errno. */
 int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65]);
+/* As san_quarantine_put when the caller already has buf's SHA-256 (64 hex
+ * digits from san_sha256_hex): buf is not hashed again. */
+int san_quarantine_put_sha(struct san_quarantine *q, const void *buf, size_t len, const char sha[65],
+			   const struct san_qmeta *meta);
 
 /* As san_quarantine_put for len bytes of fd from offset off, copied
  * through a small buffer (pread): a large original is never loaded into

@@ -297,12 +297,11 @@ static void remove_bytes(struct run *r, const void *buf, size_t len, const char 
 	it.size = len;
 	san_sha256_hex(buf, len, it.sha256);
 	if (r->c->quarantine) {
-		char sha[65];
 		struct san_qmeta m = { .kind = kind, .name = nbuf, .declared_type = declared, .detected_type = det,
 				       .message_id = r->message_id, .reason = reason };
-		int e = san_quarantine_put(r->c->quarantine, buf, len, &m, sha);
+		int e = san_quarantine_put_sha(r->c->quarantine, buf, len, it.sha256, &m);
 		if (e < 0) r->hard = e;
-		else snprintf(it.qid, sizeof(it.qid), "%.*s", SAN_QID_LEN, sha);
+		else snprintf(it.qid, sizeof(it.qid), "%.*s", SAN_QID_LEN, it.sha256);
 	}
 	add_item(r, &it);
 }
@@ -906,10 +905,12 @@ static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbu
 		char sha[65];
 		struct san_qmeta m = { .kind = "original", .message_id = res->message_id,
 				       .reason = r.failed ? "failed" : r.malformed ? "malformed" : "original" };
-		int e = src->mem ? san_quarantine_put(ctx->cfg.quarantine, src->mem, len, &m, sha)
+		/* in memory: already hashed above; a file is hashed again while
+		 * it is copied (it is the copy that is kept) */
+		int e = src->mem ? san_quarantine_put_sha(ctx->cfg.quarantine, src->mem, len, res->original_sha256, &m)
 				 : san_quarantine_put_fd(ctx->cfg.quarantine, src->fd, src->off, len, &m, sha);
 		if (e < 0) r.hard = e;
-		else hexcpy(res->original_qid, sha);
+		else hexcpy(res->original_qid, src->mem ? res->original_sha256 : sha);
 	}
 	if (r.hard) {
 		rc = r.hard;
