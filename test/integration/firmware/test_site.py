@@ -218,7 +218,7 @@ def run(made):
             r = render(v, root)
             written = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
             want = f"{v}:{n}: "
-            got = [ln for ln in r.stderr.splitlines() if ln.startswith(want) and (msg is None or msg in ln)]
+            got = [ln for ln in r.stderr.splitlines() if ln.startswith(want) and msg in ln]
             check(r.returncode == 1 and got and not written,
                   f"refused: {name} at line {n} ({r.stderr.strip().splitlines()[:2]})")
     r = subprocess.run([TOOL, "check", "/nonexistent/site"], capture_output=True, text=True)

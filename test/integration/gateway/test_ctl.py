@@ -69,13 +69,7 @@ def sekishoctl(*args):
 
 
 def ctl_records():
-    d = os.path.join(lab.tmp, "log", "ctl")
-    out = []
-    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-        if name.endswith(".jsonl"):
-            with open(os.path.join(d, name), "rb") as f:
-                out += [json.loads(line[:-1].rsplit(b',"mac":"', 1)[0] + b"}") for line in f if line.endswith(b"\n")]
-    return out
+    return gwtest.read_audit_dir(os.path.join(lab.tmp, "log", "ctl"))
 
 
 def asp_flow():

@@ -279,11 +279,8 @@ try:
     c.true("  in fragments the sender made for the path MTU",
            len(frags) >= 4 and max(f["len"] for f in frags) <= 1280, [f["len"] for f in frags])
     lab.exec("gw", "ip", "link", "set", "eth3", "mtu", "1500", check=True)
-    if lab.exec("mgmt", "ip", "-6", "neigh", "show", "2001:db8:40::1", "dev", "eth0").stdout.strip():
-        state = lab.exec("mgmt", "ip", "-6", "neigh", "show", "2001:db8:40::1", "dev", "eth0").stdout.split()
-        c.true("ICMPv6 ND: the mgmt host resolved the gateway", "lladdr" in state, state)
-    else:
-        c.true("ICMPv6 ND: the mgmt host resolved the gateway", False, "no neighbour entry")
+    state = lab.exec("mgmt", "ip", "-6", "neigh", "show", "2001:db8:40::1", "dev", "eth0").stdout.split()
+    c.true("ICMPv6 ND: the mgmt host resolved the gateway", "lladdr" in state, state or "no neighbour entry")
     gwn = lab.exec("gw", "ip", "-6", "neigh", "show", "2001:db8:30::60", "dev", "eth3").stdout.split()
     c.true("ICMPv6 ND: the gateway resolved the internet host", "lladdr" in gwn, gwn)
 

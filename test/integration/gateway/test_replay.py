@@ -25,12 +25,8 @@ from gwtest import Checker, Server, client, ping  # noqa: E402
 
 gwtest.need_root("gateway-replay")
 c = Checker()
-prefix = f"skgw{os.getpid() % 100000}p"
-tmp = __import__("tempfile").mkdtemp(prefix="sekisho-gwtest-")
-gwtest.ensure_packaged_users()
-lab = gwtest.labmod.GatewayLab(prefix=prefix, build=os.environ.get("SEKISHO_BUILD_ROOT"),
-                               policy=gwtest.make_policy(tmp), user=gwtest.GW_USER,
-                               control_group=gwtest.CTL_GROUP, capture=True)
+lab = gwtest.new_lab("y", capture=True)
+tmp = lab.tmp
 servers = []
 cap = os.path.join(tmp, "lab.pcap")
 tcpdump = None
@@ -52,11 +48,6 @@ def key(r):
 
 
 try:
-    try:
-        lab.up()
-    except Exception:
-        lab.down()
-        raise
     gwtest.check_unprivileged(c, lab)
 
     tcpdump = subprocess.Popen(["ip", "netns", "exec", lab.ns("gw"), "tcpdump", "-i", "any", "-s", "256", "-U",
@@ -174,5 +165,4 @@ finally:
     for s in servers:
         s.kill()
     lab.down()
-    __import__("shutil").rmtree(tmp, ignore_errors=True)
 c.finish()

@@ -16,9 +16,7 @@ be written.
 
 usage: milter_test.py SEKISHO-MILTER"""
 import email
-import glob
 import hashlib
-import json
 import os
 import shutil
 import socket
@@ -38,6 +36,8 @@ from milterclient import (ALL_PROTO, SMFIF_ADDHDRS, SMFIF_CHGBODY, SMFIF_CHGHDRS
                           SMFIP_NR_DATA, SMFIP_NR_EOH,
                           SMFIP_NR_HDR, SMFIP_NR_HELO, SMFIP_NR_MAIL, SMFIP_NR_RCPT, Client, rebuild)
 import oracle  # noqa: E402
+import pfharness as H  # noqa: E402
+import postfix_test as PT  # noqa: E402
 
 MILTER = os.path.abspath(sys.argv[1])
 fails = []
@@ -48,14 +48,6 @@ def check(cond, what):
         fails.append(what)
 
 
-def audit(d):
-    recs = []
-    for f in sorted(glob.glob(os.path.join(d, "*.jsonl"))):
-        with open(f) as fh:
-            recs += [json.loads(x) for x in fh if x.strip()]
-    return [r["data"] for r in recs if r.get("event") == "mail.sanitized"]
-
-
 class Milter:
     def __init__(self, tmp, name, extra=()):
         self.dir = os.path.join(tmp, name)
@@ -64,17 +56,14 @@ class Milter:
         self.q = os.path.join(self.dir, "q")
         self.audit = os.path.join(self.dir, "audit")
         key = os.path.join(self.dir, "audit.key")
-        with open(key, "wb") as f:
-            f.write(os.urandom(32))
-        os.chmod(key, 0o600)
+        PT.make_key(key)
         self.log = open(os.path.join(self.dir, "milter.log"), "wb")
         self.p = subprocess.Popen([MILTER, "-s", "unix:" + self.sock, "--quarantine", self.q, "--audit-dir", self.audit,
                                    "--audit-key", key] + list(extra), stdout=self.log, stderr=self.log)
-        end = time.monotonic() + 30
-        while not os.path.exists(self.sock):
-            if self.p.poll() is not None or time.monotonic() > end:
-                raise RuntimeError("milter did not start: " + open(self.log.name).read())
-            time.sleep(0.05)
+        try:
+            H.wait_port(self.sock, timeout=30, proc=self.p)
+        except RuntimeError as e:
+            raise RuntimeError("milter did not start (%s): %s" % (e, open(self.log.name).read()))
 
     def stop(self):
         self.p.terminate()
@@ -174,7 +163,6 @@ try:
     big = msgs["01-rtlo-name"].replace(b"Subject:", b"".join(b"X-Pad-%d: %s\n" % (i, b"p" * 200) for i in range(2000))
                                        + b"Subject:", 1)
     big = big.rstrip(b"\n") + b"\n" + (b"padding line\n" * 40000)
-    big = big.replace(b"\n\n", b"\n\n", 1)
     reply, mods = c.message(big, qid="QIDBIG", chunk=4000)
     out = rebuild(big, mods or [], False)
     probs = oracle.check(big, out) if out and reply[0] == b"c" else ["not continued %r" % (reply,)]
@@ -207,7 +195,7 @@ try:
     # wait (bounded) until the last message's record is there.
     deadline = time.monotonic() + 30
     while True:
-        recs = {r["queue_id"]: r for r in audit(m.audit)}
+        recs = {r["queue_id"]: r for r in PT.audit_records(m.audit)}
         if all(q in recs for q in ("QIDZIP", "QIDURL", "QIDHUGE", "QIDAFTER", "QIDBIG")) or \
                 time.monotonic() > deadline:
             break
@@ -235,7 +223,7 @@ try:
     c.close()
     m.stop()
     started.remove(m)
-    r = audit(m.audit)
+    r = PT.audit_records(m.audit)
     check(len(r) == 1 and r[0]["verdict"] == "tempfail" and r[0]["reason"] == "no-output" and r[0]["output_sha256"] == "",
           "audit record of the quarantine failure %r" % r)
 
@@ -249,7 +237,7 @@ try:
     c.close()
     m.stop()
     started.remove(m)
-    r = audit(m.audit)
+    r = PT.audit_records(m.audit)
     check(len(r) == 1 and r[0]["verdict"] == "tempfail" and r[0]["reason"] == "spool", "audit record of the spool failure %r" % r)
 
     # an MTA that cannot replace the body is refused at negotiation

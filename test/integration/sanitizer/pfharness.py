@@ -212,10 +212,10 @@ class Milter:
 class Postfix:
     """A private Postfix instance built from firmware/postfix/{main,master}.cf
     with loopback overrides.  relay_port: where mail for lgwan.test goes;
-    milter_port None = no milter (the plain baseline); a port number (loopback
-    TCP) or a Milter's spec string ("unix:/path")."""
+    milter_spec None = no milter (the plain baseline), else the Milter's spec
+    ("unix:/path" or "inet:127.0.0.1:PORT")."""
 
-    def __init__(self, directory, relay_port, milter_port=None, port=None, overrides=None):
+    def __init__(self, directory, relay_port, milter_spec=None, port=None, overrides=None):
         self.dir = os.path.abspath(directory)
         self.port = port or free_port()
         self.conf = os.path.join(self.dir, "etc")
@@ -239,8 +239,7 @@ class Postfix:
             "relay_transport": "relay:[127.0.0.1]:%d" % relay_port,
             "maillog_file": os.path.join(self.dir, "maillog"),
             "maillog_file_prefixes": self.dir,
-            "smtpd_milters": (milter_port if isinstance(milter_port, str) else "inet:127.0.0.1:%d" % milter_port)
-            if milter_port else "",
+            "smtpd_milters": milter_spec or "",
             "import_environment": "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C",
             "smtp_connection_cache_on_demand": "no",
         }

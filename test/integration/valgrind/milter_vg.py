@@ -112,7 +112,7 @@ def main():
     exe = vg.wrapper(os.path.join(tmp, "milter-under-valgrind"), os.path.abspath(milter), logdir)
     sink = H.Sink(os.path.join(tmp, "sink"))
     m = H.Milter(exe, tmp, audit, key)
-    pf = H.Postfix(os.path.join(tmp, "pf"), sink.port, m.port)
+    pf = H.Postfix(os.path.join(tmp, "pf"), sink.port, m.spec)
     corpus, hostile, hd = PT.corpus_messages()
     t0 = time.monotonic()
     try:
