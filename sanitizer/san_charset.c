@@ -282,8 +282,42 @@ static const char *const L_ASCII[] = { "", "us-ascii", "ascii", "ansi_x3.4-1968"
 
 /* Remove controls, normalise newlines; the input is valid UTF-8.  Runs of
  * bytes that are kept as they are are copied at once. */
+/* Length of the valid UTF-8 sequence at p[0..n) (san_utf8_valid's rules:
+ * no overlong forms, surrogates or code points past U+10FFFF), 0 if none. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t k = p[0] < 0x80 ? 1 : p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 : 4;
+	return k <= n && san_utf8_valid((const char *)p, k) ? k : 0;
+}
+
+/* Replace every byte that does not start a valid sequence by U+FFFD.
+ * glibc's iconv reads UTF-8 more loosely than san_utf8_valid (0xF5-0xF7
+ * lead bytes, code points past U+10FFFF pass through): whatever a path
+ * produced, the result of san_charset_decode is valid UTF-8.  Found by
+ * fuzzing. */
+static void utf8_scrub(struct strbuf *in, size_t *replaced)
+{
+	if (!in->len || san_utf8_valid(in->buf, in->len)) return;
+	struct strbuf o = STRBUF_INIT;
+	const unsigned char *p = (const unsigned char *)in->buf;
+	for (size_t i = 0; i < in->len;) {
+		size_t k = utf8_seq(p + i, in->len - i);
+		if (k) {
+			strbuf_append(&o, (const char *)p + i, k);
+			i += k;
+		} else {
+			strbuf_append(&o, "\xEF\xBF\xBD", 3);
+			(*replaced)++;
+			i++;
+		}
+	}
+	strbuf_free(in);
+	*in = o;
+}
+
 static void finish(struct strbuf *in, struct san_text *ret)
 {
+	utf8_scrub(in, &ret->replaced);
 	struct strbuf o = STRBUF_INIT;
 	const unsigned char *p = (const unsigned char *)(in->buf ? in->buf : "");
 	size_t run = 0;  /* start of the pending run of kept bytes */

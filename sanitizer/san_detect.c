@@ -1,4 +1,4 @@
-/* san_detect: libmagic, PPAP, TNEF and uuencode detection (see san_detect.h).
+/* san_detect: libmagic, PPAP and TNEF detection (see san_detect.h).
  *
  * Contract: every parser here reads attacker bytes and is bounds-checked
  * against len; counts are capped by the caller's max.  No recursion. */
@@ -110,81 +110,4 @@ int san_tnef_names(const void *vbuf, size_t len, size_t max, struct strbuf *name
 		i += alen + 2;
 	}
 	return (int)n;
-}
-
-/* "begin 644 name" with a 3- or 4-digit octal mode. */
-static bool uu_begin(const char *l, size_t n, size_t *name_off)
-{
-	if (n < 11 || memcmp(l, "begin ", 6) != 0) return false;
-	size_t k = 6, d = 0;
-	while (k < n && l[k] >= '0' && l[k] <= '7') { k++; d++; }
-	if (d < 3 || d > 4 || k >= n || l[k] != ' ') return false;
-	*name_off = k + 1;
-	return *name_off < n;
-}
-
-/* Decode one uuencoded line; false if it is not one. */
-static bool uu_line(const char *l, size_t n, struct strbuf *out)
-{
-	if (n == 0) return false;
-	unsigned cnt = ((unsigned char)l[0] - 0x20) & 0x3F;
-	if ((unsigned char)l[0] < 0x20 || (unsigned char)l[0] > 0x60) return false;
-	if (cnt == 0) return true;
-	size_t need = (cnt + 2) / 3 * 4;
-	if (n < 1 + need) return false;
-	for (size_t k = 1; k < n; k++)
-		if ((unsigned char)l[k] < 0x20 || (unsigned char)l[k] > 0x60) return false;
-	for (size_t k = 0; k < (cnt + 2) / 3; k++) {
-		const unsigned char *q = (const unsigned char *)l + 1 + k * 4;
-		unsigned v = ((q[0] - 0x20u) & 0x3F) << 18 | ((q[1] - 0x20u) & 0x3F) << 12 |
-			     ((q[2] - 0x20u) & 0x3F) << 6 | ((q[3] - 0x20u) & 0x3F);
-		char t[3] = { (char)(v >> 16), (char)(v >> 8), (char)v };
-		size_t take = cnt - k * 3 < 3 ? cnt - k * 3 : 3;
-		strbuf_append(out, t, take);
-	}
-	return true;
-}
-
-int san_uu_strip(const char *text, size_t len, size_t max_blocks, san_uu_fn *fn, void *arg, struct strbuf *out)
-{
-	size_t i = 0;
-	int blocks = 0;
-	while (i < len) {
-		const char *nl = memchr(text + i, '\n', len - i);
-		size_t ll = nl ? (size_t)(nl - (text + i)) : len - i;
-		size_t noff;
-		if (uu_begin(text + i, ll, &noff)) {
-			/* find the end line; every line between must decode */
-			struct strbuf data = STRBUF_INIT;
-			size_t j = i + ll + (nl ? 1 : 0);
-			bool ok = false;
-			while (j < len) {
-				const char *nl2 = memchr(text + j, '\n', len - j);
-				size_t l2 = nl2 ? (size_t)(nl2 - (text + j)) : len - j;
-				size_t t = l2;
-				while (t > 0 && (text[j + t - 1] == ' ' || text[j + t - 1] == '\r')) t--;
-				if (t == 3 && memcmp(text + j, "end", 3) == 0) { ok = true; j += l2 + (nl2 ? 1 : 0); break; }
-				if (!uu_line(text + j, t, &data)) break;
-				j += l2 + (nl2 ? 1 : 0);
-			}
-			if (ok) {
-				if ((size_t)blocks >= max_blocks) { strbuf_free(&data); return -E2BIG; }
-				char *name = strndup(text + i + noff, ll - noff);
-				if (!name) { strbuf_free(&data); return -ENOMEM; }
-				struct san_uu_block blk = { .name = name, .data = (const unsigned char *)(data.buf ? data.buf : ""), .len = data.len };
-				int r = fn(arg, &blk, out);
-				free(name);
-				strbuf_free(&data);
-				if (r < 0) return r;
-				strbuf_putc(out, '\n');
-				blocks++;
-				i = j;
-				continue;
-			}
-			strbuf_free(&data);
-		}
-		strbuf_append(out, text + i, ll + (nl ? 1 : 0));
-		i += ll + (nl ? 1 : 0);
-	}
-	return blocks;
 }

@@ -3,8 +3,8 @@
  *  - the true type by libmagic (no decompression, no external programs),
  *  - encrypted ZIP archives (PPAP: general-purpose flag bit 0 in any local or
  *    central directory header),
- *  - the names of the files inside a TNEF (winmail.dat) stream,
- *  - uuencoded blocks inside text ("begin NNN name" ... "end").
+ *  - the names of the files inside a TNEF (winmail.dat) stream.
+ * (Encoded blocks inside text: san_blob.)
  *
  * Ownership: san_magic is an opaque handle owned by its creator
  * (san_magic_free).  Outputs go to caller buffers / strbufs.  Never prints. */
@@ -37,19 +37,3 @@ bool san_tnef_is(const void *buf, size_t len);
  * neutralises them).  Returns the number of names, or -EBADMSG when the
  * stream is malformed (names found so far are kept). */
 int san_tnef_names(const void *buf, size_t len, size_t max, struct strbuf *names);
-
-/* One uuencoded block found in text. */
-struct san_uu_block {
-	const char *name;          /* NUL-terminated, points into a scratch copy */
-	const unsigned char *data; /* decoded bytes */
-	size_t len;
-};
-
-/* Called for each block; writes the line that replaces it into repl (no
- * newline).  A negative return aborts the scan with that error. */
-typedef int san_uu_fn(void *arg, const struct san_uu_block *blk, struct strbuf *repl);
-
-/* Copy text to out with each uuencoded block replaced through fn.  Returns
- * the number of blocks (0 = none: out is a copy), or a negative errno.  At
- * most max_blocks are decoded; further ones fail with -E2BIG. */
-int san_uu_strip(const char *text, size_t len, size_t max_blocks, san_uu_fn *fn, void *arg, struct strbuf *out);

@@ -12,8 +12,8 @@
 
 static const char *const KEYS[] = {
 	"title", "intro", "html", "malformed", "failed", "utf7", "removed", "item", "item_tnef",
-	"flag_bidi", "flag_double", "flag_exec", "flag_encrypted", "flag_mismatch", "uu_line",
-	"not_kept", "image", "forward", "forward_end", "end", "empty", "url", "url_removed",
+	"flag_bidi", "flag_double", "flag_exec", "flag_encrypted", "flag_mismatch", "blob_line",
+	"not_kept", "image", "forward", "forward_end", "end", "empty", "url", "url_removed", "hidden",
 };
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
 
@@ -32,15 +32,16 @@ static const char *const JA[NKEYS] = {
 	"  警告: 実行可能な形式の拡張子です。",
 	"  警告: パスワード付き暗号化ファイル（PPAP）です。中身は検査できません。",
 	"  警告: 申告された形式と実際の形式が一致しません。",
-	"[uuencode ブロック「{name}」を削除しました（隔離ID: {qid}）]",
+	"[本文中の符号化データ（{kind}、名前: {name}）を削除しました（隔離ID: {qid}）]",
 	"(未保存)",
 	"画像",
 	"---------- 転送されたメッセージ ----------",
 	"---------- 転送されたメッセージここまで ----------",
 	"------------------------------------------------------------",
 	"（本文はありません）",
-	"本文中の URL を無効化しました（hxxps:// のような表示、または削除）。",
+	"本文中のリンクを無効化しました（hxxps[:]// のような表示、または削除）。",
 	"[URL 削除]",
+	"注意: HTML の中で表示されないよう隠されていたテキストを削除しました（{count} 箇所）。",
 };
 
 static const char *const EN[NKEYS] = {
@@ -58,15 +59,16 @@ static const char *const EN[NKEYS] = {
 	"  WARNING: the extension is an executable type.",
 	"  WARNING: password-protected encrypted file (PPAP); its contents cannot be checked.",
 	"  WARNING: the declared type does not match the actual type.",
-	"[uuencoded block \"{name}\" removed (quarantine id: {qid})]",
+	"[encoded data in the text ({kind}, name: {name}) removed (quarantine id: {qid})]",
 	"(not kept)",
 	"image",
 	"---------- Forwarded message ----------",
 	"---------- End of forwarded message ----------",
 	"------------------------------------------------------------",
 	"(no body text)",
-	"URLs in the text were disabled (shown as hxxps://... or removed).",
+	"Links in the text were disabled (shown as hxxps[:]//... or removed).",
 	"[URL removed]",
+	"Warning: text hidden from view in the HTML was removed ({count} places).",
 };
 
 struct san_notice {

@@ -4,11 +4,15 @@
  * by gmime in persist-stream mode -- part contents stay references into it,
  * never copies -- with a warning callback that marks hostile structure;
  * every entity is visited once, depth-first, with the limits checked on
- * entry.  Text is decoded (san_charset), stripped of
- * uuencoded blocks (san_detect) or converted from HTML (san_html) into the
- * body; every other entity becomes an item (hashed, typed by libmagic,
- * quarantined).  The output message is built from scratch: no header or
- * byte of the original is copied except through decode + re-encode.
+ * entry; the raw bytes are scanned once beforehand for structure other
+ * readers may split differently (san_ambig: the message is then
+ * malformed).  A part declared as text whose bytes are not text is an
+ * item; text is decoded (san_charset) or converted from HTML (san_html)
+ * into the body, and the whole body is then stripped of encoded payloads
+ * and printed MIME headers (san_blob); every other entity becomes an item
+ * (hashed, typed by libmagic, quarantined).  The output message is built
+ * from scratch: no header or byte of the original is copied except through
+ * decode + re-encode.
  * gmime references are dropped as soon as a container holds its own.
  * Errors: see sanitize.h; internal errors fail closed. */
 #include "sanitizer/sanitize.h"
@@ -24,6 +28,8 @@
 
 #include <gmime/gmime.h>
 
+#include "sanitizer/san_ambig.h"
+#include "sanitizer/san_blob.h"
 #include "sanitizer/san_charset.h"
 #include "sanitizer/san_detect.h"
 #include "sanitizer/san_name.h"
@@ -48,7 +54,8 @@ struct run {
 	unsigned parts;
 	size_t decoded;
 	int64_t deadline;
-	bool failed, malformed, html, utf7, links, text_urls, forward, filename, uu, tnef, ppap, repaired;
+	bool failed, malformed, html, utf7, links, text_urls, forward, filename, uu, encoded, nontext, tnef, ppap, repaired;
+	size_t hidden;       /* HTML elements hidden from view, dropped */
 	int hard;            /* negative errno: no output may be delivered */
 	const char *message_id;
 };
@@ -291,7 +298,9 @@ static void remove_bytes(struct run *r, const void *buf, size_t len, const char 
 	     strncmp(det, "image/", 6) != 0))
 		it.flags |= SANITIZE_F_MISMATCH;
 	it.name = dupz(nbuf);
-	it.declared = dupz(declared);
+	/* the declared type is the sender's (8-bit, and cut at 160 bytes
+	 * by the walk, maybe inside a character): shown as clean UTF-8 */
+	it.declared = clean_header_text(declared ? declared : "");
 	it.detected = dupz(det);
 	it.reason = dupz(reason);
 	it.size = len;
@@ -356,18 +365,107 @@ static void remove_object(struct run *r, GMimeObject *o, const char *reason)
 	g_free(s);
 }
 
-static int uu_cb(void *arg, const struct san_uu_block *b, struct strbuf *repl)
+/* What the sender wrote that the notice shows (file names, declared
+ * types, TNEF names) into buf, with every run of more than 60 base64
+ * characters cut in the middle ("TVqQAAMA…AAAAAAAA"): a name must not
+ * carry an encoded payload into the text (found by fuzzing). */
+static const char *shown(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+	while (*s && o + 8 < len) {
+		size_t run = 0;
+		while (s[run] && (g_ascii_isalnum(s[run]) || strchr("+/=-_", s[run]))) run++;
+		if (run > 60) {
+			int k = snprintf(buf + o, len - o, "%.28s\xe2\x80\xa6%.28s", s, s + run - 28);
+			o += k > 0 && (size_t)k < len - o ? (size_t)k : 0;
+			s += run;
+			continue;
+		}
+		if (!run) run = 1;
+		for (size_t i = 0; i < run && o + 8 < len; i++) buf[o++] = *s++;
+	}
+	if (*s)   /* cut short: never inside a UTF-8 sequence */
+		while (o > 0 && ((unsigned char)buf[o - 1] & 0xC0) == 0x80) o--;
+	if (*s && o > 0 && (unsigned char)buf[o - 1] >= 0xC0) o--;
+	buf[o] = '\0';
+	return buf;
+}
+
+/* An encoded block found in the recovered text: removed and listed like
+ * an attachment, a line in the text says where it was. */
+static int blob_cb(void *arg, const struct san_blob *b, struct strbuf *repl)
 {
 	struct run *r = arg;
 	size_t before = r->res->n_items;
-	remove_bytes(r, b->data, b->len, b->name, "text/x-uuencode", "uuencode", "uuencode");
-	r->uu = true;
+	const char *kind = san_blob_kind_name(b->kind);
+	char declared[48];
+	snprintf(declared, sizeof(declared), "text/x-%s", kind);
+	remove_bytes(r, b->data, b->len, b->name, declared, kind, "encoded");
+	if (b->kind == SAN_BLOB_UUENCODE) r->uu = true;
+	else r->encoded = true;
 	const char *qid = r->res->n_items > before && r->res->items[before].qid[0] ? r->res->items[before].qid
 										    : san_notice_get(r->ctx->notice, "not_kept");
-	const char *nm = r->res->n_items > before ? r->res->items[before].name : "";
-	const char *kv[] = { "name", nm, "qid", qid, NULL };
-	san_notice_render(r->ctx->notice, "uu_line", kv, repl);
+	const char *nm = r->res->n_items > before && r->res->items[before].name[0] ? r->res->items[before].name : "-";
+	char nmb[600];
+	const char *kv[] = { "kind", kind, "name", shown(nm, nmb, sizeof(nmb)), "qid", qid, NULL };
+	san_notice_render(r->ctx->notice, "blob_line", kv, repl);
 	return r->hard;
+}
+
+/* Every encoded block leaves the recovered text (plain parts, HTML
+ * output, forwarded headers alike), in one pass.  If the scan cannot
+ * finish, no text is shown at all.  Returns the number of blocks. */
+static int strip_blobs(struct run *r)
+{
+	if (!r->body.len) return 0;
+	struct strbuf o = STRBUF_INIT;
+	int e = san_blob_strip(r->body.buf, r->body.len, 64, blob_cb, r, &o);
+	if (e < 0) {
+		set_failed(r, e == -E2BIG ? "encoded-count" : "encoded");
+		strbuf_free(&o);
+		strbuf_free(&r->body);
+		return 0;
+	}
+	strbuf_free(&r->body);
+	r->body = o;
+	return e;
+}
+
+/* Links in all recovered text (plain bodies, HTML output, forwarded
+ * headers) get the treatment of HTML link targets: every scheme, www. and
+ * UNC paths, so there is no cheap pre-check. */
+static void rewrite_links(struct run *r)
+{
+	if (!r->body.len || r->c->links == SAN_LINKS_KEEP) return;
+	struct strbuf nb = STRBUF_INIT;
+	if (san_url_rewrite(r->body.buf, r->body.len, r->c->links, san_notice_get(r->ctx->notice, "url_removed"), &nb)) {
+		r->text_urls = r->links = true;
+		strbuf_free(&r->body);
+		r->body = nb;
+	} else {
+		strbuf_free(&nb);
+	}
+}
+
+/* A part declared as text whose bytes give reason to doubt it (a NUL,
+ * control bytes, a file signature, markup) is printed only when libmagic
+ * agrees it is text of the kind declared, a script never; otherwise it is
+ * removed and listed.  Bytes with no such reason are text by any reader's measure,
+ * and libmagic (about half a millisecond a call) is not asked. */
+static bool text_is_text(struct run *r, GMimePart *p, GByteArray *ba, bool html, const char *declared)
+{
+	const char *why = san_text_doubt(ba->data, ba->len);
+	/* markup and script in HTML are what the conversion drops */
+	if (!why || (html && (!strcmp(why, "markup") || !strcmp(why, "script")))) return true;
+	char det[128];
+	san_magic_type(r->ctx->magic, ba->data, ba->len, det, sizeof(det));
+	/* libmagic calls a VBScript or PowerShell script text/plain: a
+	 * script stays a file whatever libmagic says */
+	if (strcmp(why, "script") && (!strcmp(det, "text/plain") || (html && !strcmp(det, "text/html")))) return true;
+	r->nontext = true;
+	set_malformed(r, "text-not-text");
+	remove_bytes(r, ba->data, ba->len, g_mime_part_get_filename(p), declared, "non-text", "attachment");
+	return false;
 }
 
 static void add_text(struct run *r, const char *t, size_t len)
@@ -404,6 +502,7 @@ static void text_leaf(struct run *r, GMimePart *p, GByteArray *ba, bool html, bo
 	if (!emit) { free(t.utf8); return; }
 	if (html) {
 		struct san_html_opts ho = { .links = r->c->links, .image_label = san_notice_get(r->ctx->notice, "image"),
+					    .url_label = san_notice_get(r->ctx->notice, "url_removed"),
 					    .max_out = r->c->lim.max_decoded, .deadline_ns = r->deadline };
 		struct san_html_stats hs;
 		char *txt = NULL;
@@ -413,16 +512,14 @@ static void text_leaf(struct run *r, GMimePart *p, GByteArray *ba, bool html, bo
 		if (e < 0) { set_failed(r, "html"); return; }
 		r->html = true;
 		if (hs.links) r->links = true;
+		if (hs.text_links) r->text_urls = r->links = true;
+		/* text a reader would not have seen is dropped, never silently */
+		r->hidden += hs.hidden;
 		add_text(r, txt, strlen(txt));
 		free(txt);
 		return;
 	}
-	struct strbuf o = STRBUF_INIT;
-	e = san_uu_strip(t.utf8, t.len, 64, uu_cb, r, &o);
-	if (e == -E2BIG) set_failed(r, "uuencode-count");
-	else if (e < 0 && !r->hard) set_failed(r, "uuencode");
-	if (e >= 0) add_text(r, o.buf ? o.buf : "", o.len);
-	strbuf_free(&o);
+	add_text(r, t.utf8, t.len);
 	free(t.utf8);
 }
 
@@ -467,6 +564,26 @@ static bool boundary_ok(const char *b)
 }
 
 static void walk(struct run *r, GMimeObject *o, unsigned depth, bool emit);
+
+/* The declared types whose content may be printed: 1 as text, 2 as HTML
+ * (converted), 0 never (removed and listed, whatever the bytes).  An
+ * allow-list: a script (text/vbscript, text/x-sh...), a calendar, a vCard,
+ * RTF or XML declared as text stays a file. */
+static int printable(const char *type, const char *sub)
+{
+	static const char *const TEXT[] = {
+		"text/plain", "text/enriched", "text/rfc822-headers", "text/markdown", "text/x-markdown", "text/csv",
+		"text/tab-separated-values", "text/x-diff", "text/x-patch", "text/x-log",
+		"message/delivery-status", "message/global-delivery-status", "message/disposition-notification",
+		"message/global-disposition-notification", "message/feedback-report",
+	};
+	if (!type || !sub) return 0;
+	if (!strcasecmp(type, "text") && !strcasecmp(sub, "html")) return 2;
+	size_t tl = strlen(type);
+	for (size_t i = 0; i < sizeof(TEXT) / sizeof(TEXT[0]); i++)
+		if (!strncasecmp(TEXT[i], type, tl) && TEXT[i][tl] == '/' && !strcasecmp(TEXT[i] + tl + 1, sub)) return 1;
+	return 0;
+}
 
 static bool dup_content_type(GMimeObject *o)
 {
@@ -550,9 +667,21 @@ static void walk(struct run *r, GMimeObject *o, unsigned depth, bool emit)
 		if (!strcasecmp(sub, "encrypted")) { remove_object(r, o, "encrypted"); return; }
 		if (n == 0) {
 			/* No child parts (missing or broken boundaries): parsers disagree
-			 * on what this is; keep it whole in quarantine, show nothing. */
+			 * on what this is; it is kept whole in quarantine, and what
+			 * gmime read as its text is shown if it passes as text (the
+			 * encoded-block scan still applies), as a reader would show it. */
 			set_malformed(r, "multipart-without-parts");
 			remove_object(r, o, "malformed");
+			const char *pro = g_mime_multipart_get_prologue(mp);
+			size_t pl = pro ? strlen(pro) : 0;
+			if (emit && pl && strspn(pro, " \t\r\n") < pl && !san_text_doubt(pro, pl)) {
+				struct san_text t;
+				if (san_charset_decode(pro, pl, NULL, &t) == 0) {
+					note_repair(r, &t);
+					add_text(r, t.utf8, t.len);
+					free(t.utf8);
+				}
+			}
 			return;
 		}
 		if (!strcasecmp(sub, "alternative")) {
@@ -604,13 +733,9 @@ static void walk(struct run *r, GMimeObject *o, unsigned depth, bool emit)
 	if (fn && nm && strcmp(fn, nm) != 0) set_malformed(r, "name-filename-mismatch");
 	GByteArray *ba = NULL;
 	if (part_bytes(r, p, &ba) < 0) { if (!r->failed) set_failed(r, "decode"); return; }
-	bool textual = (!strcasecmp(type, "text") && strcasecmp(sub, "html") != 0) ||
-		       (!strcasecmp(type, "message") && (!strcasecmp(sub, "delivery-status") ||
-							 !strcasecmp(sub, "disposition-notification")));
-	bool html = !strcasecmp(type, "text") && !strcasecmp(sub, "html");
-	if ((textual || html) && !attachment_like(o) && strcasecmp(sub, "rtf") && strcasecmp(sub, "x-vcard") &&
-	    strcasecmp(sub, "vcard") && strcasecmp(sub, "calendar") && strcasecmp(sub, "xml")) {
-		text_leaf(r, p, ba, html, emit);
+	int kind = printable(type, sub);
+	if (kind && !attachment_like(o)) {
+		if (text_is_text(r, p, ba, kind == 2, declared)) text_leaf(r, p, ba, kind == 2, emit);
 	} else {
 		remove_bytes(r, ba->data, ba->len, g_mime_part_get_filename(p), declared,
 			     attachment_like(o) ? "attachment" : "non-text", "attachment");
@@ -646,7 +771,7 @@ static void fmt_size(size_t n, char *out, size_t outlen)
 static void render_notice(struct run *r, struct strbuf *nb)
 {
 	const struct san_notice *N = r->ctx->notice;
-	bool any = r->res->n_items || r->malformed || r->failed || r->html || r->utf7 || r->text_urls;
+	bool any = r->res->n_items || r->malformed || r->failed || r->html || r->utf7 || r->text_urls || r->hidden;
 	if (!any) return;
 	strbuf_puts(nb, san_notice_get(N, "title")); strbuf_putc(nb, '\n');
 	strbuf_puts(nb, san_notice_get(N, "intro")); strbuf_putc(nb, '\n');
@@ -656,6 +781,13 @@ static void render_notice(struct run *r, struct strbuf *nb)
 	if (r->html) { strbuf_puts(nb, san_notice_get(N, "html")); strbuf_putc(nb, '\n'); }
 	if (r->utf7) { strbuf_puts(nb, san_notice_get(N, "utf7")); strbuf_putc(nb, '\n'); }
 	if (r->text_urls) { strbuf_puts(nb, san_notice_get(N, "url")); strbuf_putc(nb, '\n'); }
+	if (r->hidden) {
+		char cnt[32];
+		snprintf(cnt, sizeof(cnt), "%zu", r->hidden);
+		const char *kvh[] = { "count", cnt, NULL };
+		san_notice_render(N, "hidden", kvh, nb);
+		strbuf_putc(nb, '\n');
+	}
 	if (r->res->n_items) {
 		char cnt[32];
 		snprintf(cnt, sizeof(cnt), "%zu", r->res->n_items);
@@ -666,10 +798,12 @@ static void render_notice(struct run *r, struct strbuf *nb)
 			struct sanitize_item *it = &r->res->items[i];
 			char sz[32];
 			fmt_size(it->size, sz, sizeof(sz));
-			const char *kv[] = { "name", it->name[0] ? it->name : "-", "declared", it->declared,
+			char nmb[600], dcb[400], ctb[4096];
+			const char *kv[] = { "name", it->name[0] ? shown(it->name, nmb, sizeof(nmb)) : "-",
+					     "declared", shown(it->declared, dcb, sizeof(dcb)),
 					     "detected", it->detected, "size", sz, "sha256", it->sha256,
 					     "qid", it->qid[0] ? it->qid : san_notice_get(N, "not_kept"),
-					     "contents", it->contents ? it->contents : "", NULL };
+					     "contents", it->contents ? shown(it->contents, ctb, sizeof(ctb)) : "", NULL };
 			san_notice_render(N, "item", kv, nb);
 			strbuf_putc(nb, '\n');
 			if (it->contents) { san_notice_render(N, "item_tnef", kv, nb); strbuf_putc(nb, '\n'); }
@@ -771,6 +905,37 @@ static void copy_headers(struct run *r, GMimeMessage *orig, GMimeMessage *out, c
 	}
 }
 
+/* The marker header's raw value, folded at spaces and after commas so
+ * that no line passes 78 characters (gmime would encode a longer word as
+ * encoded-words).  Unfolded, a comma may be followed by a space.  The
+ * caller g_free()s it. */
+static char *fold_marker(const char *v)
+{
+	GString *g = g_string_new(NULL);
+	size_t col = strlen("X-Sekisho-Sanitized:");
+	while (*v) {
+		while (*v == ' ') v++;
+		size_t w = strcspn(v, " ");
+		if (!w) break;
+		/* a word that fits on the line, or on a fresh one, stays whole;
+		 * a longer one (the list of actions) is split after its commas */
+		if (col + 1 + w > 78 && g->len) { g_string_append(g, "\n"); col = 0; }
+		g_string_append_c(g, ' ');
+		col++;
+		for (const char *e = v + w; v < e;) {
+			size_t n = strcspn(v, ",");
+			if (v + n < e) n++;
+			else n = (size_t)(e - v);
+			if (col + n > 78 && col > 1) { g_string_append(g, "\n "); col = 1; }
+			g_string_append_len(g, v, (gssize)n);
+			col += n;
+			v += n;
+		}
+	}
+	g_string_append_c(g, '\n');
+	return g_string_free(g, FALSE);
+}
+
 static void hexcpy(char *dst, const char *sha)
 {
 	snprintf(dst, SAN_QID_LEN + 1, "%.*s", SAN_QID_LEN, sha);
@@ -805,6 +970,7 @@ static int src_chunks(const struct src *s, void (*fn)(void *arg, const char *p, 
 /* Raw pre-scan state: line lengths and a cheap upper bound on MIME
  * entities (lines starting with "--"), carried across chunks. */
 struct prescan {
+	struct san_ambig *amb;
 	size_t line, dashes, max_line;
 	int lead;   /* leading '-' of the current line so far; -1: not a "--" line */
 	bool too_long;
@@ -814,6 +980,7 @@ static void prescan_chunk(void *arg, const char *p, size_t n)
 {
 	struct prescan *ps = arg;
 	const char *end = p + n;
+	san_ambig_feed(ps->amb, p, n);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t seg = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -832,8 +999,16 @@ static void prescan_chunk(void *arg, const char *p, size_t n)
 static int prescan(struct run *r, const struct src *s)
 {
 	struct prescan ps = { .max_line = r->c->lim.max_line };
-	int e = src_chunks(s, prescan_chunk, &ps);
+	int e = san_ambig_new(r->c->lim.max_line, &ps.amb);
 	if (e < 0) return e;
+	e = src_chunks(s, prescan_chunk, &ps);
+	unsigned amb = san_ambig_end(ps.amb);
+	san_ambig_free(ps.amb);
+	if (e < 0) return e;
+	/* Structure other readers may read differently: malformed (each kind
+	 * named in the reason), and only what passes the text checks shows. */
+	for (unsigned bit = 1; bit & SAN_AMBIG_ALL; bit <<= 1)
+		if (amb & bit) set_malformed(r, san_ambig_reason(bit));
 	if (ps.lead == 2) ps.dashes++;
 	if (ps.too_long) set_failed(r, "line-length");
 	else if (ps.dashes > (size_t)r->c->lim.max_parts * 4 + 64) set_failed(r, "part-count");
@@ -899,6 +1074,11 @@ static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbu
 		if (body && !r.failed) walk(&r, body, 0, true);
 	}
 	g_mime_parser_options_set_warning_callback(ctx->popts, NULL, NULL);
+	/* Links first, then encoded blocks, so that the block scan judges the
+	 * text as it will be written (a rewritten link is longer); links
+	 * again for what the blocks' lines name. */
+	rewrite_links(&r);
+	if (!r.hard && strip_blobs(&r)) rewrite_links(&r);
 
 	/* The original is kept whenever a quarantine is configured. */
 	if (ctx->cfg.quarantine && !r.hard) {
@@ -921,18 +1101,6 @@ static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbu
 	GMimeMessage *om = g_mime_message_new(FALSE);
 	unsigned dropped = 0;
 	if (orig) copy_headers(&r, orig, om, charset, &dropped);
-	/* URLs in all recovered text (plain bodies, HTML output, forwarded
-	 * headers) get the treatment of HTML link targets. */
-	if (r.body.len && ctx->cfg.links != SAN_LINKS_KEEP && memmem(r.body.buf, r.body.len, "://", 3)) {
-		struct strbuf nb = STRBUF_INIT;
-		if (san_url_rewrite(r.body.buf, r.body.len, ctx->cfg.links, san_notice_get(ctx->notice, "url_removed"), &nb)) {
-			r.text_urls = r.links = true;
-			strbuf_free(&r.body);
-			r.body = nb;
-		} else {
-			strbuf_free(&nb);
-		}
-	}
 	struct strbuf text = STRBUF_INIT;
 	render_notice(&r, &text);
 	if (r.body.len) strbuf_append(&text, r.body.buf, r.body.len);
@@ -945,6 +1113,9 @@ static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbu
 	if (r.repaired) push_action(res, "charset-repaired");
 	if (r.filename) push_action(res, "filename-rewritten");
 	if (r.uu) push_action(res, "uuencode-removed");
+	if (r.encoded) push_action(res, "encoded-removed");
+	if (r.hidden) push_action(res, "hidden-text-removed");
+	if (r.nontext) push_action(res, "non-text-removed");
 	if (r.tnef) push_action(res, "tnef-listed");
 	if (r.ppap) push_action(res, "encrypted-archive-flagged");
 	if (r.forward) push_action(res, "forward-flattened");
@@ -959,9 +1130,18 @@ static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbu
 		      r.failed ? "failed" : r.malformed ? "malformed" : "ok", res->n_items);
 	for (size_t i = 0; i < res->n_actions; i++) strbuf_printf(&mark, "%s%s", i ? "," : "", res->actions[i]);
 	if (!res->n_actions) strbuf_puts(&mark, "none");
-	if (r.repairs.len) strbuf_printf(&mark, "; charset-repairs=%s", r.repairs.buf);
+	if (r.repairs.len) {
+		/* a repair names the declared charset, which the sender wrote:
+		 * only printable ASCII of it goes into a header (found by fuzzing) */
+		strbuf_puts(&mark, "; charset-repairs=");
+		for (const char *c = r.repairs.buf; *c; c++)
+			strbuf_putc(&mark, *c > 0x20 && *c < 0x7f && *c != ';' ? *c : '?');
+	}
 	g_mime_object_append_header(GMIME_OBJECT(om), "X-Sekisho-Sanitized", mark.buf, NULL);
-	freeze_raw(g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(om)), "X-Sekisho-Sanitized"));
+	char *folded = fold_marker(mark.buf);
+	g_mime_header_set_raw_value(g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(om)),
+								  "X-Sekisho-Sanitized"), folded);
+	g_free(folded);
 	strbuf_free(&mark);
 
 	GMimePart *tp = g_mime_part_new_with_type("text", "plain");

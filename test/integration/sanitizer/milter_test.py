@@ -156,7 +156,7 @@ try:
     reply, mods = c.message(raw, qid="QIDURL")
     out = rebuild(raw, mods or [], False)
     probs = oracle.check(raw, out) if out and reply[0] == b"c" else ["not continued"]
-    check(not probs and b"hxxps://evil.example" in email.message_from_bytes(out).get_payload(decode=True),
+    check(not probs and b"hxxps[:]//evil.example" in email.message_from_bytes(out).get_payload(decode=True),
           "second message: text URLs defanged, oracle passes %r" % probs[:3])
 
     # larger than --spool-mem: spooled to an unlinked file in the quarantine dir

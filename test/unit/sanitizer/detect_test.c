@@ -1,4 +1,4 @@
-/* san_detect: libmagic, PPAP, TNEF, uuencode. */
+/* san_detect: libmagic, PPAP, TNEF. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -7,15 +7,6 @@
 
 #include "sanitizer/san_detect.h"
 #include "tap.h"
-
-static int uu_cb(void *arg, const struct san_uu_block *b, struct strbuf *repl)
-{
-	int *n = arg;
-	(*n)++;
-	CHECK(strcmp(b->name, "cat.txt") == 0 && b->len == 4 && memcmp(b->data, "Cat\n", 4) == 0, "uu block");
-	strbuf_puts(repl, "[removed]");
-	return 0;
-}
 
 int main(void)
 {
@@ -85,16 +76,5 @@ int main(void)
 	CHECK(san_tnef_names(tn, o, 8, &names) == -EBADMSG, "huge length");
 	strbuf_free(&names);
 
-	const char *txt = "hello\nbegin 644 cat.txt\n$0V%T\"@``\n`\nend\nbye\n";
-	struct strbuf out = STRBUF_INIT;
-	int n = 0;
-	CHECK(san_uu_strip(txt, strlen(txt), 4, uu_cb, &n, &out) == 1 && n == 1, "uu found");
-	CHECK(strcmp(out.buf, "hello\n[removed]\nbye\n") == 0, "uu replaced: '%s'", out.buf);
-	strbuf_reset(&out);
-	const char *nouu = "begin 644 x\nnot uu at all!!\nend\n";
-	CHECK(san_uu_strip(nouu, strlen(nouu), 4, uu_cb, &n, &out) == 0 && strcmp(out.buf, nouu) == 0, "not uu kept");
-	strbuf_reset(&out);
-	CHECK(san_uu_strip(txt, strlen(txt), 0, uu_cb, &n, &out) == -E2BIG, "block cap");
-	strbuf_free(&out);
 	T_END();
 }

@@ -33,8 +33,8 @@ int main(void)
 	CHECK(san_notice_new("en", &n) == 0 && strcmp(san_notice_get(n, "image"), "image") == 0, "en");
 	strbuf_reset(&sb);
 	const char *kv2[] = { "name", "x", NULL };
-	san_notice_render(n, "uu_line", kv2, &sb);
-	CHECK(strstr(sb.buf, "\"x\"") && strstr(sb.buf, "{qid}"), "unknown placeholder kept: '%s'", sb.buf);
+	san_notice_render(n, "blob_line", kv2, &sb);
+	CHECK(strstr(sb.buf, "name: x") && strstr(sb.buf, "{qid}"), "unknown placeholder kept: '%s'", sb.buf);
 	san_notice_free(n);
 	char why[256];
 	CHECK(load("# c\ntitle = T\\nU\n\nimage = 絵\n", &n, why, sizeof(why)) == 0, "load: %s", why);
