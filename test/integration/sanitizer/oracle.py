@@ -1,4 +1,5 @@
-"""Independent oracle for sanitised mail: Python's email package only.
+"""Independent oracle for sanitised mail: Python's email package (and
+linkscan.py for live links) only.
 
 check(original_bytes, output_bytes) -> list of problems (empty = pass).
 It never uses sekisho code: it re-derives from the original what must have
@@ -10,14 +11,14 @@ import email.policy
 import hashlib
 import re
 
+import linkscan
+
 JA_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e\u3001-\u303f]{2,}")
 TAG = re.compile(r"<\s*/?\s*(html|head|body|script|style|iframe|div|span|table|tr|td|img|a\s|p\b|br\b|font|meta)", re.I)
 # Known mapping differences between JIS and Windows (CP932) tables: not 文字化け.
 VARIANTS = str.maketrans({"\u301c": "\uff5e", "\u2016": "\u2225", "\u2212": "\uff0d",
                           "\u00a2": "\uffe0", "\u00a3": "\uffe1", "\u00ac": "\uffe2", "\u2014": "\u2015"})
 TEXTUAL_SKIP = {"rtf", "x-vcard", "vcard", "calendar", "xml"}
-# A URL a mail client would make clickable (scheme not inside a word).
-LIVE_URL = re.compile(r"(?<![A-Za-z0-9])(https?|ftp)://", re.I)
 
 
 def _decode(part):
@@ -116,9 +117,10 @@ def check(orig: bytes, out: bytes, links="defang"):
             problems.append("HTML markup survived: %r" % t.group(0))
             break
     if links != "keep":
-        u = LIVE_URL.search(body)
-        if u:
-            problems.append("live URL in the body: %r" % body[u.start():u.start() + 60])
+        # what a mail client would make clickable: linkscan.py (issue 11's spec)
+        live = linkscan.find(body)
+        if live:
+            problems.append("live URL in the body (%s): %r" % (live[0].rule, live[0].text))
     listed = body.count("SHA-256: ")
     if not failed:
         if listed < len(removed):
