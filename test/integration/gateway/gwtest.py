@@ -361,8 +361,9 @@ def read_audit_dir(d):
     return out
 
 
-def new_lab(tag, daemon=True, bootstrap=True, policy=None, capture=False):
-    """The lab with the daemon as the packaged user (created if missing)."""
+def new_lab(tag, daemon=True, bootstrap=True, policy=None, capture=False, watch=True):
+    """The lab with the daemon as the packaged user (created if missing);
+    watch=False: the daemon's helper does not watch netfilter (--no-watch)."""
     ensure_packaged_users()
     build = os.environ.get("SEKISHO_BUILD_ROOT")
     prefix = f"skgw{os.getpid() % 100000}{tag}"
@@ -370,7 +371,7 @@ def new_lab(tag, daemon=True, bootstrap=True, policy=None, capture=False):
     atexit.register(shutil.rmtree, tmp, True)
     pol = policy or make_policy(tmp)
     lab = labmod.GatewayLab(prefix=prefix, build=build, policy=pol, user=GW_USER, control_group=CTL_GROUP,
-                            capture=capture)
+                            capture=capture, watch=watch)
     lab.tmp = tmp
     try:
         if bootstrap:
