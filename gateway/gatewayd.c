@@ -1449,6 +1449,8 @@ int main(int argc, char **argv)
 	}
 	if (rtnl)
 		mnl_socket_close(rtnl);
+	if (G.nf_events >= 0)      /* the request socket stays: its close makes the helper fence */
+		close(G.nf_events);
 	unlink(G.ctl_path);
 	close(lfd);
 	close(sfd);
