@@ -577,9 +577,14 @@ static void helper_main(void)
 			run_check();
 	}
 	int r = nf_run(false, (const char *const[]){ H.o.netfilter, "fence", NULL });
-	/* fenced, the queue without a reader and the egress gate drop everything:
-	 * forwarding goes back to what it was for the next daemon */
-	forwarding_reopen();
+	/* Fenced, with our rules and the gate in place (no repair pending), the
+	 * queue without a reader and the gate drop everything: forwarding goes
+	 * back to what it was for the next daemon.  With a repair pending the
+	 * state is broken: forwarding stays closed ("sysctl --system" reopens). */
+	if (H.pending_repair && H.closed_ns)
+		hlog("the daemon is gone while a repair is pending: forwarding stays closed");
+	else
+		forwarding_reopen();
 	if (r < 0)
 		hlog("the daemon is gone and fencing FAILED (%s): established flows of its generation still cross",
 		     r == -EIO ? "exit status" : strerror(-r));
