@@ -73,6 +73,7 @@
 #include "gateway/gw_capture.h"
 #include "gateway/gw_fold.h"
 #include "gateway/gw_ifcache.h"
+#include "gateway/gw_nfhelp.h"
 #include "gateway/gw_nfq.h"
 #include "gateway/gw_parse.h"
 #include "common/fdio.h"
@@ -200,6 +201,15 @@ static struct {
 	uid_t uid;
 	gid_t gid;
 	int nf_helper;                /* socket to the privileged helper (with --netfilter), else -1 */
+	int nf_events;                /* its tamper/repair reports (gw_nfhelp.h), else -1 */
+	bool no_watch;                /* --no-watch: the helper only fences (tests) */
+	struct {                      /* what the helper reported (main thread only) */
+		uint64_t tampers, repairs, repair_failures;
+		bool forwarding_closed;
+		char last_what[224], last_comm[16];
+		uint32_t last_pid;
+		double last_detect_ms, last_repair_ms;  /* notification -> judged; judged -> reopened */
+	} nf;
 	_Atomic(struct gw_ctx *) ctx;
 	_Atomic uint64_t link_epoch;
 	atomic_bool stop;
@@ -668,127 +678,6 @@ static uint32_t next_generation(uint32_t g)
 	return g ? g : 1;
 }
 
-/* Run "NETFILTER VERB [ARG]" and wait for it: 0 or -EIO. */
-static int exec_netfilter(const char *verb, const char *arg)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		/* The helper (the only caller, forked before the daemon
-		 * blocks any signal) ignores the stop signals; the bootstrap
-		 * must not. */
-		static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
-		for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-			signal(sigs[i], SIG_DFL);
-		execl(G.netfilter, G.netfilter, verb, arg, (char *)NULL);
-		_exit(127);
-	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
-}
-
-static int exec_generation(uint32_t gen)
-{
-	char arg[32];
-	snprintf(arg, sizeof arg, "%u", gen);
-	return exec_netfilter("generation", arg);
-}
-
-/* A helper of a previous daemon may still be fencing (it outlives its
- * daemon on purpose).  Each helper holds RUN_DIR/nfhelper.lock for its whole
- * life, so the new one waits for the old fence to be in place before it
- * moves the generation on; otherwise the late fence could land after the new
- * generation and stop every flow of the new run.  Bounded: after 30 s the
- * helper goes on without the lock (and says so). */
-static void nf_helper_take_turn(void)
-{
-	char path[4200];
-	snprintf(path, sizeof path, "%s/nfhelper.lock", G.run_dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "sekisho-gatewayd (nfhelp): warning: %s: %s\n", path, strerror(errno));
-		return;
-	}
-	for (int i = 0; i < 600; i++) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return;        /* held until the helper exits */
-		struct timespec ts = { 0, 50000000 };
-		nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, "sekisho-gatewayd (nfhelp): warning: %s still locked after 30 s; going on\n", path);
-}
-
-/* The privileged helper: a child forked before anything is opened and
- * before the daemon gives up root (in every mode, so that fencing always
- * happens).  It reads one generation number (4 bytes) at a time from its
- * socket, runs the bootstrap's generation switch, and answers with the
- * result (4 bytes).  It understands nothing else, so the unprivileged daemon
- * can ask it for exactly one thing.
- *
- * When the daemon's end of the socket closes -- a clean stop, an error exit
- * or kill -9, the kernel closes it in every case -- the helper *fences*:
- * "NETFILTER fence" makes the bootstrap accept a generation no flow carries,
- * so established flows stop crossing too until the next daemon moves the
- * generation on and decides them again.  That is why it has no parent-death
- * signal and ignores the stop signals (systemd signals the whole cgroup):
- * it must outlive the daemon long enough to fence. */
-static void nf_helper_main(int fd)
-{
-	prctl(PR_SET_NAME, "gatewayd-nfhelp", 0, 0, 0);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	nf_helper_take_turn();
-	for (;;) {
-		uint32_t gen;
-		ssize_t n = recv(fd, &gen, sizeof gen, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (n != (ssize_t)sizeof gen)
-			continue;
-		int32_t r = (gen & ~GW_GEN_MASK) ? -EINVAL : exec_generation(gen);
-		if (send(fd, &r, sizeof r, MSG_NOSIGNAL) != (ssize_t)sizeof r)
-			break;
-	}
-	int r = exec_netfilter("fence", NULL);
-	if (r < 0)
-		fprintf(stderr, "sekisho-gatewayd (nfhelp): the daemon is gone and fencing FAILED (%s): "
-			"established flows of its generation still cross\n",
-			r == -EIO ? "exit status" : strerror(-r));
-	else
-		fprintf(stderr, "sekisho-gatewayd (nfhelp): the daemon is gone: fenced, nothing crosses until it is back\n");
-	_exit(r < 0 ? 1 : 0);
-}
-
-static int nf_helper_start(void)
-{
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = -errno;
-		close(sv[0]);
-		close(sv[1]);
-		return e;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		nf_helper_main(sv[1]);
-		_exit(0);
-	}
-	close(sv[1]);
-	G.nf_helper = sv[0];
-	return 0;
-}
-
 /* Ask the bootstrap, through the helper (always there with --netfilter),
  * to accept connmark generation gen. */
 static int netfilter_generation(uint32_t gen, char *why, size_t whylen)
@@ -913,6 +802,74 @@ static int reload(char *why, size_t whylen)
 	return 0;
 }
 
+static double ns_ms(uint64_t a, uint64_t b)
+{
+	return b > a ? (double)(b - a) / 1e6 : 0.0;
+}
+
+/* Reports of the helper (gw_nfhelp.h) become netfilter.tamper and
+ * netfilter.repair records and the status's "netfilter" counters. */
+static void nf_event(void)
+{
+	struct gw_nfhelp_event e;
+	ssize_t n;
+	while ((n = recv(G.nf_events, &e, sizeof e, MSG_DONTWAIT)) == (ssize_t)sizeof e) {
+		e.comm[sizeof e.comm - 1] = 0;
+		e.what[sizeof e.what - 1] = 0;
+		if (e.kind == GW_NFHELP_TAMPER) {
+			G.nf.tampers++;
+			G.nf.forwarding_closed = e.forwarding_closed;
+			snprintf(G.nf.last_what, sizeof G.nf.last_what, "%s", e.what);
+			snprintf(G.nf.last_comm, sizeof G.nf.last_comm, "%s", e.comm);
+			G.nf.last_pid = e.pid;
+			G.nf.last_detect_ms = ns_ms(e.event_ns, e.detected_ns);
+			struct audit_field f[] = {
+				AUDIT_STR("what", e.what),
+				e.pid ? (struct audit_field)AUDIT_UINT("pid", e.pid) : (struct audit_field)AUDIT_NULL("pid"),
+				AUDIT_STR("comm", e.comm),
+				AUDIT_UINT("changes", e.changes),
+				AUDIT_BOOL("forwarding_closed", e.forwarding_closed != 0),
+				AUDIT_UINT("event_mono_ns", e.event_ns),
+				AUDIT_UINT("detected_mono_ns", e.detected_ns),
+				AUDIT_UINT("closed_mono_ns", e.closed_ns),
+			};
+			audit_emit(G.audit, "netfilter.tamper", f, AUDIT_N(f));
+			logmsg("netfilter tamper: %s (pid %u %s); forwarding %s, repairing", e.what, e.pid, e.comm,
+			       e.forwarding_closed ? "closed" : "NOT closed");
+		} else if (e.kind == GW_NFHELP_REPAIR) {
+			const char *result = e.result == 0 ? "ok" : e.result == -EBUSY ? "suspended" : "failed";
+			if (e.result == 0) {
+				G.nf.repairs++;
+				G.nf.forwarding_closed = false;
+				G.nf.last_repair_ms = ns_ms(e.detected_ns, e.done_ns);
+			} else {
+				G.nf.repair_failures++;
+			}
+			struct audit_field f[] = {
+				AUDIT_STR("result", result),
+				AUDIT_UINT("table_gen", e.generation),
+				AUDIT_STR("why", e.what),
+				AUDIT_UINT("repair_us", e.done_ns > e.detected_ns ? (e.done_ns - e.detected_ns) / 1000 : 0),
+				AUDIT_UINT("closed_us", e.closed_ns && e.done_ns > e.closed_ns ?
+							(e.done_ns - e.closed_ns) / 1000 : 0),
+				AUDIT_UINT("detected_mono_ns", e.detected_ns),
+				AUDIT_UINT("done_mono_ns", e.done_ns),
+			};
+			audit_emit(G.audit, "netfilter.repair", f, AUDIT_N(f));
+			if (e.result == 0)
+				logmsg("netfilter repaired (generation %u) in %.1f ms; forwarding reopened", e.generation,
+				       G.nf.last_repair_ms);
+			else
+				logmsg("netfilter repair %s: %s; forwarding stays closed", result, e.what);
+		}
+	}
+	if (n == 0) {             /* the helper is gone: nothing watches any more */
+		close(G.nf_events);
+		G.nf_events = -1;
+		logmsg("warning: the netfilter helper is gone: no more tamper detection");
+	}
+}
+
 static void sum_stats(struct gw_stats *tot, const struct gw_stats *s)
 {
 	const _Atomic uint64_t *a = (const _Atomic uint64_t *)s;
@@ -983,6 +940,15 @@ static void ctl_status(FILE *out, bool counters)
 	fprintf(out, ",\"reloads\":%" PRIu64 ",\"reload_failures\":%" PRIu64 ",\"ctl_refused\":%" PRIu64
 		",\"last_reload_error\":", G.reloads, G.reload_failures, G.ctl_refused);
 	put_str(out, G.last_reload_error);
+	fprintf(out, ",\"netfilter\":{\"watch\":%s,\"tampers\":%" PRIu64 ",\"repairs\":%" PRIu64
+		",\"repair_failures\":%" PRIu64 ",\"forwarding_closed\":%s,\"last_tamper\":",
+		G.nf_events >= 0 ? "true" : "false", G.nf.tampers, G.nf.repairs, G.nf.repair_failures,
+		G.nf.forwarding_closed ? "true" : "false");
+	put_str(out, G.nf.last_what);
+	fprintf(out, ",\"last_tamper_comm\":");
+	put_str(out, G.nf.last_comm);
+	fprintf(out, ",\"last_tamper_pid\":%u,\"last_detect_ms\":%.3f,\"last_repair_ms\":%.3f}",
+		G.nf.last_pid, G.nf.last_detect_ms, G.nf.last_repair_ms);
 	for (unsigned i = 0; i < G.nqueues; i++)
 		sum_stats(&tot, &G.workers[i].st);
 	fprintf(out, ",");
@@ -1228,6 +1194,7 @@ static void usage(FILE *out)
 		"                        [--queues N] [--queue-base Q] [--netfilter PATH] [--deny-budget N]\n"
 		"                        [--host NAME] [--user NAME] [--control-group NAME]\n"
 		"                        [--capture-dir DIR [--capture-files N] [--capture-file-size BYTES]]\n"
+		"                        [--no-watch]\n"
 		"       sekisho-gatewayd ctl SOCKET status|counters|reload\n");
 }
 
@@ -1250,10 +1217,12 @@ int main(int argc, char **argv)
 		{ "capture-files", required_argument, NULL, 'C' },
 		{ "capture-file-size", required_argument, NULL, 'S' },
 		{ "control-group", required_argument, NULL, 'g' },
+		{ "no-watch", no_argument, NULL, 'W' },
 		{ 0 },
 	};
 	G.nqueues = 2;
 	G.nf_helper = -1;
+	G.nf_events = -1;
 	G.capture_files = 8;
 	G.capture_bytes = 16u << 20;
 	G.ctl_group = GW_CTL_GROUP;
@@ -1275,6 +1244,7 @@ int main(int argc, char **argv)
 		case 'C': G.capture_files = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'S': G.capture_bytes = strtoull(optarg, NULL, 10); break;
 		case 'g': G.ctl_group = optarg; G.ctl_group_given = true; break;
+		case 'W': G.no_watch = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -1310,9 +1280,14 @@ int main(int argc, char **argv)
 	}
 	/* The helper is forked first, so that it holds nothing but its socket;
 	 * in every mode, so that the daemon's end always fences. */
-	if (G.netfilter && nf_helper_start() < 0) {
-		logmsg("cannot start the netfilter helper: %s", strerror(errno));
-		return 1;
+	if (G.netfilter) {
+		struct gw_nfhelp_opts ho = { .netfilter = G.netfilter, .run_dir = G.run_dir, .queues = G.nqueues,
+					     .queue_base = G.queue_base, .watch = !G.no_watch };
+		int hr = gw_nfhelp_start(&ho, &G.nf_helper, &G.nf_events);
+		if (hr < 0) {
+			logmsg("cannot start the netfilter helper: %s", strerror(-hr));
+			return 1;
+		}
 	}
 
 	/* Signals are handled by the main loop only. */
@@ -1428,9 +1403,12 @@ int main(int argc, char **argv)
 
 	uint64_t last_enobufs = 0;
 	while (!atomic_load(&G.stop)) {
-		struct pollfd p[3] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN },
-				       { .fd = rtnl ? mnl_socket_get_fd(rtnl) : -1, .events = POLLIN } };
-		int pr = poll(p, 3, 1000);
+		struct pollfd p[4] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN },
+				       { .fd = rtnl ? mnl_socket_get_fd(rtnl) : -1, .events = POLLIN },
+				       { .fd = G.nf_events, .events = POLLIN } };
+		int pr = poll(p, 4, 1000);
+		if (pr > 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR)))
+			nf_event();
 		if (pr > 0 && (p[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
@@ -1471,6 +1449,8 @@ int main(int argc, char **argv)
 	}
 	if (rtnl)
 		mnl_socket_close(rtnl);
+	if (G.nf_events >= 0)      /* the request socket stays: its close makes the helper fence */
+		close(G.nf_events);
 	unlink(G.ctl_path);
 	close(lfd);
 	close(sfd);

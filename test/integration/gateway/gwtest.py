@@ -211,6 +211,80 @@ print('done', time.monotonic(), flush=True)
 """
 
 
+# Counts, on one host's link (argv: interface, port), the UDP datagrams to
+# the port that arrive (IPv4 and IPv6), per source address, until stdin
+# closes: an independent counter on the receiving side.
+FLOOD_RECEIVER = r"""
+import select, socket, struct, sys
+ifname, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+s.bind((ifname, 0))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+print('ready', flush=True)
+seen = {}
+while True:
+    r, _, _ = select.select([s, sys.stdin], [], [], 1.0)
+    if sys.stdin in r:
+        break
+    if s not in r:
+        continue
+    while True:
+        try:
+            d, a = s.recvfrom(256, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            break
+        if a[2] == socket.PACKET_OUTGOING:
+            continue
+        et = struct.unpack('!H', d[12:14])[0]
+        if et == 0x0800 and d[23] == 17:
+            ihl = (d[14] & 15) * 4
+            dport = struct.unpack('!H', d[14 + ihl + 2:14 + ihl + 4])[0]
+            src = socket.inet_ntop(socket.AF_INET, d[26:30])
+        elif et == 0x86dd and d[20] == 17:
+            dport = struct.unpack('!H', d[56:58])[0]
+            src = socket.inet_ntop(socket.AF_INET6, d[22:38])
+        else:
+            continue
+        if dport == port:
+            seen[src] = seen.get(src, 0) + 1
+print('counts', repr(seen), flush=True)
+"""
+
+# Sends UDP (argv: port, packets/s, seconds, SRC>DST...) to each destination in turn from a fixed source
+# port per destination (one flow each), `rate` packets/s for `seconds`;
+# prints how many it sent and over how long.
+FLOOD_SENDER = r"""
+import socket, sys, time
+port, rate, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+pairs = [a.split('>') for a in sys.argv[4:]]
+socks = []
+for src, dst in pairs:
+    s = socket.socket(socket.AF_INET6 if ':' in dst else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    s.setblocking(False)
+    socks.append((s, dst))
+sent, t0 = 0, time.monotonic()
+tick = 0.005
+per_tick = max(1, int(rate * tick))
+nxt = t0
+while True:
+    now = time.monotonic()
+    if now - t0 >= seconds:
+        break
+    for _ in range(per_tick):
+        s, dst = socks[sent % len(socks)]
+        try:
+            s.sendto(b'flood', (dst, port))
+        except OSError:
+            pass
+        sent += 1
+    nxt += tick
+    if nxt > now:
+        time.sleep(nxt - now)
+print('sent', sent, time.monotonic() - t0, flush=True)
+"""
+
+
 def _drain(p, lines):
     """Append the words of every line p printed so far (its stdout is non-blocking)."""
     while True:
@@ -361,8 +435,9 @@ def read_audit_dir(d):
     return out
 
 
-def new_lab(tag, daemon=True, bootstrap=True, policy=None, capture=False):
-    """The lab with the daemon as the packaged user (created if missing)."""
+def new_lab(tag, daemon=True, bootstrap=True, policy=None, capture=False, watch=True):
+    """The lab with the daemon as the packaged user (created if missing);
+    watch=False: the daemon's helper does not watch netfilter (--no-watch)."""
     ensure_packaged_users()
     build = os.environ.get("SEKISHO_BUILD_ROOT")
     prefix = f"skgw{os.getpid() % 100000}{tag}"
@@ -370,7 +445,7 @@ def new_lab(tag, daemon=True, bootstrap=True, policy=None, capture=False):
     atexit.register(shutil.rmtree, tmp, True)
     pol = policy or make_policy(tmp)
     lab = labmod.GatewayLab(prefix=prefix, build=build, policy=pol, user=GW_USER, control_group=CTL_GROUP,
-                            capture=capture)
+                            capture=capture, watch=watch)
     lab.tmp = tmp
     try:
         if bootstrap:

@@ -19,7 +19,12 @@ apply), the audit chains written with the credential key and verifying,
 that no service was restarted (a syscall filter killing one would show);
 then A -> B tcp/80 (allowed: "LGWAN-ASP 利用") crosses and tcp/22 (not
 allowed) does not, a mail from lg-mail goes through Postfix and the milter
-back to lg-mail, and after "systemctl stop sekisho-gatewayd" neither the
+back to lg-mail; then the host's own tools touch netfilter (nftables.service
+is masked; "nft flush ruleset", Debian's /etc/nftables.conf and "nft delete
+table inet sekisho" each under a denied UDP flood of 10,000 packets/s from A
+to B, counted on B's link: 0 arrive; the helper repairs, allowed traffic and
+the open connection cross again, the audit chain holds netfilter.tamper and
+netfilter.repair); and after "systemctl stop sekisho-gatewayd" neither the
 open connection nor a new one crosses.  Every wait is bounded."""
 import argparse
 import email
@@ -34,6 +39,8 @@ import threading
 import time
 
 SRC = os.environ.get("SEKISHO_SOURCE_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../../.."))
+sys.path.insert(0, os.path.join(SRC, "test", "integration", "gateway"))
+import gwtest  # noqa: E402  (the flood sender and the independent counter)
 failures = []
 T0 = time.monotonic()
 
@@ -371,6 +378,8 @@ def test_vm(args, lab, con):
     check(rc == 0 and "BAD" not in out and int((out.split() or ["0"])[-1]) > 0,
           f"audit chains written with the credential key verify ({out.strip()})")
 
+    tamper_test(lab, con, hold)
+
     # 4. the daemon stops: nothing crosses any more
     rc, out = con.run("systemctl stop sekisho-gatewayd; systemctl is-active sekisho-gatewayd", timeout=60)
     check(out.strip() == "inactive", f"gatewayd stopped ({out.strip()})")
@@ -384,6 +393,50 @@ def test_vm(args, lab, con):
     check(r80.startswith("BLOCKED"), f"daemon stopped: a new A -> B tcp/80 does not cross ({r80})")
     rc, out = con.run("nft list ruleset | grep -c bypass || true")
     check(out.strip() == "0", "still no queue bypass anywhere")
+
+
+def tamper_test(lab, con, hold):
+    """Someone on the box runs the usual netfilter tools: nothing opens, the
+    daemon's helper repairs (docs/gateway.md "Two gates")."""
+    rc, out = con.run("systemctl is-enabled nftables.service || true")
+    check(out.strip() == "masked", f"nftables.service is masked ({out.strip()})")
+    rc, out = con.run("systemctl restart nftables.service 2>&1; echo rc=$?")
+    check("rc=0" not in out, f"systemctl restart nftables is refused ({out.strip()[-120:]})")
+    rc, out = con.run("systemctl show -p Conflicts --value sekisho-netfilter")
+    check("nftables.service" in out, f"the bootstrap conflicts with nftables.service ({out.strip()})")
+    rc, st = con.run("/usr/lib/sekisho/sekisho-netfilter status")
+    check("egress gate on" in st and "NOT on" not in st, f"the egress gate is on every port ({st.strip()})")
+    for what, cmd in (("nft flush ruleset", "nft flush ruleset"),
+                      ("Debian's /etc/nftables.conf", "nft -f /etc/nftables.conf"),
+                      ("nft delete table inet sekisho", "nft delete table inet sekisho")):
+        recv = lab.spawn(lab.b, sys.executable, "-c", gwtest.FLOOD_RECEIVER, "c0", "9999",
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        recv.stdout.readline()
+        flood = lab.spawn(lab.a, sys.executable, "-c", gwtest.FLOOD_SENDER, "9999", "10000", "4",
+                          "198.18.20.130>198.19.100.10", stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        con.run(cmd)
+        sent = flood.communicate(timeout=60)[0].split()
+        time.sleep(3)
+        recv.stdin.close()
+        counts = recv.stdout.read().strip().split("\n")[-1]
+        check(counts == "counts {}", f"{what}: denied UDP flood ({' '.join(sent[:2])} packets) arriving on B: {counts}")
+        rc, st = con.run("/usr/lib/sekisho/sekisho-netfilter status")
+        check("fenced" not in st and "egress gate on" in st and "NOT on" not in st, f"{what}: repaired ({st.strip()})")
+        r80 = lab.once(80)
+        check(r80 == "CROSSED", f"{what}: allowed A -> B tcp/80 crosses again ({r80})")
+        r22 = lab.once(22)
+        check(r22.startswith("BLOCKED"), f"{what}: A -> B tcp/22 still does not cross ({r22})")
+    hold.stdin.write("again\n")
+    hold.stdin.flush()
+    ready, _, _ = select.select([hold.stdout], [], [], 30)
+    again = hold.stdout.readline().strip() if ready else "no answer"
+    check(again == "CROSSED", f"the open connection crosses again after the repairs ({again})")
+    rc, out = con.run("cat /var/log/sekisho/gateway/*.jsonl | grep -c '\"event\":\"netfilter.tamper\"'; "
+                      "cat /var/log/sekisho/gateway/*.jsonl | grep '\"event\":\"netfilter.repair\"' | "
+                      "grep -c '\"result\":\"ok\"'; sekishoctl status | grep -o '\"tampers\":[0-9]*'")
+    check(out.split()[:2] == ["3", "3"] and '"tampers":3' in out,
+          f"audit: 3 netfilter.tamper, 3 netfilter.repair ok; sekishoctl status counts them ({' '.join(out.split())})")
 
 
 def mail_test(lab, con):

@@ -191,8 +191,8 @@ def helper_socket(fd, what, stack):
     """Descriptors allowed open at exit: inherited ones, and the socket to
     the privileged helper, which the daemon leaves to the kernel to close on
     purpose (its close, however the daemon ends, makes the helper fence:
-    gatewayd.c nf_helper_main)."""
-    return vg.inherited(fd, what, stack) or "nf_helper_start" in stack
+    gw_nfhelp.c helper_main)."""
+    return vg.inherited(fd, what, stack) or "gw_nfhelp_start" in stack
 
 
 def vmrss(pid):
