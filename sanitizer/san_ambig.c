@@ -1,8 +1,9 @@
 /* san_ambig: ambiguous raw structure (see san_ambig.h).
  *
- * Contract: a line assembler (a line split across fed chunks is copied
- * into one buffer of max_line bytes; anything past that is counted, not
- * kept) feeding a small state machine: header block or body, the
+ * Contract: a line assembler (a line inside one fed chunk is looked at in
+ * place; one split across chunks is copied into one buffer of max_line
+ * bytes, anything past that counted, not kept) feeding a small state
+ * machine: header block or body, the
  * Content-Type of the current header block, the boundaries declared so
  * far.  Linear in the input; allocation only at creation.  Never fails
  * after creation. */
@@ -218,10 +219,11 @@ static void body_line(struct san_ambig *a, const char *p, size_t n)
 }
 
 /* One whole line (without LF; a CR before the LF is still there). */
-static void line_done(struct san_ambig *a, bool had_lf)
+/* One whole line p[0..len) (without LF; a CR before the LF is still
+ * there); only its first max_line bytes are looked at. */
+static void line_done(struct san_ambig *a, const char *p, size_t len, bool had_lf)
 {
-	size_t n = a->len < a->max_line ? a->len : a->max_line;
-	const char *p = a->line;
+	size_t n = len < a->max_line ? len : a->max_line;
 	a->lines++;
 	if (had_lf) {
 		if (n && p[n - 1] == '\r') { a->crlf++; n--; }
@@ -242,20 +244,26 @@ void san_ambig_feed(struct san_ambig *a, const char *p, size_t n)
 	while (p < e) {
 		const char *nl = memchr(p, '\n', (size_t)(e - p));
 		size_t seg = nl ? (size_t)(nl - p) : (size_t)(e - p);
+		if (nl && a->len == 0) {
+			/* the whole line is in this chunk: looked at in place */
+			line_done(a, p, seg, true);
+			p = nl + 1;
+			continue;
+		}
 		if (a->len < a->max_line) {
 			size_t take = seg < a->max_line - a->len ? seg : a->max_line - a->len;
 			memcpy(a->line + a->len, p, take);
 		}
 		a->len += seg;
 		if (!nl) break;
-		line_done(a, true);
+		line_done(a, a->line, a->len, true);
 		p = nl + 1;
 	}
 }
 
 unsigned san_ambig_end(struct san_ambig *a)
 {
-	if (a->len) line_done(a, false);
+	if (a->len) line_done(a, a->line, a->len, false);
 	ct_done(a);
 	if (a->crlf && a->lf) a->flags |= SAN_AMBIG_MIXED_EOL;
 	return a->flags;

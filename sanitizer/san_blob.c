@@ -118,7 +118,7 @@ static bool has_markup(const unsigned char *p, size_t n)
 	return false;
 }
 
-const char *san_text_doubt(const void *buf, size_t len)
+const char *san_binary_doubt(const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 	if (!len) return NULL;
@@ -140,8 +140,15 @@ const char *san_text_doubt(const void *buf, size_t len)
 		if (len - start >= SIGNATURES[i].n && memcmp(p + start, SIGNATURES[i].sig, SIGNATURES[i].n) == 0)
 			return "signature";
 	if (ctl * 100 > len) return "control";
-	if (has_markup(p, len)) return "markup";
-	if (has_script(p, len)) return "script";
+	return NULL;
+}
+
+const char *san_text_doubt(const void *buf, size_t len)
+{
+	const char *why = san_binary_doubt(buf, len);
+	if (why || !len) return why;
+	if (has_markup(buf, len)) return "markup";
+	if (has_script(buf, len)) return "script";
 	return NULL;
 }
 
@@ -682,6 +689,7 @@ static bool binhex_data_line(const struct line *l)
 
 static size_t try_binhex(struct scan *s, const struct line *l0)
 {
+	if (l0->p[0] != '(' && l0->p[0] != ':') return 0;   /* both forms start so */
 	bool marker = l0->n >= 40 && memmem(l0->p, l0->n, "converted with BinHex", 21) != NULL;
 	if (!marker && !binhex_data_line(l0)) return 0;
 	size_t i = marker ? l0->next : l0->start;
@@ -720,6 +728,11 @@ static size_t try_binhex(struct scan *s, const struct line *l0)
  * count character says. */
 static size_t try_uu_run(struct scan *s, const struct line *l0)
 {
+	if (!l0->lead) {
+		/* the usual case, a line that is not a count line: no copy */
+		size_t cnt = ((unsigned char)l0->p[0] - 0x20u) & 0x3f, need = (cnt + 2) / 3 * 4;
+		if (!cnt || l0->rawn < 1 + need || l0->rawn > 2 + need) return 0;
+	}
 	struct strbuf data = STRBUF_INIT;
 	size_t i = l0->start, lines = 0, chars = 0, lower = 0;
 	while (i < s->len) {
@@ -742,7 +755,7 @@ static size_t try_uu_run(struct scan *s, const struct line *l0)
 
 static size_t try_qp(struct scan *s, const struct line *l0)
 {
-	if (!qp_line(l0)) return 0;
+	if (!memchr(l0->p, '=', l0->n) || !qp_line(l0)) return 0;
 	struct strbuf data = STRBUF_INIT;
 	size_t i = l0->start;
 	while (i < s->len) {

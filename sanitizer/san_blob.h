@@ -87,3 +87,6 @@ bool san_blob_any(const char *text, size_t len);
  * Works on the raw bytes of any ASCII-compatible charset; UTF-16 shows as
  * "nul". */
 const char *san_text_doubt(const void *buf, size_t len);
+/* The first three of these only ("nul", "control", "signature"): what
+ * makes even an HTML part not text. */
+const char *san_binary_doubt(const void *buf, size_t len);

@@ -129,6 +129,8 @@ void san_charset_pin_modules(void)
 	pthread_once(&pin_once, pin);
 }
 
+static void utf8_scrub(struct strbuf *in, size_t *replaced);
+
 /* Convert with iconv.  strict: fail with -EILSEQ at the first invalid or
  * incomplete sequence; otherwise replace each bad byte by U+FFFD. */
 static int conv(const char *in, size_t len, const char *from, bool strict, struct strbuf *out, size_t *replaced)
@@ -163,6 +165,7 @@ static int conv(const char *in, size_t len, const char *from, bool strict, struc
 		strbuf_append(out, buf, (size_t)(op - buf));
 	}
 	cd_put("UTF-8", from, cd);
+	if (r == 0 && strcasecmp(from, "UTF-8") == 0) utf8_scrub(out, replaced);
 	return r;
 }
 
@@ -292,9 +295,9 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 
 /* Replace every byte that does not start a valid sequence by U+FFFD.
  * glibc's iconv reads UTF-8 more loosely than san_utf8_valid (0xF5-0xF7
- * lead bytes, code points past U+10FFFF pass through): whatever a path
- * produced, the result of san_charset_decode is valid UTF-8.  Found by
- * fuzzing. */
+ * lead bytes, code points past U+10FFFF pass through): what conv()
+ * "converts" from UTF-8 is scrubbed, so san_charset_decode's result is
+ * valid UTF-8.  Found by fuzzing. */
 static void utf8_scrub(struct strbuf *in, size_t *replaced)
 {
 	if (!in->len || san_utf8_valid(in->buf, in->len)) return;
@@ -317,7 +320,6 @@ static void utf8_scrub(struct strbuf *in, size_t *replaced)
 
 static void finish(struct strbuf *in, struct san_text *ret)
 {
-	utf8_scrub(in, &ret->replaced);
 	struct strbuf o = STRBUF_INIT;
 	const unsigned char *p = (const unsigned char *)(in->buf ? in->buf : "");
 	size_t run = 0;  /* start of the pending run of kept bytes */

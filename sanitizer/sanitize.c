@@ -454,9 +454,9 @@ static void rewrite_links(struct run *r)
  * and libmagic (about half a millisecond a call) is not asked. */
 static bool text_is_text(struct run *r, GMimePart *p, GByteArray *ba, bool html, const char *declared)
 {
-	const char *why = san_text_doubt(ba->data, ba->len);
 	/* markup and script in HTML are what the conversion drops */
-	if (!why || (html && (!strcmp(why, "markup") || !strcmp(why, "script")))) return true;
+	const char *why = html ? san_binary_doubt(ba->data, ba->len) : san_text_doubt(ba->data, ba->len);
+	if (!why) return true;
 	char det[128];
 	san_magic_type(r->ctx->magic, ba->data, ba->len, det, sizeof(det));
 	/* libmagic calls a VBScript or PowerShell script text/plain: a
