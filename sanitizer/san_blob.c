@@ -865,9 +865,35 @@ static int scan_top(const char *text, size_t len, san_blob_fn *fn, void *arg, st
 	return r;
 }
 
+/* Cutting a block out can change the shape of the text around it (a
+ * line that held a long base64 word becomes a dense run of =XX escapes
+ * that joins the lines below it): the scan is repeated on its own output
+ * until a pass finds nothing, so that what is written holds no block.
+ * Each further pass removes at least one block, so there are at most
+ * max_blocks + 1 of them, and only text that had blocks pays for more than
+ * one (found by fuzzing). */
 int san_blob_strip(const char *text, size_t len, size_t max_blocks, san_blob_fn *fn, void *arg, struct strbuf *out)
 {
-	return scan_top(text, len, fn, arg, out, max_blocks);
+	struct strbuf cur = STRBUF_INIT, next = STRBUF_INIT;
+	int r = scan_top(text, len, fn, arg, &cur, max_blocks), total = r;
+	while (r > 0) {
+		r = scan_top(cur.buf, cur.len, fn, arg, &next, max_blocks - (size_t)total);
+		if (r < 0) { total = r; break; }
+		if (r == 0) break;
+		total += r;
+		strbuf_free(&cur);
+		cur = next;
+		next = (struct strbuf)STRBUF_INIT;
+	}
+	strbuf_free(&next);
+	if (total >= 0 && !out->len) {   /* the usual case: no copy */
+		strbuf_free(out);
+		*out = cur;
+		return total;
+	}
+	if (total >= 0) strbuf_append(out, cur.buf ? cur.buf : "", cur.len);
+	strbuf_free(&cur);
+	return total;
 }
 
 bool san_blob_any(const char *text, size_t len)
