@@ -1103,6 +1103,15 @@ static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbu
 	if (orig) copy_headers(&r, orig, om, charset, &dropped);
 	struct strbuf text = STRBUF_INIT;
 	render_notice(&r, &text);
+	/* the notice shows what the sender named (file names, declared
+	 * types): links in them are disabled like links in the text (found by
+	 * fuzzing: a file name holding "www.example.jp") */
+	if (text.len && ctx->cfg.links != SAN_LINKS_KEEP) {
+		struct strbuf nt = STRBUF_INIT;
+		san_url_rewrite(text.buf, text.len, ctx->cfg.links, san_notice_get(ctx->notice, "url_removed"), &nt);
+		strbuf_free(&text);
+		text = nt;
+	}
 	if (r.body.len) strbuf_append(&text, r.body.buf, r.body.len);
 	else if (!r.failed) { strbuf_puts(&text, san_notice_get(ctx->notice, "empty")); strbuf_putc(&text, '\n'); }
 
