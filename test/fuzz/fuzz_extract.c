@@ -20,23 +20,16 @@
 #include "sanitizer/san_blob.h"
 #include "sanitizer/san_charset.h"
 #include "sanitizer/sanitize.h"
+#include "test/fuzz/sanitize_ctx.h"
 #include "test/fuzz/linkcheck.h"
 
 #define REQUIRE(c) do { if (!(c)) abort(); } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct sanitize_ctx *ctx;
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!ctx) {
-		struct sanitize_config c;
-		sanitize_config_defaults(&c);
-		c.lim.max_message = 1 << 20;
-		c.lim.max_seconds = 5;
-		if (sanitize_ctx_new(&c, &ctx) < 0) abort();
-	}
+	struct sanitize_ctx *ctx = fuzz_sanitize_ctx();
 	struct strbuf out = STRBUF_INIT;
 	struct sanitize_result res;
 	REQUIRE(sanitize_buffer(ctx, data, size, &out, &res) == 0);

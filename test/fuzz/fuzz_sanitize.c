@@ -24,12 +24,11 @@
 #include "sanitizer/san_html.h"
 #include "sanitizer/san_url.h"
 #include "sanitizer/sanitize.h"
+#include "test/fuzz/sanitize_ctx.h"
 
 #define REQUIRE(c) do { if (!(c)) abort(); } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static struct sanitize_ctx *ctx;
 
 static int blob_cb(void *arg, const struct san_blob *b, struct strbuf *repl)
 {
@@ -133,13 +132,7 @@ static long live_link(const char *s, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!ctx) {
-		struct sanitize_config c;
-		sanitize_config_defaults(&c);
-		c.lim.max_message = 1 << 20;
-		c.lim.max_seconds = 5;
-		if (sanitize_ctx_new(&c, &ctx) < 0) abort();
-	}
+	struct sanitize_ctx *ctx = fuzz_sanitize_ctx();
 	struct strbuf out = STRBUF_INIT;
 	struct sanitize_result res;
 	int r = sanitize_buffer(ctx, data, size, &out, &res);
