@@ -53,6 +53,12 @@ unsigned san_name_neutralise(const char *name, char *out, size_t outlen)
 			if ((p[i + k] & 0xC0) != 0x80) ok = false;
 			else cp = (cp << 6) | (p[i + k] & 0x3F);
 		}
+		/* overlong forms, surrogates and code points past U+10FFFF are
+		 * not UTF-8 (san_utf8_valid's rules; found by fuzzing: a name with
+		 * an encoded surrogate made the notice invalid UTF-8) */
+		if (ok && ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+			   (cp >= 0xD800 && cp <= 0xDFFF)))
+			ok = false;
 		if (!ok) {
 			snprintf(esc, sizeof(esc), "<0x%02X>", c);
 			emit = esc; en = strlen(esc); n = 1;

@@ -9,6 +9,9 @@ static const struct { const char *in; const char *out; unsigned flags; } cases[]
 	{ "a\tb\x01.txt", "a<U+0009>b<U+0001>.txt", SAN_NAME_CONTROL },
 	{ "..\\..\\x/y.doc", "..<U+005C>..<U+005C>x<U+002F>y.doc", SAN_NAME_CONTROL },
 	{ "bad\xff.txt", "bad<0xFF>.txt", SAN_NAME_CONTROL },
+	{ "s\xed\xa5\xb9.txt", "s<0xED><0xA5><0xB9>.txt", SAN_NAME_CONTROL },      /* a surrogate */
+	{ "o\xe0\x80\xaf.txt", "o<0xE0><0x80><0xAF>.txt", SAN_NAME_CONTROL },      /* overlong '/' */
+	{ "p\xf4\x90\x80\x80.txt", "p<0xF4><0x90><0x80><0x80>.txt", SAN_NAME_CONTROL }, /* past U+10FFFF */
 	{ "invoice.pdf.exe", "invoice.pdf.exe", SAN_NAME_EXEC | SAN_NAME_DOUBLEEXT },
 	{ "invoice.pdf      .js", "invoice.pdf      .js", SAN_NAME_EXEC | SAN_NAME_DOUBLEEXT },
 	{ "zero\xe2\x80\x8bwidth.txt", "zero<U+200B>width.txt", SAN_NAME_CONTROL },
