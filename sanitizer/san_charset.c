@@ -165,7 +165,9 @@ static int conv(const char *in, size_t len, const char *from, bool strict, struc
 		strbuf_append(out, buf, (size_t)(op - buf));
 	}
 	cd_put("UTF-8", from, cd);
-	if (r == 0 && strcasecmp(from, "UTF-8") == 0) utf8_scrub(out, replaced);
+	/* any label may name UTF-8 (aliases iconv knows): every result is
+	 * checked, and a valid one costs one pass */
+	if (r == 0) utf8_scrub(out, replaced);
 	return r;
 }
 
@@ -295,9 +297,9 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 
 /* Replace every byte that does not start a valid sequence by U+FFFD.
  * glibc's iconv reads UTF-8 more loosely than san_utf8_valid (0xF5-0xF7
- * lead bytes, code points past U+10FFFF pass through): what conv()
- * "converts" from UTF-8 is scrubbed, so san_charset_decode's result is
- * valid UTF-8.  Found by fuzzing. */
+ * lead bytes, code points past U+10FFFF pass through, under any of its
+ * names): what conv() produces is scrubbed, so san_charset_decode's
+ * result is valid UTF-8.  Found by fuzzing. */
 static void utf8_scrub(struct strbuf *in, size_t *replaced)
 {
 	if (!in->len || san_utf8_valid(in->buf, in->len)) return;
