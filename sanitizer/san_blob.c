@@ -229,14 +229,14 @@ static unsigned hex_value(unsigned char c)
 	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
 }
 
-/* base64 as lenient readers decode it: every other byte, padding
- * included, is skipped, so padding and white space games change nothing. */
-static void b64_decode(const char *p, size_t n, struct strbuf *out)
+/* Six bits a character (value() < 0: not one, skipped) packed into
+ * bytes: base64 and BinHex differ only in their alphabet. */
+static void sixbit_decode(const char *p, size_t n, int (*value)(unsigned char), struct strbuf *out)
 {
 	uint32_t acc = 0;
 	int bits = 0;
 	for (size_t i = 0; i < n; i++) {
-		int8_t v = b64_value((unsigned char)p[i]);
+		int v = value((unsigned char)p[i]);
 		if (v < 0) continue;
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;
@@ -245,6 +245,15 @@ static void b64_decode(const char *p, size_t n, struct strbuf *out)
 			strbuf_putc(out, (char)((acc >> bits) & 0xff));
 		}
 	}
+}
+
+static int b64_sixbit(unsigned char c) { return b64_value(c); }
+
+/* base64 as lenient readers decode it: every other byte, padding
+ * included, is skipped, so padding and white space games change nothing. */
+static void b64_decode(const char *p, size_t n, struct strbuf *out)
+{
+	sixbit_decode(p, n, b64_sixbit, out);
 }
 
 static void hex_decode(const char *p, size_t n, struct strbuf *out)
@@ -353,15 +362,7 @@ static int binhex_value(unsigned char c)
 static void binhex_decode(const char *p, size_t n, size_t cap, struct strbuf *out, char *name, size_t namelen)
 {
 	struct strbuf raw = STRBUF_INIT;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		int v = binhex_value((unsigned char)p[i]);
-		if (v < 0) continue;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) { bits -= 8; strbuf_putc(&raw, (char)((acc >> bits) & 0xff)); }
-	}
+	sixbit_decode(p, n, binhex_value, &raw);
 	struct strbuf x = STRBUF_INIT;
 	unsigned char prev = 0;
 	for (size_t i = 0; i < raw.len && x.len < cap; i++) {
