@@ -24,22 +24,13 @@
 #include "tools/logexport/lx_syslog.h"
 #include "tools/logexport/lx_tally.h"
 #include "tools/logexport/lx_time.h"
-
-static int failures;
-
-#define CHECK(c)                                                                      \
-	do {                                                                          \
-		if (!(c)) {                                                           \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-			failures++;                                                   \
-		}                                                                     \
-	} while (0)
+#include "test/check.h"
 
 static void check_str(const char *what, const char *got, const char *want)
 {
 	if (strcmp(got, want) != 0) {
 		fprintf(stderr, "%s:\n  got  [%s]\n  want [%s]\n", what, got, want);
-		failures++;
+		check_failures++;
 	}
 }
 
@@ -96,7 +87,7 @@ static void test_columns(void)
 			for (size_t j = i + 1; j < n; j++)
 				if (strcmp(names[i], names[j]) == 0) {
 					fprintf(stderr, "column header %s twice\n", names[i]);
-					failures++;
+					check_failures++;
 				}
 		free(all);
 	}
@@ -158,7 +149,7 @@ static void test_cef(void)
 	if (strncmp(s, head, sizeof head - 1) != 0) {
 		fputs("cef record: ", stderr);
 		fputs(s, stderr);
-		failures++;
+		check_failures++;
 	}
 	CHECK(strstr(s, " dvchost=gw|1 ") != NULL);
 	CHECK(strstr(s, " c6a2=2001:db8::1 ") != NULL);
@@ -234,7 +225,7 @@ static void test_time(void)
 		int r = lx_time_parse(t[i].in, &ns);
 		if ((r == 0) != t[i].ok || (t[i].ok && ns / LX_NS_PER_SEC != t[i].sec)) {
 			fprintf(stderr, "time %s: r=%d ns=%lld\n", t[i].in, r, (long long)ns);
-			failures++;
+			check_failures++;
 		}
 	}
 	int64_t a, b;
@@ -313,15 +304,15 @@ static void test_filter(void)
 		if (t[i].flow < 0) {
 			if (r >= 0 || !why[0]) {
 				fprintf(stderr, "filter %s accepted\n", t[i].arg);
-				failures++;
+				check_failures++;
 			}
 		} else if (r < 0) {
 			fprintf(stderr, "filter %s refused: %s\n", t[i].arg, why);
-			failures++;
+			check_failures++;
 		} else if (lx_filter_match(&f, flow, ts, true) != (t[i].flow == 1) ||
 			   lx_filter_match(&f, mail, ts, true) != (t[i].mail == 1)) {
 			fprintf(stderr, "filter %s: wrong match\n", t[i].arg);
-			failures++;
+			check_failures++;
 		}
 		lx_filter_free(&f);
 	}
@@ -359,11 +350,11 @@ static void test_cp932(void)
 		uint64_t r = lx_cp932_convert(c, t[i].in, strlen(t[i].in), &sb);
 		if (strcmp(strbuf_str(&sb), t[i].out) != 0 && !(i == 5 && strncmp(strbuf_str(&sb), "a?", 2) == 0)) {
 			fprintf(stderr, "cp932 case %zu: got [%s]\n", i, strbuf_str(&sb));
-			failures++;
+			check_failures++;
 		}
 		if (i != 5 && r != t[i].replaced) {
 			fprintf(stderr, "cp932 case %zu: %llu replaced\n", i, (unsigned long long)r);
-			failures++;
+			check_failures++;
 		}
 		strbuf_free(&sb);
 	}
@@ -429,7 +420,7 @@ static void test_net_split(void)
 		int r = lx_net_split(t[i].in, h, p);
 		if ((r == 0) != (t[i].host != NULL) || (r == 0 && (strcmp(h, t[i].host) || strcmp(p, t[i].port)))) {
 			fprintf(stderr, "net split %s: r=%d\n", t[i].in, r);
-			failures++;
+			check_failures++;
 		}
 	}
 }
@@ -468,7 +459,7 @@ static void test_state(void)
 		char why[256] = "";
 		if (lx_state_load(path, &back, why, sizeof why) != -EINVAL || !why[0]) {
 			fprintf(stderr, "state accepted: %s\n", bad[i]);
-			failures++;
+			check_failures++;
 		}
 	}
 	unlink(path);
@@ -488,10 +479,5 @@ int main(void)
 	test_tally();
 	test_net_split();
 	test_state();
-	if (failures) {
-		fprintf(stderr, "%d failure(s)\n", failures);
-		return 1;
-	}
-	puts("ok");
-	return 0;
+	return check_done();
 }

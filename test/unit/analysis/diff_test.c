@@ -10,6 +10,7 @@
 #include "common/xalloc.h"
 #include "fixture.h"
 #include "rules/policy_diff.h"
+#include "test/check.h"
 
 static struct policy *zones3(void)
 {
@@ -248,6 +249,5 @@ int main(void)
 	test_action_and_default();
 	test_zones_and_v6();
 	test_random_and_budget();
-	printf("%s\n", fx_failures ? "FAIL" : "ok");
-	return fx_failures != 0;
+	return check_done();
 }

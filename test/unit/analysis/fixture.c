@@ -6,8 +6,7 @@
 
 #include "common/strbuf.h"
 #include "common/xalloc.h"
-
-int fx_failures;
+#include "test/check.h"
 
 static void die(const char *what, const char *spec)
 {

@@ -11,10 +11,7 @@
 #include <stdio.h>
 
 #include "rules/policy.h"
-
-extern int fx_failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-	fx_failures++; } } while (0)
+#include "test/check.h"
 
 /* A policy with zone "self" and default deny everywhere; file "test.policy". */
 struct policy *fx_policy(void);

@@ -8,6 +8,7 @@
 #include "common/xalloc.h"
 #include "fixture.h"
 #include "rules/policy_prove.h"
+#include "test/check.h"
 
 enum { HOSTS = POLICY_RULE_SRC_HOSTS | POLICY_RULE_DST_HOSTS | POLICY_RULE_SVC_EXPLICIT };
 enum { EXC = HOSTS | POLICY_RULE_LOG };
@@ -71,7 +72,7 @@ static void run(const struct policy *p, uint64_t budget, struct run *r)
 
 static void done(struct run *r, const char *name)
 {
-	if (fx_failures) {
+	if (check_failures) {
 		fprintf(stderr, "--- %s\n", name);
 		fx_diag_dump(&r->d);
 	}
@@ -453,6 +454,5 @@ int main(void)
 	test_combined();
 	test_implicit_and_budget();
 	test_many_pairs();
-	printf("%s\n", fx_failures ? "FAIL" : "ok");
-	return fx_failures != 0;
+	return check_done();
 }

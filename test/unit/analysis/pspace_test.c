@@ -9,6 +9,7 @@
 #include "common/xalloc.h"
 #include "fixture.h"
 #include "rules/pspace.h"
+#include "test/check.h"
 
 /* the index API of pspace.c (its prototypes are to move into pspace.h) */
 
@@ -398,6 +399,5 @@ int main(void)
 	test_real_packets();
 	test_brute_force();
 	test_index();
-	printf("%s\n", fx_failures ? "FAIL" : "ok");
-	return fx_failures != 0;
+	return check_done();
 }

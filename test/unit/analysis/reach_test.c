@@ -9,6 +9,7 @@
 #include "common/xalloc.h"
 #include "fixture.h"
 #include "rules/policy_prove.h"
+#include "test/check.h"
 
 struct run {
 	int rc;
@@ -26,7 +27,7 @@ static void run(const struct policy *p, uint64_t budget, struct run *r)
 
 static void done(struct run *r, const char *name)
 {
-	if (fx_failures) {
+	if (check_failures) {
 		fprintf(stderr, "--- %s\n", name);
 		fx_diag_dump(&r->d);
 	}
@@ -328,6 +329,5 @@ int main(void)
 	test_redundant();
 	test_budget();
 	test_large();
-	printf("%s\n", fx_failures ? "FAIL" : "ok");
-	return fx_failures != 0;
+	return check_done();
 }

@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "rules/policy_diff.h"
 #include "rules/policy_prove.h"
+#include "test/check.h"
 
 static const char good[] =
 	"policy \"t\" version \"1\"\n"
@@ -94,12 +95,12 @@ static void test_text(void)
 		CHECK(strstr(strbuf_str(&sb), "lgwan -> internet\n  deny -> allow  tcp 198.18.20.0:0 -> 0.0.0.0:443\n"
 					      "      was: default deny\n"
 					      "      now: rule 4 \"web direct\" (bad.policy:15)\n"));
-		if (fx_failures)
+		if (check_failures)
 			fputs(strbuf_str(&sb), stderr);
 		strbuf_free(&sb);
 		policy_diff_free(&r);
 	}
-	if (fx_failures)
+	if (check_failures)
 		fx_diag_dump(&d);
 	free(text);
 	policy_free(q);
@@ -131,7 +132,7 @@ static void test_example(void)
 			CHECK(rep.inv[i].status == PROVE_PROVEN);
 		prove_report_free(&rep);
 	}
-	if (fx_failures)
+	if (check_failures)
 		fx_diag_dump(&d);
 	policy_free(p);
 	diag_free(&d);
@@ -142,6 +143,5 @@ int main(void)
 {
 	test_text();
 	test_example();
-	printf("%s\n", fx_failures ? "FAIL" : "ok");
-	return fx_failures != 0;
+	return check_done();
 }

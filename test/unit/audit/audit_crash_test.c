@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "audit_testutil.h"
+#include "test/check.h"
 
 static void child(const char *dir, const struct audit_key *key)
 {
@@ -40,7 +41,7 @@ static void check_only_tails(const struct audit_verify_result *r, const char *wh
 		if (b->kind != AUDIT_BREAK_TRUNCATED || !f->torn || b->offset != f->torn_at) {
 			fprintf(stderr, "%s: unexpected break\n", when);
 			tu_dump(r);
-			tu_failures++;
+			check_failures++;
 			return;
 		}
 	}
@@ -153,7 +154,5 @@ int main(void)
 	tu_rmrf(root);
 	free(d);
 	free(root);
-	if (tu_failures)
-		fprintf(stderr, "%d check(s) failed\n", tu_failures);
-	return tu_failures ? 1 : 0;
+	return check_done();
 }

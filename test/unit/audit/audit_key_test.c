@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "audit_testutil.h"
+#include "test/check.h"
 
 static void write_file(const char *p, size_t n, mode_t mode)
 {
@@ -106,7 +107,5 @@ int main(void)
 	free(none);
 	free(fifo);
 	free(dir);
-	if (tu_failures)
-		fprintf(stderr, "%d check(s) failed\n", tu_failures);
-	return tu_failures ? 1 : 0;
+	return check_done();
 }

@@ -15,6 +15,7 @@
 
 #include "audit_testutil.h"
 #include "common/audit_record.h"
+#include "test/check.h"
 
 #define PRODUCERS 4
 #define PER_THREAD 3000
@@ -174,7 +175,5 @@ int main(void)
 	test_write_errors(root, &key);
 	tu_rmrf(root);
 	free(root);
-	if (tu_failures)
-		fprintf(stderr, "%d check(s) failed\n", tu_failures);
-	return tu_failures ? 1 : 0;
+	return check_done();
 }

@@ -13,6 +13,7 @@
 
 #include "audit_testutil.h"
 #include "common/audit_record.h"
+#include "test/check.h"
 
 static struct audit_key key;
 static char *root;
@@ -73,7 +74,7 @@ static void expect_ok(const char *what, const char *dir)
 	if (!r->ok || r->nbreaks) {
 		fprintf(stderr, "%s: expected a clean verification\n", what);
 		tu_dump(r);
-		tu_failures++;
+		check_failures++;
 	}
 	audit_verify_result_free(r);
 }
@@ -404,7 +405,5 @@ int main(void)
 	test_clock_records();
 	tu_rmrf(root);
 	free(root);
-	if (tu_failures)
-		fprintf(stderr, "%d check(s) failed\n", tu_failures);
-	return tu_failures ? 1 : 0;
+	return check_done();
 }

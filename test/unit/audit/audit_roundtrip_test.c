@@ -11,6 +11,7 @@
 
 #include "audit_testutil.h"
 #include "common/audit_record.h"
+#include "test/check.h"
 
 #define RANDOM_STRINGS 300
 
@@ -72,7 +73,7 @@ static void test_json_plain(void)
 		bool same = n == 3 && q[0] == '"' && q[1] == c && q[2] == '"';
 		if (same != audit_record_json_plain(&c, 1)) {
 			fprintf(stderr, "byte 0x%02x: json-c writes %s\n", b, q);
-			tu_failures++;
+			check_failures++;
 		}
 	}
 	json_object_put(o);
@@ -95,7 +96,7 @@ static void check_same_as_json_c(const char *line, size_t len)
 					o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n) : "";
 	if (n != sl || memcmp(again, S, sl) != 0) {
 		fprintf(stderr, "record differs from json-c's serialisation:\n ours:   %s\n json-c: %s\n", S, again);
-		tu_failures++;
+		check_failures++;
 	}
 	json_object_put(o);
 	free(S);
@@ -361,7 +362,5 @@ int main(void)
 	tu_rmrf(dir);
 	free(logdir);
 	free(dir);
-	if (tu_failures)
-		fprintf(stderr, "%d check(s) failed\n", tu_failures);
-	return tu_failures ? 1 : 0;
+	return check_done();
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "audit_testutil.h"
+#include "test/check.h"
 
 static char *base, *work;
 static struct audit_key key;
@@ -42,7 +43,7 @@ static void expect_breaks(const char *what, const struct audit_verify_result *r,
 				(unsigned long long)e[i].count);
 		fprintf(stderr, "\n");
 		tu_dump(r);
-		tu_failures++;
+		check_failures++;
 	}
 }
 
@@ -431,7 +432,5 @@ int main(void)
 	free(base);
 	free(work);
 	free(dir);
-	if (tu_failures)
-		fprintf(stderr, "%d check(s) failed\n", tu_failures);
-	return tu_failures ? 1 : 0;
+	return check_done();
 }

@@ -14,8 +14,8 @@
 #include <json-c/json.h>
 
 #include "common/audit_record.h"
+#include "test/check.h"
 
-int tu_failures;
 
 char *tu_tmpdir(const char *tag)
 {

@@ -10,35 +10,7 @@
 
 #include "common/audit.h"
 #include "common/audit_verify.h"
-
-extern int tu_failures;
-
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			tu_failures++;                                                   \
-		}                                                                        \
-	} while (0)
-
-#define CHECK_EQ_U(a, b)                                                                        \
-	do {                                                                                    \
-		unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b); \
-		if (a_ != b_) {                                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s == %s (%llu != %llu)\n", __FILE__, \
-				__LINE__, #a, #b, a_, b_);                                      \
-			tu_failures++;                                                  \
-		}                                                                               \
-	} while (0)
-
-/* Fatal: the test cannot continue. */
-#define REQUIRE(cond)                                                                    \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
-			fprintf(stderr, "%s:%d: required: %s\n", __FILE__, __LINE__, #cond);     \
-			exit(1);                                                         \
-		}                                                                        \
-	} while (0)
+#include "test/check.h"
 
 /* A fresh directory under $TMPDIR (removed by tu_rmrf); caller frees. */
 char *tu_tmpdir(const char *tag);

@@ -10,6 +10,7 @@
 
 #include "audit_testutil.h"
 #include "common/audit_record.h"
+#include "test/check.h"
 
 #define THREADS 8
 #define PER_THREAD 20000
@@ -111,7 +112,5 @@ int main(void)
 	tu_rmrf(root);
 	free(d);
 	free(root);
-	if (tu_failures)
-		fprintf(stderr, "%d check(s) failed\n", tu_failures);
-	return tu_failures ? 1 : 0;
+	return check_done();
 }

@@ -4,9 +4,7 @@
 #include <string.h>
 
 #include "common/inaddr.h"
-
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "test/check.h"
 
 static const struct {
 	const char *in;
@@ -41,7 +39,7 @@ int main(void)
 		int rc = inaddr_parse_span(spans[i].in, strlen(spans[i].in), &fam, &lo, &hi);
 		if (rc != spans[i].rc) {
 			fprintf(stderr, "%s: rc %d, want %d\n", spans[i].in, rc, spans[i].rc);
-			failures++;
+			check_failures++;
 			continue;
 		}
 		if (rc < 0)
@@ -51,7 +49,7 @@ int main(void)
 		inaddr_format_span(fam, lo, hi, buf, sizeof buf);
 		if (strcmp(buf, spans[i].out)) {
 			fprintf(stderr, "%s: formatted %s, want %s\n", spans[i].in, buf, spans[i].out);
-			failures++;
+			check_failures++;
 		}
 	}
 	/* byte round trip */
@@ -66,6 +64,5 @@ int main(void)
 	CHECK(inaddr_prefix_len(6, 0, U128_MAX) == 0);
 	CHECK(inaddr_prefix_len(4, 5, 5) == 32);
 	CHECK(inaddr_prefix_len(4, 4, 6) == -1);
-	printf("%s\n", failures ? "FAIL" : "ok");
-	return failures != 0;
+	return check_done();
 }

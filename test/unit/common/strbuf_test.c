@@ -4,9 +4,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
-
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "test/check.h"
 
 int main(void)
 {
@@ -25,6 +23,5 @@ int main(void)
 	CHECK(strcmp(s, "keep") == 0 && sb.buf == NULL);
 	free(s);
 	strbuf_free(&sb);
-	printf("%s\n", failures ? "FAIL" : "ok");
-	return failures != 0;
+	return check_done();
 }

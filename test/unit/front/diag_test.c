@@ -7,9 +7,7 @@
 
 #include "common/strbuf.h"
 #include "rules/policy_diag.h"
-
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "test/check.h"
 
 static const struct {
 	const char *what;
@@ -94,7 +92,7 @@ static void test_cases(void)
 		if (strcmp(strbuf_str(&sb), cases[i].want)) {
 			fprintf(stderr, "%s: got\n%s---- want\n%s----\n", cases[i].what, strbuf_str(&sb),
 				cases[i].want);
-			failures++;
+			check_failures++;
 		}
 		strbuf_free(&sb);
 		diag_free(&d);
@@ -209,6 +207,5 @@ int main(void)
 	test_sources();
 	test_line_order();
 	test_color();
-	printf("%s\n", failures ? "FAIL" : "ok");
-	return failures != 0;
+	return check_done();
 }

@@ -16,6 +16,7 @@
 #include "common/xalloc.h"
 #include "rules/policy.h"
 #include "rules/policy_eval.h"
+#include "test/check.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
@@ -27,9 +28,6 @@
 #ifndef SANITIZED
 #define SANITIZED 0
 #endif
-
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
 
 static const struct policy_options opts = {.today = "2026-11-22"};
 
@@ -102,20 +100,20 @@ static void test_specs(void)
 					  &r, &why);
 		if (rc != specs[i].rc) {
 			fprintf(stderr, "spec %s: rc %d (%s)\n", specs[i].spec, rc, why.msg);
-			failures++;
+			check_failures++;
 			continue;
 		}
 		if (rc == 0 && (r.key_lo != specs[i].key_lo || r.key_hi != specs[i].key_hi ||
 				r.sport_lo != specs[i].sport_lo || r.sport_hi != specs[i].sport_hi)) {
 			fprintf(stderr, "spec %s: %06x-%06x sport %u-%u\n", specs[i].spec, r.key_lo,
 				r.key_hi, r.sport_lo, r.sport_hi);
-			failures++;
+			check_failures++;
 		}
 		if (rc < 0 && (!strstr(why.msg, specs[i].why) || why.off != specs[i].off ||
 			       why.len != specs[i].len || why.in_sport != (sp != NULL))) {
 			fprintf(stderr, "spec %s: why '%s' at %u+%u sport %d\n", specs[i].spec, why.msg,
 				why.off, why.len, why.in_sport);
-			failures++;
+			check_failures++;
 		}
 	}
 }
@@ -151,7 +149,7 @@ static void test_svc_normalize(void)
 		size_t n = policy_eval_svc_normalize(v, t[i].n);
 		if (n != t[i].nout || (n && memcmp(v, t[i].out, n * sizeof v[0]))) {
 			fprintf(stderr, "svc normalize %zu: n %zu\n", i, n);
-			failures++;
+			check_failures++;
 		}
 	}
 }
@@ -185,7 +183,7 @@ static void test_dates(void)
 	for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
 		if (policy_eval_date(d[i].s, strlen(d[i].s)) != d[i].rc) {
 			fprintf(stderr, "date '%s': want %d\n", d[i].s, d[i].rc);
-			failures++;
+			check_failures++;
 		}
 }
 
@@ -316,11 +314,11 @@ static void test_policies(void)
 		if (rc != policies[i].rc || (rc == 0) != (p != NULL)) {
 			fprintf(stderr, "%s: rc %d, want %d\n%s", policies[i].what, rc, policies[i].rc,
 				strbuf_str(&sb));
-			failures++;
+			check_failures++;
 		} else if (want ? !strstr(strbuf_str(&sb), want) : sb.len != 0) {
 			fprintf(stderr, "%s: diagnostics\n%s---- want\n%s\n", policies[i].what,
 				strbuf_str(&sb), want ? want : "(none)");
-			failures++;
+			check_failures++;
 		}
 		policy_free(p);
 		strbuf_free(&sb);
@@ -568,7 +566,7 @@ static void write_file(const char *rel, const char *text)
 	FILE *f = fopen(path, "w");
 	if (!f) {
 		perror(path);
-		failures++;
+		check_failures++;
 		return;
 	}
 	fputs(text, f);
@@ -594,7 +592,7 @@ static void test_includes(void)
 	snprintf(dir, sizeof dir, "/tmp/sekisho-eval-XXXXXX");
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
-		failures++;
+		check_failures++;
 		return;
 	}
 	snprintf(path, sizeof path, "%s/sub", dir);
@@ -802,6 +800,5 @@ int main(void)
 	test_includes();
 	test_caps();
 	test_speed();
-	printf("%s\n", failures ? "FAIL" : "ok");
-	return failures != 0;
+	return check_done();
 }

@@ -6,8 +6,8 @@
 
 #include "common/strbuf.h"
 #include "rules/policy_lex.h"
+#include "test/check.h"
 
-static int failures;
 
 static const struct {
 	const char *in;
@@ -95,7 +95,7 @@ static void lex_all(const char *in, size_t len, struct strbuf *out, struct diag 
 	policy_lex_next(&lx, &t);
 	if (t.kind != TOK_EOF) {
 		fprintf(stderr, "%s: token after EOF\n", in);
-		failures++;
+		check_failures++;
 	}
 	policy_lex_free(&lx);
 }
@@ -111,11 +111,11 @@ static void test_cases(void)
 		if (strcmp(strbuf_str(&toks), cases[i].tokens)) {
 			fprintf(stderr, "case %zu: tokens '%s', want '%s'\n", i, strbuf_str(&toks),
 				cases[i].tokens);
-			failures++;
+			check_failures++;
 		}
 		if (d.nerrors != cases[i].nerrors) {
 			fprintf(stderr, "case %zu: %zu errors, want %zu\n", i, d.nerrors, cases[i].nerrors);
-			failures++;
+			check_failures++;
 		}
 		if (cases[i].error) {
 			const struct diag_entry *e = d.n ? &d.v[0] : NULL;
@@ -125,7 +125,7 @@ static void test_cases(void)
 			if (!strstr(strbuf_str(&first), cases[i].error)) {
 				fprintf(stderr, "case %zu: first error '%s', want '%s'\n", i,
 					strbuf_str(&first), cases[i].error);
-				failures++;
+				check_failures++;
 			}
 		}
 		strbuf_free(&toks);
@@ -158,7 +158,7 @@ static void test_places(void)
 			fprintf(stderr, "place %zu: kind %d %u:%u+%u, want kind %d %u:%u+%u\n", i, t.kind,
 				t.loc.line, t.loc.col, t.loc.len, want[i].kind, want[i].line, want[i].col,
 				want[i].len);
-			failures++;
+			check_failures++;
 		}
 	}
 	policy_lex_free(&lx);
@@ -187,7 +187,7 @@ static void test_hook(void)
 	while (t.kind != TOK_EOF);
 	if (n != 5) {
 		fprintf(stderr, "hook saw %d tokens, want 5\n", n);
-		failures++;
+		check_failures++;
 	}
 	policy_lex_free(&lx);
 	diag_free(&d);
@@ -209,7 +209,7 @@ static void test_utf8(void)
 		size_t n = policy_lex_utf8((const unsigned char *)u[i].s, strlen(u[i].s), &cp);
 		if (n != u[i].len || (n && cp != u[i].cp)) {
 			fprintf(stderr, "utf8 %zu: len %zu cp %x\n", i, n, cp);
-			failures++;
+			check_failures++;
 		}
 	}
 }
@@ -226,7 +226,7 @@ static void test_long_run(void)
 	lex_all(in.buf, in.len, &toks, &d);
 	if (d.nerrors != 1 || d.v[0].loc.len != 152) {
 		fprintf(stderr, "long run: %zu errors\n", d.nerrors);
-		failures++;
+		check_failures++;
 	} else {
 		const unsigned char *m = (const unsigned char *)d.v[0].message;
 		size_t n = strlen(d.v[0].message);
@@ -235,7 +235,7 @@ static void test_long_run(void)
 			size_t k = policy_lex_utf8(m + i, n - i, &cp);
 			if (!k) {
 				fprintf(stderr, "long run: message is not UTF-8 at %zu\n", i);
-				failures++;
+				check_failures++;
 				break;
 			}
 			i += k;
@@ -253,6 +253,5 @@ int main(void)
 	test_places();
 	test_hook();
 	test_utf8();
-	printf("%s\n", failures ? "FAIL" : "ok");
-	return failures != 0;
+	return check_done();
 }

@@ -7,9 +7,7 @@
 
 #include "common/strbuf.h"
 #include "rules/policy_parse.h"
-
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "test/check.h"
 
 static const char *const kind_names[] = {
 	"policy", "require", "include", "zone", "host", "network", "range", "group",
@@ -133,19 +131,19 @@ static void test_cases(void)
 		if (strcmp(strbuf_str(&got), cases[i].stmts)) {
 			fprintf(stderr, "case %zu (%s): statements '%s', want '%s'\n", i, cases[i].in,
 				strbuf_str(&got), cases[i].stmts);
-			failures++;
+			check_failures++;
 		}
 		if (d.n)
 			strbuf_printf(&err, "%u:%u: %s", d.v[0].loc.line, d.v[0].loc.col, d.v[0].message);
 		if (cases[i].error ? !strstr(strbuf_str(&err), cases[i].error) : d.nerrors != 0) {
 			fprintf(stderr, "case %zu (%s): error '%s', want '%s'\n", i, cases[i].in,
 				strbuf_str(&err), cases[i].error ? cases[i].error : "(none)");
-			failures++;
+			check_failures++;
 		}
 		/* one error per statement at most */
 		if (d.nerrors > ast.nstmts + 1) {
 			fprintf(stderr, "case %zu: %zu errors for %zu statements\n", i, d.nerrors, ast.nstmts);
-			failures++;
+			check_failures++;
 		}
 		strbuf_free(&got);
 		strbuf_free(&err);
@@ -230,7 +228,7 @@ static void test_names(void)
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (policy_parse_is_name(names[i].s, strlen(names[i].s)) != names[i].ok) {
 			fprintf(stderr, "name '%s': want %d\n", names[i].s, names[i].ok);
-			failures++;
+			check_failures++;
 		}
 }
 
@@ -248,7 +246,7 @@ static void test_distance(void)
 						     strlen(dist[i].b), 2);
 		if (got != dist[i].d) {
 			fprintf(stderr, "distance %s %s: %u want %u\n", dist[i].a, dist[i].b, got, dist[i].d);
-			failures++;
+			check_failures++;
 		}
 	}
 	const char *words[] = {"smtp", "smtps", "ssh"};
@@ -264,6 +262,5 @@ int main(void)
 	test_include_callback();
 	test_names();
 	test_distance();
-	printf("%s\n", failures ? "FAIL" : "ok");
-	return failures != 0;
+	return check_done();
 }

@@ -2,9 +2,10 @@
  * a budget per second, and no count ever lost. */
 #include "gateway/gw_fold.h"
 
+#include <string.h>
 #include <stdlib.h>
 
-#include "check.h"
+#include "test/check.h"
 
 struct sink {
 	uint64_t folded, overflow;
@@ -91,5 +92,5 @@ int main(void)
 	gw_fold_sweep(&f, 8, cb, &k);
 	CHECK(full + seen + k.folded == 50000, "collisions: %d + %llu + %llu", full, (unsigned long long)seen,
 	      (unsigned long long)k.folded);
-	CHECK_DONE();
+	return check_done();
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "test/check.h"
 #include "rules/policy.h"
 
 static const char *names[8] = { NULL, "lo", "eth1", "eth2", "eth9", NULL, "eth2", NULL };
@@ -72,5 +72,5 @@ int main(void)
 	free(buf);
 	policy_free(p);
 	diag_free(&d);
-	CHECK_DONE();
+	return check_done();
 }

@@ -14,7 +14,7 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
-#include "check.h"
+#include "test/check.h"
 
 static char buf[4096];
 
@@ -176,5 +176,5 @@ int main(void)
 	nlh = tc_msg(RTM_DELQDISC, 5, TC_H_CLSACT, "clsact");
 	nlh->nlmsg_len = NLMSG_HDRLEN + 4;
 	CHECK(gw_nfwatch_rtnl(nlh, what, sizeof what, &ifx) == -EBADMSG, "short tc message");
-	CHECK_DONE();
+	return check_done();
 }

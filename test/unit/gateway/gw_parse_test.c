@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "check.h"
+#include "test/check.h"
 #include "rules/policy.h"
 
 static size_t v4(uint8_t *b, uint8_t proto, const uint8_t *l4, size_t l4len, uint16_t frag)
@@ -124,5 +124,5 @@ int main(void)
 	gw_parse_packet(b, n, &p);
 	CHECK(gw_pkt_to_original(&p) && p.sport == 443 && p.dport == 40000, "tcp reversed");
 	CHECK(!strcmp(gw_proto_name(58), "icmpv6") && gw_proto_name(200) == NULL, "names");
-	CHECK_DONE();
+	return check_done();
 }

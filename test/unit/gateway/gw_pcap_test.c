@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "test/check.h"
 #include "rules/policy.h"
 
 static uint8_t file[65536];
@@ -447,5 +447,5 @@ int main(void)
 	free(tb);
 	policy_free(pol);
 	diag_free(&d);
-	CHECK_DONE();
+	return check_done();
 }

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "sanitizer/san_ambig.h"
-#include "test/unit/sanitizer/tap.h"
+#include "test/check.h"
+#include "test/check.h"
 
 static unsigned scan(const char *m, size_t chunk)
 {
@@ -88,5 +89,5 @@ int main(void)
 	}
 	for (unsigned bit = 1; bit & SAN_AMBIG_ALL; bit <<= 1)
 		CHECK(strcmp(san_ambig_reason(bit), "ambiguous") != 0, "reason of %#x", bit);
-	T_END();
+	return check_done();
 }

@@ -8,7 +8,8 @@
 #include <glib.h>
 
 #include "sanitizer/san_blob.h"
-#include "test/unit/sanitizer/tap.h"
+#include "test/check.h"
+#include "test/check.h"
 
 struct got {
 	int n;
@@ -329,5 +330,5 @@ int main(void)
 		      w ? w : "(null)");
 	}
 	strbuf_free(&out);
-	T_END();
+	return check_done();
 }

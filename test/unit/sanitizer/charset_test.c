@@ -1,9 +1,10 @@
 /* san_charset: decoding, mislabel repair, UTF-7 refusal, ISO-2022-JP out. */
+#include <string.h>
 #include <errno.h>
 #include <stdlib.h>
 
 #include "sanitizer/san_charset.h"
-#include "tap.h"
+#include "test/check.h"
 
 static const struct {
 	const char *in; size_t len; const char *cs; const char *want; const char *repair;
@@ -52,5 +53,5 @@ int main(void)
 	free(j);
 	CHECK(san_charset_to_iso2022jp("😀", 4, &j, &jl, &lost) == 0 && lost == 1, "unrepresentable counted");
 	free(j);
-	T_END();
+	return check_done();
 }

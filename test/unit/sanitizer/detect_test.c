@@ -1,4 +1,5 @@
 /* san_detect: libmagic, PPAP, TNEF. */
+#include <string.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -6,7 +7,7 @@
 #include <magic.h>
 
 #include "sanitizer/san_detect.h"
-#include "tap.h"
+#include "test/check.h"
 
 int main(void)
 {
@@ -76,5 +77,5 @@ int main(void)
 	CHECK(san_tnef_names(tn, o, 8, &names) == -EBADMSG, "huge length");
 	strbuf_free(&names);
 
-	T_END();
+	return check_done();
 }

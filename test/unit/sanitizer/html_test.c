@@ -1,12 +1,13 @@
 /* san_html: rendering, dropping, link targets and links in text, hiding
  * by attribute, style attribute and <style> rules; the look-alikes that are
  * not hidden or not live beside them. */
+#include <string.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "sanitizer/san_html.h"
-#include "tap.h"
+#include "test/check.h"
 
 static char *conv(const char *h, enum san_links l, struct san_html_stats *st)
 {
@@ -189,5 +190,5 @@ int main(void)
 		free(o);
 		free(deep);
 	}
-	T_END();
+	return check_done();
 }

@@ -1,6 +1,8 @@
 /* san_name: bidi, controls, double extensions. */
+#include <string.h>
+
 #include "sanitizer/san_name.h"
-#include "tap.h"
+#include "test/check.h"
 
 static const struct { const char *in; const char *out; unsigned flags; } cases[] = {
 	{ "report.pdf", "report.pdf", 0 },
@@ -29,5 +31,5 @@ int main(void)
 	char small[16];
 	unsigned f = san_name_neutralise("a-very-long-file-name.txt", small, sizeof(small));
 	CHECK((f & SAN_NAME_CUT) && strlen(small) < sizeof(small), "cut: '%s'", small);
-	T_END();
+	return check_done();
 }

@@ -1,11 +1,12 @@
 /* san_notice: built-ins, template files, rendering. */
+#include <string.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "sanitizer/san_notice.h"
-#include "tap.h"
+#include "test/check.h"
 
 static int load(const char *text, struct san_notice **n, char *why, size_t wl)
 {
@@ -49,5 +50,5 @@ int main(void)
 	FILE *f = tmpfile();
 	CHECK(san_notice_dump("en", f) == 0 && san_notice_dump("xx", f) == -EINVAL, "dump");
 	fclose(f);
-	T_END();
+	return check_done();
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "sanitizer/san_opts.h"
-#include "tap.h"
+#include "test/check.h"
 
 int main(void)
 {
@@ -61,5 +61,5 @@ int main(void)
 	o.qdir = NULL;
 	CHECK(san_opts_open(&o, why, sizeof(why)) == 0 && !o.cfg.quarantine && !o.cfg.notice, "open with neither");
 	san_opts_close(&o);
-	T_END();
+	return check_done();
 }

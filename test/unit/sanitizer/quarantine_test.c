@@ -1,4 +1,5 @@
 /* san_quarantine: store, dedup, cap, retention, lookup, permissions. */
+#include <string.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -9,7 +10,7 @@
 #include <unistd.h>
 
 #include "sanitizer/san_quarantine.h"
-#include "tap.h"
+#include "test/check.h"
 
 /* Threads putting at once (the milter's workers): distinct items, items
  * every thread stores (same names), through put and put_fd. */
@@ -125,5 +126,5 @@ int main(void)
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0, "cleanup");
-	T_END();
+	return check_done();
 }

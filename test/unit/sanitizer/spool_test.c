@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "sanitizer/sanitize.h"
-#include "tap.h"
+#include "test/check.h"
 
 static const char MSG[] =
 	"From: a@example.com\nTo: b@lgwan.test\nSubject: spool\nMIME-Version: 1.0\n"
@@ -53,7 +53,7 @@ int main(void)
 	cfg.quarantine = q;
 	struct sanitize_ctx *x = NULL;
 	CHECK(sanitize_ctx_new(&cfg, &x) == 0, "ctx");
-	if (!x || !q) T_END();
+	if (!x || !q) return check_done();
 
 	/* reference: the buffer path */
 	struct strbuf ref = STRBUF_INIT, out = STRBUF_INIT;
@@ -159,5 +159,5 @@ int main(void)
 	char cmd[200];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	CHECK(system(cmd) == 0, "cleanup");
-	T_END();
+	return check_done();
 }

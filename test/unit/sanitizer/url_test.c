@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "sanitizer/san_url.h"
-#include "tap.h"
+#include "test/check.h"
 
 static const struct { const char *in, *defang, *remove; size_t nd, nr; } cases[] = {
 	/* L1 scheme:// and scheme:\\ */
@@ -222,5 +222,5 @@ int main(void)
 		CHECK(k == targets[i].kind && strcmp(strbuf_str(&t), targets[i].out) == 0, "target %zu: %d '%s'", i, (int)k, strbuf_str(&t));
 		strbuf_free(&t);
 	}
-	T_END();
+	return check_done();
 }

@@ -18,6 +18,7 @@
 #include "rules/table.h"
 #include "rules/table_format.h"
 #include "table_testutil.h"
+#include "test/check.h"
 
 static uint64_t rng_s[4];
 

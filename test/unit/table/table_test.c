@@ -16,19 +16,7 @@
 #include "rules/table.h"
 #include "rules/table_format.h"
 #include "table_testutil.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                                   \
-		checks++;                                                                          \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                    \
-			fprintf(stderr, "%s:%d: FAIL: %s: ", __FILE__, __LINE__, #cond);              \
-			fprintf(stderr, __VA_ARGS__);                                                  \
-			fputc('\n', stderr);                                                           \
-		}                                                                                  \
-	} while (0)
+#include "test/check.h"
 
 static void build_or_die(const struct policy *p, void **buf, size_t *len)
 {
@@ -1205,6 +1193,5 @@ int main(void)
 	RUN(test_empty_policy);
 	RUN(test_build_errors);
 	RUN(test_corruptions);
-	printf("%d checks, %d failures\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done();
 }
