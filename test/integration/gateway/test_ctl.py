@@ -33,8 +33,8 @@ from gwtest import Checker, Server, client  # noqa: E402
 
 gwtest.need_root("gateway-ctl")
 BUILD = os.environ.get("SEKISHO_BUILD_ROOT") or gwtest.labmod._default_build()
-SEKISHOCTL = os.path.join(BUILD, "firmware", "sekishoctl")
-CTL_AUDIT = os.path.join(BUILD, "firmware", "sekisho-ctl-audit")
+SEKISHOCTL = os.path.join(BUILD, "tools", "ctl", "sekishoctl")
+CTL_AUDIT = os.path.join(BUILD, "tools", "ctl", "sekisho-ctl-audit")
 MEMBER, OUTSIDER = "skgwt-member", "skgwt-outsider"     # throwaway users, removed at the end
 
 c = Checker()

@@ -1,4 +1,4 @@
-/* ctl_audit: sekisho-ctl-audit, one audit record of component "ctl".
+/* sekisho-ctl-audit, one audit record of component "ctl".
  *
  *   sekisho-ctl-audit --audit-dir DIR --audit-key FILE EVENT [NAME=VALUE | NAME#=INTEGER]...
  *
