@@ -9,7 +9,7 @@
  * give the same bytes as from memory.  The charset, HTML, URL and encoded-block
  * helpers are also driven directly; what the URL rewriter (defang and
  * remove) and the HTML converter give must hold no live link by the
- * definition in san_url.h, as read by live_link below (an independent
+ * definition in san_url.h, as read by test/fuzz/linkcheck.h (an independent
  * reading, not san_url's code).  A broken promise aborts. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +24,7 @@
 #include "sanitizer/san_html.h"
 #include "sanitizer/san_url.h"
 #include "sanitizer/sanitize.h"
+#include "test/fuzz/linkcheck.h"
 #include "test/fuzz/sanitize_ctx.h"
 
 #define REQUIRE(c) do { if (!(c)) abort(); } while (0)
@@ -36,98 +37,6 @@ static int blob_cb(void *arg, const struct san_blob *b, struct strbuf *repl)
 	REQUIRE(b->name != NULL && (b->len == 0 || b->data != NULL));
 	strbuf_puts(repl, "[blob]");
 	return 0;
-}
-
-/* An independent reading of the live-link definition (san_url.h, L1-L4),
- * written differently from san_url.c on purpose: decode and fold the whole
- * text into code points first, then look at every ':', "www" and "\\". */
-static const char *const LIVE_OPAQUE[] = { "javascript", "vbscript", "livescript", "data", "file",
-	"about", "blob", "jar", "view-source", "mhtml", "mk", "its", "ms-its", "search-ms", "search",
-	"shell", "smb", "cifs", "nfs", "afp", "telnet", "ldap", "ldaps", "res", NULL };
-
-static bool in_set(long c, const char *set)
-{
-	return c > 0 && c < 0x80 && strchr(set, (int)c) != NULL;
-}
-
-static bool az09(long c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-/* Code points of s, folded: U+FF01-FF5E to ASCII, U+3000 to ' ', A-Z to
- * a-z; an invalid byte becomes 0xFFFD. */
-static size_t fold_all(const unsigned char *s, size_t n, long *f)
-{
-	size_t m = 0;
-	for (size_t i = 0; i < n;) {
-		long cp = 0xFFFD;
-		size_t l = 1;
-		unsigned char b = s[i];
-		if (b < 0x80) cp = b;
-		else if (b >= 0xC2 && b <= 0xF4) {
-			size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
-			long v = b & (0x3F >> (need - 1));
-			size_t k = 1;
-			for (; k < need && i + k < n && (s[i + k] & 0xC0) == 0x80; k++) v = v << 6 | (s[i + k] & 0x3F);
-			static const long least[] = { 0, 0, 0x80, 0x800, 0x10000 };
-			if (k == need && v >= least[need] && v <= 0x10FFFF && !(v >= 0xD800 && v <= 0xDFFF)) {
-				cp = v;
-				l = need;
-			}
-		}
-		if (cp >= 0xFF01 && cp <= 0xFF5E) cp -= 0xFEE0;
-		if (cp == 0x3000) cp = ' ';
-		if (cp >= 'A' && cp <= 'Z') cp += 32;
-		f[m++] = cp;
-		i += l;
-	}
-	return m;
-}
-
-static bool scheme_cp(long c)
-{
-	return az09(c) || in_set(c, "+.-");
-}
-
-/* Where a live link is in s (its index in code points), or -1. */
-static long live_link(const char *s, size_t n)
-{
-	long *f = malloc((n + 1) * sizeof(*f));
-	REQUIRE(f != NULL);
-	size_t m = fold_all((const unsigned char *)s, n, f);
-	long hit = -1;
-	for (size_t p = 0; p < m && hit < 0; p++) {
-		long next = p + 1 < m ? f[p + 1] : -1, next2 = p + 2 < m ? f[p + 2] : -1;
-		if (f[p] == ':') {
-			size_t a = p;
-			while (a > 0 && scheme_cp(f[a - 1])) a--;
-			size_t k = p - a;
-			if (k >= 1 && k <= 32 && f[a] >= 'a' && f[a] <= 'z' &&
-			    ((next == '/' && next2 == '/') || (next == '\\' && next2 == '\\')))
-				hit = (long)a;
-			bool opaque = k >= 4 && f[a] == 'm' && f[a + 1] == 's' && f[a + 2] == '-';
-			for (size_t j = a + 3; opaque && j < p; j++) opaque = az09(f[j]) || f[j] == '-';
-			char name[16];
-			if (k < sizeof(name)) {
-				for (size_t j = 0; j < k; j++) name[j] = (char)f[a + j];
-				name[k] = '\0';
-				for (size_t j = 0; !opaque && LIVE_OPAQUE[j]; j++) opaque = !strcmp(name, LIVE_OPAQUE[j]);
-			}
-			if (opaque && next >= 0 && !in_set(next, " \t\n\r")) hit = (long)a;
-		}
-		if (f[p] == 'w' && next == 'w' && next2 == 'w' && (p == 0 || !(az09(f[p - 1]) || in_set(f[p - 1], ".-/@[")))) {
-			size_t q = p + 3, d = 0;
-			while (q < m && d < 4 && f[q] >= '0' && f[q] <= '9') q++, d++;
-			if (d <= 3 && q + 1 < m && f[q] == '.' && (az09(f[q + 1]) || in_set(f[q + 1], "-_$") || f[q + 1] >= 0x80))
-				hit = (long)p;
-		}
-		if (f[p] == '\\' && next == '\\' && (az09(next2) || in_set(next2, "._$-")) &&
-		    (p == 0 || (f[p - 1] != '[' && f[p - 1] != '\\')))
-			hit = (long)p;
-	}
-	free(f);
-	return hit;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -165,11 +74,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * changes nothing */
 	struct strbuf u8 = STRBUF_INIT;
 	size_t nd = san_url_rewrite((const char *)data, size, SAN_LINKS_DEFANG, "[X]", &u8);
-	REQUIRE(live_link(strbuf_str(&u8), u8.len) < 0);
+	REQUIRE(!linkcheck_live(strbuf_str(&u8), u8.len));
 	REQUIRE((nd == 0) == (u8.len == size && (size == 0 || memcmp(u8.buf, data, size) == 0)));
 	strbuf_reset(&u8);
 	san_url_rewrite((const char *)data, size, SAN_LINKS_REMOVE, "[X]", &u8);
-	REQUIRE(live_link(strbuf_str(&u8), u8.len) < 0);
+	REQUIRE(!linkcheck_live(strbuf_str(&u8), u8.len));
 	strbuf_reset(&u8);
 	REQUIRE(san_url_rewrite((const char *)data, size, SAN_LINKS_KEEP, "[X]", &u8) == 0 && u8.len == size);
 	strbuf_free(&u8);
@@ -184,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct san_html_opts ho = { .image_label = "img", .max_out = 1 << 20 };
 		if (san_html_to_text(t.utf8, t.len, &ho, &h, &st) == 0) {
 			REQUIRE(h != NULL);
-			REQUIRE(live_link(h, strlen(h)) < 0);  /* links defanged by default, targets and text */
+			REQUIRE(!linkcheck_live(h, strlen(h)));  /* links defanged by default, targets and text */
 		}
 		free(h);
 		char *j = NULL;

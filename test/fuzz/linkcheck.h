@@ -1,106 +1,120 @@
-/* linkcheck: the fuzz targets' own judge of live links in text, written
- * apart from sanitizer/san_url.c so that a bug there is not repeated here.
+/* linkcheck: the fuzz targets' one judge of live links in text, written
+ * apart from sanitizer/san_url.c on purpose so that a bug there is not
+ * repeated here: the whole text is decoded and folded into code points
+ * first, then every ':', "www" and "\\" is looked at (san_url.c scans bytes
+ * forward).
  *
- * The text is folded first (full-width ASCII U+FF01-U+FF5E to ASCII,
- * U+3000 to a space, ASCII to lower case), then a live link is
+ * Folding: U+FF01-U+FF5E to ASCII, U+3000 to a space, A-Z to a-z; a byte
+ * that is not part of valid UTF-8 becomes U+FFFD.  A live link is
  *   L1  "scheme://" or "scheme:\\", scheme [a-z][a-z0-9+.-]{0,31} not
  *       preceded by a scheme character;
  *   L2  an opaque scheme (javascript, vbscript, livescript, data, file,
  *       about, blob, jar, view-source, mhtml, mk, its, ms-its, search-ms,
  *       search, shell, smb, cifs, nfs, afp, telnet, ldap, ldaps, res, ms-*)
  *       followed by ':' and a character that is not white space;
- *   L3  "www." or "wwwN." (up to three digits) before a host character, not
- *       preceded by [a-z0-9.-/@[];
+ *   L3  "www." or "wwwN." (up to three digits) before a host character
+ *       (ASCII letter, digit, '-', '_', '$' or any non-ASCII), not preceded
+ *       by [a-z0-9.-/@[];
  *   L4  two backslashes before a host character, not preceded by '[' or '\'.
- * (docs/sanitizer.md; the tests' linkscan.py is the same rule in Python.) */
+ * (docs/sanitizer.md and san_url.h; the tests' linkscan.py is the same rule
+ * in Python.)  Used by fuzz_sanitize and fuzz_extract. */
 #pragma once
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-static inline bool linkcheck_scheme_char(unsigned char c)
+static const char *const linkcheck_opaque_names[] = { "javascript", "vbscript", "livescript", "data", "file",
+	"about", "blob", "jar", "view-source", "mhtml", "mk", "its", "ms-its", "search-ms", "search",
+	"shell", "smb", "cifs", "nfs", "afp", "telnet", "ldap", "ldaps", "res", NULL };
+
+static inline bool linkcheck_in_set(long c, const char *set)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-';
+	return c > 0 && c < 0x80 && strchr(set, (int)c) != NULL;
 }
 
-static inline bool linkcheck_host_char(unsigned char c)
+static inline bool linkcheck_az09(long c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '$' || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/* Fold text[0..len) into a new NUL-terminated buffer (the caller frees). */
-static inline char *linkcheck_fold(const char *text, size_t len, size_t *ret_len)
+/* Code points of s, folded: U+FF01-FF5E to ASCII, U+3000 to ' ', A-Z to
+ * a-z; an invalid byte becomes 0xFFFD. */
+static inline size_t linkcheck_fold(const unsigned char *s, size_t n, long *f)
 {
-	char *f = malloc(len + 1);
-	size_t o = 0;
-	if (!f) abort();
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
-		if (c == 0xef && i + 2 < len) {
-			unsigned cp = (unsigned)(c & 0x0f) << 12 | (unsigned)(text[i + 1] & 0x3f) << 6 | (unsigned)(text[i + 2] & 0x3f);
-			if (((unsigned char)text[i + 1] & 0xc0) == 0x80 && ((unsigned char)text[i + 2] & 0xc0) == 0x80 &&
-			    cp >= 0xff01 && cp <= 0xff5e) {
-				c = (unsigned char)(cp - 0xff01 + 0x21);
-				i += 2;
+	size_t m = 0;
+	for (size_t i = 0; i < n;) {
+		long cp = 0xFFFD;
+		size_t l = 1;
+		unsigned char b = s[i];
+		if (b < 0x80) cp = b;
+		else if (b >= 0xC2 && b <= 0xF4) {
+			size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+			long v = b & (0x3F >> (need - 1));
+			size_t k = 1;
+			for (; k < need && i + k < n && (s[i + k] & 0xC0) == 0x80; k++) v = v << 6 | (s[i + k] & 0x3F);
+			static const long least[] = { 0, 0, 0x80, 0x800, 0x10000 };
+			if (k == need && v >= least[need] && v <= 0x10FFFF && !(v >= 0xD800 && v <= 0xDFFF)) {
+				cp = v;
+				l = need;
 			}
-		} else if (c == 0xe3 && i + 2 < len && (unsigned char)text[i + 1] == 0x80 && (unsigned char)text[i + 2] == 0x80) {
-			c = ' ';
-			i += 2;
 		}
-		if (c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
-		f[o++] = (char)c;
+		if (cp >= 0xFF01 && cp <= 0xFF5E) cp -= 0xFEE0;
+		if (cp == 0x3000) cp = ' ';
+		if (cp >= 'A' && cp <= 'Z') cp += 32;
+		f[m++] = cp;
+		i += l;
 	}
-	f[o] = '\0';
-	*ret_len = o;
-	return f;
+	return m;
 }
 
-static inline bool linkcheck_opaque(const char *s, size_t n)
+static inline bool linkcheck_scheme_cp(long c)
 {
-	static const char *const OPAQUE[] = {
-		"javascript", "vbscript", "livescript", "data", "file", "about", "blob", "jar", "view-source", "mhtml",
-		"mk", "its", "ms-its", "search-ms", "search", "shell", "smb", "cifs", "nfs", "afp", "telnet", "ldap",
-		"ldaps", "res",
-	};
-	for (size_t i = 0; i < sizeof(OPAQUE) / sizeof(OPAQUE[0]); i++)
-		if (strlen(OPAQUE[i]) == n && memcmp(OPAQUE[i], s, n) == 0) return true;
-	if (n > 3 && memcmp(s, "ms-", 3) == 0) {
-		for (size_t i = 3; i < n; i++)
-			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-')) return false;
-		return true;
+	return linkcheck_az09(c) || linkcheck_in_set(c, "+.-");
+}
+
+/* Where a live link is in s (its index in code points), or -1. */
+static inline long linkcheck_find(const char *s, size_t n)
+{
+	long *f = malloc((n + 1) * sizeof(*f));
+	if (!f)
+		abort();
+	size_t m = linkcheck_fold((const unsigned char *)s, n, f);
+	long hit = -1;
+	for (size_t p = 0; p < m && hit < 0; p++) {
+		long next = p + 1 < m ? f[p + 1] : -1, next2 = p + 2 < m ? f[p + 2] : -1;
+		if (f[p] == ':') {
+			size_t a = p;
+			while (a > 0 && linkcheck_scheme_cp(f[a - 1])) a--;
+			size_t k = p - a;
+			if (k >= 1 && k <= 32 && f[a] >= 'a' && f[a] <= 'z' &&
+			    ((next == '/' && next2 == '/') || (next == '\\' && next2 == '\\')))
+				hit = (long)a;
+			bool opaque = k >= 4 && f[a] == 'm' && f[a + 1] == 's' && f[a + 2] == '-';
+			for (size_t j = a + 3; opaque && j < p; j++) opaque = linkcheck_az09(f[j]) || f[j] == '-';
+			char name[16];
+			if (k < sizeof(name)) {
+				for (size_t j = 0; j < k; j++) name[j] = (char)f[a + j];
+				name[k] = '\0';
+				for (size_t j = 0; !opaque && linkcheck_opaque_names[j]; j++) opaque = !strcmp(name, linkcheck_opaque_names[j]);
+			}
+			if (opaque && next >= 0 && !linkcheck_in_set(next, " \t\n\r")) hit = (long)a;
+		}
+		if (f[p] == 'w' && next == 'w' && next2 == 'w' && (p == 0 || !(linkcheck_az09(f[p - 1]) || linkcheck_in_set(f[p - 1], ".-/@[")))) {
+			size_t q = p + 3, d = 0;
+			while (q < m && d < 4 && f[q] >= '0' && f[q] <= '9') q++, d++;
+			if (d <= 3 && q + 1 < m && f[q] == '.' && (linkcheck_az09(f[q + 1]) || linkcheck_in_set(f[q + 1], "-_$") || f[q + 1] >= 0x80))
+				hit = (long)p;
+		}
+		if (f[p] == '\\' && next == '\\' && (linkcheck_az09(next2) || linkcheck_in_set(next2, "._$-")) &&
+		    (p == 0 || (f[p - 1] != '[' && f[p - 1] != '\\')))
+			hit = (long)p;
 	}
-	return false;
+	free(f);
+	return hit;
 }
 
 /* True when text[0..len) holds a live link. */
 static inline bool linkcheck_live(const char *text, size_t len)
 {
-	size_t n;
-	char *f = linkcheck_fold(text, len, &n);
-	const unsigned char *u = (const unsigned char *)f;
-	bool live = false;
-	for (size_t i = 0; i < n && !live; i++) {
-		if (u[i] == ':') {
-			size_t s = i;
-			while (s > 0 && linkcheck_scheme_char(u[s - 1])) s--;
-			size_t sl = i - s;
-			bool scheme = sl >= 1 && sl <= 32 && u[s] >= 'a' && u[s] <= 'z';
-			if (scheme && i + 2 < n &&
-			    ((u[i + 1] == '/' && u[i + 2] == '/') || (u[i + 1] == '\\' && u[i + 2] == '\\')))
-				live = true;
-			else if (scheme && i + 1 < n && u[i + 1] != ' ' && u[i + 1] != '\t' && u[i + 1] != '\n' &&
-				 u[i + 1] != '\r' && linkcheck_opaque(f + s, sl))
-				live = true;
-		} else if (u[i] == 'w' && i + 4 < n && memcmp(f + i, "www", 3) == 0 &&
-			   (i == 0 || !(linkcheck_scheme_char(u[i - 1]) || u[i - 1] == '/' || u[i - 1] == '@' || u[i - 1] == '['))) {
-			size_t k = i + 3, d = 0;
-			while (k < n && d < 3 && u[k] >= '0' && u[k] <= '9') { k++; d++; }
-			if (k + 1 < n && u[k] == '.' && linkcheck_host_char(u[k + 1]) && u[k + 1] != '.') live = true;
-		} else if (u[i] == '\\' && i + 2 < n && u[i + 1] == '\\' && linkcheck_host_char(u[i + 2]) &&
-			   (i == 0 || (u[i - 1] != '[' && u[i - 1] != '\\'))) {
-			live = true;
-		}
-	}
-	free(f);
-	return live;
+	return linkcheck_find(text, len) >= 0;
 }
