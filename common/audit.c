@@ -44,6 +44,7 @@
 #include <json-c/json.h>
 
 #include "common/audit_record.h"
+#include "common/utf8.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -257,27 +258,9 @@ static size_t utf8_copy(unsigned char *dst, size_t cap, const unsigned char *s, 
 				break; /* no room */
 			continue;
 		}
-		size_t L = 0;
-		unsigned lo = 0x80, hi = 0xbf;
-		if (c >= 0xc2 && c <= 0xdf)
-			L = 2;
-		else if (c >= 0xe0 && c <= 0xef) {
-			L = 3;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			L = 4;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		}
-		bool ok = L > 0 && i + L <= n && s[i + 1] >= lo && s[i + 1] <= hi;
-		for (size_t k = 2; ok && k < L; k++)
-			ok = s[i + k] >= 0x80 && s[i + k] <= 0xbf;
-		if (ok) {
+		uint32_t cp;
+		size_t L = utf8_decode(s + i, n - i, &cp);
+		if (L) {
 			if (o + L > cap)
 				break;
 			memcpy(dst + o, s + i, L);
