@@ -25,6 +25,7 @@
 #include <libxml/tree.h>
 
 #include "common/strbuf.h"
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 #define SAN_HTML_DEPTH 200
@@ -226,18 +227,11 @@ static size_t css_skip_block(const char *s, size_t i, size_t n)
 
 static void css_put_cp(char *dst, size_t *k, size_t cap, unsigned long cp)
 {
-	char u[4];
+	char u[UTF8_MAX];
 	size_t l;
 	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
 	if (cp < 0x80) { u[0] = (char)tolower((int)cp); l = 1; }
-	else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); l = 2; }
-	else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | cp >> 12); u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F)); l = 3;
-	} else {
-		u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-		u[2] = (char)(0x80 | (cp >> 6 & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); l = 4;
-	}
+	else l = utf8_encode((uint32_t)cp, u);
 	if (*k + l < cap) memcpy(dst + *k, u, l);
 	*k += l;
 }
