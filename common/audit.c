@@ -44,6 +44,7 @@
 #include <json-c/json.h>
 
 #include "common/audit_record.h"
+#include "common/monotime.h"
 #include "common/utf8.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -196,13 +197,6 @@ static int64_t default_now(void *arg)
 	(void)arg;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -809,7 +803,7 @@ static void *io_main(void *arg)
 		bool job = l->job.active && !l->job.done;
 		bool sync = l->sync_req > l->sync_done;
 		bool batch = l->io_dirty && l->fsync_mode == AUDIT_FSYNC_BATCH;
-		int64_t left = batch ? l->io_last_fsync + l->fsync_interval_ns - mono_ns() : 0;
+		int64_t left = batch ? l->io_last_fsync + l->fsync_interval_ns - monotime_ns() : 0;
 		if (!job && !sync && !(batch && left <= 0)) {
 			if (l->io_stop)
 				break;
@@ -871,7 +865,7 @@ static void *io_main(void *arg)
 		pthread_mutex_lock(&l->io_mu);
 		if (!r)
 			l->io_dirty = false;
-		l->io_last_fsync = mono_ns();
+		l->io_last_fsync = monotime_ns();
 		if (sync) {
 			l->sync_done = gen;
 			l->sync_err = r;
@@ -1647,7 +1641,7 @@ static int take_lock(struct audit_log *l, unsigned timeout_ms, char *why, size_t
 		audit_record_why(why, whylen, "cannot open lock %s/.lock: %s", l->dir, strerror(-e));
 		return e;
 	}
-	int64_t deadline = mono_ns() + (int64_t)timeout_ms * 1000000;
+	int64_t deadline = monotime_ns() + (int64_t)timeout_ms * 1000000;
 	for (;;) {
 		if (flock(l->lockfd, LOCK_EX | LOCK_NB) == 0)
 			return 0;
@@ -1656,7 +1650,7 @@ static int take_lock(struct audit_log *l, unsigned timeout_ms, char *why, size_t
 			audit_record_why(why, whylen, "cannot lock %s/.lock: %s", l->dir, strerror(-e));
 			return e;
 		}
-		if (mono_ns() >= deadline) {
+		if (monotime_ns() >= deadline) {
 			audit_record_why(why, whylen, "%s is locked by another writer", l->dir);
 			return -EBUSY;
 		}
@@ -1880,7 +1874,7 @@ int audit_open(const struct audit_opts *o, struct audit_log **ret_log, char *why
 	l->now_arg = o->now_arg;
 	l->on_error = o->on_error;
 	l->on_error_arg = o->on_error_arg;
-	l->io_last_fsync = mono_ns();
+	l->io_last_fsync = monotime_ns();
 	if (!(l->mac = audit_record_mac_new(o->key)) || !(l->jesc = jstr("")))
 		goto fail;
 	{

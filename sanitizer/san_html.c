@@ -24,6 +24,7 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
+#include "common/monotime.h"
 #include "common/strbuf.h"
 #include "common/utf8.h"
 #include "common/xalloc.h"
@@ -65,13 +66,6 @@ struct walk {
 	bool cell_first;
 	struct css css;
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void raw(struct walk *w, const char *s, size_t n)
 {
@@ -539,7 +533,7 @@ static void css_collect(struct walk *w, xmlNode *doc)
 	struct strbuf sheet = STRBUF_INIT, tmp = STRBUF_INIT;
 	size_t nodes = 0;
 	for (xmlNode *n = doc; n && !w->err; n = next_node(n, doc, true)) {
-		if (++nodes % 256 == 0 && w->o->deadline_ns && mono_ns() > w->o->deadline_ns) w->err = -ETIMEDOUT;
+		if (++nodes % 256 == 0 && w->o->deadline_ns && monotime_ns() > w->o->deadline_ns) w->err = -ETIMEDOUT;
 		if (n->type != XML_ELEMENT_NODE || !is(n, "style")) continue;
 		xmlChar *media = xmlGetProp(n, (const xmlChar *)"media");
 		bool applies = !media || css_media((const char *)media, 0, strlen((const char *)media));
@@ -676,7 +670,7 @@ out:
 static void walk_node(struct walk *w, xmlNode *n, int depth)
 {
 	if (w->err) return;
-	if (++w->nodes % 256 == 0 && w->o->deadline_ns && mono_ns() > w->o->deadline_ns) {
+	if (++w->nodes % 256 == 0 && w->o->deadline_ns && monotime_ns() > w->o->deadline_ns) {
 		w->err = -ETIMEDOUT;
 		return;
 	}
