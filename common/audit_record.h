@@ -1,5 +1,5 @@
-/* audit_record: internals shared by the audit writer (audit.c) and the
- * verifier (audit_verify.c): the MAC, the line format, file names,
+/* audit_record: internals shared by the audit writer (audit_encode.c,
+ * audit_rotate.c, audit.c's resume) and the verifier (audit_verify.c): the MAC, the line format, file names,
  * timestamps and the tail scan that finds a chain's last good record.
  *
  * Not part of the public API: programs use common/audit.h and
