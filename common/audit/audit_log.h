@@ -1,5 +1,5 @@
 /* audit_log: the writer's state, shared by the files of common/audit/ and
- * private to them (programs use common/audit.h).
+ * private to them (programs use common/audit/audit.h).
  *
  * The writer is a pipeline of stages, one file each (docs/audit.md has the
  * map):
@@ -30,8 +30,8 @@
 
 #include <json-c/json.h>
 
-#include "common/audit.h"
-#include "common/audit_record.h"
+#include "common/audit/audit.h"
+#include "common/audit/audit_record.h"
 
 #define AUDIT_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 

@@ -40,8 +40,8 @@
 
 #include <json-c/json.h>
 
-#include "common/audit_record.h"
-#include "common/audit_verify.h"
+#include "common/audit/audit_record.h"
+#include "common/audit/audit_verify.h"
 #include "common/monotime.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"

@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 
 #include "audit_testutil.h"
-#include "common/audit_record.h"
+#include "common/audit/audit_record.h"
 
 #define PRODUCERS 4
 #define PER_THREAD 3000

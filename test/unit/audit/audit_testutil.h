@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "common/audit.h"
-#include "common/audit_verify.h"
+#include "common/audit/audit.h"
+#include "common/audit/audit_verify.h"
 
 extern int tu_failures;
 

@@ -9,7 +9,7 @@
 #include <json-c/json.h>
 
 #include "audit_testutil.h"
-#include "common/audit_record.h"
+#include "common/audit/audit_record.h"
 
 #define THREADS 8
 #define PER_THREAD 20000
