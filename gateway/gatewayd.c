@@ -68,7 +68,7 @@
 #include <linux/netfilter.h>
 #include <linux/rtnetlink.h>
 
-#include "common/audit.h"
+#include "common/audit/audit.h"
 #include "common/inaddr.h"
 #include "gateway/gw_capture.h"
 #include "gateway/gw_fold.h"

@@ -31,6 +31,8 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 
+#include "common/monotime.h"
+
 #define GEN_MASK 0x00ffffffu
 #define OUT_MAX (256u << 10)          /* the bootstrap's check output kept (the reference) */
 #define FWD_MAX 512                   /* forwarding sysctls kept while closed */
@@ -47,13 +49,6 @@ static void hlog(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 struct fwd_value {
@@ -264,7 +259,7 @@ static int forwarding_close(void)
 		if (w < 0 && r == 0)
 			r = w;
 	}
-	H.closed_ns = mono_ns();
+	H.closed_ns = monotime_ns();
 	return r;
 }
 
@@ -325,7 +320,7 @@ static void repair(void)
 				     .detected_ns = H.open_tamper.detected_ns,
 				     .closed_ns = H.open_tamper.closed_ns,
 				     .forwarding_closed = H.open_tamper.forwarding_closed };
-	uint64_t now = mono_ns();
+	uint64_t now = monotime_ns();
 	H.pending_repair = false;
 	if (!repair_allowed(now)) {
 		e.result = -EBUSY;
@@ -354,13 +349,13 @@ static void repair(void)
 	if (r < 0) {
 		e.result = r;
 		H.pending_repair = true;
-		H.repair_at_ns = mono_ns() + RETRY_NS;
+		H.repair_at_ns = monotime_ns() + RETRY_NS;
 		hlog("repair FAILED (%s): forwarding stays closed; trying again in 5 s", e.what);
 		report(&e);
 		return;
 	}
 	forwarding_reopen();
-	e.done_ns = mono_ns();
+	e.done_ns = monotime_ns();
 	e.what[0] = 0;
 	report(&e);
 	hlog("repaired (generation %u) in %.1f ms", H.gen, (double)(e.done_ns - e.detected_ns) / 1e6);
@@ -371,7 +366,7 @@ static void tamper(const struct gw_nfhelp_event *t)
 {
 	struct gw_nfhelp_event e = *t;
 	e.kind = GW_NFHELP_TAMPER;
-	e.detected_ns = mono_ns();
+	e.detected_ns = monotime_ns();
 	if (!H.closed_ns) {
 		int r = forwarding_close();
 		if (r < 0)
@@ -392,7 +387,7 @@ static void run_check(void)
 {
 	char why[200] = "";
 	H.pending_check = false;
-	H.next_check_ns = mono_ns() + CHECK_GAP_NS;
+	H.next_check_ns = monotime_ns() + CHECK_GAP_NS;
 	int r = nf_check(why, sizeof why);
 	if (r == 0)
 		return;
@@ -427,7 +422,7 @@ static void read_sock(struct mnl_socket *s, const char *lost,
 	char buf[16384];
 	for (;;) {
 		ssize_t n = recv(mnl_socket_get_fd(s), buf, sizeof buf, MSG_DONTWAIT);
-		uint64_t t = mono_ns();
+		uint64_t t = monotime_ns();
 		if (n < 0 && errno == ENOBUFS) {
 			suspect(GW_NFW_CHECK, lost, 0, "", 0, t);
 			continue;
@@ -480,7 +475,7 @@ static int32_t request(uint32_t gen)
 		H.gen = old;
 		return r;
 	}
-	struct gw_nfhelp_event e = { .event_ns = mono_ns() };
+	struct gw_nfhelp_event e = { .event_ns = monotime_ns() };
 	snprintf(e.what, sizeof e.what, "generation %u: %s", gen, r < 0 ? "refused by the bootstrap" : why);
 	tamper(&e);
 	return H.closed_ns ? -EIO : 0;
@@ -542,7 +537,7 @@ static void helper_main(void)
 	gw_nfwatch_txn_reset(&txn);
 	for (;;) {
 		int timeout = -1;
-		uint64_t now = mono_ns();
+		uint64_t now = monotime_ns();
 		if (H.pending_check)
 			timeout = H.next_check_ns > now ? (int)((H.next_check_ns - now) / 1000000 + 1) : 0;
 		if (H.pending_repair) {
@@ -570,7 +565,7 @@ static void helper_main(void)
 					break;
 			}
 		}
-		now = mono_ns();
+		now = monotime_ns();
 		if (H.pending_repair && now >= H.repair_at_ns)
 			repair();
 		else if (H.pending_check && now >= H.next_check_ns && !H.pending_repair)

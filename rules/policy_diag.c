@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 #define DIAG_DEFAULT_MAX_ERRORS 1000
@@ -115,40 +116,11 @@ static const struct diag_source *diag_find_source(const struct diag *d, const ch
  * point; invalid sequences count as one byte of their own. */
 static size_t diag_utf8_char(const unsigned char *s, size_t n, uint32_t *ret_cp)
 {
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp, min;
-
-	if (c < 0x80) {
-		*ret_cp = c;
-		return 1;
-	}
-	if ((c & 0xe0) == 0xc0) {
-		len = 2, cp = c & 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3, cp = c & 0x0f, min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4, cp = c & 0x07, min = 0x10000;
-	} else {
+	size_t len = utf8_decode(s, n, ret_cp);
+	if (len == 0) {
 		*ret_cp = 0xfffd;
 		return 1;
 	}
-	if (len > n) {
-		*ret_cp = 0xfffd;
-		return 1;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*ret_cp = 0xfffd;
-			return 1;
-		}
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-		*ret_cp = 0xfffd;
-		return 1;
-	}
-	*ret_cp = cp;
 	return len;
 }
 

@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "common/utf8.h"
+
 void policy_lex_init(struct policy_lexer *lx, const char *file, const char *src, size_t len,
 		     struct diag *d)
 {
@@ -56,34 +58,7 @@ bool policy_lex_is_word_char(unsigned char c)
 
 size_t policy_lex_utf8(const unsigned char *s, size_t n, uint32_t *ret_cp)
 {
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp, min;
-
-	if (c < 0x80) {
-		*ret_cp = c;
-		return 1;
-	}
-	if ((c & 0xe0) == 0xc0)
-		len = 2, cp = c & 0x1f, min = 0x80;
-	else if ((c & 0xf0) == 0xe0)
-		len = 3, cp = c & 0x0f, min = 0x800;
-	else if ((c & 0xf8) == 0xf0)
-		len = 4, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and values past Unicode are refused */
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*ret_cp = cp;
-	return len;
+	return utf8_decode(s, n, ret_cp);
 }
 
 static struct policy_loc lex_loc(const struct policy_lexer *lx, size_t pos, size_t len)

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/audit.h"
+#include "common/audit/audit.h"
 #include "common/fdio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"

@@ -21,32 +21,12 @@
 #include <strings.h>
 
 #include "common/strbuf.h"
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 bool san_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < len) {
-		unsigned c = p[i];
-		size_t n;
-		uint32_t cp;
-		if (c < 0x80) { i++; continue; }
-		else if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
-		else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
-		else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
-		else return false;
-		if (len - i - 1 < n) return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xC0) != 0x80) return false;
-			cp = (cp << 6) | (p[i + k] & 0x3F);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n + 1;
-	}
-	return true;
+	return utf8_valid(s, len);
 }
 
 bool san_charset_is_utf7(const char *cs)
@@ -287,16 +267,8 @@ static const char *const L_ASCII[] = { "", "us-ascii", "ascii", "ansi_x3.4-1968"
 
 /* Remove controls, normalise newlines; the input is valid UTF-8.  Runs of
  * bytes that are kept as they are are copied at once. */
-/* Length of the valid UTF-8 sequence at p[0..n) (san_utf8_valid's rules:
- * no overlong forms, surrogates or code points past U+10FFFF), 0 if none. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	size_t k = p[0] < 0x80 ? 1 : p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 : 4;
-	return k <= n && san_utf8_valid((const char *)p, k) ? k : 0;
-}
-
 /* Replace every byte that does not start a valid sequence by U+FFFD.
- * glibc's iconv reads UTF-8 more loosely than san_utf8_valid (0xF5-0xF7
+ * glibc's iconv reads UTF-8 more loosely than common/utf8 (0xF5-0xF7
  * lead bytes, code points past U+10FFFF pass through, under any of its
  * names): what conv() produces is scrubbed, so san_charset_decode's
  * result is valid UTF-8.  Found by fuzzing. */
@@ -306,7 +278,8 @@ static void utf8_scrub(struct strbuf *in, size_t *replaced)
 	struct strbuf o = STRBUF_INIT;
 	const unsigned char *p = (const unsigned char *)in->buf;
 	for (size_t i = 0; i < in->len;) {
-		size_t k = utf8_seq(p + i, in->len - i);
+		uint32_t cp;
+		size_t k = utf8_decode(p + i, in->len - i, &cp);
 		if (k) {
 			strbuf_append(&o, (const char *)p + i, k);
 			i += k;
@@ -514,23 +487,21 @@ int san_charset_to_iso2022jp(const char *utf8, size_t len, char **ret, size_t *r
 	const unsigned char *p = (const unsigned char *)utf8;
 	size_t i = 0;
 	while (i < len) {
-		size_t n = 1;
-		if (p[i] >= 0xF0) n = 4; else if (p[i] >= 0xE0) n = 3; else if (p[i] >= 0xC0) n = 2;
-		if (i + n > len) n = len - i;
+		uint32_t cp = 0;
+		size_t n = utf8_decode(p + i, len - i, &cp);
+		bool bad = n == 0;
+		if (bad) n = 1;  /* each byte that is not UTF-8 becomes one 〓 */
 		char ch[4];
 		memcpy(ch, p + i, n);
 		size_t chn = n;
-		if (n == 3) {
-			uint32_t cp = ((p[i] & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
-			char fw[4];
-			if (kana_full(cp, fw)) { memcpy(ch, fw, 3); chn = 3; }
-		}
+		char fw[4];
+		if (n == 3 && kana_full(cp, fw)) { memcpy(ch, fw, 3); chn = 3; }
 		i += n;
 		unsigned char sj[8];
 		char *ip = ch, *op = (char *)sj;
 		size_t il = chn, ol = sizeof(sj);
 		iconv(cd, NULL, NULL, NULL, NULL);
-		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) {
+		if (bad || iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) {
 			memcpy(sj, "\x81\xAC", 2);  /* 〓 */
 			op = (char *)sj + 2;
 			lost++;

@@ -24,7 +24,9 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
+#include "common/monotime.h"
 #include "common/strbuf.h"
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 #define SAN_HTML_DEPTH 200
@@ -64,13 +66,6 @@ struct walk {
 	bool cell_first;
 	struct css css;
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void raw(struct walk *w, const char *s, size_t n)
 {
@@ -226,18 +221,11 @@ static size_t css_skip_block(const char *s, size_t i, size_t n)
 
 static void css_put_cp(char *dst, size_t *k, size_t cap, unsigned long cp)
 {
-	char u[4];
+	char u[UTF8_MAX];
 	size_t l;
 	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
 	if (cp < 0x80) { u[0] = (char)tolower((int)cp); l = 1; }
-	else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); l = 2; }
-	else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | cp >> 12); u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F)); l = 3;
-	} else {
-		u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-		u[2] = (char)(0x80 | (cp >> 6 & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); l = 4;
-	}
+	else l = utf8_encode((uint32_t)cp, u);
 	if (*k + l < cap) memcpy(dst + *k, u, l);
 	*k += l;
 }
@@ -545,7 +533,7 @@ static void css_collect(struct walk *w, xmlNode *doc)
 	struct strbuf sheet = STRBUF_INIT, tmp = STRBUF_INIT;
 	size_t nodes = 0;
 	for (xmlNode *n = doc; n && !w->err; n = next_node(n, doc, true)) {
-		if (++nodes % 256 == 0 && w->o->deadline_ns && mono_ns() > w->o->deadline_ns) w->err = -ETIMEDOUT;
+		if (++nodes % 256 == 0 && w->o->deadline_ns && monotime_ns() > w->o->deadline_ns) w->err = -ETIMEDOUT;
 		if (n->type != XML_ELEMENT_NODE || !is(n, "style")) continue;
 		xmlChar *media = xmlGetProp(n, (const xmlChar *)"media");
 		bool applies = !media || css_media((const char *)media, 0, strlen((const char *)media));
@@ -682,7 +670,7 @@ out:
 static void walk_node(struct walk *w, xmlNode *n, int depth)
 {
 	if (w->err) return;
-	if (++w->nodes % 256 == 0 && w->o->deadline_ns && mono_ns() > w->o->deadline_ns) {
+	if (++w->nodes % 256 == 0 && w->o->deadline_ns && monotime_ns() > w->o->deadline_ns) {
 		w->err = -ETIMEDOUT;
 		return;
 	}

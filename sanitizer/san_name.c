@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/utf8.h"
+
 static const char *const EXEC_EXT[] = { "exe", "scr", "com", "pif", "bat", "cmd", "js", "jse",
 	"vbs", "vbe", "wsf", "wsh", "ps1", "hta", "lnk", "msi", "msp", "jar", "cpl", "dll", "reg",
 	"iso", "img", "vhd", "vhdx", "one", "chm", "htm", "html", "svg", "url", "library-ms", "appref-ms",
@@ -43,22 +45,11 @@ unsigned san_name_neutralise(const char *name, char *out, size_t outlen)
 		size_t en = 0;
 		unsigned c = p[i];
 		uint32_t cp = 0;
-		size_t n = 0;
-		if (c < 0x80) { cp = c; n = 1; }
-		else if (c >= 0xC2 && c <= 0xDF) { cp = c & 0x1F; n = 2; }
-		else if (c >= 0xE0 && c <= 0xEF) { cp = c & 0x0F; n = 3; }
-		else if (c >= 0xF0 && c <= 0xF4) { cp = c & 0x07; n = 4; }
-		bool ok = n > 0 && i + n <= len;
-		for (size_t k = 1; ok && k < n; k++) {
-			if ((p[i + k] & 0xC0) != 0x80) ok = false;
-			else cp = (cp << 6) | (p[i + k] & 0x3F);
-		}
 		/* overlong forms, surrogates and code points past U+10FFFF are
-		 * not UTF-8 (san_utf8_valid's rules; found by fuzzing: a name with
-		 * an encoded surrogate made the notice invalid UTF-8) */
-		if (ok && ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-			   (cp >= 0xD800 && cp <= 0xDFFF)))
-			ok = false;
+		 * not UTF-8 (found by fuzzing: a name with an encoded surrogate
+		 * made the notice invalid UTF-8) */
+		size_t n = utf8_decode(p + i, len - i, &cp);
+		bool ok = n > 0;
 		if (!ok) {
 			snprintf(esc, sizeof(esc), "<0x%02X>", c);
 			emit = esc; en = strlen(esc); n = 1;

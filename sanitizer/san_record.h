@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/audit.h"
+#include "common/audit/audit.h"
 #include "sanitizer/sanitize.h"
 
 struct san_envelope {

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/utf8.h"
+
 #define OTHER 0x100        /* a character that is not ASCII after folding */
 #define SCHEME_MAX 32      /* L1: [a-z][a-z0-9+.-]{0,31} */
 
@@ -26,15 +28,13 @@ static size_t fold(const unsigned char *p, size_t left, int *ret_c)
 		*ret_c = (b >= 'A' && b <= 'Z') ? b + 32 : b;
 		return 1;
 	}
-	if (left >= 3 && (p[2] & 0xC0) == 0x80) {
-		if (b == 0xE3 && p[1] == 0x80 && p[2] == 0x80) { *ret_c = ' '; return 3; }
-		if (b == 0xEF && (p[1] == 0xBC || p[1] == 0xBD)) {
-			unsigned cp = 0xF000u | (unsigned)(p[1] & 0x3F) << 6 | (unsigned)(p[2] & 0x3F);
-			if (cp >= 0xFF01 && cp <= 0xFF5E) {
-				int c = (int)(cp - 0xFEE0);
-				*ret_c = (c >= 'A' && c <= 'Z') ? c + 32 : c;
-				return 3;
-			}
+	uint32_t cp;
+	if (utf8_decode(p, left, &cp) == 3) {
+		if (cp == 0x3000) { *ret_c = ' '; return 3; }
+		if (cp >= 0xFF01 && cp <= 0xFF5E) {
+			int c = (int)(cp - 0xFEE0);
+			*ret_c = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+			return 3;
 		}
 	}
 	*ret_c = OTHER;

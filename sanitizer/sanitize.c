@@ -28,6 +28,7 @@
 
 #include <gmime/gmime.h>
 
+#include "common/monotime.h"
 #include "sanitizer/san_ambig.h"
 #include "sanitizer/san_blob.h"
 #include "sanitizer/san_charset.h"
@@ -59,13 +60,6 @@ struct run {
 	int hard;            /* negative errno: no output may be delivered */
 	const char *message_id;
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 void sanitize_config_defaults(struct sanitize_config *c)
 {
@@ -651,7 +645,7 @@ static void walk(struct run *r, GMimeObject *o, unsigned depth, bool emit)
 	if (r->failed || r->hard) return;
 	if (++r->parts > r->c->lim.max_parts) { set_failed(r, "part-count"); return; }
 	if (depth > r->c->lim.max_depth) { set_failed(r, "nesting-depth"); return; }
-	if (mono_ns() > r->deadline) { set_failed(r, "time"); return; }
+	if (monotime_ns() > r->deadline) { set_failed(r, "time"); return; }
 	if (!header_checks(r, o)) return;
 	GMimeContentType *ct = g_mime_object_get_content_type(o);
 	const char *type = ct ? g_mime_content_type_get_media_type(ct) : "text";
@@ -1037,7 +1031,7 @@ static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbu
 {
 	memset(res, 0, sizeof(*res));
 	struct run r = { .ctx = ctx, .c = &ctx->cfg, .res = res };
-	r.deadline = mono_ns() + (int64_t)(ctx->cfg.lim.max_seconds ? ctx->cfg.lim.max_seconds : 30) * 1000000000;
+	r.deadline = monotime_ns() + (int64_t)(ctx->cfg.lim.max_seconds ? ctx->cfg.lim.max_seconds : 30) * 1000000000;
 	size_t len = src->len;
 	res->size = len;
 	const char *charset = ctx->cfg.iso2022jp ? "iso-2022-jp" : "utf-8";

@@ -48,7 +48,7 @@
 #include <libmilter/mfapi.h>
 #include <libxml/parser.h>
 
-#include "common/audit.h"
+#include "common/audit/audit.h"
 #include "common/strbuf.h"
 #include "sanitizer/san_opts.h"
 #include "sanitizer/san_record.h"

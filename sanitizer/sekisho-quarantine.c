@@ -23,7 +23,7 @@
 
 #include <json-c/json.h>
 
-#include "common/audit.h"
+#include "common/audit/audit.h"
 #include "sanitizer/san_quarantine.h"
 
 static void usage(FILE *f)

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/audit.h"
+#include "common/audit/audit.h"
 #include "common/fdio.h"
 #include "common/strbuf.h"
 #include "sanitizer/san_opts.h"

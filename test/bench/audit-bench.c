@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/audit.h"
-#include "common/audit_record.h"
+#include "common/audit/audit.h"
+#include "common/audit/audit_record.h"
 
 static double now_s(void)
 {

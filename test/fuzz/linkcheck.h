@@ -5,7 +5,8 @@
  * forward).
  *
  * Folding: U+FF01-U+FF5E to ASCII, U+3000 to a space, A-Z to a-z; a byte
- * that is not part of valid UTF-8 becomes U+FFFD.  A live link is
+ * that is not part of valid UTF-8 (common/utf8's strict reading) becomes
+ * U+FFFD.  A live link is
  *   L1  "scheme://" or "scheme:\\", scheme [a-z][a-z0-9+.-]{0,31} not
  *       preceded by a scheme character;
  *   L2  an opaque scheme (javascript, vbscript, livescript, data, file,
@@ -22,6 +23,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/utf8.h"
 
 static const char *const linkcheck_opaque_names[] = { "javascript", "vbscript", "livescript", "data", "file",
 	"about", "blob", "jar", "view-source", "mhtml", "mk", "its", "ms-its", "search-ms", "search",
@@ -43,21 +46,11 @@ static inline size_t linkcheck_fold(const unsigned char *s, size_t n, long *f)
 {
 	size_t m = 0;
 	for (size_t i = 0; i < n;) {
-		long cp = 0xFFFD;
-		size_t l = 1;
-		unsigned char b = s[i];
-		if (b < 0x80) cp = b;
-		else if (b >= 0xC2 && b <= 0xF4) {
-			size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
-			long v = b & (0x3F >> (need - 1));
-			size_t k = 1;
-			for (; k < need && i + k < n && (s[i + k] & 0xC0) == 0x80; k++) v = v << 6 | (s[i + k] & 0x3F);
-			static const long least[] = { 0, 0, 0x80, 0x800, 0x10000 };
-			if (k == need && v >= least[need] && v <= 0x10FFFF && !(v >= 0xD800 && v <= 0xDFFF)) {
-				cp = v;
-				l = need;
-			}
-		}
+		uint32_t u;
+		size_t l = utf8_decode(s + i, n - i, &u);
+		long cp = l ? (long)u : 0xFFFD;
+		if (!l)
+			l = 1;
 		if (cp >= 0xFF01 && cp <= 0xFF5E) cp -= 0xFEE0;
 		if (cp == 0x3000) cp = ' ';
 		if (cp >= 'A' && cp <= 'Z') cp += 32;

@@ -7,7 +7,7 @@
  * closed before the helper exits, so exit status 0 means the record is on
  * disk.  Fields become the record's "data" members in the given order:
  * NAME=VALUE a string, NAME#=N a signed integer.  Names and the event are
- * checked by the audit library (common/audit.h).
+ * checked by the audit library (common/audit/audit.h).
  *
  * Exit status: 0 written, 2 usage error or the record could not be written
  * (sekishoctl then refuses to go on: nothing is changed without a record). */
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/audit.h"
+#include "common/audit/audit.h"
 
 static void usage(FILE *out)
 {

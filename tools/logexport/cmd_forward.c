@@ -40,8 +40,9 @@
 
 #include <json-c/json.h>
 
-#include "common/audit_record.h"
-#include "common/audit_verify.h"
+#include "common/audit/audit_record.h"
+#include "common/audit/audit_verify.h"
+#include "common/monotime.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "tools/logexport/lx_cli.h"
@@ -99,19 +100,12 @@ struct fwd {
 	uint64_t rate_count;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleep up to ms, waking early for a stop request when interruptible. */
 static void nap(int64_t ms, bool interruptible)
 {
-	int64_t end = mono_ms() + ms;
+	int64_t end = monotime_ms() + ms;
 	while (!(interruptible && stop_requested)) {
-		int64_t left = end - mono_ms();
+		int64_t left = end - monotime_ms();
 		if (left <= 0)
 			return;
 		if (left > 100)
@@ -189,7 +183,7 @@ static void pace(struct fwd *w)
 	if (!w->rate)
 		return;
 	int64_t due = w->rate_start_ms + (int64_t)(w->rate_count * 1000 / w->rate);
-	int64_t now = mono_ms();
+	int64_t now = monotime_ms();
 	if (due > now)
 		nap(due - now, true);
 }
@@ -199,7 +193,7 @@ static int add_message(struct fwd *w, const struct lx_syslog_msg *m)
 	lx_syslog_frame(&w->buf, m);
 	w->nbuf++;
 	if (w->rate_count++ == 0)
-		w->rate_start_ms = mono_ms();
+		w->rate_start_ms = monotime_ms();
 	if (w->nbuf >= w->batch || w->buf.len >= BATCH_BYTES_MAX) {
 		int r = flush_batch(w);
 		if (r)

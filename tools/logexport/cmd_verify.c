@@ -19,7 +19,7 @@
 
 #include <json-c/json.h>
 
-#include "common/audit_verify.h"
+#include "common/audit/audit_verify.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "tools/logexport/lx_cli.h"

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/audit.h"
-#include "common/audit_verify.h"
+#include "common/audit/audit.h"
+#include "common/audit/audit_verify.h"
 #include "common/strbuf.h"
 
 #define LX_EXIT_OK 0

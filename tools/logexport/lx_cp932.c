@@ -10,6 +10,7 @@
 #include <iconv.h>
 #include <stdlib.h>
 
+#include "common/utf8.h"
 #include "common/xalloc.h"
 
 struct lx_cp932 {
@@ -35,17 +36,14 @@ void lx_cp932_free(struct lx_cp932 *conv)
 	free(conv);
 }
 
-/* Length of the UTF-8 sequence starting at p (1 for a bad lead byte or a
- * sequence cut by the end of the input, so that one byte is skipped). */
-static size_t utf8_seq_len(const unsigned char *p, size_t left)
+/* Length of the character at p that iconv refused: a valid UTF-8
+ * character CP932 lacks is skipped whole, a byte that is not UTF-8 on its
+ * own (so every such byte becomes one '?'). */
+static size_t skip_len(const unsigned char *p, size_t left)
 {
-	size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 1;
-	if (n > left)
-		return 1;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 1;
-	return n;
+	uint32_t cp;
+	size_t n = utf8_decode(p, left, &cp);
+	return n ? n : 1;
 }
 
 uint64_t lx_cp932_convert(struct lx_cp932 *conv, const char *in, size_t n, struct strbuf *out)
@@ -68,7 +66,7 @@ uint64_t lx_cp932_convert(struct lx_cp932 *conv, const char *in, size_t n, struc
 			continue;
 		/* EILSEQ, EINVAL (cut sequence) or anything else: replace one
 		 * character and go on. */
-		size_t skip = utf8_seq_len((const unsigned char *)ip, ileft);
+		size_t skip = skip_len((const unsigned char *)ip, ileft);
 		ip += skip;
 		ileft -= skip;
 		strbuf_putc(out, '?');

@@ -10,6 +10,8 @@
 
 #include <json-c/json.h>
 
+#include "common/utf8.h"
+
 struct json_object *lx_json_get(struct json_object *obj, const char *key)
 {
 	struct json_object *v = NULL;
@@ -74,29 +76,9 @@ void lx_json_utf8_repair(struct strbuf *sb, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, from = 0;
 	while (i < n) {
-		unsigned char c = p[i];
-		size_t len = 0;
-		uint32_t cp = 0, min = 0;
-		if (c >= 0x01 && c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			len = 2, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, cp = c & 0x07, min = 0x10000;
-		}
-		bool ok = len > 0 && i + len <= n;
-		for (size_t k = 1; ok && k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				ok = false;
-			else
-				cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (ok && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)))
-			ok = false;
-		if (ok) {
+		uint32_t cp;
+		size_t len = p[i] != 0 ? utf8_decode(p + i, n - i, &cp) : 0;
+		if (len) {
 			i += len;
 			continue;
 		}

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/monotime.h"
+
 int lx_net_split(const char *hostport, char host[256], char port[16])
 {
 	if (!hostport)
@@ -54,13 +56,6 @@ int lx_net_split(const char *hostport, char host[256], char port[16])
 	host[hl] = '\0';
 	memcpy(port, p, pl + 1);
 	return 0;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int connect_one(const struct addrinfo *ai, int timeout_ms, int *ret_fd)
@@ -144,7 +139,7 @@ int lx_net_send_all(int fd, const void *buf, size_t n, int timeout_ms)
 
 int lx_net_wait_acked(int fd, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = monotime_ms() + timeout_ms;
 	long sleep_us = 50;
 	for (;;) {
 		int outq = 0;
@@ -162,7 +157,7 @@ int lx_net_wait_acked(int fd, int timeout_ms)
 		}
 		if (outq == 0)
 			return 0;
-		if (now_ms() >= deadline)
+		if (monotime_ms() >= deadline)
 			return -ETIMEDOUT;
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = sleep_us * 1000 };
 		nanosleep(&ts, NULL);

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/audit_verify.h"
+#include "common/audit/audit_verify.h"
 
 #define LX_READER_MAX_CHAINS 64
 

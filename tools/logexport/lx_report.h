@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/audit_verify.h"
+#include "common/audit/audit_verify.h"
 #include "common/strbuf.h"
 #include "tools/logexport/lx_stats.h"
 

@@ -1,4 +1,4 @@
-/* genlog: write realistic audit logs with the real writer (common/audit.h)
+/* genlog: write realistic audit logs with the real writer (common/audit/audit.h)
  * for the sekisho-logexport tests, until the gateway and the sanitiser
  * produce real ones.
  *
@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/audit.h"
+#include "common/audit/audit.h"
 #include "common/inaddr.h"
 
 static _Atomic int64_t fake_now;

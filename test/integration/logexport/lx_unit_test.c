@@ -344,6 +344,8 @@ static void test_cp932(void)
 		{ "é😀x", "??x", 2 },
 		{ "a\xffz", "a?z", 1 },                      /* invalid UTF-8 */
 		{ "a\xe6\x97", "a?", 1 },                     /* cut sequence at the end: one '?' per byte skipped */
+		{ "a\xed\xa0\x80z", "a???z", 3 },             /* a surrogate is not UTF-8: one '?' per byte */
+		{ "a\xc0\x80z", "a??z", 2 },                   /* nor is an overlong form */
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		struct strbuf sb = STRBUF_INIT;

@@ -1,7 +1,7 @@
 """Shared helpers of the sekisho-logexport integration tests.
 
 Each test script is run by meson as: python3 test_X.py LOGEXPORT GENLOG.
-Logs are written by genlog through the real audit writer (common/audit.h)
+Logs are written by genlog through the real audit writer (common/audit/audit.h)
 into a temporary directory; TZ is Asia/Tokyo (the appliance's zone).
 """
 import json

@@ -14,7 +14,7 @@
 #include <json-c/json.h>
 
 #include "audit_testutil.h"
-#include "common/audit_record.h"
+#include "common/audit/audit_record.h"
 #include "test/check.h"
 
 #define PRODUCERS 4

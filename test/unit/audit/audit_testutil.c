@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "common/audit_record.h"
+#include "common/audit/audit_record.h"
 #include "test/check.h"
 
 

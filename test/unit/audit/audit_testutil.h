@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "common/audit.h"
-#include "common/audit_verify.h"
+#include "common/audit/audit.h"
+#include "common/audit/audit_verify.h"
 #include "test/check.h"
 
 /* A fresh directory under $TMPDIR (removed by tu_rmrf); caller frees. */

@@ -53,5 +53,10 @@ int main(void)
 	free(j);
 	CHECK(san_charset_to_iso2022jp("😀", 4, &j, &jl, &lost) == 0 && lost == 1, "unrepresentable counted");
 	free(j);
+	/* bytes that are not UTF-8 (an overlong NUL, a surrogate): one GETA each */
+	CHECK(san_charset_to_iso2022jp("a\xc0\x80\xed\xa0\x80", 6, &j, &jl, &lost) == 0 && lost == 5, "invalid counted per byte");
+	CHECK(jl == strlen("a\x1b$B\".\".\".\".\".\x1b(B") && memcmp(j, "a\x1b$B\".\".\".\".\".\x1b(B", jl) == 0,
+	      "invalid bytes become GETA");
+	free(j);
 	return check_done();
 }

@@ -5,7 +5,7 @@
  * checked on their bytes, never re-serialised.  Every size read from a file
  * is capped (AUDIT_LINE_MAX, the tail window).  Allocation failures are
  * -ENOMEM (this code also runs in long-lived daemons); nothing prints. */
-#include "common/audit_record.h"
+#include "common/audit/audit_record.h"
 #include "common/civil.h"
 
 #include <dirent.h>

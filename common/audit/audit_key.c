@@ -7,7 +7,7 @@
  * records; a key others can write lets them swap it.  New keys come from
  * getrandom(2) and are created O_EXCL so that a key is never overwritten.
  * Key bytes are wiped from temporary buffers; nothing prints. */
-#include "common/audit.h"
+#include "common/audit/audit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/audit_record.h"
+#include "common/audit/audit_record.h"
 #include "common/fdio.h"
 
 int audit_key_load(const char *path, struct audit_key *ret_key, char *why, size_t whylen)

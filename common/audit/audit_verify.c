@@ -23,7 +23,7 @@
  *  - a file's first record (log.open) that does not continue the previous
  *    file: file missing, unless a log.retention record names that file
  *    with the same last seq and mac. */
-#include "common/audit_verify.h"
+#include "common/audit/audit_verify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +37,7 @@
 
 #include <json-c/json.h>
 
-#include "common/audit_record.h"
+#include "common/audit/audit_record.h"
 
 #define LOOKAHEAD 4096  /* lines parsed ahead of the one being classified */
 #define STASH_MAX 64    /* authentic records waiting for their predecessors */

@@ -1,4 +1,4 @@
-/* audit_verify: check an audit chain written by common/audit.h.
+/* audit_verify: check an audit chain written by common/audit/audit.h.
  *
  * Input is one chain: a log directory (its audit-*.jsonl files in name
  * order) or an explicit ordered list of files.  Every line is checked on
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/audit.h"
+#include "common/audit/audit.h"
 
 struct json_object;
 

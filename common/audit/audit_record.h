@@ -1,16 +1,16 @@
-/* audit_record: internals shared by the audit writer (audit.c) and the
- * verifier (audit_verify.c): the MAC, the line format, file names,
+/* audit_record: internals shared by the audit writer (audit_encode.c,
+ * audit_rotate.c, audit.c's resume) and the verifier (audit_verify.c): the MAC, the line format, file names,
  * timestamps and the tail scan that finds a chain's last good record.
  *
- * Not part of the public API: programs use common/audit.h and
- * common/audit_verify.h.  Nothing here prints; errors are -errno. */
+ * Not part of the public API: programs use common/audit/audit.h and
+ * common/audit/audit_verify.h.  Nothing here prints; errors are -errno. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common/audit.h"
+#include "common/audit/audit.h"
 
 struct json_object;
 

@@ -6,7 +6,7 @@
  * accurate, synchronised time; the writer records this state at open and
  * hourly (clock.status) and programs warn through audit_clock_synced().
  * No allocation; nothing prints. */
-#include "common/audit.h"
+#include "common/audit/audit.h"
 
 #include <errno.h>
 #include <string.h>
