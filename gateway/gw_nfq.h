@@ -2,8 +2,8 @@
  * and the conntrack delete used when a reload revokes a flow.
  *
  * Configuration is one CONFIG message: bind, copy mode and range (headers
- * only), queue length and all flags in a single NFQA_CFG_FLAGS attribute
- * (GSO, CONNTRACK; never FAIL_OPEN).  The receive buffer is enlarged
+ * only), queue length and the flags (GSO; FAIL_OPEN explicitly cleared
+ * through the mask).  The receive buffer is enlarged
  * (SO_RCVBUFFORCE, else SO_RCVBUF).
  *
  * Verdicts are collected in a caller-owned struct gw_verdicts and sent with

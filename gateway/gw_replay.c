@@ -3,7 +3,7 @@
  * Contract (gw_replay.h): the flow table is the only allocation (at
  * gw_replay_new, capped by GW_REPLAY_MAX_FLOWS); the capture buffer and the
  * table belong to the caller; nothing is printed.  The decision follows the
- * daemon (gatewayd.c decide()): zones, gw_pkt_query, table_lookup; a packet
+ * daemon (gw_worker.c decide()): zones, gw_pkt_query, table_lookup; a packet
  * without zones is a deny with reason "no-zone". */
 #include "gateway/gw_replay.h"
 
