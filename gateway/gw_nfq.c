@@ -1,11 +1,13 @@
 /* gw_nfq: NFQUEUE and conntrack netlink plumbing (see gw_nfq.h).
  *
- * Written by hand over libmnl, not on libnetfilter_queue's nfq_nlmsg_*
- * API: its builders produce the same bytes, but nfq_nlmsg_parse (a
- * callback per attribute into a cleared table of all NFQA_MAX types) costs
- * about 100 ns of CPU per queued packet more than gw_nfq_parse, some 5 % of
- * a verdict's whole cost (docs/benchmarks.md, "gateway: NFQUEUE through
- * libnetfilter_queue").  So the library is not linked.
+ * The queue messages we send (configuration and verdicts) are built by
+ * libnetfilter_queue's nfq_nlmsg_* functions, a thin layer over libmnl
+ * that costs nothing measurable.  The packet messages we receive are parsed
+ * here instead: nfq_nlmsg_parse (a callback per attribute into a cleared
+ * table of all NFQA_MAX types) costs about 100 ns of CPU per queued packet
+ * more than gw_nfq_parse, some 5 % of a verdict's whole cost
+ * (docs/benchmarks.md, "gateway: NFQUEUE through libnetfilter_queue").
+ * The socket, the receive loop and the verdict batching are libmnl's.
  *
  * Used by exactly one thread per handle; no locks, no allocation after
  * gw_nfq_open.  Malformed kernel messages are reported as -EBADMSG and the
@@ -26,23 +28,13 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
 struct gw_nfq {
 	struct mnl_socket *nl;
 	uint16_t queue;
 	uint32_t portid;
 };
-
-static struct nlmsghdr *put_hdr(char *buf, int type, uint16_t queue, uint8_t family)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = (uint16_t)((NFNL_SUBSYS_QUEUE << 8) | type);
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof *nfg);
-	nfg->nfgen_family = family;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = htons(queue);
-	return nlh;
-}
 
 /* Send one request with an ack and wait for it. */
 static int request(struct gw_nfq *q, struct nlmsghdr *nlh)
@@ -88,13 +80,11 @@ int gw_nfq_open(uint16_t queue, struct gw_nfq **ret, char *why, size_t whylen)
 	/* Zeroed: mnl_attr_put (libmnl 1.0.4) leaves the alignment padding after
 	 * the 5-byte NFQA_CFG_PARAMS as it was, and it goes to the kernel. */
 	char buf[512] = { 0 };
-	struct nlmsghdr *nlh = put_hdr(buf, NFQNL_MSG_CONFIG, queue, AF_UNSPEC);
-	struct nfqnl_msg_config_cmd cmd = { .command = NFQNL_CFG_CMD_BIND };
-	mnl_attr_put(nlh, NFQA_CFG_CMD, sizeof cmd, &cmd);
-	struct nfqnl_msg_config_params params = { .copy_range = htonl(GW_NFQ_COPY_RANGE),
-						  .copy_mode = NFQNL_COPY_PACKET };
-	mnl_attr_put(nlh, NFQA_CFG_PARAMS, sizeof params, &params);
-	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(GW_NFQ_MAXLEN));
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, GW_NFQ_COPY_RANGE);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, GW_NFQ_MAXLEN);
+	/* the flags and their mask have no nfq_nlmsg_* helper (1.0.5) */
 	uint32_t flags = NFQA_CFG_F_GSO;
 	uint32_t mask = flags | NFQA_CFG_F_FAIL_OPEN;   /* FAIL_OPEN explicitly off */
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
@@ -117,9 +107,8 @@ void gw_nfq_close(struct gw_nfq *q)
 	if (!q)
 		return;
 	char buf[256];
-	struct nlmsghdr *nlh = put_hdr(buf, NFQNL_MSG_CONFIG, q->queue, AF_UNSPEC);
-	struct nfqnl_msg_config_cmd cmd = { .command = NFQNL_CFG_CMD_UNBIND };
-	mnl_attr_put(nlh, NFQA_CFG_CMD, sizeof cmd, &cmd);
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->queue);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
 	(void)mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len);
 	mnl_socket_close(q->nl);
 	free(q);
@@ -220,11 +209,10 @@ int gw_verdicts_flush(struct gw_nfq *q, struct gw_verdicts *v)
 		if (i + 1 < v->n && v->v[i + 1].verdict == v->v[i].verdict &&
 		    v->v[i + 1].set_mark == v->v[i].set_mark && v->v[i + 1].mark == v->v[i].mark)
 			continue;
-		struct nlmsghdr *nlh = put_hdr(p, NFQNL_MSG_VERDICT_BATCH, q->queue, AF_UNSPEC);
-		struct nfqnl_msg_verdict_hdr vh = { .verdict = htonl(v->v[i].verdict), .id = htonl(v->v[i].id) };
-		mnl_attr_put(nlh, NFQA_VERDICT_HDR, sizeof vh, &vh);
+		struct nlmsghdr *nlh = nfq_nlmsg_put(p, NFQNL_MSG_VERDICT_BATCH, q->queue);
+		nfq_nlmsg_verdict_put(nlh, (int)v->v[i].id, (int)v->v[i].verdict);
 		if (v->v[i].set_mark)
-			mnl_attr_put_u32(nlh, NFQA_MARK, htonl(v->v[i].mark));
+			nfq_nlmsg_verdict_put_mark(nlh, v->v[i].mark);
 		p += NLMSG_ALIGN(nlh->nlmsg_len);
 		msgs++;
 	}
