@@ -35,7 +35,7 @@
 #include "rules/policy_nft.h"
 #include "rules/policy_prove.h"
 #include "rules/policy_show.h"
-#include "rules/table.h"
+#include "rules/table_build.h"
 
 enum { EXIT_OK = 0, EXIT_POLICY = 1, EXIT_USAGE = 2 };
 

@@ -44,7 +44,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "rules/policy.h"
-#include "rules/table.h"
+#include "rules/table_build.h"
 
 #ifndef SEKISHO_RULEC_DEFAULT
 #define SEKISHO_RULEC_DEFAULT ""

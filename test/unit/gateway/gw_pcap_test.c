@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "rules/policy.h"
+#include "rules/table_build.h"
 
 static uint8_t file[65536];
 static size_t flen;
