@@ -77,8 +77,6 @@
 #include "gateway/gw_nfq.h"
 #include "gateway/gw_parse.h"
 #include "common/fdio.h"
-#include "rules/policy.h"
-#include "rules/policy_show.h"
 #include "rules/table.h"
 
 /* Packet and connection marks shared with firmware/sekisho-netfilter.
