@@ -144,18 +144,6 @@ struct policy {
 	char **files;                /* every file read, in include order */
 };
 
-struct policy_options {
-	const char *today;           /* "YYYY-MM-DD" for expiry; NULL: the real date */
-};
-
-/* Lex, parse and evaluate path and everything it includes.  Every problem is
- * appended to d.  Returns 0 and a policy, or -EINVAL when d holds errors
- * (then *ret is NULL), or -errno for I/O failures (also reported in d). */
-int policy_load(const char *path, const struct policy_options *opt, struct diag *d,
-		struct policy **ret);
-/* Same from memory (fuzzing, tests); includes are refused. */
-int policy_load_buffer(const char *name, const char *text, size_t len,
-		       const struct policy_options *opt, struct diag *d, struct policy **ret);
 void policy_free(struct policy *p);
 
 /* Index of a zone by name, or -1. */

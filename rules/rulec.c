@@ -32,6 +32,7 @@
 #include "common/xalloc.h"
 #include "rules/policy.h"
 #include "rules/policy_diff.h"
+#include "rules/policy_load.h"
 #include "rules/policy_nft.h"
 #include "rules/policy_prove.h"
 #include "rules/policy_show.h"

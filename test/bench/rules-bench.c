@@ -44,6 +44,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "rules/policy.h"
+#include "rules/policy_load.h"
 #include "rules/table_build.h"
 
 #ifndef SEKISHO_RULEC_DEFAULT

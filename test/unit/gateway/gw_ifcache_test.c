@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "rules/policy_load.h"
 #include "rules/table_build.h"
 
 static const char *names[8] = { NULL, "lo", "eth1", "eth2", "eth9", NULL, "eth2", NULL };

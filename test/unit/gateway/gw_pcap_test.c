@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "rules/policy_load.h"
 #include "rules/table_build.h"
 
 static uint8_t file[65536];
