@@ -1,9 +1,10 @@
 /* policy: the normalised policy (the compiler's intermediate form) and the
  * pipeline that produces it.
  *
- *   policy_lex -> policy_parse -> policy_eval   (policy_load does all three)
- *   -> policy_prove (three-tier invariants, reachability)
- *   -> table_build (compiled table, see table.h)
+ *   policy_load (files, includes; policy_lex -> policy_parse)
+ *   -> policy_eval -> policy_prove (three-tier invariants, reachability)
+ *   -> table_build (compiled table, table_build.h) -> written
+ * policy_compile (policy_compile.c) runs them in this order.
  *
  * Model.  A packet is (from zone, to zone, family, src, dst, proto, sport,
  * "key"); the key folds protocol and destination port into one 24-bit
