@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rules/policy.h"
 #include "rules/table.h"
 
 #define GW_GEN_MASK 0x00ffffffu    /* the generation: the low 24 bits of a connmark */

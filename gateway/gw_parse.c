@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "rules/policy.h"
+#include "rules/table.h"
 
 static uint16_t rd16(const uint8_t *p)
 {

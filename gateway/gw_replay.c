@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules/policy.h"
+#include "rules/table.h"
 
 struct flow_key {
 	u128 a, b;

@@ -22,8 +22,6 @@
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_daemon.h"
 #include "gateway/gw_parse.h"
-#include "rules/policy.h"
-#include "rules/policy_show.h"
 #include "rules/table.h"
 
 static int ifname_fn(void *arg, int ifindex, char name[GW_IFNAMSIZ])

@@ -26,8 +26,6 @@
 #include "common/fdio.h"
 #include "common/inaddr.h"
 #include "gateway/gw_replay.h"
-#include "rules/policy.h"
-#include "rules/policy_show.h"
 #include "rules/table.h"
 
 struct out {

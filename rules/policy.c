@@ -1,5 +1,5 @@
 /* policy: the reference semantics of the normalised policy (see policy.h):
- * rule matching, linear first match, packet keys, and freeing.  Everything
+ * rule matching, linear first match and freeing (packet keys: table.c).  Everything
  * faster (the compiled table) is tested against policy_first_match. */
 #include "rules/policy.h"
 
@@ -67,21 +67,6 @@ void addr_set_free(struct addr_set *s)
 	free(s->v6);
 	s->v4 = s->v6 = NULL;
 	s->n4 = s->n6 = 0;
-}
-
-bool policy_proto_has_ports(uint8_t proto)
-{
-	/* tcp, udp, dccp, sctp, udplite */
-	return proto == 6 || proto == 17 || proto == 33 || proto == 132 || proto == 136;
-}
-
-uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code)
-{
-	if (proto == 1 || proto == 58)
-		return SVC_KEY(proto, ((uint32_t)icmp_type << 8) | icmp_code);
-	if (policy_proto_has_ports(proto))
-		return SVC_KEY(proto, dport);
-	return SVC_KEY(proto, 0);
 }
 
 bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet *pkt)

@@ -1,18 +1,15 @@
 /* policy: the normalised policy (the compiler's intermediate form) and the
  * pipeline that produces it.
  *
- *   policy_lex -> policy_parse -> policy_eval   (policy_load does all three)
- *   -> policy_prove (three-tier invariants, reachability)
- *   -> table_build (compiled table, see table.h)
+ *   policy_load (files, includes; policy_lex -> policy_parse)
+ *   -> policy_eval -> policy_prove (three-tier invariants, reachability)
+ *   -> table_build (compiled table, table_build.h) -> written
+ * policy_compile (policy_compile.c) runs them in this order.
  *
  * Model.  A packet is (from zone, to zone, family, src, dst, proto, sport,
- * "key").  The key folds protocol and destination port into one 24-bit
- * number so that a service is one interval:
- *   tcp/udp/sctp/udplite/dccp: key = proto << 16 | dport
- *   icmp (1) / icmpv6 (58):    key = proto << 16 | type << 8 | code
- *   any other protocol:        key = proto << 16 (port part 0)
- * sport applies to port protocols only; for others it is 0 in packets and a
- * service's sport range is then always 0..65535.
+ * "key"); the key folds protocol and destination port into one 24-bit
+ * number so that a service is one interval (SVC_KEY, policy_packet_key:
+ * the table's contract, table.h).
  *
  * Addresses are integers per family (common/inaddr.h); IPv4 and IPv6 are
  * separate spaces.  "any" is the whole of both.
@@ -27,31 +24,15 @@
 
 #include "common/inaddr.h"
 #include "rules/policy_diag.h"
+#include "rules/table.h"
 
-/* Caps on what a policy may contain; exceeding one is an error, not a crash. */
-#define POLICY_MAX_ZONES 64          /* including the built-in zone "self" */
-#define POLICY_MAX_RULES 1000000
+/* Caps on what a policy may contain beyond the table's own limits
+ * (POLICY_MAX_ZONES, POLICY_MAX_RULES, POLICY_MAX_IFNAME in table.h);
+ * exceeding one is an error, not a crash. */
 #define POLICY_MAX_INCLUDE_DEPTH 16
 #define POLICY_MAX_FILES 1024
 #define POLICY_MAX_FILE_BYTES (64u << 20)
 #define POLICY_MAX_GROUP_DEPTH 32
-#define POLICY_MAX_IFNAME 15          /* IFNAMSIZ - 1 */
-
-#define POLICY_ZONE_SELF 0           /* zone index 0 is always "self" */
-
-enum policy_tier {
-	TIER_NONE = 0,        /* a plain zone: DMZ, management, ... */
-	TIER_MYNUMBER,
-	TIER_LGWAN,
-	TIER_INTERNET,
-};
-
-enum policy_action {
-	ACT_NONE = 0,         /* never in a valid rule */
-	ACT_ALLOW = 1,
-	ACT_DENY = 2,         /* drop silently */
-	ACT_REJECT = 3,       /* TCP RST / ICMP unreachable */
-};
 
 /* An inclusive range of integers: addresses, keys or ports. */
 struct ip_range {
@@ -70,9 +51,6 @@ struct svc_range {
 	uint32_t key_lo, key_hi;     /* 0..0xffffff */
 	uint16_t sport_lo, sport_hi;
 };
-
-#define SVC_KEY(proto, port) (((uint32_t)(proto) << 16) | (uint32_t)(port))
-#define SVC_KEY_MAX 0xffffffu
 
 enum {
 	POLICY_RULE_LOG = 1u << 0,
@@ -167,18 +145,6 @@ struct policy {
 	char **files;                /* every file read, in include order */
 };
 
-struct policy_options {
-	const char *today;           /* "YYYY-MM-DD" for expiry; NULL: the real date */
-};
-
-/* Lex, parse and evaluate path and everything it includes.  Every problem is
- * appended to d.  Returns 0 and a policy, or -EINVAL when d holds errors
- * (then *ret is NULL), or -errno for I/O failures (also reported in d). */
-int policy_load(const char *path, const struct policy_options *opt, struct diag *d,
-		struct policy **ret);
-/* Same from memory (fuzzing, tests); includes are refused. */
-int policy_load_buffer(const char *name, const char *text, size_t len,
-		       const struct policy_options *opt, struct diag *d, struct policy **ret);
 void policy_free(struct policy *p);
 
 /* Index of a zone by name, or -1. */
@@ -197,10 +163,6 @@ struct policy_packet {
 bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet *pkt);
 /* Linear first match: returns the rule index or -1 (default applies). */
 long policy_first_match(const struct policy *p, const struct policy_packet *pkt);
-
-/* Key of a packet from its protocol and ports / ICMP type and code. */
-uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code);
-bool policy_proto_has_ports(uint8_t proto);
 
 /* Is v in the sorted, disjoint ranges r[0..n)?  Binary search. */
 bool ip_ranges_contain(const struct ip_range *r, uint32_t n, u128 v);

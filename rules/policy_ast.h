@@ -2,18 +2,19 @@
  * and the evaluator consumes it.
  *
  * Every node carries its place (file index, line, column, length in bytes).
- * File indexes are the evaluator's: the order in which files were read.
+ * File indexes are the loader's (struct policy_source.files, policy_load.h):
+ * the order in which files were read.
  *
  * Ownership: everything (nodes, strings, arrays) lives in the arena of the
- * struct policy_ast and is released at once by policy_ast_free.  The
- * policy_ast_* functions are implemented in policy_parse.c. */
+ * struct policy_ast and is released at once by policy_ast_free (the
+ * arena: policy_ast.c). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct ast_loc {
-	uint32_t file;     /* index into the evaluator's file list */
+	uint32_t file;     /* index into the loader's file list */
 	uint32_t line, col, len;
 };
 

@@ -1,11 +1,10 @@
-/* policy_eval: loading a policy (policy_load, policy_load_buffer) and
- * evaluating its syntax tree into struct policy (see policy.h and
- * policy_eval.h).
+/* policy_eval: the syntax tree that policy_load_files read (struct
+ * policy_source, policy_load.h) into the normalised policy (policy.h).  It
+ * reads no file and no clock: the source carries the files, the source
+ * hash and the date.
  *
  * Stages:
- *   1. read the top file; lex and parse it, following includes as they
- *      come (cycles, depth, escaping the top directory and caps refused);
- *      every token feeds the SHA-256 of the normalised source;
+ *   1. (policy_load.c: files, includes, lexing, parsing, source hash);
  *   2. definitions: zones, address objects, services, each in its own
  *      namespace (hash tables), so definitions may follow their use;
  *   3. zones in detail, then every object resolved (groups through a
@@ -23,16 +22,11 @@
 #include "rules/policy_eval.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "common/strbuf.h"
 #include "common/xalloc.h"
@@ -40,9 +34,6 @@
 #include "rules/policy_lex.h"
 #include "rules/policy_parse.h"
 
-/* All files of one policy together; a policy is text written by people,
- * so this is far beyond any real one. */
-#define EV_MAX_TOTAL_BYTES (256u << 20)
 /* Work allowed for "did you mean" suggestions over a whole load. */
 #define EV_SUGGEST_BUDGET 4000000u
 
@@ -505,14 +496,6 @@ static void htab_free(struct htab *h)
 
 /* -------------------------------------------------------- evaluator */
 
-struct ev_file {
-	char *path;              /* as given / joined; moves into p->files */
-	const char *dname;       /* the diag's copy of the name */
-	char *real;              /* realpath, NULL when loaded from memory */
-	bool has_inc;
-	struct ast_loc inc;      /* the include statement that read it */
-};
-
 enum obj_state { OBJ_NEW, OBJ_ACTIVE, OBJ_DONE };
 
 struct obj {
@@ -533,15 +516,8 @@ struct obj {
 struct ev {
 	struct diag *d;
 	struct policy *p;
-	struct policy_ast ast;
-	struct ev_file *files;
-	size_t nfiles, filecap;
-	uint32_t *stack;         /* files being parsed (include chain) */
-	size_t nstack, stackcap;
-	char *root;              /* realpath of the top file's directory */
-	size_t total_bytes;
-	EVP_MD_CTX *sha;
-	bool from_buffer;
+	struct policy_source *src;     /* files, hash, date; the file names move into p */
+	const struct policy_ast *ast;  /* src->ast */
 	char today[11];
 	size_t suggest_budget;
 
@@ -569,12 +545,12 @@ struct ev {
 
 static struct policy_loc dloc(const struct ev *e, struct ast_loc l)
 {
-	return (struct policy_loc){e->files[l.file].dname, l.line, l.col, l.len};
+	return (struct policy_loc){e->src->files[l.file].dname, l.line, l.col, l.len};
 }
 
 static struct policy_loc ploc(const struct ev *e, struct ast_loc l)
 {
-	return (struct policy_loc){e->files[l.file].path, l.line, l.col, l.len};
+	return (struct policy_loc){e->src->files[l.file].path, l.line, l.col, l.len};
 }
 
 static struct ast_loc subloc(struct ast_loc l, size_t off, size_t len)
@@ -590,199 +566,6 @@ static struct ast_loc subloc(struct ast_loc l, size_t off, size_t len)
 static char *ev_dup(const struct ast_word *w)
 {
 	return w->s ? xstrndup(w->s, w->len) : NULL;
-}
-
-static void ev_hash_token(void *ctx, const struct policy_token *t)
-{
-	struct ev *e = ctx;
-	unsigned char hdr[5] = {(unsigned char)t->kind, (unsigned char)(t->len >> 24),
-				(unsigned char)(t->len >> 16), (unsigned char)(t->len >> 8),
-				(unsigned char)t->len};
-	if (!e->sha)
-		return;
-	EVP_DigestUpdate(e->sha, hdr, sizeof hdr);
-	if (t->len)
-		EVP_DigestUpdate(e->sha, t->text, t->len);
-}
-
-/* ------------------------------------------------------------- files */
-
-static void ev_include(void *ctx, const struct ast_stmt *inc);
-
-/* Lex and parse one file that was read into text. */
-static void ev_parse_text(struct ev *e, const char *path, char *real, const char *text, size_t len,
-			  const struct ast_stmt *inc)
-{
-	uint32_t idx = (uint32_t)e->nfiles;
-	xgrow(&e->files, &e->filecap, e->nfiles + 1, sizeof *e->files);
-	struct ev_file *f = &e->files[e->nfiles++];
-	memset(f, 0, sizeof *f);
-	f->path = xstrdup(path);
-	f->dname = diag_add_source(e->d, path, text, len);
-	f->real = real;
-	if (inc) {
-		f->has_inc = true;
-		f->inc = inc->name.loc;
-	}
-
-	xgrow(&e->stack, &e->stackcap, e->nstack + 1, sizeof *e->stack);
-	e->stack[e->nstack++] = idx;
-	struct policy_lexer lx;
-	policy_lex_init(&lx, f->dname, text, len, e->d);
-	lx.on_token = ev_hash_token;
-	lx.on_token_ctx = e;
-	policy_parse_file(&e->ast, &lx, idx, ev_include, e);
-	policy_lex_free(&lx);
-	e->nstack--;
-}
-
-/* Read a whole regular file.  Returns 0, or -errno with *why set. */
-static int ev_read_file(const char *path, size_t budget, char **ret, size_t *ret_len, const char **why)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	if (fd < 0) {
-		*why = strerror(errno);
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0) {
-		int r = -errno;
-		*why = strerror(errno);
-		close(fd);
-		return r;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		*why = S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file";
-		/* not -EINVAL: that means "the policy has errors" */
-		return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTSUP;
-	}
-	if ((uint64_t)st.st_size > POLICY_MAX_FILE_BYTES) {
-		close(fd);
-		*why = "larger than 64 MiB";
-		return -EFBIG;
-	}
-	if ((size_t)st.st_size > budget) {
-		close(fd);
-		*why = "the policy files together are larger than 256 MiB";
-		return -EFBIG;
-	}
-	size_t cap = (size_t)st.st_size + 1, n = 0;
-	char *buf = xmalloc(cap);
-	for (;;) {
-		if (n == cap) {
-			/* the file grew while we read it: stay within the caps */
-			if (cap > POLICY_MAX_FILE_BYTES || cap > budget) {
-				free(buf);
-				close(fd);
-				*why = "larger than 64 MiB";
-				return -EFBIG;
-			}
-			buf = xreallocarray(buf, cap, 2);
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int err = -errno;
-			*why = strerror(errno);
-			free(buf);
-			close(fd);
-			return err;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (n > POLICY_MAX_FILE_BYTES) {
-		free(buf);
-		*why = "larger than 64 MiB";
-		return -EFBIG;
-	}
-	*ret = buf;
-	*ret_len = n;
-	return 0;
-}
-
-/* Called by the parser for each include statement. */
-static void ev_include(void *ctx, const struct ast_stmt *inc)
-{
-	struct ev *e = ctx;
-	struct policy_loc at = dloc(e, inc->name.loc);
-	const struct ev_file *parent = &e->files[inc->loc.file];
-
-	if (e->from_buffer) {
-		diag_error(e->d, at, "include is not available for a policy loaded from memory");
-		return;
-	}
-	if (inc->name.len == 0) {
-		diag_error(e->d, at, "empty file name");
-		return;
-	}
-	if (e->nstack > POLICY_MAX_INCLUDE_DEPTH) {
-		diag_error(e->d, at, "includes nested deeper than %d levels", POLICY_MAX_INCLUDE_DEPTH);
-		return;
-	}
-	if (e->nfiles >= POLICY_MAX_FILES) {
-		diag_error(e->d, at, "too many files (at most %d)", POLICY_MAX_FILES);
-		return;
-	}
-
-	/* relative to the directory of the including file, as it was named */
-	char *path;
-	const char *slash = strrchr(parent->path, '/');
-	if (inc->name.s[0] == '/' || !slash)
-		path = xstrdup(inc->name.s);
-	else
-		path = xasprintf("%.*s/%s", (int)(slash - parent->path), parent->path, inc->name.s);
-
-	char *real = realpath(path, NULL);
-	if (!real) {
-		diag_error(e->d, at, "cannot open '%s': %s", path, strerror(errno));
-		free(path);
-		return;
-	}
-	size_t rl = strlen(e->root);
-	if (strncmp(real, e->root, rl) || (real[rl] != '/' && !(rl == 1 && e->root[0] == '/'))) {
-		diag_error(e->d, at, "'%s' is outside the directory of the top-level policy file", path);
-		goto out;
-	}
-	for (size_t i = 0; i < e->nstack; i++) {
-		if (strcmp(e->files[e->stack[i]].real, real))
-			continue;
-		struct strbuf sb = STRBUF_INIT;
-		for (size_t j = i; j < e->nstack; j++)
-			strbuf_printf(&sb, "%s -> ", e->files[e->stack[j]].path);
-		strbuf_puts(&sb, path);
-		diag_error(e->d, at, "include cycle: %s", strbuf_str(&sb));
-		strbuf_free(&sb);
-		goto out;
-	}
-	for (size_t i = 0; i < e->nfiles; i++) {
-		if (strcmp(e->files[i].real, real))
-			continue;
-		diag_error(e->d, at, "'%s' is already included", path);
-		if (e->files[i].has_inc)
-			diag_note(e->d, dloc(e, e->files[i].inc), "first included here");
-		goto out;
-	}
-	char *text;
-	size_t len;
-	const char *why;
-	if (ev_read_file(real, EV_MAX_TOTAL_BYTES - e->total_bytes, &text, &len, &why) < 0) {
-		diag_error(e->d, at, "cannot read '%s': %s", path, why);
-		goto out;
-	}
-	e->total_bytes += len;
-	ev_parse_text(e, path, real, text, len, inc);
-	free(text);
-	free(path);
-	return;
-out:
-	free(real);
-	free(path);
 }
 
 /* ------------------------------------------------------ names, objects */
@@ -860,8 +643,8 @@ static void ev_dup_error(struct ev *e, const struct ast_word *name, const char *
 static void ev_define(struct ev *e)
 {
 	struct policy *p = e->p;
-	for (size_t i = 0; i < e->ast.nstmts; i++) {
-		const struct ast_stmt *st = e->ast.stmts[i];
+	for (size_t i = 0; i < e->ast->nstmts; i++) {
+		const struct ast_stmt *st = e->ast->stmts[i];
 		const struct ast_word *nm = &st->name;
 		switch (st->kind) {
 		case AST_POLICY:
@@ -1814,8 +1597,8 @@ static void ev_mark_list(struct ev *e, const struct ast_list *l)
 
 static void ev_unused(struct ev *e)
 {
-	for (size_t i = 0; i < e->ast.nstmts; i++) {
-		const struct ast_stmt *st = e->ast.stmts[i];
+	for (size_t i = 0; i < e->ast->nstmts; i++) {
+		const struct ast_stmt *st = e->ast->stmts[i];
 		if (!st->broken)
 			continue;
 		ev_mark_list(e, &st->items);
@@ -1874,8 +1657,8 @@ static void ev_sort_diags(struct ev *e, size_t from)
 		if (de->loc.file && de->loc.file == last_name) {
 			file = last_file;
 		} else {
-			for (size_t f = 0; de->loc.file && f < e->nfiles; f++)
-				if (e->files[f].dname == de->loc.file)
+			for (size_t f = 0; de->loc.file && f < e->src->nfiles; f++)
+				if (e->src->files[f].dname == de->loc.file)
 					file = f;
 			last_name = de->loc.file;
 			last_file = file;
@@ -1901,16 +1684,6 @@ static void ev_sort_diags(struct ev *e, size_t from)
 
 static void ev_free(struct ev *e)
 {
-	policy_ast_free(&e->ast);
-	for (size_t i = 0; i < e->nfiles; i++) {
-		free(e->files[i].path);
-		free(e->files[i].real);
-	}
-	free(e->files);
-	free(e->stack);
-	free(e->root);
-	if (e->sha)
-		EVP_MD_CTX_free(e->sha);
 	htab_free(&e->zone_ht);
 	htab_free(&e->addr_ht);
 	htab_free(&e->svc_ht);
@@ -1928,13 +1701,15 @@ static void ev_free(struct ev *e)
 	policy_free(e->p);
 }
 
-static int ev_start(struct ev *e, const struct policy_options *opt, struct diag *d)
+static void ev_start(struct ev *e, struct policy_source *src, struct diag *d)
 {
 	memset(e, 0, sizeof *e);
 	e->d = d;
+	e->src = src;
+	e->ast = &src->ast;
+	memcpy(e->today, src->today, sizeof e->today);
 	e->suggest_budget = EV_SUGGEST_BUDGET;
 	e->cache_mask = 0;
-	policy_ast_init(&e->ast);
 	e->p = xcalloc(1, sizeof *e->p);
 	e->p->nzones = 1;
 	e->p->zones[POLICY_ZONE_SELF].name = xstrdup("self");
@@ -1944,28 +1719,6 @@ static int ev_start(struct ev *e, const struct policy_options *opt, struct diag 
 	for (size_t i = 0; i < POLICY_MAX_ZONES; i++)
 		for (size_t j = 0; j < POLICY_MAX_ZONES; j++)
 			e->p->default_action[i][j] = ACT_DENY;
-
-	if (opt && opt->today) {
-		if (policy_eval_date(opt->today, strlen(opt->today)) < 0) {
-			diag_error(d, (struct policy_loc){0}, "invalid date for today: '%s' (expected "
-				   "YYYY-MM-DD)", opt->today);
-			return -EINVAL;
-		}
-		memcpy(e->today, opt->today, 10);
-	} else {
-		time_t now = time(NULL);
-		struct tm tm;
-		if (!gmtime_r(&now, &tm) || !strftime(e->today, sizeof e->today, "%Y-%m-%d", &tm)) {
-			diag_error(d, (struct policy_loc){0}, "cannot tell today's date");
-			return -EINVAL;
-		}
-	}
-	e->sha = EVP_MD_CTX_new();
-	if (!e->sha || EVP_DigestInit_ex(e->sha, EVP_sha256(), NULL) != 1) {
-		diag_error(d, (struct policy_loc){0}, "cannot set up SHA-256 (libcrypto)");
-		return -ENOMEM;
-	}
-	return 0;
 }
 
 /* Everything after parsing. */
@@ -1977,8 +1730,8 @@ static int ev_finish(struct ev *e, size_t errors_before, size_t diag_from, struc
 	ev_zones(e);
 	for (size_t i = 0; i < e->nobjs; i++)
 		ev_resolve(e, (uint32_t)i, e->objs[i].st->name.loc);
-	for (size_t i = 0; i < e->ast.nstmts; i++) {
-		const struct ast_stmt *st = e->ast.stmts[i];
+	for (size_t i = 0; i < e->ast->nstmts; i++) {
+		const struct ast_stmt *st = e->ast->stmts[i];
 		switch (st->kind) {
 		case AST_RULE: ev_rule(e, st); break;
 		case AST_DEFAULT: ev_default(e, st); break;
@@ -1992,18 +1745,17 @@ static int ev_finish(struct ev *e, size_t errors_before, size_t diag_from, struc
 
 	for (uint32_t z = 1; z < p->nzones; z++)
 		aset_copy_out(&e->zone_nets[z], &p->zones[z].nets);
-	unsigned int mdlen = 0;
-	if (EVP_DigestFinal_ex(e->sha, p->sha256, &mdlen) != 1 || mdlen != 32)
-		diag_error(e->d, (struct policy_loc){0}, "cannot compute SHA-256 (libcrypto)");
+	memcpy(p->sha256, e->src->sha256, sizeof p->sha256);
 	ev_sort_diags(e, diag_from);
 
 	/* the files move into the policy; locs already point at them */
-	p->files = xcalloc(e->nfiles ? e->nfiles : 1, sizeof *p->files);
-	for (size_t i = 0; i < e->nfiles; i++) {
-		p->files[i] = e->files[i].path;
-		e->files[i].path = NULL;
+	struct policy_source *src = e->src;
+	p->files = xcalloc(src->nfiles ? src->nfiles : 1, sizeof *p->files);
+	for (size_t i = 0; i < src->nfiles; i++) {
+		p->files[i] = src->files[i].path;
+		src->files[i].path = NULL;
 	}
-	p->nfiles = (uint32_t)e->nfiles;
+	p->nfiles = (uint32_t)src->nfiles;
 	if (p->rules && p->nrules)
 		p->rules = xreallocarray(p->rules, p->nrules, sizeof *p->rules);
 
@@ -2016,75 +1768,12 @@ static int ev_finish(struct ev *e, size_t errors_before, size_t diag_from, struc
 	return 0;
 }
 
-int policy_load(const char *path, const struct policy_options *opt, struct diag *d,
-		struct policy **ret)
+int policy_eval(struct policy_source *src, struct diag *d, struct policy **ret)
 {
 	struct ev e;
-	size_t errors_before = d->nerrors, diag_from = d->n;
-	int r;
-
 	*ret = NULL;
-	r = ev_start(&e, opt, d);
-	if (r < 0)
-		goto out;
-
-	char *real = realpath(path, NULL);
-	char *text = NULL;
-	size_t len = 0;
-	const char *why = NULL;
-	if (!real) {
-		r = -errno;
-		diag_error(d, (struct policy_loc){0}, "cannot open '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	r = ev_read_file(real, EV_MAX_TOTAL_BYTES, &text, &len, &why);
-	if (r < 0) {
-		diag_error(d, (struct policy_loc){0}, "cannot read '%s': %s", path, why);
-		free(real);
-		goto out;
-	}
-	/* the directory includes must stay in: where the top file is named */
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, (size_t)(slash - path) + (slash == path)) : xstrdup(".");
-	e.root = realpath(dir, NULL);
-	free(dir);
-	if (!e.root) {
-		r = -errno;
-		diag_error(d, (struct policy_loc){0}, "cannot resolve the directory of '%s': %s", path,
-			   strerror(errno));
-		free(real);
-		free(text);
-		goto out;
-	}
-	e.total_bytes = len;
-	ev_parse_text(&e, path, real, text, len, NULL);
-	free(text);
-	r = ev_finish(&e, errors_before, diag_from, ret);
-out:
-	ev_free(&e);
-	return r;
-}
-
-int policy_load_buffer(const char *name, const char *text, size_t len,
-		       const struct policy_options *opt, struct diag *d, struct policy **ret)
-{
-	struct ev e;
-	size_t errors_before = d->nerrors, diag_from = d->n;
-	int r;
-
-	*ret = NULL;
-	r = ev_start(&e, opt, d);
-	if (r < 0)
-		goto out;
-	e.from_buffer = true;
-	if (len > POLICY_MAX_FILE_BYTES) {
-		diag_error(d, (struct policy_loc){0}, "cannot read '%s': larger than 64 MiB", name);
-		r = -EFBIG;
-		goto out;
-	}
-	ev_parse_text(&e, name, NULL, text, len, NULL);
-	r = ev_finish(&e, errors_before, diag_from, ret);
-out:
+	ev_start(&e, src, d);
+	int r = ev_finish(&e, src->errors_before, src->diag_from, ret);
 	ev_free(&e);
 	return r;
 }

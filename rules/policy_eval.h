@@ -1,11 +1,11 @@
 /* policy_eval: the syntax tree into the normalised policy (policy.h).
  *
- * policy_load and policy_load_buffer (declared in policy.h) are defined in
- * policy_eval.c: they read the files, drive the lexer and parser, resolve
- * names, check kinds and values, normalise address sets and services, add
- * the implicit invariants and compute the source hash.
+ * policy_eval takes what policy_load_files read (policy_load.h): it
+ * resolves names, checks kinds and values, normalises address sets and
+ * services, adds the implicit invariants, warns of unused objects and
+ * expired rules, and sorts the load's diagnostics by place.
  *
- * The helpers below are the evaluator's value parsers, exposed for the
+ * The other helpers below are the evaluator's value parsers, exposed for the
  * unit tests and for tools that take the same notations on a command line.
  * They allocate nothing and explain a failure in *why (message, and where
  * in the input the problem is). */
@@ -15,6 +15,13 @@
 #include <stdint.h>
 
 #include "rules/policy.h"
+#include "rules/policy_load.h"
+
+/* Evaluate src (after policy_load_files).  Every problem is appended to d.
+ * Returns 0 and the policy, or -EINVAL when the load or the evaluation
+ * reported an error (then *ret is NULL).  The file names of src move into
+ * the policy; src is still to be released with policy_load_free. */
+int policy_eval(struct policy_source *src, struct diag *d, struct policy **ret);
 
 struct policy_why {
 	char msg[200];

@@ -7,15 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const action_names[] = {"none", "allow", "deny", "reject"};
-
-const char *policy_action_name(int action)
-{
-	if (action < 0 || action > ACT_REJECT)
-		return "?";
-	return action_names[action];
-}
-
 static const char *proto_name(unsigned proto)
 {
 	switch (proto) {

@@ -13,8 +13,6 @@ void policy_show_listing(const struct policy *p, struct strbuf *out);
 void policy_show_matrix(const struct policy *p, struct strbuf *out);
 /* "lgwan -> internet tcp 198.18.20.10:40000 -> 203.0.113.5:443" */
 void policy_packet_format(const struct policy *p, const struct policy_packet *pkt, struct strbuf *out);
-/* "allow" / "deny" / "reject" */
-const char *policy_action_name(int action);
 /* A service entry as text: "tcp/25", "udp/1024-65535", "icmp/8:0", "proto/47" */
 void policy_svc_format(const struct svc_range *s, struct strbuf *out);
 /* An address set as text: "any", or comma-separated spans. */

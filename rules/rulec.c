@@ -12,12 +12,13 @@
  * the chain cannot be opened nothing is compiled (an unrecorded compile is
  * worse than none).
  *
+ * Every command runs the compiler pipeline, policy_compile
+ * (rules/policy_compile.c), as far as it needs it.
+ *
  * Exit status: 0 clean, 1 policy errors (or warnings with --strict),
  * 2 usage or I/O errors.  This is the edge: the only place that prints. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +28,10 @@
 #include <unistd.h>
 
 #include "common/audit/audit.h"
-#include "common/fdio.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "rules/policy.h"
+#include "rules/policy_compile.h"
 #include "rules/policy_diff.h"
 #include "rules/policy_nft.h"
 #include "rules/policy_prove.h"
@@ -103,15 +104,46 @@ static void print_diags(const struct diag *d)
 	diag_print(d, stderr, opt.color);
 }
 
-static int load_policy(const char *path, struct diag *d, struct policy **ret)
+static int64_t compile_time(void)
 {
-	struct policy_options po = {.today = opt.today};
-	int r = policy_load(path, &po, d, ret);
-	if (r == -EINVAL)
-		return EXIT_POLICY;
-	if (r < 0)
-		return EXIT_USAGE;
-	return EXIT_OK;
+	/* reproducible builds: honour SOURCE_DATE_EPOCH */
+	const char *e = getenv("SOURCE_DATE_EPOCH");
+	if (e && *e)
+		return strtoll(e, NULL, 10);
+	return (int64_t)time(NULL);
+}
+
+/* The pipeline's options from the command line: which stages, and how. */
+static struct policy_compile_options compile_options(bool prove, bool build)
+{
+	return (struct policy_compile_options){
+		.load = {.today = opt.today},
+		.prove = prove,
+		.proof = {.budget = opt.budget, .reachability = true},
+		.strict = prove && opt.strict,
+		.build = build,
+		.compile_time = build ? compile_time() : 0,
+	};
+}
+
+/* The exit status of a pipeline that returned r. */
+static int exit_status(const struct policy_compile *c, int r)
+{
+	if (r == 0)
+		return EXIT_OK;
+	switch (c->stage) {
+	case POLICY_COMPILE_LOAD: return r == -EINVAL ? EXIT_POLICY : EXIT_USAGE;
+	case POLICY_COMPILE_RECORD:
+	case POLICY_COMPILE_WRITE: return EXIT_USAGE;
+	default: return EXIT_POLICY;
+	}
+}
+
+/* Load and evaluate only (show, diff). */
+static int load_policy(const char *path, struct diag *d, struct policy_compile *ret)
+{
+	struct policy_compile_options co = compile_options(false, false);
+	return exit_status(ret, policy_compile(path, &co, d, ret));
 }
 
 static const char *status_text(enum prove_status s)
@@ -143,56 +175,53 @@ static void print_proofs(const struct policy *p, const struct prove_report *rep)
 	(void)p;
 }
 
-/* load + prove; *ret_policy is set when loading succeeded; *out (may be
- * NULL) gets the counts and proofs for the audit record. */
-static int check_policy(const char *path, bool show_proofs, struct policy **ret_policy, struct outcome *out)
+/* What a check found (c: the pipeline's result), for the audit record. */
+static void outcome_fill(struct outcome *out, const struct policy_compile *c, const struct diag *d)
+{
+	const struct policy *p = c->policy;
+	if (p) {
+		out->have_policy = true;
+		memcpy(out->sha256, p->sha256, sizeof out->sha256);
+		out->rules = p->nrules;
+		out->zones = p->nzones;
+		out->name = xstrdup(p->name ? p->name : "");
+		out->version = xstrdup(p->version ? p->version : "");
+		for (uint32_t i = 0; i < c->report.ninvariants && out->ninvariants < 16; i++)
+			out->invariants[out->ninvariants++] = xasprintf("%s: %s", c->report.inv[i].text,
+									status_text(c->report.inv[i].status));
+	}
+	out->errors = d->nerrors;
+	out->warnings = d->nwarnings;
+}
+
+/* What a check says: the proofs (with show_proofs, when the policy
+ * loaded), every diagnostic, and their count. */
+static void print_check(const char *path, bool show_proofs, const struct policy_compile *c, const struct diag *d)
+{
+	const struct policy *p = c->policy;
+	if (show_proofs && p && !opt.quiet) {
+		printf("%s: policy \"%s\" version \"%s\": %u zones, %u rules\n", path,
+		       p->name ? p->name : "", p->version ? p->version : "", p->nzones, p->nrules);
+		printf("three-tier invariants:\n");
+		print_proofs(p, &c->report);
+		if (!c->report.reachability_complete)
+			printf("  (reachability analysis cut short by the budget)\n");
+	}
+	print_diags(d);
+	if (!opt.quiet && (d->nerrors || d->nwarnings))
+		fprintf(stderr, "%zu error%s, %zu warning%s\n", d->nerrors, d->nerrors == 1 ? "" : "s",
+			d->nwarnings, d->nwarnings == 1 ? "" : "s");
+}
+
+/* load + evaluate + prove, reported; *ret holds the policy afterwards. */
+static int check_policy(const char *path, bool show_proofs, struct policy_compile *ret)
 {
 	struct diag d;
-	struct policy *p = NULL;
 	diag_init(&d);
-	int rc = load_policy(path, &d, &p);
-	if (rc == EXIT_OK) {
-		struct prove_options po = {.budget = opt.budget, .reachability = true};
-		struct prove_report rep = {0};
-		int r = policy_prove(p, &po, &d, &rep);
-		if (out) {
-			out->have_policy = true;
-			memcpy(out->sha256, p->sha256, sizeof out->sha256);
-			out->rules = p->nrules;
-			out->zones = p->nzones;
-			out->name = xstrdup(p->name ? p->name : "");
-			out->version = xstrdup(p->version ? p->version : "");
-			for (uint32_t i = 0; i < rep.ninvariants && out->ninvariants < 16; i++)
-				out->invariants[out->ninvariants++] =
-					xasprintf("%s: %s", rep.inv[i].text, status_text(rep.inv[i].status));
-		}
-		if (show_proofs && !opt.quiet) {
-			printf("%s: policy \"%s\" version \"%s\": %u zones, %u rules\n", path,
-			       p->name ? p->name : "", p->version ? p->version : "", p->nzones, p->nrules);
-			printf("three-tier invariants:\n");
-			print_proofs(p, &rep);
-			if (!rep.reachability_complete)
-				printf("  (reachability analysis cut short by the budget)\n");
-		}
-		prove_report_free(&rep);
-		if (r < 0)
-			rc = EXIT_POLICY;
-	}
-	print_diags(&d);
-	if (out) {
-		out->errors = d.nerrors;
-		out->warnings = d.nwarnings;
-	}
-	if (rc == EXIT_OK && opt.strict && d.nwarnings)
-		rc = EXIT_POLICY;
-	if (!opt.quiet && (d.nerrors || d.nwarnings))
-		fprintf(stderr, "%zu error%s, %zu warning%s\n", d.nerrors, d.nerrors == 1 ? "" : "s",
-			d.nwarnings, d.nwarnings == 1 ? "" : "s");
+	struct policy_compile_options co = compile_options(true, false);
+	int rc = exit_status(ret, policy_compile(path, &co, &d, ret));
+	print_check(path, show_proofs, ret, &d);
 	diag_free(&d);
-	if (rc == EXIT_OK && ret_policy)
-		*ret_policy = p;
-	else
-		policy_free(p);
 	return rc;
 }
 
@@ -202,50 +231,10 @@ static int cmd_check(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	return check_policy(argv[0], true, NULL, NULL);
-}
-
-static int write_atomic(const char *path, const void *buf, size_t len)
-{
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		fprintf(stderr, "sekisho-rulec: %s: %s\n", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	int w = fd_write_all(fd, buf, len);
-	if (w < 0) {
-		fprintf(stderr, "sekisho-rulec: %s: %s\n", tmp, strerror(-w));
-		goto fail;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		fprintf(stderr, "sekisho-rulec: %s: %s\n", tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		fprintf(stderr, "sekisho-rulec: %s: %s\n", path, strerror(errno));
-		goto fail;
-	}
-	free(tmp);
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	return -1;
-}
-
-static int64_t compile_time(void)
-{
-	/* reproducible builds: honour SOURCE_DATE_EPOCH */
-	const char *e = getenv("SOURCE_DATE_EPOCH");
-	if (e && *e)
-		return strtoll(e, NULL, 10);
-	return (int64_t)time(NULL);
+	struct policy_compile c;
+	int rc = check_policy(argv[0], true, &c);
+	policy_compile_free(&c);
+	return rc;
 }
 
 static void hex32(const uint8_t *h, char out[65])
@@ -334,6 +323,21 @@ static int audit_compile(struct audit_log *log, const char *file, const struct o
 	return r;
 }
 
+struct compile_record {
+	struct audit_log *log;
+	const char *file;
+	struct outcome *o;
+	const struct diag *d;
+};
+
+/* The pipeline's record stage: an accepted policy's audit record. */
+static int record_compile(void *ctx, const struct policy_compile *c)
+{
+	struct compile_record *rec = ctx;
+	outcome_fill(rec->o, c, rec->d);
+	return audit_compile(rec->log, rec->file, rec->o, "ok", c->have_table_sha256 ? c->table_sha256 : NULL);
+}
+
 static int cmd_compile(int argc, char **argv)
 {
 	if (argc != 1 || !opt.output) {
@@ -344,37 +348,44 @@ static int cmd_compile(int argc, char **argv)
 	if (audit_start(&log) < 0)
 		return EXIT_USAGE;
 	struct outcome o = {0};
-	struct policy *p = NULL;
-	void *buf = NULL;
-	size_t len = 0;
-	char why[256] = "";
-	uint8_t tsha[32];
-	bool have_tsha = false;
-	int rc = check_policy(argv[0], false, &p, &o);
-	if (rc == EXIT_OK && table_build(p, compile_time(), &buf, &len, why, sizeof why) < 0) {
-		fprintf(stderr, "sekisho-rulec: %s: cannot compile: %s\n", argv[0], why);
-		rc = EXIT_POLICY;
+	struct diag d;
+	diag_init(&d);
+	struct compile_record rec = {log, argv[0], &o, &d};
+	struct policy_compile_options co = compile_options(true, true);
+	co.output = opt.output;
+	if (log) {
+		co.record = record_compile;
+		co.record_ctx = &rec;
 	}
-	if (rc == EXIT_OK) {
-		unsigned int n = 32;
-		have_tsha = EVP_Digest(buf, len, tsha, &n, EVP_sha256(), NULL) == 1;
-		/* the record comes first: a table nobody recorded is not installed */
-		if (log && audit_compile(log, argv[0], &o, "ok", have_tsha ? tsha : NULL) < 0) {
-			fprintf(stderr, "sekisho-rulec: cannot write the audit record; table not written\n");
-			rc = EXIT_USAGE;
-		} else if (write_atomic(opt.output, buf, len) < 0) {
-			rc = EXIT_USAGE;
-		}
-	} else if (log) {
+	struct policy_compile c;
+	int r = policy_compile(argv[0], &co, &d, &c);
+	int rc = exit_status(&c, r);
+	print_check(argv[0], false, &c, &d);
+	switch (c.stage) {
+	case POLICY_COMPILE_BUILD:
+		fprintf(stderr, "sekisho-rulec: %s: cannot compile: %s\n", argv[0], c.why);
+		break;
+	case POLICY_COMPILE_RECORD:
+		fprintf(stderr, "sekisho-rulec: cannot write the audit record; table not written\n");
+		break;
+	case POLICY_COMPILE_WRITE:
+		fprintf(stderr, "sekisho-rulec: %s\n", c.why);
+		break;
+	default:
+		break;
+	}
+	if (r < 0 && c.stage < POLICY_COMPILE_RECORD && log) {
+		outcome_fill(&o, &c, &d);
 		audit_compile(log, argv[0], &o, rc == EXIT_POLICY ? "refused" : "error", NULL);
 	}
 	if (rc == EXIT_OK && !opt.quiet) {
 		struct table *t = NULL;
-		if (table_open_buffer(buf, len, &t, why, sizeof why) == 0) {
+		char why[256] = "";
+		if (table_open_buffer(c.table, c.table_len, &t, why, sizeof why) == 0) {
 			struct table_info ti;
 			table_get_info(t, &ti);
 			printf("%s: %u rules, %u zones, %u partitions, %zu bytes, policy sha256 ", opt.output,
-			       ti.nrules, ti.nzones, ti.npartitions, len);
+			       ti.nrules, ti.nzones, ti.npartitions, c.table_len);
 			for (int i = 0; i < 32; i++)
 				printf("%02x", ti.policy_sha256[i]);
 			printf("\n");
@@ -388,8 +399,8 @@ static int cmd_compile(int argc, char **argv)
 		fprintf(stderr, "sekisho-rulec: audit log %s: write error\n", opt.audit_dir);
 		rc = EXIT_USAGE;
 	}
-	free(buf);
-	policy_free(p);
+	diag_free(&d);
+	policy_compile_free(&c);
 	outcome_free(&o);
 	return rc;
 }
@@ -407,9 +418,8 @@ static bool is_table_file(const char *path)
 }
 
 struct loaded {
-	struct policy *policy;     /* NULL when loaded from a table */
+	struct policy_compile compiled;   /* from a policy file: its policy and table bytes */
 	struct table *table;
-	void *buf;                 /* table bytes built in memory */
 };
 
 static int load_any(const char *path, struct loaded *ret)
@@ -425,15 +435,15 @@ static int load_any(const char *path, struct loaded *ret)
 	}
 	struct diag d;
 	diag_init(&d);
-	int rc = load_policy(path, &d, &ret->policy);
+	struct policy_compile *c = &ret->compiled;
+	struct policy_compile_options co = compile_options(false, true);
+	int r = policy_compile(path, &co, &d, c);
 	print_diags(&d);
 	diag_free(&d);
-	if (rc != EXIT_OK)
-		return rc;
-	size_t len;
-	if (table_build(ret->policy, compile_time(), &ret->buf, &len, why, sizeof why) < 0 ||
-	    table_open_buffer(ret->buf, len, &ret->table, why, sizeof why) < 0) {
-		fprintf(stderr, "sekisho-rulec: %s: cannot compile: %s\n", path, why);
+	if (r < 0 && c->stage == POLICY_COMPILE_LOAD)
+		return exit_status(c, r);
+	if (r < 0 || table_open_buffer(c->table, c->table_len, &ret->table, c->why, sizeof c->why) < 0) {
+		fprintf(stderr, "sekisho-rulec: %s: cannot compile: %s\n", path, c->why);
 		return EXIT_POLICY;
 	}
 	return EXIT_OK;
@@ -442,8 +452,7 @@ static int load_any(const char *path, struct loaded *ret)
 static void loaded_free(struct loaded *l)
 {
 	table_close(l->table);
-	free(l->buf);
-	policy_free(l->policy);
+	policy_compile_free(&l->compiled);
 }
 
 static int parse_zone(const struct table *t, const char *s)
@@ -573,8 +582,8 @@ static int cmd_explain(int argc, char **argv)
 	struct table_zone_info zf, zt;
 	table_zone(l.table, q.from_zone, &zf);
 	table_zone(l.table, q.to_zone, &zt);
-	if (l.policy) {
-		policy_packet_format(l.policy, &pkt, &sb);
+	if (l.compiled.policy) {
+		policy_packet_format(l.compiled.policy, &pkt, &sb);
 	} else {
 		/* without the policy, name zones from the table */
 		struct policy tmp;
@@ -613,7 +622,7 @@ static int cmd_diff(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	struct policy *a = NULL, *b = NULL;
+	struct policy_compile a = {0}, b = {0};
 	struct diag d;
 	diag_init(&d);
 	int rc = load_policy(argv[0], &d, &a);
@@ -623,19 +632,19 @@ static int cmd_diff(int argc, char **argv)
 	diag_free(&d);
 	if (rc == EXIT_OK) {
 		struct diff_result res;
-		if (policy_diff(a, b, opt.budget, &res) < 0) {
+		if (policy_diff(a.policy, b.policy, opt.budget, &res) < 0) {
 			fprintf(stderr, "sekisho-rulec: diff failed\n");
 			rc = EXIT_USAGE;
 		} else {
 			struct strbuf sb = STRBUF_INIT;
-			policy_diff_render(a, b, &res, &sb);
+			policy_diff_render(a.policy, b.policy, &res, &sb);
 			fputs(strbuf_str(&sb), stdout);
 			strbuf_free(&sb);
 			policy_diff_free(&res);
 		}
 	}
-	policy_free(a);
-	policy_free(b);
+	policy_compile_free(&a);
+	policy_compile_free(&b);
 	return rc;
 }
 
@@ -684,20 +693,20 @@ static int cmd_show(int argc, char **argv)
 		return rc;
 	}
 	struct diag d;
-	struct policy *p = NULL;
+	struct policy_compile c;
 	diag_init(&d);
-	int rc = load_policy(argv[0], &d, &p);
+	int rc = load_policy(argv[0], &d, &c);
 	print_diags(&d);
 	diag_free(&d);
 	if (rc == EXIT_OK) {
 		struct strbuf sb = STRBUF_INIT;
-		policy_show_listing(p, &sb);
+		policy_show_listing(c.policy, &sb);
 		strbuf_puts(&sb, "\n");
-		policy_show_matrix(p, &sb);
+		policy_show_matrix(c.policy, &sb);
 		fputs(strbuf_str(&sb), stdout);
 		strbuf_free(&sb);
 	}
-	policy_free(p);
+	policy_compile_free(&c);
 	return rc;
 }
 
@@ -707,20 +716,22 @@ static int cmd_emit_nft(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	struct policy *p = NULL;
-	int rc = check_policy(argv[0], false, &p, NULL);
-	if (rc != EXIT_OK)
+	struct policy_compile c;
+	int rc = check_policy(argv[0], false, &c);
+	if (rc != EXIT_OK) {
+		policy_compile_free(&c);
 		return rc;
+	}
 	struct strbuf sb = STRBUF_INIT;
 	char why[256] = "";
-	if (policy_emit_nft(p, &sb, why, sizeof why) < 0) {
+	if (policy_emit_nft(c.policy, &sb, why, sizeof why) < 0) {
 		fprintf(stderr, "sekisho-rulec: %s: %s\n", argv[0], why);
 		rc = EXIT_POLICY;
 	} else {
 		fputs(strbuf_str(&sb), stdout);
 	}
 	strbuf_free(&sb);
-	policy_free(p);
+	policy_compile_free(&c);
 	return rc;
 }
 

@@ -1,5 +1,6 @@
 /* table: load, validate and query a compiled rule table (format in
- * rules/table_format.h; built by table_build.c).
+ * rules/table_format.h; built by table_build.c), and the rest of the
+ * runtime contract of table.h: packet keys and action names.
  *
  * Contract.  table_open maps a file read-only (MAP_PRIVATE);
  * table_open_buffer uses caller memory (copied only when it is not 8-byte
@@ -1374,4 +1375,30 @@ uint8_t table_default_action(const struct table *t, uint32_t from, uint32_t to)
 	if (!t || from >= t->nzones || to >= t->nzones)
 		return ACT_DENY;
 	return t->defaults[from * t->nzones + to];
+}
+
+/* ------------------------------------------- the rest of the contract */
+
+static const char *const action_names[] = {"none", "allow", "deny", "reject"};
+
+const char *policy_action_name(int action)
+{
+	if (action < 0 || action > ACT_REJECT)
+		return "?";
+	return action_names[action];
+}
+
+bool policy_proto_has_ports(uint8_t proto)
+{
+	/* tcp, udp, dccp, sctp, udplite */
+	return proto == 6 || proto == 17 || proto == 33 || proto == 132 || proto == 136;
+}
+
+uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code)
+{
+	if (proto == 1 || proto == 58)
+		return SVC_KEY(proto, ((uint32_t)icmp_type << 8) | icmp_code);
+	if (policy_proto_has_ports(proto))
+		return SVC_KEY(proto, dport);
+	return SVC_KEY(proto, 0);
 }

@@ -1,4 +1,11 @@
-/* table: the compiled rule table — build (linearize), load, look up.
+/* table: the compiled rule table — the runtime contract.
+ *
+ * This header and table_format.h are all that the datapath (gateway/),
+ * sekisho-replay and the tools see of the rules: the verdicts, tiers,
+ * limits and zone ids a table holds, the packet key, the loader and the
+ * lookup.  It includes no compiler header: the compiler (policy*.h,
+ * pspace.h) includes this one, never the reverse, and the compiler's build
+ * API is in table_build.h.
  *
  * One versioned binary file (format in table_format.h, documented in
  * docs/policy.md): magic, format version, SHA-256 of the normalised policy
@@ -12,25 +19,60 @@
  * lookup; a loaded table is immutable, so any number of threads may look up
  * concurrently.
  *
- * Ownership: table_build returns a malloc'd buffer the caller frees.
- * table_open maps the file and allocates the lookup's per-partition
- * descriptors (derived from the validated file, proportional to its
- * partition count); table_close unmaps and frees them.  Every pointer returned by
- * the accessors points into the table and lives until table_close. */
+ * Ownership: table_open maps the file and allocates the lookup's
+ * per-partition descriptors (derived from the validated file, proportional
+ * to its partition count); table_close unmaps and frees them.  Every
+ * pointer returned by the accessors points into the table and lives until
+ * table_close. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/inaddr.h"
-#include "rules/policy.h"
+
+/* Limits of a table, and so of every policy the compiler accepts; a file
+ * beyond one is refused by the loader. */
+#define POLICY_MAX_ZONES 64          /* including the built-in zone "self" */
+#define POLICY_MAX_RULES 1000000
+#define POLICY_MAX_IFNAME 15          /* IFNAMSIZ - 1 */
+
+#define POLICY_ZONE_SELF 0           /* zone index 0 is always "self" */
+
+enum policy_tier {
+	TIER_NONE = 0,        /* a plain zone: DMZ, management, ... */
+	TIER_MYNUMBER,
+	TIER_LGWAN,
+	TIER_INTERNET,
+};
+
+/* A verdict: what a rule, or a zone pair's default, does with a packet. */
+enum policy_action {
+	ACT_NONE = 0,         /* never in a valid rule */
+	ACT_ALLOW = 1,
+	ACT_DENY = 2,         /* drop silently */
+	ACT_REJECT = 3,       /* TCP RST / ICMP unreachable */
+};
+
+/* "allow" / "deny" / "reject" ("none", "?" for values outside the enum) */
+const char *policy_action_name(int action);
+
+/* The packet key folds protocol and destination port into one 24-bit
+ * number so that a service is one interval:
+ *   tcp/udp/sctp/udplite/dccp: key = proto << 16 | dport
+ *   icmp (1) / icmpv6 (58):    key = proto << 16 | type << 8 | code
+ *   any other protocol:        key = proto << 16 (port part 0)
+ * The source port applies to port protocols only; for others it is 0 in
+ * packets, and a service's sport range is then always 0..65535. */
+#define SVC_KEY(proto, port) (((uint32_t)(proto) << 16) | (uint32_t)(port))
+#define SVC_KEY_MAX 0xffffffu
+
+/* Key of a packet from its protocol and ports / ICMP type and code. */
+uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code);
+/* Does the protocol have ports (tcp, udp, dccp, sctp, udplite)? */
+bool policy_proto_has_ports(uint8_t proto);
 
 struct table;    /* opaque, immutable once loaded */
-
-/* Compile a proven policy into table bytes.  compile_time: seconds since the
- * epoch to record.  Returns 0, or -errno with a reason in why. */
-int table_build(const struct policy *p, int64_t compile_time, void **ret_buf, size_t *ret_len,
-		char *why, size_t whylen);
 
 /* Map and validate a file.  Returns 0 or -errno (-EBADMSG: not a valid
  * table) with a reason in why. */
@@ -52,7 +94,7 @@ struct table_query {
 struct table_verdict {
 	uint8_t action;                /* enum policy_action */
 	bool log;
-	uint32_t rule_id;              /* policy_rule.id; 0: the zone pair's default */
+	uint32_t rule_id;              /* the rule's id in the policy; 0: the zone pair's default */
 	uint32_t rule_index;           /* index for table_rule(); UINT32_MAX for default */
 };
 

@@ -26,7 +26,7 @@
  * Partitions with identical sub-rule lists (zone pairs with the same rules)
  * are built once.  Cost: O(E log E + B * (nsum + nwords)) per dimension,
  * E endpoints, B bounds. */
-#include "rules/table.h"
+#include "rules/table_build.h"
 
 #include <errno.h>
 #include <stdarg.h>

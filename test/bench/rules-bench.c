@@ -44,7 +44,8 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "rules/policy.h"
-#include "rules/table.h"
+#include "rules/policy_load.h"
+#include "rules/table_build.h"
 
 #ifndef SEKISHO_RULEC_DEFAULT
 #define SEKISHO_RULEC_DEFAULT ""

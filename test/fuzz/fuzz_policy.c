@@ -11,6 +11,7 @@
 
 #include "common/strbuf.h"
 #include "rules/policy.h"
+#include "rules/policy_load.h"
 
 #define REQUIRE(c) do { if (!(c)) abort(); } while (0)
 

@@ -10,6 +10,7 @@
 #include "common/xalloc.h"
 #include "fixture.h"
 #include "rules/policy_diff.h"
+#include "rules/policy_load.h"
 #include "rules/policy_prove.h"
 #include "test/check.h"
 

@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "test/check.h"
-#include "rules/policy.h"
+#include "rules/policy_load.h"
+#include "rules/table_build.h"
 
 static const char *names[8] = { NULL, "lo", "eth1", "eth2", "eth9", NULL, "eth2", NULL };
 static int calls;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "test/check.h"
-#include "rules/policy.h"
+#include "rules/table.h"
 
 static size_t v4(uint8_t *b, uint8_t proto, const uint8_t *l4, size_t l4len, uint16_t frag)
 {

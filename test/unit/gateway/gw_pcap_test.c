@@ -14,7 +14,8 @@
 #include <string.h>
 
 #include "test/check.h"
-#include "rules/policy.h"
+#include "rules/policy_load.h"
+#include "rules/table_build.h"
 
 static uint8_t file[65536];
 static size_t flen;

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rules/table.h"
+#include "rules/table_build.h"
 #include "rules/table_format.h"
 #include "table_testutil.h"
 #include "test/check.h"

@@ -13,7 +13,7 @@
 
 #include <openssl/evp.h>
 
-#include "rules/table.h"
+#include "rules/table_build.h"
 #include "rules/table_format.h"
 #include "table_testutil.h"
 #include "test/check.h"
