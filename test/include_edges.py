@@ -10,8 +10,13 @@ them reaches a forbidden header, printing the include chain:
     everything under gateway/ see only the compiled-table contract: no
     compiler header (rules/policy*.h, rules/pspace.h, rules/table_build.h);
   - sanitizer/ includes nothing of rules/ or gateway/;
-  - common/ (the low-level helpers) includes nothing of rules/, gateway/
-    or sanitizer/.
+  - common/ (the low-level helpers and the audit trail) includes nothing
+    of rules/, gateway/, sanitizer/ or tools/;
+  - rules/ includes nothing of gateway/, sanitizer/ or tools/; gateway/
+    nothing of sanitizer/ or tools/; tools/ (logexport, ctl) nothing of
+    gateway/ or sanitizer/: the two pipelines, policy -> rules/ -> table ->
+    gateway/ -> audit and mail -> sanitizer/ -> audit, meet only in
+    common/audit/.
 
 Usage: include_edges.py [SOURCE_ROOT] (default: $SEKISHO_SOURCE_ROOT, else
 the parent of this file's directory).  Exit 0 clean, 1 violations, 2 when the
@@ -33,12 +38,21 @@ RULES = [
      lambda h: h.startswith(('rules/', 'gateway/'))),
     ('common/ includes nothing of rules/, gateway/ or sanitizer/',
      lambda f: f.startswith('common/'),
-     lambda h: h.startswith(('rules/', 'gateway/', 'sanitizer/'))),
+     lambda h: h.startswith(('rules/', 'gateway/', 'sanitizer/', 'tools/'))),
+    ('rules/ includes nothing of gateway/ or sanitizer/ (the compiler is upstream of both)',
+     lambda f: f.startswith('rules/'),
+     lambda h: h.startswith(('gateway/', 'sanitizer/', 'tools/'))),
+    ('gateway/ includes nothing of sanitizer/ (the two pipelines meet only in the audit trail)',
+     lambda f: f.startswith('gateway/'),
+     lambda h: h.startswith(('sanitizer/', 'tools/'))),
+    ('tools/ reads the audit trail, not the producers: nothing of gateway/ or sanitizer/',
+     lambda f: f.startswith('tools/'),
+     lambda h: h.startswith(('gateway/', 'sanitizer/'))),
 ]
 
 
 def sources(root):
-    for top in ('common', 'rules', 'gateway', 'sanitizer'):
+    for top in ('common', 'rules', 'gateway', 'sanitizer', 'tools'):
         for dirpath, _, names in os.walk(os.path.join(root, top)):
             for n in sorted(names):
                 if n.endswith(('.c', '.h')):
