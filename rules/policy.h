@@ -198,6 +198,55 @@ bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet
 /* Linear first match: returns the rule index or -1 (default applies). */
 long policy_first_match(const struct policy *p, const struct policy_packet *pkt);
 
+/* ---- The reference semantics of zones, defaults and invariants ----------
+ *
+ * What a zone list, a default, an isolate and a sanitize statement mean is
+ * decided here and nowhere else (docs/policy.md, "Meaning of a policy" and
+ * "Decisions").  Every stage asks these functions: the evaluator (any), the
+ * prover (which zone pairs and which regions an invariant restricts), the
+ * table builder and diff (defaults), the nftables backstop (which paths it
+ * guards and what it lets through), and the listings.  The prover searches
+ * symbolically over regions; the policy_*_permits functions below say the
+ * same for one concrete packet, for tests and for anything that must judge
+ * a single packet. */
+
+/* Every zone of the policy, self included: what "any" means in a zone list
+ * (rules, defaults) and the zones every invariant ranges over. */
+uint64_t policy_zones_all(const struct policy *p);
+
+/* The action of a zone pair no rule decides: deny unless a default
+ * statement said reject (an unset entry, ACT_NONE, is deny too). */
+enum policy_action policy_default_action(const struct policy *p, unsigned from, unsigned to);
+
+/* Is an allow rule an exception isolate admits: single hosts on both ends,
+ * explicit services, and log? */
+bool policy_rule_is_exception(const struct policy_rule *r);
+
+/* Does from -> to cross the boundary of the isolated zones (one end inside,
+ * the other outside)?  Traffic within a zone (self -> self included) never
+ * crosses. */
+bool policy_isolate_crosses(uint64_t zones, unsigned from, unsigned to);
+
+/* How one sanitize statement governs the path from -> to. */
+enum policy_sanitize_path {
+	SANITIZE_FREE = 0,           /* not its business */
+	SANITIZE_CROSSING,           /* between its sides, to a zone other than self */
+	SANITIZE_TO_SELF,            /* to the appliance: from a side to self */
+};
+/* The path's kind; *ret_relays says whether the statement's relays are
+ * permitted on it (the declared direction), false: nothing passes. */
+enum policy_sanitize_path policy_sanitize_path(const struct policy_sanitize *s, unsigned from, unsigned to,
+					       bool *ret_relays);
+/* Does statement s's relay clause admit the packet, on a path where its
+ * relays are permitted: to a relay address with a relay service, or, to
+ * the appliance, a relay on the appliance with a relay service? */
+bool policy_sanitize_relay_admits(const struct policy_sanitize *s, const struct policy_packet *pkt);
+/* Does every invariant of p permit the packet, given that rule r (NULL:
+ * none) allows it?  The concrete form of what policy_prove proves. */
+bool policy_isolate_permits(const struct policy_isolate *iso, const struct policy_rule *r,
+			    const struct policy_packet *pkt);
+bool policy_sanitize_permits(const struct policy *p, const struct policy_packet *pkt);
+
 /* Key of a packet from its protocol and ports / ICMP type and code. */
 uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code);
 bool policy_proto_has_ports(uint8_t proto);

@@ -1336,7 +1336,7 @@ static uint64_t ev_zone_list(struct ev *e, const struct ast_list *l)
 	for (uint32_t k = 0; k < l->n; k++) {
 		const struct ast_item *it = &l->v[k];
 		if (it->kind == AST_ITEM_ANY) {
-			m |= e->p->nzones >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << e->p->nzones) - 1);
+			m |= policy_zones_all(e->p);
 			continue;
 		}
 		long z = htab_get(&e->zone_ht, it->w.s);

@@ -146,12 +146,6 @@ static bool applies(const struct ctx *c, uint32_t rule, unsigned f, unsigned t)
 	return (c->from[rule] >> f & 1) && (c->to[rule] >> t & 1);
 }
 
-static uint8_t pair_default(const struct policy *p, unsigned f, unsigned t)
-{
-	uint8_t a = p->default_action[f][t];
-	return a == ACT_REJECT ? ACT_REJECT : ACT_DENY;
-}
-
 static void rule_describe(const struct policy_rule *r, struct strbuf *out)
 {
 	strbuf_printf(out, "rule %u \"%s\"", r->id, r->name ? r->name : "");
@@ -344,10 +338,6 @@ static void report_budget(struct ctx *c, struct prove_invariant *inv, struct pol
 		inv->status = PROVE_INCOMPLETE;
 }
 
-enum {
-	CONFORMING = POLICY_RULE_SRC_HOSTS | POLICY_RULE_DST_HOSTS | POLICY_RULE_SVC_EXPLICIT | POLICY_RULE_LOG,
-};
-
 /* Why an allow rule is not an admitted exception to an isolate. */
 static char *isolate_why(const struct policy_rule *r, bool implicit, const char *text)
 {
@@ -380,9 +370,10 @@ static void prove_isolate(struct ctx *c, const struct policy_isolate *iso, struc
 {
 	const struct policy *p = c->p;
 	uint64_t pairs[POLICY_MAX_ZONES] = {0};
-	uint64_t in = iso->zones & c->zmask;
 	for (unsigned f = 0; f < p->nzones; f++)
-		pairs[f] = ((in >> f & 1) ? ~in : in) & c->zmask & ~((uint64_t)1 << f);
+		for (unsigned t = 0; t < p->nzones; t++)
+			if (policy_isolate_crosses(iso->zones, f, t))
+				pairs[f] |= (uint64_t)1 << t;
 
 	struct ps_budget b = {budget};
 	for (uint32_t ri = 0; ri < p->nrules; ri++) {
@@ -397,7 +388,7 @@ static void prove_isolate(struct ctx *c, const struct policy_isolate *iso, struc
 		}
 		if (!rc)
 			continue;
-		if ((r->flags & CONFORMING) == CONFORMING) {
+		if (policy_rule_is_exception(r)) {
 			inv_add_exception(inv, r->id);
 		} else {
 			char *why = isolate_why(r, iso->implicit, inv->text);
@@ -446,32 +437,9 @@ struct sgroup {
 	struct permitted pm;
 };
 
-static bool sanitize_covers(const struct policy_sanitize *s, unsigned f, unsigned t, bool toself)
-{
-	uint64_t a = s->a_zones, bz = s->b_zones;
-	bool fa = a >> f & 1, fb = bz >> f & 1;
-	if (f == t)
-		return false;
-	if (toself)
-		return t == POLICY_ZONE_SELF && (fa || (s->both_ways && fb));
-	if (t == POLICY_ZONE_SELF)
-		return false;   /* the appliance is the other clause */
-	/* a direct path is forbidden in both directions, whatever the arrow */
-	return (fa && (bz >> t & 1)) || (fb && (a >> t & 1));
-}
-
-/* Does statement s let f -> t through its relays?  Only in a declared
- * direction: "A -> B" relays A to B, and B to A gets nothing. */
-static bool sanitize_sends(const struct policy_sanitize *s, unsigned f, unsigned t, bool toself)
-{
-	bool fa = s->a_zones >> f & 1, fb = s->b_zones >> f & 1;
-	if (toself)
-		return fa || (s->both_ways && fb);
-	return (fa && (s->b_zones >> t & 1)) || (s->both_ways && fb && (s->a_zones >> t & 1));
-}
-
-/* What statement s permits in one clause: to its relays with its services;
- * to the appliance only when the appliance is one of its relays. */
+/* What statement s permits in one clause, as a region: to its relays with
+ * its services; to the appliance only when the appliance is one of its
+ * relays (the region form of policy_sanitize_relay_admits). */
 static void sanitize_permitted(const struct policy_sanitize *s, bool toself, struct permitted *pm)
 {
 	if (!toself)
@@ -488,14 +456,13 @@ static struct sgroup *sanitize_groups(const struct ctx *c, size_t *ret_n)
 	uint32_t *list = xreallocarray(NULL, p->nsanitize ? p->nsanitize : 1, sizeof *list);
 	bool *sends = xreallocarray(NULL, p->nsanitize ? p->nsanitize : 1, sizeof *sends);
 	for (int kind = 0; kind < 2; kind++) {
+		enum policy_sanitize_path want = kind ? SANITIZE_TO_SELF : SANITIZE_CROSSING;
 		for (unsigned f = 0; f < p->nzones; f++) {
 			for (unsigned t = 0; t < p->nzones; t++) {
 				size_t nl = 0;
 				for (uint32_t i = 0; i < p->nsanitize; i++)
-					if (sanitize_covers(&p->sanitize[i], f, t, kind)) {
-						sends[nl] = sanitize_sends(&p->sanitize[i], f, t, kind);
+					if (policy_sanitize_path(&p->sanitize[i], f, t, &sends[nl]) == want)
 						list[nl++] = i;
-					}
 				if (!nl)
 					continue;
 				size_t k = 0;
@@ -668,7 +635,7 @@ static int rule_redundant(struct ctx *c, uint32_t ri, struct ps_budget *b)
 				for (unsigned to = 0; to < p->nzones; to++) {
 					if (!(r->to_zones >> to & 1))
 						continue;
-					bool dflt = pair_default(p, f, to) != c->act[ri];
+					bool dflt = policy_default_action(p, f, to) != c->act[ri];
 					rc = subset(c, fi, f, to, UINT32_MAX, b);
 					if (rc < 0)
 						return rc;
@@ -872,7 +839,7 @@ int policy_prove(const struct policy *p, const struct prove_options *o, struct d
 	uint64_t budget = o && o->budget ? o->budget : PROVE_DEFAULT_BUDGET;
 
 	struct ctx c = {.p = p, .d = d};
-	c.zmask = p->nzones >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << p->nzones) - 1);
+	c.zmask = policy_zones_all(p);
 	for (int fi = 0; fi < 2; fi++)
 		c.tab[fi] = ps_table_new(p->rules, p->nrules, families[fi]);
 	c.from = xreallocarray(NULL, p->nrules ? p->nrules : 1, sizeof *c.from);

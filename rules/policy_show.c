@@ -167,7 +167,7 @@ void policy_packet_format(const struct policy *p, const struct policy_packet *pk
 
 static void zones_format(const struct policy *p, uint64_t mask, struct strbuf *out)
 {
-	uint64_t all = p->nzones >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << p->nzones) - 1);
+	uint64_t all = policy_zones_all(p);
 	if ((mask & all) == all) {
 		strbuf_puts(out, "any");
 		return;
@@ -303,10 +303,10 @@ void policy_show_listing(const struct policy *p, struct strbuf *out)
 	unsigned nset = 0;
 	for (unsigned f = 0; f < p->nzones; f++)
 		for (unsigned t = 0; t < p->nzones; t++) {
-			if (!p->default_loc[f][t].file && p->default_action[f][t] == ACT_DENY)
+			if (!p->default_loc[f][t].file && policy_default_action(p, f, t) == ACT_DENY)
 				continue;
 			strbuf_printf(out, "  %s -> %s %s  ", zone_name(p, f), zone_name(p, t),
-				      policy_action_name(p->default_action[f][t]));
+				      policy_action_name(policy_default_action(p, f, t)));
 			put_loc(&p->default_loc[f][t], out);
 			strbuf_puts(out, "\n");
 			nset++;
@@ -342,7 +342,7 @@ void policy_show_matrix(const struct policy *p, struct strbuf *out)
 		for (unsigned t = 0; t < p->nzones; t++) {
 			char cell[4];
 			snprintf(cell, sizeof cell, "%c%c", pair_allows(p, f, t) ? 'A' : '-',
-				 p->default_action[f][t] == ACT_REJECT ? 'r' : 'd');
+				 policy_default_action(p, f, t) == ACT_REJECT ? 'r' : 'd');
 			strbuf_printf(out, " %-*s", (int)w, cell);
 		}
 		strbuf_puts(out, "\n");
