@@ -72,6 +72,30 @@ void addr_set_free(struct addr_set *s)
 	s->n4 = s->n6 = 0;
 }
 
+const struct policy_name_num policy_protocols[] = {
+	{"icmp", 1}, {"igmp", 2}, {"ipip", 4}, {"tcp", 6}, {"egp", 8}, {"udp", 17},
+	{"dccp", 33}, {"ipv6", 41}, {"rsvp", 46}, {"gre", 47}, {"esp", 50}, {"ah", 51},
+	{"icmpv6", 58}, {"eigrp", 88}, {"ospf", 89}, {"etherip", 97}, {"pim", 103},
+	{"vrrp", 112}, {"l2tp", 115}, {"sctp", 132}, {"udplite", 136},
+};
+const size_t policy_nprotocols = sizeof policy_protocols / sizeof policy_protocols[0];
+
+int policy_proto_by_name(const char *s, size_t len)
+{
+	for (size_t i = 0; i < policy_nprotocols; i++)
+		if (strlen(policy_protocols[i].name) == len && !memcmp(policy_protocols[i].name, s, len))
+			return (int)policy_protocols[i].num;
+	return -1;
+}
+
+const char *policy_proto_name(unsigned proto)
+{
+	for (size_t i = 0; i < policy_nprotocols; i++)
+		if (policy_protocols[i].num == proto)
+			return policy_protocols[i].name;
+	return NULL;
+}
+
 bool policy_proto_has_ports(uint8_t proto)
 {
 	/* tcp, udp, dccp, sctp, udplite */
@@ -185,7 +209,7 @@ bool policy_isolate_permits(const struct policy_isolate *iso, const struct polic
 }
 
 /* Statements governing the same path pool their relays: what one declares
- * there, another never narrows (docs/policy.md, decision 3). */
+ * there, another never narrows (docs/policy.md, decision 4). */
 bool policy_sanitize_permits(const struct policy *p, const struct policy_packet *pkt)
 {
 	bool governed = false;

@@ -247,6 +247,19 @@ bool policy_isolate_permits(const struct policy_isolate *iso, const struct polic
 			    const struct policy_packet *pkt);
 bool policy_sanitize_permits(const struct policy *p, const struct policy_packet *pkt);
 
+/* The IP protocol names a policy (proto/NAME), explain and the listings
+ * accept and print: one table for all of them. */
+struct policy_name_num {
+	const char *name;
+	unsigned num;
+};
+extern const struct policy_name_num policy_protocols[];
+extern const size_t policy_nprotocols;
+/* Number of the protocol named s[0..len), or -1. */
+int policy_proto_by_name(const char *s, size_t len);
+/* Name of protocol proto, or NULL. */
+const char *policy_proto_name(unsigned proto);
+
 /* Key of a packet from its protocol and ports / ICMP type and code. */
 uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code);
 bool policy_proto_has_ports(uint8_t proto);

@@ -522,12 +522,17 @@ static char *sanitize_why(const struct policy *p, const struct policy_sanitize *
 		strbuf_printf(&sb, "'%s' is the standard three-tier invariant, in force because the policy "
 			      "declares no sanitize statement; declare the sanitising relays with "
 			      "'sanitize A <-> B via RELAY service SERVICE'", text);
-	if (g->nstmts > 1) {
-		strbuf_puts(&sb, s->implicit ? "; " : "");
-		strbuf_puts(&sb, "the relays of these statements were permitted too:");
-		for (size_t i = 1; i < g->nstmts; i++)
-			strbuf_printf(&sb, "%s '%s'", i > 1 ? "," : "",
-				      p->sanitize[g->stmts[i]].text ? p->sanitize[g->stmts[i]].text : "sanitize");
+	/* only statements that declare this direction lent their relays */
+	size_t lent = 0;
+	for (size_t i = 1; i < g->nstmts; i++) {
+		if (!g->sends[i])
+			continue;
+		if (!lent++) {
+			strbuf_puts(&sb, s->implicit ? "; " : "");
+			strbuf_puts(&sb, "the relays of these statements were permitted too:");
+		}
+		strbuf_printf(&sb, "%s '%s'", lent > 1 ? "," : "",
+			      p->sanitize[g->stmts[i]].text ? p->sanitize[g->stmts[i]].text : "sanitize");
 	}
 	return sb.len ? strbuf_steal(&sb) : NULL;
 }

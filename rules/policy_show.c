@@ -16,30 +16,12 @@ const char *policy_action_name(int action)
 	return action_names[action];
 }
 
-static const char *proto_name(unsigned proto)
-{
-	switch (proto) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 33: return "dccp";
-	case 47: return "gre";
-	case 50: return "esp";
-	case 51: return "ah";
-	case 58: return "icmpv6";
-	case 89: return "ospf";
-	case 103: return "pim";
-	case 112: return "vrrp";
-	case 132: return "sctp";
-	case 136: return "udplite";
-	default: return NULL;
-	}
-}
-
+/* As a policy writes it: the service words bare (tcp, icmp, ...), other
+ * protocols as proto/NAME or proto/NUMBER. */
 static void put_proto(struct strbuf *out, unsigned proto)
 {
-	const char *n = proto_name(proto);
-	if (n && proto != 47 && proto != 50 && proto != 51 && proto != 89 && proto != 103 && proto != 112)
+	const char *n = policy_proto_name(proto);
+	if (n && (proto == 1 || proto == 58 || policy_proto_has_ports((uint8_t)proto)))
 		strbuf_puts(out, n);
 	else if (n)
 		strbuf_printf(out, "proto/%s", n);
@@ -151,7 +133,7 @@ void policy_packet_format(const struct policy *p, const struct policy_packet *pk
 	unsigned proto = pkt->key >> 16;
 	bool ports = policy_proto_has_ports((uint8_t)proto);
 	strbuf_printf(out, "%s -> %s ", zone_name(p, pkt->from_zone), zone_name(p, pkt->to_zone));
-	const char *n = proto_name(proto);
+	const char *n = policy_proto_name(proto);
 	if (n)
 		strbuf_printf(out, "%s%s ", n, pkt->family == 6 && proto != 58 ? "" : "");
 	else
