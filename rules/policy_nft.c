@@ -132,13 +132,14 @@ static void emit_svc_lines(int family, const struct svc_range *s, const char *pr
 	}
 }
 
-/* Lines that "return" (permit) the packets a rule or relay admits. */
-static void emit_permit(int family, const struct addr_set *src, bool src_any, const struct addr_set *dst,
-			bool dst_any, const struct svc_range *svc, uint32_t nsvc, const char *comment,
-			struct strbuf *out)
+/* Lines that "return" (permit) the packets a rule or relay admits; ifs
+ * restricts them by interface ("" or "iifname { ... } "). */
+static void emit_permit(const char *ifs, int family, const struct addr_set *src, bool src_any,
+			const struct addr_set *dst, bool dst_any, const struct svc_range *svc, uint32_t nsvc,
+			const char *comment, struct strbuf *out)
 {
 	struct strbuf pre = STRBUF_INIT;
-	strbuf_printf(&pre, "meta nfproto %s", family == 4 ? "ipv4" : "ipv6");
+	strbuf_printf(&pre, "%smeta nfproto %s", ifs, family == 4 ? "ipv4" : "ipv6");
 	if (!put_addr_match(family, "saddr", src, src_any, &pre) ||
 	    !put_addr_match(family, "daddr", dst, dst_any, &pre)) {
 		strbuf_free(&pre);
@@ -151,26 +152,58 @@ static void emit_permit(int family, const struct addr_set *src, bool src_any, co
 	strbuf_free(&pre);
 }
 
-/* Chain for one isolate invariant: permits its conforming exception rules
- * for packets crossing between inside (zones) and outside. */
+static bool zones_any_if(const struct policy *p, uint64_t zones)
+{
+	for (unsigned z = 1; z < p->nzones; z++)
+		if ((zones >> z & 1) && p->zones[z].nif)
+			return true;
+	return false;
+}
+
+/* Does the rule decide some pair of from x to that crosses the isolate? */
+static bool rule_crosses(const struct policy *p, const struct policy_rule *r, uint64_t zones, uint64_t from,
+			 uint64_t to)
+{
+	for (unsigned f = 0; f < p->nzones; f++)
+		for (unsigned t = 0; t < p->nzones; t++)
+			if ((from >> f & 1) && (to >> t & 1) && policy_isolate_crosses(zones, f, t))
+				return true;
+	return false;
+}
+
+/* Chain for one isolate invariant: permits its exception rules for packets
+ * crossing between inside (zones) and outside, each only between the
+ * interfaces of its own zones (with_iif / with_oif: the hook has them). */
 static void emit_isolate_chain(const struct policy *p, unsigned idx, const char *hook, uint64_t from_ok,
 			       uint64_t to_ok, struct strbuf *out)
 {
 	const struct policy_isolate *iso = &p->isolate[idx];
+	bool with_iif = strcmp(hook, "out") != 0, with_oif = strcmp(hook, "in") != 0;
 	strbuf_printf(out, "\tchain iso%u_%s {\n\t\t# %s\n", idx, hook, iso->text);
 	for (uint32_t i = 0; i < p->nrules; i++) {
 		const struct policy_rule *r = &p->rules[i];
-		if (!policy_rule_is_exception(r))
+		uint64_t from = r->from_zones & from_ok, to = r->to_zones & to_ok;
+		if (!policy_rule_is_exception(r) || !rule_crosses(p, r, iso->zones, from, to))
 			continue;
-		/* crossing: one end inside, the other outside, within this hook's zones */
-		bool crosses = ((r->from_zones & iso->zones) && (r->to_zones & ~iso->zones)) ||
-			       ((r->from_zones & ~iso->zones) && (r->to_zones & iso->zones));
-		if (!crosses || !(r->from_zones & from_ok) || !(r->to_zones & to_ok))
+		if ((with_iif && !zones_any_if(p, from)) || (with_oif && !zones_any_if(p, to)))
 			continue;
+		struct strbuf ifs = STRBUF_INIT;
+		if (with_iif) {
+			strbuf_puts(&ifs, "iifname ");
+			put_ifset(p, from, &ifs);
+			strbuf_puts(&ifs, " ");
+		}
+		if (with_oif) {
+			strbuf_puts(&ifs, "oifname ");
+			put_ifset(p, to, &ifs);
+			strbuf_puts(&ifs, " ");
+		}
 		char comment[64];
 		snprintf(comment, sizeof comment, "rule %u", r->id);
 		for (int fam = 4; fam <= 6; fam += 2)
-			emit_permit(fam, &r->src, false, &r->dst, false, r->svc, r->nsvc, comment, out);
+			emit_permit(strbuf_str(&ifs), fam, &r->src, false, &r->dst, false, r->svc, r->nsvc, comment,
+				    out);
+		strbuf_free(&ifs);
 	}
 	strbuf_printf(out, "\t\tcounter drop comment \"%s\"\n\t}\n", iso->text);
 }
@@ -203,18 +236,10 @@ static void emit_sanitize_chain(const struct policy *p, unsigned f, unsigned t, 
 		if (to_self ? !s->via_self : !(s->via.n4 || s->via.n6))
 			continue;
 		for (int fam = 4; fam <= 6; fam += 2)
-			emit_permit(fam, &none, true, &s->via, to_self, s->svc, s->nsvc, "relay", out);
+			emit_permit("", fam, &none, true, &s->via, to_self, s->svc, s->nsvc, "relay", out);
 	}
 	strbuf_printf(out, "\t\tcounter drop comment \"no direct path %s -> %s\"\n\t}\n", p->zones[f].name,
 		      p->zones[t].name);
-}
-
-static bool zones_any_if(const struct policy *p, uint64_t zones)
-{
-	for (unsigned z = 1; z < p->nzones; z++)
-		if ((zones >> z & 1) && p->zones[z].nif)
-			return true;
-	return false;
 }
 
 /* An isolate that holds self: packets between the appliance and the zones
