@@ -191,13 +191,21 @@ enum policy_sanitize_path policy_sanitize_path(const struct policy_sanitize *s, 
 	return SANITIZE_CROSSING;
 }
 
+/* Relays after via that are the appliance (host NAME self) serve the path
+ * to self, and only it; the other relays serve the paths between zones. */
+bool policy_sanitize_relays(const struct policy_sanitize *s, bool to_self, const struct addr_set **ret_dst)
+{
+	*ret_dst = to_self ? NULL : &s->via;
+	return to_self ? s->via_self : (s->via.n4 || s->via.n6);
+}
+
 bool policy_sanitize_relay_admits(const struct policy_sanitize *s, const struct policy_packet *pkt)
 {
-	if (!svc_contains(s->svc, s->nsvc, pkt))
+	const struct addr_set *dst;
+	if (!policy_sanitize_relays(s, pkt->to_zone == POLICY_ZONE_SELF, &dst) ||
+	    !svc_contains(s->svc, s->nsvc, pkt))
 		return false;
-	if (pkt->to_zone == POLICY_ZONE_SELF)
-		return s->via_self;
-	return addr_set_contains(&s->via, pkt->family, pkt->dst);
+	return !dst || addr_set_contains(dst, pkt->family, pkt->dst);
 }
 
 bool policy_isolate_permits(const struct policy_isolate *iso, const struct policy_rule *r,

@@ -237,6 +237,11 @@ enum policy_sanitize_path {
  * permitted on it (the declared direction), false: nothing passes. */
 enum policy_sanitize_path policy_sanitize_path(const struct policy_sanitize *s, unsigned from, unsigned to,
 					       bool *ret_relays);
+/* The relays of statement s on a path to the appliance (to_self) or to
+ * another zone: false when it has none there; else *ret_dst is their
+ * addresses, NULL for every address (a relay on the appliance itself), and
+ * the relay services are s->svc. */
+bool policy_sanitize_relays(const struct policy_sanitize *s, bool to_self, const struct addr_set **ret_dst);
 /* Does statement s's relay clause admit the packet, on a path where its
  * relays are permitted: to a relay address with a relay service, or, to
  * the appliance, a relay on the appliance with a relay service? */

@@ -17,7 +17,12 @@
  * established flows are accepted first: the gate is the flow's first packet,
  * which had to pass here.  Reloading is one atomic transaction that flushes
  * and refills this table only; the appliance's own base chains (and the
- * packets queued in them) are never touched. */
+ * packets queued in them) are never touched.
+ *
+ * Which paths are guarded and what passes them is policy.c's (the reference
+ * semantics, the same functions the prover uses); semantics_test runs this
+ * text on random policies and checks that it drops exactly what they
+ * forbid. */
 #include "rules/policy_nft.h"
 
 #include <stdio.h>
@@ -232,11 +237,11 @@ static void emit_sanitize_chain(const struct policy *p, unsigned f, unsigned t, 
 		if (policy_sanitize_path(s, f, t, &relays) == SANITIZE_FREE || !relays)
 			continue;
 		strbuf_printf(out, "\t\t# %s\n", s->text);
-		bool to_self = t == POLICY_ZONE_SELF;
-		if (to_self ? !s->via_self : !(s->via.n4 || s->via.n6))
+		const struct addr_set *dst;
+		if (!policy_sanitize_relays(s, t == POLICY_ZONE_SELF, &dst))
 			continue;
 		for (int fam = 4; fam <= 6; fam += 2)
-			emit_permit("", fam, &none, true, &s->via, to_self, s->svc, s->nsvc, "relay", out);
+			emit_permit("", fam, &none, true, dst ? dst : &none, !dst, s->svc, s->nsvc, "relay", out);
 	}
 	strbuf_printf(out, "\t\tcounter drop comment \"no direct path %s -> %s\"\n\t}\n", p->zones[f].name,
 		      p->zones[t].name);

@@ -10,13 +10,17 @@
  * there (they read naturally), else anywhere (a spoofed source is still a
  * violation).
  *
+ * What the invariants mean is policy.c's (the reference semantics): which
+ * zone pairs an isolate restricts and which rules are its exceptions
+ * (policy_isolate_crosses, policy_rule_is_exception), which paths a
+ * sanitize statement governs, in which its relays count and what they are
+ * (policy_sanitize_path, policy_sanitize_relays).  This file only searches:
  * isolate M: between a zone in M and one outside (self included), an allow
- * rule may decide packets only if it names single hosts on both ends and
- * explicit services, and logs.  sanitize A <-> B via R service S: across
- * A -> B (B -> A) only to R with S; to the appliance only with S and only
- * when it is a relay itself.  Sanitize statements covering the same zone
- * pair are read together (their relays are permitted jointly); the first
- * of them reports a violation there, once.  One counterexample per rule and
+ * rule may decide packets only if it is an exception.  sanitize: on each
+ * governed path, only to the relays of the statements that declare that
+ * direction.  Sanitize statements covering the same zone pair are read
+ * together (their relays are permitted jointly); the first of them reports
+ * a violation there, once.  One counterexample per rule and
  * invariant, so one run shows every broken rule.
  *
  * Reachability: first every rule's reachability, then redundancy of the
@@ -442,10 +446,9 @@ struct sgroup {
  * relays (the region form of policy_sanitize_relay_admits). */
 static void sanitize_permitted(const struct policy_sanitize *s, bool toself, struct permitted *pm)
 {
-	if (!toself)
-		permitted_add(pm, &s->via, s->svc, s->nsvc);
-	else if (s->via_self)
-		permitted_add(pm, NULL, s->svc, s->nsvc);
+	const struct addr_set *dst;
+	if (policy_sanitize_relays(s, toself, &dst))
+		permitted_add(pm, dst, s->svc, s->nsvc);
 }
 
 static struct sgroup *sanitize_groups(const struct ctx *c, size_t *ret_n)
