@@ -111,6 +111,11 @@ uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uin
 	return SVC_KEY(proto, 0);
 }
 
+bool policy_rule_applies(const struct policy_rule *r, unsigned from, unsigned to)
+{
+	return (r->from_zones >> from & 1) && (r->to_zones >> to & 1);
+}
+
 static bool svc_contains(const struct svc_range *v, uint32_t n, const struct policy_packet *pkt)
 {
 	for (uint32_t i = 0; i < n; i++)
@@ -124,7 +129,7 @@ bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet
 {
 	if (pkt->from_zone >= POLICY_MAX_ZONES || pkt->to_zone >= POLICY_MAX_ZONES)
 		return false;
-	if (!(r->from_zones >> pkt->from_zone & 1) || !(r->to_zones >> pkt->to_zone & 1))
+	if (!policy_rule_applies(r, pkt->from_zone, pkt->to_zone))
 		return false;
 	if (!addr_set_contains(&r->src, pkt->family, pkt->src) ||
 	    !addr_set_contains(&r->dst, pkt->family, pkt->dst))

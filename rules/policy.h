@@ -195,6 +195,9 @@ struct policy_packet {
 	u128 src, dst;
 };
 bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet *pkt);
+/* Does the rule apply to the zone pair from -> to (its zones only; both
+ * below POLICY_MAX_ZONES)? */
+bool policy_rule_applies(const struct policy_rule *r, unsigned from, unsigned to);
 /* Linear first match: returns the rule index or -1 (default applies). */
 long policy_first_match(const struct policy *p, const struct policy_packet *pkt);
 

@@ -63,7 +63,7 @@ struct dctx {
 static bool side_applies(const struct side *s, uint32_t rule)
 {
 	const struct policy_rule *r = &s->p->rules[rule];
-	return (r->from_zones >> s->f & 1) && (r->to_zones >> s->t & 1);
+	return policy_rule_applies(r, s->f, s->t);
 }
 
 static uint8_t side_action(const struct side *s, uint32_t rule)

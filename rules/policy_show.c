@@ -301,7 +301,7 @@ static bool pair_allows(const struct policy *p, unsigned f, unsigned t)
 {
 	for (unsigned i = 0; i < p->nrules; i++) {
 		const struct policy_rule *r = &p->rules[i];
-		if (r->action == ACT_ALLOW && (r->from_zones >> f & 1) && (r->to_zones >> t & 1))
+		if (r->action == ACT_ALLOW && policy_rule_applies(r, f, t))
 			return true;
 	}
 	return false;
@@ -336,7 +336,7 @@ void policy_show_matrix(const struct policy *p, struct strbuf *out)
 			bool head = false;
 			for (unsigned i = 0; i < p->nrules; i++) {
 				const struct policy_rule *r = &p->rules[i];
-				if (r->action != ACT_ALLOW || !(r->from_zones >> f & 1) || !(r->to_zones >> t & 1))
+				if (r->action != ACT_ALLOW || !policy_rule_applies(r, f, t))
 					continue;
 				if (!head)
 					strbuf_printf(out, "  %s -> %s\n", zone_name(p, f), zone_name(p, t));
