@@ -111,9 +111,16 @@ uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uin
 	return SVC_KEY(proto, 0);
 }
 
-bool policy_rule_applies(const struct policy_rule *r, unsigned from, unsigned to)
+/* static, so that policy_rule_matches (the linear first match, a hot loop)
+ * inlines it: the exported function is interposable under -fPIC */
+static bool rule_applies(const struct policy_rule *r, unsigned from, unsigned to)
 {
 	return (r->from_zones >> from & 1) && (r->to_zones >> to & 1);
+}
+
+bool policy_rule_applies(const struct policy_rule *r, unsigned from, unsigned to)
+{
+	return rule_applies(r, from, to);
 }
 
 static bool svc_contains(const struct svc_range *v, uint32_t n, const struct policy_packet *pkt)
@@ -129,7 +136,7 @@ bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet
 {
 	if (pkt->from_zone >= POLICY_MAX_ZONES || pkt->to_zone >= POLICY_MAX_ZONES)
 		return false;
-	if (!policy_rule_applies(r, pkt->from_zone, pkt->to_zone))
+	if (!rule_applies(r, pkt->from_zone, pkt->to_zone))
 		return false;
 	if (!addr_set_contains(&r->src, pkt->family, pkt->src) ||
 	    !addr_set_contains(&r->dst, pkt->family, pkt->dst))
