@@ -1135,10 +1135,9 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 		switch (st->kind) {
 		case AST_HOST:
 			if (it->kind == AST_ITEM_SELF) {
-				/* every address of the appliance: not a single
-				 * host (docs/policy.md, decision 2) */
+				/* one machine, the appliance: a single host
+				 * (docs/policy.md, decision 2) */
 				o->self = true;
-				o->hosts = false;
 			} else if (it->kind != AST_ITEM_LITERAL) {
 				diag_error(e->d, dloc(e, w->loc), "a host is one or more single addresses or "
 					   "self, not '%s' (use group to combine objects)", w->s);

@@ -90,7 +90,7 @@ static const struct {
 	{"2001:db8::5", true, false},
 	{"2001:db8::/126", false, false},
 	{"any", false, false},
-	{"relay", false, true},       /* host relay self */
+	{"relay", true, true},        /* host relay self: one machine */
 };
 #define NADDRS (sizeof addrs / sizeof addrs[0])
 

@@ -394,8 +394,8 @@ static void test_meaning(void)
 	CHECK(p->rules[0].id == 1 && p->rules[1].id == 2 && p->rules[2].id == 4);
 	const struct policy_rule *r = &p->rules[0];
 	CHECK(r->action == ACT_ALLOW && r->from_zones == 1u << 3 && r->to_zones == 1u << 0);
-	/* host ... self is every address of the appliance: not single hosts */
-	CHECK(r->flags == (POLICY_RULE_LOG | POLICY_RULE_SRC_ANY | POLICY_RULE_SVC_EXPLICIT));
+	CHECK(r->flags == (POLICY_RULE_LOG | POLICY_RULE_SRC_ANY | POLICY_RULE_DST_HOSTS |
+			   POLICY_RULE_SVC_EXPLICIT));
 	CHECK(addr_set_is_any(&r->src) && addr_set_is_any(&r->dst));   /* self host = any on self */
 	CHECK(r->nsvc == 1 && r->svc[0].key_lo == SVC_KEY(6, 25) && r->svc[0].key_hi == SVC_KEY(6, 25));
 	CHECK(!strcmp(r->from_text, "internet") && !strcmp(r->to_text, "self [mail-relay]") &&
