@@ -249,8 +249,9 @@ bool policy_sanitize_relays(const struct policy_sanitize *s, bool to_self, const
  * relays are permitted: to a relay address with a relay service, or, to
  * the appliance, a relay on the appliance with a relay service? */
 bool policy_sanitize_relay_admits(const struct policy_sanitize *s, const struct policy_packet *pkt);
-/* Does every invariant of p permit the packet, given that rule r (NULL:
- * none) allows it?  The concrete form of what policy_prove proves. */
+/* Does the isolate permit the packet, given that rule r (its first match,
+ * NULL: none) allows it?  Do the sanitize statements of p, together, permit
+ * it?  The concrete form of what policy_prove proves over all packets. */
 bool policy_isolate_permits(const struct policy_isolate *iso, const struct policy_rule *r,
 			    const struct policy_packet *pkt);
 bool policy_sanitize_permits(const struct policy *p, const struct policy_packet *pkt);
