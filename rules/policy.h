@@ -161,8 +161,79 @@ struct policy_packet {
 	u128 src, dst;
 };
 bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet *pkt);
+/* Does the rule apply to the zone pair from -> to (its zones only; both
+ * below POLICY_MAX_ZONES)? */
+bool policy_rule_applies(const struct policy_rule *r, unsigned from, unsigned to);
 /* Linear first match: returns the rule index or -1 (default applies). */
 long policy_first_match(const struct policy *p, const struct policy_packet *pkt);
+
+/* ---- The reference semantics of zones, defaults and invariants ----------
+ *
+ * What a zone list, a default, an isolate and a sanitize statement mean is
+ * decided here and nowhere else (docs/policy.md, "Meaning of a policy" and
+ * "Decisions").  Every stage asks these functions: the evaluator (any), the
+ * prover (which zone pairs and which regions an invariant restricts), the
+ * table builder and diff (defaults), the nftables backstop (which paths it
+ * guards and what it lets through), and the listings.  The prover searches
+ * symbolically over regions; the policy_*_permits functions below say the
+ * same for one concrete packet, for tests and for anything that must judge
+ * a single packet. */
+
+/* Every zone of the policy, self included: what "any" means in a zone list
+ * (rules, defaults) and the zones every invariant ranges over. */
+uint64_t policy_zones_all(const struct policy *p);
+
+/* The action of a zone pair no rule decides: deny unless a default
+ * statement said reject (an unset entry, ACT_NONE, is deny too). */
+enum policy_action policy_default_action(const struct policy *p, unsigned from, unsigned to);
+
+/* Is an allow rule an exception isolate admits: single hosts on both ends,
+ * explicit services, and log? */
+bool policy_rule_is_exception(const struct policy_rule *r);
+
+/* Does from -> to cross the boundary of the isolated zones (one end inside,
+ * the other outside)?  Traffic within a zone (self -> self included) never
+ * crosses. */
+bool policy_isolate_crosses(uint64_t zones, unsigned from, unsigned to);
+
+/* How one sanitize statement governs the path from -> to. */
+enum policy_sanitize_path {
+	SANITIZE_FREE = 0,           /* not its business */
+	SANITIZE_CROSSING,           /* between its sides, to a zone other than self */
+	SANITIZE_TO_SELF,            /* to the appliance: from a side to self */
+};
+/* The path's kind; *ret_relays says whether the statement's relays are
+ * permitted on it (the declared direction), false: nothing passes. */
+enum policy_sanitize_path policy_sanitize_path(const struct policy_sanitize *s, unsigned from, unsigned to,
+					       bool *ret_relays);
+/* The relays of statement s on a path to the appliance (to_self) or to
+ * another zone: false when it has none there; else *ret_dst is their
+ * addresses, NULL for every address (a relay on the appliance itself), and
+ * the relay services are s->svc. */
+bool policy_sanitize_relays(const struct policy_sanitize *s, bool to_self, const struct addr_set **ret_dst);
+/* Does statement s's relay clause admit the packet, on a path where its
+ * relays are permitted: to a relay address with a relay service, or, to
+ * the appliance, a relay on the appliance with a relay service? */
+bool policy_sanitize_relay_admits(const struct policy_sanitize *s, const struct policy_packet *pkt);
+/* Does the isolate permit the packet, given that rule r (its first match,
+ * NULL: none) allows it?  Do the sanitize statements of p, together, permit
+ * it?  The concrete form of what policy_prove proves over all packets. */
+bool policy_isolate_permits(const struct policy_isolate *iso, const struct policy_rule *r,
+			    const struct policy_packet *pkt);
+bool policy_sanitize_permits(const struct policy *p, const struct policy_packet *pkt);
+
+/* The IP protocol names a policy (proto/NAME), explain and the listings
+ * accept and print: one table for all of them. */
+struct policy_name_num {
+	const char *name;
+	unsigned num;
+};
+extern const struct policy_name_num policy_protocols[];
+extern const size_t policy_nprotocols;
+/* Number of the protocol named s[0..len), or -1. */
+int policy_proto_by_name(const char *s, size_t len);
+/* Name of protocol proto, or NULL. */
+const char *policy_proto_name(unsigned proto);
 
 /* Is v in the sorted, disjoint ranges r[0..n)?  Binary search. */
 bool ip_ranges_contain(const struct ip_range *r, uint32_t n, u128 v);

@@ -60,15 +60,10 @@ struct dctx {
 	size_t ncand, capcand;
 };
 
-static uint8_t pair_default(const struct policy *p, unsigned f, unsigned t)
-{
-	return p->default_action[f][t] == ACT_REJECT ? ACT_REJECT : ACT_DENY;
-}
-
 static bool side_applies(const struct side *s, uint32_t rule)
 {
 	const struct policy_rule *r = &s->p->rules[rule];
-	return (r->from_zones >> s->f & 1) && (r->to_zones >> s->t & 1);
+	return policy_rule_applies(r, s->f, s->t);
 }
 
 static uint8_t side_action(const struct side *s, uint32_t rule)
@@ -274,8 +269,8 @@ int policy_diff(const struct policy *old, const struct policy *new, uint64_t bud
 			seen_clear(&c);
 			unsigned nf = (unsigned)map[of], nt = (unsigned)map[ot];
 			for (int fi = 0; fi < 2 && rc >= 0; fi++) {
-				struct side o = {old, otab[fi], of, ot, pair_default(old, of, ot)};
-				struct side n = {new, ntab[fi], nf, nt, pair_default(new, nf, nt)};
+				struct side o = {old, otab[fi], of, ot, (uint8_t)policy_default_action(old, of, ot)};
+				struct side n = {new, ntab[fi], nf, nt, (uint8_t)policy_default_action(new, nf, nt)};
 				rc = diff_pair_family(&c, &o, &n, fi);
 			}
 		}
@@ -296,7 +291,7 @@ int policy_diff(const struct policy *old, const struct policy *new, uint64_t bud
 static void describe(const struct policy *p, long rule, unsigned f, unsigned t, struct strbuf *out)
 {
 	if (rule < 0) {
-		strbuf_printf(out, "default %s", policy_action_name(pair_default(p, f, t)));
+		strbuf_printf(out, "default %s", policy_action_name(policy_default_action(p, f, t)));
 		const struct policy_loc *l = &p->default_loc[f][t];
 		if (l->file)
 			strbuf_printf(out, " (%s:%u)", l->file, l->line);

@@ -129,15 +129,8 @@ static int ev_ports(const char *s, size_t n, size_t off, uint16_t *lo, uint16_t 
 	return 0;
 }
 
-static const struct ev_name_num {
-	const char *name;
-	unsigned num;
-} ev_protos[] = {
-	{"icmp", 1}, {"igmp", 2}, {"ipip", 4}, {"tcp", 6}, {"egp", 8}, {"udp", 17},
-	{"dccp", 33}, {"ipv6", 41}, {"rsvp", 46}, {"gre", 47}, {"esp", 50}, {"ah", 51},
-	{"icmpv6", 58}, {"eigrp", 88}, {"ospf", 89}, {"etherip", 97}, {"pim", 103},
-	{"vrrp", 112}, {"l2tp", 115}, {"sctp", 132}, {"udplite", 136},
-}, ev_icmp4_types[] = {
+/* protocol names: policy_protocols (policy.c), shared with explain */
+static const struct policy_name_num ev_icmp4_types[] = {
 	{"echo-reply", 0}, {"destination-unreachable", 3}, {"source-quench", 4},
 	{"redirect", 5}, {"echo-request", 8}, {"router-advertisement", 9},
 	{"router-solicitation", 10}, {"time-exceeded", 11}, {"parameter-problem", 12},
@@ -151,7 +144,7 @@ static const struct ev_name_num {
 	{"mld2-listener-report", 143},
 };
 
-static int ev_lookup_num(const struct ev_name_num *t, size_t n, const char *s, size_t len)
+static int ev_lookup_num(const struct policy_name_num *t, size_t n, const char *s, size_t len)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strlen(t[i].name) == len && !memcmp(t[i].name, s, len))
@@ -159,7 +152,7 @@ static int ev_lookup_num(const struct ev_name_num *t, size_t n, const char *s, s
 	return -1;
 }
 
-static const char *ev_suggest_num(const struct ev_name_num *t, size_t n, const char *s, size_t len)
+static const char *ev_suggest_num(const struct policy_name_num *t, size_t n, const char *s, size_t len)
 {
 	const char *words[32];
 	for (size_t i = 0; i < n && i < 32; i++)
@@ -173,7 +166,7 @@ static const char *ev_suggest_num(const struct ev_name_num *t, size_t n, const c
 static int ev_icmp(unsigned proto, const char *s, size_t n, size_t off, struct svc_range *r,
 		   struct policy_why *why)
 {
-	const struct ev_name_num *t = proto == 1 ? ev_icmp4_types : ev_icmp6_types;
+	const struct policy_name_num *t = proto == 1 ? ev_icmp4_types : ev_icmp6_types;
 	size_t nt = proto == 1 ? NELEM(ev_icmp4_types) : NELEM(ev_icmp6_types);
 	const char *colon = memchr(s, ':', n);
 	size_t tn = colon ? (size_t)(colon - s) : n;
@@ -242,9 +235,9 @@ int policy_eval_spec(const char *spec, size_t n, const char *sport, size_t sn,
 			if (ev_number(arg, an, 255, "protocol number", aoff, &proto, why) < 0)
 				return -EINVAL;
 		} else {
-			int v = ev_lookup_num(ev_protos, NELEM(ev_protos), arg, an);
+			int v = policy_proto_by_name(arg, an);
 			if (v < 0) {
-				const char *sug = ev_suggest_num(ev_protos, NELEM(ev_protos), arg, an);
+				const char *sug = ev_suggest_num(policy_protocols, policy_nprotocols, arg, an);
 				if (sug)
 					return ev_why(why, aoff, an, "unknown protocol '%.*s'; did you mean '%s'?",
 						      (int)(an > 40 ? 40 : an), arg, sug);
@@ -259,7 +252,7 @@ int policy_eval_spec(const char *spec, size_t n, const char *sport, size_t sn,
 			goto no_sport;
 		return 0;
 	}
-	int v = ev_lookup_num(ev_protos, NELEM(ev_protos), spec, pn);
+	int v = policy_proto_by_name(spec, pn);
 	if (v < 0 || !(policy_proto_has_ports((uint8_t)v) || v == 1 || v == 58)) {
 		const char *sug = policy_parse_suggest(spec, pn, protowords, NELEM(protowords));
 		if (sug)
@@ -925,6 +918,8 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 		switch (st->kind) {
 		case AST_HOST:
 			if (it->kind == AST_ITEM_SELF) {
+				/* one machine, the appliance: a single host
+				 * (docs/policy.md, decision 2) */
 				o->self = true;
 			} else if (it->kind != AST_ITEM_LITERAL) {
 				diag_error(e->d, dloc(e, w->loc), "a host is one or more single addresses or "
@@ -950,7 +945,9 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 					diag_error(e->d, dloc(e, w->loc), "'%s' is not a prefix (use range)", w->s);
 				else
 					aset_add(&o->set, fam, lo, hi);
-				o->hosts = false;
+				/* a single host is one address however it is
+				 * written: a /32 or /128 is one */
+				o->hosts &= lo == hi;
 			}
 			break;
 		case AST_RANGE:
@@ -962,6 +959,8 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 				diag_error(e->d, dloc(e, w->loc), "a range is written A-B, not '%s'", w->s);
 			} else if (ev_literal(e, w, &fam, &lo, &hi) == 0) {
 				aset_add(&o->set, fam, lo, hi);
+				o->hosts &= lo == hi;
+				break;
 			}
 			o->hosts = false;
 			break;
@@ -1119,7 +1118,7 @@ static uint64_t ev_zone_list(struct ev *e, const struct ast_list *l)
 	for (uint32_t k = 0; k < l->n; k++) {
 		const struct ast_item *it = &l->v[k];
 		if (it->kind == AST_ITEM_ANY) {
-			m |= e->p->nzones >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << e->p->nzones) - 1);
+			m |= policy_zones_all(e->p);
 			continue;
 		}
 		long z = htab_get(&e->zone_ht, it->w.s);
@@ -1465,6 +1464,24 @@ static void ev_default(struct ev *e, const struct ast_stmt *st)
 	}
 }
 
+/* An invariant over a zone the datapath cannot recognise (no interfaces)
+ * would be proven but never enforced: its packets arrive as another zone's,
+ * and the backstop cannot name them.  Refused (docs/policy.md, decision 5).
+ * Zones whose statement had a syntax error are left out: their interfaces
+ * are unknown, not missing. */
+static void ev_invariant_ifs(struct ev *e, uint64_t zones, struct ast_loc at, const char *text)
+{
+	struct policy *p = e->p;
+	for (uint32_t z = 1; z < p->nzones; z++) {
+		const struct ast_stmt *zs = e->zone_st[z];
+		if (!(zones >> z & 1) || !zs || zs->broken || zs->ifaces.n)
+			continue;
+		diag_error(e->d, dloc(e, at), "zone '%s' of invariant '%s' has no interfaces: the datapath "
+			   "cannot recognise its packets, so the invariant could not be enforced", p->zones[z].name,
+			   text);
+	}
+}
+
 static void ev_isolate(struct ev *e, const struct ast_stmt *st)
 {
 	struct policy *p = e->p;
@@ -1480,6 +1497,7 @@ static void ev_isolate(struct ev *e, const struct ast_stmt *st)
 	p->isolate = xreallocarray(p->isolate, p->nisolate + 1, sizeof *p->isolate);
 	p->isolate[p->nisolate++] = (struct policy_isolate){
 		.zones = m, .implicit = false, .loc = ploc(e, st->loc), .text = strbuf_steal(&sb)};
+	ev_invariant_ifs(e, m, st->loc, p->isolate[p->nisolate - 1].text);
 }
 
 static void ev_sanitize(struct ev *e, const struct ast_stmt *st)
@@ -1542,6 +1560,7 @@ static void ev_sanitize(struct ev *e, const struct ast_stmt *st)
 		ev_text_items(&sb, &st->svc);
 	}
 	s.text = strbuf_steal(&sb);
+	ev_invariant_ifs(e, s.a_zones | s.b_zones, st->loc, s.text);
 	p->sanitize = xreallocarray(p->sanitize, p->nsanitize + 1, sizeof *p->sanitize);
 	p->sanitize[p->nsanitize++] = s;
 }
@@ -1564,6 +1583,8 @@ static void ev_implicit(struct ev *e)
 			.loc = p->zones[first[TIER_MYNUMBER]].loc,
 			.text = xstrdup("isolate mynumber (standard)"),
 		};
+		ev_invariant_ifs(e, tiers[TIER_MYNUMBER], e->zone_st[first[TIER_MYNUMBER]]->name.loc,
+				 p->isolate[p->nisolate - 1].text);
 	}
 	if (!e->have_sanitize && tiers[TIER_LGWAN] && tiers[TIER_INTERNET]) {
 		struct policy_sanitize s = {
@@ -1575,6 +1596,7 @@ static void ev_implicit(struct ev *e)
 			.text = xstrdup("sanitize lgwan <-> internet (standard)"),
 		};
 		ev_svc_any(&s.svc, &s.nsvc);
+		ev_invariant_ifs(e, s.a_zones | s.b_zones, e->zone_st[first[TIER_LGWAN]]->name.loc, s.text);
 		p->sanitize = xreallocarray(p->sanitize, p->nsanitize + 1, sizeof *p->sanitize);
 		p->sanitize[p->nsanitize++] = s;
 	}

@@ -17,7 +17,12 @@
  * established flows are accepted first: the gate is the flow's first packet,
  * which had to pass here.  Reloading is one atomic transaction that flushes
  * and refills this table only; the appliance's own base chains (and the
- * packets queued in them) are never touched. */
+ * packets queued in them) are never touched.
+ *
+ * Which paths are guarded and what passes them is policy.c's (the reference
+ * semantics, the same functions the prover uses); semantics_test runs this
+ * text on random policies and checks that it drops exactly what they
+ * forbid. */
 #include "rules/policy_nft.h"
 
 #include <stdio.h>
@@ -132,13 +137,14 @@ static void emit_svc_lines(int family, const struct svc_range *s, const char *pr
 	}
 }
 
-/* Lines that "return" (permit) the packets a rule or relay admits. */
-static void emit_permit(int family, const struct addr_set *src, bool src_any, const struct addr_set *dst,
-			bool dst_any, const struct svc_range *svc, uint32_t nsvc, const char *comment,
-			struct strbuf *out)
+/* Lines that "return" (permit) the packets a rule or relay admits; ifs
+ * restricts them by interface ("" or "iifname { ... } "). */
+static void emit_permit(const char *ifs, int family, const struct addr_set *src, bool src_any,
+			const struct addr_set *dst, bool dst_any, const struct svc_range *svc, uint32_t nsvc,
+			const char *comment, struct strbuf *out)
 {
 	struct strbuf pre = STRBUF_INIT;
-	strbuf_printf(&pre, "meta nfproto %s", family == 4 ? "ipv4" : "ipv6");
+	strbuf_printf(&pre, "%smeta nfproto %s", ifs, family == 4 ? "ipv4" : "ipv6");
 	if (!put_addr_match(family, "saddr", src, src_any, &pre) ||
 	    !put_addr_match(family, "daddr", dst, dst_any, &pre)) {
 		strbuf_free(&pre);
@@ -151,64 +157,70 @@ static void emit_permit(int family, const struct addr_set *src, bool src_any, co
 	strbuf_free(&pre);
 }
 
-static bool is_conforming_exception(const struct policy_rule *r)
+static bool zones_any_if(const struct policy *p, uint64_t zones)
 {
-	const uint32_t need = POLICY_RULE_SRC_HOSTS | POLICY_RULE_DST_HOSTS | POLICY_RULE_SVC_EXPLICIT |
-			      POLICY_RULE_LOG;
-	return r->action == ACT_ALLOW && (r->flags & need) == need;
+	for (unsigned z = 1; z < p->nzones; z++)
+		if ((zones >> z & 1) && p->zones[z].nif)
+			return true;
+	return false;
 }
 
-/* Chain for one isolate invariant: permits its conforming exception rules
- * for packets crossing between inside (zones) and outside. */
+/* Does the rule decide some pair of from x to that crosses the isolate? */
+static bool rule_crosses(const struct policy *p, const struct policy_rule *r, uint64_t zones, uint64_t from,
+			 uint64_t to)
+{
+	for (unsigned f = 0; f < p->nzones; f++)
+		for (unsigned t = 0; t < p->nzones; t++)
+			if ((from >> f & 1) && (to >> t & 1) && policy_isolate_crosses(zones, f, t))
+				return true;
+	return false;
+}
+
+/* Chain for one isolate invariant: permits its exception rules for packets
+ * crossing between inside (zones) and outside, each only between the
+ * interfaces of its own zones (with_iif / with_oif: the hook has them). */
 static void emit_isolate_chain(const struct policy *p, unsigned idx, const char *hook, uint64_t from_ok,
 			       uint64_t to_ok, struct strbuf *out)
 {
 	const struct policy_isolate *iso = &p->isolate[idx];
+	bool with_iif = strcmp(hook, "out") != 0, with_oif = strcmp(hook, "in") != 0;
 	strbuf_printf(out, "\tchain iso%u_%s {\n\t\t# %s\n", idx, hook, iso->text);
 	for (uint32_t i = 0; i < p->nrules; i++) {
 		const struct policy_rule *r = &p->rules[i];
-		if (!is_conforming_exception(r))
+		uint64_t from = r->from_zones & from_ok, to = r->to_zones & to_ok;
+		if (!policy_rule_is_exception(r) || !rule_crosses(p, r, iso->zones, from, to))
 			continue;
-		/* crossing: one end inside, the other outside, within this hook's zones */
-		bool crosses = ((r->from_zones & iso->zones) && (r->to_zones & ~iso->zones)) ||
-			       ((r->from_zones & ~iso->zones) && (r->to_zones & iso->zones));
-		if (!crosses || !(r->from_zones & from_ok) || !(r->to_zones & to_ok))
+		if ((with_iif && !zones_any_if(p, from)) || (with_oif && !zones_any_if(p, to)))
 			continue;
+		struct strbuf ifs = STRBUF_INIT;
+		if (with_iif) {
+			strbuf_puts(&ifs, "iifname ");
+			put_ifset(p, from, &ifs);
+			strbuf_puts(&ifs, " ");
+		}
+		if (with_oif) {
+			strbuf_puts(&ifs, "oifname ");
+			put_ifset(p, to, &ifs);
+			strbuf_puts(&ifs, " ");
+		}
 		char comment[64];
 		snprintf(comment, sizeof comment, "rule %u", r->id);
 		for (int fam = 4; fam <= 6; fam += 2)
-			emit_permit(fam, &r->src, false, &r->dst, false, r->svc, r->nsvc, comment, out);
+			emit_permit(strbuf_str(&ifs), fam, &r->src, false, &r->dst, false, r->svc, r->nsvc, comment,
+				    out);
+		strbuf_free(&ifs);
 	}
 	strbuf_printf(out, "\t\tcounter drop comment \"%s\"\n\t}\n", iso->text);
 }
 
-/* Does sanitize statement s let traffic from zone f towards zone t (t may
- * be self) through its relays?  Only in a declared direction. */
-static bool sanitize_sends(const struct policy_sanitize *s, unsigned f, unsigned t)
-{
-	bool ab = (s->a_zones >> f & 1) && (t == POLICY_ZONE_SELF || (s->b_zones >> t & 1));
-	bool ba = s->both_ways && (s->b_zones >> f & 1) && (t == POLICY_ZONE_SELF || (s->a_zones >> t & 1));
-	return ab || ba;
-}
-
-/* Is the direct path f -> t between two sides of some sanitize statement? */
-static bool sanitize_separates(const struct policy *p, unsigned f, unsigned t)
+/* Does some sanitize statement govern the path f -> t (self included)? */
+static bool sanitize_governs(const struct policy *p, unsigned f, unsigned t)
 {
 	for (uint32_t i = 0; i < p->nsanitize; i++) {
-		const struct policy_sanitize *s = &p->sanitize[i];
-		if (((s->a_zones >> f & 1) && (s->b_zones >> t & 1)) ||
-		    ((s->b_zones >> f & 1) && (s->a_zones >> t & 1)))
+		bool relays;
+		if (policy_sanitize_path(&p->sanitize[i], f, t, &relays) != SANITIZE_FREE)
 			return true;
 	}
-	return false;
-}
-
-/* Is zone f a sending side of some statement (so f -> self is restricted)? */
-static bool sanitize_restricts_self(const struct policy *p, unsigned f)
-{
-	for (uint32_t i = 0; i < p->nsanitize; i++)
-		if (sanitize_sends(&p->sanitize[i], f, POLICY_ZONE_SELF))
-			return true;
 	return false;
 }
 
@@ -221,17 +233,36 @@ static void emit_sanitize_chain(const struct policy *p, unsigned f, unsigned t, 
 	strbuf_printf(out, "\tchain san_%s_%s {\n", p->zones[f].name, p->zones[t].name);
 	for (uint32_t i = 0; i < p->nsanitize; i++) {
 		const struct policy_sanitize *s = &p->sanitize[i];
-		if (!sanitize_sends(s, f, t))
+		bool relays;
+		if (policy_sanitize_path(s, f, t, &relays) == SANITIZE_FREE || !relays)
 			continue;
 		strbuf_printf(out, "\t\t# %s\n", s->text);
-		bool to_self = t == POLICY_ZONE_SELF;
-		if (to_self ? !s->via_self : !(s->via.n4 || s->via.n6))
+		const struct addr_set *dst;
+		if (!policy_sanitize_relays(s, t == POLICY_ZONE_SELF, &dst))
 			continue;
 		for (int fam = 4; fam <= 6; fam += 2)
-			emit_permit(fam, &none, true, &s->via, to_self, s->svc, s->nsvc, "relay", out);
+			emit_permit("", fam, &none, true, dst ? dst : &none, !dst, s->svc, s->nsvc, "relay", out);
 	}
 	strbuf_printf(out, "\t\tcounter drop comment \"no direct path %s -> %s\"\n\t}\n", p->zones[f].name,
 		      p->zones[t].name);
+}
+
+/* An isolate that holds self: packets between the appliance and the zones
+ * outside cross its boundary (input from, output to their interfaces). */
+static void emit_isolate_self(const struct policy *p, unsigned i, uint64_t outside, struct strbuf *out,
+			      struct strbuf *in, struct strbuf *outp)
+{
+	const uint64_t self = 1ull << POLICY_ZONE_SELF;
+	if (!zones_any_if(p, outside))
+		return;
+	emit_isolate_chain(p, i, "in", outside, self, out);
+	emit_isolate_chain(p, i, "out", self, outside, out);
+	strbuf_puts(in, "\t\tiifname ");
+	put_ifset(p, outside, in);
+	strbuf_printf(in, " jump iso%u_in\n", i);
+	strbuf_puts(outp, "\t\toifname ");
+	put_ifset(p, outside, outp);
+	strbuf_printf(outp, " jump iso%u_out\n", i);
 }
 
 int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_t whylen)
@@ -263,14 +294,18 @@ int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_
 	strbuf_puts(out, "table inet " NFT_TABLE " {\n");
 
 	const uint64_t self = 1ull << POLICY_ZONE_SELF;
-	const uint64_t all = p->nzones >= 64 ? ~0ull : ((1ull << p->nzones) - 1);
+	const uint64_t all = policy_zones_all(p);
 	struct strbuf fwd = STRBUF_INIT, in = STRBUF_INIT, outp = STRBUF_INIT;
 
 	for (uint32_t i = 0; i < p->nisolate; i++) {
 		uint64_t m = p->isolate[i].zones & ~self;
 		uint64_t outside = all & ~m & ~self;
-		if (!m)
+		if (!m) {
+			/* "isolate self": the appliance against every zone */
+			if (p->isolate[i].zones & self)
+				emit_isolate_self(p, i, outside, out, &in, &outp);
 			continue;
+		}
 		emit_isolate_chain(p, i, "fwd", all & ~self, all & ~self, out);
 		strbuf_puts(&fwd, "\t\tiifname ");
 		put_ifset(p, m, &fwd);
@@ -284,7 +319,9 @@ int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_
 			put_ifset(p, m, &fwd);
 			strbuf_printf(&fwd, " jump iso%u_fwd\n", i);
 		}
-		if (!(p->isolate[i].zones & self)) {
+		if (p->isolate[i].zones & self) {
+			emit_isolate_self(p, i, outside, out, &in, &outp);
+		} else {
 			emit_isolate_chain(p, i, "in", m, self, out);
 			emit_isolate_chain(p, i, "out", self, m, out);
 			strbuf_puts(&in, "\t\tiifname ");
@@ -297,7 +334,7 @@ int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_
 	}
 	for (unsigned f = 1; f < p->nzones; f++) {
 		for (unsigned t = 1; t < p->nzones; t++) {
-			if (f == t || !sanitize_separates(p, f, t))
+			if (!sanitize_governs(p, f, t))
 				continue;
 			emit_sanitize_chain(p, f, t, out);
 			strbuf_puts(&fwd, "\t\tiifname ");
@@ -306,12 +343,21 @@ int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_
 			put_ifset(p, 1ull << t, &fwd);
 			strbuf_printf(&fwd, " jump san_%s_%s\n", p->zones[f].name, p->zones[t].name);
 		}
-		if (sanitize_restricts_self(p, f)) {
+		if (sanitize_governs(p, f, POLICY_ZONE_SELF)) {
 			emit_sanitize_chain(p, f, POLICY_ZONE_SELF, out);
 			strbuf_puts(&in, "\t\tiifname ");
 			put_ifset(p, 1ull << f, &in);
 			strbuf_printf(&in, " jump san_%s_self\n", p->zones[f].name);
 		}
+	}
+	/* the appliance as one side of a statement: its own packets out */
+	for (unsigned t = 1; t < p->nzones; t++) {
+		if (!sanitize_governs(p, POLICY_ZONE_SELF, t))
+			continue;
+		emit_sanitize_chain(p, POLICY_ZONE_SELF, t, out);
+		strbuf_puts(&outp, "\t\toifname ");
+		put_ifset(p, 1ull << t, &outp);
+		strbuf_printf(&outp, " jump san_self_%s\n", p->zones[t].name);
 	}
 
 	static const struct {

@@ -10,13 +10,17 @@
  * there (they read naturally), else anywhere (a spoofed source is still a
  * violation).
  *
+ * What the invariants mean is policy.c's (the reference semantics): which
+ * zone pairs an isolate restricts and which rules are its exceptions
+ * (policy_isolate_crosses, policy_rule_is_exception), which paths a
+ * sanitize statement governs, in which its relays count and what they are
+ * (policy_sanitize_path, policy_sanitize_relays).  This file only searches:
  * isolate M: between a zone in M and one outside (self included), an allow
- * rule may decide packets only if it names single hosts on both ends and
- * explicit services, and logs.  sanitize A <-> B via R service S: across
- * A -> B (B -> A) only to R with S; to the appliance only with S and only
- * when it is a relay itself.  Sanitize statements covering the same zone
- * pair are read together (their relays are permitted jointly); the first
- * of them reports a violation there, once.  One counterexample per rule and
+ * rule may decide packets only if it is an exception.  sanitize: on each
+ * governed path, only to the relays of the statements that declare that
+ * direction.  Sanitize statements covering the same zone pair are read
+ * together (their relays are permitted jointly); the first of them reports
+ * a violation there, once.  One counterexample per rule and
  * invariant, so one run shows every broken rule.
  *
  * Reachability: first every rule's reachability, then redundancy of the
@@ -144,12 +148,6 @@ static bool memo_seen(struct memo *m, const uint32_t *v, size_t n)
 static bool applies(const struct ctx *c, uint32_t rule, unsigned f, unsigned t)
 {
 	return (c->from[rule] >> f & 1) && (c->to[rule] >> t & 1);
-}
-
-static uint8_t pair_default(const struct policy *p, unsigned f, unsigned t)
-{
-	uint8_t a = p->default_action[f][t];
-	return a == ACT_REJECT ? ACT_REJECT : ACT_DENY;
 }
 
 static void rule_describe(const struct policy_rule *r, struct strbuf *out)
@@ -344,10 +342,6 @@ static void report_budget(struct ctx *c, struct prove_invariant *inv, struct pol
 		inv->status = PROVE_INCOMPLETE;
 }
 
-enum {
-	CONFORMING = POLICY_RULE_SRC_HOSTS | POLICY_RULE_DST_HOSTS | POLICY_RULE_SVC_EXPLICIT | POLICY_RULE_LOG,
-};
-
 /* Why an allow rule is not an admitted exception to an isolate. */
 static char *isolate_why(const struct policy_rule *r, bool implicit, const char *text)
 {
@@ -380,9 +374,10 @@ static void prove_isolate(struct ctx *c, const struct policy_isolate *iso, struc
 {
 	const struct policy *p = c->p;
 	uint64_t pairs[POLICY_MAX_ZONES] = {0};
-	uint64_t in = iso->zones & c->zmask;
 	for (unsigned f = 0; f < p->nzones; f++)
-		pairs[f] = ((in >> f & 1) ? ~in : in) & c->zmask & ~((uint64_t)1 << f);
+		for (unsigned t = 0; t < p->nzones; t++)
+			if (policy_isolate_crosses(iso->zones, f, t))
+				pairs[f] |= (uint64_t)1 << t;
 
 	struct ps_budget b = {budget};
 	for (uint32_t ri = 0; ri < p->nrules; ri++) {
@@ -397,7 +392,7 @@ static void prove_isolate(struct ctx *c, const struct policy_isolate *iso, struc
 		}
 		if (!rc)
 			continue;
-		if ((r->flags & CONFORMING) == CONFORMING) {
+		if (policy_rule_is_exception(r)) {
 			inv_add_exception(inv, r->id);
 		} else {
 			char *why = isolate_why(r, iso->implicit, inv->text);
@@ -446,38 +441,14 @@ struct sgroup {
 	struct permitted pm;
 };
 
-static bool sanitize_covers(const struct policy_sanitize *s, unsigned f, unsigned t, bool toself)
-{
-	uint64_t a = s->a_zones, bz = s->b_zones;
-	bool fa = a >> f & 1, fb = bz >> f & 1;
-	if (f == t)
-		return false;
-	if (toself)
-		return t == POLICY_ZONE_SELF && (fa || (s->both_ways && fb));
-	if (t == POLICY_ZONE_SELF)
-		return false;   /* the appliance is the other clause */
-	/* a direct path is forbidden in both directions, whatever the arrow */
-	return (fa && (bz >> t & 1)) || (fb && (a >> t & 1));
-}
-
-/* Does statement s let f -> t through its relays?  Only in a declared
- * direction: "A -> B" relays A to B, and B to A gets nothing. */
-static bool sanitize_sends(const struct policy_sanitize *s, unsigned f, unsigned t, bool toself)
-{
-	bool fa = s->a_zones >> f & 1, fb = s->b_zones >> f & 1;
-	if (toself)
-		return fa || (s->both_ways && fb);
-	return (fa && (s->b_zones >> t & 1)) || (s->both_ways && fb && (s->a_zones >> t & 1));
-}
-
-/* What statement s permits in one clause: to its relays with its services;
- * to the appliance only when the appliance is one of its relays. */
+/* What statement s permits in one clause, as a region: to its relays with
+ * its services; to the appliance only when the appliance is one of its
+ * relays (the region form of policy_sanitize_relay_admits). */
 static void sanitize_permitted(const struct policy_sanitize *s, bool toself, struct permitted *pm)
 {
-	if (!toself)
-		permitted_add(pm, &s->via, s->svc, s->nsvc);
-	else if (s->via_self)
-		permitted_add(pm, NULL, s->svc, s->nsvc);
+	const struct addr_set *dst;
+	if (policy_sanitize_relays(s, toself, &dst))
+		permitted_add(pm, dst, s->svc, s->nsvc);
 }
 
 static struct sgroup *sanitize_groups(const struct ctx *c, size_t *ret_n)
@@ -488,14 +459,13 @@ static struct sgroup *sanitize_groups(const struct ctx *c, size_t *ret_n)
 	uint32_t *list = xreallocarray(NULL, p->nsanitize ? p->nsanitize : 1, sizeof *list);
 	bool *sends = xreallocarray(NULL, p->nsanitize ? p->nsanitize : 1, sizeof *sends);
 	for (int kind = 0; kind < 2; kind++) {
+		enum policy_sanitize_path want = kind ? SANITIZE_TO_SELF : SANITIZE_CROSSING;
 		for (unsigned f = 0; f < p->nzones; f++) {
 			for (unsigned t = 0; t < p->nzones; t++) {
 				size_t nl = 0;
 				for (uint32_t i = 0; i < p->nsanitize; i++)
-					if (sanitize_covers(&p->sanitize[i], f, t, kind)) {
-						sends[nl] = sanitize_sends(&p->sanitize[i], f, t, kind);
+					if (policy_sanitize_path(&p->sanitize[i], f, t, &sends[nl]) == want)
 						list[nl++] = i;
-					}
 				if (!nl)
 					continue;
 				size_t k = 0;
@@ -555,12 +525,17 @@ static char *sanitize_why(const struct policy *p, const struct policy_sanitize *
 		strbuf_printf(&sb, "'%s' is the standard three-tier invariant, in force because the policy "
 			      "declares no sanitize statement; declare the sanitising relays with "
 			      "'sanitize A <-> B via RELAY service SERVICE'", text);
-	if (g->nstmts > 1) {
-		strbuf_puts(&sb, s->implicit ? "; " : "");
-		strbuf_puts(&sb, "the relays of these statements were permitted too:");
-		for (size_t i = 1; i < g->nstmts; i++)
-			strbuf_printf(&sb, "%s '%s'", i > 1 ? "," : "",
-				      p->sanitize[g->stmts[i]].text ? p->sanitize[g->stmts[i]].text : "sanitize");
+	/* only statements that declare this direction lent their relays */
+	size_t lent = 0;
+	for (size_t i = 1; i < g->nstmts; i++) {
+		if (!g->sends[i])
+			continue;
+		if (!lent++) {
+			strbuf_puts(&sb, s->implicit ? "; " : "");
+			strbuf_puts(&sb, "the relays of these statements were permitted too:");
+		}
+		strbuf_printf(&sb, "%s '%s'", lent > 1 ? "," : "",
+			      p->sanitize[g->stmts[i]].text ? p->sanitize[g->stmts[i]].text : "sanitize");
 	}
 	return sb.len ? strbuf_steal(&sb) : NULL;
 }
@@ -668,7 +643,7 @@ static int rule_redundant(struct ctx *c, uint32_t ri, struct ps_budget *b)
 				for (unsigned to = 0; to < p->nzones; to++) {
 					if (!(r->to_zones >> to & 1))
 						continue;
-					bool dflt = pair_default(p, f, to) != c->act[ri];
+					bool dflt = policy_default_action(p, f, to) != c->act[ri];
 					rc = subset(c, fi, f, to, UINT32_MAX, b);
 					if (rc < 0)
 						return rc;
@@ -872,7 +847,7 @@ int policy_prove(const struct policy *p, const struct prove_options *o, struct d
 	uint64_t budget = o && o->budget ? o->budget : PROVE_DEFAULT_BUDGET;
 
 	struct ctx c = {.p = p, .d = d};
-	c.zmask = p->nzones >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << p->nzones) - 1);
+	c.zmask = policy_zones_all(p);
 	for (int fi = 0; fi < 2; fi++)
 		c.tab[fi] = ps_table_new(p->rules, p->nrules, families[fi]);
 	c.from = xreallocarray(NULL, p->nrules ? p->nrules : 1, sizeof *c.from);

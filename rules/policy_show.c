@@ -7,30 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *proto_name(unsigned proto)
-{
-	switch (proto) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 33: return "dccp";
-	case 47: return "gre";
-	case 50: return "esp";
-	case 51: return "ah";
-	case 58: return "icmpv6";
-	case 89: return "ospf";
-	case 103: return "pim";
-	case 112: return "vrrp";
-	case 132: return "sctp";
-	case 136: return "udplite";
-	default: return NULL;
-	}
-}
-
+/* As a policy writes it: the service words bare (tcp, icmp, ...), other
+ * protocols as proto/NAME or proto/NUMBER. */
 static void put_proto(struct strbuf *out, unsigned proto)
 {
-	const char *n = proto_name(proto);
-	if (n && proto != 47 && proto != 50 && proto != 51 && proto != 89 && proto != 103 && proto != 112)
+	const char *n = policy_proto_name(proto);
+	if (n && (proto == 1 || proto == 58 || policy_proto_has_ports((uint8_t)proto)))
 		strbuf_puts(out, n);
 	else if (n)
 		strbuf_printf(out, "proto/%s", n);
@@ -142,7 +124,7 @@ void policy_packet_format(const struct policy *p, const struct policy_packet *pk
 	unsigned proto = pkt->key >> 16;
 	bool ports = policy_proto_has_ports((uint8_t)proto);
 	strbuf_printf(out, "%s -> %s ", zone_name(p, pkt->from_zone), zone_name(p, pkt->to_zone));
-	const char *n = proto_name(proto);
+	const char *n = policy_proto_name(proto);
 	if (n)
 		strbuf_printf(out, "%s%s ", n, pkt->family == 6 && proto != 58 ? "" : "");
 	else
@@ -158,7 +140,7 @@ void policy_packet_format(const struct policy *p, const struct policy_packet *pk
 
 static void zones_format(const struct policy *p, uint64_t mask, struct strbuf *out)
 {
-	uint64_t all = p->nzones >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << p->nzones) - 1);
+	uint64_t all = policy_zones_all(p);
 	if ((mask & all) == all) {
 		strbuf_puts(out, "any");
 		return;
@@ -294,10 +276,10 @@ void policy_show_listing(const struct policy *p, struct strbuf *out)
 	unsigned nset = 0;
 	for (unsigned f = 0; f < p->nzones; f++)
 		for (unsigned t = 0; t < p->nzones; t++) {
-			if (!p->default_loc[f][t].file && p->default_action[f][t] == ACT_DENY)
+			if (!p->default_loc[f][t].file && policy_default_action(p, f, t) == ACT_DENY)
 				continue;
 			strbuf_printf(out, "  %s -> %s %s  ", zone_name(p, f), zone_name(p, t),
-				      policy_action_name(p->default_action[f][t]));
+				      policy_action_name(policy_default_action(p, f, t)));
 			put_loc(&p->default_loc[f][t], out);
 			strbuf_puts(out, "\n");
 			nset++;
@@ -310,7 +292,7 @@ static bool pair_allows(const struct policy *p, unsigned f, unsigned t)
 {
 	for (unsigned i = 0; i < p->nrules; i++) {
 		const struct policy_rule *r = &p->rules[i];
-		if (r->action == ACT_ALLOW && (r->from_zones >> f & 1) && (r->to_zones >> t & 1))
+		if (r->action == ACT_ALLOW && policy_rule_applies(r, f, t))
 			return true;
 	}
 	return false;
@@ -333,7 +315,7 @@ void policy_show_matrix(const struct policy *p, struct strbuf *out)
 		for (unsigned t = 0; t < p->nzones; t++) {
 			char cell[4];
 			snprintf(cell, sizeof cell, "%c%c", pair_allows(p, f, t) ? 'A' : '-',
-				 p->default_action[f][t] == ACT_REJECT ? 'r' : 'd');
+				 policy_default_action(p, f, t) == ACT_REJECT ? 'r' : 'd');
 			strbuf_printf(out, " %-*s", (int)w, cell);
 		}
 		strbuf_puts(out, "\n");
@@ -345,7 +327,7 @@ void policy_show_matrix(const struct policy *p, struct strbuf *out)
 			bool head = false;
 			for (unsigned i = 0; i < p->nrules; i++) {
 				const struct policy_rule *r = &p->rules[i];
-				if (r->action != ACT_ALLOW || !(r->from_zones >> f & 1) || !(r->to_zones >> t & 1))
+				if (r->action != ACT_ALLOW || !policy_rule_applies(r, f, t))
 					continue;
 				if (!head)
 					strbuf_printf(out, "  %s -> %s\n", zone_name(p, f), zone_name(p, t));

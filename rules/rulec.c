@@ -464,14 +464,10 @@ static int parse_zone(const struct table *t, const char *s)
 
 static int parse_proto(const char *s)
 {
-	static const struct { const char *n; int p; } names[] = {
-		{"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"dccp", 33}, {"gre", 47}, {"esp", 50},
-		{"ah", 51}, {"icmpv6", 58}, {"ospf", 89}, {"pim", 103}, {"vrrp", 112},
-		{"sctp", 132}, {"udplite", 136},
-	};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (!strcmp(s, names[i].n))
-			return names[i].p;
+	/* the names policies accept (proto/NAME), one table */
+	int named = policy_proto_by_name(s, strlen(s));
+	if (named >= 0)
+		return named;
 	char *end;
 	long v = strtol(s, &end, 10);
 	if (*s && !*end && v >= 0 && v <= 255)

@@ -934,14 +934,12 @@ int table_build(const struct policy *p, int64_t compile_time, void **ret_buf, si
 	for (uint32_t f = 0; f < nz; f++)
 		for (uint32_t t = 0; t < nz; t++) {
 			uint8_t a = p->default_action[f][t];
-			if (a == ACT_NONE)
-				a = ACT_DENY;    /* unset: the built-in default deny */
-			if (a != ACT_DENY && a != ACT_REJECT) {
+			if (a != ACT_NONE && a != ACT_DENY && a != ACT_REJECT) {
 				r = fail(&b, "default %s -> %s is neither deny nor reject", p->zones[f].name,
 					 p->zones[t].name);
 				goto out;
 			}
-			defaults[f * nz + t] = a;
+			defaults[f * nz + t] = (uint8_t)policy_default_action(p, f, t);
 		}
 	for (uint32_t i = 0; i < p->nrules; i++)
 		if ((r = prep_rule(&b, i, &prep[i])) < 0)

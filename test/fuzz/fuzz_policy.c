@@ -53,6 +53,14 @@ static bool file_of(const struct policy *p, const char *f)
 	return false;
 }
 
+/* Every zone of an invariant has interfaces (docs/policy.md, decision 5). */
+static void check_enforceable(const struct policy *p, uint64_t zones)
+{
+	for (uint32_t z = 1; z < p->nzones; z++)
+		if (zones >> z & 1)
+			REQUIRE(p->zones[z].nif > 0);
+}
+
 static void check_policy(const struct policy *p)
 {
 	REQUIRE(p->nzones >= 1 && p->nzones <= POLICY_MAX_ZONES);
@@ -81,7 +89,10 @@ static void check_policy(const struct policy *p)
 		check_set(&p->sanitize[i].via);
 		check_svc(p->sanitize[i].svc, p->sanitize[i].nsvc);
 		REQUIRE(!(p->sanitize[i].a_zones & p->sanitize[i].b_zones));
+		check_enforceable(p, p->sanitize[i].a_zones | p->sanitize[i].b_zones);
 	}
+	for (uint32_t i = 0; i < p->nisolate; i++)
+		check_enforceable(p, p->isolate[i].zones);
 	for (uint32_t i = 0; i < p->nzones; i++)
 		for (uint32_t j = 0; j < p->nzones; j++)
 			REQUIRE(p->default_action[i][j] == ACT_DENY || p->default_action[i][j] == ACT_REJECT);

@@ -74,6 +74,21 @@ try:
             check(what, r.returncode == 0 and f"verdict  {c[6]}\n" in r.stdout and c[7] in r.stdout,
                   r.stdout + r.stderr)
 
+    # explain takes every protocol name a policy takes (one table); 004 is
+    # the policy of docs/policy.md's decisions
+    shutil.copy(os.path.join(here, "004.policy"), work)
+    for name in ("icmp", "igmp", "ipip", "tcp", "egp", "udp", "dccp", "ipv6", "rsvp", "gre", "esp", "ah",
+                 "icmpv6", "eigrp", "ospf", "etherip", "pim", "vrrp", "l2tp", "sctp", "udplite"):
+        r = run("explain", "004.policy", "lgwan", "lgwan", name, "198.18.20.5", "198.18.20.6")
+        want = '#8 "igmp in lgwan"' if name == "igmp" else "none matched"
+        check(f"explain protocol {name}", r.returncode == 0 and want in r.stdout, r.stdout + r.stderr)
+    for c in (("mgmt", "self", "tcp", "198.18.40.5:40000", "198.18.40.1:22", "deny"),
+              ("self", "mgmt", "udp", "198.18.40.1:40000", "198.18.40.10:514", "allow (logged)"),
+              ("self", "mgmt", "udp", "198.18.40.1:40000", "198.18.40.11:514", "reject")):
+        r = run("explain", "004.policy", *c[:5])
+        check("explain 004 " + " ".join(c[:5]), r.returncode == 0 and f"verdict  {c[5]}\n" in r.stdout,
+              r.stdout + r.stderr)
+
     # diff: change an action, add a rule, change a default
     with open(os.path.join(here, "001.policy"), encoding="utf-8") as f:
         text = f.read()
