@@ -40,6 +40,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "rules/policy.h"
+#include "rules/policy_load.h"
 #include "rules/policy_nft.h"
 #include "rules/policy_prove.h"
 #include "rules/policy_show.h"
