@@ -30,7 +30,7 @@ struct gw_ctx {
 	struct table_info info;
 	uint32_t nrules;
 	_Atomic uint64_t *rule_hits;  /* per rule index; [nrules] = defaults */
-	_Atomic uint64_t pair_hits[POLICY_MAX_ZONES][POLICY_MAX_ZONES];
+	_Atomic uint64_t pair_hits[TABLE_MAX_ZONES][TABLE_MAX_ZONES];
 };
 
 /* Read and validate the table file at path for generation gen. */

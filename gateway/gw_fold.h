@@ -23,7 +23,7 @@
 
 struct gw_fold_key {
 	uint8_t family;          /* 4 or 6; 0 for the overflow summary */
-	uint8_t action;          /* enum policy_action */
+	uint8_t action;          /* enum table_action */
 	uint32_t rule_id;
 	u128 src;
 };

@@ -17,7 +17,7 @@ static uint16_t rd16(const uint8_t *p)
 /* The transport part: ports or ICMP type/code, from the first bytes of l4. */
 static int parse_l4(const uint8_t *l4, size_t len, struct gw_pkt *p)
 {
-	p->has_ports = policy_proto_has_ports(p->proto);
+	p->has_ports = table_proto_has_ports(p->proto);
 	p->is_icmp = (p->family == 4 && p->proto == 1) || (p->family == 6 && p->proto == 58);
 	if (p->has_ports) {
 		if (len < 4)
@@ -106,7 +106,7 @@ int gw_parse_packet(const void *buf, size_t len, struct gw_pkt *ret)
 
 uint32_t gw_pkt_key(const struct gw_pkt *p)
 {
-	return policy_packet_key(p->proto, p->dport, p->icmp_type, p->icmp_code);
+	return table_packet_key(p->proto, p->dport, p->icmp_type, p->icmp_code);
 }
 
 void gw_pkt_query(const struct gw_pkt *p, uint8_t from_zone, uint8_t to_zone, struct table_query *ret)

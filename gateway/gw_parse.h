@@ -33,7 +33,7 @@ struct gw_pkt {
  * too many extension headers: not decidable here). */
 int gw_parse_packet(const void *buf, size_t len, struct gw_pkt *ret);
 
-/* The policy key of a parsed packet (policy_packet_key). */
+/* The policy key of a parsed packet (table_packet_key). */
 uint32_t gw_pkt_key(const struct gw_pkt *p);
 
 /* Fill a table query for the packet between two zones. */

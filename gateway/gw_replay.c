@@ -210,9 +210,9 @@ int gw_replay_run(struct gw_replay *rp, const struct table *t, const struct gw_r
 		if (f.from < 0)
 			f.from = net_zone(o, f.pkt.family, f.pkt.src);
 		f.to = o->out_zone >= 0 ? o->out_zone : net_zone(o, f.pkt.family, f.pkt.dst);
-		f.hook = f.to == POLICY_ZONE_SELF ? GW_REPLAY_HOOK_INPUT
-			 : f.from == POLICY_ZONE_SELF ? GW_REPLAY_HOOK_OUTPUT : GW_REPLAY_HOOK_FORWARD;
-		if (!t || f.from < 0 || f.to < 0 || (f.from == POLICY_ZONE_SELF && f.to == POLICY_ZONE_SELF)) {
+		f.hook = f.to == TABLE_ZONE_SELF ? GW_REPLAY_HOOK_INPUT
+			 : f.from == TABLE_ZONE_SELF ? GW_REPLAY_HOOK_OUTPUT : GW_REPLAY_HOOK_FORWARD;
+		if (!t || f.from < 0 || f.to < 0 || (f.from == TABLE_ZONE_SELF && f.to == TABLE_ZONE_SELF)) {
 			f.reason = "no-zone";
 			st->no_zone++;
 		} else {

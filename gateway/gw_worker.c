@@ -77,7 +77,7 @@ static void emit_decision(struct gw_worker *w, const struct gw_ctx *c, const str
 			f[n++] = (struct audit_field)AUDIT_UINT("icmp_code", d->pkt.icmp_code);
 		}
 	}
-	f[n++] = (struct audit_field)AUDIT_STR("action", policy_action_name(d->v.action));
+	f[n++] = (struct audit_field)AUDIT_STR("action", table_action_name(d->v.action));
 	f[n++] = (struct audit_field)AUDIT_UINT("rule_id", d->v.rule_id);
 	struct table_rule_info ri;
 	if (t && d->v.rule_index != UINT32_MAX && table_rule(t, d->v.rule_index, &ri)) {
@@ -113,7 +113,7 @@ static void emit_folded(void *arg, const struct gw_fold_summary *s)
 	} else {
 		f[n++] = (struct audit_field)AUDIT_IP("src", s->key.family, s->key.src);
 		f[n++] = (struct audit_field)AUDIT_UINT("rule_id", s->key.rule_id);
-		f[n++] = (struct audit_field)AUDIT_STR("action", policy_action_name(s->key.action));
+		f[n++] = (struct audit_field)AUDIT_STR("action", table_action_name(s->key.action));
 	}
 	f[n++] = (struct audit_field)AUDIT_INT("second", s->second);
 	f[n++] = (struct audit_field)AUDIT_UINT("folded", s->folded);
@@ -247,10 +247,10 @@ static void decide(struct gw_worker *w, struct gw_ctx *c, const struct gw_nfq_ms
 	switch (hook) {
 	case GW_HOOK_INPUT:
 		d.from = iface_zone(w, c, from_if, &d.in_if, &d.reason);
-		d.to = POLICY_ZONE_SELF;
+		d.to = TABLE_ZONE_SELF;
 		break;
 	case GW_HOOK_OUTPUT:
-		d.from = POLICY_ZONE_SELF;
+		d.from = TABLE_ZONE_SELF;
 		d.to = iface_zone(w, c, to_if, &d.out_if, &d.reason);
 		break;
 	case GW_HOOK_FORWARD:

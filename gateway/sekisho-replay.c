@@ -84,7 +84,7 @@ static void print_flow(void *arg, const struct gw_replay_flow *f)
 			printf(",\"dport\":%u", f->pkt.dport);
 		if (f->pkt.is_icmp)
 			printf(",\"icmp_type\":%u,\"icmp_code\":%u", f->pkt.icmp_type, f->pkt.icmp_code);
-		printf(",\"action\":\"%s\",\"rule_id\":%u,\"rule_at\":", policy_action_name(f->v.action), f->v.rule_id);
+		printf(",\"action\":\"%s\",\"rule_id\":%u,\"rule_at\":", table_action_name(f->v.action), f->v.rule_id);
 		if (has_rule) {
 			printf("\"");
 			/* file names are paths without quotes or controls in practice; escape anyway */
@@ -118,7 +118,7 @@ static void print_flow(void *arg, const struct gw_replay_flow *f)
 		snprintf(s, sizeof s, "%s", src);
 		snprintf(d, sizeof d, "%s", dst);
 	}
-	printf("#%-6" PRIu64 " %-6s %s -> %s  %s %s -> %s  ", f->packet, policy_action_name(f->v.action),
+	printf("#%-6" PRIu64 " %-6s %s -> %s  %s %s -> %s  ", f->packet, table_action_name(f->v.action),
 	       f->from >= 0 ? zname(o->t, f->from) : "?", f->to >= 0 ? zname(o->t, f->to) : "?", pn, s, d);
 	if (f->reason)
 		printf("(%s)\n", f->reason);

@@ -120,7 +120,7 @@ static bool svc_contains(const struct svc_range *v, uint32_t n, const struct pol
 
 bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet *pkt)
 {
-	if (pkt->from_zone >= POLICY_MAX_ZONES || pkt->to_zone >= POLICY_MAX_ZONES)
+	if (pkt->from_zone >= TABLE_MAX_ZONES || pkt->to_zone >= TABLE_MAX_ZONES)
 		return false;
 	if (!rule_applies(r, pkt->from_zone, pkt->to_zone))
 		return false;
@@ -145,7 +145,7 @@ uint64_t policy_zones_all(const struct policy *p)
 	return p->nzones >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << p->nzones) - 1);
 }
 
-enum policy_action policy_default_action(const struct policy *p, unsigned from, unsigned to)
+enum table_action policy_default_action(const struct policy *p, unsigned from, unsigned to)
 {
 	return p->default_action[from][to] == ACT_REJECT ? ACT_REJECT : ACT_DENY;
 }
@@ -176,7 +176,7 @@ enum policy_sanitize_path policy_sanitize_path(const struct policy_sanitize *s, 
 	*ret_relays = false;
 	if (from == to)
 		return SANITIZE_FREE;
-	if (to == POLICY_ZONE_SELF) {
+	if (to == TABLE_ZONE_SELF) {
 		if (fa || (s->both_ways && fb)) {
 			*ret_relays = true;
 			return SANITIZE_TO_SELF;
@@ -200,7 +200,7 @@ bool policy_sanitize_relays(const struct policy_sanitize *s, bool to_self, const
 bool policy_sanitize_relay_admits(const struct policy_sanitize *s, const struct policy_packet *pkt)
 {
 	const struct addr_set *dst;
-	if (!policy_sanitize_relays(s, pkt->to_zone == POLICY_ZONE_SELF, &dst) ||
+	if (!policy_sanitize_relays(s, pkt->to_zone == TABLE_ZONE_SELF, &dst) ||
 	    !svc_contains(s->svc, s->nsvc, pkt))
 		return false;
 	return !dst || addr_set_contains(dst, pkt->family, pkt->dst);

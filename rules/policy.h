@@ -8,7 +8,7 @@
  *
  * Model.  A packet is (from zone, to zone, family, src, dst, proto, sport,
  * "key"); the key folds protocol and destination port into one 24-bit
- * number so that a service is one interval (SVC_KEY, policy_packet_key:
+ * number so that a service is one interval (SVC_KEY, table_packet_key:
  * the table's contract, table.h).
  *
  * Addresses are integers per family (common/inaddr.h); IPv4 and IPv6 are
@@ -27,7 +27,7 @@
 #include "rules/table.h"
 
 /* Caps on what a policy may contain beyond the table's own limits
- * (POLICY_MAX_ZONES, POLICY_MAX_RULES, POLICY_MAX_IFNAME in table.h);
+ * (TABLE_MAX_ZONES, TABLE_MAX_RULES, TABLE_MAX_IFNAME in table.h);
  * exceeding one is an error, not a crash. */
 #define POLICY_MAX_INCLUDE_DEPTH 16
 #define POLICY_MAX_FILES 1024
@@ -64,7 +64,7 @@ enum {
 struct policy_rule {
 	uint32_t id;                 /* 1-based, in source order across includes;
 	                                expired rules keep their number */
-	enum policy_action action;
+	enum table_action action;
 	uint32_t flags;              /* POLICY_RULE_* */
 	uint64_t from_zones;         /* bit i: zone index i */
 	uint64_t to_zones;
@@ -83,7 +83,7 @@ struct policy_rule {
 
 struct policy_zone {
 	char *name;
-	enum policy_tier tier;
+	enum table_tier tier;
 	uint32_t nif;
 	char **ifnames;              /* appliance interfaces facing the zone */
 	struct addr_set nets;        /* its networks (may be any: internet) */
@@ -125,7 +125,7 @@ struct policy {
 	bool require_owner, require_description;
 
 	uint32_t nzones;
-	struct policy_zone zones[POLICY_MAX_ZONES];
+	struct policy_zone zones[TABLE_MAX_ZONES];
 
 	uint32_t nrules;
 	struct policy_rule *rules;   /* first-match order; expired rules removed */
@@ -133,8 +133,8 @@ struct policy {
 
 	/* Default action per zone pair (ACT_DENY or ACT_REJECT) and where it
 	 * was set (file NULL: the built-in default deny). */
-	uint8_t default_action[POLICY_MAX_ZONES][POLICY_MAX_ZONES];
-	struct policy_loc default_loc[POLICY_MAX_ZONES][POLICY_MAX_ZONES];
+	uint8_t default_action[TABLE_MAX_ZONES][TABLE_MAX_ZONES];
+	struct policy_loc default_loc[TABLE_MAX_ZONES][TABLE_MAX_ZONES];
 
 	uint32_t nisolate;
 	struct policy_isolate *isolate;
@@ -162,7 +162,7 @@ struct policy_packet {
 };
 bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet *pkt);
 /* Does the rule apply to the zone pair from -> to (its zones only; both
- * below POLICY_MAX_ZONES)? */
+ * below TABLE_MAX_ZONES)? */
 bool policy_rule_applies(const struct policy_rule *r, unsigned from, unsigned to);
 /* Linear first match: returns the rule index or -1 (default applies). */
 long policy_first_match(const struct policy *p, const struct policy_packet *pkt);
@@ -185,7 +185,7 @@ uint64_t policy_zones_all(const struct policy *p);
 
 /* The action of a zone pair no rule decides: deny unless a default
  * statement said reject (an unset entry, ACT_NONE, is deny too). */
-enum policy_action policy_default_action(const struct policy *p, unsigned from, unsigned to);
+enum table_action policy_default_action(const struct policy *p, unsigned from, unsigned to);
 
 /* Is an allow rule an exception isolate admits: single hosts on both ends,
  * explicit services, and log? */

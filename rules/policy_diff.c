@@ -90,7 +90,7 @@ static int add_covers(struct dctx *c, const struct side *s, uint32_t limit, cons
 }
 
 /* Never 0 (the free mark): bit 63 is always set; a rule is index + 1 and
- * the default 0 (indexes are below POLICY_MAX_RULES, far below 2^31). */
+ * the default 0 (indexes are below TABLE_MAX_RULES, far below 2^31). */
 static uint64_t seen_key(uint32_t oi, uint32_t nj)
 {
 	uint64_t o = oi == DEFAULT_RULE ? 0 : (uint64_t)oi + 1, n = nj == DEFAULT_RULE ? 0 : (uint64_t)nj + 1;
@@ -243,7 +243,7 @@ int policy_diff(const struct policy *old, const struct policy *new, uint64_t bud
 		return -EINVAL;
 
 	/* zones by name: old index -> new index */
-	int map[POLICY_MAX_ZONES];
+	int map[TABLE_MAX_ZONES];
 	for (uint32_t i = 0; i < old->nzones; i++) {
 		map[i] = old->zones[i].name ? policy_zone_find(new, old->zones[i].name) : -1;
 		if (map[i] < 0)
@@ -291,7 +291,7 @@ int policy_diff(const struct policy *old, const struct policy *new, uint64_t bud
 static void describe(const struct policy *p, long rule, unsigned f, unsigned t, struct strbuf *out)
 {
 	if (rule < 0) {
-		strbuf_printf(out, "default %s", policy_action_name(policy_default_action(p, f, t)));
+		strbuf_printf(out, "default %s", table_action_name(policy_default_action(p, f, t)));
 		const struct policy_loc *l = &p->default_loc[f][t];
 		if (l->file)
 			strbuf_printf(out, " (%s:%u)", l->file, l->line);
@@ -338,8 +338,8 @@ void policy_diff_render(const struct policy *old, const struct policy *new,
 		if (!strncmp(text, prefix, strlen(prefix)))
 			text += strlen(prefix);
 		free(prefix);
-		strbuf_printf(out, "  %s -> %s  %s\n", policy_action_name(ch->old_action),
-			      policy_action_name(ch->new_action), text);
+		strbuf_printf(out, "  %s -> %s  %s\n", table_action_name(ch->old_action),
+			      table_action_name(ch->new_action), text);
 
 		int of = policy_zone_find(old, fname), ot = policy_zone_find(old, tname);
 		strbuf_puts(out, "      was: ");

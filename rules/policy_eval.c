@@ -253,7 +253,7 @@ int policy_eval_spec(const char *spec, size_t n, const char *sport, size_t sn,
 		return 0;
 	}
 	int v = policy_proto_by_name(spec, pn);
-	if (v < 0 || !(policy_proto_has_ports((uint8_t)v) || v == 1 || v == 58)) {
+	if (v < 0 || !(table_proto_has_ports((uint8_t)v) || v == 1 || v == 58)) {
 		const char *sug = policy_parse_suggest(spec, pn, protowords, NELEM(protowords));
 		if (sug)
 			return ev_why(why, 0, pn, "unknown protocol '%.*s'; did you mean '%s'?",
@@ -515,9 +515,9 @@ struct ev {
 	size_t suggest_budget;
 
 	struct htab zone_ht, addr_ht, svc_ht, if_ht;
-	const struct ast_stmt *zone_st[POLICY_MAX_ZONES];
-	struct aset zone_nets[POLICY_MAX_ZONES];
-	bool zone_has_nets[POLICY_MAX_ZONES];
+	const struct ast_stmt *zone_st[TABLE_MAX_ZONES];
+	struct aset zone_nets[TABLE_MAX_ZONES];
+	bool zone_has_nets[TABLE_MAX_ZONES];
 	bool too_many_zones;
 	struct ev_iface {
 		const struct ast_item *it;
@@ -565,7 +565,7 @@ static char *ev_dup(const struct ast_word *w)
 
 static const char *const ev_tier_words[] = {"mynumber", "lgwan", "internet"};
 
-static enum policy_tier ev_tier_of(const char *s)
+static enum table_tier ev_tier_of(const char *s)
 {
 	if (!s || !strcmp(s, "none"))
 		return TIER_NONE;
@@ -671,15 +671,15 @@ static void ev_define(struct ev *e)
 			}
 			long prev = htab_get(&e->zone_ht, nm->s);
 			if (prev >= 0) {
-				if (prev < POLICY_MAX_ZONES)
+				if (prev < TABLE_MAX_ZONES)
 					ev_dup_error(e, nm, "zone", e->zone_st[prev]->name.loc);
 				break;
 			}
-			if (p->nzones >= POLICY_MAX_ZONES) {
+			if (p->nzones >= TABLE_MAX_ZONES) {
 				if (!e->too_many_zones)
 					diag_error(e->d, dloc(e, nm->loc),
 						   "too many zones: at most %d including the built-in zone self",
-						   POLICY_MAX_ZONES);
+						   TABLE_MAX_ZONES);
 				e->too_many_zones = true;
 				/* known, so that its uses do not cascade */
 				htab_put(&e->zone_ht, nm->s, UINT32_MAX);
@@ -1054,9 +1054,9 @@ static void ev_zones(struct ev *e)
 		for (uint32_t k = 0; k < st->ifaces.n; k++) {
 			const struct ast_item *it = &st->ifaces.v[k];
 			zone->ifnames[k] = ev_dup(&it->w);
-			if (it->w.len > POLICY_MAX_IFNAME)
+			if (it->w.len > TABLE_MAX_IFNAME)
 				diag_error(e->d, dloc(e, it->w.loc), "interface name '%s' is longer than %d "
-					   "bytes", it->w.s, POLICY_MAX_IFNAME);
+					   "bytes", it->w.s, TABLE_MAX_IFNAME);
 			else if (strchr(it->w.s, '/') || !strcmp(it->w.s, ".") || !strcmp(it->w.s, ".."))
 				diag_error(e->d, dloc(e, it->w.loc), "invalid interface name '%s'", it->w.s);
 			long prev = htab_get(&e->if_ht, it->w.s);
@@ -1137,7 +1137,7 @@ static uint64_t ev_zone_list(struct ev *e, const struct ast_list *l)
 				diag_error(e->d, dloc(e, it->w.loc), "unknown zone '%s'%s", it->w.s, sug);
 			continue;
 		}
-		if (z < POLICY_MAX_ZONES)
+		if (z < TABLE_MAX_ZONES)
 			m |= (uint64_t)1 << z;
 	}
 	return m;
@@ -1154,7 +1154,7 @@ static uint64_t ev_zoneref(struct ev *e, const struct ast_item *it)
 	for (size_t t = 0; t < NELEM(ev_tier_words); t++) {
 		if (strcmp(s, ev_tier_words[t]))
 			continue;
-		enum policy_tier tier = ev_tier_of(s);
+		enum table_tier tier = ev_tier_of(s);
 		uint64_t m = 0;
 		for (uint32_t z = 1; z < e->p->nzones; z++)
 			if (e->p->zones[z].tier == tier)
@@ -1175,7 +1175,7 @@ static uint64_t ev_zoneref(struct ev *e, const struct ast_item *it)
 		diag_error(e->d, dloc(e, it->w.loc), "unknown zone or tier '%s'%s", s, sug);
 		return 0;
 	}
-	return z < POLICY_MAX_ZONES ? (uint64_t)1 << z : 0;
+	return z < TABLE_MAX_ZONES ? (uint64_t)1 << z : 0;
 }
 
 /* ------------------------------------------------------------ rules */
@@ -1284,7 +1284,7 @@ static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint6
 				hosts = false;
 				continue;
 			}
-			if (o->self && zones && zones != ((uint64_t)1 << POLICY_ZONE_SELF)) {
+			if (o->self && zones && zones != ((uint64_t)1 << TABLE_ZONE_SELF)) {
 				diag_error(e->d, dloc(e, w->loc), "'%s' %s the appliance itself (host ... self); "
 					   "it can only be used where the zone is exactly self", w->s,
 					   o->st->kind == AST_HOST ? "is" : "contains");
@@ -1358,9 +1358,9 @@ static void ev_rule(struct ev *e, const struct ast_stmt *st)
 	struct policy *p = e->p;
 	uint32_t id = ++p->nrules_total;
 
-	if (p->nrules_total > POLICY_MAX_RULES) {
+	if (p->nrules_total > TABLE_MAX_RULES) {
 		if (!e->too_many_rules)
-			diag_error(e->d, dloc(e, st->loc), "too many rules (at most %d)", POLICY_MAX_RULES);
+			diag_error(e->d, dloc(e, st->loc), "too many rules (at most %d)", TABLE_MAX_RULES);
 		e->too_many_rules = true;
 		return;
 	}
@@ -1710,7 +1710,7 @@ static void ev_free(struct ev *e)
 	htab_free(&e->addr_ht);
 	htab_free(&e->svc_ht);
 	htab_free(&e->if_ht);
-	for (size_t i = 0; i < POLICY_MAX_ZONES; i++)
+	for (size_t i = 0; i < TABLE_MAX_ZONES; i++)
 		aset_free(&e->zone_nets[i]);
 	aset_free(&e->cache_nets);
 	free(e->ifs);
@@ -1734,12 +1734,12 @@ static void ev_start(struct ev *e, struct policy_source *src, struct diag *d)
 	e->cache_mask = 0;
 	e->p = xcalloc(1, sizeof *e->p);
 	e->p->nzones = 1;
-	e->p->zones[POLICY_ZONE_SELF].name = xstrdup("self");
-	e->p->zones[POLICY_ZONE_SELF].tier = TIER_NONE;
-	e->p->zones[POLICY_ZONE_SELF].ifnames = NULL;
-	htab_put(&e->zone_ht, e->p->zones[POLICY_ZONE_SELF].name, POLICY_ZONE_SELF);
-	for (size_t i = 0; i < POLICY_MAX_ZONES; i++)
-		for (size_t j = 0; j < POLICY_MAX_ZONES; j++)
+	e->p->zones[TABLE_ZONE_SELF].name = xstrdup("self");
+	e->p->zones[TABLE_ZONE_SELF].tier = TIER_NONE;
+	e->p->zones[TABLE_ZONE_SELF].ifnames = NULL;
+	htab_put(&e->zone_ht, e->p->zones[TABLE_ZONE_SELF].name, TABLE_ZONE_SELF);
+	for (size_t i = 0; i < TABLE_MAX_ZONES; i++)
+		for (size_t j = 0; j < TABLE_MAX_ZONES; j++)
 			e->p->default_action[i][j] = ACT_DENY;
 }
 

@@ -33,7 +33,7 @@
 static bool zones_have_ifs(const struct policy *p, uint64_t zones, const char **missing)
 {
 	for (unsigned z = 0; z < p->nzones; z++)
-		if ((zones >> z & 1) && z != POLICY_ZONE_SELF && p->zones[z].nif == 0) {
+		if ((zones >> z & 1) && z != TABLE_ZONE_SELF && p->zones[z].nif == 0) {
 			*missing = p->zones[z].name;
 			return false;
 		}
@@ -129,7 +129,7 @@ static void emit_svc_lines(int family, const struct svc_range *s, const char *pr
 			continue;
 		}
 		strbuf_printf(out, "\t\t%s meta l4proto %u", prefix, proto);
-		if (policy_proto_has_ports((uint8_t)proto)) {
+		if (table_proto_has_ports((uint8_t)proto)) {
 			put_port_range("th dport", lo, hi, out);
 			put_port_range("th sport", s->sport_lo, s->sport_hi, out);
 		}
@@ -238,7 +238,7 @@ static void emit_sanitize_chain(const struct policy *p, unsigned f, unsigned t, 
 			continue;
 		strbuf_printf(out, "\t\t# %s\n", s->text);
 		const struct addr_set *dst;
-		if (!policy_sanitize_relays(s, t == POLICY_ZONE_SELF, &dst))
+		if (!policy_sanitize_relays(s, t == TABLE_ZONE_SELF, &dst))
 			continue;
 		for (int fam = 4; fam <= 6; fam += 2)
 			emit_permit("", fam, &none, true, dst ? dst : &none, !dst, s->svc, s->nsvc, "relay", out);
@@ -252,7 +252,7 @@ static void emit_sanitize_chain(const struct policy *p, unsigned f, unsigned t, 
 static void emit_isolate_self(const struct policy *p, unsigned i, uint64_t outside, struct strbuf *out,
 			      struct strbuf *in, struct strbuf *outp)
 {
-	const uint64_t self = 1ull << POLICY_ZONE_SELF;
+	const uint64_t self = 1ull << TABLE_ZONE_SELF;
 	if (!zones_any_if(p, outside))
 		return;
 	emit_isolate_chain(p, i, "in", outside, self, out);
@@ -293,7 +293,7 @@ int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_
 	strbuf_puts(out, "table inet " NFT_TABLE "\nflush table inet " NFT_TABLE "\n\n");
 	strbuf_puts(out, "table inet " NFT_TABLE " {\n");
 
-	const uint64_t self = 1ull << POLICY_ZONE_SELF;
+	const uint64_t self = 1ull << TABLE_ZONE_SELF;
 	const uint64_t all = policy_zones_all(p);
 	struct strbuf fwd = STRBUF_INIT, in = STRBUF_INIT, outp = STRBUF_INIT;
 
@@ -343,8 +343,8 @@ int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_
 			put_ifset(p, 1ull << t, &fwd);
 			strbuf_printf(&fwd, " jump san_%s_%s\n", p->zones[f].name, p->zones[t].name);
 		}
-		if (sanitize_governs(p, f, POLICY_ZONE_SELF)) {
-			emit_sanitize_chain(p, f, POLICY_ZONE_SELF, out);
+		if (sanitize_governs(p, f, TABLE_ZONE_SELF)) {
+			emit_sanitize_chain(p, f, TABLE_ZONE_SELF, out);
 			strbuf_puts(&in, "\t\tiifname ");
 			put_ifset(p, 1ull << f, &in);
 			strbuf_printf(&in, " jump san_%s_self\n", p->zones[f].name);
@@ -352,9 +352,9 @@ int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_
 	}
 	/* the appliance as one side of a statement: its own packets out */
 	for (unsigned t = 1; t < p->nzones; t++) {
-		if (!sanitize_governs(p, POLICY_ZONE_SELF, t))
+		if (!sanitize_governs(p, TABLE_ZONE_SELF, t))
 			continue;
-		emit_sanitize_chain(p, POLICY_ZONE_SELF, t, out);
+		emit_sanitize_chain(p, TABLE_ZONE_SELF, t, out);
 		strbuf_puts(&outp, "\t\toifname ");
 		put_ifset(p, 1ull << t, &outp);
 		strbuf_printf(&outp, " jump san_self_%s\n", p->zones[t].name);

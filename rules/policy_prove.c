@@ -373,7 +373,7 @@ static void prove_isolate(struct ctx *c, const struct policy_isolate *iso, struc
 			  uint64_t budget)
 {
 	const struct policy *p = c->p;
-	uint64_t pairs[POLICY_MAX_ZONES] = {0};
+	uint64_t pairs[TABLE_MAX_ZONES] = {0};
 	for (unsigned f = 0; f < p->nzones; f++)
 		for (unsigned t = 0; t < p->nzones; t++)
 			if (policy_isolate_crosses(iso->zones, f, t))
@@ -437,7 +437,7 @@ struct sgroup {
 	uint32_t *stmts;             /* covering statements, in order */
 	bool *sends;                 /* per statement: permits its relays here */
 	size_t nstmts;
-	uint64_t pairs[POLICY_MAX_ZONES];
+	uint64_t pairs[TABLE_MAX_ZONES];
 	struct permitted pm;
 };
 

@@ -12,7 +12,7 @@
 static void put_proto(struct strbuf *out, unsigned proto)
 {
 	const char *n = policy_proto_name(proto);
-	if (n && (proto == 1 || proto == 58 || policy_proto_has_ports((uint8_t)proto)))
+	if (n && (proto == 1 || proto == 58 || table_proto_has_ports((uint8_t)proto)))
 		strbuf_puts(out, n);
 	else if (n)
 		strbuf_printf(out, "proto/%s", n);
@@ -44,7 +44,7 @@ void policy_svc_format(const struct svc_range *s, struct strbuf *out)
 			strbuf_printf(out, "/%u:%u", lo >> 8, lo & 0xff);
 		else
 			strbuf_printf(out, "/%u:%u-%u:%u", lo >> 8, lo & 0xff, hi >> 8, hi & 0xff);
-	} else if (policy_proto_has_ports((uint8_t)plo)) {
+	} else if (table_proto_has_ports((uint8_t)plo)) {
 		put_proto(out, plo);
 		if (lo == 0 && hi == 0xffff)
 			;
@@ -122,7 +122,7 @@ static void put_endpoint(const struct policy *p, int family, u128 a, unsigned po
 void policy_packet_format(const struct policy *p, const struct policy_packet *pkt, struct strbuf *out)
 {
 	unsigned proto = pkt->key >> 16;
-	bool ports = policy_proto_has_ports((uint8_t)proto);
+	bool ports = table_proto_has_ports((uint8_t)proto);
 	strbuf_printf(out, "%s -> %s ", zone_name(p, pkt->from_zone), zone_name(p, pkt->to_zone));
 	const char *n = policy_proto_name(proto);
 	if (n)
@@ -154,7 +154,7 @@ static void zones_format(const struct policy *p, uint64_t mask, struct strbuf *o
 	}
 }
 
-static const char *tier_name(enum policy_tier t)
+static const char *tier_name(enum table_tier t)
 {
 	switch (t) {
 	case TIER_MYNUMBER: return "mynumber";
@@ -197,7 +197,7 @@ void policy_show_listing(const struct policy *p, struct strbuf *out)
 		for (unsigned j = 0; j < z->nif; j++)
 			strbuf_printf(out, "%s%s", j ? "," : "", z->ifnames[j]);
 		strbuf_puts(out, "  networks ");
-		if (i == POLICY_ZONE_SELF)
+		if (i == TABLE_ZONE_SELF)
 			strbuf_puts(out, "(the appliance)");
 		else if (!z->nets.n4 && !z->nets.n6)
 			strbuf_puts(out, "-");
@@ -243,7 +243,7 @@ void policy_show_listing(const struct policy *p, struct strbuf *out)
 	strbuf_puts(out, "\nrules (first match wins)\n");
 	for (unsigned i = 0; i < p->nrules; i++) {
 		const struct policy_rule *r = &p->rules[i];
-		strbuf_printf(out, "  #%-4u %-6s ", r->id, policy_action_name(r->action));
+		strbuf_printf(out, "  #%-4u %-6s ", r->id, table_action_name(r->action));
 		zones_format(p, r->from_zones, out);
 		strbuf_puts(out, " -> ");
 		zones_format(p, r->to_zones, out);
@@ -279,7 +279,7 @@ void policy_show_listing(const struct policy *p, struct strbuf *out)
 			if (!p->default_loc[f][t].file && policy_default_action(p, f, t) == ACT_DENY)
 				continue;
 			strbuf_printf(out, "  %s -> %s %s  ", zone_name(p, f), zone_name(p, t),
-				      policy_action_name(policy_default_action(p, f, t)));
+				      table_action_name(policy_default_action(p, f, t)));
 			put_loc(&p->default_loc[f][t], out);
 			strbuf_puts(out, "\n");
 			nset++;

@@ -335,7 +335,7 @@ static bool pick_proto(const struct ip_range *k, uint32_t nk, const struct ip_ra
 	u128 base = (u128)p << 16, key;
 	if (!list_first_ge(k, nk, base, &key) || key > (base | 0xffff))
 		return false;
-	if (policy_proto_has_ports((uint8_t)p)) {
+	if (table_proto_has_ports((uint8_t)p)) {
 		*ret_key = key;
 		*ret_sport = s[0].lo;
 		return true;

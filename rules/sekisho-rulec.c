@@ -542,7 +542,7 @@ static int cmd_explain(int argc, char **argv)
 		fprintf(stderr, "sekisho-rulec: unknown protocol '%s'\n", argv[3]);
 		goto out;
 	}
-	bool ports = policy_proto_has_ports((uint8_t)proto);
+	bool ports = table_proto_has_ports((uint8_t)proto);
 	if (parse_endpoint(argv[4], false, &fam1, &q.src, &sport) < 0 ||
 	    parse_endpoint(argv[5], false, &fam2, &q.dst, &dport) < 0 || fam1 != fam2) {
 		fprintf(stderr, "sekisho-rulec: bad addresses '%s' '%s' (same family; ADDR:PORT or [V6]:PORT)\n",
@@ -568,7 +568,7 @@ static int cmd_explain(int argc, char **argv)
 	q.family = (uint8_t)fam1;
 	q.proto = (uint8_t)proto;
 	q.sport = ports ? sport : 0;
-	q.key = policy_packet_key((uint8_t)proto, dport, (uint8_t)type, (uint8_t)code);
+	q.key = table_packet_key((uint8_t)proto, dport, (uint8_t)type, (uint8_t)code);
 
 	struct table_verdict v;
 	table_lookup(l.table, &q, &v);
@@ -584,15 +584,15 @@ static int cmd_explain(int argc, char **argv)
 		/* without the policy, name zones from the table */
 		struct policy tmp;
 		memset(&tmp, 0, sizeof tmp);
-		tmp.nzones = POLICY_MAX_ZONES;
-		for (uint32_t i = 0; i < POLICY_MAX_ZONES; i++) {
+		tmp.nzones = TABLE_MAX_ZONES;
+		for (uint32_t i = 0; i < TABLE_MAX_ZONES; i++) {
 			struct table_zone_info zi;
 			tmp.zones[i].name = table_zone(l.table, i, &zi) ? (char *)(uintptr_t)zi.name : NULL;
 		}
 		policy_packet_format(&tmp, &pkt, &sb);
 	}
 	printf("packet   %s\n", strbuf_str(&sb));
-	printf("verdict  %s%s\n", policy_action_name(v.action), v.log ? " (logged)" : "");
+	printf("verdict  %s%s\n", table_action_name(v.action), v.log ? " (logged)" : "");
 	if (v.rule_index != UINT32_MAX) {
 		struct table_rule_info ri;
 		table_rule(l.table, v.rule_index, &ri);
@@ -669,7 +669,7 @@ static void print_table_summary(const struct table *t)
 	for (uint32_t i = 0; i < ti.nrules; i++) {
 		struct table_rule_info ri;
 		table_rule(t, i, &ri);
-		printf("  #%-4u %-6s%s \"%s\"  %s:%u\n", ri.id, policy_action_name(ri.action), ri.log ? " log" : "",
+		printf("  #%-4u %-6s%s \"%s\"  %s:%u\n", ri.id, table_action_name(ri.action), ri.log ? " log" : "",
 		       ri.name, ri.file, ri.line);
 	}
 }

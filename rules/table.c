@@ -563,9 +563,9 @@ static int check_tables(const struct table *t, char *why, size_t whylen)
 			return bad(why, whylen, "interface name %u: offset %u outside string pool (size %u)", i, o,
 				   t->nstr);
 		size_t n = strlen(t->str + o);
-		if (!n || n > POLICY_MAX_IFNAME)
+		if (!n || n > TABLE_MAX_IFNAME)
 			return bad(why, whylen, "interface name %u: length %zu (must be 1 to %d)", i, n,
-				   POLICY_MAX_IFNAME);
+				   TABLE_MAX_IFNAME);
 	}
 	for (uint32_t z = 0; z < t->nzones; z++) {
 		const struct tbl_zone *zn = &t->zones[z];
@@ -665,10 +665,10 @@ static int validate(struct table *t, char *why, size_t whylen)
 		return bad(why, whylen, "%u sections, expected %d", h->nsections, TBL_NSECTIONS);
 	if (h->flags)
 		return bad(why, whylen, "unknown flags 0x%x", h->flags);
-	if (h->nzones < 1 || h->nzones > POLICY_MAX_ZONES)
-		return bad(why, whylen, "%u zones (must be 1 to %d)", h->nzones, POLICY_MAX_ZONES);
-	if (h->nrules > POLICY_MAX_RULES)
-		return bad(why, whylen, "%u rules (at most %d)", h->nrules, POLICY_MAX_RULES);
+	if (h->nzones < 1 || h->nzones > TABLE_MAX_ZONES)
+		return bad(why, whylen, "%u zones (must be 1 to %d)", h->nzones, TABLE_MAX_ZONES);
+	if (h->nrules > TABLE_MAX_RULES)
+		return bad(why, whylen, "%u rules (at most %d)", h->nrules, TABLE_MAX_RULES);
 	if ((r = check_sections(t, why, whylen)) < 0)
 		return r;
 
@@ -1381,24 +1381,24 @@ uint8_t table_default_action(const struct table *t, uint32_t from, uint32_t to)
 
 static const char *const action_names[] = {"none", "allow", "deny", "reject"};
 
-const char *policy_action_name(int action)
+const char *table_action_name(int action)
 {
 	if (action < 0 || action > ACT_REJECT)
 		return "?";
 	return action_names[action];
 }
 
-bool policy_proto_has_ports(uint8_t proto)
+bool table_proto_has_ports(uint8_t proto)
 {
 	/* tcp, udp, dccp, sctp, udplite */
 	return proto == 6 || proto == 17 || proto == 33 || proto == 132 || proto == 136;
 }
 
-uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code)
+uint32_t table_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code)
 {
 	if (proto == 1 || proto == 58)
 		return SVC_KEY(proto, ((uint32_t)icmp_type << 8) | icmp_code);
-	if (policy_proto_has_ports(proto))
+	if (table_proto_has_ports(proto))
 		return SVC_KEY(proto, dport);
 	return SVC_KEY(proto, 0);
 }

@@ -33,13 +33,13 @@
 
 /* Limits of a table, and so of every policy the compiler accepts; a file
  * beyond one is refused by the loader. */
-#define POLICY_MAX_ZONES 64          /* including the built-in zone "self" */
-#define POLICY_MAX_RULES 1000000
-#define POLICY_MAX_IFNAME 15          /* IFNAMSIZ - 1 */
+#define TABLE_MAX_ZONES 64          /* including the built-in zone "self" */
+#define TABLE_MAX_RULES 1000000
+#define TABLE_MAX_IFNAME 15          /* IFNAMSIZ - 1 */
 
-#define POLICY_ZONE_SELF 0           /* zone index 0 is always "self" */
+#define TABLE_ZONE_SELF 0           /* zone index 0 is always "self" */
 
-enum policy_tier {
+enum table_tier {
 	TIER_NONE = 0,        /* a plain zone: DMZ, management, ... */
 	TIER_MYNUMBER,
 	TIER_LGWAN,
@@ -47,7 +47,7 @@ enum policy_tier {
 };
 
 /* A verdict: what a rule, or a zone pair's default, does with a packet. */
-enum policy_action {
+enum table_action {
 	ACT_NONE = 0,         /* never in a valid rule */
 	ACT_ALLOW = 1,
 	ACT_DENY = 2,         /* drop silently */
@@ -55,7 +55,7 @@ enum policy_action {
 };
 
 /* "allow" / "deny" / "reject" ("none", "?" for values outside the enum) */
-const char *policy_action_name(int action);
+const char *table_action_name(int action);
 
 /* The packet key folds protocol and destination port into one 24-bit
  * number so that a service is one interval:
@@ -68,9 +68,9 @@ const char *policy_action_name(int action);
 #define SVC_KEY_MAX 0xffffffu
 
 /* Key of a packet from its protocol and ports / ICMP type and code. */
-uint32_t policy_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code);
+uint32_t table_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint8_t icmp_code);
 /* Does the protocol have ports (tcp, udp, dccp, sctp, udplite)? */
-bool policy_proto_has_ports(uint8_t proto);
+bool table_proto_has_ports(uint8_t proto);
 
 struct table;    /* opaque, immutable once loaded */
 
@@ -87,12 +87,12 @@ struct table_query {
 	uint8_t family;                /* 4 or 6 */
 	uint8_t proto;
 	uint16_t sport;                /* 0 for protocols without ports */
-	uint32_t key;                  /* policy_packet_key() */
+	uint32_t key;                  /* table_packet_key() */
 	u128 src, dst;
 };
 
 struct table_verdict {
-	uint8_t action;                /* enum policy_action */
+	uint8_t action;                /* enum table_action */
 	bool log;
 	uint32_t rule_id;              /* the rule's id in the policy; 0: the zone pair's default */
 	uint32_t rule_index;           /* index for table_rule(); UINT32_MAX for default */
@@ -124,7 +124,7 @@ bool table_rule(const struct table *t, uint32_t index, struct table_rule_info *r
 
 struct table_zone_info {
 	const char *name;
-	uint8_t tier;                  /* enum policy_tier */
+	uint8_t tier;                  /* enum table_tier */
 	uint32_t nif;
 };
 bool table_zone(const struct table *t, uint32_t index, struct table_zone_info *ret);

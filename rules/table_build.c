@@ -764,9 +764,9 @@ static int add_zones(struct build *b, struct tbl_zone *zones)
 		zones[z].first_if = (uint32_t)b->nifnames;
 		for (uint32_t i = 0; i < pz->nif; i++) {
 			const char *n = pz->ifnames[i];
-			if (!n || !*n || strlen(n) > POLICY_MAX_IFNAME)
+			if (!n || !*n || strlen(n) > TABLE_MAX_IFNAME)
 				return fail(b, "zone %s: interface %u has no name or one longer than %d bytes",
-					    pz->name, i, POLICY_MAX_IFNAME);
+					    pz->name, i, TABLE_MAX_IFNAME);
 			if ((r = charge(b, sizeof(uint32_t))) < 0)
 				return r;
 			xgrow(&b->ifnames, &b->capifnames, b->nifnames + 1, sizeof *b->ifnames);
@@ -894,10 +894,10 @@ int table_build(const struct policy *p, int64_t compile_time, void **ret_buf, si
 	*ret_len = 0;
 	if (!p)
 		return fail(&b, "no policy");
-	if (p->nzones < 1 || p->nzones > POLICY_MAX_ZONES)
-		return fail(&b, "%u zones (must be 1 to %d)", p->nzones, POLICY_MAX_ZONES);
-	if (p->nrules > POLICY_MAX_RULES)
-		return fail(&b, "%u rules (at most %d)", p->nrules, POLICY_MAX_RULES);
+	if (p->nzones < 1 || p->nzones > TABLE_MAX_ZONES)
+		return fail(&b, "%u zones (must be 1 to %d)", p->nzones, TABLE_MAX_ZONES);
+	if (p->nrules > TABLE_MAX_RULES)
+		return fail(&b, "%u rules (at most %d)", p->nrules, TABLE_MAX_RULES);
 	if (p->nrules && !p->rules)
 		return fail(&b, "%u rules but no array", p->nrules);
 

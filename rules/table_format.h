@@ -175,7 +175,7 @@ struct tbl_header {
 
 struct tbl_zone {
 	uint32_t name;               /* string, not empty */
-	uint8_t tier;                /* enum policy_tier */
+	uint8_t tier;                /* enum table_tier */
 	uint8_t reserved[3];
 	uint32_t nif;                /* interfaces facing the zone */
 	uint32_t first_if;           /* index into IFNAMES */

@@ -571,7 +571,7 @@ static void gen_packets(const struct policy *p, struct policy_packet *pk, size_t
 			k->sport = (uint16_t)(1024 + below(64512));
 		}
 		k->proto = (uint8_t)(k->key >> 16);
-		if (!policy_proto_has_ports(k->proto))
+		if (!table_proto_has_ports(k->proto))
 			k->sport = 0;
 	}
 }
@@ -790,7 +790,7 @@ int main(int argc, char **argv)
 	for (const char *s = sizes; *s;) {
 		char *end;
 		unsigned long n = strtoul(s, &end, 10);
-		if (end == s || n == 0 || n > POLICY_MAX_RULES) {
+		if (end == s || n == 0 || n > TABLE_MAX_RULES) {
 			usage();
 			return 2;
 		}

@@ -63,8 +63,8 @@ static void check_enforceable(const struct policy *p, uint64_t zones)
 
 static void check_policy(const struct policy *p)
 {
-	REQUIRE(p->nzones >= 1 && p->nzones <= POLICY_MAX_ZONES);
-	REQUIRE(!strcmp(p->zones[POLICY_ZONE_SELF].name, "self"));
+	REQUIRE(p->nzones >= 1 && p->nzones <= TABLE_MAX_ZONES);
+	REQUIRE(!strcmp(p->zones[TABLE_ZONE_SELF].name, "self"));
 	for (uint32_t z = 1; z < p->nzones; z++) {
 		check_set(&p->zones[z].nets);
 		REQUIRE(file_of(p, p->zones[z].loc.file));

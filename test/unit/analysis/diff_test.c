@@ -218,7 +218,7 @@ static void test_random_and_budget(void)
 		unsigned len = 22 + (x >> 8) % 3;
 		snprintf(dst, sizeof dst, "10.%u.%u.0/%u", x % 4, ((x >> 4) % 8) & ~((1u << (24 - len)) - 1), len);
 		snprintf(svc, sizeof svc, "tcp/%u-%u", (x >> 12) % 20, 20 + (x >> 12) % 20);
-		enum policy_action act = (x >> 16) % 3 ? ACT_ALLOW : ((x >> 18) % 2 ? ACT_DENY : ACT_REJECT);
+		enum table_action act = (x >> 16) % 3 ? ACT_ALLOW : ((x >> 18) % 2 ? ACT_DENY : ACT_REJECT);
 		const char *from = (x >> 20) % 2 ? "lgwan" : "lgwan,dmz";
 		fx_rule(a, "r", act, from, "internet", "any", dst, svc, 0);
 		if ((x >> 22) % 20 == 0)

@@ -22,13 +22,13 @@ struct policy *fx_policy(void)
 	p->files = xcalloc(1, sizeof *p->files);
 	p->files[0] = xstrdup("test.policy");
 	fx_zone(p, "self", TIER_NONE);
-	for (int f = 0; f < POLICY_MAX_ZONES; f++)
-		for (int t = 0; t < POLICY_MAX_ZONES; t++)
+	for (int f = 0; f < TABLE_MAX_ZONES; f++)
+		for (int t = 0; t < TABLE_MAX_ZONES; t++)
 			p->default_action[f][t] = ACT_DENY;
 	return p;
 }
 
-int fx_zone(struct policy *p, const char *name, enum policy_tier tier)
+int fx_zone(struct policy *p, const char *name, enum table_tier tier)
 {
 	struct policy_zone *z = &p->zones[p->nzones];
 	z->name = xstrdup(name);
@@ -125,7 +125,7 @@ struct svc_range *fx_svcs(const char *spec, uint32_t *ret_n)
 			if (!strcmp(t, "proto") || !slash) {
 				/* a whole protocol: all its keys (ports, types) */
 				s.key_lo = SVC_KEY(proto, 0);
-				s.key_hi = policy_proto_has_ports((uint8_t)proto) || proto == 1 || proto == 58
+				s.key_hi = table_proto_has_ports((uint8_t)proto) || proto == 1 || proto == 58
 						   ? SVC_KEY(proto, 0xffff) : SVC_KEY(proto, 0);
 			} else if (proto == 1 || proto == 58) {
 				if (sscanf(slash, "%u", &a) != 1)
@@ -149,7 +149,7 @@ struct svc_range *fx_svcs(const char *spec, uint32_t *ret_n)
 	return v;
 }
 
-struct policy_rule *fx_rule(struct policy *p, const char *name, enum policy_action action, const char *from,
+struct policy_rule *fx_rule(struct policy *p, const char *name, enum table_action action, const char *from,
 			    const char *to, const char *src, const char *dst, const char *svc, uint32_t flags)
 {
 	p->rules = xreallocarray(p->rules, p->nrules + 1, sizeof *p->rules);
@@ -225,8 +225,8 @@ struct policy_packet fx_packet(const struct policy *p, const char *from, const c
 	k.to_zone = (uint8_t)t;
 	k.family = (uint8_t)fam;
 	k.proto = (uint8_t)pr;
-	k.sport = policy_proto_has_ports(k.proto) ? sport : 0;
-	k.key = policy_packet_key(k.proto, dport, (uint8_t)(dport >> 8), (uint8_t)dport);
+	k.sport = table_proto_has_ports(k.proto) ? sport : 0;
+	k.key = table_packet_key(k.proto, dport, (uint8_t)(dport >> 8), (uint8_t)dport);
 	return k;
 }
 
@@ -271,7 +271,7 @@ bool fx_packet_parse(const struct policy *p, const char *text, struct policy_pac
 	}
 	if (pr < 0 || pr > 255)
 		return false;
-	bool ports = policy_proto_has_ports((uint8_t)pr);
+	bool ports = table_proto_has_ports((uint8_t)pr);
 	int fs, fd;
 	unsigned sport, dport;
 	if (!endpoint_parse(src, ports, &fs, &ret->src, &sport) || !endpoint_parse(dst, ports, &fd, &ret->dst, &dport) ||
@@ -282,7 +282,7 @@ bool fx_packet_parse(const struct policy *p, const char *text, struct policy_pac
 	ret->family = (uint8_t)fs;
 	ret->proto = (uint8_t)pr;
 	ret->sport = (uint16_t)sport;
-	ret->key = policy_packet_key(ret->proto, (uint16_t)dport, (uint8_t)type, (uint8_t)code);
+	ret->key = table_packet_key(ret->proto, (uint16_t)dport, (uint8_t)type, (uint8_t)code);
 	return true;
 }
 

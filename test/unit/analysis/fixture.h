@@ -16,7 +16,7 @@
 /* A policy with zone "self" and default deny everywhere; file "test.policy". */
 struct policy *fx_policy(void);
 /* Adds a zone; returns its index. */
-int fx_zone(struct policy *p, const char *name, enum policy_tier tier);
+int fx_zone(struct policy *p, const char *name, enum table_tier tier);
 /* Zone mask from "a,b" or "any". */
 uint64_t fx_zones(const struct policy *p, const char *names);
 /* Address set from "any", or comma-separated spans "10.0.0.1,10.1.0.0/16,2001:db8::/32". */
@@ -27,7 +27,7 @@ struct addr_set fx_addrs(const char *spec);
 struct svc_range *fx_svcs(const char *spec, uint32_t *ret_n);
 /* Appends a rule: id = position + 1, line = 10 * id.  flags as given
  * (POLICY_RULE_*); returns the rule. */
-struct policy_rule *fx_rule(struct policy *p, const char *name, enum policy_action action, const char *from,
+struct policy_rule *fx_rule(struct policy *p, const char *name, enum table_action action, const char *from,
 			    const char *to, const char *src, const char *dst, const char *svc, uint32_t flags);
 /* isolate ZONES (declared at line, or implicit when line is 0). */
 void fx_isolate(struct policy *p, const char *zones, uint32_t line);

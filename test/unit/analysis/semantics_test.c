@@ -343,7 +343,7 @@ static void space_build(const struct policy *p, struct space *sp)
 	/* a real packet of a protocol without ports has port part 0 */
 	for (size_t i = 0; i < sp->keys.n; i++) {
 		unsigned proto = (unsigned)(sp->keys.v[i] >> 16);
-		if (proto != 1 && proto != 58 && !policy_proto_has_ports((uint8_t)proto))
+		if (proto != 1 && proto != 58 && !table_proto_has_ports((uint8_t)proto))
 			sp->keys.v[i] = SVC_KEY(proto, 0);
 	}
 	vals_uniq(&sp->keys);
@@ -370,7 +370,7 @@ static int space_each(const struct policy *p, const struct space *sp, packet_fn 
 				for (size_t k = 0; k < sp->keys.n; k++) {
 					uint32_t key = (uint32_t)sp->keys.v[k];
 					uint8_t proto = (uint8_t)(key >> 16);
-					bool ports = policy_proto_has_ports(proto);
+					bool ports = table_proto_has_ports(proto);
 					const u128 *spv = ports ? sp->sports.v : NULL;
 					size_t nsp = ports ? sp->sports.n : 1;
 					for (size_t s = 0; s < sp->addr[fi].n; s++)
@@ -429,7 +429,7 @@ static bool oracle_sanitize(const struct policy *p, const struct policy_packet *
 		bool b_to_a = in(s->b_zones, f) && in(s->a_zones, t);
 		bool declared = a_to_b || (s->both_ways && b_to_a);
 		bool sends = in(s->a_zones, f) || (s->both_ways && in(s->b_zones, f));
-		if (t == POLICY_ZONE_SELF) {
+		if (t == TABLE_ZONE_SELF) {
 			if (!a_to_b && !b_to_a && !sends)
 				continue;
 			governed = true;
@@ -792,7 +792,7 @@ static int nft_line(const char *line, const struct hookpkt *h, char *jump, size_
 			token(&s, w, sizeof w);
 			token(&s, v, sizeof v);
 			unsigned x = !strcmp(w, "dport") ? port : pkt->sport;
-			ok = policy_proto_has_ports((uint8_t)proto) && value_has(v, eq_range, &x);
+			ok = table_proto_has_ports((uint8_t)proto) && value_has(v, eq_range, &x);
 		} else if (!strcmp(w, "icmp") || !strcmp(w, "icmpv6")) {
 			unsigned want = w[4] == 'v' ? 58 : 1;
 			token(&s, w, sizeof w);
@@ -855,7 +855,7 @@ static int nft_passes(const struct nft *t, const struct policy_packet *pkt)
 	char iif[16], oif[16];
 	snprintf(iif, sizeof iif, "eth%u", pkt->from_zone);
 	snprintf(oif, sizeof oif, "eth%u", pkt->to_zone);
-	bool from_self = pkt->from_zone == POLICY_ZONE_SELF, to_self = pkt->to_zone == POLICY_ZONE_SELF;
+	bool from_self = pkt->from_zone == TABLE_ZONE_SELF, to_self = pkt->to_zone == TABLE_ZONE_SELF;
 	struct hookpkt hooks[2];
 	const char *names[2];
 	int n = 0;

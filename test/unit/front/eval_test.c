@@ -431,7 +431,7 @@ static void test_meaning(void)
 
 	/* matching through the reference semantics */
 	struct policy_packet pkt = {.from_zone = 2, .to_zone = 3, .family = 4, .proto = 17,
-		.key = policy_packet_key(17, 53, 0, 0),
+		.key = table_packet_key(17, 53, 0, 0),
 		.src = ((u128)198 << 24) | (18 << 16) | (20 << 8) | 130, .dst = 0x08080808};
 	CHECK(policy_first_match(p, &pkt) == 2);
 	pkt.src = ((u128)198 << 24) | (18 << 16) | (20 << 8) | 1;

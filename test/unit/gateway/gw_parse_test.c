@@ -70,7 +70,7 @@ int main(void)
 	/* IPv4 ICMP echo */
 	n = v4(b, 1, icmp_echo, sizeof icmp_echo, 0);
 	CHECK(gw_parse_packet(b, n, &p) == 0 && p.is_icmp && p.icmp_type == 8 && p.icmp_id == 0x1234, "icmp");
-	CHECK(gw_pkt_key(&p) == policy_packet_key(1, 0, 8, 0) && !p.has_ports, "icmp key");
+	CHECK(gw_pkt_key(&p) == table_packet_key(1, 0, 8, 0) && !p.has_ports, "icmp key");
 	/* other protocol (GRE): no ports, key proto << 16 */
 	n = v4(b, 47, tcp, 4, 0);
 	CHECK(gw_parse_packet(b, n, &p) == 0 && !p.has_ports && gw_pkt_key(&p) == SVC_KEY(47, 0), "gre");

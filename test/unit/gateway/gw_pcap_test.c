@@ -412,7 +412,7 @@ int main(void)
 	      "web allowed");
 	CHECK(seen.f[1].v.action == ACT_REJECT && seen.f[1].packet == 3, "ssh rejected");
 	CHECK(seen.f[2].v.action == ACT_ALLOW && seen.f[2].pkt.is_icmp, "ping allowed");
-	CHECK(seen.f[3].v.action == ACT_DENY && seen.f[3].to == POLICY_ZONE_SELF &&
+	CHECK(seen.f[3].v.action == ACT_DENY && seen.f[3].to == TABLE_ZONE_SELF &&
 		      seen.f[3].hook == GW_REPLAY_HOOK_INPUT && !seen.f[3].reason,
 	      "to self: default deny");
 	CHECK(seen.f[4].v.action == ACT_DENY && seen.f[4].reason && !strcmp(seen.f[4].reason, "no-zone"), "no zone");

@@ -256,7 +256,7 @@ static struct policy *rand_policy(uint32_t nz, uint32_t nrules, bool one_pair)
 	uint32_t id = 0;
 	for (uint32_t i = 0; i < nrules; i++) {
 		id += 1 + (chance(5) ? (uint32_t)below(3) : 0);    /* expired rules leave gaps */
-		static const enum policy_action acts[] = {ACT_ALLOW, ACT_ALLOW, ACT_DENY, ACT_REJECT};
+		static const enum table_action acts[] = {ACT_ALLOW, ACT_ALLOW, ACT_DENY, ACT_REJECT};
 		uint64_t from = one_pair ? 2 : rand_zones(nz), to = one_pair ? 2 : rand_zones(nz);
 		struct policy_rule *r = tp_rule(p, id, acts[below(4)], from, to);
 		if (chance(30))
@@ -407,7 +407,7 @@ static void rand_packet(const struct policy *p, struct policy_packet *k)
 		}
 	}
 	k->proto = (uint8_t)(k->key >> 16);
-	if (!policy_proto_has_ports(k->proto) && chance(80))
+	if (!table_proto_has_ports(k->proto) && chance(80))
 		k->sport = 0;
 }
 

@@ -20,8 +20,8 @@ static inline struct policy *tp_new(uint32_t nzones)
 		p->zones[z].name = z ? xasprintf("zone%u", z) : xstrdup("self");
 		p->zones[z].tier = TIER_NONE;
 	}
-	for (uint32_t f = 0; f < POLICY_MAX_ZONES; f++)
-		for (uint32_t t = 0; t < POLICY_MAX_ZONES; t++)
+	for (uint32_t f = 0; f < TABLE_MAX_ZONES; f++)
+		for (uint32_t t = 0; t < TABLE_MAX_ZONES; t++)
 			p->default_action[f][t] = ACT_DENY;
 	return p;
 }
@@ -94,7 +94,7 @@ static inline void tp_set_text(struct addr_set *s, const char *text)
 
 /* Append a rule (empty address sets, no services) and return it; the
  * pointer is valid until the next tp_rule. */
-static inline struct policy_rule *tp_rule(struct policy *p, uint32_t id, enum policy_action a, uint64_t from,
+static inline struct policy_rule *tp_rule(struct policy *p, uint32_t id, enum table_action a, uint64_t from,
 					  uint64_t to)
 {
 	/* capacity: the next power of two (policy has no capacity field) */
