@@ -25,12 +25,12 @@
 
 #define DIAG_DEFAULT_MAX_ERRORS 1000
 
-void diag_init(struct diag *d)
+void policy_diag_init(struct diag *d)
 {
 	memset(d, 0, sizeof *d);
 }
 
-void diag_free(struct diag *d)
+void policy_diag_free(struct diag *d)
 {
 	if (!d)
 		return;
@@ -45,7 +45,7 @@ void diag_free(struct diag *d)
 	memset(d, 0, sizeof *d);
 }
 
-const char *diag_add_source(struct diag *d, const char *name, const char *text, size_t len)
+const char *policy_diag_add_source(struct diag *d, const char *name, const char *text, size_t len)
 {
 	xgrow(&d->src, &d->srccap, d->nsrc + 1, sizeof *d->src);
 	struct diag_source *s = &d->src[d->nsrc++];
@@ -69,7 +69,7 @@ static void diag_append(struct diag *d, enum diag_severity sev, struct policy_lo
 	d->v[d->n++] = (struct diag_entry){.severity = sev, .loc = loc, .message = msg};
 }
 
-void diag_report(struct diag *d, enum diag_severity sev, struct policy_loc loc, const char *fmt, ...)
+void policy_diag_report(struct diag *d, enum diag_severity sev, struct policy_loc loc, const char *fmt, ...)
 {
 	size_t max = diag_max_errors(d);
 
@@ -299,12 +299,12 @@ static void diag_render_all(const struct diag *d, struct strbuf *out, bool color
 		diag_render_entry(d, &d->v[i], out, color, &cur);
 }
 
-void diag_render(const struct diag *d, struct strbuf *out)
+void policy_diag_render(const struct diag *d, struct strbuf *out)
 {
 	diag_render_all(d, out, false);
 }
 
-void diag_print(const struct diag *d, FILE *out, bool color)
+void policy_diag_print(const struct diag *d, FILE *out, bool color)
 {
 	struct strbuf sb = STRBUF_INIT;
 	diag_render_all(d, &sb, color);

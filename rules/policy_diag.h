@@ -8,7 +8,7 @@
  *                                                ^~~~~
  *
  * The diag owns copies of every source text it was given (so it can print
- * the source line later) and of every message.  diag_free releases all. */
+ * the source line later) and of every message.  policy_diag_free releases all. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,21 +53,21 @@ struct diag {
 	size_t max_errors;       /* stop recording past this many errors (0: 1000) */
 };
 
-void diag_init(struct diag *d);
-void diag_free(struct diag *d);
+void policy_diag_init(struct diag *d);
+void policy_diag_free(struct diag *d);
 
 /* Keep a copy of a source text under name; returns the stored name, which
- * stays valid until diag_free and is what policy_loc.file should point to. */
-const char *diag_add_source(struct diag *d, const char *name, const char *text, size_t len);
+ * stays valid until policy_diag_free and is what policy_loc.file should point to. */
+const char *policy_diag_add_source(struct diag *d, const char *name, const char *text, size_t len);
 
-void diag_report(struct diag *d, enum diag_severity sev, struct policy_loc loc, const char *fmt, ...)
+void policy_diag_report(struct diag *d, enum diag_severity sev, struct policy_loc loc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-#define diag_error(d, loc, ...) diag_report((d), DIAG_ERROR, (loc), __VA_ARGS__)
-#define diag_warning(d, loc, ...) diag_report((d), DIAG_WARNING, (loc), __VA_ARGS__)
-#define diag_note(d, loc, ...) diag_report((d), DIAG_NOTE, (loc), __VA_ARGS__)
+#define policy_diag_error(d, loc, ...) policy_diag_report((d), DIAG_ERROR, (loc), __VA_ARGS__)
+#define policy_diag_warning(d, loc, ...) policy_diag_report((d), DIAG_WARNING, (loc), __VA_ARGS__)
+#define policy_diag_note(d, loc, ...) policy_diag_report((d), DIAG_NOTE, (loc), __VA_ARGS__)
 
 /* Print every entry in order, with source line and caret where a place is
  * known.  color: use ANSI colours. */
-void diag_print(const struct diag *d, FILE *out, bool color);
+void policy_diag_print(const struct diag *d, FILE *out, bool color);
 /* Same into a buffer (golden tests compare this). */
-void diag_render(const struct diag *d, struct strbuf *out);
+void policy_diag_render(const struct diag *d, struct strbuf *out);

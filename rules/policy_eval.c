@@ -628,8 +628,8 @@ static void ev_suggest(struct ev *e, const char *s, size_t len, int ns, char *bu
 static void ev_dup_error(struct ev *e, const struct ast_word *name, const char *what,
 			 struct ast_loc first)
 {
-	diag_error(e->d, dloc(e, name->loc), "%s '%s' is already defined", what, name->s);
-	diag_note(e->d, dloc(e, first), "'%s' was first defined here", name->s);
+	policy_diag_error(e->d, dloc(e, name->loc), "%s '%s' is already defined", what, name->s);
+	policy_diag_note(e->d, dloc(e, first), "'%s' was first defined here", name->s);
 }
 
 /* Pass over definitions: fill the namespaces. */
@@ -644,8 +644,8 @@ static void ev_define(struct ev *e)
 			if (st->broken)
 				break;
 			if (e->policy_st) {
-				diag_error(e->d, dloc(e, st->loc), "the policy statement is given twice");
-				diag_note(e->d, dloc(e, e->policy_st->loc), "first given here");
+				policy_diag_error(e->d, dloc(e, st->loc), "the policy statement is given twice");
+				policy_diag_note(e->d, dloc(e, e->policy_st->loc), "first given here");
 				break;
 			}
 			e->policy_st = st;
@@ -664,7 +664,7 @@ static void ev_define(struct ev *e)
 			if (!nm->s)
 				break;
 			if (!strcmp(nm->s, "self") || !strcmp(nm->s, "any")) {
-				diag_error(e->d, dloc(e, nm->loc),
+				policy_diag_error(e->d, dloc(e, nm->loc),
 					   "'%s' is built in and cannot be defined as a zone%s", nm->s,
 					   !strcmp(nm->s, "self") ? " (it is the appliance itself)" : "");
 				break;
@@ -677,7 +677,7 @@ static void ev_define(struct ev *e)
 			}
 			if (p->nzones >= TABLE_MAX_ZONES) {
 				if (!e->too_many_zones)
-					diag_error(e->d, dloc(e, nm->loc),
+					policy_diag_error(e->d, dloc(e, nm->loc),
 						   "too many zones: at most %d including the built-in zone self",
 						   TABLE_MAX_ZONES);
 				e->too_many_zones = true;
@@ -705,18 +705,18 @@ static void ev_define(struct ev *e)
 				       !strcmp(nm->s, "sctp") || !strcmp(nm->s, "udplite") ||
 				       !strcmp(nm->s, "dccp") || !strcmp(nm->s, "icmp") ||
 				       !strcmp(nm->s, "icmpv6")))) {
-				diag_error(e->d, dloc(e, nm->loc), "'%s' is a reserved word and cannot be "
+				policy_diag_error(e->d, dloc(e, nm->loc), "'%s' is a reserved word and cannot be "
 					   "the name of a %s", nm->s, ev_kind_name(st->kind));
 				break;
 			}
 			long prev = htab_get(h, nm->s);
 			if (prev >= 0) {
 				const struct ast_stmt *first = e->objs[prev].st;
-				diag_error(e->d, dloc(e, nm->loc), "%s '%s' is already defined%s%s",
+				policy_diag_error(e->d, dloc(e, nm->loc), "%s '%s' is already defined%s%s",
 					   ev_kind_name(st->kind), nm->s,
 					   first->kind != st->kind ? " as a " : "",
 					   first->kind != st->kind ? ev_kind_name(first->kind) : "");
-				diag_note(e->d, dloc(e, first->name.loc), "'%s' was first defined here", nm->s);
+				policy_diag_note(e->d, dloc(e, first->name.loc), "'%s' was first defined here", nm->s);
 				break;
 			}
 			xgrow(&e->objs, &e->objcap, e->nobjs + 1, sizeof *e->objs);
@@ -741,17 +741,17 @@ static struct obj *ev_addr_ref(struct ev *e, const struct ast_word *w)
 	if (i < 0) {
 		long s = htab_get(&e->svc_ht, w->s);
 		if (s >= 0) {
-			diag_error(e->d, dloc(e, w->loc), "'%s' is a %s, not an address object", w->s,
+			policy_diag_error(e->d, dloc(e, w->loc), "'%s' is a %s, not an address object", w->s,
 				   ev_kind_name(e->objs[s].st->kind));
 			e->objs[s].used = true;
 		} else if (htab_get(&e->zone_ht, w->s) >= 0 || !strcmp(w->s, "self")) {
-			diag_error(e->d, dloc(e, w->loc),
+			policy_diag_error(e->d, dloc(e, w->loc),
 				   "'%s' is a zone, not an address object (zones come before the brackets)",
 				   w->s);
 		} else {
 			char sug[96];
 			ev_suggest(e, w->s, w->len, 1, sug, sizeof sug);
-			diag_error(e->d, dloc(e, w->loc), "unknown address object '%s'%s", w->s, sug);
+			policy_diag_error(e->d, dloc(e, w->loc), "unknown address object '%s'%s", w->s, sug);
 		}
 		return NULL;
 	}
@@ -770,13 +770,13 @@ static struct obj *ev_svc_ref(struct ev *e, const struct ast_word *w)
 	if (i < 0) {
 		long a = htab_get(&e->addr_ht, w->s);
 		if (a >= 0) {
-			diag_error(e->d, dloc(e, w->loc), "'%s' is a %s, not a service", w->s,
+			policy_diag_error(e->d, dloc(e, w->loc), "'%s' is a %s, not a service", w->s,
 				   ev_kind_name(e->objs[a].st->kind));
 			e->objs[a].used = true;
 		} else {
 			char sug[96];
 			ev_suggest(e, w->s, w->len, 2, sug, sizeof sug);
-			diag_error(e->d, dloc(e, w->loc), "unknown service '%s'%s", w->s, sug);
+			policy_diag_error(e->d, dloc(e, w->loc), "unknown service '%s'%s", w->s, sug);
 		}
 		return NULL;
 	}
@@ -805,20 +805,20 @@ static int ev_literal(struct ev *e, const struct ast_word *w, int *fam, u128 *lo
 			unsigned bits = f == 4 ? 32 : 128;
 			u128 mask = len == 0 ? inaddr_family_max(f)
 					     : len >= bits ? 0 : (((u128)1 << (bits - len)) - 1);
-			diag_error(e->d, dloc(e, w->loc), "prefix '%s' has host bits set; did you mean "
+			policy_diag_error(e->d, dloc(e, w->loc), "prefix '%s' has host bits set; did you mean "
 				   "%s/%u?", w->s, inaddr_format(f, a & ~mask, buf), len);
 		} else {
-			diag_error(e->d, dloc(e, w->loc), "prefix '%s' has host bits set", w->s);
+			policy_diag_error(e->d, dloc(e, w->loc), "prefix '%s' has host bits set", w->s);
 		}
 		return -1;
 	}
 	if (strchr(w->s, '/'))
-		diag_error(e->d, dloc(e, w->loc), "invalid prefix '%s'", w->s);
+		policy_diag_error(e->d, dloc(e, w->loc), "invalid prefix '%s'", w->s);
 	else if (strchr(w->s, '-'))
-		diag_error(e->d, dloc(e, w->loc), "invalid address range '%s' (expected A-B, both of one "
+		policy_diag_error(e->d, dloc(e, w->loc), "invalid address range '%s' (expected A-B, both of one "
 			   "family, A not above B)", w->s);
 	else
-		diag_error(e->d, dloc(e, w->loc), "invalid address '%s'", w->s);
+		policy_diag_error(e->d, dloc(e, w->loc), "invalid address '%s'", w->s);
 	return -1;
 }
 
@@ -832,7 +832,7 @@ static bool ev_spec(struct ev *e, const struct ast_item *it, struct svc_range *r
 					 : subloc(it->w.loc, why.off, why.len);
 	if (why.in_sport && why.len == 0)
 		at = it->sport.loc;
-	diag_error(e->d, dloc(e, at), "%s", why.msg);
+	policy_diag_error(e->d, dloc(e, at), "%s", why.msg);
 	return false;
 }
 
@@ -864,7 +864,7 @@ static struct obj *ev_member(struct ev *e, struct obj *o, const struct ast_word 
 		/* once per chain: the rest of it is resolved later, from the
 		 * top, and must stay quiet */
 		if (!ev_path_too_deep(e))
-			diag_error(e->d, dloc(e, w->loc), "%sgroups nested deeper than %d levels",
+			policy_diag_error(e->d, dloc(e, w->loc), "%sgroups nested deeper than %d levels",
 				   svc ? "service " : "", POLICY_MAX_GROUP_DEPTH);
 		o->too_deep = true;
 		e->objs[ci].too_deep = true;
@@ -897,7 +897,7 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 		for (; i < e->npath; i++)
 			strbuf_printf(&sb, "%s -> ", e->objs[e->path[i]].st->name.s);
 		strbuf_puts(&sb, st->name.s);
-		diag_error(e->d, dloc(e, at), "%s '%s' contains itself: %s", ev_kind_name(st->kind),
+		policy_diag_error(e->d, dloc(e, at), "%s '%s' contains itself: %s", ev_kind_name(st->kind),
 			   st->name.s, strbuf_str(&sb));
 		strbuf_free(&sb);
 		return;
@@ -922,11 +922,11 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 				 * (docs/policy.md, decision 2) */
 				o->self = true;
 			} else if (it->kind != AST_ITEM_LITERAL) {
-				diag_error(e->d, dloc(e, w->loc), "a host is one or more single addresses or "
+				policy_diag_error(e->d, dloc(e, w->loc), "a host is one or more single addresses or "
 					   "self, not '%s' (use group to combine objects)", w->s);
 			} else if (ev_literal(e, w, &fam, &lo, &hi) == 0) {
 				if (lo != hi)
-					diag_error(e->d, dloc(e, w->loc), "'%s' is not a single address "
+					policy_diag_error(e->d, dloc(e, w->loc), "'%s' is not a single address "
 						   "(use network or range)", w->s);
 				else
 					aset_add(&o->set, fam, lo, hi);
@@ -938,11 +938,11 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 				o->hosts = false;
 				aset_add_any(&o->set);
 			} else if (it->kind != AST_ITEM_LITERAL) {
-				diag_error(e->d, dloc(e, w->loc), "a network is one or more prefixes, not "
+				policy_diag_error(e->d, dloc(e, w->loc), "a network is one or more prefixes, not "
 					   "'%s' (use group to combine objects)", w->s);
 			} else if (ev_literal(e, w, &fam, &lo, &hi) == 0) {
 				if (inaddr_prefix_len(fam, lo, hi) < 0)
-					diag_error(e->d, dloc(e, w->loc), "'%s' is not a prefix (use range)", w->s);
+					policy_diag_error(e->d, dloc(e, w->loc), "'%s' is not a prefix (use range)", w->s);
 				else
 					aset_add(&o->set, fam, lo, hi);
 				/* a single host is one address however it is
@@ -952,11 +952,11 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 			break;
 		case AST_RANGE:
 			if (k > 0) {
-				diag_error(e->d, dloc(e, w->loc), "a range is exactly one A-B");
+				policy_diag_error(e->d, dloc(e, w->loc), "a range is exactly one A-B");
 				break;
 			}
 			if (it->kind != AST_ITEM_LITERAL || !strchr(w->s, '-') || strchr(w->s, '/')) {
-				diag_error(e->d, dloc(e, w->loc), "a range is written A-B, not '%s'", w->s);
+				policy_diag_error(e->d, dloc(e, w->loc), "a range is written A-B, not '%s'", w->s);
 			} else if (ev_literal(e, w, &fam, &lo, &hi) == 0) {
 				aset_add(&o->set, fam, lo, hi);
 				o->hosts &= lo == hi;
@@ -972,7 +972,7 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 				o->hosts = false;
 				aset_add_any(&o->set);
 			} else if (it->kind == AST_ITEM_SELF) {
-				diag_error(e->d, dloc(e, w->loc), "'self' is a zone; to name the appliance "
+				policy_diag_error(e->d, dloc(e, w->loc), "'self' is a zone; to name the appliance "
 					   "as an address, define 'host NAME self'");
 			} else if (it->kind == AST_ITEM_LITERAL) {
 				if (ev_literal(e, w, &fam, &lo, &hi) == 0) {
@@ -999,7 +999,7 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 					o->any |= r.key_lo == 0 && r.key_hi == SVC_KEY_MAX;
 				}
 			} else if (st->kind == AST_SERVICE) {
-				diag_error(e->d, dloc(e, w->loc), "a service is made of protocol "
+				policy_diag_error(e->d, dloc(e, w->loc), "a service is made of protocol "
 					   "specifications such as tcp/25; use service-group to "
 					   "combine '%s' with others", w->s);
 			} else {
@@ -1020,7 +1020,7 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 	o->nsvc = policy_eval_svc_normalize(o->svc, o->nsvc);
 	o->height = height;
 	if (height == POLICY_MAX_GROUP_DEPTH + 1 && !o->too_deep) {
-		diag_error(e->d, dloc(e, st->name.loc), "%s '%s' nests groups %u levels deep (at most %d)",
+		policy_diag_error(e->d, dloc(e, st->name.loc), "%s '%s' nests groups %u levels deep (at most %d)",
 			   ev_kind_name(st->kind), st->name.s, height, POLICY_MAX_GROUP_DEPTH);
 		o->too_deep = true;
 	}
@@ -1042,7 +1042,7 @@ static void ev_zones(struct ev *e)
 		for (size_t t = 0; t < NELEM(ev_tier_words); t++)
 			if (!strcmp(st->name.s, ev_tier_words[t]) &&
 			    zone->tier != ev_tier_of(ev_tier_words[t]))
-				diag_warning(e->d, dloc(e, st->name.loc),
+				policy_diag_warning(e->d, dloc(e, st->name.loc),
 					     "zone '%s' is named after a tier but has tier %s; in isolate "
 					     "and sanitize '%s' means all zones of tier %s", st->name.s,
 					     st->tier.s ? st->tier.s : "none", st->name.s, st->name.s);
@@ -1055,20 +1055,20 @@ static void ev_zones(struct ev *e)
 			const struct ast_item *it = &st->ifaces.v[k];
 			zone->ifnames[k] = ev_dup(&it->w);
 			if (it->w.len > TABLE_MAX_IFNAME)
-				diag_error(e->d, dloc(e, it->w.loc), "interface name '%s' is longer than %d "
+				policy_diag_error(e->d, dloc(e, it->w.loc), "interface name '%s' is longer than %d "
 					   "bytes", it->w.s, TABLE_MAX_IFNAME);
 			else if (strchr(it->w.s, '/') || !strcmp(it->w.s, ".") || !strcmp(it->w.s, ".."))
-				diag_error(e->d, dloc(e, it->w.loc), "invalid interface name '%s'", it->w.s);
+				policy_diag_error(e->d, dloc(e, it->w.loc), "invalid interface name '%s'", it->w.s);
 			long prev = htab_get(&e->if_ht, it->w.s);
 			if (prev >= 0) {
 				const struct ev_iface *first = &e->ifs[prev];
 				if (first->zone == z)
-					diag_error(e->d, dloc(e, it->w.loc), "interface '%s' is listed twice",
+					policy_diag_error(e->d, dloc(e, it->w.loc), "interface '%s' is listed twice",
 						   it->w.s);
 				else
-					diag_error(e->d, dloc(e, it->w.loc), "interface '%s' is already used "
+					policy_diag_error(e->d, dloc(e, it->w.loc), "interface '%s' is already used "
 						   "by zone '%s'", it->w.s, p->zones[first->zone].name);
-				diag_note(e->d, dloc(e, first->it->w.loc), "'%s' is first given here", it->w.s);
+				policy_diag_note(e->d, dloc(e, first->it->w.loc), "'%s' is first given here", it->w.s);
 				continue;
 			}
 			xgrow(&e->ifs, &e->ifcap, e->nifs + 1, sizeof *e->ifs);
@@ -1077,7 +1077,7 @@ static void ev_zones(struct ev *e)
 			e->nifs++;
 		}
 		if (!st->ifaces.n)
-			diag_warning(e->d, dloc(e, st->name.loc),
+			policy_diag_warning(e->d, dloc(e, st->name.loc),
 				     "zone '%s' has no interfaces; the datapath cannot recognise it",
 				     st->name.s);
 
@@ -1090,7 +1090,7 @@ static void ev_zones(struct ev *e)
 			if (it->kind == AST_ITEM_ANY) {
 				aset_add_any(nets);
 			} else if (it->kind == AST_ITEM_SELF) {
-				diag_error(e->d, dloc(e, it->w.loc), "'self' cannot be a zone network");
+				policy_diag_error(e->d, dloc(e, it->w.loc), "'self' cannot be a zone network");
 			} else if (it->kind == AST_ITEM_LITERAL) {
 				if (ev_literal(e, &it->w, &fam, &lo, &hi) == 0)
 					aset_add(nets, fam, lo, hi);
@@ -1099,7 +1099,7 @@ static void ev_zones(struct ev *e)
 				if (!o)
 					continue;
 				if (o->self)
-					diag_error(e->d, dloc(e, it->w.loc), "'%s' contains the appliance "
+					policy_diag_error(e->d, dloc(e, it->w.loc), "'%s' contains the appliance "
 						   "itself (host ... self) and cannot be a zone network",
 						   it->w.s);
 				aset_add_set(nets, &o->set);
@@ -1126,15 +1126,15 @@ static uint64_t ev_zone_list(struct ev *e, const struct ast_list *l)
 			char sug[96];
 			ev_suggest(e, it->w.s, it->w.len, 0, sug, sizeof sug);
 			if (htab_get(&e->addr_ht, it->w.s) >= 0)
-				diag_error(e->d, dloc(e, it->w.loc), "'%s' is an address object, not a zone "
+				policy_diag_error(e->d, dloc(e, it->w.loc), "'%s' is an address object, not a zone "
 					   "(addresses go in brackets after the zone: ZONE [%s])",
 					   it->w.s, it->w.s);
 			else if (!sug[0] && (!strcmp(it->w.s, "mynumber") || !strcmp(it->w.s, "lgwan") ||
 					     !strcmp(it->w.s, "internet")))
-				diag_error(e->d, dloc(e, it->w.loc), "unknown zone '%s' (rules name zones; "
+				policy_diag_error(e->d, dloc(e, it->w.loc), "unknown zone '%s' (rules name zones; "
 					   "no zone is called '%s')", it->w.s, it->w.s);
 			else
-				diag_error(e->d, dloc(e, it->w.loc), "unknown zone '%s'%s", it->w.s, sug);
+				policy_diag_error(e->d, dloc(e, it->w.loc), "unknown zone '%s'%s", it->w.s, sug);
 			continue;
 		}
 		if (z < TABLE_MAX_ZONES)
@@ -1148,7 +1148,7 @@ static uint64_t ev_zoneref(struct ev *e, const struct ast_item *it)
 {
 	const char *s = it->w.s;
 	if (it->kind == AST_ITEM_ANY) {
-		diag_error(e->d, dloc(e, it->w.loc), "'any' is not allowed here; name zones or a tier");
+		policy_diag_error(e->d, dloc(e, it->w.loc), "'any' is not allowed here; name zones or a tier");
 		return 0;
 	}
 	for (size_t t = 0; t < NELEM(ev_tier_words); t++) {
@@ -1160,7 +1160,7 @@ static uint64_t ev_zoneref(struct ev *e, const struct ast_item *it)
 			if (e->p->zones[z].tier == tier)
 				m |= (uint64_t)1 << z;
 		if (!m)
-			diag_error(e->d, dloc(e, it->w.loc), "no zone has tier %s", s);
+			policy_diag_error(e->d, dloc(e, it->w.loc), "no zone has tier %s", s);
 		return m;
 	}
 	long z = htab_get(&e->zone_ht, s);
@@ -1172,7 +1172,7 @@ static uint64_t ev_zoneref(struct ev *e, const struct ast_item *it)
 			if (t)
 				snprintf(sug, sizeof sug, "; did you mean '%s'?", t);
 		}
-		diag_error(e->d, dloc(e, it->w.loc), "unknown zone or tier '%s'%s", s, sug);
+		policy_diag_error(e->d, dloc(e, it->w.loc), "unknown zone or tier '%s'%s", s, sug);
 		return 0;
 	}
 	return z < TABLE_MAX_ZONES ? (uint64_t)1 << z : 0;
@@ -1269,7 +1269,7 @@ static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint6
 			aset_add_any(&set);
 			continue;
 		case AST_ITEM_SELF:
-			diag_error(e->d, dloc(e, w->loc), "'self' is a zone, not an address (write the "
+			policy_diag_error(e->d, dloc(e, w->loc), "'self' is a zone, not an address (write the "
 				   "zone self, or define 'host NAME self')");
 			continue;
 		case AST_ITEM_LITERAL:
@@ -1285,7 +1285,7 @@ static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint6
 				continue;
 			}
 			if (o->self && zones && zones != ((uint64_t)1 << TABLE_ZONE_SELF)) {
-				diag_error(e->d, dloc(e, w->loc), "'%s' %s the appliance itself (host ... self); "
+				policy_diag_error(e->d, dloc(e, w->loc), "'%s' %s the appliance itself (host ... self); "
 					   "it can only be used where the zone is exactly self", w->s,
 					   o->st->kind == AST_HOST ? "is" : "contains");
 				continue;
@@ -1304,7 +1304,7 @@ static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint6
 		if (nets && !aset_subset(&one, nets)) {
 			struct strbuf zn = STRBUF_INIT;
 			ev_zone_names(e, zones, &zn);
-			diag_warning(e->d, dloc(e, w->loc), "'%s' is not inside the networks of zone%s %s",
+			policy_diag_warning(e->d, dloc(e, w->loc), "'%s' is not inside the networks of zone%s %s",
 				     w->s, strchr(strbuf_str(&zn), ',') ? "s" : "", strbuf_str(&zn));
 			strbuf_free(&zn);
 		}
@@ -1360,7 +1360,7 @@ static void ev_rule(struct ev *e, const struct ast_stmt *st)
 
 	if (p->nrules_total > TABLE_MAX_RULES) {
 		if (!e->too_many_rules)
-			diag_error(e->d, dloc(e, st->loc), "too many rules (at most %d)", TABLE_MAX_RULES);
+			policy_diag_error(e->d, dloc(e, st->loc), "too many rules (at most %d)", TABLE_MAX_RULES);
 		e->too_many_rules = true;
 		return;
 	}
@@ -1412,21 +1412,21 @@ static void ev_rule(struct ev *e, const struct ast_stmt *st)
 	}
 
 	if (p->require_owner && !st->owner.s)
-		diag_warning(e->d, dloc(e, st->name.loc), "rule has no owner (the policy says 'require owner')");
+		policy_diag_warning(e->d, dloc(e, st->name.loc), "rule has no owner (the policy says 'require owner')");
 	if (p->require_description && !st->description.s)
-		diag_warning(e->d, dloc(e, st->name.loc),
+		policy_diag_warning(e->d, dloc(e, st->name.loc),
 			     "rule has no description (the policy says 'require description')");
 
 	bool expired = false;
 	if (st->expires.s) {
 		if (policy_eval_date(st->expires.s, st->expires.len) < 0) {
-			diag_error(e->d, dloc(e, st->expires.loc), "invalid date '%s' (expected a real "
+			policy_diag_error(e->d, dloc(e, st->expires.loc), "invalid date '%s' (expected a real "
 				   "date YYYY-MM-DD)", st->expires.s);
 		} else {
 			r.expires = ev_dup(&st->expires);
 			if (strcmp(r.expires, e->today) < 0) {
 				expired = true;
-				diag_warning(e->d, dloc(e, st->expires.loc),
+				policy_diag_warning(e->d, dloc(e, st->expires.loc),
 					     "rule expired on %s; left out of the table", r.expires);
 			}
 		}
@@ -1447,7 +1447,7 @@ static void ev_default(struct ev *e, const struct ast_stmt *st)
 		return;
 	uint64_t from = ev_zone_list(e, &st->from.zones), to = ev_zone_list(e, &st->to.zones);
 	if (!strcmp(st->action.s, "allow")) {
-		diag_error(e->d, dloc(e, st->action.loc), "a default can only deny or reject; "
+		policy_diag_error(e->d, dloc(e, st->action.loc), "a default can only deny or reject; "
 			   "write allow rules for what is allowed");
 		return;
 	}
@@ -1476,7 +1476,7 @@ static void ev_invariant_ifs(struct ev *e, uint64_t zones, struct ast_loc at, co
 		const struct ast_stmt *zs = e->zone_st[z];
 		if (!(zones >> z & 1) || !zs || zs->broken || zs->ifaces.n)
 			continue;
-		diag_error(e->d, dloc(e, at), "zone '%s' of invariant '%s' has no interfaces: the datapath "
+		policy_diag_error(e->d, dloc(e, at), "zone '%s' of invariant '%s' has no interfaces: the datapath "
 			   "cannot recognise its packets, so the invariant could not be enforced", p->zones[z].name,
 			   text);
 	}
@@ -1515,20 +1515,20 @@ static void ev_sanitize(struct ev *e, const struct ast_stmt *st)
 		struct strbuf zn = STRBUF_INIT;
 		ev_zone_names(e, both, &zn);
 		bool many = strchr(strbuf_str(&zn), ',');
-		diag_error(e->d, dloc(e, st->to.zones.v[0].w.loc), "zone%s %s %s on both sides of "
+		policy_diag_error(e->d, dloc(e, st->to.zones.v[0].w.loc), "zone%s %s %s on both sides of "
 			   "sanitize", many ? "s" : "", strbuf_str(&zn), many ? "are" : "is");
 		strbuf_free(&zn);
 	}
 	for (uint32_t k = 0; k < st->via.n; k++) {
 		const struct ast_word *w = &st->via.v[k].w;
 		if (st->via.v[k].kind == AST_ITEM_ANY) {
-			diag_error(e->d, dloc(e, w->loc), "via takes host names, not any");
+			policy_diag_error(e->d, dloc(e, w->loc), "via takes host names, not any");
 			continue;
 		}
 		long i = htab_get(&e->addr_ht, w->s);
 		if (i >= 0 && e->objs[i].st->kind != AST_HOST) {
 			e->objs[i].used = true;
-			diag_error(e->d, dloc(e, w->loc), "'%s' is a %s; via takes host names", w->s,
+			policy_diag_error(e->d, dloc(e, w->loc), "'%s' is a %s; via takes host names", w->s,
 				   ev_kind_name(e->objs[i].st->kind));
 			continue;
 		}
@@ -1542,7 +1542,7 @@ static void ev_sanitize(struct ev *e, const struct ast_stmt *st)
 	if (st->has_svc) {
 		bool any;
 		if (!st->has_via)
-			diag_error(e->d, dloc(e, st->svc_kw.loc), "'service' needs 'via' (the services "
+			policy_diag_error(e->d, dloc(e, st->svc_kw.loc), "'service' needs 'via' (the services "
 				   "are those of the relays)");
 		ev_svc_list(e, &st->svc, &s.svc, &s.nsvc, &any);
 	} else {
@@ -1633,7 +1633,7 @@ static void ev_unused(struct ev *e)
 		const struct obj *o = &e->objs[i];
 		if (o->used || o->st->broken || o->bad)
 			continue;
-		diag_warning(e->d, dloc(e, o->st->name.loc), "%s '%s' is never used",
+		policy_diag_warning(e->d, dloc(e, o->st->name.loc), "%s '%s' is never used",
 			     ev_kind_name(o->st->kind), o->st->name.s);
 	}
 }

@@ -74,7 +74,7 @@ static struct policy_loc lex_loc(const struct policy_lexer *lx, size_t pos, size
 #define lex_error(lx, pos, len, ...)                                          \
 	do {                                                                  \
 		(lx)->nerrors++;                                              \
-		diag_error((lx)->d, lex_loc((lx), (pos), (len)), __VA_ARGS__); \
+		policy_diag_error((lx)->d, lex_loc((lx), (pos), (len)), __VA_ARGS__); \
 	} while (0)
 
 /* Check the non-ASCII character at pos: returns its length (at least 1, so
@@ -296,7 +296,7 @@ void policy_lex_next(struct policy_lexer *lx, struct policy_token *t)
 		if (lx->pos >= lx->len) {
 			if (lx->last == TOK_COMMA && !lx->eof_seen) {
 				lx->nerrors++;
-				diag_error(lx->d, lx->last_loc, "the file ends after ','; a line ending "
+				policy_diag_error(lx->d, lx->last_loc, "the file ends after ','; a line ending "
 					   "in ',' continues on the next line");
 			}
 			lx->eof_seen = true;

@@ -81,7 +81,7 @@ static void load_parse_text(struct loader *l, const char *path, char *real, cons
 	struct policy_file *f = &s->files[s->nfiles++];
 	memset(f, 0, sizeof *f);
 	f->path = xstrdup(path);
-	f->dname = diag_add_source(l->d, path, text, len);
+	f->dname = policy_diag_add_source(l->d, path, text, len);
 	f->real = real;
 	if (inc) {
 		f->has_inc = true;
@@ -178,19 +178,19 @@ static void load_include(void *ctx, const struct ast_stmt *inc)
 	const struct policy_file *parent = &s->files[inc->loc.file];
 
 	if (l->from_buffer) {
-		diag_error(l->d, at, "include is not available for a policy loaded from memory");
+		policy_diag_error(l->d, at, "include is not available for a policy loaded from memory");
 		return;
 	}
 	if (inc->name.len == 0) {
-		diag_error(l->d, at, "empty file name");
+		policy_diag_error(l->d, at, "empty file name");
 		return;
 	}
 	if (l->nstack > POLICY_MAX_INCLUDE_DEPTH) {
-		diag_error(l->d, at, "includes nested deeper than %d levels", POLICY_MAX_INCLUDE_DEPTH);
+		policy_diag_error(l->d, at, "includes nested deeper than %d levels", POLICY_MAX_INCLUDE_DEPTH);
 		return;
 	}
 	if (s->nfiles >= POLICY_MAX_FILES) {
-		diag_error(l->d, at, "too many files (at most %d)", POLICY_MAX_FILES);
+		policy_diag_error(l->d, at, "too many files (at most %d)", POLICY_MAX_FILES);
 		return;
 	}
 
@@ -204,13 +204,13 @@ static void load_include(void *ctx, const struct ast_stmt *inc)
 
 	char *real = realpath(path, NULL);
 	if (!real) {
-		diag_error(l->d, at, "cannot open '%s': %s", path, strerror(errno));
+		policy_diag_error(l->d, at, "cannot open '%s': %s", path, strerror(errno));
 		free(path);
 		return;
 	}
 	size_t rl = strlen(l->root);
 	if (strncmp(real, l->root, rl) || (real[rl] != '/' && !(rl == 1 && l->root[0] == '/'))) {
-		diag_error(l->d, at, "'%s' is outside the directory of the top-level policy file", path);
+		policy_diag_error(l->d, at, "'%s' is outside the directory of the top-level policy file", path);
 		goto out;
 	}
 	for (size_t i = 0; i < l->nstack; i++) {
@@ -220,23 +220,23 @@ static void load_include(void *ctx, const struct ast_stmt *inc)
 		for (size_t j = i; j < l->nstack; j++)
 			strbuf_printf(&sb, "%s -> ", s->files[l->stack[j]].path);
 		strbuf_puts(&sb, path);
-		diag_error(l->d, at, "include cycle: %s", strbuf_str(&sb));
+		policy_diag_error(l->d, at, "include cycle: %s", strbuf_str(&sb));
 		strbuf_free(&sb);
 		goto out;
 	}
 	for (size_t i = 0; i < s->nfiles; i++) {
 		if (strcmp(s->files[i].real, real))
 			continue;
-		diag_error(l->d, at, "'%s' is already included", path);
+		policy_diag_error(l->d, at, "'%s' is already included", path);
 		if (s->files[i].has_inc)
-			diag_note(l->d, load_dloc(l, s->files[i].inc), "first included here");
+			policy_diag_note(l->d, load_dloc(l, s->files[i].inc), "first included here");
 		goto out;
 	}
 	char *text;
 	size_t len;
 	const char *why;
 	if (load_read_file(real, LOAD_MAX_TOTAL_BYTES - l->total_bytes, &text, &len, &why) < 0) {
-		diag_error(l->d, at, "cannot read '%s': %s", path, why);
+		policy_diag_error(l->d, at, "cannot read '%s': %s", path, why);
 		goto out;
 	}
 	l->total_bytes += len;
@@ -254,7 +254,7 @@ static int load_today(const struct policy_options *opt, struct diag *d, char tod
 {
 	if (opt && opt->today) {
 		if (policy_eval_date(opt->today, strlen(opt->today)) < 0) {
-			diag_error(d, (struct policy_loc){0}, "invalid date for today: '%s' (expected "
+			policy_diag_error(d, (struct policy_loc){0}, "invalid date for today: '%s' (expected "
 				   "YYYY-MM-DD)", opt->today);
 			return -EINVAL;
 		}
@@ -265,7 +265,7 @@ static int load_today(const struct policy_options *opt, struct diag *d, char tod
 	time_t now = time(NULL);
 	struct tm tm;
 	if (!gmtime_r(&now, &tm) || !strftime(today, 11, "%Y-%m-%d", &tm)) {
-		diag_error(d, (struct policy_loc){0}, "cannot tell today's date");
+		policy_diag_error(d, (struct policy_loc){0}, "cannot tell today's date");
 		return -EINVAL;
 	}
 	return 0;
@@ -286,7 +286,7 @@ static int load_start(struct loader *l, const struct policy_options *opt, struct
 		return r;
 	l->sha = EVP_MD_CTX_new();
 	if (!l->sha || EVP_DigestInit_ex(l->sha, EVP_sha256(), NULL) != 1) {
-		diag_error(d, (struct policy_loc){0}, "cannot set up SHA-256 (libcrypto)");
+		policy_diag_error(d, (struct policy_loc){0}, "cannot set up SHA-256 (libcrypto)");
 		return -ENOMEM;
 	}
 	return 0;
@@ -296,7 +296,7 @@ static void load_finish(struct loader *l)
 {
 	unsigned int mdlen = 0;
 	if (EVP_DigestFinal_ex(l->sha, l->src->sha256, &mdlen) != 1 || mdlen != 32)
-		diag_error(l->d, (struct policy_loc){0}, "cannot compute SHA-256 (libcrypto)");
+		policy_diag_error(l->d, (struct policy_loc){0}, "cannot compute SHA-256 (libcrypto)");
 }
 
 static void load_free_scratch(struct loader *l)
@@ -321,12 +321,12 @@ int policy_load_files(const char *path, const struct policy_options *opt, struct
 	const char *why = NULL;
 	if (!real) {
 		r = -errno;
-		diag_error(d, (struct policy_loc){0}, "cannot open '%s': %s", path, strerror(errno));
+		policy_diag_error(d, (struct policy_loc){0}, "cannot open '%s': %s", path, strerror(errno));
 		goto out;
 	}
 	r = load_read_file(real, LOAD_MAX_TOTAL_BYTES, &text, &len, &why);
 	if (r < 0) {
-		diag_error(d, (struct policy_loc){0}, "cannot read '%s': %s", path, why);
+		policy_diag_error(d, (struct policy_loc){0}, "cannot read '%s': %s", path, why);
 		free(real);
 		goto out;
 	}
@@ -337,7 +337,7 @@ int policy_load_files(const char *path, const struct policy_options *opt, struct
 	free(dir);
 	if (!l.root) {
 		r = -errno;
-		diag_error(d, (struct policy_loc){0}, "cannot resolve the directory of '%s': %s", path,
+		policy_diag_error(d, (struct policy_loc){0}, "cannot resolve the directory of '%s': %s", path,
 			   strerror(errno));
 		free(real);
 		free(text);
@@ -361,7 +361,7 @@ int policy_load_text(const char *name, const char *text, size_t len, const struc
 		goto out;
 	l.from_buffer = true;
 	if (len > POLICY_MAX_FILE_BYTES) {
-		diag_error(d, (struct policy_loc){0}, "cannot read '%s': larger than 64 MiB", name);
+		policy_diag_error(d, (struct policy_loc){0}, "cannot read '%s': larger than 64 MiB", name);
 		r = -EFBIG;
 		goto out;
 	}

@@ -150,7 +150,7 @@ __attribute__((format(printf, 2, 3))) static void syntax_error(struct parser *p,
 	struct policy_loc loc = p->tok.loc;
 	if (p->tok.kind == TOK_NEWLINE || p->tok.kind == TOK_EOF)
 		loc.len = 0;
-	diag_error(p->lx->d, loc, "%s", strbuf_str(&sb));
+	policy_diag_error(p->lx->d, loc, "%s", strbuf_str(&sb));
 	strbuf_free(&sb);
 }
 

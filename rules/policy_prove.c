@@ -323,11 +323,11 @@ static void report_violation(struct ctx *c, struct prove_invariant *inv, const s
 	rule_describe(r, &sb);
 	strbuf_puts(&sb, " allows ");
 	policy_packet_format(c->p, pkt, &sb);
-	diag_error(c->d, r->loc, "invariant '%s' violated: %s", inv->text, strbuf_str(&sb));
+	policy_diag_error(c->d, r->loc, "invariant '%s' violated: %s", inv->text, strbuf_str(&sb));
 	if (inv_loc.file)
-		diag_note(c->d, inv_loc, "invariant declared here%s%s", why ? "; " : "", why ? why : "");
+		policy_diag_note(c->d, inv_loc, "invariant declared here%s%s", why ? "; " : "", why ? why : "");
 	else
-		diag_note(c->d, no_loc, "%s", why ? why : "this invariant is part of the policy");
+		policy_diag_note(c->d, no_loc, "%s", why ? why : "this invariant is part of the policy");
 	if (!inv->counterexample)
 		inv->counterexample = strbuf_steal(&sb);
 	strbuf_free(&sb);
@@ -336,7 +336,7 @@ static void report_violation(struct ctx *c, struct prove_invariant *inv, const s
 
 static void report_budget(struct ctx *c, struct prove_invariant *inv, struct policy_loc loc, uint64_t budget)
 {
-	diag_error(c->d, loc, "could not prove invariant '%s' within the analysis budget (%llu steps); "
+	policy_diag_error(c->d, loc, "could not prove invariant '%s' within the analysis budget (%llu steps); "
 		   "the policy is refused", inv->text, (unsigned long long)budget);
 	if (inv->status != PROVE_VIOLATED)
 		inv->status = PROVE_INCOMPLETE;
@@ -750,7 +750,7 @@ static int rule_unreachable(struct ctx *c, uint32_t ri, struct ps_budget *b, uin
 
 static void warn_unreachable(struct ctx *c, const struct policy_rule *r, const uint32_t *covering, size_t n)
 {
-	diag_warning(c->d, r->loc, "rule %u can never match: every packet it covers is decided by earlier rules",
+	policy_diag_warning(c->d, r->loc, "rule %u can never match: every packet it covers is decided by earlier rules",
 		     r->id);
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_puts(&sb, n == 1 ? "it is covered by the earlier rule:" : "it is covered by the earlier rules:");
@@ -760,7 +760,7 @@ static void warn_unreachable(struct ctx *c, const struct policy_rule *r, const u
 	}
 	if (n > PROVE_NOTE_MAX_RULES)
 		strbuf_printf(&sb, "\n  and %zu more", n - PROVE_NOTE_MAX_RULES);
-	diag_note(c->d, no_loc, "%s", strbuf_str(&sb));
+	policy_diag_note(c->d, no_loc, "%s", strbuf_str(&sb));
 	strbuf_free(&sb);
 }
 
@@ -805,7 +805,7 @@ static void prove_reachability(struct ctx *c, uint64_t budget, struct prove_repo
 		switch (st[ri]) {
 		case REACH_NOTHING:
 			rep->nunreachable++;
-			diag_warning(c->d, r->loc, "rule %u can never match: it covers no packet (no zone pair, "
+			policy_diag_warning(c->d, r->loc, "rule %u can never match: it covers no packet (no zone pair, "
 				     "or no address family common to its source and destination)", r->id);
 			break;
 		case REACH_UNREACHABLE:
@@ -814,7 +814,7 @@ static void prove_reachability(struct ctx *c, uint64_t budget, struct prove_repo
 			break;
 		case REACH_REDUNDANT:
 			rep->nredundant++;
-			diag_warning(c->d, r->loc, "rule %u is redundant: removing it changes no decision", r->id);
+			policy_diag_warning(c->d, r->loc, "rule %u is redundant: removing it changes no decision", r->id);
 			break;
 		default:
 			break;
@@ -823,11 +823,11 @@ static void prove_reachability(struct ctx *c, uint64_t budget, struct prove_repo
 	if (cut_pass) {
 		rep->reachability_complete = false;
 		if (cut_pass == 1)
-			diag_note(c->d, no_loc, "the reachability analysis was cut short by the analysis budget "
+			policy_diag_note(c->d, no_loc, "the reachability analysis was cut short by the analysis budget "
 				  "(%llu steps): rules from rule %u on were not checked", (unsigned long long)budget,
 				  p->rules[cut_at].id);
 		else
-			diag_note(c->d, no_loc, "the reachability analysis was cut short by the analysis budget "
+			policy_diag_note(c->d, no_loc, "the reachability analysis was cut short by the analysis budget "
 				  "(%llu steps): every rule was checked for being unreachable, but rules from "
 				  "rule %u on were not checked for being redundant", (unsigned long long)budget,
 				  p->rules[cut_at].id);

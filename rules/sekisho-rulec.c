@@ -101,7 +101,7 @@ static void usage(FILE *f)
 
 static void print_diags(const struct diag *d)
 {
-	diag_print(d, stderr, opt.color);
+	policy_diag_print(d, stderr, opt.color);
 }
 
 static int64_t compile_time(void)
@@ -217,11 +217,11 @@ static void print_check(const char *path, bool show_proofs, const struct policy_
 static int check_policy(const char *path, bool show_proofs, struct policy_compile *ret)
 {
 	struct diag d;
-	diag_init(&d);
+	policy_diag_init(&d);
 	struct policy_compile_options co = compile_options(true, false);
 	int rc = exit_status(ret, policy_compile(path, &co, &d, ret));
 	print_check(path, show_proofs, ret, &d);
-	diag_free(&d);
+	policy_diag_free(&d);
 	return rc;
 }
 
@@ -349,7 +349,7 @@ static int cmd_compile(int argc, char **argv)
 		return EXIT_USAGE;
 	struct outcome o = {0};
 	struct diag d;
-	diag_init(&d);
+	policy_diag_init(&d);
 	struct compile_record rec = {log, argv[0], &o, &d};
 	struct policy_compile_options co = compile_options(true, true);
 	co.output = opt.output;
@@ -399,7 +399,7 @@ static int cmd_compile(int argc, char **argv)
 		fprintf(stderr, "sekisho-rulec: audit log %s: write error\n", opt.audit_dir);
 		rc = EXIT_USAGE;
 	}
-	diag_free(&d);
+	policy_diag_free(&d);
 	policy_compile_free(&c);
 	outcome_free(&o);
 	return rc;
@@ -434,12 +434,12 @@ static int load_any(const char *path, struct loaded *ret)
 		return EXIT_OK;
 	}
 	struct diag d;
-	diag_init(&d);
+	policy_diag_init(&d);
 	struct policy_compile *c = &ret->compiled;
 	struct policy_compile_options co = compile_options(false, true);
 	int r = policy_compile(path, &co, &d, c);
 	print_diags(&d);
-	diag_free(&d);
+	policy_diag_free(&d);
 	if (r < 0 && c->stage == POLICY_COMPILE_LOAD)
 		return exit_status(c, r);
 	if (r < 0 || table_open_buffer(c->table, c->table_len, &ret->table, c->why, sizeof c->why) < 0) {
@@ -620,12 +620,12 @@ static int cmd_diff(int argc, char **argv)
 	}
 	struct policy_compile a = {0}, b = {0};
 	struct diag d;
-	diag_init(&d);
+	policy_diag_init(&d);
 	int rc = load_policy(argv[0], &d, &a);
 	if (rc == EXIT_OK)
 		rc = load_policy(argv[1], &d, &b);
 	print_diags(&d);
-	diag_free(&d);
+	policy_diag_free(&d);
 	if (rc == EXIT_OK) {
 		struct diff_result res;
 		if (policy_diff(a.policy, b.policy, opt.budget, &res) < 0) {
@@ -690,10 +690,10 @@ static int cmd_show(int argc, char **argv)
 	}
 	struct diag d;
 	struct policy_compile c;
-	diag_init(&d);
+	policy_diag_init(&d);
 	int rc = load_policy(argv[0], &d, &c);
 	print_diags(&d);
-	diag_free(&d);
+	policy_diag_free(&d);
 	if (rc == EXIT_OK) {
 		struct strbuf sb = STRBUF_INIT;
 		policy_show_listing(c.policy, &sb);

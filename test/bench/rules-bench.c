@@ -623,7 +623,7 @@ static int bench_one(uint32_t nrules, const char *dir, const char *rulec)
 		mode = "api";
 		struct diag d;
 		struct policy *p0 = NULL;
-		diag_init(&d);
+		policy_diag_init(&d);
 		double t0 = now();
 		int r = policy_load(ppath, NULL, &d, &p0);
 		if (r == 0)
@@ -631,12 +631,12 @@ static int bench_one(uint32_t nrules, const char *dir, const char *rulec)
 		compile_s = now() - t0;
 		if (r < 0) {
 			fprintf(stderr, "rules-bench: compiling %s through the API failed (%d): %s\n", ppath, r, why);
-			diag_print(&d, stderr, false);
-			diag_free(&d);
+			policy_diag_print(&d, stderr, false);
+			policy_diag_free(&d);
 			policy_free(p0);
 			goto out_text;
 		}
-		diag_free(&d);
+		policy_diag_free(&d);
 		policy_free(p0);
 		if (write_file(tpath, tbuf, tlen) < 0 || table_open(tpath, &t, why, sizeof why) < 0) {
 			fprintf(stderr, "rules-bench: %s: %s\n", tpath, why);
@@ -651,15 +651,15 @@ static int bench_one(uint32_t nrules, const char *dir, const char *rulec)
 	/* the IR for the linear reference and for aiming packets */
 	struct diag d;
 	struct policy *p = NULL;
-	diag_init(&d);
+	policy_diag_init(&d);
 	if (policy_load(ppath, NULL, &d, &p) < 0) {
 		fprintf(stderr, "rules-bench: cannot load %s\n", ppath);
-		diag_print(&d, stderr, false);
-		diag_free(&d);
+		policy_diag_print(&d, stderr, false);
+		policy_diag_free(&d);
 		table_close(t);
 		goto out_text;
 	}
-	diag_free(&d);
+	policy_diag_free(&d);
 
 	const size_t npk = 200000;
 	struct policy_packet *pk = xreallocarray(NULL, npk, sizeof *pk);

@@ -105,15 +105,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct policy *p = NULL;
 	struct strbuf out = STRBUF_INIT;
 
-	diag_init(&d);
+	policy_diag_init(&d);
 	int r = policy_load_buffer("fuzz.policy", (const char *)data, size, &opt, &d, &p);
 	REQUIRE((r == 0) == (p != NULL));
 	REQUIRE(r == 0 || d.nerrors > 0);
 	if (p)
 		check_policy(p);
-	diag_render(&d, &out);
+	policy_diag_render(&d, &out);
 	strbuf_free(&out);
 	policy_free(p);
-	diag_free(&d);
+	policy_diag_free(&d);
 	return 0;
 }

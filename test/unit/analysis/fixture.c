@@ -305,7 +305,7 @@ size_t fx_diag_count(const struct diag *d, const char *needle)
 void fx_diag_dump(const struct diag *d)
 {
 	struct strbuf sb = STRBUF_INIT;
-	diag_render(d, &sb);
+	policy_diag_render(d, &sb);
 	fputs(strbuf_str(&sb), stderr);
 	strbuf_free(&sb);
 }

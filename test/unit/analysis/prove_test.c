@@ -64,7 +64,7 @@ static void verify(const struct policy *p, struct run *r)
 static void run(const struct policy *p, uint64_t budget, struct run *r)
 {
 	memset(r, 0, sizeof *r);
-	diag_init(&r->d);
+	policy_diag_init(&r->d);
 	struct prove_options o = {.budget = budget, .reachability = false};
 	r->rc = policy_prove(p, &o, &r->d, &r->rep);
 	verify(p, r);
@@ -77,7 +77,7 @@ static void done(struct run *r, const char *name)
 		fx_diag_dump(&r->d);
 	}
 	prove_report_free(&r->rep);
-	diag_free(&r->d);
+	policy_diag_free(&r->d);
 }
 
 static bool has_exception(const struct prove_invariant *inv, uint32_t id)

@@ -20,7 +20,7 @@ struct run {
 static void run(const struct policy *p, uint64_t budget, struct run *r)
 {
 	memset(r, 0, sizeof *r);
-	diag_init(&r->d);
+	policy_diag_init(&r->d);
 	struct prove_options o = {.budget = budget, .reachability = true};
 	r->rc = policy_prove(p, &o, &r->d, &r->rep);
 }
@@ -32,7 +32,7 @@ static void done(struct run *r, const char *name)
 		fx_diag_dump(&r->d);
 	}
 	prove_report_free(&r->rep);
-	diag_free(&r->d);
+	policy_diag_free(&r->d);
 }
 
 /* Was there a warning at rule id's line containing text? */
@@ -315,7 +315,7 @@ static void test_large(void)
 	t0 = now();
 	struct prove_options o = {.reachability = false};
 	memset(&r, 0, sizeof r);
-	diag_init(&r.d);
+	policy_diag_init(&r.d);
 	r.rc = policy_prove(p, &o, &r.d, &r.rep);
 	printf("prove without reachability, %u rules: %.2f s\n", p->nrules, now() - t0);
 	CHECK(r.rc == -EPERM && r.d.nerrors == 1 && fx_diag_find(&r.d, "\"leak\" allows lgwan -> internet tcp"));

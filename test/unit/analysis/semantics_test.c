@@ -526,13 +526,13 @@ static struct policy *load(const struct gen *g, bool *ret_accepted)
 {
 	struct diag d;
 	struct policy *p = NULL;
-	diag_init(&d);
+	policy_diag_init(&d);
 	struct policy_options o = {.today = "2026-11-22"};
 	int rc = policy_load_buffer("gen.policy", strbuf_str(&g->text), g->text.len, &o, &d, &p);
 	if (rc == 0) {
 		struct prove_report rep;
 		struct diag pd;
-		diag_init(&pd);
+		policy_diag_init(&pd);
 		struct prove_options po = {0};
 		rc = policy_prove(p, &po, &pd, &rep);
 		*ret_accepted = rc == 0;
@@ -540,15 +540,15 @@ static struct policy *load(const struct gen *g, bool *ret_accepted)
 			if (rep.inv[i].status == PROVE_INCOMPLETE)
 				fprintf(stderr, "note: an invariant ran out of budget\n");
 		prove_report_free(&rep);
-		diag_free(&pd);
+		policy_diag_free(&pd);
 	} else {
 		struct strbuf sb = STRBUF_INIT;
-		diag_render(&d, &sb);
+		policy_diag_render(&d, &sb);
 		fprintf(stderr, "generated policy not loaded:\n%s%s", strbuf_str(&g->text), strbuf_str(&sb));
 		strbuf_free(&sb);
 		check_failures++;
 	}
-	diag_free(&d);
+	policy_diag_free(&d);
 	return p;
 }
 

@@ -48,11 +48,11 @@ static struct policy *load(const char *name, const char *text, struct diag *d)
 static void test_text(void)
 {
 	struct diag d;
-	diag_init(&d);
+	policy_diag_init(&d);
 	struct policy *p = load("good.policy", good, &d);
 	CHECK(p != NULL);
 	if (!p) {
-		diag_free(&d);
+		policy_diag_free(&d);
 		return;
 	}
 	struct prove_report rep;
@@ -62,10 +62,10 @@ static void test_text(void)
 	for (uint32_t i = 0; i < rep.ninvariants; i++)
 		CHECK(rep.inv[i].status == PROVE_PROVEN && rep.inv[i].nexceptions >= 1);
 	prove_report_free(&rep);
-	diag_free(&d);
+	policy_diag_free(&d);
 
 	char *text = xasprintf("%s%s", good, bad_extra);
-	diag_init(&d);
+	policy_diag_init(&d);
 	struct policy *q = load("bad.policy", text, &d);
 	CHECK(q != NULL);
 	if (q) {
@@ -106,7 +106,7 @@ static void test_text(void)
 	free(text);
 	policy_free(q);
 	policy_free(p);
-	diag_free(&d);
+	policy_diag_free(&d);
 }
 
 /* The example policy shipped in rules/examples proves. */
@@ -119,7 +119,7 @@ static void test_example(void)
 	}
 	char *path = xasprintf("%s/rules/examples/municipality.policy", root);
 	struct diag d;
-	diag_init(&d);
+	policy_diag_init(&d);
 	struct policy_options po = {.today = "2026-01-01"};
 	struct policy *p = NULL;
 	int rc = policy_load(path, &po, &d, &p);
@@ -136,7 +136,7 @@ static void test_example(void)
 	if (check_failures)
 		fx_diag_dump(&d);
 	policy_free(p);
-	diag_free(&d);
+	policy_diag_free(&d);
 	free(path);
 }
 

@@ -15,7 +15,7 @@ static const struct {
 	uint32_t line, col, len;  /* line 0: no place */
 	int sev;
 	const char *msg;
-	const char *want;         /* exact diag_render output */
+	const char *want;         /* exact policy_diag_render output */
 } cases[] = {
 	{"plain", "rule \"x\" allow lgwn -> internet\n", 1, 16, 4, DIAG_ERROR, "unknown zone 'lgwn'",
 	 "t.policy:1:16: error: unknown zone 'lgwn'\n"
@@ -82,20 +82,20 @@ static void test_cases(void)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct diag d;
 		struct strbuf sb = STRBUF_INIT;
-		diag_init(&d);
-		const char *name = diag_add_source(&d, "t.policy", cases[i].src, strlen(cases[i].src));
+		policy_diag_init(&d);
+		const char *name = policy_diag_add_source(&d, "t.policy", cases[i].src, strlen(cases[i].src));
 		struct policy_loc loc = {0};
 		if (cases[i].line)
 			loc = (struct policy_loc){name, cases[i].line, cases[i].col, cases[i].len};
-		diag_report(&d, (enum diag_severity)cases[i].sev, loc, "%s", cases[i].msg);
-		diag_render(&d, &sb);
+		policy_diag_report(&d, (enum diag_severity)cases[i].sev, loc, "%s", cases[i].msg);
+		policy_diag_render(&d, &sb);
 		if (strcmp(strbuf_str(&sb), cases[i].want)) {
 			fprintf(stderr, "%s: got\n%s---- want\n%s----\n", cases[i].what, strbuf_str(&sb),
 				cases[i].want);
 			check_failures++;
 		}
 		strbuf_free(&sb);
-		diag_free(&d);
+		policy_diag_free(&d);
 	}
 }
 
@@ -103,47 +103,47 @@ static void test_counts_and_limit(void)
 {
 	struct diag d;
 	struct strbuf sb = STRBUF_INIT;
-	diag_init(&d);
+	policy_diag_init(&d);
 	d.max_errors = 3;
-	diag_warning(&d, (struct policy_loc){0}, "w");
+	policy_diag_warning(&d, (struct policy_loc){0}, "w");
 	for (int i = 0; i < 10; i++) {
-		diag_error(&d, (struct policy_loc){0}, "e%d", i);
-		diag_note(&d, (struct policy_loc){0}, "n%d", i);
+		policy_diag_error(&d, (struct policy_loc){0}, "e%d", i);
+		policy_diag_note(&d, (struct policy_loc){0}, "n%d", i);
 	}
 	CHECK(d.nwarnings == 1);
 	CHECK(d.nerrors == 10);            /* still counts what it drops */
 	CHECK(d.n == 1 + 3 * 2 + 1);       /* 3 errors with notes + the final one */
-	diag_render(&d, &sb);
+	policy_diag_render(&d, &sb);
 	CHECK(strstr(strbuf_str(&sb), "error: e2\nnote: n2\nerror: too many errors (more than 3)"));
 	CHECK(!strstr(strbuf_str(&sb), "e3"));
 	strbuf_free(&sb);
-	diag_free(&d);
-	diag_free(&d);                     /* freeing twice is harmless */
-	diag_free(NULL);
+	policy_diag_free(&d);
+	policy_diag_free(&d);                     /* freeing twice is harmless */
+	policy_diag_free(NULL);
 }
 
 static void test_sources(void)
 {
 	struct diag d;
 	struct strbuf sb = STRBUF_INIT;
-	diag_init(&d);
-	const char *a = diag_add_source(&d, "a.policy", "one\n", 4);
-	const char *b = diag_add_source(&d, "b.policy", "two\n", 4);
+	policy_diag_init(&d);
+	const char *a = policy_diag_add_source(&d, "a.policy", "one\n", 4);
+	const char *b = policy_diag_add_source(&d, "b.policy", "two\n", 4);
 	CHECK(a != b && !strcmp(a, "a.policy"));
 	/* a place naming the file by an equal string (not the stored pointer) */
 	char name[] = "b.policy";
-	diag_error(&d, ((struct policy_loc){name, 1, 1, 3}), "x");
-	diag_render(&d, &sb);
+	policy_diag_error(&d, ((struct policy_loc){name, 1, 1, 3}), "x");
+	policy_diag_render(&d, &sb);
 	CHECK(!strcmp(strbuf_str(&sb), "b.policy:1:1: error: x\n  two\n  ^~~\n"));
 	/* a file with no line: "file: error: ..." */
 	strbuf_reset(&sb);
-	diag_free(&d);
-	diag_init(&d);
-	diag_error(&d, ((struct policy_loc){"c.policy", 0, 0, 0}), "unreadable");
-	diag_render(&d, &sb);
+	policy_diag_free(&d);
+	policy_diag_init(&d);
+	policy_diag_error(&d, ((struct policy_loc){"c.policy", 0, 0, 0}), "unreadable");
+	policy_diag_render(&d, &sb);
 	CHECK(!strcmp(strbuf_str(&sb), "c.policy: error: unreadable\n"));
 	strbuf_free(&sb);
-	diag_free(&d);
+	policy_diag_free(&d);
 }
 
 /* Entries in any order find their own lines (the renderer remembers where
@@ -153,14 +153,14 @@ static void test_line_order(void)
 	struct diag d;
 	struct strbuf sb = STRBUF_INIT;
 	static const uint32_t lines[] = {3, 4, 2, 3, 1, 4};
-	diag_init(&d);
-	const char *f = diag_add_source(&d, "t", "l1\nl2\nl3\nl4\n", 12);
-	const char *g = diag_add_source(&d, "u", "m1\nm2\n", 6);
+	policy_diag_init(&d);
+	const char *f = policy_diag_add_source(&d, "t", "l1\nl2\nl3\nl4\n", 12);
+	const char *g = policy_diag_add_source(&d, "u", "m1\nm2\n", 6);
 	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-		diag_error(&d, ((struct policy_loc){f, lines[i], 1, 2}), "e");
-		diag_error(&d, ((struct policy_loc){g, 2, 1, 2}), "e");
+		policy_diag_error(&d, ((struct policy_loc){f, lines[i], 1, 2}), "e");
+		policy_diag_error(&d, ((struct policy_loc){g, 2, 1, 2}), "e");
 	}
-	diag_render(&d, &sb);
+	policy_diag_render(&d, &sb);
 	const char *want =
 		"t:3:1: error: e\n  l3\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
 		"t:4:1: error: e\n  l4\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
@@ -170,7 +170,7 @@ static void test_line_order(void)
 		"t:4:1: error: e\n  l4\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n";
 	CHECK(!strcmp(strbuf_str(&sb), want));
 	strbuf_free(&sb);
-	diag_free(&d);
+	policy_diag_free(&d);
 }
 
 static void test_color(void)
@@ -178,26 +178,26 @@ static void test_color(void)
 	struct diag d;
 	char *buf = NULL;
 	size_t n = 0;
-	diag_init(&d);
-	const char *f = diag_add_source(&d, "t.policy", "abc\n", 4);
-	diag_error(&d, ((struct policy_loc){f, 1, 1, 1}), "e");
+	policy_diag_init(&d);
+	const char *f = policy_diag_add_source(&d, "t.policy", "abc\n", 4);
+	policy_diag_error(&d, ((struct policy_loc){f, 1, 1, 1}), "e");
 	FILE *out = open_memstream(&buf, &n);
-	diag_print(&d, out, true);
+	policy_diag_print(&d, out, true);
 	fclose(out);
 	CHECK(strstr(buf, "\033[1;31merror:"));
 	CHECK(strstr(buf, "\033[1;32m  ^"));
 	free(buf);
-	/* diag_render never colours */
+	/* policy_diag_render never colours */
 	struct strbuf sb = STRBUF_INIT;
-	diag_render(&d, &sb);
+	policy_diag_render(&d, &sb);
 	CHECK(!strchr(strbuf_str(&sb), '\033'));
 	strbuf_free(&sb);
 	out = open_memstream(&buf, &n);
-	diag_print(&d, out, false);
+	policy_diag_print(&d, out, false);
 	fclose(out);
 	CHECK(!strcmp(buf, "t.policy:1:1: error: e\n  abc\n  ^\n"));
 	free(buf);
-	diag_free(&d);
+	policy_diag_free(&d);
 }
 
 int main(void)

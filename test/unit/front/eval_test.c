@@ -308,9 +308,9 @@ static void test_policies(void)
 			text = gen.buf;
 		}
 		len = gen.len ? gen.len : strlen(text);
-		diag_init(&d);
+		policy_diag_init(&d);
 		int rc = load_text(text, len, &d, &p);
-		diag_render(&d, &sb);
+		policy_diag_render(&d, &sb);
 		if (rc != policies[i].rc || (rc == 0) != (p != NULL)) {
 			fprintf(stderr, "%s: rc %d, want %d\n%s", policies[i].what, rc, policies[i].rc,
 				strbuf_str(&sb));
@@ -323,7 +323,7 @@ static void test_policies(void)
 		policy_free(p);
 		strbuf_free(&sb);
 		strbuf_free(&gen);
-		diag_free(&d);
+		policy_diag_free(&d);
 	}
 }
 
@@ -359,9 +359,9 @@ static void test_meaning(void)
 	struct diag d;
 	struct policy *p = NULL;
 	struct strbuf sb = STRBUF_INIT;
-	diag_init(&d);
+	policy_diag_init(&d);
 	int rc = load_text(example, strlen(example), &d, &p);
-	diag_render(&d, &sb);
+	policy_diag_render(&d, &sb);
 	CHECK(rc == 0);
 	if (rc) {
 		fprintf(stderr, "%s", strbuf_str(&sb));
@@ -454,7 +454,7 @@ static void test_meaning(void)
 out:
 	strbuf_free(&sb);
 	policy_free(p);
-	diag_free(&d);
+	policy_diag_free(&d);
 }
 
 static void test_implicit(void)
@@ -473,10 +473,10 @@ static void test_implicit(void)
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		struct diag d;
 		struct policy *p = NULL;
-		diag_init(&d);
+		policy_diag_init(&d);
 		CHECK(load_text(t[i].text, strlen(t[i].text), &d, &p) == 0);
 		if (!p) {
-			diag_free(&d);
+			policy_diag_free(&d);
 			continue;
 		}
 		CHECK(p->nisolate == t[i].niso && p->nsanitize == t[i].nsan);
@@ -493,7 +493,7 @@ static void test_implicit(void)
 		if (i == 2)
 			CHECK(p->isolate[0].implicit && !p->sanitize[0].implicit && !p->sanitize[0].both_ways);
 		policy_free(p);
-		diag_free(&d);
+		policy_diag_free(&d);
 	}
 }
 
@@ -514,7 +514,7 @@ static void test_hash(void)
 	for (size_t i = 0; i < 3; i++) {
 		struct diag d;
 		struct policy *p = NULL;
-		diag_init(&d);
+		policy_diag_init(&d);
 		CHECK(load_text(same[i], strlen(same[i]), &d, &p) == 0);
 		if (p) {
 			if (i == 0)
@@ -523,17 +523,17 @@ static void test_hash(void)
 				CHECK(!memcmp(first, p->sha256, 32));
 		}
 		policy_free(p);
-		diag_free(&d);
+		policy_diag_free(&d);
 	}
 	for (size_t i = 0; i < 3; i++) {
 		struct diag d;
 		struct policy *p = NULL;
-		diag_init(&d);
+		policy_diag_init(&d);
 		load_text(other[i], strlen(other[i]), &d, &p);
 		if (p)
 			CHECK(memcmp(first, p->sha256, 32) != 0);
 		policy_free(p);
-		diag_free(&d);
+		policy_diag_free(&d);
 	}
 }
 
@@ -544,7 +544,7 @@ static void test_order(void)
 			   "zone a interface e2\n";
 	struct diag d;
 	struct policy *p = NULL;
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(load_text(text, strlen(text), &d, &p) == -EINVAL);
 	CHECK(d.n == 4);
 	for (size_t i = 1; i < d.n; i++)
@@ -552,7 +552,7 @@ static void test_order(void)
 			CHECK(d.v[i].loc.line >= d.v[i - 1].loc.line);
 	CHECK(d.n == 4 && d.v[0].severity == DIAG_WARNING && d.v[0].loc.line == 1);
 	CHECK(d.n == 4 && d.v[3].severity == DIAG_NOTE && d.v[3].loc.line == 2);
-	diag_free(&d);
+	policy_diag_free(&d);
 }
 
 /* ------------------------------------------------------------ files */
@@ -578,7 +578,7 @@ static int load_file(const char *rel, struct diag *d, struct policy **p, struct 
 	char path[256];
 	snprintf(path, sizeof path, "%s/%s", dir, rel);
 	int rc = policy_load(path, &opts, d, p);
-	diag_render(d, sb);
+	policy_diag_render(d, sb);
 	return rc;
 }
 
@@ -605,7 +605,7 @@ static void test_includes(void)
 		   "include \"sub/objects.policy\"\nrule \"last\" allow a [h] -> a\n");
 	write_file("sub/objects.policy", "host h 10.0.0.1\ninclude \"more.policy\"\n");
 	write_file("sub/more.policy", "rule \"middle\" allow a -> a\n");
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(load_file("main.policy", &d, &p, &sb) == 0);
 	if (p) {
 		CHECK(p->nfiles == 3);
@@ -614,45 +614,45 @@ static void test_includes(void)
 		CHECK(p->rules[1].loc.file == p->files[2]);
 	}
 	policy_free(p);
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_reset(&sb);
 
 	/* a cycle */
 	write_file("cycle.policy", "include \"sub/c1.policy\"\n");
 	write_file("sub/c1.policy", "include \"c2.policy\"\n");
 	write_file("sub/c2.policy", "include \"c1.policy\"\n");
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(load_file("cycle.policy", &d, &p, &sb) == -EINVAL && !p);
 	CHECK(strstr(strbuf_str(&sb), "include cycle: ") && strstr(strbuf_str(&sb), "c2.policy -> "));
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_reset(&sb);
 
 	/* a file including itself */
 	write_file("self.policy", "include \"self.policy\"\n");
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(load_file("self.policy", &d, &p, &sb) == -EINVAL);
 	CHECK(strstr(strbuf_str(&sb), "include cycle"));
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_reset(&sb);
 
 	/* escaping the top directory, directly and through a symbolic link */
 	write_file("sub/escape.policy", "include \"../../x.policy\"\ninclude \"link.policy\"\n");
 	snprintf(path, sizeof path, "%s/sub/link.policy", dir);
 	CHECK(symlink("/etc/hostname", path) == 0);
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(load_file("sub/escape.policy", &d, &p, &sb) == -EINVAL);
 	CHECK(strstr(strbuf_str(&sb), "'") && strstr(strbuf_str(&sb), "x.policy"));
 	CHECK(strstr(strbuf_str(&sb), "link.policy' is outside the directory of the top-level policy file"));
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_reset(&sb);
 
 	/* the top file may include from its own directory downwards only */
 	write_file("up.policy", "zone a interface e\n");
 	write_file("sub/up.policy", "include \"../up.policy\"\n");
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(load_file("sub/up.policy", &d, &p, &sb) == -EINVAL);
 	CHECK(strstr(strbuf_str(&sb), "is outside the directory"));
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_reset(&sb);
 
 	/* depth: 16 nested includes are fine, 17 are not */
@@ -665,29 +665,29 @@ static void test_includes(void)
 			snprintf(text, sizeof text, "zone z interface e\n");
 		write_file(rel, text);
 	}
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(load_file("deep/d01.policy", &d, &p, &sb) == 0);   /* d01 .. d17: 16 levels */
 	policy_free(p);
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_reset(&sb);
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(load_file("deep/d00.policy", &d, &p, &sb) == -EINVAL);
 	CHECK(strstr(strbuf_str(&sb), "includes nested deeper than 16 levels"));
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_reset(&sb);
 
 	/* missing top file: -errno */
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(load_file("missing.policy", &d, &p, &sb) == -ENOENT && !p);
 	CHECK(strstr(strbuf_str(&sb), "error: cannot open"));
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_reset(&sb);
 
 	/* a directory is not a policy */
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(load_file("sub", &d, &p, &sb) == -EISDIR && !p);
 	CHECK(strstr(strbuf_str(&sb), "it is a directory"));
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_free(&sb);
 
 	char cmd[128];
@@ -704,24 +704,24 @@ static void test_caps(void)
 	struct policy *p = NULL;
 	struct policy_options bad = {.today = "yesterday"};
 
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(policy_load_buffer("t", "", 0, &bad, &d, &p) == -EINVAL && !p);
 	CHECK(d.nerrors == 1);
-	diag_free(&d);
+	policy_diag_free(&d);
 
 	/* a buffer over the file cap is refused before it is looked at */
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(policy_load_buffer("t", "", (size_t)POLICY_MAX_FILE_BYTES + 1, &opts, &d, &p) < 0 && !p);
 	CHECK(d.nerrors == 1);
-	diag_free(&d);
+	policy_diag_free(&d);
 
 	/* the real date is used when none is given */
-	diag_init(&d);
+	policy_diag_init(&d);
 	const char *old = "zone a interface e\nrule \"r\" allow a -> a expires 2000-01-01\n";
 	CHECK(policy_load_buffer("t", old, strlen(old), NULL, &d, &p) == 0);
 	CHECK(p && p->nrules == 0 && p->nrules_total == 1);
 	policy_free(p);
-	diag_free(&d);
+	policy_diag_free(&d);
 
 	/* a word too long for a name is an error, not a crash */
 	struct strbuf sb = STRBUF_INIT;
@@ -732,22 +732,22 @@ static void test_caps(void)
 	for (int i = 0; i < 5000; i++)
 		strbuf_putc(&sb, 'x');
 	strbuf_puts(&sb, "\" allow any -> any\n");
-	diag_init(&d);
+	policy_diag_init(&d);
 	CHECK(load_text(sb.buf, sb.len, &d, &p) == -EINVAL);
 	/* word too long (the name error is the same mistake), string too long */
 	CHECK(d.nerrors == 2);
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_free(&sb);
 
 	/* the error limit is honoured and the load still fails */
 	sb = (struct strbuf)STRBUF_INIT;
 	for (int i = 0; i < 50; i++)
 		strbuf_printf(&sb, "rule \"r%d\" allow nowhere -> any\n", i);
-	diag_init(&d);
+	policy_diag_init(&d);
 	d.max_errors = 10;
 	CHECK(load_text(sb.buf, sb.len, &d, &p) == -EINVAL && !p);
 	CHECK(d.n == 11 && d.nerrors == 50);
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_free(&sb);
 }
 
@@ -771,7 +771,7 @@ static void test_speed(void)
 		strbuf_printf(&sb, "rule \"r%d\" allow lgwan [h%d, g%d] -> internet [198.51.%d.%d] "
 			      "service s%d, tcp/%d log owner \"情報政策課\"\n",
 			      i, i % 2000, i % 200, i % 256, i / 256 % 256, i % 500, i % 65535);
-	diag_init(&d);
+	policy_diag_init(&d);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = load_text(sb.buf, sb.len, &d, &p);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -782,7 +782,7 @@ static void test_speed(void)
 	 * allocation several times slower */
 	CHECK(secs < (SANITIZED ? 30.0 : 5.0));
 	policy_free(p);
-	diag_free(&d);
+	policy_diag_free(&d);
 	strbuf_free(&sb);
 }
 

@@ -71,7 +71,7 @@ static void lex_all(const char *in, size_t len, struct strbuf *out, struct diag 
 {
 	struct policy_lexer lx;
 	struct policy_token t;
-	const char *f = diag_add_source(d, "t", in, len);
+	const char *f = policy_diag_add_source(d, "t", in, len);
 	policy_lex_init(&lx, f, in, len, d);
 	for (int guard = 0; guard < 1000; guard++) {
 		policy_lex_next(&lx, &t);
@@ -106,7 +106,7 @@ static void test_cases(void)
 		struct diag d;
 		struct strbuf toks = STRBUF_INIT, first = STRBUF_INIT;
 		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].in);
-		diag_init(&d);
+		policy_diag_init(&d);
 		lex_all(cases[i].in, len, &toks, &d);
 		if (strcmp(strbuf_str(&toks), cases[i].tokens)) {
 			fprintf(stderr, "case %zu: tokens '%s', want '%s'\n", i, strbuf_str(&toks),
@@ -130,7 +130,7 @@ static void test_cases(void)
 		}
 		strbuf_free(&toks);
 		strbuf_free(&first);
-		diag_free(&d);
+		policy_diag_free(&d);
 	}
 }
 
@@ -148,7 +148,7 @@ static void test_places(void)
 	};
 	struct diag d;
 	struct policy_lexer lx;
-	diag_init(&d);
+	policy_diag_init(&d);
 	policy_lex_init(&lx, "t", in, strlen(in), &d);
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		struct policy_token t;
@@ -162,7 +162,7 @@ static void test_places(void)
 		}
 	}
 	policy_lex_free(&lx);
-	diag_free(&d);
+	policy_diag_free(&d);
 }
 
 /* The token hook sees every token but EOF. */
@@ -178,7 +178,7 @@ static void test_hook(void)
 	struct policy_lexer lx;
 	struct policy_token t;
 	int n = 0;
-	diag_init(&d);
+	policy_diag_init(&d);
 	policy_lex_init(&lx, "t", "a b\nc", 5, &d);
 	lx.on_token = count_token;
 	lx.on_token_ctx = &n;
@@ -190,7 +190,7 @@ static void test_hook(void)
 		check_failures++;
 	}
 	policy_lex_free(&lx);
-	diag_free(&d);
+	policy_diag_free(&d);
 }
 
 static void test_utf8(void)
@@ -222,7 +222,7 @@ static void test_long_run(void)
 	strbuf_puts(&in, "a \xc3\xa9");            /* é, so that 120 bytes end mid-character */
 	for (int i = 0; i < 50; i++)
 		strbuf_puts(&in, "\xe3\x82\xa2");    /* ア */
-	diag_init(&d);
+	policy_diag_init(&d);
 	lex_all(in.buf, in.len, &toks, &d);
 	if (d.nerrors != 1 || d.v[0].loc.len != 152) {
 		fprintf(stderr, "long run: %zu errors\n", d.nerrors);
@@ -243,7 +243,7 @@ static void test_long_run(void)
 	}
 	strbuf_free(&in);
 	strbuf_free(&toks);
-	diag_free(&d);
+	policy_diag_free(&d);
 }
 
 int main(void)

@@ -112,7 +112,7 @@ static void parse_text(const char *in, struct policy_ast *ast, struct diag *d,
 		       policy_parse_include_fn inc, void *ctx)
 {
 	struct policy_lexer lx;
-	const char *f = diag_add_source(d, "t", in, strlen(in));
+	const char *f = policy_diag_add_source(d, "t", in, strlen(in));
 	policy_lex_init(&lx, f, in, strlen(in), d);
 	policy_parse_file(ast, &lx, 0, inc, ctx);
 	policy_lex_free(&lx);
@@ -124,7 +124,7 @@ static void test_cases(void)
 		struct diag d;
 		struct policy_ast ast;
 		struct strbuf got = STRBUF_INIT, err = STRBUF_INIT;
-		diag_init(&d);
+		policy_diag_init(&d);
 		policy_ast_init(&ast);
 		parse_text(cases[i].in, &ast, &d, NULL, NULL);
 		summary(&ast, &got);
@@ -148,7 +148,7 @@ static void test_cases(void)
 		strbuf_free(&got);
 		strbuf_free(&err);
 		policy_ast_free(&ast);
-		diag_free(&d);
+		policy_diag_free(&d);
 	}
 }
 
@@ -157,7 +157,7 @@ static void test_rule_tree(void)
 {
 	struct diag d;
 	struct policy_ast ast;
-	diag_init(&d);
+	policy_diag_init(&d);
 	policy_ast_init(&ast);
 	parse_text("rule \"mail\" allow internet -> self [relay, 198.18.0.1] service smtp, "
 		   "tcp/25 sport 1024-65535 log owner \"情報政策課\"\n", &ast, &d, NULL, NULL);
@@ -182,7 +182,7 @@ static void test_rule_tree(void)
 		CHECK(!st->description.s && !st->expires.s);
 	}
 	policy_ast_free(&ast);
-	diag_free(&d);
+	policy_diag_free(&d);
 }
 
 /* Include statements reach the callback at once, in order. */
@@ -202,7 +202,7 @@ static void test_include_callback(void)
 	struct diag d;
 	struct policy_ast ast;
 	struct inc_ctx c = {STRBUF_INIT, 0};
-	diag_init(&d);
+	policy_diag_init(&d);
 	policy_ast_init(&ast);
 	parse_text("zone a\ninclude \"x.policy\"\ninclude y\ninclude \"z.policy\"\n", &ast, &d,
 		   on_include, &c);
@@ -210,7 +210,7 @@ static void test_include_callback(void)
 	CHECK(d.nerrors == 1);
 	strbuf_free(&c.seen);
 	policy_ast_free(&ast);
-	diag_free(&d);
+	policy_diag_free(&d);
 }
 
 static void test_names(void)

@@ -31,10 +31,10 @@ static const char POLICY[] =
 int main(void)
 {
 	struct diag d;
-	diag_init(&d);
+	policy_diag_init(&d);
 	struct policy *p = NULL;
 	if (policy_load_buffer("t.policy", POLICY, sizeof POLICY - 1, NULL, &d, &p) < 0) {
-		diag_print(&d, stderr, false);
+		policy_diag_print(&d, stderr, false);
 		return 1;
 	}
 	void *buf;
@@ -72,6 +72,6 @@ int main(void)
 	table_close(t);
 	free(buf);
 	policy_free(p);
-	diag_free(&d);
+	policy_diag_free(&d);
 	return check_done();
 }

@@ -348,10 +348,10 @@ int main(void)
 
 	/* --- replay over a real table */
 	struct diag d;
-	diag_init(&d);
+	policy_diag_init(&d);
 	struct policy *pol = NULL;
 	if (policy_load_buffer("t.policy", POLICY, sizeof POLICY - 1, NULL, &d, &pol) < 0) {
-		diag_print(&d, stderr, false);
+		policy_diag_print(&d, stderr, false);
 		return 1;
 	}
 	void *tb;
@@ -447,6 +447,6 @@ int main(void)
 	table_close(t);
 	free(tb);
 	policy_free(pol);
-	diag_free(&d);
+	policy_diag_free(&d);
 	return check_done();
 }
