@@ -4,9 +4,9 @@
  * pair's default.  A packet is decided by old rule i and new rule j exactly
  * when it lies in term(i) ∩ term(j) and in no earlier rule of either list,
  * so for every (i, j) with different actions whose terms meet, one
- * ps_witness search either finds a concrete packet whose decision changed
+ * pspace_witness search either finds a concrete packet whose decision changed
  * or proves that the combination decides nothing.  Candidates j for an old
- * rule come from the interval index (ps_table), so identical policies cost
+ * rule come from the interval index (pspace_table), so identical policies cost
  * about one search per rule, not one per pair of rules.
  *
  * One example is kept per (zone pair, old rule, new rule): IPv4 is searched
@@ -39,20 +39,20 @@ static const int families[2] = {4, 6};
 /* One side (old or new) of one zone pair in one family. */
 struct side {
 	const struct policy *p;
-	const struct ps_table *tab;
+	const struct pspace_table *tab;
 	unsigned f, t;               /* zone indexes in this policy */
 	uint8_t dflt;                /* the pair's default action */
 };
 
 struct dctx {
-	struct ps_budget b;
+	struct pspace_budget b;
 	struct diff_result *res;
 	size_t capres;
 	/* (old rule, new rule) already shown for the current zone pair: an
 	 * open-addressing set of seen_key values, 0 = free */
 	uint64_t *seen;
 	size_t nseen, capseen;
-	const struct ps_term **cov;
+	const struct pspace_term **cov;
 	size_t ncov, capcov;
 	uint32_t *q;
 	size_t nq, capq;
@@ -73,18 +73,18 @@ static uint8_t side_action(const struct side *s, uint32_t rule)
 
 /* Append to c->cov the terms of side s that apply to its pair, come before
  * rule limit (DEFAULT_RULE: all) and meet q. */
-static int add_covers(struct dctx *c, const struct side *s, uint32_t limit, const struct ps_term *q)
+static int add_covers(struct dctx *c, const struct side *s, uint32_t limit, const struct pspace_term *q)
 {
 	c->nq = 0;
-	int rc = ps_table_query(s->tab, q, &c->b, &c->q, &c->nq, &c->capq);
+	int rc = pspace_table_query(s->tab, q, &c->b, &c->q, &c->nq, &c->capq);
 	if (rc < 0)
 		return rc;
 	xgrow(&c->cov, &c->capcov, c->ncov + c->nq, sizeof *c->cov);
 	for (size_t i = 0; i < c->nq; i++) {
-		uint32_t r = ps_table_term_rule(s->tab, c->q[i]);
+		uint32_t r = pspace_table_term_rule(s->tab, c->q[i]);
 		if (r >= limit || !side_applies(s, r))
 			continue;
-		c->cov[c->ncov++] = ps_table_term(s->tab, c->q[i]);
+		c->cov[c->ncov++] = pspace_table_term(s->tab, c->q[i]);
 	}
 	return 0;
 }
@@ -142,7 +142,7 @@ static long rule_long(uint32_t r)
 
 /* Does some packet of q go to old rule oi and new rule nj?  Records it. */
 static int try_pair(struct dctx *c, const struct side *o, const struct side *n, int fi, uint32_t oi,
-		    uint32_t nj, const struct ps_term *q)
+		    uint32_t nj, const struct pspace_term *q)
 {
 	uint64_t key = seen_key(oi, nj);
 	if (seen_has(c, key))
@@ -153,23 +153,23 @@ static int try_pair(struct dctx *c, const struct side *o, const struct side *n, 
 		rc = add_covers(c, n, nj, q);
 	if (rc < 0)
 		return rc;
-	struct ps_point pt;
-	rc = ps_witness(q, c->cov, c->ncov, &c->b, &pt);
+	struct pspace_point pt;
+	rc = pspace_witness(q, c->cov, c->ncov, &c->b, &pt);
 	if (rc <= 0)
 		return rc;
 	/* the same search inside the (new) zones' networks, for a nicer
 	 * example; pt is kept when it finds none (or runs out) */
-	struct ps_term view, in = {0};
-	if (ps_zone_view(n->p, n->f, n->t, families[fi], &view) && ps_term_intersect(q, &view, &in))
-		(void)ps_witness(&in, c->cov, c->ncov, &c->b, &pt);
-	ps_term_free(&in);
+	struct pspace_term view, in = {0};
+	if (pspace_zone_view(n->p, n->f, n->t, families[fi], &view) && pspace_term_intersect(q, &view, &in))
+		(void)pspace_witness(&in, c->cov, c->ncov, &c->b, &pt);
+	pspace_term_free(&in);
 	struct diff_result *res = c->res;
 	xgrow(&res->v, &c->capres, res->n + 1, sizeof *res->v);
 	struct diff_change *ch = &res->v[res->n++];
 	memset(ch, 0, sizeof *ch);
 	snprintf(ch->from_zone, sizeof ch->from_zone, "%s", n->p->zones[n->f].name ? n->p->zones[n->f].name : "");
 	snprintf(ch->to_zone, sizeof ch->to_zone, "%s", n->p->zones[n->t].name ? n->p->zones[n->t].name : "");
-	ps_point_packet(&pt, families[fi], (uint8_t)n->f, (uint8_t)n->t, &ch->example);
+	pspace_point_packet(&pt, families[fi], (uint8_t)n->f, (uint8_t)n->t, &ch->example);
 	ch->old_action = side_action(o, oi);
 	ch->new_action = side_action(n, nj);
 	ch->old_rule = rule_long(oi);
@@ -182,8 +182,8 @@ static int try_pair(struct dctx *c, const struct side *o, const struct side *n, 
  * deciding term with another action that meets it. */
 static int diff_pair_family(struct dctx *c, const struct side *o, const struct side *n, int fi)
 {
-	struct ps_term uni;
-	ps_term_universe(&uni, families[fi]);
+	struct pspace_term uni;
+	pspace_term_universe(&uni, families[fi]);
 	int rc = 0;
 
 	for (uint32_t oi = 0; oi < o->p->nrules && rc >= 0; oi++) {
@@ -191,22 +191,22 @@ static int diff_pair_family(struct dctx *c, const struct side *o, const struct s
 			continue;
 		uint8_t oa = side_action(o, oi);
 		size_t first, nt;
-		ps_table_rule_terms(o->tab, oi, &first, &nt);
+		pspace_table_rule_terms(o->tab, oi, &first, &nt);
 		for (size_t k = first; k < first + nt && rc >= 0; k++) {
-			const struct ps_term *t = ps_table_term(o->tab, k);
+			const struct pspace_term *t = pspace_table_term(o->tab, k);
 			c->ncand = 0;
-			rc = ps_table_query(n->tab, t, &c->b, &c->cand, &c->ncand, &c->capcand);
+			rc = pspace_table_query(n->tab, t, &c->b, &c->cand, &c->ncand, &c->capcand);
 			for (size_t i = 0; i < c->ncand && rc >= 0; i++) {
-				uint32_t nj = ps_table_term_rule(n->tab, c->cand[i]);
+				uint32_t nj = pspace_table_term_rule(n->tab, c->cand[i]);
 				if (!side_applies(n, nj) || side_action(n, nj) == oa)
 					continue;
-				struct ps_term q;
-				if (!ps_term_intersect(t, ps_table_term(n->tab, c->cand[i]), &q)) {
-					ps_term_free(&q);
+				struct pspace_term q;
+				if (!pspace_term_intersect(t, pspace_table_term(n->tab, c->cand[i]), &q)) {
+					pspace_term_free(&q);
 					continue;
 				}
 				rc = try_pair(c, o, n, fi, oi, nj, &q);
-				ps_term_free(&q);
+				pspace_term_free(&q);
 			}
 			if (rc >= 0 && n->dflt != oa)
 				rc = try_pair(c, o, n, fi, oi, DEFAULT_RULE, t);
@@ -218,13 +218,13 @@ static int diff_pair_family(struct dctx *c, const struct side *o, const struct s
 		if (!side_applies(n, nj) || side_action(n, nj) == o->dflt)
 			continue;
 		size_t first, nt;
-		ps_table_rule_terms(n->tab, nj, &first, &nt);
+		pspace_table_rule_terms(n->tab, nj, &first, &nt);
 		for (size_t k = first; k < first + nt && rc >= 0; k++)
-			rc = try_pair(c, o, n, fi, DEFAULT_RULE, nj, ps_table_term(n->tab, k));
+			rc = try_pair(c, o, n, fi, DEFAULT_RULE, nj, pspace_table_term(n->tab, k));
 	}
 	if (rc >= 0 && o->dflt != n->dflt)
 		rc = try_pair(c, o, n, fi, DEFAULT_RULE, DEFAULT_RULE, &uni);
-	ps_term_free(&uni);
+	pspace_term_free(&uni);
 	return rc;
 }
 
@@ -253,10 +253,10 @@ int policy_diff(const struct policy *old, const struct policy *new, uint64_t bud
 		if (!new->zones[i].name || policy_zone_find(old, new->zones[i].name) < 0)
 			names_add(&ret->zones_added, &ret->nadded, new->zones[i].name);
 
-	struct ps_table *otab[2], *ntab[2];
+	struct pspace_table *otab[2], *ntab[2];
 	for (int fi = 0; fi < 2; fi++) {
-		otab[fi] = ps_table_new(old->rules, old->nrules, families[fi]);
-		ntab[fi] = ps_table_new(new->rules, new->nrules, families[fi]);
+		otab[fi] = pspace_table_new(old->rules, old->nrules, families[fi]);
+		ntab[fi] = pspace_table_new(new->rules, new->nrules, families[fi]);
 	}
 	struct dctx c = {.b = {budget ? budget : DIFF_DEFAULT_BUDGET}, .res = ret};
 	int rc = 0;
@@ -278,8 +278,8 @@ int policy_diff(const struct policy *old, const struct policy *new, uint64_t bud
 	if (rc < 0)
 		ret->complete = false;   /* only the budget fails here */
 	for (int fi = 0; fi < 2; fi++) {
-		ps_table_free(otab[fi]);
-		ps_table_free(ntab[fi]);
+		pspace_table_free(otab[fi]);
+		pspace_table_free(ntab[fi]);
 	}
 	free(c.seen);
 	free(c.cov);

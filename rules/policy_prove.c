@@ -1,7 +1,7 @@
 /* policy_prove: proves the three-tier invariants over the whole policy and
  * finds unreachable and redundant rules (see policy_prove.h).
  *
- * Every question is one ps_witness search: "is there a packet in this rule
+ * Every question is one pspace_witness search: "is there a packet in this rule
  * that no earlier rule of the same zone pair takes (and, for invariants,
  * that the invariant does not permit)?"  A witness is a real packet whose
  * first match is the rule, so a violation always comes with a concrete
@@ -28,7 +28,7 @@
  * that runs out costs the less important warnings; warnings in rule order.
  *
  * Cost control: candidate earlier rules come from the interval index of
- * pspace (ps_table), are cut to rules that share a zone pair, and are
+ * pspace (pspace_table), are cut to rules that share a zone pair, and are
  * tested exactly before the search; a rule over many zone pairs is searched
  * once per distinct set of earlier rules, not once per pair.  Each
  * invariant gets the whole budget; the reachability analysis shares one
@@ -75,7 +75,7 @@ struct memo {
 struct ctx {
 	const struct policy *p;
 	struct diag *d;
-	struct ps_table *tab[2];     /* IPv4, IPv6 */
+	struct pspace_table *tab[2];     /* IPv4, IPv6 */
 	uint64_t zmask;              /* the zones that exist */
 	/* per rule, packed: candidate filtering reads these for thousands of
 	 * rules per search and the rule structs are large */
@@ -86,7 +86,7 @@ struct ctx {
 	size_t ncand, capcand;
 	uint32_t *sub;
 	size_t nsub, capsub;
-	const struct ps_term **cov;
+	const struct pspace_term **cov;
 	size_t ncov, capcov;
 	struct memo memo;
 };
@@ -165,19 +165,19 @@ static void rule_describe_at(const struct policy_rule *r, struct strbuf *out)
 /* Candidate terms for term k of rule ri: every other rule's term that
  * intersects it and whose rule could share a zone pair with ri; when
  * earlier_only, only rules before ri.  Result in c->cand, rule order. */
-static int collect(struct ctx *c, int fi, size_t k, uint32_t ri, bool earlier_only, struct ps_budget *b)
+static int collect(struct ctx *c, int fi, size_t k, uint32_t ri, bool earlier_only, struct pspace_budget *b)
 {
-	const struct ps_table *tab = c->tab[fi];
-	const struct ps_term *t = ps_table_term(tab, k);
+	const struct pspace_table *tab = c->tab[fi];
+	const struct pspace_term *t = pspace_table_term(tab, k);
 	uint64_t from = c->from[ri] & c->zmask, to = c->to[ri] & c->zmask;
 	c->ncand = 0;
-	int rc = ps_table_query(tab, t, b, &c->cand, &c->ncand, &c->capcand);
+	int rc = pspace_table_query(tab, t, b, &c->cand, &c->ncand, &c->capcand);
 	if (rc < 0)
 		return rc;
 	size_t o = 0;
 	for (size_t i = 0; i < c->ncand; i++) {
 		uint32_t e = c->cand[i];
-		uint32_t er = ps_table_term_rule(tab, e);
+		uint32_t er = pspace_table_term_rule(tab, e);
 		if (er == ri || (earlier_only && er > ri))
 			continue;
 		if (!(c->from[er] & from) || !(c->to[er] & to))
@@ -185,7 +185,7 @@ static int collect(struct ctx *c, int fi, size_t k, uint32_t ri, bool earlier_on
 		if (!b->steps)
 			return -E2BIG;
 		b->steps--;
-		if (!ps_term_intersects(ps_table_term(tab, e), t))
+		if (!pspace_term_intersects(pspace_table_term(tab, e), t))
 			continue;
 		c->cand[o++] = e;
 	}
@@ -196,7 +196,7 @@ static int collect(struct ctx *c, int fi, size_t k, uint32_t ri, bool earlier_on
 /* c->sub = candidates applying to (f, t) whose rule is before limit.  The
  * scan is charged to the budget (a step per 32 candidates, about its
  * cost): a rule over many zone pairs repeats it per pair. */
-static int subset(struct ctx *c, int fi, unsigned f, unsigned t, uint32_t limit, struct ps_budget *b)
+static int subset(struct ctx *c, int fi, unsigned f, unsigned t, uint32_t limit, struct pspace_budget *b)
 {
 	uint64_t cost = c->ncand / 32 + 1;
 	if (b->steps < cost) {
@@ -207,7 +207,7 @@ static int subset(struct ctx *c, int fi, unsigned f, unsigned t, uint32_t limit,
 	c->nsub = 0;
 	xgrow(&c->sub, &c->capsub, c->ncand, sizeof *c->sub);
 	for (size_t i = 0; i < c->ncand; i++) {
-		uint32_t er = ps_table_term_rule(c->tab[fi], c->cand[i]);
+		uint32_t er = pspace_table_term_rule(c->tab[fi], c->cand[i]);
 		if (er < limit && applies(c, er, f, t))
 			c->sub[c->nsub++] = c->cand[i];
 	}
@@ -215,22 +215,22 @@ static int subset(struct ctx *c, int fi, unsigned f, unsigned t, uint32_t limit,
 }
 
 /* Search q outside the terms in c->sub plus extra terms. */
-static int search(struct ctx *c, int fi, const struct ps_term *q, const struct ps_term *extra, size_t nextra,
-		  struct ps_budget *b, struct ps_point *ret)
+static int search(struct ctx *c, int fi, const struct pspace_term *q, const struct pspace_term *extra, size_t nextra,
+		  struct pspace_budget *b, struct pspace_point *ret)
 {
 	c->ncov = 0;
 	xgrow(&c->cov, &c->capcov, c->nsub + nextra, sizeof *c->cov);
 	for (size_t i = 0; i < c->nsub; i++)
-		c->cov[c->ncov++] = ps_table_term(c->tab[fi], c->sub[i]);
+		c->cov[c->ncov++] = pspace_table_term(c->tab[fi], c->sub[i]);
 	for (size_t i = 0; i < nextra; i++)
 		c->cov[c->ncov++] = &extra[i];
-	return ps_witness(q, c->cov, c->ncov, b, ret);
+	return pspace_witness(q, c->cov, c->ncov, b, ret);
 }
 
 
 /* Extra covers per family (the region an invariant permits). */
 struct permitted {
-	struct ps_term *t[2];
+	struct pspace_term *t[2];
 	size_t n[2], cap[2];
 };
 
@@ -239,7 +239,7 @@ struct permitted {
  * inside it (both may be NULL).  Returns 1 and *ret, 0 if there is none,
  * -E2BIG. */
 static int rule_witness(struct ctx *c, uint32_t ri, const uint64_t *pairs, const struct permitted *pm,
-			const struct permitted *within, struct ps_budget *b, struct policy_packet *ret)
+			const struct permitted *within, struct pspace_budget *b, struct policy_packet *ret)
 {
 	const struct policy_rule *r = &c->p->rules[ri];
 	uint64_t from = r->from_zones & c->zmask;
@@ -251,23 +251,23 @@ static int rule_witness(struct ctx *c, uint32_t ri, const uint64_t *pairs, const
 
 	for (int fi = 0; fi < 2; fi++) {
 		size_t first, nt;
-		ps_table_rule_terms(c->tab[fi], ri, &first, &nt);
+		pspace_table_rule_terms(c->tab[fi], ri, &first, &nt);
 		for (size_t k = first; k < first + nt; k++) {
-			const struct ps_term *t = ps_table_term(c->tab[fi], k);
+			const struct pspace_term *t = pspace_table_term(c->tab[fi], k);
 			int rc = collect(c, fi, k, ri, true, b);
 			if (rc < 0)
 				return rc;
 			/* the candidates of t serve any part of it */
 			size_t nw = within ? within->n[fi] : 1;
 			for (size_t w = 0; w < nw; w++) {
-				struct ps_term part = {0};
-				const struct ps_term *q = t;
+				struct pspace_term part = {0};
+				const struct pspace_term *q = t;
 				if (within) {
 					if (!b->steps)
 						return -E2BIG;
 					b->steps--;
-					if (!ps_term_intersect(t, &within->t[fi][w], &part)) {
-						ps_term_free(&part);
+					if (!pspace_term_intersect(t, &within->t[fi][w], &part)) {
+						pspace_term_free(&part);
 						continue;
 					}
 					q = &part;
@@ -283,24 +283,24 @@ static int rule_witness(struct ctx *c, uint32_t ri, const uint64_t *pairs, const
 						rc = subset(c, fi, f, to, ri, b);
 						if (rc < 0 || memo_seen(&c->memo, c->sub, c->nsub))
 							continue;
-						struct ps_point pt;
-						const struct ps_term *ex = pm ? pm->t[fi] : NULL;
+						struct pspace_point pt;
+						const struct pspace_term *ex = pm ? pm->t[fi] : NULL;
 						size_t nex = pm ? pm->n[fi] : 0;
 						rc = search(c, fi, q, ex, nex, b, &pt);
 						if (rc > 0) {
 							/* the same search inside the zones' networks,
 							 * for a packet that reads naturally; pt is
 							 * kept when it finds none (or runs out) */
-							struct ps_term view, in = {0};
-							if (ps_zone_view(c->p, f, to, families[fi], &view) &&
-							    ps_term_intersect(q, &view, &in))
+							struct pspace_term view, in = {0};
+							if (pspace_zone_view(c->p, f, to, families[fi], &view) &&
+							    pspace_term_intersect(q, &view, &in))
 								(void)search(c, fi, &in, ex, nex, b, &pt);
-							ps_term_free(&in);
-							ps_point_packet(&pt, families[fi], (uint8_t)f, (uint8_t)to, ret);
+							pspace_term_free(&in);
+							pspace_point_packet(&pt, families[fi], (uint8_t)f, (uint8_t)to, ret);
 						}
 					}
 				}
-				ps_term_free(&part);
+				pspace_term_free(&part);
 				if (rc)
 					return rc;
 			}
@@ -379,7 +379,7 @@ static void prove_isolate(struct ctx *c, const struct policy_isolate *iso, struc
 			if (policy_isolate_crosses(iso->zones, f, t))
 				pairs[f] |= (uint64_t)1 << t;
 
-	struct ps_budget b = {budget};
+	struct pspace_budget b = {budget};
 	for (uint32_t ri = 0; ri < p->nrules; ri++) {
 		const struct policy_rule *r = &p->rules[ri];
 		if (r->action != ACT_ALLOW)
@@ -413,14 +413,14 @@ static void permitted_add(struct permitted *pm, const struct addr_set *dst, stru
 	tmp.nsvc = nsvc;
 	tmp.svc = svc;               /* only read */
 	for (int fi = 0; fi < 2; fi++)
-		ps_rule_terms(&tmp, families[fi], &pm->t[fi], &pm->n[fi], &pm->cap[fi]);
+		pspace_rule_terms(&tmp, families[fi], &pm->t[fi], &pm->n[fi], &pm->cap[fi]);
 }
 
 static void permitted_free(struct permitted *pm)
 {
 	for (int fi = 0; fi < 2; fi++) {
 		for (size_t i = 0; i < pm->n[fi]; i++)
-			ps_term_free(&pm->t[fi][i]);
+			pspace_term_free(&pm->t[fi][i]);
 		free(pm->t[fi]);
 	}
 }
@@ -550,7 +550,7 @@ static void prove_sanitize(struct ctx *c, uint32_t si, const struct sgroup *g, s
 	sanitize_permitted(s, false, &own[0]);
 	sanitize_permitted(s, true, &own[1]);
 
-	struct ps_budget b = {budget};
+	struct pspace_budget b = {budget};
 	int rc = 0;
 	for (uint32_t ri = 0; ri < p->nrules && rc >= 0; ri++) {
 		const struct policy_rule *r = &p->rules[ri];
@@ -624,15 +624,15 @@ static int u32_cmp(const void *a, const void *b)
 /* Would removing rule ri change the decision for some packet?  For each
  * later rule s (and the default) with another action: a packet in both
  * that no rule before s other than ri takes would go to s instead. */
-static int rule_redundant(struct ctx *c, uint32_t ri, struct ps_budget *b)
+static int rule_redundant(struct ctx *c, uint32_t ri, struct pspace_budget *b)
 {
 	const struct policy *p = c->p;
 	const struct policy_rule *r = &p->rules[ri];
 	for (int fi = 0; fi < 2; fi++) {
 		size_t first, nt;
-		ps_table_rule_terms(c->tab[fi], ri, &first, &nt);
+		pspace_table_rule_terms(c->tab[fi], ri, &first, &nt);
 		for (size_t k = first; k < first + nt; k++) {
-			const struct ps_term *t = ps_table_term(c->tab[fi], k);
+			const struct pspace_term *t = pspace_table_term(c->tab[fi], k);
 			int rc = collect(c, fi, k, ri, false, b);
 			if (rc < 0)
 				return rc;
@@ -652,7 +652,7 @@ static int rule_redundant(struct ctx *c, uint32_t ri, struct ps_budget *b)
 					c->sub[c->nsub] = dflt ? UINT32_MAX : UINT32_MAX - 1;
 					if (memo_seen(&c->memo, c->sub, c->nsub + 1))
 						continue;
-					struct ps_point pt;
+					struct pspace_point pt;
 					if (dflt) {
 						rc = search(c, fi, t, NULL, 0, b, &pt);
 						if (rc)
@@ -663,23 +663,23 @@ static int rule_redundant(struct ctx *c, uint32_t ri, struct ps_budget *b)
 					size_t nall = c->nsub, run = 0;
 					qsort(c->sub, nall, sizeof *c->sub, u32_cmp);
 					for (size_t i = 0; i < nall; i++) {
-						uint32_t sr = ps_table_term_rule(c->tab[fi], c->sub[i]);
-						if (!i || ps_table_term_rule(c->tab[fi], c->sub[i - 1]) != sr)
+						uint32_t sr = pspace_table_term_rule(c->tab[fi], c->sub[i]);
+						if (!i || pspace_table_term_rule(c->tab[fi], c->sub[i - 1]) != sr)
 							run = i;
 						if (sr < ri || c->act[sr] == c->act[ri])
 							continue;
 						if (!b->steps)
 							return -E2BIG;
 						b->steps--;
-						struct ps_term q;
-						if (!ps_term_intersect(t, ps_table_term(c->tab[fi], c->sub[i]), &q)) {
-							ps_term_free(&q);
+						struct pspace_term q;
+						if (!pspace_term_intersect(t, pspace_table_term(c->tab[fi], c->sub[i]), &q)) {
+							pspace_term_free(&q);
 							continue;
 						}
 						c->nsub = run;
 						rc = search(c, fi, &q, NULL, 0, b, &pt);
 						c->nsub = nall;
-						ps_term_free(&q);
+						pspace_term_free(&q);
 						if (rc)
 							return rc < 0 ? rc : 0;
 					}
@@ -692,7 +692,7 @@ static int rule_redundant(struct ctx *c, uint32_t ri, struct ps_budget *b)
 
 /* Is rule ri reachable (REACH_OK)?  When it is not, *covering gets the
  * earlier rules that overlap it (indexes, sorted, distinct). */
-static int rule_unreachable(struct ctx *c, uint32_t ri, struct ps_budget *b, uint32_t **covering,
+static int rule_unreachable(struct ctx *c, uint32_t ri, struct pspace_budget *b, uint32_t **covering,
 			    size_t *ncovering)
 {
 	const struct policy *p = c->p;
@@ -706,7 +706,7 @@ static int rule_unreachable(struct ctx *c, uint32_t ri, struct ps_budget *b, uin
 
 	for (int fi = 0; fi < 2; fi++) {
 		size_t first, nt;
-		ps_table_rule_terms(c->tab[fi], ri, &first, &nt);
+		pspace_table_rule_terms(c->tab[fi], ri, &first, &nt);
 		for (size_t k = first; k < first + nt; k++) {
 			any_term = true;
 			int rc = collect(c, fi, k, ri, true, b);
@@ -714,7 +714,7 @@ static int rule_unreachable(struct ctx *c, uint32_t ri, struct ps_budget *b, uin
 				return rc;
 			xgrow(covering, &capcov, ncov + c->ncand, sizeof **covering);
 			for (size_t i = 0; i < c->ncand; i++)
-				(*covering)[ncov++] = ps_table_term_rule(c->tab[fi], c->cand[i]);
+				(*covering)[ncov++] = pspace_table_term_rule(c->tab[fi], c->cand[i]);
 			memo_reset(&c->memo);
 			for (unsigned f = 0; f < p->nzones; f++) {
 				if (!(from >> f & 1))
@@ -727,8 +727,8 @@ static int rule_unreachable(struct ctx *c, uint32_t ri, struct ps_budget *b, uin
 						return rc;
 					if (memo_seen(&c->memo, c->sub, c->nsub))
 						continue;
-					struct ps_point pt;
-					rc = search(c, fi, ps_table_term(c->tab[fi], k), NULL, 0, b, &pt);
+					struct pspace_point pt;
+					rc = search(c, fi, pspace_table_term(c->tab[fi], k), NULL, 0, b, &pt);
 					if (rc < 0)
 						return rc;
 					if (rc)
@@ -770,7 +770,7 @@ static void warn_unreachable(struct ctx *c, const struct policy_rule *r, const u
 static void prove_reachability(struct ctx *c, uint64_t budget, struct prove_report *rep)
 {
 	const struct policy *p = c->p;
-	struct ps_budget b = {budget};
+	struct pspace_budget b = {budget};
 	uint8_t *st = xcalloc(p->nrules ? p->nrules : 1, sizeof *st);
 	uint32_t **covering = xcalloc(p->nrules ? p->nrules : 1, sizeof *covering);
 	size_t *ncovering = xcalloc(p->nrules ? p->nrules : 1, sizeof *ncovering);
@@ -849,7 +849,7 @@ int policy_prove(const struct policy *p, const struct prove_options *o, struct d
 	struct ctx c = {.p = p, .d = d};
 	c.zmask = policy_zones_all(p);
 	for (int fi = 0; fi < 2; fi++)
-		c.tab[fi] = ps_table_new(p->rules, p->nrules, families[fi]);
+		c.tab[fi] = pspace_table_new(p->rules, p->nrules, families[fi]);
 	c.from = xreallocarray(NULL, p->nrules ? p->nrules : 1, sizeof *c.from);
 	c.to = xreallocarray(NULL, p->nrules ? p->nrules : 1, sizeof *c.to);
 	c.act = xreallocarray(NULL, p->nrules ? p->nrules : 1, sizeof *c.act);
@@ -887,7 +887,7 @@ int policy_prove(const struct policy *p, const struct prove_options *o, struct d
 		prove_reachability(&c, budget, ret);
 
 	for (int fi = 0; fi < 2; fi++)
-		ps_table_free(c.tab[fi]);
+		pspace_table_free(c.tab[fi]);
 	free(c.from);
 	free(c.to);
 	free(c.act);

@@ -2,7 +2,7 @@
  * and an index of a policy's rule terms (see pspace.h).
  *
  * A term is four sorted lists of disjoint inclusive intervals (src, dst,
- * key, sport).  ps_witness decides whether q minus a union of covers holds
+ * key, sport).  pspace_witness decides whether q minus a union of covers holds
  * a real packet: depth-first splitting of q around one intersecting cover
  * at a time, with an explicit stack (a 10,000-rule policy would make the
  * recursion 10,000 deep) and one arena whose storage is released in stack
@@ -11,17 +11,17 @@
  * meets gives the witness if it holds a real packet (keys and source ports
  * that no packet can carry, e.g. a port on GRE, do not count).
  *
- * ps_table (pspace.h) holds every
+ * pspace_table (pspace.h) holds every
  * rule term of a policy for one family with an interval index per
  * dimension, so the prover and the diff find the rules that can meet a
  * term without scanning the policy.
  *
  * The step budget counts every cover-intersection test and every split,
- * and the index lookups of ps_table_query; when it runs out the answer is
+ * and the index lookups of pspace_table_query; when it runs out the answer is
  * -E2BIG, never a guess.
  *
- * Ownership: terms own their arrays (ps_term_free); a ps_table owns copies
- * of all its terms (ps_table_free).  Allocation failures abort (xalloc):
+ * Ownership: terms own their arrays (pspace_term_free); a pspace_table owns copies
+ * of all its terms (pspace_table_free).  Allocation failures abort (xalloc):
  * this is control-plane code. */
 #include "rules/pspace.h"
 
@@ -31,8 +31,8 @@
 
 #include "common/xalloc.h"
 
-static const u128 dim_max_v4[PS_NDIM] = {INADDR_V4_MAX, INADDR_V4_MAX, SVC_KEY_MAX, 0xffff};
-static const u128 dim_max_v6[PS_NDIM] = {U128_MAX, U128_MAX, SVC_KEY_MAX, 0xffff};
+static const u128 dim_max_v4[PSPACE_NDIM] = {INADDR_V4_MAX, INADDR_V4_MAX, SVC_KEY_MAX, 0xffff};
+static const u128 dim_max_v6[PSPACE_NDIM] = {U128_MAX, U128_MAX, SVC_KEY_MAX, 0xffff};
 
 /* ---- interval lists ------------------------------------------------------ */
 
@@ -114,15 +114,15 @@ static bool list_contains(const struct ip_range *r, uint32_t n, u128 v)
 
 /* Examples inside the zones' own networks read naturally ("lgwan ->
  * internet tcp 198.18.20.0:0 -> ...") rather than from 0.0.0.0. */
-bool ps_zone_view(const struct policy *p, unsigned f, unsigned t, int family, struct ps_term *ret)
+bool pspace_zone_view(const struct policy *p, unsigned f, unsigned t, int family, struct pspace_term *ret)
 {
 	static struct ip_range key = {0, SVC_KEY_MAX}, sport = {0, 0xffff};   /* only read */
 	const struct addr_set *a = &p->zones[f].nets, *b = &p->zones[t].nets;
-	ret->d[PS_SRC] = (struct ps_list){family == 4 ? a->n4 : a->n6, family == 4 ? a->v4 : a->v6};
-	ret->d[PS_DST] = (struct ps_list){family == 4 ? b->n4 : b->n6, family == 4 ? b->v4 : b->v6};
-	ret->d[PS_KEY] = (struct ps_list){1, &key};
-	ret->d[PS_SPORT] = (struct ps_list){1, &sport};
-	return ret->d[PS_SRC].n && ret->d[PS_DST].n;
+	ret->d[PSPACE_SRC] = (struct pspace_list){family == 4 ? a->n4 : a->n6, family == 4 ? a->v4 : a->v6};
+	ret->d[PSPACE_DST] = (struct pspace_list){family == 4 ? b->n4 : b->n6, family == 4 ? b->v4 : b->v6};
+	ret->d[PSPACE_KEY] = (struct pspace_list){1, &key};
+	ret->d[PSPACE_SPORT] = (struct pspace_list){1, &sport};
+	return ret->d[PSPACE_SRC].n && ret->d[PSPACE_DST].n;
 }
 
 /* Smallest value >= v in the list; false if none. */
@@ -142,7 +142,7 @@ static bool list_first_ge(const struct ip_range *r, uint32_t n, u128 v, u128 *re
 	return true;
 }
 
-static void list_copy(struct ps_list *dst, const struct ip_range *r, uint32_t n)
+static void list_copy(struct pspace_list *dst, const struct ip_range *r, uint32_t n)
 {
 	dst->n = n;
 	dst->r = n ? xreallocarray(NULL, n, sizeof *r) : NULL;
@@ -152,60 +152,60 @@ static void list_copy(struct ps_list *dst, const struct ip_range *r, uint32_t n)
 
 /* ---- terms --------------------------------------------------------------- */
 
-void ps_term_universe(struct ps_term *t, int family)
+void pspace_term_universe(struct pspace_term *t, int family)
 {
 	const u128 *max = family == 4 ? dim_max_v4 : dim_max_v6;
-	for (int d = 0; d < PS_NDIM; d++) {
+	for (int d = 0; d < PSPACE_NDIM; d++) {
 		struct ip_range r = {0, max[d]};
 		list_copy(&t->d[d], &r, 1);
 	}
 }
 
-void ps_term_free(struct ps_term *t)
+void pspace_term_free(struct pspace_term *t)
 {
 	if (!t)
 		return;
-	for (int d = 0; d < PS_NDIM; d++) {
+	for (int d = 0; d < PSPACE_NDIM; d++) {
 		free(t->d[d].r);
 		t->d[d].r = NULL;
 		t->d[d].n = 0;
 	}
 }
 
-void ps_term_copy(struct ps_term *dst, const struct ps_term *src)
+void pspace_term_copy(struct pspace_term *dst, const struct pspace_term *src)
 {
-	for (int d = 0; d < PS_NDIM; d++)
+	for (int d = 0; d < PSPACE_NDIM; d++)
 		list_copy(&dst->d[d], src->d[d].r, src->d[d].n);
 }
 
-bool ps_term_is_empty(const struct ps_term *t)
+bool pspace_term_is_empty(const struct pspace_term *t)
 {
-	for (int d = 0; d < PS_NDIM; d++)
+	for (int d = 0; d < PSPACE_NDIM; d++)
 		if (!t->d[d].n)
 			return true;
 	return false;
 }
 
-bool ps_term_contains(const struct ps_term *t, const struct ps_point *p)
+bool pspace_term_contains(const struct pspace_term *t, const struct pspace_point *p)
 {
-	for (int d = 0; d < PS_NDIM; d++)
+	for (int d = 0; d < PSPACE_NDIM; d++)
 		if (!list_contains(t->d[d].r, t->d[d].n, p->v[d]))
 			return false;
 	return true;
 }
 
 /* On false, ret holds no allocation (all lists empty); either way
- * ps_term_free(ret) is right. */
-bool ps_term_intersect(const struct ps_term *a, const struct ps_term *b, struct ps_term *ret)
+ * pspace_term_free(ret) is right. */
+bool pspace_term_intersect(const struct pspace_term *a, const struct pspace_term *b, struct pspace_term *ret)
 {
 	memset(ret, 0, sizeof *ret);
-	for (int d = 0; d < PS_NDIM; d++) {
+	for (int d = 0; d < PSPACE_NDIM; d++) {
 		uint32_t cap = a->d[d].n + b->d[d].n;
 		struct ip_range *tmp = xreallocarray(NULL, cap ? cap : 1, sizeof *tmp);
 		uint32_t n = list_intersect(a->d[d].r, a->d[d].n, b->d[d].r, b->d[d].n, tmp);
 		if (!n) {
 			free(tmp);
-			ps_term_free(ret);
+			pspace_term_free(ret);
 			return false;
 		}
 		ret->d[d].r = tmp;
@@ -214,19 +214,19 @@ bool ps_term_intersect(const struct ps_term *a, const struct ps_term *b, struct 
 	return true;
 }
 
-bool ps_term_intersects(const struct ps_term *a, const struct ps_term *b)
+bool pspace_term_intersects(const struct pspace_term *a, const struct pspace_term *b)
 {
-	for (int d = 0; d < PS_NDIM; d++)
+	for (int d = 0; d < PSPACE_NDIM; d++)
 		if (!list_intersects(a->d[d].r, a->d[d].n, b->d[d].r, b->d[d].n))
 			return false;
 	return true;
 }
 
-bool ps_term_covers(const struct ps_term *a, const struct ps_term *b)
+bool pspace_term_covers(const struct pspace_term *a, const struct pspace_term *b)
 {
-	if (ps_term_is_empty(b))
+	if (pspace_term_is_empty(b))
 		return true;
-	for (int d = 0; d < PS_NDIM; d++)
+	for (int d = 0; d < PSPACE_NDIM; d++)
 		if (!list_subset(b->d[d].r, b->d[d].n, a->d[d].r, a->d[d].n))
 			return false;
 	return true;
@@ -235,7 +235,7 @@ bool ps_term_covers(const struct ps_term *a, const struct ps_term *b)
 /* One term per distinct sport range: services sharing a sport range are one
  * product (their keys unioned); different sport ranges cannot be merged
  * into one product without covering key x sport pairs the rule lacks. */
-void ps_rule_terms(const struct policy_rule *r, int family, struct ps_term **v, size_t *n, size_t *cap)
+void pspace_rule_terms(const struct policy_rule *r, int family, struct pspace_term **v, size_t *n, size_t *cap)
 {
 	const struct ip_range *src = family == 4 ? r->src.v4 : r->src.v6;
 	const struct ip_range *dst = family == 4 ? r->dst.v4 : r->dst.v6;
@@ -260,29 +260,29 @@ void ps_rule_terms(const struct policy_rule *r, int family, struct ps_term **v, 
 		nk = (uint32_t)ip_ranges_normalize(keys, nk);
 
 		xgrow(v, cap, *n + 1, sizeof **v);
-		struct ps_term *t = &(*v)[(*n)++];
-		list_copy(&t->d[PS_SRC], src, nsrc);
-		list_copy(&t->d[PS_DST], dst, ndst);
-		list_copy(&t->d[PS_KEY], keys, nk);
+		struct pspace_term *t = &(*v)[(*n)++];
+		list_copy(&t->d[PSPACE_SRC], src, nsrc);
+		list_copy(&t->d[PSPACE_DST], dst, ndst);
+		list_copy(&t->d[PSPACE_KEY], keys, nk);
 		struct ip_range sp = {slo, shi};
-		list_copy(&t->d[PS_SPORT], &sp, 1);
+		list_copy(&t->d[PSPACE_SPORT], &sp, 1);
 	}
 	free(done);
 	free(keys);
 }
 
-void ps_point_packet(const struct ps_point *pt, int family, uint8_t from, uint8_t to,
+void pspace_point_packet(const struct pspace_point *pt, int family, uint8_t from, uint8_t to,
 		     struct policy_packet *ret)
 {
 	memset(ret, 0, sizeof *ret);
 	ret->from_zone = from;
 	ret->to_zone = to;
 	ret->family = (uint8_t)family;
-	ret->src = pt->v[PS_SRC];
-	ret->dst = pt->v[PS_DST];
-	ret->key = (uint32_t)pt->v[PS_KEY];
+	ret->src = pt->v[PSPACE_SRC];
+	ret->dst = pt->v[PSPACE_DST];
+	ret->key = (uint32_t)pt->v[PSPACE_KEY];
 	ret->proto = (uint8_t)(ret->key >> 16);
-	ret->sport = (uint16_t)pt->v[PS_SPORT];
+	ret->sport = (uint16_t)pt->v[PSPACE_SPORT];
 }
 
 /* ---- witness search ------------------------------------------------------ */
@@ -290,8 +290,8 @@ void ps_point_packet(const struct ps_point *pt, int family, uint8_t from, uint8_
 /* A piece: per dimension a run of ranges in the search arena.  Pieces share
  * runs (the parts of a split keep their parent's runs where unchanged). */
 struct wpiece {
-	size_t off[PS_NDIM];
-	uint32_t n[PS_NDIM];
+	size_t off[PSPACE_NDIM];
+	uint32_t n[PSPACE_NDIM];
 };
 
 /* One split: its pieces (children) still to examine and the covers left for
@@ -313,7 +313,7 @@ struct wstate {
 	size_t nfr, capfr;
 };
 
-static bool budget_take(struct ps_budget *b)
+static bool budget_take(struct pspace_budget *b)
 {
 	if (!b->steps)
 		return false;
@@ -354,11 +354,11 @@ static bool pick_proto(const struct ip_range *k, uint32_t nk, const struct ip_ra
  * Addresses: the low end.  Protocol: tcp, then udp, icmp, icmpv6 when the
  * piece has them (staff read "tcp ... :443" more easily than "proto 0"),
  * else the lowest protocol that has a valid packet. */
-static bool pick_point(const struct wstate *ws, const struct wpiece *p, struct ps_point *ret)
+static bool pick_point(const struct wstate *ws, const struct wpiece *p, struct pspace_point *ret)
 {
 	static const unsigned pref[] = {6, 17, 1, 58};
-	const struct ip_range *k = ws->ar + p->off[PS_KEY], *s = ws->ar + p->off[PS_SPORT];
-	uint32_t nk = p->n[PS_KEY], ns = p->n[PS_SPORT];
+	const struct ip_range *k = ws->ar + p->off[PSPACE_KEY], *s = ws->ar + p->off[PSPACE_SPORT];
+	uint32_t nk = p->n[PSPACE_KEY], ns = p->n[PSPACE_SPORT];
 	u128 key = 0, sport = 0;
 	bool ok = false;
 	for (size_t i = 0; i < sizeof pref / sizeof pref[0] && !ok; i++)
@@ -367,24 +367,24 @@ static bool pick_point(const struct wstate *ws, const struct wpiece *p, struct p
 		ok = pick_proto(k, nk, s, ns, pr, &key, &sport);
 	if (!ok)
 		return false;
-	ret->v[PS_SRC] = ws->ar[p->off[PS_SRC]].lo;
-	ret->v[PS_DST] = ws->ar[p->off[PS_DST]].lo;
-	ret->v[PS_KEY] = key;
-	ret->v[PS_SPORT] = sport;
+	ret->v[PSPACE_SRC] = ws->ar[p->off[PSPACE_SRC]].lo;
+	ret->v[PSPACE_DST] = ws->ar[p->off[PSPACE_DST]].lo;
+	ret->v[PSPACE_KEY] = key;
+	ret->v[PSPACE_SPORT] = sport;
 	return true;
 }
 
-static bool piece_intersects(const struct wstate *ws, const struct wpiece *p, const struct ps_term *c)
+static bool piece_intersects(const struct wstate *ws, const struct wpiece *p, const struct pspace_term *c)
 {
-	for (int d = 0; d < PS_NDIM; d++)
+	for (int d = 0; d < PSPACE_NDIM; d++)
 		if (!list_intersects(ws->ar + p->off[d], p->n[d], c->d[d].r, c->d[d].n))
 			return false;
 	return true;
 }
 
-static bool piece_covered(const struct wstate *ws, const struct wpiece *p, const struct ps_term *c)
+static bool piece_covered(const struct wstate *ws, const struct wpiece *p, const struct pspace_term *c)
 {
-	for (int d = 0; d < PS_NDIM; d++)
+	for (int d = 0; d < PSPACE_NDIM; d++)
 		if (!list_subset(ws->ar + p->off[d], p->n[d], c->d[d].r, c->d[d].n))
 			return false;
 	return true;
@@ -393,18 +393,18 @@ static bool piece_covered(const struct wstate *ws, const struct wpiece *p, const
 /* Append to the piece stack the disjoint parts of p outside c, dimension by
  * dimension: part d agrees with c on dimensions before d, lies outside c on
  * d, and is unrestricted after d.  p must intersect c and not be covered. */
-static size_t piece_split(struct wstate *ws, struct wpiece p, const struct ps_term *c)
+static size_t piece_split(struct wstate *ws, struct wpiece p, const struct pspace_term *c)
 {
 	size_t need = 0;
-	for (int d = 0; d < PS_NDIM; d++)
+	for (int d = 0; d < PSPACE_NDIM; d++)
 		need += 2 * ((size_t)p.n[d] + c->d[d].n);
 	xgrow(&ws->ar, &ws->capar, ws->nar + need, sizeof *ws->ar);
-	xgrow(&ws->pc, &ws->cappc, ws->npc + PS_NDIM, sizeof *ws->pc);
+	xgrow(&ws->pc, &ws->cappc, ws->npc + PSPACE_NDIM, sizeof *ws->pc);
 
-	size_t inter_off[PS_NDIM];
-	uint32_t inter_n[PS_NDIM];
+	size_t inter_off[PSPACE_NDIM];
+	uint32_t inter_n[PSPACE_NDIM];
 	size_t made = 0;
-	for (int d = 0; d < PS_NDIM; d++) {
+	for (int d = 0; d < PSPACE_NDIM; d++) {
 		const struct ip_range *pr = ws->ar + p.off[d];
 		size_t doff = ws->nar;
 		uint32_t dn = list_diff(pr, p.n[d], c->d[d].r, c->d[d].n, ws->ar + doff);
@@ -417,7 +417,7 @@ static size_t piece_split(struct wstate *ws, struct wpiece p, const struct ps_te
 			}
 			q->off[d] = doff;
 			q->n[d] = dn;
-			for (int e = d + 1; e < PS_NDIM; e++) {
+			for (int e = d + 1; e < PSPACE_NDIM; e++) {
 				q->off[e] = p.off[e];
 				q->n[e] = p.n[e];
 			}
@@ -438,10 +438,10 @@ static void wstate_free(struct wstate *ws)
 	free(ws->fr);
 }
 
-int ps_witness(const struct ps_term *q, const struct ps_term *const *covers, size_t ncovers,
-	       struct ps_budget *b, struct ps_point *ret)
+int pspace_witness(const struct pspace_term *q, const struct pspace_term *const *covers, size_t ncovers,
+	       struct pspace_budget *b, struct pspace_point *ret)
 {
-	if (ps_term_is_empty(q))
+	if (pspace_term_is_empty(q))
 		return 0;
 	if (ncovers > UINT32_MAX)
 		return -E2BIG;
@@ -452,10 +452,10 @@ int ps_witness(const struct ps_term *q, const struct ps_term *const *covers, siz
 	/* root: q itself, with every cover as a candidate */
 	struct wpiece root;
 	size_t total = 0;
-	for (int d = 0; d < PS_NDIM; d++)
+	for (int d = 0; d < PSPACE_NDIM; d++)
 		total += q->d[d].n;
 	xgrow(&ws.ar, &ws.capar, total, sizeof *ws.ar);
-	for (int d = 0; d < PS_NDIM; d++) {
+	for (int d = 0; d < PSPACE_NDIM; d++) {
 		root.off[d] = ws.nar;
 		root.n[d] = q->d[d].n;
 		memcpy(ws.ar + ws.nar, q->d[d].r, q->d[d].n * sizeof *ws.ar);
@@ -547,22 +547,22 @@ struct ix_ent {
 	uint32_t term;
 };
 
-struct ps_index {
+struct pspace_index {
 	size_t n;
 	struct ix_ent *e;            /* sorted by lo */
 	u128 *submax;
 	u128 *his;                   /* every hi, sorted */
 };
 
-struct ps_table {
+struct pspace_table {
 	int family;
 	uint32_t nrules;
 	size_t *first;               /* nrules + 1: terms of rule i are first[i]..first[i+1]-1 */
-	struct ps_term *terms;
+	struct pspace_term *terms;
 	size_t nterms, capterms;
 	uint32_t *term_rule;
 	struct ip_range *pool;       /* every term's ranges, packed for locality */
-	struct ps_index ix[IX_NDIM];
+	struct pspace_index ix[IX_NDIM];
 };
 
 /* Ties broken by term so that answers come in the same order everywhere
@@ -581,7 +581,7 @@ static int u128_cmp(const void *a, const void *b)
 	return *x < *y ? -1 : *x > *y;
 }
 
-static u128 ix_build_max(struct ps_index *ix, size_t a, size_t b)
+static u128 ix_build_max(struct pspace_index *ix, size_t a, size_t b)
 {
 	size_t m = a + (b - a) / 2;
 	u128 mx = ix->e[m].hi;
@@ -599,14 +599,14 @@ static u128 ix_build_max(struct ps_index *ix, size_t a, size_t b)
 	return mx;
 }
 
-static void ix_build(struct ps_index *ix, const struct ps_term *terms, size_t n, int dim)
+static void ix_build(struct pspace_index *ix, const struct pspace_term *terms, size_t n, int dim)
 {
 	ix->n = n;
 	ix->e = xreallocarray(NULL, n ? n : 1, sizeof *ix->e);
 	ix->submax = xreallocarray(NULL, n ? n : 1, sizeof *ix->submax);
 	ix->his = xreallocarray(NULL, n ? n : 1, sizeof *ix->his);
 	for (size_t i = 0; i < n; i++) {
-		const struct ps_list *l = &terms[i].d[dim];
+		const struct pspace_list *l = &terms[i].d[dim];
 		ix->e[i] = (struct ix_ent){l->r[0].lo, l->r[l->n - 1].hi, (uint32_t)i};
 		ix->his[i] = ix->e[i].hi;
 	}
@@ -618,7 +618,7 @@ static void ix_build(struct ps_index *ix, const struct ps_term *terms, size_t n,
 
 /* How many bounding intervals overlap [lo, hi]: those starting at or
  * before hi, less those ending before lo (which all start before hi). */
-static size_t ix_count(const struct ps_index *ix, u128 lo, u128 hi)
+static size_t ix_count(const struct pspace_index *ix, u128 lo, u128 hi)
 {
 	size_t a = 0, b = ix->n;
 	while (a < b) {
@@ -645,7 +645,7 @@ struct ix_out {
 	size_t n;
 };
 
-static void ix_query(const struct ps_index *ix, size_t a, size_t b, u128 lo, u128 hi, struct ix_out *o)
+static void ix_query(const struct pspace_index *ix, size_t a, size_t b, u128 lo, u128 hi, struct ix_out *o)
 {
 	while (a < b) {
 		size_t m = a + (b - a) / 2;
@@ -660,28 +660,28 @@ static void ix_query(const struct ps_index *ix, size_t a, size_t b, u128 lo, u12
 	}
 }
 
-struct ps_table *ps_table_new(const struct policy_rule *rules, uint32_t nrules, int family)
+struct pspace_table *pspace_table_new(const struct policy_rule *rules, uint32_t nrules, int family)
 {
-	struct ps_table *t = xcalloc(1, sizeof *t);
+	struct pspace_table *t = xcalloc(1, sizeof *t);
 	t->family = family;
 	t->nrules = nrules;
 	t->first = xreallocarray(NULL, (size_t)nrules + 1, sizeof *t->first);
 	for (uint32_t i = 0; i < nrules; i++) {
 		t->first[i] = t->nterms;
-		ps_rule_terms(&rules[i], family, &t->terms, &t->nterms, &t->capterms);
+		pspace_rule_terms(&rules[i], family, &t->terms, &t->nterms, &t->capterms);
 	}
 	t->first[nrules] = t->nterms;
 	/* pack the ranges: candidate filtering walks many terms, and one pool
 	 * keeps them in cache instead of four allocations per term */
 	size_t total = 0;
 	for (size_t k = 0; k < t->nterms; k++)
-		for (int d = 0; d < PS_NDIM; d++)
+		for (int d = 0; d < PSPACE_NDIM; d++)
 			total += t->terms[k].d[d].n;
 	t->pool = xreallocarray(NULL, total ? total : 1, sizeof *t->pool);
 	total = 0;
 	for (size_t k = 0; k < t->nterms; k++)
-		for (int d = 0; d < PS_NDIM; d++) {
-			struct ps_list *l = &t->terms[k].d[d];
+		for (int d = 0; d < PSPACE_NDIM; d++) {
+			struct pspace_list *l = &t->terms[k].d[d];
 			memcpy(t->pool + total, l->r, l->n * sizeof *l->r);
 			free(l->r);
 			l->r = t->pool + total;
@@ -696,7 +696,7 @@ struct ps_table *ps_table_new(const struct policy_rule *rules, uint32_t nrules, 
 	return t;
 }
 
-void ps_table_free(struct ps_table *t)
+void pspace_table_free(struct pspace_table *t)
 {
 	if (!t)
 		return;
@@ -712,22 +712,22 @@ void ps_table_free(struct ps_table *t)
 	free(t);
 }
 
-size_t ps_table_nterms(const struct ps_table *t)
+size_t pspace_table_nterms(const struct pspace_table *t)
 {
 	return t->nterms;
 }
 
-const struct ps_term *ps_table_term(const struct ps_table *t, size_t i)
+const struct pspace_term *pspace_table_term(const struct pspace_table *t, size_t i)
 {
 	return &t->terms[i];
 }
 
-uint32_t ps_table_term_rule(const struct ps_table *t, size_t i)
+uint32_t pspace_table_term_rule(const struct pspace_table *t, size_t i)
 {
 	return t->term_rule[i];
 }
 
-void ps_table_rule_terms(const struct ps_table *t, uint32_t rule, size_t *ret_first, size_t *ret_n)
+void pspace_table_rule_terms(const struct pspace_table *t, uint32_t rule, size_t *ret_first, size_t *ret_n)
 {
 	*ret_first = t->first[rule];
 	*ret_n = t->first[rule + 1] - t->first[rule];
@@ -736,10 +736,10 @@ void ps_table_rule_terms(const struct ps_table *t, uint32_t rule, size_t *ret_fi
 /* Appends to *v the terms whose bounding box meets q's on the most
  * selective dimension, in a fixed order (not rule order).  A superset of
  * the terms that intersect q: callers test exactly.  One step per answer. */
-int ps_table_query(const struct ps_table *t, const struct ps_term *q, struct ps_budget *b,
+int pspace_table_query(const struct pspace_table *t, const struct pspace_term *q, struct pspace_budget *b,
 		   uint32_t **v, size_t *n, size_t *cap)
 {
-	if (ps_term_is_empty(q) || !t->nterms)
+	if (pspace_term_is_empty(q) || !t->nterms)
 		return 0;
 	int best = 0;
 	size_t best_n = SIZE_MAX;
