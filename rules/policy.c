@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool ip_ranges_contain(const struct ip_range *r, uint32_t n, u128 v)
+bool policy_ip_ranges_contain(const struct ip_range *r, uint32_t n, u128 v)
 {
 	/* binary search: ranges are sorted and disjoint */
 	uint32_t lo = 0, hi = n;
@@ -26,14 +26,14 @@ bool ip_ranges_contain(const struct ip_range *r, uint32_t n, u128 v)
 	return false;
 }
 
-bool addr_set_contains(const struct addr_set *s, int family, u128 a)
+bool policy_addr_set_contains(const struct addr_set *s, int family, u128 a)
 {
 	if (family == 4)
-		return ip_ranges_contain(s->v4, s->n4, a);
-	return ip_ranges_contain(s->v6, s->n6, a);
+		return policy_ip_ranges_contain(s->v4, s->n4, a);
+	return policy_ip_ranges_contain(s->v6, s->n6, a);
 }
 
-bool addr_set_is_any(const struct addr_set *s)
+bool policy_addr_set_is_any(const struct addr_set *s)
 {
 	return s->n4 == 1 && s->v4[0].lo == 0 && s->v4[0].hi == INADDR_V4_MAX &&
 	       s->n6 == 1 && s->v6[0].lo == 0 && s->v6[0].hi == U128_MAX;
@@ -47,7 +47,7 @@ static int range_cmp(const void *a, const void *b)
 	return x->hi < y->hi ? -1 : x->hi > y->hi;
 }
 
-size_t ip_ranges_normalize(struct ip_range *v, size_t n)
+size_t policy_ip_ranges_normalize(struct ip_range *v, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -65,7 +65,7 @@ size_t ip_ranges_normalize(struct ip_range *v, size_t n)
 	return out;
 }
 
-void addr_set_free(struct addr_set *s)
+void policy_addr_set_free(struct addr_set *s)
 {
 	free(s->v4);
 	free(s->v6);
@@ -124,8 +124,8 @@ bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet
 		return false;
 	if (!rule_applies(r, pkt->from_zone, pkt->to_zone))
 		return false;
-	if (!addr_set_contains(&r->src, pkt->family, pkt->src) ||
-	    !addr_set_contains(&r->dst, pkt->family, pkt->dst))
+	if (!policy_addr_set_contains(&r->src, pkt->family, pkt->src) ||
+	    !policy_addr_set_contains(&r->dst, pkt->family, pkt->dst))
 		return false;
 	return svc_contains(r->svc, r->nsvc, pkt);
 }
@@ -203,7 +203,7 @@ bool policy_sanitize_relay_admits(const struct policy_sanitize *s, const struct 
 	if (!policy_sanitize_relays(s, pkt->to_zone == TABLE_ZONE_SELF, &dst) ||
 	    !svc_contains(s->svc, s->nsvc, pkt))
 		return false;
-	return !dst || addr_set_contains(dst, pkt->family, pkt->dst);
+	return !dst || policy_addr_set_contains(dst, pkt->family, pkt->dst);
 }
 
 bool policy_isolate_permits(const struct policy_isolate *iso, const struct policy_rule *r,
@@ -252,8 +252,8 @@ int policy_zone_find(const struct policy *p, const char *name)
 
 void policy_rule_free(struct policy_rule *r)
 {
-	addr_set_free(&r->src);
-	addr_set_free(&r->dst);
+	policy_addr_set_free(&r->src);
+	policy_addr_set_free(&r->dst);
 	free(r->svc);
 	free(r->name);
 	free(r->description);
@@ -277,7 +277,7 @@ void policy_free(struct policy *p)
 		for (uint32_t j = 0; j < z->nif; j++)
 			free(z->ifnames[j]);
 		free(z->ifnames);
-		addr_set_free(&z->nets);
+		policy_addr_set_free(&z->nets);
 		free(z->description);
 	}
 	for (uint32_t i = 0; i < p->nrules; i++)
@@ -287,7 +287,7 @@ void policy_free(struct policy *p)
 		free(p->isolate[i].text);
 	free(p->isolate);
 	for (uint32_t i = 0; i < p->nsanitize; i++) {
-		addr_set_free(&p->sanitize[i].via);
+		policy_addr_set_free(&p->sanitize[i].via);
 		free(p->sanitize[i].svc);
 		free(p->sanitize[i].text);
 	}

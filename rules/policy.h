@@ -236,15 +236,15 @@ int policy_proto_by_name(const char *s, size_t len);
 const char *policy_proto_name(unsigned proto);
 
 /* Is v in the sorted, disjoint ranges r[0..n)?  Binary search. */
-bool ip_ranges_contain(const struct ip_range *r, uint32_t n, u128 v);
+bool policy_ip_ranges_contain(const struct ip_range *r, uint32_t n, u128 v);
 /* Sort and merge overlapping or adjacent ranges in place; returns the new
  * count (the one normalisation every address and key list goes through). */
-size_t ip_ranges_normalize(struct ip_range *v, size_t n);
+size_t policy_ip_ranges_normalize(struct ip_range *v, size_t n);
 /* qsort order of service entries: (sport_lo, sport_hi, key_lo, key_hi). */
 int policy_svc_cmp(const void *a, const void *b);
 /* Free what a rule owns (not the rule itself). */
 void policy_rule_free(struct policy_rule *r);
 /* Address-set helpers (addr_set owns its arrays). */
-bool addr_set_contains(const struct addr_set *s, int family, u128 a);
-bool addr_set_is_any(const struct addr_set *s);
-void addr_set_free(struct addr_set *s);
+bool policy_addr_set_contains(const struct addr_set *s, int family, u128 a);
+bool policy_addr_set_is_any(const struct addr_set *s);
+void policy_addr_set_free(struct addr_set *s);

@@ -122,7 +122,7 @@ int policy_compile(const char *path, const struct policy_compile_options *opt, s
 
 void policy_compile_free(struct policy_compile *c)
 {
-	prove_report_free(&c->report);
+	policy_prove_report_free(&c->report);
 	free(c->table);
 	policy_free(c->policy);
 	memset(c, 0, sizeof *c);

@@ -332,7 +332,7 @@ void policy_diff_render(const struct policy *old, const struct policy *new,
 
 		/* the zone pair heads the group: drop it from the packet text */
 		strbuf_reset(&pkt);
-		policy_packet_format(new, &ch->example, &pkt);
+		policy_show_packet_format(new, &ch->example, &pkt);
 		const char *text = strbuf_str(&pkt);
 		char *prefix = xasprintf("%s -> %s ", fname, tname);
 		if (!strncmp(text, prefix, strlen(prefix)))

@@ -370,7 +370,7 @@ static void aset_normalize(struct aset *a)
 	if (a->sorted)
 		return;
 	for (int f = 0; f < 2; f++)
-		a->n[f] = ip_ranges_normalize(a->v[f], a->n[f]);
+		a->n[f] = policy_ip_ranges_normalize(a->v[f], a->n[f]);
 	a->sorted = true;
 }
 

@@ -265,7 +265,7 @@ static void emit_isolate_self(const struct policy *p, unsigned i, uint64_t outsi
 	strbuf_printf(outp, " jump iso%u_out\n", i);
 }
 
-int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_t whylen)
+int policy_nft_emit(const struct policy *p, struct strbuf *out, char *why, size_t whylen)
 {
 	const char *missing = NULL;
 	for (uint32_t i = 0; i < p->nisolate; i++)

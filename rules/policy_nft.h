@@ -9,4 +9,4 @@
 
 /* Returns 0, or -EINVAL (why filled) when the policy cannot be expressed by
  * interface (a zone of an invariant without interfaces). */
-int policy_emit_nft(const struct policy *p, struct strbuf *out, char *why, size_t whylen);
+int policy_nft_emit(const struct policy *p, struct strbuf *out, char *why, size_t whylen);

@@ -35,7 +35,7 @@
  * more.  An invariant that runs out of budget is an error (we refuse what
  * we cannot prove); reachability that runs out only says so in a note.
  *
- * Ownership: the report owns its strings and arrays (prove_report_free);
+ * Ownership: the report owns its strings and arrays (policy_prove_report_free);
  * nothing of the policy is kept.  Allocation failures abort (xalloc). */
 #include "rules/policy_prove.h"
 
@@ -322,7 +322,7 @@ static void report_violation(struct ctx *c, struct prove_invariant *inv, const s
 	struct strbuf sb = STRBUF_INIT;
 	rule_describe(r, &sb);
 	strbuf_puts(&sb, " allows ");
-	policy_packet_format(c->p, pkt, &sb);
+	policy_show_packet_format(c->p, pkt, &sb);
 	policy_diag_error(c->d, r->loc, "invariant '%s' violated: %s", inv->text, strbuf_str(&sb));
 	if (inv_loc.file)
 		policy_diag_note(c->d, inv_loc, "invariant declared here%s%s", why ? "; " : "", why ? why : "");
@@ -581,7 +581,7 @@ static void prove_sanitize(struct ctx *c, uint32_t si, const struct sgroup *g, s
 				struct strbuf sb = STRBUF_INIT;
 				rule_describe(r, &sb);
 				strbuf_puts(&sb, " allows ");
-				policy_packet_format(p, &pkt, &sb);
+				policy_show_packet_format(p, &pkt, &sb);
 				if (!inv->counterexample)
 					inv->counterexample = strbuf_steal(&sb);
 				strbuf_free(&sb);
@@ -898,7 +898,7 @@ int policy_prove(const struct policy *p, const struct prove_options *o, struct d
 	return failed ? -EPERM : 0;
 }
 
-void prove_report_free(struct prove_report *r)
+void policy_prove_report_free(struct prove_report *r)
 {
 	if (!r)
 		return;

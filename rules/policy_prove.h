@@ -14,7 +14,7 @@
  * the budget runs out here the analysis says so in a note; it never fails
  * the policy.
  *
- * Ownership: the report owns its strings; prove_report_free releases them. */
+ * Ownership: the report owns its strings; policy_prove_report_free releases them. */
 #pragma once
 #include <stdint.h>
 
@@ -51,4 +51,4 @@ struct prove_options {
  * incomplete (errors in d). */
 int policy_prove(const struct policy *p, const struct prove_options *o, struct diag *d,
 		 struct prove_report *ret);
-void prove_report_free(struct prove_report *r);
+void policy_prove_report_free(struct prove_report *r);

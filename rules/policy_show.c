@@ -20,7 +20,7 @@ static void put_proto(struct strbuf *out, unsigned proto)
 		strbuf_printf(out, "proto/%u", proto);
 }
 
-void policy_svc_format(const struct svc_range *s, struct strbuf *out)
+void policy_show_svc_format(const struct svc_range *s, struct strbuf *out)
 {
 	unsigned plo = s->key_lo >> 16, phi = s->key_hi >> 16;
 	unsigned lo = s->key_lo & 0xffff, hi = s->key_hi & 0xffff;
@@ -72,7 +72,7 @@ static void svc_list_format(const struct svc_range *v, uint32_t n, struct strbuf
 	for (uint32_t i = 0; i < n; i++) {
 		if (i)
 			strbuf_puts(out, ", ");
-		policy_svc_format(&v[i], out);
+		policy_show_svc_format(&v[i], out);
 	}
 }
 
@@ -87,10 +87,10 @@ static void ranges_format(int family, const struct ip_range *r, uint32_t n, bool
 	}
 }
 
-void policy_addr_set_format(const struct addr_set *s, struct strbuf *out)
+void policy_show_addr_set_format(const struct addr_set *s, struct strbuf *out)
 {
 	bool first = true;
-	if (addr_set_is_any(s)) {
+	if (policy_addr_set_is_any(s)) {
 		strbuf_puts(out, "any");
 		return;
 	}
@@ -119,7 +119,7 @@ static void put_endpoint(const struct policy *p, int family, u128 a, unsigned po
 	(void)p;
 }
 
-void policy_packet_format(const struct policy *p, const struct policy_packet *pkt, struct strbuf *out)
+void policy_show_packet_format(const struct policy *p, const struct policy_packet *pkt, struct strbuf *out)
 {
 	unsigned proto = pkt->key >> 16;
 	bool ports = table_proto_has_ports((uint8_t)proto);
@@ -202,7 +202,7 @@ void policy_show_listing(const struct policy *p, struct strbuf *out)
 		else if (!z->nets.n4 && !z->nets.n6)
 			strbuf_puts(out, "-");
 		else
-			policy_addr_set_format(&z->nets, out);
+			policy_show_addr_set_format(&z->nets, out);
 		if (z->description)
 			strbuf_printf(out, "  \"%s\"", z->description);
 		strbuf_puts(out, "\n");
@@ -229,7 +229,7 @@ void policy_show_listing(const struct policy *p, struct strbuf *out)
 			strbuf_puts(out, "self");
 		if (s->via.n4 || s->via.n6) {
 			strbuf_puts(out, s->via_self ? ", " : "");
-			policy_addr_set_format(&s->via, out);
+			policy_show_addr_set_format(&s->via, out);
 		} else if (!s->via_self) {
 			strbuf_puts(out, "none");
 		}
@@ -250,9 +250,9 @@ void policy_show_listing(const struct policy *p, struct strbuf *out)
 		strbuf_printf(out, "  \"%s\"  ", r->name ? r->name : "");
 		put_loc(&r->loc, out);
 		strbuf_puts(out, "\n         src ");
-		policy_addr_set_format(&r->src, out);
+		policy_show_addr_set_format(&r->src, out);
 		strbuf_puts(out, "\n         dst ");
-		policy_addr_set_format(&r->dst, out);
+		policy_show_addr_set_format(&r->dst, out);
 		strbuf_puts(out, "\n         service ");
 		svc_list_format(r->svc, r->nsvc, out);
 		strbuf_puts(out, "\n");

@@ -109,7 +109,7 @@ static uint32_t list_diff(const struct ip_range *a, uint32_t na, const struct ip
 
 static bool list_contains(const struct ip_range *r, uint32_t n, u128 v)
 {
-	return ip_ranges_contain(r, n, v);
+	return policy_ip_ranges_contain(r, n, v);
 }
 
 /* Examples inside the zones' own networks read naturally ("lgwan ->
@@ -257,7 +257,7 @@ void pspace_rule_terms(const struct policy_rule *r, int family, struct pspace_te
 			done[j] = true;
 			keys[nk++] = (struct ip_range){r->svc[j].key_lo, r->svc[j].key_hi};
 		}
-		nk = (uint32_t)ip_ranges_normalize(keys, nk);
+		nk = (uint32_t)policy_ip_ranges_normalize(keys, nk);
 
 		xgrow(v, cap, *n + 1, sizeof **v);
 		struct pspace_term *t = &(*v)[(*n)++];

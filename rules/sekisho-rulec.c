@@ -579,7 +579,7 @@ static int cmd_explain(int argc, char **argv)
 	table_zone(l.table, q.from_zone, &zf);
 	table_zone(l.table, q.to_zone, &zt);
 	if (l.compiled.policy) {
-		policy_packet_format(l.compiled.policy, &pkt, &sb);
+		policy_show_packet_format(l.compiled.policy, &pkt, &sb);
 	} else {
 		/* without the policy, name zones from the table */
 		struct policy tmp;
@@ -589,7 +589,7 @@ static int cmd_explain(int argc, char **argv)
 			struct table_zone_info zi;
 			tmp.zones[i].name = table_zone(l.table, i, &zi) ? (char *)(uintptr_t)zi.name : NULL;
 		}
-		policy_packet_format(&tmp, &pkt, &sb);
+		policy_show_packet_format(&tmp, &pkt, &sb);
 	}
 	printf("packet   %s\n", strbuf_str(&sb));
 	printf("verdict  %s%s\n", table_action_name(v.action), v.log ? " (logged)" : "");
@@ -720,7 +720,7 @@ static int cmd_emit_nft(int argc, char **argv)
 	}
 	struct strbuf sb = STRBUF_INIT;
 	char why[256] = "";
-	if (policy_emit_nft(c.policy, &sb, why, sizeof why) < 0) {
+	if (policy_nft_emit(c.policy, &sb, why, sizeof why) < 0) {
 		fprintf(stderr, "sekisho-rulec: %s: %s\n", argv[0], why);
 		rc = EXIT_POLICY;
 	} else {

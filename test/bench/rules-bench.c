@@ -515,7 +515,7 @@ static u128 zone_addr(const struct policy *p, int z, int family)
 {
 	const struct addr_set *s = &p->zones[z].nets;
 	uint32_t n = family == 4 ? s->n4 : s->n6;
-	if (!n || addr_set_is_any(s)) {
+	if (!n || policy_addr_set_is_any(s)) {
 		if (family == 4)
 			return 0x01000000u + (uint32_t)(rnd() % 0x5e000000u);
 		return (u128)0x2001000000000000ull << 64 | rnd();
@@ -525,7 +525,7 @@ static u128 zone_addr(const struct policy *p, int z, int family)
 
 static u128 set_addr(const struct policy *p, const struct addr_set *s, int z, int family)
 {
-	if (addr_set_is_any(s))
+	if (policy_addr_set_is_any(s))
 		return zone_addr(p, z, family);
 	uint32_t n = family == 4 ? s->n4 : s->n6;
 	return pick_in(family == 4 ? s->v4 : s->v6, n);

@@ -74,8 +74,8 @@ struct addr_set fx_addrs(const char *spec)
 		}
 	}
 	free(dup);
-	s.n4 = (uint32_t)ip_ranges_normalize(s.v4, s.n4);
-	s.n6 = (uint32_t)ip_ranges_normalize(s.v6, s.n6);
+	s.n4 = (uint32_t)policy_ip_ranges_normalize(s.v4, s.n4);
+	s.n6 = (uint32_t)policy_ip_ranges_normalize(s.v6, s.n6);
 	return s;
 }
 

@@ -38,7 +38,7 @@ void fx_sanitize(struct policy *p, const char *a, const char *b, bool both_ways,
 struct policy_packet fx_packet(const struct policy *p, const char *from, const char *to, const char *proto,
 			       const char *src, uint16_t sport, const char *dst, uint16_t dport);
 
-/* Parse the text policy_packet_format wrote ("lgwan -> internet tcp A:1 -> B:2")
+/* Parse the text policy_show_packet_format wrote ("lgwan -> internet tcp A:1 -> B:2")
  * back into a packet.  Returns false when it does not parse. */
 bool fx_packet_parse(const struct policy *p, const char *text, struct policy_packet *ret);
 /* The first diagnostic message containing needle, or NULL. */

@@ -76,7 +76,7 @@ static void done(struct run *r, const char *name)
 		fprintf(stderr, "--- %s\n", name);
 		fx_diag_dump(&r->d);
 	}
-	prove_report_free(&r->rep);
+	policy_prove_report_free(&r->rep);
 	policy_diag_free(&r->d);
 }
 
@@ -162,7 +162,7 @@ static void test_zone_networks(void)
 {
 	struct policy *p = base();
 	int l = policy_zone_find(p, "lgwan");
-	addr_set_free(&p->zones[l].nets);
+	policy_addr_set_free(&p->zones[l].nets);
 	p->zones[l].nets = fx_addrs("198.18.20.0/24,2001:db8:20::/48");
 	fx_rule(p, "web", ACT_ALLOW, "lgwan", "internet", "any", "any", "tcp/80", 0);
 	struct run r;
@@ -174,7 +174,7 @@ static void test_zone_networks(void)
 
 	p = base();
 	l = policy_zone_find(p, "lgwan");
-	addr_set_free(&p->zones[l].nets);
+	policy_addr_set_free(&p->zones[l].nets);
 	p->zones[l].nets = fx_addrs("198.18.20.0/24,2001:db8:20::/48");
 	fx_rule(p, "own nets", ACT_DENY, "lgwan", "internet", "198.18.20.0/24,2001:db8:20::/48", "any", "any", 0);
 	fx_rule(p, "web", ACT_ALLOW, "lgwan", "internet", "any", "any", "tcp/80", 0);

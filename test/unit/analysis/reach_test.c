@@ -31,7 +31,7 @@ static void done(struct run *r, const char *name)
 		fprintf(stderr, "--- %s\n", name);
 		fx_diag_dump(&r->d);
 	}
-	prove_report_free(&r->rep);
+	policy_prove_report_free(&r->rep);
 	policy_diag_free(&r->d);
 }
 

@@ -23,7 +23,7 @@
  * (policy_isolate_permits, policy_sanitize_permits) must agree with the
  * oracle on every packet.
  *
- * backstop: the text policy_emit_nft writes is run by a small interpreter
+ * backstop: the text policy_nft_emit writes is run by a small interpreter
  * of the nft subset it uses (zone z is interface "eth<z>"; the appliance
  * has none).  It must drop exactly what the invariants forbid (ICMP in IPv6
  * and ICMPv6 in IPv4 left out: no such packets exist): a crossing
@@ -439,7 +439,7 @@ static bool oracle_sanitize(const struct policy *p, const struct policy_packet *
 			if (!a_to_b && !b_to_a)
 				continue;
 			governed = true;
-			if (declared && addr_set_contains(&s->via, pkt->family, pkt->dst) &&
+			if (declared && policy_addr_set_contains(&s->via, pkt->family, pkt->dst) &&
 			    svc_has(s->svc, s->nsvc, pkt))
 				return true;
 		}
@@ -463,7 +463,7 @@ static void report(const struct gen *g, const struct policy *p, const struct pol
 {
 	struct strbuf sb = STRBUF_INIT;
 	if (pkt)
-		policy_packet_format(p, pkt, &sb);
+		policy_show_packet_format(p, pkt, &sb);
 	fprintf(stderr, "FAIL %s%s%s\n--- policy\n%s---\n", what, pkt ? ": " : "", strbuf_str(&sb),
 		strbuf_str(&g->text));
 	strbuf_free(&sb);
@@ -539,7 +539,7 @@ static struct policy *load(const struct gen *g, bool *ret_accepted)
 		for (uint32_t i = 0; i < rep.ninvariants; i++)
 			if (rep.inv[i].status == PROVE_INCOMPLETE)
 				fprintf(stderr, "note: an invariant ran out of budget\n");
-		prove_report_free(&rep);
+		policy_prove_report_free(&rep);
 		policy_diag_free(&pd);
 	} else {
 		struct strbuf sb = STRBUF_INIT;
@@ -946,7 +946,7 @@ static void test_backstop(void)
 			continue;
 		struct strbuf out = STRBUF_INIT;
 		char why[256];
-		if (policy_emit_nft(p, &out, why, sizeof why) < 0) {
+		if (policy_nft_emit(p, &out, why, sizeof why) < 0) {
 			report(&g, p, NULL, why);
 			strbuf_free(&out);
 			policy_free(p);

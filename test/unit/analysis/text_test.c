@@ -61,7 +61,7 @@ static void test_text(void)
 	CHECK(d.nerrors == 0 && rep.ninvariants == 2);
 	for (uint32_t i = 0; i < rep.ninvariants; i++)
 		CHECK(rep.inv[i].status == PROVE_PROVEN && rep.inv[i].nexceptions >= 1);
-	prove_report_free(&rep);
+	policy_prove_report_free(&rep);
 	policy_diag_free(&d);
 
 	char *text = xasprintf("%s%s", good, bad_extra);
@@ -87,7 +87,7 @@ static void test_text(void)
 			at_stmt |= d.v[i].severity == DIAG_NOTE && d.v[i].loc.line == 11;
 		}
 		CHECK(at_rule && at_stmt);
-		prove_report_free(&rep);
+		policy_prove_report_free(&rep);
 
 		struct diff_result r;
 		CHECK(policy_diff(p, q, 0, &r) == 0);
@@ -131,7 +131,7 @@ static void test_example(void)
 		CHECK(rep.ninvariants >= 2 && rep.reachability_complete);
 		for (uint32_t i = 0; i < rep.ninvariants; i++)
 			CHECK(rep.inv[i].status == PROVE_PROVEN);
-		prove_report_free(&rep);
+		policy_prove_report_free(&rep);
 	}
 	if (check_failures)
 		fx_diag_dump(&d);

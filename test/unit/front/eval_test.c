@@ -157,15 +157,15 @@ static void test_svc_normalize(void)
 static void test_ranges_normalize(void)
 {
 	struct ip_range v[] = {{10, 20}, {0, 5}, {6, 8}, {21, 21}, {30, 40}, {35, 36}};
-	size_t n = ip_ranges_normalize(v, 6);
+	size_t n = policy_ip_ranges_normalize(v, 6);
 	CHECK(n == 3);
 	CHECK(v[0].lo == 0 && v[0].hi == 8);
 	CHECK(v[1].lo == 10 && v[1].hi == 21);
 	CHECK(v[2].lo == 30 && v[2].hi == 40);
 	struct ip_range w[] = {{U128_MAX - 1, U128_MAX}, {5, U128_MAX - 2}, {U128_MAX, U128_MAX}};
-	n = ip_ranges_normalize(w, 3);
+	n = policy_ip_ranges_normalize(w, 3);
 	CHECK(n == 1 && w[0].lo == 5 && w[0].hi == U128_MAX);
-	CHECK(ip_ranges_normalize(w, 0) == 0);
+	CHECK(policy_ip_ranges_normalize(w, 0) == 0);
 }
 
 static void test_dates(void)
@@ -383,7 +383,7 @@ static void test_meaning(void)
 	CHECK(p->zones[1].tier == TIER_MYNUMBER && !strcmp(p->zones[1].description, "マイナンバー利用事務系"));
 	CHECK(p->zones[2].tier == TIER_LGWAN && p->zones[3].tier == TIER_INTERNET && p->zones[4].tier == TIER_NONE);
 	CHECK(p->zones[4].nif == 2 && !strcmp(p->zones[4].ifnames[1], "eth5"));
-	CHECK(addr_set_is_any(&p->zones[3].nets));
+	CHECK(policy_addr_set_is_any(&p->zones[3].nets));
 	CHECK(p->zones[2].nets.n4 == 1 && p->zones[2].nets.n6 == 1);
 	CHECK(p->zones[2].loc.file == p->files[0] && p->zones[2].loc.line == 3 && p->zones[2].loc.col == 6);
 
@@ -394,7 +394,7 @@ static void test_meaning(void)
 	CHECK(r->action == ACT_ALLOW && r->from_zones == 1u << 3 && r->to_zones == 1u << 0);
 	CHECK(r->flags == (POLICY_RULE_LOG | POLICY_RULE_SRC_ANY | POLICY_RULE_DST_HOSTS |
 			   POLICY_RULE_SVC_EXPLICIT));
-	CHECK(addr_set_is_any(&r->src) && addr_set_is_any(&r->dst));   /* self host = any on self */
+	CHECK(policy_addr_set_is_any(&r->src) && policy_addr_set_is_any(&r->dst));   /* self host = any on self */
 	CHECK(r->nsvc == 1 && r->svc[0].key_lo == SVC_KEY(6, 25) && r->svc[0].key_hi == SVC_KEY(6, 25));
 	CHECK(!strcmp(r->from_text, "internet") && !strcmp(r->to_text, "self [mail-relay]") &&
 	      !strcmp(r->svc_text, "smtp"));
@@ -414,8 +414,8 @@ static void test_meaning(void)
 	      !strcmp(r->svc_text, "dns, icmp/echo-request"));
 	/* .7 + .25 + .100-.109 + .128/25, and the v6 mail host */
 	CHECK(r->src.n4 == 4 && r->src.n6 == 1);
-	CHECK(addr_set_contains(&r->src, 4, ((u128)198 << 24) | (18 << 16) | (20 << 8) | 105));
-	CHECK(!addr_set_contains(&r->src, 4, ((u128)198 << 24) | (18 << 16) | (20 << 8) | 110));
+	CHECK(policy_addr_set_contains(&r->src, 4, ((u128)198 << 24) | (18 << 16) | (20 << 8) | 105));
+	CHECK(!policy_addr_set_contains(&r->src, 4, ((u128)198 << 24) | (18 << 16) | (20 << 8) | 110));
 	CHECK(r->nsvc == 3);   /* icmp echo, tcp/53, udp/53 */
 	CHECK(r->svc[0].key_lo == 0x010800 && r->svc[0].key_hi == 0x0108ff);
 

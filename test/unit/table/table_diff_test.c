@@ -278,7 +278,7 @@ static struct policy *rand_policy(uint32_t nz, uint32_t nrules, bool one_pair)
 static void print_set(const struct addr_set *s)
 {
 	char buf[2 * INADDR_STRLEN + 2];
-	if (addr_set_is_any(s)) {
+	if (policy_addr_set_is_any(s)) {
 		printf("any");
 		return;
 	}

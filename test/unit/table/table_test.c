@@ -1067,8 +1067,8 @@ static struct policy *corruption_policy(void)
 {
 	struct policy *p = sample_policy();
 	struct policy_rule *r = &p->rules[1];
-	addr_set_free(&r->src);
-	addr_set_free(&r->dst);
+	policy_addr_set_free(&r->src);
+	policy_addr_set_free(&r->dst);
 	tp_set_text(&r->src, "10.0.0.0/8");
 	tp_set_text(&r->src, "192.168.1.1");
 	tp_set_text(&r->src, "2001:db8::/32");
