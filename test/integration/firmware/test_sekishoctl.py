@@ -45,7 +45,7 @@ def table_hash(path):
 
 
 class FakeGatewayd:
-    """The control protocol of gatewayd.c: one line in, one JSON line out."""
+    """The control protocol of gateway/gw_control.c: one line in, one JSON line out."""
 
     def __init__(self, path, table):
         self.table = table
