@@ -79,8 +79,7 @@ int inaddr_parse_span(const char *s, size_t n, int *ret_family, u128 *ret_lo, u1
 		if (len > bits)
 			return -EINVAL;
 		/* no shift by the full width: /0 and /bits are special */
-		u128 hostmask = len == 0 ? inaddr_family_max(fam)
-				: len == bits ? 0 : (((u128)1 << (bits - len)) - 1);
+		u128 hostmask = len == 0 ? inaddr_family_max(fam) : len == bits ? 0 : (((u128)1 << (bits - len)) - 1);
 		if (a & hostmask)
 			return -EDOM;
 		*ret_family = fam;

@@ -8,12 +8,15 @@
 #include <stddef.h>
 
 struct strbuf {
-	char *buf;     /* always NUL-terminated once anything was appended */
+	char *buf; /* always NUL-terminated once anything was appended */
 	size_t len;
 	size_t cap;
 };
 
-#define STRBUF_INIT {0}
+#define STRBUF_INIT \
+	{           \
+		0   \
+	}
 
 void strbuf_append(struct strbuf *sb, const char *s, size_t n);
 void strbuf_puts(struct strbuf *sb, const char *s);

@@ -17,7 +17,7 @@
 struct gw_capture {
 	char dir[PATH_MAX / 2], tag[64], path[PATH_MAX];
 	unsigned files, cur;
-	uint64_t file_bytes, written;   /* bytes in the current file */
+	uint64_t file_bytes, written; /* bytes in the current file */
 	time_t retry_at;
 	pcap_t *dead;
 	pcap_dumper_t *dump;
@@ -32,22 +32,21 @@ static void file_path(struct gw_capture *c, unsigned k)
 static int open_current(struct gw_capture *c)
 {
 	file_path(c, c->cur);
-	c->dump = pcap_dump_open(c->dead, c->path);   /* truncates */
+	c->dump = pcap_dump_open(c->dead, c->path); /* truncates */
 	if (!c->dump) {
 		c->st.errors++;
 		c->retry_at = time(NULL) + 1;
 		return -EIO;
 	}
-	pcap_dump_flush(c->dump);     /* the file header, so that the file is valid at once */
+	pcap_dump_flush(c->dump); /* the file header, so that the file is valid at once */
 	c->written = 24;
 	return 0;
 }
 
-int gw_capture_open(const char *dir, const char *tag, unsigned files, uint64_t file_bytes,
-		    struct gw_capture **ret)
+int gw_capture_open(const char *dir, const char *tag, unsigned files, uint64_t file_bytes, struct gw_capture **ret)
 {
 	if (files < 1 || files > GW_CAPTURE_MAX_FILES || file_bytes < GW_CAPTURE_MIN_BYTES ||
-	    strlen(dir) >= sizeof ((struct gw_capture *)0)->dir || strlen(tag) >= 64)
+	    strlen(dir) >= sizeof((struct gw_capture *)0)->dir || strlen(tag) >= 64)
 		return -EINVAL;
 	struct gw_capture *c = calloc(1, sizeof *c);
 	if (!c)
@@ -62,7 +61,7 @@ int gw_capture_open(const char *dir, const char *tag, unsigned files, uint64_t f
 		return -ENOMEM;
 	}
 	/* Continue at a missing file, else at the oldest. */
-	struct timespec oldest = { 0 };
+	struct timespec oldest = {0};
 	c->cur = 0;
 	for (unsigned k = 0; k < files; k++) {
 		struct stat sb;
@@ -97,8 +96,7 @@ void gw_capture_close(struct gw_capture *c)
 	free(c);
 }
 
-void gw_capture_packet(struct gw_capture *c, const void *pkt, size_t len, size_t wire_len,
-		       const struct timespec *ts)
+void gw_capture_packet(struct gw_capture *c, const void *pkt, size_t len, size_t wire_len, const struct timespec *ts)
 {
 	if (!c->dump) {
 		if (time(NULL) < c->retry_at || open_current(c) < 0)
@@ -112,10 +110,10 @@ void gw_capture_packet(struct gw_capture *c, const void *pkt, size_t len, size_t
 		if (open_current(c) < 0)
 			return;
 	}
-	struct pcap_pkthdr h = { .caplen = (bpf_u_int32)len,
-				 .len = (bpf_u_int32)(wire_len > UINT32_MAX ? UINT32_MAX : wire_len) };
+	struct pcap_pkthdr h = {.caplen = (bpf_u_int32)len,
+				.len = (bpf_u_int32)(wire_len > UINT32_MAX ? UINT32_MAX : wire_len)};
 	h.ts.tv_sec = ts->tv_sec;
-	h.ts.tv_usec = (suseconds_t)ts->tv_nsec;     /* nanoseconds: the dumper's precision */
+	h.ts.tv_usec = (suseconds_t)ts->tv_nsec; /* nanoseconds: the dumper's precision */
 	pcap_dump((u_char *)c->dump, &h, pkt);
 	c->written += 16 + len;
 	c->st.packets++;

@@ -26,14 +26,12 @@ struct gw_capture_stats {
 };
 
 /* dir must exist.  Returns 0 or -errno (-EINVAL for bad caps). */
-int gw_capture_open(const char *dir, const char *tag, unsigned files, uint64_t file_bytes,
-		    struct gw_capture **ret);
+int gw_capture_open(const char *dir, const char *tag, unsigned files, uint64_t file_bytes, struct gw_capture **ret);
 void gw_capture_close(struct gw_capture *c);
 
 /* Write one packet (network header first).  wire_len: its length on the
  * wire (>= len). */
-void gw_capture_packet(struct gw_capture *c, const void *pkt, size_t len, size_t wire_len,
-		       const struct timespec *ts);
+void gw_capture_packet(struct gw_capture *c, const void *pkt, size_t len, size_t wire_len, const struct timespec *ts);
 /* Push buffered packets to the file (once per receive batch). */
 void gw_capture_flush(struct gw_capture *c);
 void gw_capture_get_stats(const struct gw_capture *c, struct gw_capture_stats *ret);

@@ -27,7 +27,7 @@
 #include "gateway/gw_worker.h"
 
 #define GW_CTL_MAX_CLIENT_LINE 256
-#define GW_CTL_MAX_GROUPS 256        /* of a peer; more: refused (fail closed) */
+#define GW_CTL_MAX_GROUPS 256 /* of a peer; more: refused (fail closed) */
 
 static void sum_stats(struct gw_stats *tot, const struct gw_stats *s)
 {
@@ -47,12 +47,12 @@ static void put_stats(FILE *out, const struct gw_stats *s)
 		",\"ct_delete_errors\":%" PRIu64 ",\"audit_full\":%" PRIu64 ",\"related_dropped\":%" PRIu64
 		",\"folded\":%" PRIu64 ",\"captured\":%" PRIu64 ",\"capture_errors\":%" PRIu64,
 		atomic_load(&s->packets), atomic_load(&s->new_flows), atomic_load(&s->rechecked),
-		atomic_load(&s->allowed), atomic_load(&s->denied), atomic_load(&s->rejected),
-		atomic_load(&s->revoked), atomic_load(&s->parse_errors), atomic_load(&s->no_zone),
-		atomic_load(&s->enobufs), atomic_load(&s->recv_errors),
-		atomic_load(&s->verdict_errors), atomic_load(&s->verdict_msgs), atomic_load(&s->ct_deletes),
-		atomic_load(&s->ct_delete_errors), atomic_load(&s->audit_full), atomic_load(&s->related_dropped),
-		atomic_load(&s->folded), atomic_load(&s->captured), atomic_load(&s->capture_errors));
+		atomic_load(&s->allowed), atomic_load(&s->denied), atomic_load(&s->rejected), atomic_load(&s->revoked),
+		atomic_load(&s->parse_errors), atomic_load(&s->no_zone), atomic_load(&s->enobufs),
+		atomic_load(&s->recv_errors), atomic_load(&s->verdict_errors), atomic_load(&s->verdict_msgs),
+		atomic_load(&s->ct_deletes), atomic_load(&s->ct_delete_errors), atomic_load(&s->audit_full),
+		atomic_load(&s->related_dropped), atomic_load(&s->folded), atomic_load(&s->captured),
+		atomic_load(&s->capture_errors));
 }
 
 static void put_hex(FILE *out, const uint8_t *b, size_t n)
@@ -79,8 +79,8 @@ static void put_str(FILE *out, const char *s)
 
 static void ctl_status(struct gw_daemon *d, FILE *out, bool counters)
 {
-	struct gw_ctx *c = atomic_load(&d->ctx);   /* main thread is the only writer */
-	struct gw_stats tot = { 0 };
+	struct gw_ctx *c = atomic_load(&d->ctx); /* main thread is the only writer */
+	struct gw_stats tot = {0};
 	fprintf(out, "{\"pid\":%ld,\"uptime_s\":%ld,\"queues\":%u,\"queue_base\":%u", (long)getpid(),
 		(long)(time(NULL) - d->started), d->cfg.nqueues, d->cfg.queue_base);
 	if (c) {
@@ -96,18 +96,21 @@ static void ctl_status(struct gw_daemon *d, FILE *out, bool counters)
 		put_hex(out, c->info.file_sha256, 32);
 		fprintf(out, "\",\"rules\":%u", c->nrules);
 	}
-	fprintf(out, ",\"reloads\":%" PRIu64 ",\"reload_failures\":%" PRIu64 ",\"ctl_refused\":%" PRIu64
-		",\"last_reload_error\":", d->reloads, d->reload_failures, d->ctl_refused);
+	fprintf(out,
+		",\"reloads\":%" PRIu64 ",\"reload_failures\":%" PRIu64 ",\"ctl_refused\":%" PRIu64
+		",\"last_reload_error\":",
+		d->reloads, d->reload_failures, d->ctl_refused);
 	put_str(out, d->last_reload_error);
-	fprintf(out, ",\"netfilter\":{\"watch\":%s,\"tampers\":%" PRIu64 ",\"repairs\":%" PRIu64
+	fprintf(out,
+		",\"netfilter\":{\"watch\":%s,\"tampers\":%" PRIu64 ",\"repairs\":%" PRIu64
 		",\"repair_failures\":%" PRIu64 ",\"forwarding_closed\":%s,\"last_tamper\":",
 		d->priv.events >= 0 ? "true" : "false", d->priv.tampers, d->priv.repairs, d->priv.repair_failures,
 		d->priv.forwarding_closed ? "true" : "false");
 	put_str(out, d->priv.last_what);
 	fprintf(out, ",\"last_tamper_comm\":");
 	put_str(out, d->priv.last_comm);
-	fprintf(out, ",\"last_tamper_pid\":%u,\"last_detect_ms\":%.3f,\"last_repair_ms\":%.3f}",
-		d->priv.last_pid, d->priv.last_detect_ms, d->priv.last_repair_ms);
+	fprintf(out, ",\"last_tamper_pid\":%u,\"last_detect_ms\":%.3f,\"last_repair_ms\":%.3f}", d->priv.last_pid,
+		d->priv.last_detect_ms, d->priv.last_repair_ms);
 	for (unsigned i = 0; i < d->cfg.nqueues; i++)
 		sum_stats(&tot, &d->workers[i].st);
 	fprintf(out, ",");
@@ -129,7 +132,7 @@ static void ctl_status(struct gw_daemon *d, FILE *out, bool counters)
 			uint64_t h = atomic_load(&c->rule_hits[r]);
 			if (!h)
 				continue;
-			struct table_rule_info ri = { 0 };
+			struct table_rule_info ri = {0};
 			bool has = r < c->nrules && table_rule(c->t, r, &ri);
 			fprintf(out, "%s{\"rule_id\":%u,\"name\":", first ? "" : ",", has ? ri.id : 0);
 			put_str(out, has ? ri.name : "(zone default)");
@@ -156,8 +159,9 @@ static void ctl_status(struct gw_daemon *d, FILE *out, bool counters)
 		first = true;
 		unsigned qn, total, mode, range, qdrop, udrop, idseq, one;
 		unsigned long portid;
-		while (k && fscanf(k, "%u %lu %u %u %u %u %u %u %u", &qn, &portid, &total, &mode, &range, &qdrop,
-				   &udrop, &idseq, &one) == 9) {
+		while (k &&
+		       fscanf(k, "%u %lu %u %u %u %u %u %u %u", &qn, &portid, &total, &mode, &range, &qdrop, &udrop,
+			      &idseq, &one) == 9) {
 			if (qn < d->cfg.queue_base || qn >= d->cfg.queue_base + d->cfg.nqueues)
 				continue;
 			fprintf(out,
@@ -218,7 +222,7 @@ void gw_control_serve(struct gw_daemon *d, int lfd)
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	struct timeval tv = { 2, 0 };
+	struct timeval tv = {2, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	char line[GW_CTL_MAX_CLIENT_LINE];
@@ -229,19 +233,21 @@ void gw_control_serve(struct gw_daemon *d, int lfd)
 	}
 	/* Checked after the request is read: closing a Unix socket with unread
 	 * data resets it, and the client would never see why. */
-	struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	struct ucred cr = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	if (!ctl_peer_allowed(d, fd, &cr)) {
 		char msg[256];
-		int len = snprintf(msg, sizeof msg,
-				   "{\"error\":\"permission denied: uid %u is not root, the daemon's user or a member of "
-				   "group %s\"}\n", (unsigned)cr.uid, d->cfg.ctl_group ? d->cfg.ctl_group : "(none)");
+		int len =
+			snprintf(msg, sizeof msg,
+				 "{\"error\":\"permission denied: uid %u is not root, the daemon's user or a member of "
+				 "group %s\"}\n",
+				 (unsigned)cr.uid, d->cfg.ctl_group ? d->cfg.ctl_group : "(none)");
 		ctl_send_all(fd, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
 		close(fd);
 		/* logged at 1, 2, 4, 8, ... refusals: a local user cannot fill the log */
 		uint64_t nref = ++d->ctl_refused;
 		if ((nref & (nref - 1)) == 0)
 			gw_daemon_log("control socket: refused uid %u gid %u pid %d (%" PRIu64 " refused so far)",
-			       (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid, d->ctl_refused);
+				      (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid, d->ctl_refused);
 		return;
 	}
 	line[n] = 0;
@@ -277,7 +283,7 @@ void gw_control_serve(struct gw_daemon *d, int lfd)
 
 int gw_control_listen(struct gw_daemon *d)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (snprintf(d->ctl_path, sizeof d->ctl_path, "%s/gatewayd.sock", d->cfg.run_dir) >= (int)sizeof d->ctl_path)
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, d->ctl_path, sizeof sa.sun_path);
@@ -285,7 +291,7 @@ int gw_control_listen(struct gw_daemon *d)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	mode_t old = umask(0117);    /* owner and the control group only */
+	mode_t old = umask(0117); /* owner and the control group only */
 	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
 	umask(old);
 	if (r < 0 || listen(fd, 8) < 0) {
@@ -295,13 +301,14 @@ int gw_control_listen(struct gw_daemon *d)
 	}
 	/* owner: the daemon's user (root without --user); group: the control group */
 	if (chown(d->ctl_path, d->cfg.user ? d->cfg.uid : (uid_t)-1, d->cfg.ctl_group ? d->cfg.ctl_gid : (gid_t)-1) < 0)
-		gw_daemon_log("warning: chown %s: %s (the socket keeps the daemon's group)", d->ctl_path, strerror(errno));
+		gw_daemon_log("warning: chown %s: %s (the socket keeps the daemon's group)", d->ctl_path,
+			      strerror(errno));
 	return fd;
 }
 
 int gw_control_client(const char *path, const char *cmd)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof sa.sun_path) {
 		fprintf(stderr, "socket path too long\n");
 		return 2;

@@ -20,16 +20,16 @@
 
 #include "rules/table.h"
 
-#define GW_GEN_MASK 0x00ffffffu    /* the generation: the low 24 bits of a connmark */
+#define GW_GEN_MASK 0x00ffffffu /* the generation: the low 24 bits of a connmark */
 #define GW_TABLE_MAX_BYTES (1ull << 30)
 
 struct gw_ctx {
 	struct table *t;
-	void *buf;                    /* the table bytes (read, not mapped) */
+	void *buf; /* the table bytes (read, not mapped) */
 	uint32_t gen;
 	struct table_info info;
 	uint32_t nrules;
-	_Atomic uint64_t *rule_hits;  /* per rule index; [nrules] = defaults */
+	_Atomic uint64_t *rule_hits; /* per rule index; [nrules] = defaults */
 	_Atomic uint64_t pair_hits[TABLE_MAX_ZONES][TABLE_MAX_ZONES];
 };
 

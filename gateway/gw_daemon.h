@@ -34,14 +34,14 @@ struct gw_worker;
 struct gw_config {
 	const char *table_path, *audit_dir, *audit_key, *run_dir, *netfilter, *host;
 	const char *capture_dir, *user;
-	const char *ctl_group;        /* may use the control socket; NULL: root and our user only */
+	const char *ctl_group; /* may use the control socket; NULL: root and our user only */
 	bool ctl_group_given;
 	gid_t ctl_gid;
 	unsigned nqueues, queue_base, deny_budget, capture_files;
 	uint64_t capture_bytes;
 	uid_t uid;
 	gid_t gid;
-	bool no_watch;                /* --no-watch: the helper only fences (tests) */
+	bool no_watch; /* --no-watch: the helper only fences (tests) */
 };
 
 struct gw_daemon {
@@ -53,13 +53,13 @@ struct gw_daemon {
 	_Atomic uint64_t link_epoch;
 	atomic_bool stop;
 	struct audit_log *audit;
-	struct gw_worker *workers;    /* cfg.nqueues of them */
+	struct gw_worker *workers; /* cfg.nqueues of them */
 	/* main thread only */
 	time_t started;
 	uint64_t reloads, reload_failures;
 	char last_reload_error[GW_DAEMON_RELOAD_ERROR_MAX];
-	struct gw_priv priv;          /* the helper's sockets and what it reported */
-	uint64_t ctl_refused;         /* control connections refused by peer credentials */
+	struct gw_priv priv;  /* the helper's sockets and what it reported */
+	uint64_t ctl_refused; /* control connections refused by peer credentials */
 	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 

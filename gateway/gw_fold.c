@@ -25,12 +25,11 @@ static uint32_t key_hash(const struct gw_fold_key *k)
 
 static bool key_eq(const struct gw_fold_key *a, const struct gw_fold_key *b)
 {
-	return a->family == b->family && a->action == b->action && a->rule_id == b->rule_id &&
-	       a->src == b->src;
+	return a->family == b->family && a->action == b->action && a->rule_id == b->rule_id && a->src == b->src;
 }
 
-bool gw_fold_deny(struct gw_fold *f, const struct gw_fold_key *k, int64_t now,
-		  struct gw_fold_summary *ret_flush, bool *ret_has_flush)
+bool gw_fold_deny(struct gw_fold *f, const struct gw_fold_key *k, int64_t now, struct gw_fold_summary *ret_flush,
+		  bool *ret_has_flush)
 {
 	*ret_has_flush = false;
 	struct gw_fold_slot *s = &f->slot[key_hash(k)];
@@ -47,8 +46,8 @@ bool gw_fold_deny(struct gw_fold *f, const struct gw_fold_key *k, int64_t now,
 		/* Over budget: the slot is left alone, the flow goes into the
 		 * overflow summary of this second. */
 		if (f->over_count > 0 && f->over_second != now) {
-			*ret_flush = (struct gw_fold_summary){ .second = f->over_second, .folded = f->over_count,
-							       .overflow = true };
+			*ret_flush = (struct gw_fold_summary){
+				.second = f->over_second, .folded = f->over_count, .overflow = true};
 			*ret_has_flush = true;
 			f->over_count = 0;
 		}
@@ -58,12 +57,12 @@ bool gw_fold_deny(struct gw_fold *f, const struct gw_fold_key *k, int64_t now,
 		return false;
 	}
 	if (s->used && s->folded > 0) {
-		*ret_flush = (struct gw_fold_summary){ .key = s->key, .second = s->second, .folded = s->folded };
+		*ret_flush = (struct gw_fold_summary){.key = s->key, .second = s->second, .folded = s->folded};
 		*ret_has_flush = true;
 	}
 	f->budget_used++;
 	f->total_full++;
-	*s = (struct gw_fold_slot){ .used = true, .key = *k, .second = now, .folded = 0 };
+	*s = (struct gw_fold_slot){.used = true, .key = *k, .second = now, .folded = 0};
 	return true;
 }
 
@@ -75,14 +74,14 @@ size_t gw_fold_sweep(struct gw_fold *f, int64_t now, gw_fold_cb *cb, void *arg)
 		if (!s->used || s->second >= now)
 			continue;
 		if (s->folded > 0) {
-			struct gw_fold_summary sum = { .key = s->key, .second = s->second, .folded = s->folded };
+			struct gw_fold_summary sum = {.key = s->key, .second = s->second, .folded = s->folded};
 			cb(arg, &sum);
 			n++;
 		}
 		s->used = false;
 	}
 	if (f->over_count > 0 && f->over_second < now) {
-		struct gw_fold_summary sum = { .second = f->over_second, .folded = f->over_count, .overflow = true };
+		struct gw_fold_summary sum = {.second = f->over_second, .folded = f->over_count, .overflow = true};
 		cb(arg, &sum);
 		f->over_count = 0;
 		n++;

@@ -22,17 +22,17 @@
 #define GW_FOLD_DEFAULT_BUDGET 500
 
 struct gw_fold_key {
-	uint8_t family;          /* 4 or 6; 0 for the overflow summary */
-	uint8_t action;          /* enum table_action */
+	uint8_t family; /* 4 or 6; 0 for the overflow summary */
+	uint8_t action; /* enum table_action */
 	uint32_t rule_id;
 	u128 src;
 };
 
 struct gw_fold_summary {
 	struct gw_fold_key key;
-	int64_t second;          /* the second the folded flows were seen in */
-	uint64_t folded;         /* how many flows were not recorded in full */
-	bool overflow;           /* over the per-second budget (key is empty) */
+	int64_t second;  /* the second the folded flows were seen in */
+	uint64_t folded; /* how many flows were not recorded in full */
+	bool overflow;   /* over the per-second budget (key is empty) */
 };
 
 struct gw_fold_slot {
@@ -43,12 +43,12 @@ struct gw_fold_slot {
 };
 
 struct gw_fold {
-	uint32_t budget;         /* full deny records per second */
+	uint32_t budget; /* full deny records per second */
 	int64_t budget_second;
 	uint32_t budget_used;
 	int64_t over_second;
-	uint64_t over_count;     /* folded into the overflow summary this second */
-	uint64_t total_folded;   /* over the life of the instance */
+	uint64_t over_count;   /* folded into the overflow summary this second */
+	uint64_t total_folded; /* over the life of the instance */
 	uint64_t total_full;
 	struct gw_fold_slot slot[GW_FOLD_SLOTS];
 };
@@ -60,8 +60,8 @@ void gw_fold_init(struct gw_fold *f, uint32_t budget);
  * recorded in full, false when it was folded.  When an older summary had to
  * be closed to make room (the slot held another key or an earlier second),
  * it is copied to *ret_flush and *ret_has_flush is set: write it first. */
-bool gw_fold_deny(struct gw_fold *f, const struct gw_fold_key *k, int64_t now,
-		  struct gw_fold_summary *ret_flush, bool *ret_has_flush);
+bool gw_fold_deny(struct gw_fold *f, const struct gw_fold_key *k, int64_t now, struct gw_fold_summary *ret_flush,
+		  bool *ret_has_flush);
 
 /* Close every summary of a second before now: cb is called for each one
  * with a non-zero count (and for the overflow summary).  Returns how many. */

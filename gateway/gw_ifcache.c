@@ -14,8 +14,7 @@ void gw_ifcache_init(struct gw_ifcache *c, gw_ifname_fn *fn, void *arg)
 	c->name_arg = arg;
 }
 
-int gw_ifcache_zone(struct gw_ifcache *c, const struct table *t, uint64_t epoch, int ifindex,
-		    const char **ret_name)
+int gw_ifcache_zone(struct gw_ifcache *c, const struct table *t, uint64_t epoch, int ifindex, const char **ret_name)
 {
 	if (ifindex <= 0)
 		return -ENODEV;

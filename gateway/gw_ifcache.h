@@ -18,13 +18,13 @@
 typedef int gw_ifname_fn(void *arg, int ifindex, char name[GW_IFNAMSIZ]);
 
 struct gw_ifslot {
-	int32_t ifindex;          /* 0: empty */
-	int16_t zone;             /* zone index, or -1: the interface is in no zone */
+	int32_t ifindex; /* 0: empty */
+	int16_t zone;    /* zone index, or -1: the interface is in no zone */
 	char name[GW_IFNAMSIZ];
 };
 
 struct gw_ifcache {
-	const struct table *table;    /* the table the entries were computed for */
+	const struct table *table; /* the table the entries were computed for */
 	uint64_t epoch;
 	uint64_t hits, misses;
 	gw_ifname_fn *name_fn;
@@ -38,5 +38,4 @@ void gw_ifcache_init(struct gw_ifcache *c, gw_ifname_fn *fn, void *arg);
  * (>= 0), -ENOENT when the interface belongs to no zone, or -errno from the
  * name function (-ENODEV: no such interface).  *ret_name (may be NULL) points
  * to the interface name inside the cache, valid until the next call. */
-int gw_ifcache_zone(struct gw_ifcache *c, const struct table *t, uint64_t epoch, int ifindex,
-		    const char **ret_name);
+int gw_ifcache_zone(struct gw_ifcache *c, const struct table *t, uint64_t epoch, int ifindex, const char **ret_name);

@@ -34,11 +34,11 @@
 #include "common/monotime.h"
 
 #define GEN_MASK 0x00ffffffu
-#define OUT_MAX (256u << 10)          /* the bootstrap's check output kept (the reference) */
-#define FWD_MAX 512                   /* forwarding sysctls kept while closed */
-#define CHECK_GAP_NS 200000000ull     /* at most one check per 200 ms (events coalesce) */
-#define RETRY_NS 5000000000ull        /* a failed repair is tried again after 5 s */
-#define NL_RCVBUF (4 << 20)           /* "nft flush ruleset" of a big ruleset is many events */
+#define OUT_MAX (256u << 10)      /* the bootstrap's check output kept (the reference) */
+#define FWD_MAX 512               /* forwarding sysctls kept while closed */
+#define CHECK_GAP_NS 200000000ull /* at most one check per 200 ms (events coalesce) */
+#define RETRY_NS 5000000000ull    /* a failed repair is tried again after 5 s */
+#define NL_RCVBUF (4 << 20)       /* "nft flush ruleset" of a big ruleset is many events */
 
 static void hlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void hlog(const char *fmt, ...)
@@ -62,19 +62,19 @@ static struct {
 	struct mnl_socket *nft, *rt;
 	uint32_t gen;
 	bool have_gen;
-	char *out;                    /* OUT_MAX: the last command's output */
+	char *out; /* OUT_MAX: the last command's output */
 	size_t out_len;
-	char *ref;                    /* OUT_MAX: the last good check's output */
+	char *ref; /* OUT_MAX: the last good check's output */
 	size_t ref_len;
 	bool have_ref;
 	struct fwd_value fwd[FWD_MAX];
 	size_t nfwd;
-	uint64_t closed_ns;           /* forwarding closed by us since (0: open) */
+	uint64_t closed_ns;                      /* forwarding closed by us since (0: open) */
 	uint64_t repairs[GW_NFHELP_MAX_REPAIRS]; /* times of the last repairs (ring) */
 	unsigned nrepairs;
 	bool pending_check, pending_repair;
 	uint64_t next_check_ns, repair_at_ns;
-	struct gw_nfhelp_event suspect;   /* the change that asked for a check */
+	struct gw_nfhelp_event suspect;     /* the change that asked for a check */
 	struct gw_nfhelp_event open_tamper; /* the tamper a pending repair is for */
 	char backstop[4200];
 } H;
@@ -85,7 +85,7 @@ static struct {
  * H.out (at most OUT_MAX bytes; more is read and dropped).  0 or -EIO. */
 static int nf_run(bool capture, const char *const argv[])
 {
-	int pfd[2] = { -1, -1 };
+	int pfd[2] = {-1, -1};
 	if (capture && pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
 	pid_t pid = fork();
@@ -99,12 +99,12 @@ static int nf_run(bool capture, const char *const argv[])
 	}
 	if (pid == 0) {
 		/* the helper ignores the stop signals; the bootstrap must not */
-		static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+		static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 		for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
 			signal(sigs[i], SIG_DFL);
 		if (capture && (dup2(pfd[1], 1) < 0 || dup2(pfd[1], 2) < 0))
 			_exit(127);
-		execv(H.o.netfilter, (char *const *)(uintptr_t)argv);   /* execv does not write them */
+		execv(H.o.netfilter, (char *const *)(uintptr_t)argv); /* execv does not write them */
 		_exit(127);
 	}
 	H.out_len = 0;
@@ -147,7 +147,7 @@ static int nf_generation(uint32_t gen)
 {
 	char g[16];
 	snprintf(g, sizeof g, "%u", gen);
-	return nf_run(false, (const char *const[]){ H.o.netfilter, "generation", g, NULL });
+	return nf_run(false, (const char *const[]){H.o.netfilter, "generation", g, NULL});
 }
 
 /* Is the state intact for our generation, and as it was?  0 intact and
@@ -157,7 +157,7 @@ static int nf_check(char *why, size_t whylen)
 {
 	char g[16];
 	snprintf(g, sizeof g, "%u", H.gen);
-	int r = nf_run(true, (const char *const[]){ H.o.netfilter, "check", g, NULL });
+	int r = nf_run(true, (const char *const[]){H.o.netfilter, "check", g, NULL});
 	if (r < 0) {
 		out_last_line(why, whylen);
 		return r;
@@ -197,17 +197,17 @@ fail:;
 /* Read and forget every notification queued now: those of our own command. */
 static void drain(void)
 {
-	struct mnl_socket *socks[] = { H.nft, H.rt };
+	struct mnl_socket *socks[] = {H.nft, H.rt};
 	char buf[8192];
 	for (size_t i = 0; i < 2; i++)
-		while (socks[i] && (recv(mnl_socket_get_fd(socks[i]), buf, sizeof buf, MSG_DONTWAIT) > 0 ||
-				    errno == ENOBUFS))
+		while (socks[i] &&
+		       (recv(mnl_socket_get_fd(socks[i]), buf, sizeof buf, MSG_DONTWAIT) > 0 || errno == ENOBUFS))
 			;
 }
 
 /* -------------------------------------------------------- forwarding -- */
 
-static const char *const fwd_dirs[] = { "/proc/sys/net/ipv4/conf", "/proc/sys/net/ipv6/conf" };
+static const char *const fwd_dirs[] = {"/proc/sys/net/ipv4/conf", "/proc/sys/net/ipv6/conf"};
 
 static int write_str(const char *path, const char *s)
 {
@@ -267,7 +267,7 @@ static void forwarding_reopen(void)
 {
 	if (!H.closed_ns)
 		return;
-	for (int pass = 0; pass < 2; pass++)      /* "all" first, then the rest */
+	for (int pass = 0; pass < 2; pass++) /* "all" first, then the rest */
 		for (size_t i = 0; i < H.nfwd; i++) {
 			bool all = strstr(H.fwd[i].path, "/all/forwarding") != NULL;
 			if (all == (pass == 0))
@@ -296,7 +296,7 @@ static int set_reference(char *why, size_t whylen)
 	memcpy(H.ref, H.out, H.out_len);
 	H.ref_len = H.out_len;
 	H.have_ref = true;
-	if (nf_run(false, (const char *const[]){ H.o.netfilter, "snapshot", H.backstop, NULL }) < 0)
+	if (nf_run(false, (const char *const[]){H.o.netfilter, "snapshot", H.backstop, NULL}) < 0)
 		hlog("warning: cannot keep the backstop in %s", H.backstop);
 	return 0;
 }
@@ -316,15 +316,17 @@ static bool repair_allowed(uint64_t now)
  * outcome for the tamper in H.open_tamper. */
 static void repair(void)
 {
-	struct gw_nfhelp_event e = { .kind = GW_NFHELP_REPAIR, .generation = H.gen,
-				     .detected_ns = H.open_tamper.detected_ns,
-				     .closed_ns = H.open_tamper.closed_ns,
-				     .forwarding_closed = H.open_tamper.forwarding_closed };
+	struct gw_nfhelp_event e = {.kind = GW_NFHELP_REPAIR,
+				    .generation = H.gen,
+				    .detected_ns = H.open_tamper.detected_ns,
+				    .closed_ns = H.open_tamper.closed_ns,
+				    .forwarding_closed = H.open_tamper.forwarding_closed};
 	uint64_t now = monotime_ns();
 	H.pending_repair = false;
 	if (!repair_allowed(now)) {
 		e.result = -EBUSY;
-		snprintf(e.what, sizeof e.what, "more than %d repairs in a minute: forwarding stays closed until %.1f s from now",
+		snprintf(e.what, sizeof e.what,
+			 "more than %d repairs in a minute: forwarding stays closed until %.1f s from now",
 			 GW_NFHELP_MAX_REPAIRS, (double)(H.repair_at_ns - now) / 1e9);
 		H.pending_repair = true;
 		report(&e);
@@ -337,8 +339,9 @@ static void repair(void)
 	snprintf(b, sizeof b, "%u", H.o.queue_base);
 	int r = -EIO;
 	for (int attempt = 0; attempt < 3 && r < 0; attempt++) {
-		r = nf_run(true, (const char *const[]){ H.o.netfilter, "repair", "--queues", q, "--queue-base", b,
-							"--generation", g, "--backstop", H.backstop, NULL });
+		r = nf_run(true,
+			   (const char *const[]){H.o.netfilter, "repair", "--queues", q, "--queue-base", b,
+						 "--generation", g, "--backstop", H.backstop, NULL});
 		if (r < 0) {
 			out_last_line(e.what, sizeof e.what);
 			continue;
@@ -402,7 +405,7 @@ static void suspect(int verdict, const char *what, uint32_t pid, const char *com
 {
 	if (verdict == GW_NFW_NONE || !H.have_gen)
 		return;
-	struct gw_nfhelp_event e = { .pid = pid, .changes = changes, .event_ns = t };
+	struct gw_nfhelp_event e = {.pid = pid, .changes = changes, .event_ns = t};
 	snprintf(e.what, sizeof e.what, "%s", what);
 	snprintf(e.comm, sizeof e.comm, "%s", comm);
 	if (verdict == GW_NFW_TAMPER) {
@@ -464,7 +467,7 @@ static int32_t request(uint32_t gen)
 	if (gen & ~GEN_MASK)
 		return -EINVAL;
 	int r = nf_generation(gen);
-	drain();                      /* its own notifications */
+	drain(); /* its own notifications */
 	uint32_t old = H.gen;
 	H.gen = gen;
 	H.have_gen = true;
@@ -475,7 +478,7 @@ static int32_t request(uint32_t gen)
 		H.gen = old;
 		return r;
 	}
-	struct gw_nfhelp_event e = { .event_ns = monotime_ns() };
+	struct gw_nfhelp_event e = {.event_ns = monotime_ns()};
 	snprintf(e.what, sizeof e.what, "generation %u: %s", gen, r < 0 ? "refused by the bootstrap" : why);
 	tamper(&e);
 	return H.closed_ns ? -EIO : 0;
@@ -498,8 +501,8 @@ static void take_turn(void)
 	}
 	for (int i = 0; i < 600; i++) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return;        /* held until the helper exits */
-		struct timespec ts = { 0, 50000000 };
+			return; /* held until the helper exits */
+		struct timespec ts = {0, 50000000};
 		nanosleep(&ts, NULL);
 	}
 	hlog("warning: %s still locked after 30 s; going on", path);
@@ -521,8 +524,8 @@ static void helper_main(void)
 	take_turn();
 	snprintf(H.backstop, sizeof H.backstop, "%s/backstop.nft", H.o.run_dir);
 	if (H.o.watch) {
-		static const unsigned nft_groups[] = { NFNLGRP_NFTABLES };
-		static const unsigned rt_groups[] = { RTNLGRP_TC, RTNLGRP_LINK };
+		static const unsigned nft_groups[] = {NFNLGRP_NFTABLES};
+		static const unsigned rt_groups[] = {RTNLGRP_TC, RTNLGRP_LINK};
 		H.out = malloc(OUT_MAX);
 		H.ref = malloc(OUT_MAX);
 		int r = !H.out || !H.ref ? -ENOMEM : nl_open(NETLINK_NETFILTER, nft_groups, 1, &H.nft);
@@ -544,9 +547,9 @@ static void helper_main(void)
 			int t = H.repair_at_ns > now ? (int)((H.repair_at_ns - now) / 1000000 + 1) : 0;
 			timeout = timeout < 0 || t < timeout ? t : timeout;
 		}
-		struct pollfd p[3] = { { .fd = H.req, .events = POLLIN },
-				       { .fd = H.nft ? mnl_socket_get_fd(H.nft) : -1, .events = POLLIN },
-				       { .fd = H.rt ? mnl_socket_get_fd(H.rt) : -1, .events = POLLIN } };
+		struct pollfd p[3] = {{.fd = H.req, .events = POLLIN},
+				      {.fd = H.nft ? mnl_socket_get_fd(H.nft) : -1, .events = POLLIN},
+				      {.fd = H.rt ? mnl_socket_get_fd(H.rt) : -1, .events = POLLIN}};
 		int pr = poll(p, 3, timeout);
 		if (pr < 0 && errno != EINTR)
 			break;
@@ -571,7 +574,7 @@ static void helper_main(void)
 		else if (H.pending_check && now >= H.next_check_ns && !H.pending_repair)
 			run_check();
 	}
-	int r = nf_run(false, (const char *const[]){ H.o.netfilter, "fence", NULL });
+	int r = nf_run(false, (const char *const[]){H.o.netfilter, "fence", NULL});
 	/* Fenced, with our rules and the gate in place (no repair pending), the
 	 * queue without a reader and the gate drop everything: forwarding goes
 	 * back to what it was for the next daemon.  With a repair pending the
@@ -590,7 +593,7 @@ static void helper_main(void)
 
 int gw_nfhelp_start(const struct gw_nfhelp_opts *o, int *ret_req, int *ret_events)
 {
-	int sv[2], ev[2] = { -1, -1 };
+	int sv[2], ev[2] = {-1, -1};
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	if (o->watch && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ev) < 0) {

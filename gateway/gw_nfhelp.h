@@ -27,31 +27,31 @@
 
 #include "gateway/gw_nfwatch.h"
 
-#define GW_NFHELP_MAX_REPAIRS 10      /* per minute */
+#define GW_NFHELP_MAX_REPAIRS 10 /* per minute */
 
 enum { GW_NFHELP_TAMPER = 1, GW_NFHELP_REPAIR = 2 };
 
 /* Helper -> daemon, one datagram each (SOCK_SEQPACKET).  Times are
  * CLOCK_MONOTONIC nanoseconds (the same clock in every namespace). */
 struct gw_nfhelp_event {
-	uint32_t kind;                /* GW_NFHELP_* */
-	int32_t result;               /* repair: 0 ok, -EBUSY suspended (rate), else failed */
-	uint32_t pid;                 /* tamper: the process that committed the change, 0 unknown */
-	uint32_t changes;             /* tamper: objects of ours touched by it */
-	uint32_t generation;          /* repair: the generation put back */
-	uint32_t forwarding_closed;   /* forwarding was closed by us (1) */
+	uint32_t kind;              /* GW_NFHELP_* */
+	int32_t result;             /* repair: 0 ok, -EBUSY suspended (rate), else failed */
+	uint32_t pid;               /* tamper: the process that committed the change, 0 unknown */
+	uint32_t changes;           /* tamper: objects of ours touched by it */
+	uint32_t generation;        /* repair: the generation put back */
+	uint32_t forwarding_closed; /* forwarding was closed by us (1) */
 	char comm[GW_NFW_COMM];
-	char what[224];               /* tamper: what changed; repair: why it failed */
-	uint64_t event_ns;            /* tamper: the notification was read */
-	uint64_t detected_ns;         /* tamper: judged a tamper; repair: of the tamper it repairs */
-	uint64_t closed_ns;           /* forwarding closed (0: it was not) */
-	uint64_t done_ns;             /* repair: repaired and reopened */
+	char what[224];       /* tamper: what changed; repair: why it failed */
+	uint64_t event_ns;    /* tamper: the notification was read */
+	uint64_t detected_ns; /* tamper: judged a tamper; repair: of the tamper it repairs */
+	uint64_t closed_ns;   /* forwarding closed (0: it was not) */
+	uint64_t done_ns;     /* repair: repaired and reopened */
 };
 
 struct gw_nfhelp_opts {
-	const char *netfilter;        /* the bootstrap (firmware/sekisho-netfilter) */
-	const char *run_dir;          /* nfhelper.lock, backstop.nft */
-	unsigned queues, queue_base;  /* for repair */
+	const char *netfilter;       /* the bootstrap (firmware/sekisho-netfilter) */
+	const char *run_dir;         /* nfhelper.lock, backstop.nft */
+	unsigned queues, queue_base; /* for repair */
 	bool watch;
 };
 

@@ -79,14 +79,14 @@ int gw_nfq_open(uint16_t queue, struct gw_nfq **ret, char *why, size_t whylen)
 
 	/* Zeroed: mnl_attr_put (libmnl 1.0.4) leaves the alignment padding after
 	 * the 5-byte NFQA_CFG_PARAMS as it was, and it goes to the kernel. */
-	char buf[512] = { 0 };
+	char buf[512] = {0};
 	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue);
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, GW_NFQ_COPY_RANGE);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, GW_NFQ_MAXLEN);
 	/* the flags and their mask have no nfq_nlmsg_* helper (1.0.5) */
 	uint32_t flags = NFQA_CFG_F_GSO;
-	uint32_t mask = flags | NFQA_CFG_F_FAIL_OPEN;   /* FAIL_OPEN explicitly off */
+	uint32_t mask = flags | NFQA_CFG_F_FAIL_OPEN; /* FAIL_OPEN explicitly off */
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
 	r = request(q, nlh);
@@ -155,13 +155,26 @@ int gw_nfq_parse(const struct nlmsghdr *nlh, struct gw_nfq_msg *ret)
 		if (attr->nla_len < sizeof(struct nlattr) || attr->nla_len > end - at)
 			break;
 		switch (attr->nla_type & NLA_TYPE_MASK) {
-		case NFQA_PACKET_HDR: ph = attr; break;
-		case NFQA_IFINDEX_INDEV: indev = attr; break;
-		case NFQA_IFINDEX_OUTDEV: outdev = attr; break;
-		case NFQA_CAP_LEN: cap = attr; break;
-		case NFQA_MARK: mark = attr; break;
-		case NFQA_PAYLOAD: payload = attr; break;
-		default: break;
+		case NFQA_PACKET_HDR:
+			ph = attr;
+			break;
+		case NFQA_IFINDEX_INDEV:
+			indev = attr;
+			break;
+		case NFQA_IFINDEX_OUTDEV:
+			outdev = attr;
+			break;
+		case NFQA_CAP_LEN:
+			cap = attr;
+			break;
+		case NFQA_MARK:
+			mark = attr;
+			break;
+		case NFQA_PAYLOAD:
+			payload = attr;
+			break;
+		default:
+			break;
 		}
 		at += MNL_ALIGN(attr->nla_len);
 	}

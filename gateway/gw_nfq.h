@@ -24,23 +24,23 @@
 #include "common/inaddr.h"
 #include "gateway/gw_parse.h"
 
-#define GW_NFQ_COPY_RANGE 256      /* bytes of each packet copied: headers only */
-#define GW_NFQ_MAXLEN 4096         /* kernel queue length */
+#define GW_NFQ_COPY_RANGE 256 /* bytes of each packet copied: headers only */
+#define GW_NFQ_MAXLEN 4096    /* kernel queue length */
 #define GW_NFQ_RCVBUF (8 << 20)
-#define GW_VERDICTS_MAX 128        /* verdicts collected before a forced flush */
+#define GW_VERDICTS_MAX 128 /* verdicts collected before a forced flush */
 
 /* Netfilter hooks (linux/netfilter.h values). */
 enum { GW_HOOK_PREROUTING = 0, GW_HOOK_INPUT = 1, GW_HOOK_FORWARD = 2, GW_HOOK_OUTPUT = 3 };
 struct gw_nfq_msg {
 	uint32_t id;
 	uint8_t hook;
-	uint16_t hw_protocol;          /* host order */
-	uint32_t indev, outdev;        /* 0 when absent */
+	uint16_t hw_protocol;   /* host order */
+	uint32_t indev, outdev; /* 0 when absent */
 	const void *payload;
 	size_t payload_len;
-	uint32_t cap_len;              /* original length (0 if not cut) */
+	uint32_t cap_len; /* original length (0 if not cut) */
 	bool has_mark;
-	uint32_t mark;                 /* the packet mark when queued */
+	uint32_t mark; /* the packet mark when queued */
 };
 
 struct gw_nfq;
@@ -56,7 +56,10 @@ int gw_nfq_parse(const struct nlmsghdr *nlh, struct gw_nfq_msg *ret);
 
 struct gw_verdicts {
 	uint32_t n;
-	struct { uint32_t id, verdict, mark; bool set_mark; } v[GW_VERDICTS_MAX];
+	struct {
+		uint32_t id, verdict, mark;
+		bool set_mark;
+	} v[GW_VERDICTS_MAX];
 	char buf[GW_VERDICTS_MAX * 64];
 };
 

@@ -27,13 +27,20 @@ void gw_nfwatch_txn_reset(struct gw_nfwatch_txn *t)
 static const char *family_name(uint8_t f)
 {
 	switch (f) {
-	case NFPROTO_INET: return "inet";
-	case NFPROTO_IPV4: return "ip";
-	case NFPROTO_IPV6: return "ip6";
-	case NFPROTO_ARP: return "arp";
-	case NFPROTO_BRIDGE: return "bridge";
-	case NFPROTO_NETDEV: return "netdev";
-	default: return "?";
+	case NFPROTO_INET:
+		return "inet";
+	case NFPROTO_IPV4:
+		return "ip";
+	case NFPROTO_IPV6:
+		return "ip6";
+	case NFPROTO_ARP:
+		return "arp";
+	case NFPROTO_BRIDGE:
+		return "bridge";
+	case NFPROTO_NETDEV:
+		return "netdev";
+	default:
+		return "?";
 	}
 }
 
@@ -82,8 +89,8 @@ static bool chain_is_gen(uint8_t family, const char *chain)
 }
 
 /* One change of ours: "VERB FAMILY TABLE [CHAIN]". */
-static void note(struct gw_nfwatch_txn *t, int verdict, int rank, const char *verb, const char *fam,
-		 const char *table, const char *chain)
+static void note(struct gw_nfwatch_txn *t, int verdict, int rank, const char *verb, const char *fam, const char *table,
+		 const char *chain)
 {
 	t->changes++;
 	if (verdict > t->verdict)
@@ -100,7 +107,7 @@ int gw_nfwatch_nft(struct gw_nfwatch_txn *t, const struct nlmsghdr *nlh)
 	    NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
 		return -EBADMSG;
 	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
-	struct attrs at = { { 0 } };
+	struct attrs at = {{0}};
 	if (mnl_attr_parse(nlh, sizeof *g, attr_cb, &at) < 0)
 		return -EBADMSG;
 	int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
@@ -149,7 +156,7 @@ int gw_nfwatch_nft(struct gw_nfwatch_txn *t, const struct nlmsghdr *nlh)
 	case NFT_MSG_NEWRULE:
 		note(t, GW_NFW_CHECK, 2, "add rule", fam, table, attr_str(at.a[NFTA_RULE_CHAIN]));
 		break;
-	default:            /* sets, elements, objects, flowtables of our tables */
+	default: /* sets, elements, objects, flowtables of our tables */
 		note(t, GW_NFW_CHECK, 1, "change in", fam, table, "");
 		break;
 	}
@@ -167,7 +174,7 @@ int gw_nfwatch_rtnl(const struct nlmsghdr *nlh, char *what, size_t whatlen, int 
 		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 		*ret_ifindex = ifi->ifi_index;
 		if (nlh->nlmsg_type == RTM_DELLINK)
-			return GW_NFW_NONE;          /* its gate goes with it */
+			return GW_NFW_NONE; /* its gate goes with it */
 		snprintf(what, whatlen, "interface %d", ifi->ifi_index);
 		return GW_NFW_CHECK;
 	}
@@ -180,26 +187,27 @@ int gw_nfwatch_rtnl(const struct nlmsghdr *nlh, char *what, size_t whatlen, int 
 		if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct tcmsg))
 			return -EBADMSG;
 		const struct tcmsg *tc = mnl_nlmsg_get_payload(nlh);
-		struct attrs at = { { 0 } };
+		struct attrs at = {{0}};
 		if (mnl_attr_parse(nlh, sizeof *tc, attr_cb, &at) < 0)
 			return -EBADMSG;
 		*ret_ifindex = tc->tcm_ifindex;
-		if (tc->tcm_ifindex == 1)            /* lo: ungated (always index 1 in a namespace) */
+		if (tc->tcm_ifindex == 1) /* lo: ungated (always index 1 in a namespace) */
 			return GW_NFW_NONE;
 		const char *kind = attr_str(at.a[TCA_KIND]);
 		bool del = nlh->nlmsg_type == RTM_DELQDISC || nlh->nlmsg_type == RTM_DELTFILTER ||
-			   nlh->nlmsg_type == RTM_DELCHAIN;
-		const char *obj = nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_DELQDISC ? "qdisc" :
-				  nlh->nlmsg_type == RTM_NEWCHAIN || nlh->nlmsg_type == RTM_DELCHAIN ? "chain" : "filter";
-		snprintf(what, whatlen, "tc: %s %s %s on interface %d", del ? "delete" : "add", obj,
-			 *kind ? kind : "-", tc->tcm_ifindex);
+			nlh->nlmsg_type == RTM_DELCHAIN;
+		const char *obj = nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_DELQDISC ? "qdisc"
+			: nlh->nlmsg_type == RTM_NEWCHAIN || nlh->nlmsg_type == RTM_DELCHAIN         ? "chain"
+												     : "filter";
+		snprintf(what, whatlen, "tc: %s %s %s on interface %d", del ? "delete" : "add", obj, *kind ? kind : "-",
+			 tc->tcm_ifindex);
 		/* a deleted clsact, or anything deleted under it (the gate lives on
 		 * its egress), is never ours while the daemon runs */
 		bool qdisc = nlh->nlmsg_type == RTM_NEWQDISC || nlh->nlmsg_type == RTM_DELQDISC;
-		bool under_clsact = qdisc ? !strcmp(kind, "clsact") :
-				    TC_H_MAJ(tc->tcm_parent) == TC_H_MAJ(TC_H_CLSACT) &&
-				    (TC_H_MIN(tc->tcm_parent) == TC_H_MIN_EGRESS ||
-				     TC_H_MIN(tc->tcm_parent) == TC_H_MIN_INGRESS);
+		bool under_clsact = qdisc ? !strcmp(kind, "clsact")
+					  : TC_H_MAJ(tc->tcm_parent) == TC_H_MAJ(TC_H_CLSACT) &&
+				(TC_H_MIN(tc->tcm_parent) == TC_H_MIN_EGRESS ||
+				 TC_H_MIN(tc->tcm_parent) == TC_H_MIN_INGRESS);
 		return del && under_clsact ? GW_NFW_TAMPER : GW_NFW_CHECK;
 	}
 	default:

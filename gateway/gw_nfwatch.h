@@ -36,13 +36,13 @@ enum { GW_NFW_NONE = 0, GW_NFW_CHECK = 1, GW_NFW_TAMPER = 2 };
 #define GW_NFW_COMM 16
 
 struct gw_nfwatch_txn {
-	int verdict;                  /* the strongest of the transaction so far */
-	int rank;                     /* how telling `what` is (a table beats a rule) */
-	char what[GW_NFW_WHAT];       /* the most telling change, "delete table inet sekisho" */
-	uint32_t changes;             /* objects of ours touched */
-	uint32_t genid;               /* from NEWGEN */
-	uint32_t pid;                 /* the committing process (NEWGEN), 0 unknown */
-	char comm[GW_NFW_COMM];       /* its name, "" unknown */
+	int verdict;            /* the strongest of the transaction so far */
+	int rank;               /* how telling `what` is (a table beats a rule) */
+	char what[GW_NFW_WHAT]; /* the most telling change, "delete table inet sekisho" */
+	uint32_t changes;       /* objects of ours touched */
+	uint32_t genid;         /* from NEWGEN */
+	uint32_t pid;           /* the committing process (NEWGEN), 0 unknown */
+	char comm[GW_NFW_COMM]; /* its name, "" unknown */
 };
 
 void gw_nfwatch_txn_reset(struct gw_nfwatch_txn *t);

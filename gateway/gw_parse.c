@@ -44,7 +44,7 @@ static int parse_v4(const uint8_t *b, size_t len, struct gw_pkt *p)
 		return -EBADMSG;
 	uint16_t frag = rd16(b + 6);
 	if ((frag & 0x1fff) != 0)
-		return -EPROTO;          /* non-first fragment: conntrack defrags before us */
+		return -EPROTO; /* non-first fragment: conntrack defrags before us */
 	p->family = 4;
 	p->proto = b[9];
 	p->src = inaddr_from_bytes(4, b + 12);
@@ -70,11 +70,11 @@ static int parse_v6(const uint8_t *b, size_t len, struct gw_pkt *p)
 			return -EBADMSG;
 		const uint8_t *h = b + off;
 		size_t hl;
-		if (nh == 44) {          /* fragment header */
+		if (nh == 44) { /* fragment header */
 			if ((rd16(h + 2) & 0xfff8) != 0)
 				return -EPROTO;
 			hl = 8;
-		} else if (nh == 51) {   /* AH: length in 4-octet units minus 2 */
+		} else if (nh == 51) { /* AH: length in 4-octet units minus 2 */
 			hl = ((size_t)h[1] + 2) * 4;
 		} else {
 			hl = ((size_t)h[1] + 1) * 8;
@@ -135,18 +135,30 @@ void gw_pkt_reverse(struct gw_pkt *p)
 const char *gw_proto_name(uint8_t proto)
 {
 	switch (proto) {
-	case 1: return "icmp";
-	case 2: return "igmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 33: return "dccp";
-	case 47: return "gre";
-	case 50: return "esp";
-	case 51: return "ah";
-	case 58: return "icmpv6";
-	case 132: return "sctp";
-	case 136: return "udplite";
-	default: return NULL;
+	case 1:
+		return "icmp";
+	case 2:
+		return "igmp";
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 33:
+		return "dccp";
+	case 47:
+		return "gre";
+	case 50:
+		return "esp";
+	case 51:
+		return "ah";
+	case 58:
+		return "icmpv6";
+	case 132:
+		return "sctp";
+	case 136:
+		return "udplite";
+	default:
+		return NULL;
 	}
 }
 
@@ -155,8 +167,8 @@ bool gw_pkt_to_original(struct gw_pkt *p)
 	gw_pkt_reverse(p);
 	if (!p->is_icmp)
 		return true;
-	static const uint8_t v4[][2] = { { 0, 8 }, { 14, 13 }, { 16, 15 }, { 18, 17 } };
-	static const uint8_t v6[][2] = { { 129, 128 }, { 140, 139 } };
+	static const uint8_t v4[][2] = {{0, 8}, {14, 13}, {16, 15}, {18, 17}};
+	static const uint8_t v6[][2] = {{129, 128}, {140, 139}};
 	const uint8_t(*m)[2] = p->family == 4 ? v4 : v6;
 	size_t n = p->family == 4 ? sizeof v4 / sizeof v4[0] : sizeof v6 / sizeof v6[0];
 	for (size_t i = 0; i < n; i++)
@@ -173,6 +185,6 @@ bool gw_pkt_is_icmp_error(const struct gw_pkt *p)
 		return false;
 	if (p->family == 4)
 		return p->icmp_type == 3 || p->icmp_type == 4 || p->icmp_type == 5 || p->icmp_type == 11 ||
-		       p->icmp_type == 12;
+			p->icmp_type == 12;
 	return p->icmp_type >= 1 && p->icmp_type <= 4;
 }

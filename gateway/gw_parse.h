@@ -18,13 +18,13 @@
 #define GW_PARSE_MAX_EXTHDR 8
 
 struct gw_pkt {
-	uint8_t family;          /* 4 or 6 */
-	uint8_t proto;           /* transport protocol (IPv6: after extension headers) */
-	bool has_ports;          /* tcp, udp, sctp, udplite, dccp */
-	bool is_icmp;            /* icmp (v4) or icmpv6 */
-	uint16_t sport, dport;   /* host order; 0 without ports */
+	uint8_t family;        /* 4 or 6 */
+	uint8_t proto;         /* transport protocol (IPv6: after extension headers) */
+	bool has_ports;        /* tcp, udp, sctp, udplite, dccp */
+	bool is_icmp;          /* icmp (v4) or icmpv6 */
+	uint16_t sport, dport; /* host order; 0 without ports */
 	uint8_t icmp_type, icmp_code;
-	uint16_t icmp_id;        /* echo and other query messages */
+	uint16_t icmp_id; /* echo and other query messages */
 	u128 src, dst;
 };
 

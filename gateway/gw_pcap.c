@@ -44,7 +44,7 @@ static void strip_link(uint32_t linktype, const uint8_t *d, size_t n, struct gw_
 	p->l3 = NULL;
 	p->l3_len = 0;
 	switch (linktype) {
-	case 1:      /* Ethernet */
+	case 1: /* Ethernet */
 		if (n < 14)
 			return;
 		et = be16(d + 12);
@@ -56,7 +56,7 @@ static void strip_link(uint32_t linktype, const uint8_t *d, size_t n, struct gw_
 			hl += 4;
 		}
 		break;
-	case 101:    /* raw IP: version nibble */
+	case 101: /* raw IP: version nibble */
 		if (n < 1)
 			return;
 		et = (d[0] >> 4) == 4 ? 0x0800 : (d[0] >> 4) == 6 ? 0x86dd : 0;
@@ -67,14 +67,14 @@ static void strip_link(uint32_t linktype, const uint8_t *d, size_t n, struct gw_
 	case 229:
 		et = 0x86dd;
 		break;
-	case 113:    /* Linux cooked v1: pkttype(2) ... protocol at 14 */
+	case 113: /* Linux cooked v1: pkttype(2) ... protocol at 14 */
 		if (n < 16)
 			return;
 		p->dir = be16(d) == 4 ? GW_PCAP_DIR_OUT : GW_PCAP_DIR_IN;
 		et = be16(d + 14);
 		hl = 16;
 		break;
-	case 276:    /* Linux cooked v2: protocol(2) ... pkttype at 10 */
+	case 276: /* Linux cooked v2: protocol(2) ... pkttype at 10 */
 		if (n < 20)
 			return;
 		p->dir = d[10] == 4 ? GW_PCAP_DIR_OUT : GW_PCAP_DIR_IN;
@@ -82,7 +82,7 @@ static void strip_link(uint32_t linktype, const uint8_t *d, size_t n, struct gw_
 		hl = 20;
 		break;
 	case 0:
-	case 108: {  /* BSD loopback: address family in host or network order */
+	case 108: { /* BSD loopback: address family in host or network order */
 		if (n < 4)
 			return;
 		uint32_t af;
@@ -120,7 +120,7 @@ int gw_pcap_open(struct gw_pcap *r, const void *buf, size_t len)
 		if (bom != NG_BOM && __builtin_bswap32(bom) != NG_BOM)
 			return -EBADMSG;
 		r->swap = bom != NG_BOM;
-		return 0;     /* the SHB itself is read by gw_pcap_next */
+		return 0; /* the SHB itself is read by gw_pcap_next */
 	}
 	if (m == PCAP_MAGIC_US || m == PCAP_MAGIC_NS) {
 		r->swap = false;
@@ -153,8 +153,8 @@ static int64_t ts_ns(uint64_t ts, uint64_t per_sec)
 	if (s > (uint64_t)INT64_MAX / 1000000000u)
 		return INT64_MAX;
 	/* f < per_sec <= 1e18, scaled without overflow in two steps */
-	return (int64_t)(s * 1000000000u + (per_sec >= 1000000000u ? f / (per_sec / 1000000000u)
-								     : f * (1000000000u / per_sec)));
+	return (int64_t)(s * 1000000000u +
+			 (per_sec >= 1000000000u ? f / (per_sec / 1000000000u) : f * (1000000000u / per_sec)));
 }
 
 static int next_classic(struct gw_pcap *r, struct gw_pcap_pkt *p)

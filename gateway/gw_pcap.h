@@ -24,14 +24,14 @@ enum gw_pcap_dir { GW_PCAP_DIR_UNKNOWN = 0, GW_PCAP_DIR_IN, GW_PCAP_DIR_OUT };
 
 struct gw_pcap_if {
 	uint16_t linktype;
-	char name[GW_PCAP_IFNAMSIZ];       /* "" when the file names none */
-	uint64_t ts_per_sec;               /* timestamp units per second */
+	char name[GW_PCAP_IFNAMSIZ]; /* "" when the file names none */
+	uint64_t ts_per_sec;         /* timestamp units per second */
 };
 
 struct gw_pcap {
 	const uint8_t *buf;
 	size_t len, off;
-	uint64_t count;                    /* packets returned so far */
+	uint64_t count; /* packets returned so far */
 	bool ng, swap;
 	/* classic pcap */
 	uint32_t linktype;
@@ -42,14 +42,14 @@ struct gw_pcap {
 };
 
 struct gw_pcap_pkt {
-	uint64_t index;                    /* 1-based, in file order */
-	int64_t ts_ns;                     /* nanoseconds since the epoch (best effort) */
+	uint64_t index; /* 1-based, in file order */
+	int64_t ts_ns;  /* nanoseconds since the epoch (best effort) */
 	uint32_t linktype;
-	const char *ifname;                /* the pcapng interface name or NULL */
-	enum gw_pcap_dir dir;              /* from cooked headers, else unknown */
-	const uint8_t *l3;                 /* network header, or NULL: not IP */
-	size_t l3_len;                     /* captured bytes from l3 */
-	uint32_t orig_len;                 /* length on the wire */
+	const char *ifname;   /* the pcapng interface name or NULL */
+	enum gw_pcap_dir dir; /* from cooked headers, else unknown */
+	const uint8_t *l3;    /* network header, or NULL: not IP */
+	size_t l3_len;        /* captured bytes from l3 */
+	uint32_t orig_len;    /* length on the wire */
 };
 
 /* Check the file header.  Returns 0, -EBADMSG (not a capture file or a bad

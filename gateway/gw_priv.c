@@ -28,8 +28,11 @@ int gw_priv_start(struct gw_priv *p, const struct gw_config *cfg)
 	p->req = p->events = -1;
 	if (!cfg->netfilter)
 		return 0;
-	struct gw_nfhelp_opts ho = { .netfilter = cfg->netfilter, .run_dir = cfg->run_dir, .queues = cfg->nqueues,
-				     .queue_base = cfg->queue_base, .watch = !cfg->no_watch };
+	struct gw_nfhelp_opts ho = {.netfilter = cfg->netfilter,
+				    .run_dir = cfg->run_dir,
+				    .queues = cfg->nqueues,
+				    .queue_base = cfg->queue_base,
+				    .watch = !cfg->no_watch};
 	return gw_nfhelp_start(&ho, &p->req, &p->events);
 }
 
@@ -71,7 +74,8 @@ void gw_priv_events(struct gw_priv *p, struct audit_log *audit)
 			p->last_detect_ms = ns_ms(e.event_ns, e.detected_ns);
 			struct audit_field f[] = {
 				AUDIT_STR("what", e.what),
-				e.pid ? (struct audit_field)AUDIT_UINT("pid", e.pid) : (struct audit_field)AUDIT_NULL("pid"),
+				e.pid ? (struct audit_field)AUDIT_UINT("pid", e.pid)
+				      : (struct audit_field)AUDIT_NULL("pid"),
 				AUDIT_STR("comm", e.comm),
 				AUDIT_UINT("changes", e.changes),
 				AUDIT_BOOL("forwarding_closed", e.forwarding_closed != 0),
@@ -80,8 +84,8 @@ void gw_priv_events(struct gw_priv *p, struct audit_log *audit)
 				AUDIT_UINT("closed_mono_ns", e.closed_ns),
 			};
 			audit_emit(audit, "netfilter.tamper", f, AUDIT_N(f));
-			gw_daemon_log("netfilter tamper: %s (pid %u %s); forwarding %s, repairing", e.what, e.pid, e.comm,
-			       e.forwarding_closed ? "closed" : "NOT closed");
+			gw_daemon_log("netfilter tamper: %s (pid %u %s); forwarding %s, repairing", e.what, e.pid,
+				      e.comm, e.forwarding_closed ? "closed" : "NOT closed");
 		} else if (e.kind == GW_NFHELP_REPAIR) {
 			const char *result = e.result == 0 ? "ok" : e.result == -EBUSY ? "suspended" : "failed";
 			if (e.result == 0) {
@@ -95,21 +99,23 @@ void gw_priv_events(struct gw_priv *p, struct audit_log *audit)
 				AUDIT_STR("result", result),
 				AUDIT_UINT("table_gen", e.generation),
 				AUDIT_STR("why", e.what),
-				AUDIT_UINT("repair_us", e.done_ns > e.detected_ns ? (e.done_ns - e.detected_ns) / 1000 : 0),
-				AUDIT_UINT("closed_us", e.closed_ns && e.done_ns > e.closed_ns ?
-							(e.done_ns - e.closed_ns) / 1000 : 0),
+				AUDIT_UINT("repair_us",
+					   e.done_ns > e.detected_ns ? (e.done_ns - e.detected_ns) / 1000 : 0),
+				AUDIT_UINT("closed_us",
+					   e.closed_ns && e.done_ns > e.closed_ns ? (e.done_ns - e.closed_ns) / 1000
+										  : 0),
 				AUDIT_UINT("detected_mono_ns", e.detected_ns),
 				AUDIT_UINT("done_mono_ns", e.done_ns),
 			};
 			audit_emit(audit, "netfilter.repair", f, AUDIT_N(f));
 			if (e.result == 0)
-				gw_daemon_log("netfilter repaired (generation %u) in %.1f ms; forwarding reopened", e.generation,
-				       p->last_repair_ms);
+				gw_daemon_log("netfilter repaired (generation %u) in %.1f ms; forwarding reopened",
+					      e.generation, p->last_repair_ms);
 			else
 				gw_daemon_log("netfilter repair %s: %s; forwarding stays closed", result, e.what);
 		}
 	}
-	if (n == 0) {             /* the helper is gone: nothing watches any more */
+	if (n == 0) { /* the helper is gone: nothing watches any more */
 		close(p->events);
 		p->events = -1;
 		gw_daemon_log("warning: the netfilter helper is gone: no more tamper detection");
@@ -120,7 +126,7 @@ void gw_priv_events(struct gw_priv *p, struct audit_log *audit)
  * rotation, capture files) are given to its user. */
 static void chown_dirs(const struct gw_config *cfg)
 {
-	const char *dirs[] = { cfg->run_dir, cfg->audit_dir, cfg->capture_dir };
+	const char *dirs[] = {cfg->run_dir, cfg->audit_dir, cfg->capture_dir};
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
 		if (dirs[i] && chown(dirs[i], cfg->uid, cfg->gid) < 0)
 			gw_daemon_log("warning: chown %s: %s", dirs[i], strerror(errno));
@@ -148,15 +154,15 @@ int gw_priv_drop(const struct gw_config *cfg, char *why, size_t whylen)
 		snprintf(why, whylen, "becoming %s: %s", cfg->user, strerror(errno));
 		return -errno;
 	}
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-	struct __user_cap_data_struct d[2] = { { 0 } };
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2] = {{0}};
 	d[0].effective = d[0].permitted = 1u << CAP_NET_ADMIN;
 	if (syscall(SYS_capset, &h, d) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		snprintf(why, whylen, "keeping CAP_NET_ADMIN: %s", strerror(errno));
 		return -errno;
 	}
-	if (setuid(0) == 0) {     /* must be impossible now */
+	if (setuid(0) == 0) { /* must be impossible now */
 		snprintf(why, whylen, "could become root again");
 		return -EPERM;
 	}

@@ -24,14 +24,14 @@ struct gw_config;
 /* The daemon's end of the helper (-1: no helper, without --netfilter) and
  * what the helper reported. */
 struct gw_priv {
-	const char *netfilter;        /* the bootstrap, NULL without --netfilter */
-	int req;                      /* request socket (generation switches) */
-	int events;                   /* its tamper/repair reports (gw_nfhelp.h), else -1 */
+	const char *netfilter; /* the bootstrap, NULL without --netfilter */
+	int req;               /* request socket (generation switches) */
+	int events;            /* its tamper/repair reports (gw_nfhelp.h), else -1 */
 	uint64_t tampers, repairs, repair_failures;
 	bool forwarding_closed;
 	char last_what[224], last_comm[16];
 	uint32_t last_pid;
-	double last_detect_ms, last_repair_ms;  /* notification -> judged; judged -> reopened */
+	double last_detect_ms, last_repair_ms; /* notification -> judged; judged -> reopened */
 };
 
 /* Fork the helper when cfg has --netfilter (in every mode, so that the

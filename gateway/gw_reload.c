@@ -75,7 +75,7 @@ static void retire(struct gw_daemon *d, struct gw_ctx *old)
 				busy = true;
 		if (!busy)
 			break;
-		struct timespec ts = { 0, 1000000 };
+		struct timespec ts = {0, 1000000};
 		nanosleep(&ts, NULL);
 	}
 	gw_ctx_free(old);

@@ -65,7 +65,7 @@ static void flow_key_of(const struct gw_pkt *p, struct flow_key *k)
 	memset(k, 0, sizeof *k);
 	uint16_t ps = p->sport, pd = p->dport;
 	if (p->is_icmp) {
-		ps = pd = p->icmp_id;    /* queries and their replies share the identifier */
+		ps = pd = p->icmp_id; /* queries and their replies share the identifier */
 	}
 	bool fwd = p->src < p->dst || (p->src == p->dst && ps <= pd);
 	k->a = fwd ? p->src : p->dst;
@@ -80,8 +80,8 @@ static void flow_key_of(const struct gw_pkt *p, struct flow_key *k)
 /* Insert the flow; returns 1 when new, 0 when known, -ENOSPC when full. */
 static int flow_insert(struct gw_replay *rp, const struct flow_key *k)
 {
-	uint64_t h = mix(mix(mix(mix(0, (uint64_t)k->a), (uint64_t)(k->a >> 64)), (uint64_t)k->b),
-			 (uint64_t)(k->b >> 64));
+	uint64_t h =
+		mix(mix(mix(mix(0, (uint64_t)k->a), (uint64_t)(k->a >> 64)), (uint64_t)k->b), (uint64_t)(k->b >> 64));
 	h = mix(h, (uint64_t)k->pa << 32 | (uint64_t)k->pb << 16 | (uint64_t)k->family << 8 | k->proto);
 	for (size_t i = h & rp->mask;; i = (i + 1) & rp->mask) {
 		struct flow_key *s = &rp->slots[i];
@@ -143,7 +143,7 @@ int gw_replay_parse_net(const struct table *t, const char *s, struct gw_replay_n
 	int z = table_zone_by_name(t, eq + 1);
 	if (z < 0)
 		return -EINVAL;
-	*ret = (struct gw_replay_net){ .family = (uint8_t)family, .plen = (uint8_t)plen, .addr = addr, .zone = z };
+	*ret = (struct gw_replay_net){.family = (uint8_t)family, .plen = (uint8_t)plen, .addr = addr, .zone = z};
 	return 0;
 }
 
@@ -172,9 +172,12 @@ int gw_replay_run(struct gw_replay *rp, const struct table *t, const struct gw_r
 			st->outgoing++;
 			continue;
 		}
-		struct gw_replay_flow f = { .packet = pp.index, .ts_ns = pp.ts_ns, .ifname = pp.ifname,
-					    .from = -1, .to = -1,
-					    .v = { .action = ACT_DENY, .rule_index = UINT32_MAX } };
+		struct gw_replay_flow f = {.packet = pp.index,
+					   .ts_ns = pp.ts_ns,
+					   .ifname = pp.ifname,
+					   .from = -1,
+					   .to = -1,
+					   .v = {.action = ACT_DENY, .rule_index = UINT32_MAX}};
 		int pr = gw_parse_packet(pp.l3, pp.l3_len, &f.pkt);
 		if (pr == -EPROTO) {
 			st->fragments++;
@@ -210,8 +213,9 @@ int gw_replay_run(struct gw_replay *rp, const struct table *t, const struct gw_r
 		if (f.from < 0)
 			f.from = net_zone(o, f.pkt.family, f.pkt.src);
 		f.to = o->out_zone >= 0 ? o->out_zone : net_zone(o, f.pkt.family, f.pkt.dst);
-		f.hook = f.to == TABLE_ZONE_SELF ? GW_REPLAY_HOOK_INPUT
-			 : f.from == TABLE_ZONE_SELF ? GW_REPLAY_HOOK_OUTPUT : GW_REPLAY_HOOK_FORWARD;
+		f.hook = f.to == TABLE_ZONE_SELF    ? GW_REPLAY_HOOK_INPUT
+			: f.from == TABLE_ZONE_SELF ? GW_REPLAY_HOOK_OUTPUT
+						    : GW_REPLAY_HOOK_FORWARD;
 		if (!t || f.from < 0 || f.to < 0 || (f.from == TABLE_ZONE_SELF && f.to == TABLE_ZONE_SELF)) {
 			f.reason = "no-zone";
 			st->no_zone++;

@@ -35,30 +35,30 @@ struct gw_replay_net {
 };
 
 struct gw_replay_opts {
-	int in_zone, out_zone;             /* fixed zone indexes, or -1 */
-	const struct gw_replay_net *nets;  /* address -> zone map */
+	int in_zone, out_zone;            /* fixed zone indexes, or -1 */
+	const struct gw_replay_net *nets; /* address -> zone map */
 	size_t nnets;
-	bool keep_outgoing;                /* decide cooked-capture packets leaving an interface */
+	bool keep_outgoing; /* decide cooked-capture packets leaving an interface */
 };
 
 enum { GW_REPLAY_HOOK_INPUT = 1, GW_REPLAY_HOOK_FORWARD = 2, GW_REPLAY_HOOK_OUTPUT = 3 };
 
 struct gw_replay_flow {
-	uint64_t packet;                   /* index of the deciding packet in the file */
+	uint64_t packet; /* index of the deciding packet in the file */
 	int64_t ts_ns;
-	const char *ifname;                /* capture interface or NULL */
+	const char *ifname; /* capture interface or NULL */
 	struct gw_pkt pkt;
-	int from, to;                      /* zone indexes, -1 unknown */
+	int from, to; /* zone indexes, -1 unknown */
 	uint8_t hook;
 	struct table_verdict v;
-	const char *reason;                /* NULL, "no-zone" */
-	bool untracked;                    /* the flow table was full */
+	const char *reason; /* NULL, "no-zone" */
+	bool untracked;     /* the flow table was full */
 };
 
 struct gw_replay_stats {
 	uint64_t packets, flows, allowed, denied, rejected;
 	uint64_t not_ip, outgoing, fragments, nd, icmp_errors, parse_errors, no_zone, untracked, later;
-	bool truncated;                    /* the file ended in a bad record */
+	bool truncated; /* the file ended in a bad record */
 	size_t error_offset;
 };
 
@@ -77,4 +77,3 @@ int gw_replay_run(struct gw_replay *rp, const struct table *t, const struct gw_r
 
 /* Parse "CIDR=ZONE" against a table into *ret.  Returns 0 or -EINVAL. */
 int gw_replay_parse_net(const struct table *t, const char *s, struct gw_replay_net *ret);
-

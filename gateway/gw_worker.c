@@ -32,12 +32,12 @@ static int ifname_fn(void *arg, int ifindex, char name[GW_IFNAMSIZ])
 
 struct decision {
 	struct gw_pkt pkt;
-	int from, to;                 /* zone indexes, -1 unknown */
+	int from, to; /* zone indexes, -1 unknown */
 	const char *in_if, *out_if;
 	uint8_t hook;
 	bool recheck;
 	struct table_verdict v;
-	const char *reason;           /* NULL when decided by a rule */
+	const char *reason; /* NULL when decided by a rule */
 };
 
 /* A counter of struct gw_stats has one writer, its worker thread (the
@@ -91,8 +91,10 @@ static void emit_decision(struct gw_worker *w, const struct gw_ctx *c, const str
 		f[n++] = (struct audit_field)AUDIT_HEX("policy_sha256", c->info.policy_sha256, 32);
 		f[n++] = (struct audit_field)AUDIT_UINT("table_gen", c->gen);
 	}
-	f[n++] = (struct audit_field)AUDIT_STR("hook", d->hook == GW_HOOK_INPUT ? "input" :
-						       d->hook == GW_HOOK_OUTPUT ? "output" : "forward");
+	f[n++] = (struct audit_field)AUDIT_STR("hook",
+					       d->hook == GW_HOOK_INPUT            ? "input"
+						       : d->hook == GW_HOOK_OUTPUT ? "output"
+										   : "forward");
 	if (d->reason)
 		f[n++] = (struct audit_field)AUDIT_STR("reason", d->reason);
 	if (d->recheck)
@@ -139,7 +141,7 @@ static int64_t now_second(void)
 struct batch {
 	int64_t now;
 	struct gw_ctx *c;
-	uint32_t rule;                /* index into c->rule_hits */
+	uint32_t rule; /* index into c->rule_hits */
 	int from, to;
 	uint64_t n;
 };
@@ -174,8 +176,8 @@ static void record(struct gw_worker *w, const struct gw_ctx *c, const struct dec
 		emit_decision(w, c, d);
 		return;
 	}
-	struct gw_fold_key k = { .family = d->pkt.family, .action = d->v.action, .rule_id = d->v.rule_id,
-				 .src = d->pkt.src };
+	struct gw_fold_key k = {
+		.family = d->pkt.family, .action = d->v.action, .rule_id = d->v.rule_id, .src = d->pkt.src};
 	struct gw_fold_summary flush;
 	bool has_flush;
 	bool full = gw_fold_deny(&w->fold, &k, now, &flush, &has_flush);
@@ -207,7 +209,7 @@ static void decide(struct gw_worker *w, struct gw_ctx *c, const struct gw_nfq_ms
 	d.in_if = d.out_if = NULL;
 	d.hook = m->hook;
 	d.recheck = false;
-	d.v = (struct table_verdict){ .action = ACT_DENY, .rule_index = UINT32_MAX };
+	d.v = (struct table_verdict){.action = ACT_DENY, .rule_index = UINT32_MAX};
 	d.reason = NULL;
 	bool reply = false;
 	st_add(&w->st.packets, 1);
@@ -344,11 +346,11 @@ void *gw_worker_main(void *arg)
 	int fd = gw_nfq_fd(w->q);
 	int64_t last_sweep = now_second();
 	for (unsigned i = 0; i < GW_RECV_BATCH; i++) {
-		w->iov[i] = (struct iovec){ .iov_base = w->bufs[i], .iov_len = GW_RECV_BUF };
-		w->msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &w->iov[i], .msg_iovlen = 1 };
+		w->iov[i] = (struct iovec){.iov_base = w->bufs[i], .iov_len = GW_RECV_BUF};
+		w->msgs[i].msg_hdr = (struct msghdr){.msg_iov = &w->iov[i], .msg_iovlen = 1};
 	}
 	while (!atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int pr = poll(&p, 1, 200);
 		int64_t now = now_second();
 		if (now != last_sweep) {
@@ -374,7 +376,7 @@ void *gw_worker_main(void *arg)
 				break;
 			}
 			struct gw_ctx *c = gw_ctx_acquire(&w->d->ctx, &w->hazard);
-			struct batch b = { .now = now_second() };
+			struct batch b = {.now = now_second()};
 			for (int i = 0; i < n; i++)
 				handle_buffer(w, c, w->bufs[i], w->msgs[i].msg_len, &b);
 			int s = gw_verdicts_flush(w->q, &w->verdicts);

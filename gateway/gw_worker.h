@@ -31,10 +31,10 @@
  * packets carry the flow's connmark (ALLOW|generation of an earlier decision)
  * plus the two flags the bootstrap adds from conntrack. */
 #define GW_MARK_REPEATED 0x80000000u
-#define GW_MARK_ALLOW 0x40000000u     /* | generation: connmark of an allowed flow */
-#define GW_MARK_REJECT 0x20000000u    /* kernel REJECT (tcp reset / icmp unreachable) */
-#define GW_MARK_F_OLD 0x08000000u     /* queued: ct state established or related */
-#define GW_MARK_F_REPLY 0x04000000u   /* queued: ct direction reply */
+#define GW_MARK_ALLOW 0x40000000u   /* | generation: connmark of an allowed flow */
+#define GW_MARK_REJECT 0x20000000u  /* kernel REJECT (tcp reset / icmp unreachable) */
+#define GW_MARK_F_OLD 0x08000000u   /* queued: ct state established or related */
+#define GW_MARK_F_REPLY 0x04000000u /* queued: ct direction reply */
 
 #define GW_RECV_BATCH 32
 #define GW_RECV_BUF 8192
@@ -62,7 +62,7 @@ struct gw_worker {
 	struct gw_stats st;
 	struct gw_ifcache ifc;
 	struct gw_fold fold;
-	struct gw_capture *cap;       /* NULL without --capture-dir */
+	struct gw_capture *cap; /* NULL without --capture-dir */
 	struct gw_verdicts verdicts;
 	struct mmsghdr msgs[GW_RECV_BATCH];
 	struct iovec iov[GW_RECV_BATCH];

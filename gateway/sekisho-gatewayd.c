@@ -75,7 +75,7 @@
 #include "gateway/gw_worker.h"
 
 #define GW_MAX_QUEUES 64
-#define GW_CTL_GROUP "sekisho"       /* the packaged group (firmware/sysusers.d) */
+#define GW_CTL_GROUP "sekisho" /* the packaged group (firmware/sysusers.d) */
 
 static int rtnl_open(struct mnl_socket **ret)
 {
@@ -115,17 +115,23 @@ int main(int argc, char **argv)
 	struct gw_daemon *d = &daemon_state;
 	struct gw_config *cfg = &d->cfg;
 	static const struct option opts[] = {
-		{ "table", required_argument, NULL, 't' },      { "audit-dir", required_argument, NULL, 'a' },
-		{ "audit-key", required_argument, NULL, 'k' },  { "run-dir", required_argument, NULL, 'r' },
-		{ "queues", required_argument, NULL, 'n' },     { "queue-base", required_argument, NULL, 'b' },
-		{ "netfilter", required_argument, NULL, 'N' },  { "deny-budget", required_argument, NULL, 'd' },
-		{ "host", required_argument, NULL, 'H' },       { "help", no_argument, NULL, 'h' },
-		{ "user", required_argument, NULL, 'u' },       { "capture-dir", required_argument, NULL, 'c' },
-		{ "capture-files", required_argument, NULL, 'C' },
-		{ "capture-file-size", required_argument, NULL, 'S' },
-		{ "control-group", required_argument, NULL, 'g' },
-		{ "no-watch", no_argument, NULL, 'W' },
-		{ 0 },
+		{"table", required_argument, NULL, 't'},
+		{"audit-dir", required_argument, NULL, 'a'},
+		{"audit-key", required_argument, NULL, 'k'},
+		{"run-dir", required_argument, NULL, 'r'},
+		{"queues", required_argument, NULL, 'n'},
+		{"queue-base", required_argument, NULL, 'b'},
+		{"netfilter", required_argument, NULL, 'N'},
+		{"deny-budget", required_argument, NULL, 'd'},
+		{"host", required_argument, NULL, 'H'},
+		{"help", no_argument, NULL, 'h'},
+		{"user", required_argument, NULL, 'u'},
+		{"capture-dir", required_argument, NULL, 'c'},
+		{"capture-files", required_argument, NULL, 'C'},
+		{"capture-file-size", required_argument, NULL, 'S'},
+		{"control-group", required_argument, NULL, 'g'},
+		{"no-watch", no_argument, NULL, 'W'},
+		{0},
 	};
 	cfg->nqueues = 2;
 	cfg->capture_files = 8;
@@ -135,23 +141,58 @@ int main(int argc, char **argv)
 	int ch, r;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 't': cfg->table_path = optarg; break;
-		case 'a': cfg->audit_dir = optarg; break;
-		case 'k': cfg->audit_key = optarg; break;
-		case 'r': cfg->run_dir = optarg; break;
-		case 'n': cfg->nqueues = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'b': cfg->queue_base = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'N': cfg->netfilter = optarg; break;
-		case 'd': cfg->deny_budget = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'H': cfg->host = optarg; break;
-		case 'u': cfg->user = optarg; break;
-		case 'c': cfg->capture_dir = optarg; break;
-		case 'C': cfg->capture_files = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'S': cfg->capture_bytes = strtoull(optarg, NULL, 10); break;
-		case 'g': cfg->ctl_group = optarg; cfg->ctl_group_given = true; break;
-		case 'W': cfg->no_watch = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 't':
+			cfg->table_path = optarg;
+			break;
+		case 'a':
+			cfg->audit_dir = optarg;
+			break;
+		case 'k':
+			cfg->audit_key = optarg;
+			break;
+		case 'r':
+			cfg->run_dir = optarg;
+			break;
+		case 'n':
+			cfg->nqueues = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			cfg->queue_base = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'N':
+			cfg->netfilter = optarg;
+			break;
+		case 'd':
+			cfg->deny_budget = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'H':
+			cfg->host = optarg;
+			break;
+		case 'u':
+			cfg->user = optarg;
+			break;
+		case 'c':
+			cfg->capture_dir = optarg;
+			break;
+		case 'C':
+			cfg->capture_files = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'S':
+			cfg->capture_bytes = strtoull(optarg, NULL, 10);
+			break;
+		case 'g':
+			cfg->ctl_group = optarg;
+			cfg->ctl_group_given = true;
+			break;
+		case 'W':
+			cfg->no_watch = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!cfg->table_path || !cfg->audit_dir || !cfg->audit_key || !cfg->run_dir || cfg->nqueues < 1 ||
@@ -178,8 +219,9 @@ int main(int argc, char **argv)
 			gw_daemon_log("--control-group %s: no such group", cfg->ctl_group);
 			return 2;
 		} else {
-			gw_daemon_log("warning: no group %s: only root and the daemon's user may use the control socket",
-			       cfg->ctl_group);
+			gw_daemon_log(
+				"warning: no group %s: only root and the daemon's user may use the control socket",
+				cfg->ctl_group);
 			cfg->ctl_group = NULL;
 		}
 	}
@@ -205,8 +247,12 @@ int main(int argc, char **argv)
 		gw_daemon_log("audit key: %s", why);
 		return 1;
 	}
-	struct audit_opts ao = { .dir = cfg->audit_dir, .component = "gateway", .host = cfg->host, .key = &key,
-				 .queue_slots = 8192, .lock_timeout_ms = 2000 };
+	struct audit_opts ao = {.dir = cfg->audit_dir,
+				.component = "gateway",
+				.host = cfg->host,
+				.key = &key,
+				.queue_slots = 8192,
+				.lock_timeout_ms = 2000};
 	r = audit_open(&ao, &d->audit, why, sizeof why);
 	audit_key_wipe(&key);
 	if (r < 0) {
@@ -295,14 +341,16 @@ int main(int argc, char **argv)
 		};
 		audit_emit(d->audit, "gateway.start", f, AUDIT_N(f));
 	}
-	gw_daemon_log("ready: %u queue(s) from %u, generation %u, table %s", cfg->nqueues, cfg->queue_base, gen, cfg->table_path);
+	gw_daemon_log("ready: %u queue(s) from %u, generation %u, table %s", cfg->nqueues, cfg->queue_base, gen,
+		      cfg->table_path);
 	fflush(stderr);
 
 	uint64_t last_enobufs = 0;
 	while (!atomic_load(&d->stop)) {
-		struct pollfd p[4] = { { .fd = sfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN },
-				       { .fd = rtnl ? mnl_socket_get_fd(rtnl) : -1, .events = POLLIN },
-				       { .fd = d->priv.events, .events = POLLIN } };
+		struct pollfd p[4] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = lfd, .events = POLLIN},
+				      {.fd = rtnl ? mnl_socket_get_fd(rtnl) : -1, .events = POLLIN},
+				      {.fd = d->priv.events, .events = POLLIN}};
 		int pr = poll(p, 4, 1000);
 		if (pr > 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR)))
 			gw_priv_events(&d->priv, d->audit);
@@ -310,7 +358,7 @@ int main(int argc, char **argv)
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
 				if (si.ssi_signo == SIGHUP) {
-					gw_reload_table(d, why, sizeof why);   /* logs either way */
+					gw_reload_table(d, why, sizeof why); /* logs either way */
 				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 					atomic_store(&d->stop, true);
 				}
@@ -328,8 +376,9 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < cfg->nqueues; i++)
 			enobufs += atomic_load(&d->workers[i].st.enobufs);
 		if (enobufs != last_enobufs) {
-			gw_daemon_log("warning: %" PRIu64 " receive buffer overruns (ENOBUFS) so far: packets were dropped",
-			       enobufs);
+			gw_daemon_log("warning: %" PRIu64
+				      " receive buffer overruns (ENOBUFS) so far: packets were dropped",
+				      enobufs);
 			last_enobufs = enobufs;
 		}
 	}
@@ -343,7 +392,7 @@ int main(int argc, char **argv)
 	}
 	if (rtnl)
 		mnl_socket_close(rtnl);
-	if (d->priv.events >= 0)      /* the request socket stays: its close makes the helper fence */
+	if (d->priv.events >= 0) /* the request socket stays: its close makes the helper fence */
 		close(d->priv.events);
 	unlink(d->ctl_path);
 	close(lfd);

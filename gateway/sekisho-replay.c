@@ -69,8 +69,9 @@ static void print_flow(void *arg, const struct gw_replay_flow *f)
 	}
 	struct table_rule_info ri;
 	bool has_rule = f->v.rule_index != UINT32_MAX && table_rule(o->t, f->v.rule_index, &ri);
-	const char *hook = f->hook == GW_REPLAY_HOOK_INPUT ? "input" : f->hook == GW_REPLAY_HOOK_OUTPUT ? "output"
-												      : "forward";
+	const char *hook = f->hook == GW_REPLAY_HOOK_INPUT ? "input"
+		: f->hook == GW_REPLAY_HOOK_OUTPUT         ? "output"
+							   : "forward";
 	if (o->json) {
 		printf("{\"packet\":%" PRIu64 ",\"from_zone\":", f->packet);
 		put_json_str(f->from >= 0 ? zname(o->t, f->from) : "");
@@ -140,34 +141,48 @@ static int drop_root(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sekisho-replay --table FILE [--in-zone ZONE | --in-if IFNAME] [--out-zone ZONE]\n"
-		   "                      [--net CIDR=ZONE ...] [--json] [--max-flows N] [--max-bytes N]\n"
-		   "                      [--keep-outgoing] CAPTURE.pcap|.pcapng\n");
+	fprintf(f,
+		"usage: sekisho-replay --table FILE [--in-zone ZONE | --in-if IFNAME] [--out-zone ZONE]\n"
+		"                      [--net CIDR=ZONE ...] [--json] [--max-flows N] [--max-bytes N]\n"
+		"                      [--keep-outgoing] CAPTURE.pcap|.pcapng\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "table", required_argument, NULL, 't' },    { "in-zone", required_argument, NULL, 'i' },
-		{ "in-if", required_argument, NULL, 'I' },    { "out-zone", required_argument, NULL, 'o' },
-		{ "net", required_argument, NULL, 'n' },      { "json", no_argument, NULL, 'j' },
-		{ "max-flows", required_argument, NULL, 'f' }, { "max-bytes", required_argument, NULL, 'b' },
-		{ "keep-outgoing", no_argument, NULL, 'k' },  { "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"table", required_argument, NULL, 't'},
+		{"in-zone", required_argument, NULL, 'i'},
+		{"in-if", required_argument, NULL, 'I'},
+		{"out-zone", required_argument, NULL, 'o'},
+		{"net", required_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},
+		{"max-flows", required_argument, NULL, 'f'},
+		{"max-bytes", required_argument, NULL, 'b'},
+		{"keep-outgoing", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *table_path = NULL, *in_zone = NULL, *in_if = NULL, *out_zone = NULL;
 	const char *nets_text[GW_REPLAY_MAX_NETS];
 	size_t nnets = 0, max_flows = 262144;
 	uint64_t max_bytes = 1ull << 30;
-	struct out out = { 0 };
+	struct out out = {0};
 	bool keep_out = false;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 't': table_path = optarg; break;
-		case 'i': in_zone = optarg; break;
-		case 'I': in_if = optarg; break;
-		case 'o': out_zone = optarg; break;
+		case 't':
+			table_path = optarg;
+			break;
+		case 'i':
+			in_zone = optarg;
+			break;
+		case 'I':
+			in_if = optarg;
+			break;
+		case 'o':
+			out_zone = optarg;
+			break;
 		case 'n':
 			if (nnets >= GW_REPLAY_MAX_NETS) {
 				fprintf(stderr, "sekisho-replay: at most %d --net\n", GW_REPLAY_MAX_NETS);
@@ -175,12 +190,24 @@ int main(int argc, char **argv)
 			}
 			nets_text[nnets++] = optarg;
 			break;
-		case 'j': out.json = true; break;
-		case 'f': max_flows = strtoul(optarg, NULL, 10); break;
-		case 'b': max_bytes = strtoull(optarg, NULL, 10); break;
-		case 'k': keep_out = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'j':
+			out.json = true;
+			break;
+		case 'f':
+			max_flows = strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			max_bytes = strtoull(optarg, NULL, 10);
+			break;
+		case 'k':
+			keep_out = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!table_path || optind != argc - 1 || (in_zone && in_if)) {
@@ -195,7 +222,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	out.t = t;
-	struct gw_replay_opts ro = { .in_zone = -1, .out_zone = -1, .keep_outgoing = keep_out };
+	struct gw_replay_opts ro = {.in_zone = -1, .out_zone = -1, .keep_outgoing = keep_out};
 	if (in_zone && (ro.in_zone = table_zone_by_name(t, in_zone)) < 0) {
 		fprintf(stderr, "sekisho-replay: no zone %s in the table\n", in_zone);
 		return 2;
@@ -254,7 +281,8 @@ int main(int argc, char **argv)
 		fprintf(s, ",\"error_offset\":%zu", st.error_offset);
 	fprintf(s, "}\n");
 	if (st.truncated)
-		fprintf(stderr, "sekisho-replay: %s: bad or truncated record at byte %zu; verdicts above are up to it\n",
+		fprintf(stderr,
+			"sekisho-replay: %s: bad or truncated record at byte %zu; verdicts above are up to it\n",
 			cap_path, st.error_offset);
 	gw_replay_free(rp);
 	free(buf);

@@ -35,8 +35,8 @@ bool policy_addr_set_contains(const struct addr_set *s, int family, u128 a)
 
 bool policy_addr_set_is_any(const struct addr_set *s)
 {
-	return s->n4 == 1 && s->v4[0].lo == 0 && s->v4[0].hi == INADDR_V4_MAX &&
-	       s->n6 == 1 && s->v6[0].lo == 0 && s->v6[0].hi == U128_MAX;
+	return s->n4 == 1 && s->v4[0].lo == 0 && s->v4[0].hi == INADDR_V4_MAX && s->n6 == 1 && s->v6[0].lo == 0 &&
+		s->v6[0].hi == U128_MAX;
 }
 
 static int range_cmp(const void *a, const void *b)
@@ -74,10 +74,9 @@ void policy_addr_set_free(struct addr_set *s)
 }
 
 const struct policy_name_num policy_protocols[] = {
-	{"icmp", 1}, {"igmp", 2}, {"ipip", 4}, {"tcp", 6}, {"egp", 8}, {"udp", 17},
-	{"dccp", 33}, {"ipv6", 41}, {"rsvp", 46}, {"gre", 47}, {"esp", 50}, {"ah", 51},
-	{"icmpv6", 58}, {"eigrp", 88}, {"ospf", 89}, {"etherip", 97}, {"pim", 103},
-	{"vrrp", 112}, {"l2tp", 115}, {"sctp", 132}, {"udplite", 136},
+	{"icmp", 1},  {"igmp", 2},     {"ipip", 4},  {"tcp", 6},    {"egp", 8},    {"udp", 17},    {"dccp", 33},
+	{"ipv6", 41}, {"rsvp", 46},    {"gre", 47},  {"esp", 50},   {"ah", 51},    {"icmpv6", 58}, {"eigrp", 88},
+	{"ospf", 89}, {"etherip", 97}, {"pim", 103}, {"vrrp", 112}, {"l2tp", 115}, {"sctp", 132},  {"udplite", 136},
 };
 const size_t policy_nprotocols = sizeof policy_protocols / sizeof policy_protocols[0];
 
@@ -152,8 +151,8 @@ enum table_action policy_default_action(const struct policy *p, unsigned from, u
 
 bool policy_rule_is_exception(const struct policy_rule *r)
 {
-	const uint32_t need = POLICY_RULE_SRC_HOSTS | POLICY_RULE_DST_HOSTS | POLICY_RULE_SVC_EXPLICIT |
-			      POLICY_RULE_LOG;
+	const uint32_t need =
+		POLICY_RULE_SRC_HOSTS | POLICY_RULE_DST_HOSTS | POLICY_RULE_SVC_EXPLICIT | POLICY_RULE_LOG;
 	return r->action == ACT_ALLOW && (r->flags & need) == need;
 }
 
@@ -200,8 +199,7 @@ bool policy_sanitize_relays(const struct policy_sanitize *s, bool to_self, const
 bool policy_sanitize_relay_admits(const struct policy_sanitize *s, const struct policy_packet *pkt)
 {
 	const struct addr_set *dst;
-	if (!policy_sanitize_relays(s, pkt->to_zone == TABLE_ZONE_SELF, &dst) ||
-	    !svc_contains(s->svc, s->nsvc, pkt))
+	if (!policy_sanitize_relays(s, pkt->to_zone == TABLE_ZONE_SELF, &dst) || !svc_contains(s->svc, s->nsvc, pkt))
 		return false;
 	return !dst || policy_addr_set_contains(dst, pkt->family, pkt->dst);
 }

@@ -42,41 +42,41 @@ struct ip_range {
 /* A set of addresses: sorted, merged, non-overlapping ranges per family. */
 struct addr_set {
 	uint32_t n4, n6;
-	struct ip_range *v4;    /* values 0..2^32-1 */
+	struct ip_range *v4; /* values 0..2^32-1 */
 	struct ip_range *v6;
 };
 
 /* One service entry: key interval x source-port interval. */
 struct svc_range {
-	uint32_t key_lo, key_hi;     /* 0..0xffffff */
+	uint32_t key_lo, key_hi; /* 0..0xffffff */
 	uint16_t sport_lo, sport_hi;
 };
 
 enum {
 	POLICY_RULE_LOG = 1u << 0,
-	POLICY_RULE_SRC_HOSTS = 1u << 1,   /* every source element names one address */
-	POLICY_RULE_DST_HOSTS = 1u << 2,   /* every destination element names one address */
-	POLICY_RULE_SVC_EXPLICIT = 1u << 3,/* service list given and not "any" */
-	POLICY_RULE_SRC_ANY = 1u << 4,     /* source written as any/omitted */
+	POLICY_RULE_SRC_HOSTS = 1u << 1,    /* every source element names one address */
+	POLICY_RULE_DST_HOSTS = 1u << 2,    /* every destination element names one address */
+	POLICY_RULE_SVC_EXPLICIT = 1u << 3, /* service list given and not "any" */
+	POLICY_RULE_SRC_ANY = 1u << 4,      /* source written as any/omitted */
 	POLICY_RULE_DST_ANY = 1u << 5,
 };
 
 struct policy_rule {
-	uint32_t id;                 /* 1-based, in source order across includes;
+	uint32_t id; /* 1-based, in source order across includes;
 	                                expired rules keep their number */
 	enum table_action action;
-	uint32_t flags;              /* POLICY_RULE_* */
-	uint64_t from_zones;         /* bit i: zone index i */
+	uint32_t flags;      /* POLICY_RULE_* */
+	uint64_t from_zones; /* bit i: zone index i */
 	uint64_t to_zones;
-	struct addr_set src, dst;    /* "any" when written so or omitted */
+	struct addr_set src, dst; /* "any" when written so or omitted */
 	uint32_t nsvc;
-	struct svc_range *svc;       /* sorted by (sport_lo, key_lo); any = one full entry */
-	struct policy_loc loc;       /* the "rule" keyword */
-	char *name;                  /* the quoted rule name (UTF-8) */
-	char *description;           /* may be NULL */
-	char *owner;                 /* may be NULL */
-	char *ticket;                /* may be NULL */
-	char *expires;               /* "YYYY-MM-DD" or NULL */
+	struct svc_range *svc; /* sorted by (sport_lo, key_lo); any = one full entry */
+	struct policy_loc loc; /* the "rule" keyword */
+	char *name;            /* the quoted rule name (UTF-8) */
+	char *description;     /* may be NULL */
+	char *owner;           /* may be NULL */
+	char *ticket;          /* may be NULL */
+	char *expires;         /* "YYYY-MM-DD" or NULL */
 	/* As written, for listings: "lgwan [clients]", "internet", "smtp, dns" */
 	char *from_text, *to_text, *svc_text;
 };
@@ -85,19 +85,19 @@ struct policy_zone {
 	char *name;
 	enum table_tier tier;
 	uint32_t nif;
-	char **ifnames;              /* appliance interfaces facing the zone */
-	struct addr_set nets;        /* its networks (may be any: internet) */
-	char *description;           /* may be NULL */
-	struct policy_loc loc;       /* NULL file for self */
+	char **ifnames;        /* appliance interfaces facing the zone */
+	struct addr_set nets;  /* its networks (may be any: internet) */
+	char *description;     /* may be NULL */
+	struct policy_loc loc; /* NULL file for self */
 };
 
 /* isolate ZONES: nothing crosses the boundary of these zones except rules
  * that name single hosts on both ends, explicit services, and log. */
 struct policy_isolate {
 	uint64_t zones;
-	bool implicit;               /* added because the policy declared none */
+	bool implicit; /* added because the policy declared none */
 	struct policy_loc loc;
-	char *text;                  /* the statement as written, for reports */
+	char *text; /* the statement as written, for reports */
 };
 
 /* sanitize A <-> B via RELAYS [service S]:
@@ -108,19 +108,19 @@ struct policy_isolate {
 struct policy_sanitize {
 	uint64_t a_zones, b_zones;
 	bool both_ways;
-	struct addr_set via;         /* relay addresses that are not the appliance */
-	bool via_self;               /* a relay is the appliance itself (host X self) */
+	struct addr_set via; /* relay addresses that are not the appliance */
+	bool via_self;       /* a relay is the appliance itself (host X self) */
 	uint32_t nsvc;
-	struct svc_range *svc;       /* relay services; any when not given */
+	struct svc_range *svc; /* relay services; any when not given */
 	bool implicit;
 	struct policy_loc loc;
 	char *text;
 };
 
 struct policy {
-	char *name;                  /* "policy NAME": may be NULL */
-	char *version;               /* may be NULL */
-	uint8_t sha256[32];          /* of the normalised source: the token
+	char *name;         /* "policy NAME": may be NULL */
+	char *version;      /* may be NULL */
+	uint8_t sha256[32]; /* of the normalised source: the token
 	                                stream of all files in include order */
 	bool require_owner, require_description;
 
@@ -128,8 +128,8 @@ struct policy {
 	struct policy_zone zones[TABLE_MAX_ZONES];
 
 	uint32_t nrules;
-	struct policy_rule *rules;   /* first-match order; expired rules removed */
-	uint32_t nrules_total;       /* rules written, including expired ones */
+	struct policy_rule *rules; /* first-match order; expired rules removed */
+	uint32_t nrules_total;     /* rules written, including expired ones */
 
 	/* Default action per zone pair (ACT_DENY or ACT_REJECT) and where it
 	 * was set (file NULL: the built-in default deny). */
@@ -142,7 +142,7 @@ struct policy {
 	struct policy_sanitize *sanitize;
 
 	uint32_t nfiles;
-	char **files;                /* every file read, in include order */
+	char **files; /* every file read, in include order */
 };
 
 void policy_free(struct policy *p);
@@ -154,10 +154,10 @@ int policy_zone_find(const struct policy *p, const char *name);
  * semantics every faster structure must agree with. */
 struct policy_packet {
 	uint8_t from_zone, to_zone;
-	uint8_t family;              /* 4 or 6 */
+	uint8_t family; /* 4 or 6 */
 	uint8_t proto;
 	uint16_t sport;
-	uint32_t key;                /* SVC_KEY(...), see above */
+	uint32_t key; /* SVC_KEY(...), see above */
 	u128 src, dst;
 };
 bool policy_rule_matches(const struct policy_rule *r, const struct policy_packet *pkt);
@@ -198,9 +198,9 @@ bool policy_isolate_crosses(uint64_t zones, unsigned from, unsigned to);
 
 /* How one sanitize statement governs the path from -> to. */
 enum policy_sanitize_path {
-	SANITIZE_FREE = 0,           /* not its business */
-	SANITIZE_CROSSING,           /* between its sides, to a zone other than self */
-	SANITIZE_TO_SELF,            /* to the appliance: from a side to self */
+	SANITIZE_FREE = 0, /* not its business */
+	SANITIZE_CROSSING, /* between its sides, to a zone other than self */
+	SANITIZE_TO_SELF,  /* to the appliance: from a side to self */
 };
 /* The path's kind; *ret_relays says whether the statement's relays are
  * permitted on it (the declared direction), false: nothing passes. */

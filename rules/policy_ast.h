@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 struct ast_loc {
-	uint32_t file;     /* index into the loader's file list */
+	uint32_t file; /* index into the loader's file list */
 	uint32_t line, col, len;
 };
 
@@ -27,18 +27,18 @@ struct ast_word {
 };
 
 enum ast_item_kind {
-	AST_ITEM_NAME,       /* an object name */
-	AST_ITEM_ANY,        /* the word any */
-	AST_ITEM_SELF,       /* the word self (only meaningful in host) */
-	AST_ITEM_LITERAL,    /* an address, prefix or range literal */
-	AST_ITEM_SPEC,       /* a service specification: tcp/25, icmp/echo-request, any */
-	AST_ITEM_WORD,       /* a plain word: zone names, interfaces, tiers, require */
+	AST_ITEM_NAME,    /* an object name */
+	AST_ITEM_ANY,     /* the word any */
+	AST_ITEM_SELF,    /* the word self (only meaningful in host) */
+	AST_ITEM_LITERAL, /* an address, prefix or range literal */
+	AST_ITEM_SPEC,    /* a service specification: tcp/25, icmp/echo-request, any */
+	AST_ITEM_WORD,    /* a plain word: zone names, interfaces, tiers, require */
 };
 
 struct ast_item {
 	enum ast_item_kind kind;
 	struct ast_word w;
-	struct ast_word sport;   /* SPEC only: "sport PORTS" when given */
+	struct ast_word sport; /* SPEC only: "sport PORTS" when given */
 };
 
 struct ast_list {
@@ -47,10 +47,10 @@ struct ast_list {
 };
 
 struct ast_endpoint {
-	struct ast_list zones;   /* AST_ITEM_WORD / AST_ITEM_ANY */
-	bool has_addrs;          /* "[...]" was written */
+	struct ast_list zones; /* AST_ITEM_WORD / AST_ITEM_ANY */
+	bool has_addrs;        /* "[...]" was written */
 	struct ast_list addrs;
-	struct ast_loc loc;      /* the whole endpoint */
+	struct ast_loc loc; /* the whole endpoint */
 };
 
 enum ast_stmt_kind {
@@ -72,24 +72,24 @@ enum ast_stmt_kind {
 
 struct ast_stmt {
 	enum ast_stmt_kind kind;
-	bool broken;             /* had a syntax error: only its name is usable */
-	struct ast_loc loc;      /* the keyword */
+	bool broken;        /* had a syntax error: only its name is usable */
+	struct ast_loc loc; /* the keyword */
 	/* policy, rule: the quoted name; include: the path; definitions: NAME */
 	struct ast_word name;
-	struct ast_word version;             /* policy */
-	struct ast_word tier;                /* zone */
-	struct ast_word action;              /* rule, default */
+	struct ast_word version; /* policy */
+	struct ast_word tier;    /* zone */
+	struct ast_word action;  /* rule, default */
 	struct ast_word description, owner, ticket, expires;
-	bool log;                            /* rule */
-	bool both_ways;                      /* sanitize: <-> */
+	bool log;       /* rule */
+	bool both_ways; /* sanitize: <-> */
 	bool has_network, has_svc, has_via;
 	/* require: words; host/network/range/group/service/service-group:
 	 * members; zone: networks; isolate: zone references */
 	struct ast_list items;
-	struct ast_list ifaces;              /* zone */
-	struct ast_list via;                 /* sanitize */
-	struct ast_list svc;                 /* rule, sanitize */
-	struct ast_word svc_kw;              /* the word "service" */
+	struct ast_list ifaces; /* zone */
+	struct ast_list via;    /* sanitize */
+	struct ast_list svc;    /* rule, sanitize */
+	struct ast_word svc_kw; /* the word "service" */
 	/* rule, default: the endpoints; sanitize: one zone reference each */
 	struct ast_endpoint from, to;
 };
@@ -98,7 +98,7 @@ struct ast_chunk;
 
 struct policy_ast {
 	struct ast_chunk *arena;
-	struct ast_stmt **stmts;             /* in source order across includes */
+	struct ast_stmt **stmts; /* in source order across includes */
 	size_t nstmts, stmtcap;
 };
 

@@ -101,8 +101,7 @@ int policy_compile(const char *path, const struct policy_compile_options *opt, s
 	if (r < 0)
 		return compile_stop(ret, POLICY_COMPILE_BUILD, r);
 	unsigned int n = sizeof ret->table_sha256;
-	ret->have_table_sha256 = EVP_Digest(ret->table, ret->table_len, ret->table_sha256, &n, EVP_sha256(),
-					    NULL) == 1;
+	ret->have_table_sha256 = EVP_Digest(ret->table, ret->table_len, ret->table_sha256, &n, EVP_sha256(), NULL) == 1;
 
 	/* 5. record it (the audit trail) before it can be installed */
 	if (opt->record) {

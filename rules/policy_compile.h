@@ -30,12 +30,12 @@ struct policy_compile;
 
 struct policy_compile_options {
 	struct policy_options load;
-	bool prove;                  /* prove the invariants */
+	bool prove; /* prove the invariants */
 	struct prove_options proof;
-	bool strict;                 /* after proving, warnings fail too */
-	bool build;                  /* build the table in memory */
-	int64_t compile_time;        /* recorded in the table: seconds since the epoch */
-	const char *output;          /* write the table to this file (needs build) */
+	bool strict;          /* after proving, warnings fail too */
+	bool build;           /* build the table in memory */
+	int64_t compile_time; /* recorded in the table: seconds since the epoch */
+	const char *output;   /* write the table to this file (needs build) */
 	/* Called with the built table before it is written; a negative return
 	 * stops the pipeline (a table nobody recorded is not installed). */
 	int (*record)(void *ctx, const struct policy_compile *c);
@@ -43,9 +43,9 @@ struct policy_compile_options {
 };
 
 enum policy_compile_stage {
-	POLICY_COMPILE_LOAD,         /* load or evaluate */
+	POLICY_COMPILE_LOAD, /* load or evaluate */
 	POLICY_COMPILE_PROVE,
-	POLICY_COMPILE_STRICT,       /* proven, but warnings under strict */
+	POLICY_COMPILE_STRICT, /* proven, but warnings under strict */
 	POLICY_COMPILE_BUILD,
 	POLICY_COMPILE_RECORD,
 	POLICY_COMPILE_WRITE,
@@ -53,14 +53,14 @@ enum policy_compile_stage {
 };
 
 struct policy_compile {
-	enum policy_compile_stage stage;   /* the stage that failed, or DONE */
-	struct policy *policy;       /* NULL when load or evaluate failed */
-	struct prove_report report;  /* when proving ran */
-	void *table;                 /* built table bytes, or NULL */
+	enum policy_compile_stage stage; /* the stage that failed, or DONE */
+	struct policy *policy;           /* NULL when load or evaluate failed */
+	struct prove_report report;      /* when proving ran */
+	void *table;                     /* built table bytes, or NULL */
 	size_t table_len;
 	bool have_table_sha256;
 	uint8_t table_sha256[32];
-	char why[256];               /* why build or write failed */
+	char why[256]; /* why build or write failed */
 };
 
 /* Run the pipeline on path as opt asks.  Returns 0 (ret->stage is DONE),

@@ -35,8 +35,8 @@ enum diag_severity {
 
 struct diag_entry {
 	enum diag_severity severity;
-	struct policy_loc loc;   /* loc.file NULL: not tied to a place */
-	char *message;           /* owned; may contain several lines */
+	struct policy_loc loc; /* loc.file NULL: not tied to a place */
+	char *message;         /* owned; may contain several lines */
 };
 
 struct diag {
@@ -48,9 +48,9 @@ struct diag {
 		char *name;
 		char *text;
 		size_t len;
-	} *src;
+	} * src;
 	size_t nsrc, srccap;
-	size_t max_errors;       /* stop recording past this many errors (0: 1000) */
+	size_t max_errors; /* stop recording past this many errors (0: 1000) */
 };
 
 void policy_diag_init(struct diag *d);

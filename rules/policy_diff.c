@@ -32,7 +32,7 @@
  * pspace.h (requested from its owner). */
 
 #define DIFF_DEFAULT_BUDGET 50000000ull
-#define DEFAULT_RULE UINT32_MAX      /* the default, as a rule index */
+#define DEFAULT_RULE UINT32_MAX /* the default, as a rule index */
 
 static const int families[2] = {4, 6};
 
@@ -40,8 +40,8 @@ static const int families[2] = {4, 6};
 struct side {
 	const struct policy *p;
 	const struct pspace_table *tab;
-	unsigned f, t;               /* zone indexes in this policy */
-	uint8_t dflt;                /* the pair's default action */
+	unsigned f, t; /* zone indexes in this policy */
+	uint8_t dflt;  /* the pair's default action */
 };
 
 struct dctx {
@@ -141,8 +141,8 @@ static long rule_long(uint32_t r)
 
 
 /* Does some packet of q go to old rule oi and new rule nj?  Records it. */
-static int try_pair(struct dctx *c, const struct side *o, const struct side *n, int fi, uint32_t oi,
-		    uint32_t nj, const struct pspace_term *q)
+static int try_pair(struct dctx *c, const struct side *o, const struct side *n, int fi, uint32_t oi, uint32_t nj,
+		    const struct pspace_term *q)
 {
 	uint64_t key = seen_key(oi, nj);
 	if (seen_has(c, key))
@@ -234,8 +234,7 @@ static void names_add(char ***v, size_t *n, const char *name)
 	(*v)[(*n)++] = xstrdup(name ? name : "");
 }
 
-int policy_diff(const struct policy *old, const struct policy *new, uint64_t budget,
-		struct diff_result *ret)
+int policy_diff(const struct policy *old, const struct policy *new, uint64_t budget, struct diff_result *ret)
 {
 	memset(ret, 0, sizeof *ret);
 	ret->complete = true;
@@ -276,7 +275,7 @@ int policy_diff(const struct policy *old, const struct policy *new, uint64_t bud
 		}
 	}
 	if (rc < 0)
-		ret->complete = false;   /* only the budget fails here */
+		ret->complete = false; /* only the budget fails here */
 	for (int fi = 0; fi < 2; fi++) {
 		pspace_table_free(otab[fi]);
 		pspace_table_free(ntab[fi]);
@@ -313,14 +312,15 @@ static void names_render(const char *what, char **v, size_t n, struct strbuf *ou
 	strbuf_puts(out, " (traffic to or from them is not compared)\n");
 }
 
-void policy_diff_render(const struct policy *old, const struct policy *new,
-			const struct diff_result *r, struct strbuf *out)
+void policy_diff_render(const struct policy *old, const struct policy *new, const struct diff_result *r,
+			struct strbuf *out)
 {
 	names_render("added", r->zones_added, r->nadded, out);
 	names_render("removed", r->zones_removed, r->nremoved, out);
 	if (!r->n)
-		strbuf_puts(out, r->complete ? "no change in what is allowed or denied\n"
-					     : "no change found before the analysis budget ran out\n");
+		strbuf_puts(out,
+			    r->complete ? "no change in what is allowed or denied\n"
+					: "no change found before the analysis budget ran out\n");
 	struct strbuf pkt = STRBUF_INIT;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct diff_change *ch = &r->v[i];

@@ -17,10 +17,10 @@
 #include "rules/policy.h"
 
 struct diff_change {
-	char from_zone[64], to_zone[64];   /* names */
-	struct policy_packet example;      /* zones as indexes of the NEW policy */
+	char from_zone[64], to_zone[64]; /* names */
+	struct policy_packet example;    /* zones as indexes of the NEW policy */
 	uint8_t old_action, new_action;
-	long old_rule, new_rule;           /* rule indexes, -1: the default */
+	long old_rule, new_rule; /* rule indexes, -1: the default */
 };
 
 struct diff_result {
@@ -28,12 +28,11 @@ struct diff_result {
 	struct diff_change *v;
 	char **zones_added, **zones_removed;
 	size_t nadded, nremoved;
-	bool complete;                     /* false: budget ran out */
+	bool complete; /* false: budget ran out */
 };
 
-int policy_diff(const struct policy *old, const struct policy *new, uint64_t budget,
-		struct diff_result *ret);
+int policy_diff(const struct policy *old, const struct policy *new, uint64_t budget, struct diff_result *ret);
 /* Human-readable report, grouped by zone pair, rules shown with file:line. */
-void policy_diff_render(const struct policy *old, const struct policy *new,
-			const struct diff_result *r, struct strbuf *out);
+void policy_diff_render(const struct policy *old, const struct policy *new, const struct diff_result *r,
+			struct strbuf *out);
 void policy_diff_free(struct diff_result *r);

@@ -60,8 +60,8 @@ static unsigned ev_digits_value(const char *s, size_t n)
 int policy_eval_date(const char *s, size_t n)
 {
 	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	if (n != 10 || s[4] != '-' || s[7] != '-' || !ev_is_digits(s, 4) ||
-	    !ev_is_digits(s + 5, 2) || !ev_is_digits(s + 8, 2))
+	if (n != 10 || s[4] != '-' || s[7] != '-' || !ev_is_digits(s, 4) || !ev_is_digits(s + 5, 2) ||
+	    !ev_is_digits(s + 8, 2))
 		return -EINVAL;
 	unsigned y = ev_digits_value(s, 4), m = ev_digits_value(s + 5, 2), d = ev_digits_value(s + 8, 2);
 	if (y < 1970 || m < 1 || m > 12 || d < 1)
@@ -72,8 +72,8 @@ int policy_eval_date(const char *s, size_t n)
 	return d <= max ? 0 : -EINVAL;
 }
 
-__attribute__((format(printf, 4, 5)))
-static int ev_why(struct policy_why *why, size_t off, size_t len, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int ev_why(struct policy_why *why, size_t off, size_t len, const char *fmt,
+							...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -85,23 +85,21 @@ static int ev_why(struct policy_why *why, size_t off, size_t len, const char *fm
 }
 
 /* A number 0..max; s[0..n) is part of a larger text starting off bytes in. */
-static int ev_number(const char *s, size_t n, unsigned max, const char *what, size_t off,
-		     unsigned *ret, struct policy_why *why)
+static int ev_number(const char *s, size_t n, unsigned max, const char *what, size_t off, unsigned *ret,
+		     struct policy_why *why)
 {
 	if (!ev_is_digits(s, n))
-		return ev_why(why, off, n, "invalid %s '%.*s' (expected a number 0-%u)", what,
-			      (int)(n > 40 ? 40 : n), s, max);
+		return ev_why(why, off, n, "invalid %s '%.*s' (expected a number 0-%u)", what, (int)(n > 40 ? 40 : n),
+			      s, max);
 	/* more than 9 digits cannot be in range and would overflow */
 	if (n > 9 || ev_digits_value(s, n) > max)
-		return ev_why(why, off, n, "%s %.*s is out of range (0-%u)", what,
-			      (int)(n > 40 ? 40 : n), s, max);
+		return ev_why(why, off, n, "%s %.*s is out of range (0-%u)", what, (int)(n > 40 ? 40 : n), s, max);
 	*ret = ev_digits_value(s, n);
 	return 0;
 }
 
 /* PORTS := N | N-M | any */
-static int ev_ports(const char *s, size_t n, size_t off, uint16_t *lo, uint16_t *hi,
-		    struct policy_why *why)
+static int ev_ports(const char *s, size_t n, size_t off, uint16_t *lo, uint16_t *hi, struct policy_why *why)
 {
 	unsigned a, b;
 	if (n == 3 && !memcmp(s, "any", 3)) {
@@ -130,18 +128,24 @@ static int ev_ports(const char *s, size_t n, size_t off, uint16_t *lo, uint16_t 
 }
 
 /* protocol names: policy_protocols (policy.c), shared with explain */
-static const struct policy_name_num ev_icmp4_types[] = {
-	{"echo-reply", 0}, {"destination-unreachable", 3}, {"source-quench", 4},
-	{"redirect", 5}, {"echo-request", 8}, {"router-advertisement", 9},
-	{"router-solicitation", 10}, {"time-exceeded", 11}, {"parameter-problem", 12},
-	{"timestamp", 13}, {"timestamp-reply", 14},
-}, ev_icmp6_types[] = {
-	{"destination-unreachable", 1}, {"packet-too-big", 2}, {"time-exceeded", 3},
-	{"parameter-problem", 4}, {"echo-request", 128}, {"echo-reply", 129},
-	{"mld-listener-query", 130}, {"mld-listener-report", 131},
-	{"mld-listener-done", 132}, {"nd-router-solicit", 133}, {"nd-router-advert", 134},
-	{"nd-neighbor-solicit", 135}, {"nd-neighbor-advert", 136}, {"nd-redirect", 137},
-	{"mld2-listener-report", 143},
+static const struct policy_name_num ev_icmp4_types[] =
+	{
+		{"echo-reply", 0},           {"destination-unreachable", 3},
+		{"source-quench", 4},        {"redirect", 5},
+		{"echo-request", 8},         {"router-advertisement", 9},
+		{"router-solicitation", 10}, {"time-exceeded", 11},
+		{"parameter-problem", 12},   {"timestamp", 13},
+		{"timestamp-reply", 14},
+},
+				    ev_icmp6_types[] = {
+					    {"destination-unreachable", 1}, {"packet-too-big", 2},
+					    {"time-exceeded", 3},           {"parameter-problem", 4},
+					    {"echo-request", 128},          {"echo-reply", 129},
+					    {"mld-listener-query", 130},    {"mld-listener-report", 131},
+					    {"mld-listener-done", 132},     {"nd-router-solicit", 133},
+					    {"nd-router-advert", 134},      {"nd-neighbor-solicit", 135},
+					    {"nd-neighbor-advert", 136},    {"nd-redirect", 137},
+					    {"mld2-listener-report", 143},
 };
 
 static int ev_lookup_num(const struct policy_name_num *t, size_t n, const char *s, size_t len)
@@ -163,8 +167,7 @@ static const char *ev_suggest_num(const struct policy_name_num *t, size_t n, con
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* icmp/icmpv6 argument TYPE[:CODE] | any */
-static int ev_icmp(unsigned proto, const char *s, size_t n, size_t off, struct svc_range *r,
-		   struct policy_why *why)
+static int ev_icmp(unsigned proto, const char *s, size_t n, size_t off, struct svc_range *r, struct policy_why *why)
 {
 	const struct policy_name_num *t = proto == 1 ? ev_icmp4_types : ev_icmp6_types;
 	size_t nt = proto == 1 ? NELEM(ev_icmp4_types) : NELEM(ev_icmp6_types);
@@ -182,18 +185,19 @@ static int ev_icmp(unsigned proto, const char *s, size_t n, size_t off, struct s
 			return -EINVAL;
 	} else {
 		int v = ev_lookup_num(t, nt, s, tn);
-		if (v < 0 && ev_lookup_num(proto == 1 ? ev_icmp6_types : ev_icmp4_types,
-					   proto == 1 ? NELEM(ev_icmp6_types) : NELEM(ev_icmp4_types),
-					   s, tn) >= 0)
+		if (v < 0 &&
+		    ev_lookup_num(proto == 1 ? ev_icmp6_types : ev_icmp4_types,
+				  proto == 1 ? NELEM(ev_icmp6_types) : NELEM(ev_icmp4_types), s, tn) >= 0)
 			return ev_why(why, off, tn, "'%.*s' is an %s type; write %s/%.*s", (int)tn, s,
-				      proto == 1 ? "ICMPv6" : "ICMP (IPv4)", proto == 1 ? "icmpv6" : "icmp",
-				      (int)tn, s);
+				      proto == 1 ? "ICMPv6" : "ICMP (IPv4)", proto == 1 ? "icmpv6" : "icmp", (int)tn,
+				      s);
 		if (v < 0) {
 			const char *sug = ev_suggest_num(t, nt, s, tn);
 			if (sug)
 				return ev_why(why, off, tn, "unknown %s type '%.*s'; did you mean '%s'?",
 					      proto == 1 ? "ICMP" : "ICMPv6", (int)(tn > 40 ? 40 : tn), s, sug);
-			return ev_why(why, off, tn, "unknown %s type '%.*s' (use a number 0-255 or a "
+			return ev_why(why, off, tn,
+				      "unknown %s type '%.*s' (use a number 0-255 or a "
 				      "name such as echo-request)",
 				      proto == 1 ? "ICMP" : "ICMPv6", (int)(tn > 40 ? 40 : tn), s);
 		}
@@ -210,11 +214,10 @@ static int ev_icmp(unsigned proto, const char *s, size_t n, size_t off, struct s
 	return 0;
 }
 
-int policy_eval_spec(const char *spec, size_t n, const char *sport, size_t sn,
-		     struct svc_range *r, struct policy_why *why)
+int policy_eval_spec(const char *spec, size_t n, const char *sport, size_t sn, struct svc_range *r,
+		     struct policy_why *why)
 {
-	static const char *const protowords[] = {"tcp", "udp", "sctp", "udplite", "dccp",
-						 "icmp", "icmpv6", "proto"};
+	static const char *const protowords[] = {"tcp", "udp", "sctp", "udplite", "dccp", "icmp", "icmpv6", "proto"};
 	const char *slash = memchr(spec, '/', n);
 	size_t pn = slash ? (size_t)(slash - spec) : n;
 	const char *arg = slash ? slash + 1 : NULL;
@@ -258,8 +261,10 @@ int policy_eval_spec(const char *spec, size_t n, const char *sport, size_t sn,
 		if (sug)
 			return ev_why(why, 0, pn, "unknown protocol '%.*s'; did you mean '%s'?",
 				      (int)(pn > 40 ? 40 : pn), spec, sug);
-		return ev_why(why, 0, pn, "unknown protocol '%.*s' (expected tcp, udp, sctp, udplite, "
-			      "dccp, icmp, icmpv6 or proto/P)", (int)(pn > 40 ? 40 : pn), spec);
+		return ev_why(why, 0, pn,
+			      "unknown protocol '%.*s' (expected tcp, udp, sctp, udplite, "
+			      "dccp, icmp, icmpv6 or proto/P)",
+			      (int)(pn > 40 ? 40 : pn), spec);
 	}
 	proto = (unsigned)v;
 	if (proto == 1 || proto == 58) {
@@ -307,8 +312,7 @@ size_t policy_eval_svc_normalize(struct svc_range *v, size_t n)
 	if (n == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		if (v[i].key_lo == 0 && v[i].key_hi == SVC_KEY_MAX && v[i].sport_lo == 0 &&
-		    v[i].sport_hi == 65535) {
+		if (v[i].key_lo == 0 && v[i].key_hi == SVC_KEY_MAX && v[i].sport_lo == 0 && v[i].sport_hi == 65535) {
 			v[0] = v[i];
 			return 1;
 		}
@@ -495,12 +499,12 @@ struct obj {
 	const struct ast_stmt *st;
 	uint8_t state;
 	bool used;
-	bool self;               /* contains a host that is the appliance */
-	bool hosts;              /* every member is a single address */
-	bool any;                /* contains "any" */
-	bool too_deep;           /* a nesting error was reported below */
-	bool bad;                /* its definition had errors */
-	uint32_t height;         /* group nesting: 1 for a group of literals */
+	bool self;       /* contains a host that is the appliance */
+	bool hosts;      /* every member is a single address */
+	bool any;        /* contains "any" */
+	bool too_deep;   /* a nesting error was reported below */
+	bool bad;        /* its definition had errors */
+	uint32_t height; /* group nesting: 1 for a group of literals */
 	struct aset set;
 	struct svc_range *svc;
 	size_t nsvc, svccap;
@@ -509,8 +513,8 @@ struct obj {
 struct ev {
 	struct diag *d;
 	struct policy *p;
-	struct policy_source *src;     /* files, hash, date; the file names move into p */
-	const struct policy_ast *ast;  /* src->ast */
+	struct policy_source *src;    /* files, hash, date; the file names move into p */
+	const struct policy_ast *ast; /* src->ast */
 	char today[11];
 	size_t suggest_budget;
 
@@ -522,11 +526,11 @@ struct ev {
 	struct ev_iface {
 		const struct ast_item *it;
 		uint32_t zone;
-	} *ifs;                  /* interfaces, in order */
+	} * ifs; /* interfaces, in order */
 	size_t nifs, ifcap;
 	struct obj *objs;
 	size_t nobjs, objcap;
-	uint32_t *path;          /* objects being resolved (group nesting) */
+	uint32_t *path; /* objects being resolved (group nesting) */
 	size_t npath, pathcap;
 	const struct ast_stmt *policy_st;
 	bool have_isolate, have_sanitize, too_many_rules;
@@ -579,14 +583,22 @@ static enum table_tier ev_tier_of(const char *s)
 static const char *ev_kind_name(enum ast_stmt_kind k)
 {
 	switch (k) {
-	case AST_HOST: return "host";
-	case AST_NETWORK: return "network";
-	case AST_RANGE: return "range";
-	case AST_GROUP: return "group";
-	case AST_SERVICE: return "service";
-	case AST_SERVICE_GROUP: return "service-group";
-	case AST_ZONE: return "zone";
-	default: return "statement";
+	case AST_HOST:
+		return "host";
+	case AST_NETWORK:
+		return "network";
+	case AST_RANGE:
+		return "range";
+	case AST_GROUP:
+		return "group";
+	case AST_SERVICE:
+		return "service";
+	case AST_SERVICE_GROUP:
+		return "service-group";
+	case AST_ZONE:
+		return "zone";
+	default:
+		return "statement";
 	}
 }
 
@@ -603,8 +615,8 @@ static void ev_suggest(struct ev *e, const char *s, size_t len, int ns, char *bu
 	buf[0] = '\0';
 	if (ns == 0) {
 		for (uint32_t i = 0; i < e->p->nzones; i++) {
-			unsigned dist = policy_parse_distance(s, len, e->p->zones[i].name,
-							      strlen(e->p->zones[i].name), 2);
+			unsigned dist =
+				policy_parse_distance(s, len, e->p->zones[i].name, strlen(e->p->zones[i].name), 2);
 			if (dist < bestd)
 				bestd = dist, best = e->p->zones[i].name;
 		}
@@ -625,8 +637,7 @@ static void ev_suggest(struct ev *e, const char *s, size_t len, int ns, char *bu
 		snprintf(buf, n, "; did you mean '%s'?", best);
 }
 
-static void ev_dup_error(struct ev *e, const struct ast_word *name, const char *what,
-			 struct ast_loc first)
+static void ev_dup_error(struct ev *e, const struct ast_word *name, const char *what, struct ast_loc first)
 {
 	policy_diag_error(e->d, dloc(e, name->loc), "%s '%s' is already defined", what, name->s);
 	policy_diag_note(e->d, dloc(e, first), "'%s' was first defined here", name->s);
@@ -665,8 +676,8 @@ static void ev_define(struct ev *e)
 				break;
 			if (!strcmp(nm->s, "self") || !strcmp(nm->s, "any")) {
 				policy_diag_error(e->d, dloc(e, nm->loc),
-					   "'%s' is built in and cannot be defined as a zone%s", nm->s,
-					   !strcmp(nm->s, "self") ? " (it is the appliance itself)" : "");
+						  "'%s' is built in and cannot be defined as a zone%s", nm->s,
+						  !strcmp(nm->s, "self") ? " (it is the appliance itself)" : "");
 				break;
 			}
 			long prev = htab_get(&e->zone_ht, nm->s);
@@ -678,8 +689,8 @@ static void ev_define(struct ev *e)
 			if (p->nzones >= TABLE_MAX_ZONES) {
 				if (!e->too_many_zones)
 					policy_diag_error(e->d, dloc(e, nm->loc),
-						   "too many zones: at most %d including the built-in zone self",
-						   TABLE_MAX_ZONES);
+							  "too many zones: at most %d including the built-in zone self",
+							  TABLE_MAX_ZONES);
 				e->too_many_zones = true;
 				/* known, so that its uses do not cascade */
 				htab_put(&e->zone_ht, nm->s, UINT32_MAX);
@@ -694,28 +705,34 @@ static void ev_define(struct ev *e)
 			p->zones[z].loc = ploc(e, nm->loc);
 			break;
 		}
-		case AST_HOST: case AST_NETWORK: case AST_RANGE: case AST_GROUP:
-		case AST_SERVICE: case AST_SERVICE_GROUP: {
+		case AST_HOST:
+		case AST_NETWORK:
+		case AST_RANGE:
+		case AST_GROUP:
+		case AST_SERVICE:
+		case AST_SERVICE_GROUP: {
 			if (!nm->s)
 				break;
 			bool addr = ev_is_addr_kind(st->kind);
 			struct htab *h = addr ? &e->addr_ht : &e->svc_ht;
 			if (!strcmp(nm->s, "any") || (addr && !strcmp(nm->s, "self")) ||
-			    (!addr && (!strcmp(nm->s, "tcp") || !strcmp(nm->s, "udp") ||
-				       !strcmp(nm->s, "sctp") || !strcmp(nm->s, "udplite") ||
-				       !strcmp(nm->s, "dccp") || !strcmp(nm->s, "icmp") ||
-				       !strcmp(nm->s, "icmpv6")))) {
-				policy_diag_error(e->d, dloc(e, nm->loc), "'%s' is a reserved word and cannot be "
-					   "the name of a %s", nm->s, ev_kind_name(st->kind));
+			    (!addr &&
+			     (!strcmp(nm->s, "tcp") || !strcmp(nm->s, "udp") || !strcmp(nm->s, "sctp") ||
+			      !strcmp(nm->s, "udplite") || !strcmp(nm->s, "dccp") || !strcmp(nm->s, "icmp") ||
+			      !strcmp(nm->s, "icmpv6")))) {
+				policy_diag_error(e->d, dloc(e, nm->loc),
+						  "'%s' is a reserved word and cannot be "
+						  "the name of a %s",
+						  nm->s, ev_kind_name(st->kind));
 				break;
 			}
 			long prev = htab_get(h, nm->s);
 			if (prev >= 0) {
 				const struct ast_stmt *first = e->objs[prev].st;
 				policy_diag_error(e->d, dloc(e, nm->loc), "%s '%s' is already defined%s%s",
-					   ev_kind_name(st->kind), nm->s,
-					   first->kind != st->kind ? " as a " : "",
-					   first->kind != st->kind ? ev_kind_name(first->kind) : "");
+						  ev_kind_name(st->kind), nm->s,
+						  first->kind != st->kind ? " as a " : "",
+						  first->kind != st->kind ? ev_kind_name(first->kind) : "");
 				policy_diag_note(e->d, dloc(e, first->name.loc), "'%s' was first defined here", nm->s);
 				break;
 			}
@@ -742,12 +759,12 @@ static struct obj *ev_addr_ref(struct ev *e, const struct ast_word *w)
 		long s = htab_get(&e->svc_ht, w->s);
 		if (s >= 0) {
 			policy_diag_error(e->d, dloc(e, w->loc), "'%s' is a %s, not an address object", w->s,
-				   ev_kind_name(e->objs[s].st->kind));
+					  ev_kind_name(e->objs[s].st->kind));
 			e->objs[s].used = true;
 		} else if (htab_get(&e->zone_ht, w->s) >= 0 || !strcmp(w->s, "self")) {
 			policy_diag_error(e->d, dloc(e, w->loc),
-				   "'%s' is a zone, not an address object (zones come before the brackets)",
-				   w->s);
+					  "'%s' is a zone, not an address object (zones come before the brackets)",
+					  w->s);
 		} else {
 			char sug[96];
 			ev_suggest(e, w->s, w->len, 1, sug, sizeof sug);
@@ -771,7 +788,7 @@ static struct obj *ev_svc_ref(struct ev *e, const struct ast_word *w)
 		long a = htab_get(&e->addr_ht, w->s);
 		if (a >= 0) {
 			policy_diag_error(e->d, dloc(e, w->loc), "'%s' is a %s, not a service", w->s,
-				   ev_kind_name(e->objs[a].st->kind));
+					  ev_kind_name(e->objs[a].st->kind));
 			e->objs[a].used = true;
 		} else {
 			char sug[96];
@@ -803,10 +820,11 @@ static int ev_literal(struct ev *e, const struct ast_word *w, int *fam, u128 *lo
 		char buf[INADDR_STRLEN];
 		if (slash && inaddr_parsen(w->s, (size_t)(slash - w->s), &f, &a) == 0) {
 			unsigned bits = f == 4 ? 32 : 128;
-			u128 mask = len == 0 ? inaddr_family_max(f)
-					     : len >= bits ? 0 : (((u128)1 << (bits - len)) - 1);
-			policy_diag_error(e->d, dloc(e, w->loc), "prefix '%s' has host bits set; did you mean "
-				   "%s/%u?", w->s, inaddr_format(f, a & ~mask, buf), len);
+			u128 mask = len == 0 ? inaddr_family_max(f) : len >= bits ? 0 : (((u128)1 << (bits - len)) - 1);
+			policy_diag_error(e->d, dloc(e, w->loc),
+					  "prefix '%s' has host bits set; did you mean "
+					  "%s/%u?",
+					  w->s, inaddr_format(f, a & ~mask, buf), len);
 		} else {
 			policy_diag_error(e->d, dloc(e, w->loc), "prefix '%s' has host bits set", w->s);
 		}
@@ -815,8 +833,10 @@ static int ev_literal(struct ev *e, const struct ast_word *w, int *fam, u128 *lo
 	if (strchr(w->s, '/'))
 		policy_diag_error(e->d, dloc(e, w->loc), "invalid prefix '%s'", w->s);
 	else if (strchr(w->s, '-'))
-		policy_diag_error(e->d, dloc(e, w->loc), "invalid address range '%s' (expected A-B, both of one "
-			   "family, A not above B)", w->s);
+		policy_diag_error(e->d, dloc(e, w->loc),
+				  "invalid address range '%s' (expected A-B, both of one "
+				  "family, A not above B)",
+				  w->s);
 	else
 		policy_diag_error(e->d, dloc(e, w->loc), "invalid address '%s'", w->s);
 	return -1;
@@ -828,8 +848,8 @@ static bool ev_spec(struct ev *e, const struct ast_item *it, struct svc_range *r
 	struct policy_why why;
 	if (policy_eval_spec(it->w.s, it->w.len, it->sport.s, it->sport.len, ret, &why) == 0)
 		return true;
-	struct ast_loc at = why.in_sport ? subloc(it->sport.loc, why.off, why.len)
-					 : subloc(it->w.loc, why.off, why.len);
+	struct ast_loc at =
+		why.in_sport ? subloc(it->sport.loc, why.off, why.len) : subloc(it->w.loc, why.off, why.len);
 	if (why.in_sport && why.len == 0)
 		at = it->sport.loc;
 	policy_diag_error(e->d, dloc(e, at), "%s", why.msg);
@@ -856,8 +876,7 @@ static bool ev_path_too_deep(const struct ev *e)
  * svc): resolved and returned, with what every kind of group inherits from
  * it (any, too_deep, height) applied to o.  NULL when there is nothing to
  * take: unknown, broken, or one level too deep (reported once per chain). */
-static struct obj *ev_member(struct ev *e, struct obj *o, const struct ast_word *w, bool svc,
-			     uint32_t *height)
+static struct obj *ev_member(struct ev *e, struct obj *o, const struct ast_word *w, bool svc, uint32_t *height)
 {
 	long ci = htab_get(svc ? &e->svc_ht : &e->addr_ht, w->s);
 	if (ci >= 0 && e->objs[ci].state == OBJ_NEW && e->npath >= POLICY_MAX_GROUP_DEPTH) {
@@ -865,7 +884,7 @@ static struct obj *ev_member(struct ev *e, struct obj *o, const struct ast_word 
 		 * top, and must stay quiet */
 		if (!ev_path_too_deep(e))
 			policy_diag_error(e->d, dloc(e, w->loc), "%sgroups nested deeper than %d levels",
-				   svc ? "service " : "", POLICY_MAX_GROUP_DEPTH);
+					  svc ? "service " : "", POLICY_MAX_GROUP_DEPTH);
 		o->too_deep = true;
 		e->objs[ci].too_deep = true;
 		e->objs[ci].used = true;
@@ -897,8 +916,8 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 		for (; i < e->npath; i++)
 			strbuf_printf(&sb, "%s -> ", e->objs[e->path[i]].st->name.s);
 		strbuf_puts(&sb, st->name.s);
-		policy_diag_error(e->d, dloc(e, at), "%s '%s' contains itself: %s", ev_kind_name(st->kind),
-			   st->name.s, strbuf_str(&sb));
+		policy_diag_error(e->d, dloc(e, at), "%s '%s' contains itself: %s", ev_kind_name(st->kind), st->name.s,
+				  strbuf_str(&sb));
 		strbuf_free(&sb);
 		return;
 	}
@@ -922,12 +941,16 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 				 * (docs/policy.md, decision 2) */
 				o->self = true;
 			} else if (it->kind != AST_ITEM_LITERAL) {
-				policy_diag_error(e->d, dloc(e, w->loc), "a host is one or more single addresses or "
-					   "self, not '%s' (use group to combine objects)", w->s);
+				policy_diag_error(e->d, dloc(e, w->loc),
+						  "a host is one or more single addresses or "
+						  "self, not '%s' (use group to combine objects)",
+						  w->s);
 			} else if (ev_literal(e, w, &fam, &lo, &hi) == 0) {
 				if (lo != hi)
-					policy_diag_error(e->d, dloc(e, w->loc), "'%s' is not a single address "
-						   "(use network or range)", w->s);
+					policy_diag_error(e->d, dloc(e, w->loc),
+							  "'%s' is not a single address "
+							  "(use network or range)",
+							  w->s);
 				else
 					aset_add(&o->set, fam, lo, hi);
 			}
@@ -938,11 +961,14 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 				o->hosts = false;
 				aset_add_any(&o->set);
 			} else if (it->kind != AST_ITEM_LITERAL) {
-				policy_diag_error(e->d, dloc(e, w->loc), "a network is one or more prefixes, not "
-					   "'%s' (use group to combine objects)", w->s);
+				policy_diag_error(e->d, dloc(e, w->loc),
+						  "a network is one or more prefixes, not "
+						  "'%s' (use group to combine objects)",
+						  w->s);
 			} else if (ev_literal(e, w, &fam, &lo, &hi) == 0) {
 				if (inaddr_prefix_len(fam, lo, hi) < 0)
-					policy_diag_error(e->d, dloc(e, w->loc), "'%s' is not a prefix (use range)", w->s);
+					policy_diag_error(e->d, dloc(e, w->loc), "'%s' is not a prefix (use range)",
+							  w->s);
 				else
 					aset_add(&o->set, fam, lo, hi);
 				/* a single host is one address however it is
@@ -972,8 +998,9 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 				o->hosts = false;
 				aset_add_any(&o->set);
 			} else if (it->kind == AST_ITEM_SELF) {
-				policy_diag_error(e->d, dloc(e, w->loc), "'self' is a zone; to name the appliance "
-					   "as an address, define 'host NAME self'");
+				policy_diag_error(e->d, dloc(e, w->loc),
+						  "'self' is a zone; to name the appliance "
+						  "as an address, define 'host NAME self'");
 			} else if (it->kind == AST_ITEM_LITERAL) {
 				if (ev_literal(e, w, &fam, &lo, &hi) == 0) {
 					aset_add(&o->set, fam, lo, hi);
@@ -999,9 +1026,11 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 					o->any |= r.key_lo == 0 && r.key_hi == SVC_KEY_MAX;
 				}
 			} else if (st->kind == AST_SERVICE) {
-				policy_diag_error(e->d, dloc(e, w->loc), "a service is made of protocol "
-					   "specifications such as tcp/25; use service-group to "
-					   "combine '%s' with others", w->s);
+				policy_diag_error(e->d, dloc(e, w->loc),
+						  "a service is made of protocol "
+						  "specifications such as tcp/25; use service-group to "
+						  "combine '%s' with others",
+						  w->s);
 			} else {
 				struct obj *c = ev_member(e, o, w, true, &height);
 				if (!c)
@@ -1021,7 +1050,7 @@ static void ev_resolve(struct ev *e, uint32_t oi, struct ast_loc at)
 	o->height = height;
 	if (height == POLICY_MAX_GROUP_DEPTH + 1 && !o->too_deep) {
 		policy_diag_error(e->d, dloc(e, st->name.loc), "%s '%s' nests groups %u levels deep (at most %d)",
-			   ev_kind_name(st->kind), st->name.s, height, POLICY_MAX_GROUP_DEPTH);
+				  ev_kind_name(st->kind), st->name.s, height, POLICY_MAX_GROUP_DEPTH);
 		o->too_deep = true;
 	}
 	e->npath--;
@@ -1040,12 +1069,12 @@ static void ev_zones(struct ev *e)
 
 		/* a zone named after a tier means the tier in isolate/sanitize */
 		for (size_t t = 0; t < NELEM(ev_tier_words); t++)
-			if (!strcmp(st->name.s, ev_tier_words[t]) &&
-			    zone->tier != ev_tier_of(ev_tier_words[t]))
+			if (!strcmp(st->name.s, ev_tier_words[t]) && zone->tier != ev_tier_of(ev_tier_words[t]))
 				policy_diag_warning(e->d, dloc(e, st->name.loc),
-					     "zone '%s' is named after a tier but has tier %s; in isolate "
-					     "and sanitize '%s' means all zones of tier %s", st->name.s,
-					     st->tier.s ? st->tier.s : "none", st->name.s, st->name.s);
+						    "zone '%s' is named after a tier but has tier %s; in isolate "
+						    "and sanitize '%s' means all zones of tier %s",
+						    st->name.s, st->tier.s ? st->tier.s : "none", st->name.s,
+						    st->name.s);
 		if (st->broken)
 			continue;
 
@@ -1055,8 +1084,10 @@ static void ev_zones(struct ev *e)
 			const struct ast_item *it = &st->ifaces.v[k];
 			zone->ifnames[k] = ev_dup(&it->w);
 			if (it->w.len > TABLE_MAX_IFNAME)
-				policy_diag_error(e->d, dloc(e, it->w.loc), "interface name '%s' is longer than %d "
-					   "bytes", it->w.s, TABLE_MAX_IFNAME);
+				policy_diag_error(e->d, dloc(e, it->w.loc),
+						  "interface name '%s' is longer than %d "
+						  "bytes",
+						  it->w.s, TABLE_MAX_IFNAME);
 			else if (strchr(it->w.s, '/') || !strcmp(it->w.s, ".") || !strcmp(it->w.s, ".."))
 				policy_diag_error(e->d, dloc(e, it->w.loc), "invalid interface name '%s'", it->w.s);
 			long prev = htab_get(&e->if_ht, it->w.s);
@@ -1064,10 +1095,12 @@ static void ev_zones(struct ev *e)
 				const struct ev_iface *first = &e->ifs[prev];
 				if (first->zone == z)
 					policy_diag_error(e->d, dloc(e, it->w.loc), "interface '%s' is listed twice",
-						   it->w.s);
+							  it->w.s);
 				else
-					policy_diag_error(e->d, dloc(e, it->w.loc), "interface '%s' is already used "
-						   "by zone '%s'", it->w.s, p->zones[first->zone].name);
+					policy_diag_error(e->d, dloc(e, it->w.loc),
+							  "interface '%s' is already used "
+							  "by zone '%s'",
+							  it->w.s, p->zones[first->zone].name);
 				policy_diag_note(e->d, dloc(e, first->it->w.loc), "'%s' is first given here", it->w.s);
 				continue;
 			}
@@ -1078,8 +1111,8 @@ static void ev_zones(struct ev *e)
 		}
 		if (!st->ifaces.n)
 			policy_diag_warning(e->d, dloc(e, st->name.loc),
-				     "zone '%s' has no interfaces; the datapath cannot recognise it",
-				     st->name.s);
+					    "zone '%s' has no interfaces; the datapath cannot recognise it",
+					    st->name.s);
 
 		size_t errors = e->d->nerrors;
 		struct aset *nets = &e->zone_nets[z];
@@ -1099,9 +1132,10 @@ static void ev_zones(struct ev *e)
 				if (!o)
 					continue;
 				if (o->self)
-					policy_diag_error(e->d, dloc(e, it->w.loc), "'%s' contains the appliance "
-						   "itself (host ... self) and cannot be a zone network",
-						   it->w.s);
+					policy_diag_error(e->d, dloc(e, it->w.loc),
+							  "'%s' contains the appliance "
+							  "itself (host ... self) and cannot be a zone network",
+							  it->w.s);
 				aset_add_set(nets, &o->set);
 			}
 		}
@@ -1126,13 +1160,17 @@ static uint64_t ev_zone_list(struct ev *e, const struct ast_list *l)
 			char sug[96];
 			ev_suggest(e, it->w.s, it->w.len, 0, sug, sizeof sug);
 			if (htab_get(&e->addr_ht, it->w.s) >= 0)
-				policy_diag_error(e->d, dloc(e, it->w.loc), "'%s' is an address object, not a zone "
-					   "(addresses go in brackets after the zone: ZONE [%s])",
-					   it->w.s, it->w.s);
-			else if (!sug[0] && (!strcmp(it->w.s, "mynumber") || !strcmp(it->w.s, "lgwan") ||
-					     !strcmp(it->w.s, "internet")))
-				policy_diag_error(e->d, dloc(e, it->w.loc), "unknown zone '%s' (rules name zones; "
-					   "no zone is called '%s')", it->w.s, it->w.s);
+				policy_diag_error(e->d, dloc(e, it->w.loc),
+						  "'%s' is an address object, not a zone "
+						  "(addresses go in brackets after the zone: ZONE [%s])",
+						  it->w.s, it->w.s);
+			else if (!sug[0] &&
+				 (!strcmp(it->w.s, "mynumber") || !strcmp(it->w.s, "lgwan") ||
+				  !strcmp(it->w.s, "internet")))
+				policy_diag_error(e->d, dloc(e, it->w.loc),
+						  "unknown zone '%s' (rules name zones; "
+						  "no zone is called '%s')",
+						  it->w.s, it->w.s);
 			else
 				policy_diag_error(e->d, dloc(e, it->w.loc), "unknown zone '%s'%s", it->w.s, sug);
 			continue;
@@ -1246,8 +1284,8 @@ static const struct aset *ev_zone_nets(struct ev *e, uint64_t m)
 }
 
 /* The address list of an endpoint (zones already known). */
-static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint64_t zones,
-			      struct addr_set *out, bool *ret_hosts, bool *ret_any)
+static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint64_t zones, struct addr_set *out,
+			      bool *ret_hosts, bool *ret_any)
 {
 	struct aset set = {0};
 	bool hosts = ep->has_addrs, any = !ep->has_addrs;
@@ -1269,8 +1307,9 @@ static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint6
 			aset_add_any(&set);
 			continue;
 		case AST_ITEM_SELF:
-			policy_diag_error(e->d, dloc(e, w->loc), "'self' is a zone, not an address (write the "
-				   "zone self, or define 'host NAME self')");
+			policy_diag_error(e->d, dloc(e, w->loc),
+					  "'self' is a zone, not an address (write the "
+					  "zone self, or define 'host NAME self')");
 			continue;
 		case AST_ITEM_LITERAL:
 			if (ev_literal(e, w, &fam, &lo, &hi) < 0)
@@ -1285,9 +1324,10 @@ static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint6
 				continue;
 			}
 			if (o->self && zones && zones != ((uint64_t)1 << TABLE_ZONE_SELF)) {
-				policy_diag_error(e->d, dloc(e, w->loc), "'%s' %s the appliance itself (host ... self); "
-					   "it can only be used where the zone is exactly self", w->s,
-					   o->st->kind == AST_HOST ? "is" : "contains");
+				policy_diag_error(e->d, dloc(e, w->loc),
+						  "'%s' %s the appliance itself (host ... self); "
+						  "it can only be used where the zone is exactly self",
+						  w->s, o->st->kind == AST_HOST ? "is" : "contains");
 				continue;
 			}
 			hosts &= o->hosts;
@@ -1304,8 +1344,8 @@ static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint6
 		if (nets && !aset_subset(&one, nets)) {
 			struct strbuf zn = STRBUF_INIT;
 			ev_zone_names(e, zones, &zn);
-			policy_diag_warning(e->d, dloc(e, w->loc), "'%s' is not inside the networks of zone%s %s",
-				     w->s, strchr(strbuf_str(&zn), ',') ? "s" : "", strbuf_str(&zn));
+			policy_diag_warning(e->d, dloc(e, w->loc), "'%s' is not inside the networks of zone%s %s", w->s,
+					    strchr(strbuf_str(&zn), ',') ? "s" : "", strbuf_str(&zn));
 			strbuf_free(&zn);
 		}
 		aset_add_set(&set, &one);
@@ -1317,8 +1357,7 @@ static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint6
 }
 
 /* A service list: entries (normalised), and whether it contains any. */
-static void ev_svc_list(struct ev *e, const struct ast_list *l, struct svc_range **ret, uint32_t *ret_n,
-			bool *ret_any)
+static void ev_svc_list(struct ev *e, const struct ast_list *l, struct svc_range **ret, uint32_t *ret_n, bool *ret_any)
 {
 	struct svc_range *v = NULL;
 	size_t n = 0, cap = 0;
@@ -1370,8 +1409,7 @@ static void ev_rule(struct ev *e, const struct ast_stmt *st)
 	struct policy_rule r = {0};
 	bool hosts, any, svc_any = false;
 	r.id = id;
-	r.action = !strcmp(st->action.s, "allow") ? ACT_ALLOW
-		 : !strcmp(st->action.s, "deny") ? ACT_DENY : ACT_REJECT;
+	r.action = !strcmp(st->action.s, "allow") ? ACT_ALLOW : !strcmp(st->action.s, "deny") ? ACT_DENY : ACT_REJECT;
 	r.loc = ploc(e, st->loc);
 	r.from_zones = ev_zone_list(e, &st->from.zones);
 	r.to_zones = ev_zone_list(e, &st->to.zones);
@@ -1415,19 +1453,21 @@ static void ev_rule(struct ev *e, const struct ast_stmt *st)
 		policy_diag_warning(e->d, dloc(e, st->name.loc), "rule has no owner (the policy says 'require owner')");
 	if (p->require_description && !st->description.s)
 		policy_diag_warning(e->d, dloc(e, st->name.loc),
-			     "rule has no description (the policy says 'require description')");
+				    "rule has no description (the policy says 'require description')");
 
 	bool expired = false;
 	if (st->expires.s) {
 		if (policy_eval_date(st->expires.s, st->expires.len) < 0) {
-			policy_diag_error(e->d, dloc(e, st->expires.loc), "invalid date '%s' (expected a real "
-				   "date YYYY-MM-DD)", st->expires.s);
+			policy_diag_error(e->d, dloc(e, st->expires.loc),
+					  "invalid date '%s' (expected a real "
+					  "date YYYY-MM-DD)",
+					  st->expires.s);
 		} else {
 			r.expires = ev_dup(&st->expires);
 			if (strcmp(r.expires, e->today) < 0) {
 				expired = true;
 				policy_diag_warning(e->d, dloc(e, st->expires.loc),
-					     "rule expired on %s; left out of the table", r.expires);
+						    "rule expired on %s; left out of the table", r.expires);
 			}
 		}
 	}
@@ -1447,8 +1487,9 @@ static void ev_default(struct ev *e, const struct ast_stmt *st)
 		return;
 	uint64_t from = ev_zone_list(e, &st->from.zones), to = ev_zone_list(e, &st->to.zones);
 	if (!strcmp(st->action.s, "allow")) {
-		policy_diag_error(e->d, dloc(e, st->action.loc), "a default can only deny or reject; "
-			   "write allow rules for what is allowed");
+		policy_diag_error(e->d, dloc(e, st->action.loc),
+				  "a default can only deny or reject; "
+				  "write allow rules for what is allowed");
 		return;
 	}
 	uint8_t act = !strcmp(st->action.s, "deny") ? ACT_DENY : ACT_REJECT;
@@ -1476,9 +1517,10 @@ static void ev_invariant_ifs(struct ev *e, uint64_t zones, struct ast_loc at, co
 		const struct ast_stmt *zs = e->zone_st[z];
 		if (!(zones >> z & 1) || !zs || zs->broken || zs->ifaces.n)
 			continue;
-		policy_diag_error(e->d, dloc(e, at), "zone '%s' of invariant '%s' has no interfaces: the datapath "
-			   "cannot recognise its packets, so the invariant could not be enforced", p->zones[z].name,
-			   text);
+		policy_diag_error(e->d, dloc(e, at),
+				  "zone '%s' of invariant '%s' has no interfaces: the datapath "
+				  "cannot recognise its packets, so the invariant could not be enforced",
+				  p->zones[z].name, text);
 	}
 }
 
@@ -1515,8 +1557,10 @@ static void ev_sanitize(struct ev *e, const struct ast_stmt *st)
 		struct strbuf zn = STRBUF_INIT;
 		ev_zone_names(e, both, &zn);
 		bool many = strchr(strbuf_str(&zn), ',');
-		policy_diag_error(e->d, dloc(e, st->to.zones.v[0].w.loc), "zone%s %s %s on both sides of "
-			   "sanitize", many ? "s" : "", strbuf_str(&zn), many ? "are" : "is");
+		policy_diag_error(e->d, dloc(e, st->to.zones.v[0].w.loc),
+				  "zone%s %s %s on both sides of "
+				  "sanitize",
+				  many ? "s" : "", strbuf_str(&zn), many ? "are" : "is");
 		strbuf_free(&zn);
 	}
 	for (uint32_t k = 0; k < st->via.n; k++) {
@@ -1529,7 +1573,7 @@ static void ev_sanitize(struct ev *e, const struct ast_stmt *st)
 		if (i >= 0 && e->objs[i].st->kind != AST_HOST) {
 			e->objs[i].used = true;
 			policy_diag_error(e->d, dloc(e, w->loc), "'%s' is a %s; via takes host names", w->s,
-				   ev_kind_name(e->objs[i].st->kind));
+					  ev_kind_name(e->objs[i].st->kind));
 			continue;
 		}
 		struct obj *o = ev_addr_ref(e, w);
@@ -1542,8 +1586,9 @@ static void ev_sanitize(struct ev *e, const struct ast_stmt *st)
 	if (st->has_svc) {
 		bool any;
 		if (!st->has_via)
-			policy_diag_error(e->d, dloc(e, st->svc_kw.loc), "'service' needs 'via' (the services "
-				   "are those of the relays)");
+			policy_diag_error(e->d, dloc(e, st->svc_kw.loc),
+					  "'service' needs 'via' (the services "
+					  "are those of the relays)");
 		ev_svc_list(e, &st->svc, &s.svc, &s.nsvc, &any);
 	} else {
 		ev_svc_any(&s.svc, &s.nsvc);
@@ -1633,8 +1678,8 @@ static void ev_unused(struct ev *e)
 		const struct obj *o = &e->objs[i];
 		if (o->used || o->st->broken || o->bad)
 			continue;
-		policy_diag_warning(e->d, dloc(e, o->st->name.loc), "%s '%s' is never used",
-			     ev_kind_name(o->st->kind), o->st->name.s);
+		policy_diag_warning(e->d, dloc(e, o->st->name.loc), "%s '%s' is never used", ev_kind_name(o->st->kind),
+				    o->st->name.s);
 	}
 }
 
@@ -1755,11 +1800,20 @@ static int ev_finish(struct ev *e, size_t errors_before, size_t diag_from, struc
 	for (size_t i = 0; i < e->ast->nstmts; i++) {
 		const struct ast_stmt *st = e->ast->stmts[i];
 		switch (st->kind) {
-		case AST_RULE: ev_rule(e, st); break;
-		case AST_DEFAULT: ev_default(e, st); break;
-		case AST_ISOLATE: ev_isolate(e, st); break;
-		case AST_SANITIZE: ev_sanitize(e, st); break;
-		default: break;
+		case AST_RULE:
+			ev_rule(e, st);
+			break;
+		case AST_DEFAULT:
+			ev_default(e, st);
+			break;
+		case AST_ISOLATE:
+			ev_isolate(e, st);
+			break;
+		case AST_SANITIZE:
+			ev_sanitize(e, st);
+			break;
+		default:
+			break;
 		}
 	}
 	ev_implicit(e);

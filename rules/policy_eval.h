@@ -25,8 +25,8 @@ int policy_eval(struct policy_source *src, struct diag *d, struct policy **ret);
 
 struct policy_why {
 	char msg[200];
-	uint32_t off, len;       /* the offending part of the input */
-	bool in_sport;           /* off/len refer to the sport text */
+	uint32_t off, len; /* the offending part of the input */
+	bool in_sport;     /* off/len refer to the sport text */
 };
 
 /* "YYYY-MM-DD", a real calendar date: 0 or -EINVAL. */
@@ -35,12 +35,11 @@ int policy_eval_date(const char *s, size_t n);
 /* One service specification ("tcp/25", "udp/1024-65535", "icmp/echo-request",
  * "icmpv6/1:4", "proto/gre", "tcp", "any") with an optional source port
  * text (NULL: none) into one entry.  Returns 0 or -EINVAL. */
-int policy_eval_spec(const char *spec, size_t n, const char *sport, size_t sn,
-		     struct svc_range *ret, struct policy_why *why);
+int policy_eval_spec(const char *spec, size_t n, const char *sport, size_t sn, struct svc_range *ret,
+		     struct policy_why *why);
 
 /* Sort and merge service entries in place (entries with equal source port
  * ranges and touching key ranges become one; a full "any" entry absorbs
  * everything).  Returns the new count; the result is sorted by
  * (sport_lo, key_lo). */
 size_t policy_eval_svc_normalize(struct svc_range *v, size_t n);
-

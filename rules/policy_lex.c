@@ -14,8 +14,7 @@
 
 #include "common/utf8.h"
 
-void policy_lex_init(struct policy_lexer *lx, const char *file, const char *src, size_t len,
-		     struct diag *d)
+void policy_lex_init(struct policy_lexer *lx, const char *file, const char *src, size_t len, struct diag *d)
 {
 	memset(lx, 0, sizeof *lx);
 	lx->src = src;
@@ -37,23 +36,32 @@ void policy_lex_free(struct policy_lexer *lx)
 const char *policy_lex_kind_name(enum policy_tok_kind k)
 {
 	switch (k) {
-	case TOK_EOF: return "end of file";
-	case TOK_NEWLINE: return "end of line";
-	case TOK_WORD: return "a word";
-	case TOK_STRING: return "a string";
-	case TOK_COMMA: return "','";
-	case TOK_LBRACKET: return "'['";
-	case TOK_RBRACKET: return "']'";
-	case TOK_ARROW: return "'->'";
-	case TOK_BIARROW: return "'<->'";
+	case TOK_EOF:
+		return "end of file";
+	case TOK_NEWLINE:
+		return "end of line";
+	case TOK_WORD:
+		return "a word";
+	case TOK_STRING:
+		return "a string";
+	case TOK_COMMA:
+		return "','";
+	case TOK_LBRACKET:
+		return "'['";
+	case TOK_RBRACKET:
+		return "']'";
+	case TOK_ARROW:
+		return "'->'";
+	case TOK_BIARROW:
+		return "'<->'";
 	}
 	return "?";
 }
 
 bool policy_lex_is_word_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '.' || c == ':' || c == '/' || c == '*' || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		c == ':' || c == '/' || c == '*' || c == '-';
 }
 
 size_t policy_lex_utf8(const unsigned char *s, size_t n, uint32_t *ret_cp)
@@ -71,9 +79,9 @@ static struct policy_loc lex_loc(const struct policy_lexer *lx, size_t pos, size
 	};
 }
 
-#define lex_error(lx, pos, len, ...)                                          \
-	do {                                                                  \
-		(lx)->nerrors++;                                              \
+#define lex_error(lx, pos, len, ...)                                                  \
+	do {                                                                          \
+		(lx)->nerrors++;                                                      \
 		policy_diag_error((lx)->d, lex_loc((lx), (pos), (len)), __VA_ARGS__); \
 	} while (0)
 
@@ -92,7 +100,8 @@ static size_t lex_check_utf8(struct policy_lexer *lx, size_t pos, uint32_t *ret_
 		lx->utf8_err_line = lx->line;
 		lex_error(lx, pos, 1,
 			  "invalid UTF-8 (byte 0x%02x); policy files must be UTF-8 "
-			  "(was this file saved as Shift_JIS?)", s[0]);
+			  "(was this file saved as Shift_JIS?)",
+			  s[0]);
 	}
 	return 1;
 }
@@ -179,14 +188,16 @@ static void lex_stray(struct policy_lexer *lx)
 			shown--;
 	}
 	if (fullwidth)
-		lex_error(lx, pos, len, "full-width '%.*s'; use ASCII '%.*s'", (int)shown, lx->src + pos,
-			  (int)na, ascii);
+		lex_error(lx, pos, len, "full-width '%.*s'; use ASCII '%.*s'", (int)shown, lx->src + pos, (int)na,
+			  ascii);
 	else if (len == n)
-		lex_error(lx, pos, len, "unexpected character '%.*s' (U+%04X) outside a string",
-			  (int)shown, lx->src + pos, (unsigned)cp);
+		lex_error(lx, pos, len, "unexpected character '%.*s' (U+%04X) outside a string", (int)shown,
+			  lx->src + pos, (unsigned)cp);
 	else
-		lex_error(lx, pos, len, "unexpected text '%.*s' outside a string (names and "
-			  "keywords are ASCII; other text goes in \"...\")", (int)shown, lx->src + pos);
+		lex_error(lx, pos, len,
+			  "unexpected text '%.*s' outside a string (names and "
+			  "keywords are ASCII; other text goes in \"...\")",
+			  (int)shown, lx->src + pos);
 }
 
 /* A "..." string at lx->pos: decode into lx->str. */
@@ -227,12 +238,11 @@ static void lex_string(struct policy_lexer *lx, struct policy_token *t)
 				if (!n || (unsigned char)e < 0x20)
 					n = 1;
 				if (n == 1 && ((unsigned char)e < 0x20 || (unsigned char)e >= 0x7f))
-					lex_error(lx, lx->pos, 2,
-						  "unknown escape in string (only \\\", \\\\ and \\n)");
+					lex_error(lx, lx->pos, 2, "unknown escape in string (only \\\", \\\\ and \\n)");
 				else
 					lex_error(lx, lx->pos, n + 1,
-						  "unknown escape '\\%.*s' in string (only \\\", \\\\ and \\n)",
-						  (int)n, lx->src + lx->pos + 1);
+						  "unknown escape '\\%.*s' in string (only \\\", \\\\ and \\n)", (int)n,
+						  lx->src + lx->pos + 1);
 				lx->pos += 1 + n;
 				continue;
 			}
@@ -296,8 +306,9 @@ void policy_lex_next(struct policy_lexer *lx, struct policy_token *t)
 		if (lx->pos >= lx->len) {
 			if (lx->last == TOK_COMMA && !lx->eof_seen) {
 				lx->nerrors++;
-				policy_diag_error(lx->d, lx->last_loc, "the file ends after ','; a line ending "
-					   "in ',' continues on the next line");
+				policy_diag_error(lx->d, lx->last_loc,
+						  "the file ends after ','; a line ending "
+						  "in ',' continues on the next line");
 			}
 			lx->eof_seen = true;
 			/* the last statement ends even without a final newline */
@@ -317,7 +328,11 @@ void policy_lex_next(struct policy_lexer *lx, struct policy_token *t)
 		size_t start = lx->pos;
 		unsigned char c = (unsigned char)lx->src[start];
 		switch (c) {
-		case ' ': case '\t': case '\r': case '\f': case '\v':
+		case ' ':
+		case '\t':
+		case '\r':
+		case '\f':
+		case '\v':
 			lx->pos++;
 			continue;
 		case '#':
@@ -353,7 +368,7 @@ void policy_lex_next(struct policy_lexer *lx, struct policy_token *t)
 			goto punct1;
 		case ']':
 			t->kind = TOK_RBRACKET;
-		punct1:
+punct1:
 			lx->pos++;
 			t->text = lx->src + start;
 			t->len = 1;
@@ -391,8 +406,7 @@ void policy_lex_next(struct policy_lexer *lx, struct policy_token *t)
 				p++;
 			lx->pos = p;
 			if (p - start > POLICY_MAX_WORD)
-				lex_error(lx, start, p - start, "word longer than %d bytes",
-					  POLICY_MAX_WORD);
+				lex_error(lx, start, p - start, "word longer than %d bytes", POLICY_MAX_WORD);
 			t->kind = TOK_WORD;
 			t->text = lx->src + start;
 			t->len = p - start;

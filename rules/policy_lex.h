@@ -20,26 +20,26 @@
 #include "common/strbuf.h"
 #include "rules/policy_diag.h"
 
-#define POLICY_MAX_STRING 4096        /* bytes of a decoded string */
-#define POLICY_MAX_WORD 256           /* bytes of a word */
+#define POLICY_MAX_STRING 4096 /* bytes of a decoded string */
+#define POLICY_MAX_WORD 256    /* bytes of a word */
 
 enum policy_tok_kind {
 	TOK_EOF = 0,
-	TOK_NEWLINE,          /* end of a statement */
-	TOK_WORD,             /* word characters A-Z a-z 0-9 _ . : / * -, stopping before "->" */
-	TOK_STRING,           /* "..." (text is the decoded value) */
+	TOK_NEWLINE, /* end of a statement */
+	TOK_WORD,    /* word characters A-Z a-z 0-9 _ . : / * -, stopping before "->" */
+	TOK_STRING,  /* "..." (text is the decoded value) */
 	TOK_COMMA,
 	TOK_LBRACKET,
 	TOK_RBRACKET,
-	TOK_ARROW,            /* -> */
-	TOK_BIARROW,          /* <-> */
+	TOK_ARROW,   /* -> */
+	TOK_BIARROW, /* <-> */
 };
 
 struct policy_token {
 	enum policy_tok_kind kind;
-	const char *text;     /* not NUL-terminated for words; see above */
+	const char *text; /* not NUL-terminated for words; see above */
 	size_t len;
-	struct policy_loc loc;/* loc.len: bytes of the token in the source */
+	struct policy_loc loc; /* loc.len: bytes of the token in the source */
 };
 
 struct policy_lexer {
@@ -49,20 +49,19 @@ struct policy_lexer {
 	struct diag *d;
 	uint32_t line;
 	size_t line_start;
-	enum policy_tok_kind last;     /* kind of the last token returned */
-	struct policy_loc last_loc;    /* and its place */
+	enum policy_tok_kind last;  /* kind of the last token returned */
+	struct policy_loc last_loc; /* and its place */
 	bool eof_seen;
-	bool cont;                     /* a '\' continues this line */
-	uint32_t utf8_err_line;        /* one invalid-UTF-8 error per line */
-	size_t nerrors;                /* errors this lexer reported */
-	struct strbuf str;             /* decoded string value */
+	bool cont;              /* a '\' continues this line */
+	uint32_t utf8_err_line; /* one invalid-UTF-8 error per line */
+	size_t nerrors;         /* errors this lexer reported */
+	struct strbuf str;      /* decoded string value */
 	/* Called for every token returned except TOK_EOF (the source hash). */
 	void (*on_token)(void *ctx, const struct policy_token *t);
 	void *on_token_ctx;
 };
 
-void policy_lex_init(struct policy_lexer *lx, const char *file, const char *src, size_t len,
-		     struct diag *d);
+void policy_lex_init(struct policy_lexer *lx, const char *file, const char *src, size_t len, struct diag *d);
 void policy_lex_free(struct policy_lexer *lx);
 /* The next token; TOK_EOF forever at the end. */
 void policy_lex_next(struct policy_lexer *lx, struct policy_token *ret);

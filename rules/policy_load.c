@@ -43,9 +43,9 @@
 struct loader {
 	struct policy_source *src;
 	struct diag *d;
-	uint32_t *stack;         /* files being parsed (include chain) */
+	uint32_t *stack; /* files being parsed (include chain) */
 	size_t nstack, stackcap;
-	char *root;              /* realpath of the top file's directory */
+	char *root; /* realpath of the top file's directory */
 	size_t total_bytes;
 	EVP_MD_CTX *sha;
 	bool from_buffer;
@@ -59,9 +59,8 @@ static struct policy_loc load_dloc(const struct loader *l, struct ast_loc at)
 static void load_hash_token(void *ctx, const struct policy_token *t)
 {
 	struct loader *l = ctx;
-	unsigned char hdr[5] = {(unsigned char)t->kind, (unsigned char)(t->len >> 24),
-				(unsigned char)(t->len >> 16), (unsigned char)(t->len >> 8),
-				(unsigned char)t->len};
+	unsigned char hdr[5] = {(unsigned char)t->kind, (unsigned char)(t->len >> 24), (unsigned char)(t->len >> 16),
+				(unsigned char)(t->len >> 8), (unsigned char)t->len};
 	if (!l->sha)
 		return;
 	EVP_DigestUpdate(l->sha, hdr, sizeof hdr);
@@ -254,8 +253,10 @@ static int load_today(const struct policy_options *opt, struct diag *d, char tod
 {
 	if (opt && opt->today) {
 		if (policy_eval_date(opt->today, strlen(opt->today)) < 0) {
-			policy_diag_error(d, (struct policy_loc){0}, "invalid date for today: '%s' (expected "
-				   "YYYY-MM-DD)", opt->today);
+			policy_diag_error(d, (struct policy_loc){0},
+					  "invalid date for today: '%s' (expected "
+					  "YYYY-MM-DD)",
+					  opt->today);
 			return -EINVAL;
 		}
 		memcpy(today, opt->today, 10);
@@ -271,8 +272,7 @@ static int load_today(const struct policy_options *opt, struct diag *d, char tod
 	return 0;
 }
 
-static int load_start(struct loader *l, const struct policy_options *opt, struct diag *d,
-		      struct policy_source *ret)
+static int load_start(struct loader *l, const struct policy_options *opt, struct diag *d, struct policy_source *ret)
 {
 	memset(l, 0, sizeof *l);
 	memset(ret, 0, sizeof *ret);
@@ -307,8 +307,7 @@ static void load_free_scratch(struct loader *l)
 		EVP_MD_CTX_free(l->sha);
 }
 
-int policy_load_files(const char *path, const struct policy_options *opt, struct diag *d,
-		      struct policy_source *ret)
+int policy_load_files(const char *path, const struct policy_options *opt, struct diag *d, struct policy_source *ret)
 {
 	struct loader l;
 	int r = load_start(&l, opt, d, ret);
@@ -338,7 +337,7 @@ int policy_load_files(const char *path, const struct policy_options *opt, struct
 	if (!l.root) {
 		r = -errno;
 		policy_diag_error(d, (struct policy_loc){0}, "cannot resolve the directory of '%s': %s", path,
-			   strerror(errno));
+				  strerror(errno));
 		free(real);
 		free(text);
 		goto out;
@@ -352,8 +351,8 @@ out:
 	return r;
 }
 
-int policy_load_text(const char *name, const char *text, size_t len, const struct policy_options *opt,
-		     struct diag *d, struct policy_source *ret)
+int policy_load_text(const char *name, const char *text, size_t len, const struct policy_options *opt, struct diag *d,
+		     struct policy_source *ret)
 {
 	struct loader l;
 	int r = load_start(&l, opt, d, ret);
@@ -383,8 +382,7 @@ void policy_load_free(struct policy_source *src)
 	memset(src, 0, sizeof *src);
 }
 
-int policy_load(const char *path, const struct policy_options *opt, struct diag *d,
-		struct policy **ret)
+int policy_load(const char *path, const struct policy_options *opt, struct diag *d, struct policy **ret)
 {
 	struct policy_source src;
 	*ret = NULL;
@@ -395,8 +393,8 @@ int policy_load(const char *path, const struct policy_options *opt, struct diag 
 	return r;
 }
 
-int policy_load_buffer(const char *name, const char *text, size_t len,
-		       const struct policy_options *opt, struct diag *d, struct policy **ret)
+int policy_load_buffer(const char *name, const char *text, size_t len, const struct policy_options *opt, struct diag *d,
+		       struct policy **ret)
 {
 	struct policy_source src;
 	*ret = NULL;

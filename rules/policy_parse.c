@@ -28,8 +28,8 @@ bool policy_parse_is_name(const char *s, size_t n)
 		return false;
 	for (size_t i = 1; i < n; i++) {
 		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '.' || c == '-'))
 			return false;
 	}
 	return true;
@@ -87,11 +87,11 @@ struct parser {
 	struct policy_lexer *lx;
 	uint32_t file;
 	struct policy_token tok;
-	size_t lex_mark;        /* lexer errors before this statement */
-	bool failed;            /* a syntax error in this statement */
+	size_t lex_mark; /* lexer errors before this statement */
+	bool failed;     /* a syntax error in this statement */
 	policy_parse_include_fn include;
 	void *ctx;
-	struct ast_item *tmp;   /* list being built */
+	struct ast_item *tmp; /* list being built */
 	size_t ntmp, tmpcap;
 };
 
@@ -187,8 +187,9 @@ static bool expect_name(struct parser *p, struct ast_word *out, const char *afte
 		if (p->tok.len > POLICY_MAX_NAME)
 			syntax_error(p, "name is longer than %d bytes", POLICY_MAX_NAME);
 		else
-			syntax_error(p, "invalid name '%.*s': a name starts with a letter or '_' "
-					"and has only letters, digits, '_', '.' and '-'",
+			syntax_error(p,
+				     "invalid name '%.*s': a name starts with a letter or '_' "
+				     "and has only letters, digits, '_', '.' and '-'",
 				     (int)p->tok.len, p->tok.text);
 		return false;
 	}
@@ -215,10 +216,10 @@ static void tmp_take(struct parser *p, size_t mark, struct ast_list *list)
 }
 
 enum list_kind {
-	LIST_ADDR,       /* address items */
-	LIST_SVC,        /* service items */
-	LIST_NAME,       /* names (zones, via hosts, isolate) */
-	LIST_WORD,       /* any word (interfaces) */
+	LIST_ADDR, /* address items */
+	LIST_SVC,  /* service items */
+	LIST_NAME, /* names (zones, via hosts, isolate) */
+	LIST_WORD, /* any word (interfaces) */
 };
 
 static bool is_port_proto(const char *s, size_t n)
@@ -274,8 +275,9 @@ static bool parse_item(struct parser *p, enum list_kind kind, const char *what)
 		if (n > POLICY_MAX_NAME)
 			syntax_error(p, "name is longer than %d bytes", POLICY_MAX_NAME);
 		else
-			syntax_error(p, "invalid name '%.*s': a name starts with a letter or '_' "
-					"and has only letters, digits, '_', '.' and '-'",
+			syntax_error(p,
+				     "invalid name '%.*s': a name starts with a letter or '_' "
+				     "and has only letters, digits, '_', '.' and '-'",
 				     (int)n, s);
 		return false;
 	}
@@ -346,14 +348,14 @@ static void bad_option(struct parser *p, const char *stmt, const char *const *op
 	if (p->tok.kind == TOK_WORD) {
 		const char *s = policy_parse_suggest(p->tok.text, p->tok.len, opts, n);
 		if (s)
-			syntax_error(p, "unknown option %s for %s; did you mean '%s'?",
-				     tok_desc(p, buf, sizeof buf), stmt, s);
+			syntax_error(p, "unknown option %s for %s; did you mean '%s'?", tok_desc(p, buf, sizeof buf),
+				     stmt, s);
 		else
-			syntax_error(p, "unknown option %s for %s (expected %s)",
-				     tok_desc(p, buf, sizeof buf), stmt, strbuf_str(&sb));
+			syntax_error(p, "unknown option %s for %s (expected %s)", tok_desc(p, buf, sizeof buf), stmt,
+				     strbuf_str(&sb));
 	} else {
-		syntax_error(p, "unexpected %s in %s (expected %s or end of line)",
-			     tok_desc(p, buf, sizeof buf), stmt, strbuf_str(&sb));
+		syntax_error(p, "unexpected %s in %s (expected %s or end of line)", tok_desc(p, buf, sizeof buf), stmt,
+			     strbuf_str(&sb));
 	}
 	strbuf_free(&sb);
 }
@@ -391,11 +393,14 @@ static struct ast_stmt *parse_require(struct parser *p)
 		if (!is_word(p, "owner") && !is_word(p, "description")) {
 			static const char *const words[] = {"owner", "description"};
 			const char *s = p->tok.kind == TOK_WORD
-				? policy_parse_suggest(p->tok.text, p->tok.len, words, 2) : NULL;
+				? policy_parse_suggest(p->tok.text, p->tok.len, words, 2)
+				: NULL;
 			char buf[64];
 			if (s)
-				syntax_error(p, "require takes owner or description, not %s; did you "
-						"mean '%s'?", tok_desc(p, buf, sizeof buf), s);
+				syntax_error(p,
+					     "require takes owner or description, not %s; did you "
+					     "mean '%s'?",
+					     tok_desc(p, buf, sizeof buf), s);
 			else
 				expected(p, "owner or description");
 			p->ntmp = mark;
@@ -510,9 +515,9 @@ static struct ast_stmt *parse_addr_object(struct parser *p, enum ast_stmt_kind k
 	if (!expect_name(p, &st->name, kw))
 		return st;
 	const char *what = kind == AST_HOST ? "an address or self"
-		: kind == AST_NETWORK ? "a prefix"
-		: kind == AST_RANGE ? "an address range A-B"
-		: "an address, prefix, range, object name or any";
+		: kind == AST_NETWORK       ? "a prefix"
+		: kind == AST_RANGE         ? "an address range A-B"
+					    : "an address, prefix, range, object name or any";
 	if (!parse_list(p, LIST_ADDR, what, &st->items))
 		return st;
 	parse_description_only(p, st, kw);
@@ -525,8 +530,7 @@ static struct ast_stmt *parse_svc_object(struct parser *p, enum ast_stmt_kind ki
 	struct ast_stmt *st = new_stmt(p, kind);
 	if (!expect_name(p, &st->name, kw))
 		return st;
-	if (!parse_list(p, LIST_SVC, "a service (tcp/PORT, udp/PORT, icmp/TYPE, proto/P, any or a name)",
-			&st->items))
+	if (!parse_list(p, LIST_SVC, "a service (tcp/PORT, udp/PORT, icmp/TYPE, proto/P, any or a name)", &st->items))
 		return st;
 	parse_description_only(p, st, kw);
 	return st;
@@ -582,8 +586,7 @@ static bool parse_service_opt(struct parser *p, struct ast_stmt *st)
 	st->has_svc = true;
 	st->svc_kw = tok_word(p);
 	next(p);
-	return parse_list(p, LIST_SVC, "a service (tcp/PORT, udp/PORT, icmp/TYPE, proto/P, any or a name)",
-			  &st->svc);
+	return parse_list(p, LIST_SVC, "a service (tcp/PORT, udp/PORT, icmp/TYPE, proto/P, any or a name)", &st->svc);
 }
 
 /* rule STRING ACTION ENDPOINT -> ENDPOINT [service ...] {OPTION} */
@@ -593,8 +596,9 @@ static struct ast_stmt *parse_rule(struct parser *p)
 	struct ast_stmt *st = new_stmt(p, AST_RULE);
 
 	if (p->tok.kind == TOK_WORD) {
-		syntax_error(p, "expected the rule name in double quotes, found '%.*s' "
-				"(write: rule \"name\" allow ...)",
+		syntax_error(p,
+			     "expected the rule name in double quotes, found '%.*s' "
+			     "(write: rule \"name\" allow ...)",
 			     (int)(p->tok.len > 40 ? 40 : p->tok.len), p->tok.text);
 		return st;
 	}
@@ -622,7 +626,8 @@ static struct ast_stmt *parse_rule(struct parser *p)
 			next(p);
 		} else if (is_word(p, "description") || is_word(p, "owner") || is_word(p, "ticket")) {
 			struct ast_word *w = is_word(p, "owner") ? &st->owner
-				: is_word(p, "ticket") ? &st->ticket : &st->description;
+				: is_word(p, "ticket")           ? &st->ticket
+								 : &st->description;
 			if (!once(p, w->s))
 				return st;
 			char kw[16];
@@ -738,8 +743,8 @@ static struct ast_stmt *parse_sanitize(struct parser *p)
 }
 
 static const char *const keywords[] = {
-	"policy", "require", "include", "zone", "host", "network", "range", "group",
-	"service", "service-group", "rule", "default", "isolate", "sanitize",
+	"policy", "require", "include",       "zone", "host",    "network", "range",
+	"group",  "service", "service-group", "rule", "default", "isolate", "sanitize",
 };
 
 static struct ast_stmt *parse_statement(struct parser *p)
@@ -785,8 +790,8 @@ static struct ast_stmt *parse_statement(struct parser *p)
 	return NULL;
 }
 
-void policy_parse_file(struct policy_ast *ast, struct policy_lexer *lx, uint32_t file,
-		       policy_parse_include_fn include, void *ctx)
+void policy_parse_file(struct policy_ast *ast, struct policy_lexer *lx, uint32_t file, policy_parse_include_fn include,
+		       void *ctx)
 {
 	struct parser p = {.ast = ast, .lx = lx, .file = file, .include = include, .ctx = ctx};
 
@@ -802,8 +807,7 @@ void policy_parse_file(struct policy_ast *ast, struct policy_lexer *lx, uint32_t
 		struct ast_stmt *st = parse_statement(&p);
 		if (!p.failed && p.tok.kind != TOK_NEWLINE) {
 			char buf[64];
-			syntax_error(&p, "unexpected %s at the end of the statement",
-				     tok_desc(&p, buf, sizeof buf));
+			syntax_error(&p, "unexpected %s at the end of the statement", tok_desc(&p, buf, sizeof buf));
 		}
 		if (st) {
 			st->broken = p.failed;

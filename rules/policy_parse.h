@@ -22,16 +22,16 @@
 #include "rules/policy_diag.h"
 #include "rules/policy_lex.h"
 
-#define POLICY_MAX_NAME 63            /* bytes of an object or zone name */
-#define POLICY_MAX_LIST 65536         /* items in one list */
+#define POLICY_MAX_NAME 63    /* bytes of an object or zone name */
+#define POLICY_MAX_LIST 65536 /* items in one list */
 
 /* Called for each include statement; returns nothing useful to the parser
  * (errors go to the diag). */
 typedef void (*policy_parse_include_fn)(void *ctx, const struct ast_stmt *inc);
 
 /* Parse the tokens of lx (file number file) into ast. */
-void policy_parse_file(struct policy_ast *ast, struct policy_lexer *lx, uint32_t file,
-		       policy_parse_include_fn include, void *ctx);
+void policy_parse_file(struct policy_ast *ast, struct policy_lexer *lx, uint32_t file, policy_parse_include_fn include,
+		       void *ctx);
 
 /* Is s[0..n) a valid name ([A-Za-z_][A-Za-z0-9_.-]*, at most
  * POLICY_MAX_NAME bytes)? */

@@ -68,14 +68,14 @@ struct memo {
 	size_t n, cap;
 	uint32_t *pool;
 	size_t npool, cappool;
-	size_t *slot;                /* open addressing: entry index + 1, 0 = free */
-	size_t capslot;              /* a power of two, at least 2 * n */
+	size_t *slot;   /* open addressing: entry index + 1, 0 = free */
+	size_t capslot; /* a power of two, at least 2 * n */
 };
 
 struct ctx {
 	const struct policy *p;
 	struct diag *d;
-	struct pspace_table *tab[2];     /* IPv4, IPv6 */
+	struct pspace_table *tab[2]; /* IPv4, IPv6 */
 	uint64_t zmask;              /* the zones that exist */
 	/* per rule, packed: candidate filtering reads these for thousands of
 	 * rules per search and the rule structs are large */
@@ -296,7 +296,8 @@ static int rule_witness(struct ctx *c, uint32_t ri, const uint64_t *pairs, const
 							    pspace_term_intersect(q, &view, &in))
 								(void)search(c, fi, &in, ex, nex, b, &pt);
 							pspace_term_free(&in);
-							pspace_point_packet(&pt, families[fi], (uint8_t)f, (uint8_t)to, ret);
+							pspace_point_packet(&pt, families[fi], (uint8_t)f, (uint8_t)to,
+									    ret);
 						}
 					}
 				}
@@ -311,8 +312,8 @@ static int rule_witness(struct ctx *c, uint32_t ri, const uint64_t *pairs, const
 
 static void inv_add_exception(struct prove_invariant *inv, uint32_t id)
 {
-	inv->exception_ids = xreallocarray(inv->exception_ids, (size_t)inv->nexceptions + 1,
-					   sizeof *inv->exception_ids);
+	inv->exception_ids =
+		xreallocarray(inv->exception_ids, (size_t)inv->nexceptions + 1, sizeof *inv->exception_ids);
 	inv->exception_ids[inv->nexceptions++] = id;
 }
 
@@ -336,8 +337,10 @@ static void report_violation(struct ctx *c, struct prove_invariant *inv, const s
 
 static void report_budget(struct ctx *c, struct prove_invariant *inv, struct policy_loc loc, uint64_t budget)
 {
-	policy_diag_error(c->d, loc, "could not prove invariant '%s' within the analysis budget (%llu steps); "
-		   "the policy is refused", inv->text, (unsigned long long)budget);
+	policy_diag_error(c->d, loc,
+			  "could not prove invariant '%s' within the analysis budget (%llu steps); "
+			  "the policy is refused",
+			  inv->text, (unsigned long long)budget);
 	if (inv->status != PROVE_VIOLATED)
 		inv->status = PROVE_INCOMPLETE;
 }
@@ -347,8 +350,10 @@ static char *isolate_why(const struct policy_rule *r, bool implicit, const char 
 {
 	struct strbuf sb = STRBUF_INIT;
 	if (implicit)
-		strbuf_printf(&sb, "'%s' is the standard three-tier invariant, in force because the policy "
-			      "declares none; ", text);
+		strbuf_printf(&sb,
+			      "'%s' is the standard three-tier invariant, in force because the policy "
+			      "declares none; ",
+			      text);
 	strbuf_printf(&sb, "rule %u is not an admitted exception:", r->id);
 	const char *sep = " ";
 	if (!(r->flags & POLICY_RULE_SRC_HOSTS)) {
@@ -369,8 +374,7 @@ static char *isolate_why(const struct policy_rule *r, bool implicit, const char 
 	return strbuf_steal(&sb);
 }
 
-static void prove_isolate(struct ctx *c, const struct policy_isolate *iso, struct prove_invariant *inv,
-			  uint64_t budget)
+static void prove_isolate(struct ctx *c, const struct policy_isolate *iso, struct prove_invariant *inv, uint64_t budget)
 {
 	const struct policy *p = c->p;
 	uint64_t pairs[TABLE_MAX_ZONES] = {0};
@@ -403,15 +407,14 @@ static void prove_isolate(struct ctx *c, const struct policy_isolate *iso, struc
 }
 
 /* Terms of src any x dst (NULL: any) x services, per family. */
-static void permitted_add(struct permitted *pm, const struct addr_set *dst, struct svc_range *svc,
-			  uint32_t nsvc)
+static void permitted_add(struct permitted *pm, const struct addr_set *dst, struct svc_range *svc, uint32_t nsvc)
 {
 	struct ip_range any4 = {0, INADDR_V4_MAX}, any6 = {0, U128_MAX};
 	struct policy_rule tmp = {0};
 	tmp.src = (struct addr_set){1, 1, &any4, &any6};
 	tmp.dst = dst ? *dst : tmp.src;
 	tmp.nsvc = nsvc;
-	tmp.svc = svc;               /* only read */
+	tmp.svc = svc; /* only read */
 	for (int fi = 0; fi < 2; fi++)
 		pspace_rule_terms(&tmp, families[fi], &pm->t[fi], &pm->n[fi], &pm->cap[fi]);
 }
@@ -434,8 +437,8 @@ static void permitted_free(struct permitted *pm)
  * it: violations there are reported once, as its errors. */
 struct sgroup {
 	bool toself;
-	uint32_t *stmts;             /* covering statements, in order */
-	bool *sends;                 /* per statement: permits its relays here */
+	uint32_t *stmts; /* covering statements, in order */
+	bool *sends;     /* per statement: permits its relays here */
 	size_t nstmts;
 	uint64_t pairs[TABLE_MAX_ZONES];
 	struct permitted pm;
@@ -469,9 +472,10 @@ static struct sgroup *sanitize_groups(const struct ctx *c, size_t *ret_n)
 				if (!nl)
 					continue;
 				size_t k = 0;
-				while (k < n && !(g[k].toself == kind && g[k].nstmts == nl &&
-						  !memcmp(g[k].stmts, list, nl * sizeof *list) &&
-						  !memcmp(g[k].sends, sends, nl * sizeof *sends)))
+				while (k < n &&
+				       !(g[k].toself == kind && g[k].nstmts == nl &&
+					 !memcmp(g[k].stmts, list, nl * sizeof *list) &&
+					 !memcmp(g[k].sends, sends, nl * sizeof *sends)))
 					k++;
 				if (k == n) {
 					xgrow(&g, &cap, n + 1, sizeof *g);
@@ -522,9 +526,11 @@ static char *sanitize_why(const struct policy *p, const struct policy_sanitize *
 {
 	struct strbuf sb = STRBUF_INIT;
 	if (s->implicit)
-		strbuf_printf(&sb, "'%s' is the standard three-tier invariant, in force because the policy "
+		strbuf_printf(&sb,
+			      "'%s' is the standard three-tier invariant, in force because the policy "
 			      "declares no sanitize statement; declare the sanitising relays with "
-			      "'sanitize A <-> B via RELAY service SERVICE'", text);
+			      "'sanitize A <-> B via RELAY service SERVICE'",
+			      text);
 	/* only statements that declare this direction lent their relays */
 	size_t lent = 0;
 	for (size_t i = 1; i < g->nstmts; i++) {
@@ -540,8 +546,8 @@ static char *sanitize_why(const struct policy *p, const struct policy_sanitize *
 	return sb.len ? strbuf_steal(&sb) : NULL;
 }
 
-static void prove_sanitize(struct ctx *c, uint32_t si, const struct sgroup *g, size_t ng,
-			   struct prove_invariant *inv, uint64_t budget)
+static void prove_sanitize(struct ctx *c, uint32_t si, const struct sgroup *g, size_t ng, struct prove_invariant *inv,
+			   uint64_t budget)
 {
 	const struct policy *p = c->p;
 	const struct policy_sanitize *s = &p->sanitize[si];
@@ -612,7 +618,7 @@ enum reach {
 	REACH_OK,
 	REACH_UNREACHABLE,
 	REACH_REDUNDANT,
-	REACH_NOTHING,               /* the rule covers no packet at all */
+	REACH_NOTHING, /* the rule covers no packet at all */
 };
 
 static int u32_cmp(const void *a, const void *b)
@@ -672,7 +678,8 @@ static int rule_redundant(struct ctx *c, uint32_t ri, struct pspace_budget *b)
 							return -E2BIG;
 						b->steps--;
 						struct pspace_term q;
-						if (!pspace_term_intersect(t, pspace_table_term(c->tab[fi], c->sub[i]), &q)) {
+						if (!pspace_term_intersect(t, pspace_table_term(c->tab[fi], c->sub[i]),
+									   &q)) {
 							pspace_term_free(&q);
 							continue;
 						}
@@ -692,8 +699,7 @@ static int rule_redundant(struct ctx *c, uint32_t ri, struct pspace_budget *b)
 
 /* Is rule ri reachable (REACH_OK)?  When it is not, *covering gets the
  * earlier rules that overlap it (indexes, sorted, distinct). */
-static int rule_unreachable(struct ctx *c, uint32_t ri, struct pspace_budget *b, uint32_t **covering,
-			    size_t *ncovering)
+static int rule_unreachable(struct ctx *c, uint32_t ri, struct pspace_budget *b, uint32_t **covering, size_t *ncovering)
 {
 	const struct policy *p = c->p;
 	uint64_t from = c->from[ri] & c->zmask, to = c->to[ri] & c->zmask;
@@ -751,7 +757,7 @@ static int rule_unreachable(struct ctx *c, uint32_t ri, struct pspace_budget *b,
 static void warn_unreachable(struct ctx *c, const struct policy_rule *r, const uint32_t *covering, size_t n)
 {
 	policy_diag_warning(c->d, r->loc, "rule %u can never match: every packet it covers is decided by earlier rules",
-		     r->id);
+			    r->id);
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_puts(&sb, n == 1 ? "it is covered by the earlier rule:" : "it is covered by the earlier rules:");
 	for (size_t i = 0; i < n && i < PROVE_NOTE_MAX_RULES; i++) {
@@ -805,8 +811,10 @@ static void prove_reachability(struct ctx *c, uint64_t budget, struct prove_repo
 		switch (st[ri]) {
 		case REACH_NOTHING:
 			rep->nunreachable++;
-			policy_diag_warning(c->d, r->loc, "rule %u can never match: it covers no packet (no zone pair, "
-				     "or no address family common to its source and destination)", r->id);
+			policy_diag_warning(c->d, r->loc,
+					    "rule %u can never match: it covers no packet (no zone pair, "
+					    "or no address family common to its source and destination)",
+					    r->id);
 			break;
 		case REACH_UNREACHABLE:
 			rep->nunreachable++;
@@ -814,7 +822,8 @@ static void prove_reachability(struct ctx *c, uint64_t budget, struct prove_repo
 			break;
 		case REACH_REDUNDANT:
 			rep->nredundant++;
-			policy_diag_warning(c->d, r->loc, "rule %u is redundant: removing it changes no decision", r->id);
+			policy_diag_warning(c->d, r->loc, "rule %u is redundant: removing it changes no decision",
+					    r->id);
 			break;
 		default:
 			break;
@@ -823,14 +832,16 @@ static void prove_reachability(struct ctx *c, uint64_t budget, struct prove_repo
 	if (cut_pass) {
 		rep->reachability_complete = false;
 		if (cut_pass == 1)
-			policy_diag_note(c->d, no_loc, "the reachability analysis was cut short by the analysis budget "
-				  "(%llu steps): rules from rule %u on were not checked", (unsigned long long)budget,
-				  p->rules[cut_at].id);
+			policy_diag_note(c->d, no_loc,
+					 "the reachability analysis was cut short by the analysis budget "
+					 "(%llu steps): rules from rule %u on were not checked",
+					 (unsigned long long)budget, p->rules[cut_at].id);
 		else
-			policy_diag_note(c->d, no_loc, "the reachability analysis was cut short by the analysis budget "
-				  "(%llu steps): every rule was checked for being unreachable, but rules from "
-				  "rule %u on were not checked for being redundant", (unsigned long long)budget,
-				  p->rules[cut_at].id);
+			policy_diag_note(c->d, no_loc,
+					 "the reachability analysis was cut short by the analysis budget "
+					 "(%llu steps): every rule was checked for being unreachable, but rules from "
+					 "rule %u on were not checked for being redundant",
+					 (unsigned long long)budget, p->rules[cut_at].id);
 	}
 	for (uint32_t ri = 0; ri < p->nrules; ri++)
 		free(covering[ri]);
@@ -839,8 +850,7 @@ static void prove_reachability(struct ctx *c, uint64_t budget, struct prove_repo
 	free(st);
 }
 
-int policy_prove(const struct policy *p, const struct prove_options *o, struct diag *d,
-		 struct prove_report *ret)
+int policy_prove(const struct policy *p, const struct prove_options *o, struct diag *d, struct prove_report *ret)
 {
 	memset(ret, 0, sizeof *ret);
 	ret->reachability_complete = true;

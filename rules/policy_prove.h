@@ -28,27 +28,26 @@ enum prove_status {
 
 struct prove_invariant {
 	enum prove_status status;
-	char *text;                  /* "isolate mynumber", "sanitize lgwan <-> internet via mail-relay" */
+	char *text; /* "isolate mynumber", "sanitize lgwan <-> internet via mail-relay" */
 	bool implicit;
-	uint32_t nexceptions;        /* rules the invariant admits (exceptions, relays) */
-	uint32_t *exception_ids;     /* their rule ids */
-	char *counterexample;        /* text of the first counterexample, or NULL */
+	uint32_t nexceptions;    /* rules the invariant admits (exceptions, relays) */
+	uint32_t *exception_ids; /* their rule ids */
+	char *counterexample;    /* text of the first counterexample, or NULL */
 };
 
 struct prove_report {
 	uint32_t ninvariants;
 	struct prove_invariant *inv;
 	uint32_t nunreachable, nredundant;
-	bool reachability_complete;  /* false: budget ran out somewhere */
+	bool reachability_complete; /* false: budget ran out somewhere */
 };
 
 struct prove_options {
-	uint64_t budget;             /* witness-search steps; 0: default (50 million) */
-	bool reachability;           /* also run the reachability warnings */
+	uint64_t budget;   /* witness-search steps; 0: default (50 million) */
+	bool reachability; /* also run the reachability warnings */
 };
 
 /* Returns 0 when every invariant is proven, -EPERM when one is violated or
  * incomplete (errors in d). */
-int policy_prove(const struct policy *p, const struct prove_options *o, struct diag *d,
-		 struct prove_report *ret);
+int policy_prove(const struct policy *p, const struct prove_options *o, struct diag *d, struct prove_report *ret);
 void policy_prove_report_free(struct prove_report *r);

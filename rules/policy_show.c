@@ -105,8 +105,7 @@ static const char *zone_name(const struct policy *p, unsigned z)
 	return z < p->nzones && p->zones[z].name ? p->zones[z].name : "?";
 }
 
-static void put_endpoint(const struct policy *p, int family, u128 a, unsigned port, bool ports,
-			 struct strbuf *out)
+static void put_endpoint(const struct policy *p, int family, u128 a, unsigned port, bool ports, struct strbuf *out)
 {
 	char buf[INADDR_STRLEN];
 	inaddr_format(family, a, buf);
@@ -157,10 +156,14 @@ static void zones_format(const struct policy *p, uint64_t mask, struct strbuf *o
 static const char *tier_name(enum table_tier t)
 {
 	switch (t) {
-	case TIER_MYNUMBER: return "mynumber";
-	case TIER_LGWAN: return "lgwan";
-	case TIER_INTERNET: return "internet";
-	default: return "none";
+	case TIER_MYNUMBER:
+		return "mynumber";
+	case TIER_LGWAN:
+		return "lgwan";
+	case TIER_INTERNET:
+		return "internet";
+	default:
+		return "none";
 	}
 }
 
@@ -180,12 +183,11 @@ static void put_hash(const uint8_t *h, struct strbuf *out)
 
 void policy_show_listing(const struct policy *p, struct strbuf *out)
 {
-	strbuf_printf(out, "policy \"%s\" version \"%s\"\n", p->name ? p->name : "",
-		      p->version ? p->version : "");
+	strbuf_printf(out, "policy \"%s\" version \"%s\"\n", p->name ? p->name : "", p->version ? p->version : "");
 	strbuf_puts(out, "source sha256 ");
 	put_hash(p->sha256, out);
-	strbuf_printf(out, "\n%u files, %u zones, %u rules (%u written, %u expired)\n\n", p->nfiles,
-		      p->nzones, p->nrules, p->nrules_total, p->nrules_total - p->nrules);
+	strbuf_printf(out, "\n%u files, %u zones, %u rules (%u written, %u expired)\n\n", p->nfiles, p->nzones,
+		      p->nrules, p->nrules_total, p->nrules_total - p->nrules);
 
 	strbuf_puts(out, "zones\n");
 	for (unsigned i = 0; i < p->nzones; i++) {
@@ -304,8 +306,9 @@ void policy_show_matrix(const struct policy *p, struct strbuf *out)
 	for (unsigned i = 0; i < p->nzones; i++)
 		if (strlen(p->zones[i].name) > w)
 			w = strlen(p->zones[i].name);
-	strbuf_puts(out, "zone matrix (row: from, column: to; A: allow rules exist, -: nothing allowed, "
-			 "d: default deny, r: default reject)\n");
+	strbuf_puts(out,
+		    "zone matrix (row: from, column: to; A: allow rules exist, -: nothing allowed, "
+		    "d: default deny, r: default reject)\n");
 	strbuf_printf(out, "%*s", (int)w + 2, "");
 	for (unsigned t = 0; t < p->nzones; t++)
 		strbuf_printf(out, " %-*s", (int)w, p->zones[t].name);

@@ -101,7 +101,7 @@ static uint32_t list_diff(const struct ip_range *a, uint32_t na, const struct ip
 				out[n++] = (struct ip_range){cur, b[k].lo - 1};
 			if (b[k].hi >= hi)
 				break;
-			cur = b[k].hi + 1;   /* no overflow: b[k].hi < hi */
+			cur = b[k].hi + 1; /* no overflow: b[k].hi < hi */
 		}
 	}
 	return n;
@@ -116,7 +116,7 @@ static bool list_contains(const struct ip_range *r, uint32_t n, u128 v)
  * internet tcp 198.18.20.0:0 -> ...") rather than from 0.0.0.0. */
 bool pspace_zone_view(const struct policy *p, unsigned f, unsigned t, int family, struct pspace_term *ret)
 {
-	static struct ip_range key = {0, SVC_KEY_MAX}, sport = {0, 0xffff};   /* only read */
+	static struct ip_range key = {0, SVC_KEY_MAX}, sport = {0, 0xffff}; /* only read */
 	const struct addr_set *a = &p->zones[f].nets, *b = &p->zones[t].nets;
 	ret->d[PSPACE_SRC] = (struct pspace_list){family == 4 ? a->n4 : a->n6, family == 4 ? a->v4 : a->v6};
 	ret->d[PSPACE_DST] = (struct pspace_list){family == 4 ? b->n4 : b->n6, family == 4 ? b->v4 : b->v6};
@@ -129,7 +129,7 @@ bool pspace_zone_view(const struct policy *p, unsigned f, unsigned t, int family
 static bool list_first_ge(const struct ip_range *r, uint32_t n, u128 v, u128 *ret)
 {
 	uint32_t lo = 0, hi = n;
-	while (lo < hi) {   /* first range with hi >= v */
+	while (lo < hi) { /* first range with hi >= v */
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (r[mid].hi < v)
 			lo = mid + 1;
@@ -271,8 +271,7 @@ void pspace_rule_terms(const struct policy_rule *r, int family, struct pspace_te
 	free(keys);
 }
 
-void pspace_point_packet(const struct pspace_point *pt, int family, uint8_t from, uint8_t to,
-		     struct policy_packet *ret)
+void pspace_point_packet(const struct pspace_point *pt, int family, uint8_t from, uint8_t to, struct policy_packet *ret)
 {
 	memset(ret, 0, sizeof *ret);
 	ret->from_zone = from;
@@ -297,7 +296,7 @@ struct wpiece {
 /* One split: its pieces (children) still to examine and the covers left for
  * them.  Popping a frame releases everything pushed since it was made. */
 struct wframe {
-	size_t seg_off, seg_n;       /* candidate covers, in ws.idx */
+	size_t seg_off, seg_n; /* candidate covers, in ws.idx */
 	size_t child_first, nchild, next;
 	size_t arena_mark, piece_mark, idx_mark;
 };
@@ -329,8 +328,8 @@ static bool proto_is_icmp(unsigned p)
 /* The smallest valid key of protocol p in keys, with its sport: port
  * protocols take any port and the lowest allowed sport; ICMP any
  * type/code but sport 0; other protocols only key p<<16 and sport 0. */
-static bool pick_proto(const struct ip_range *k, uint32_t nk, const struct ip_range *s, uint32_t ns,
-		       unsigned p, u128 *ret_key, u128 *ret_sport)
+static bool pick_proto(const struct ip_range *k, uint32_t nk, const struct ip_range *s, uint32_t ns, unsigned p,
+		       u128 *ret_key, u128 *ret_sport)
 {
 	u128 base = (u128)p << 16, key;
 	if (!list_first_ge(k, nk, base, &key) || key > (base | 0xffff))
@@ -439,7 +438,7 @@ static void wstate_free(struct wstate *ws)
 }
 
 int pspace_witness(const struct pspace_term *q, const struct pspace_term *const *covers, size_t ncovers,
-	       struct pspace_budget *b, struct pspace_point *ret)
+		   struct pspace_budget *b, struct pspace_point *ret)
 {
 	if (pspace_term_is_empty(q))
 		return 0;
@@ -512,7 +511,7 @@ int pspace_witness(const struct pspace_term *q, const struct pspace_term *const 
 				rc = 1;
 				goto out;
 			}
-			ws.nidx = s_off;   /* no real packet here */
+			ws.nidx = s_off; /* no real packet here */
 			continue;
 		}
 		if (!budget_take(b)) {
@@ -523,9 +522,14 @@ int pspace_witness(const struct pspace_term *q, const struct pspace_term *const 
 		size_t made = piece_split(&ws, p, covers[ws.idx[s_off]]);
 		xgrow(&ws.fr, &ws.capfr, ws.nfr + 1, sizeof *ws.fr);
 		ws.fr[ws.nfr++] = (struct wframe){
-			.seg_off = s_off + 1, .seg_n = s_n - 1,
-			.child_first = piece_mark, .nchild = made, .next = 0,
-			.arena_mark = arena_mark, .piece_mark = piece_mark, .idx_mark = s_off,
+			.seg_off = s_off + 1,
+			.seg_n = s_n - 1,
+			.child_first = piece_mark,
+			.nchild = made,
+			.next = 0,
+			.arena_mark = arena_mark,
+			.piece_mark = piece_mark,
+			.idx_mark = s_off,
 		};
 	}
 out:
@@ -549,19 +553,19 @@ struct ix_ent {
 
 struct pspace_index {
 	size_t n;
-	struct ix_ent *e;            /* sorted by lo */
+	struct ix_ent *e; /* sorted by lo */
 	u128 *submax;
-	u128 *his;                   /* every hi, sorted */
+	u128 *his; /* every hi, sorted */
 };
 
 struct pspace_table {
 	int family;
 	uint32_t nrules;
-	size_t *first;               /* nrules + 1: terms of rule i are first[i]..first[i+1]-1 */
+	size_t *first; /* nrules + 1: terms of rule i are first[i]..first[i+1]-1 */
 	struct pspace_term *terms;
 	size_t nterms, capterms;
 	uint32_t *term_rule;
-	struct ip_range *pool;       /* every term's ranges, packed for locality */
+	struct ip_range *pool; /* every term's ranges, packed for locality */
 	struct pspace_index ix[IX_NDIM];
 };
 
@@ -641,7 +645,7 @@ static size_t ix_count(const struct pspace_index *ix, u128 lo, u128 hi)
 }
 
 struct ix_out {
-	uint32_t *v;                 /* room reserved for every answer (ix_count) */
+	uint32_t *v; /* room reserved for every answer (ix_count) */
 	size_t n;
 };
 
@@ -651,7 +655,7 @@ static void ix_query(const struct pspace_index *ix, size_t a, size_t b, u128 lo,
 		size_t m = a + (b - a) / 2;
 		if (ix->submax[m] < lo)
 			return;
-		ix_query(ix, a, m, lo, hi, o);   /* depth is log2(n) */
+		ix_query(ix, a, m, lo, hi, o); /* depth is log2(n) */
 		if (ix->e[m].lo > hi)
 			return;
 		if (ix->e[m].hi >= lo)
@@ -700,7 +704,7 @@ void pspace_table_free(struct pspace_table *t)
 {
 	if (!t)
 		return;
-	free(t->pool);               /* the terms' ranges */
+	free(t->pool); /* the terms' ranges */
 	free(t->terms);
 	free(t->first);
 	free(t->term_rule);
@@ -736,8 +740,8 @@ void pspace_table_rule_terms(const struct pspace_table *t, uint32_t rule, size_t
 /* Appends to *v the terms whose bounding box meets q's on the most
  * selective dimension, in a fixed order (not rule order).  A superset of
  * the terms that intersect q: callers test exactly.  One step per answer. */
-int pspace_table_query(const struct pspace_table *t, const struct pspace_term *q, struct pspace_budget *b,
-		   uint32_t **v, size_t *n, size_t *cap)
+int pspace_table_query(const struct pspace_table *t, const struct pspace_term *q, struct pspace_budget *b, uint32_t **v,
+		       size_t *n, size_t *cap)
 {
 	if (pspace_term_is_empty(q) || !t->nterms)
 		return 0;
@@ -758,6 +762,6 @@ int pspace_table_query(const struct pspace_table *t, const struct pspace_term *q
 	xgrow(v, cap, *n + best_n, sizeof **v);
 	struct ix_out o = {*v + *n, 0};
 	ix_query(&t->ix[best], 0, t->ix[best].n, q->d[best].r[0].lo, q->d[best].r[q->d[best].n - 1].hi, &o);
-	*n += o.n;               /* == best_n */
+	*n += o.n; /* == best_n */
 	return 0;
 }

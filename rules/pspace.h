@@ -25,7 +25,7 @@ enum { PSPACE_SRC, PSPACE_DST, PSPACE_KEY, PSPACE_SPORT, PSPACE_NDIM };
 
 struct pspace_list {
 	uint32_t n;
-	struct ip_range *r;          /* sorted, disjoint; n == 0 means empty */
+	struct ip_range *r; /* sorted, disjoint; n == 0 means empty */
 };
 
 struct pspace_term {
@@ -52,13 +52,13 @@ bool pspace_term_covers(const struct pspace_term *a, const struct pspace_term *b
 void pspace_rule_terms(const struct policy_rule *r, int family, struct pspace_term **v, size_t *n, size_t *cap);
 
 struct pspace_budget {
-	uint64_t steps;              /* remaining; decremented per split */
+	uint64_t steps; /* remaining; decremented per split */
 };
 
 /* Find a point of q outside every covers[i].  Returns 1 and *ret, 0 if q is
  * covered, -E2BIG if the budget ran out. */
 int pspace_witness(const struct pspace_term *q, const struct pspace_term *const *covers, size_t ncovers,
-	       struct pspace_budget *b, struct pspace_point *ret);
+		   struct pspace_budget *b, struct pspace_point *ret);
 
 /* An index of every rule term of a policy for one family, so the prover
  * and the diff find the rules that can meet a term without a scan.
@@ -77,8 +77,8 @@ size_t pspace_table_nterms(const struct pspace_table *t);
 const struct pspace_term *pspace_table_term(const struct pspace_table *t, size_t i);
 uint32_t pspace_table_term_rule(const struct pspace_table *t, size_t i);
 void pspace_table_rule_terms(const struct pspace_table *t, uint32_t rule, size_t *ret_first, size_t *ret_n);
-int pspace_table_query(const struct pspace_table *t, const struct pspace_term *q, struct pspace_budget *b,
-		   uint32_t **v, size_t *n, size_t *cap);
+int pspace_table_query(const struct pspace_table *t, const struct pspace_term *q, struct pspace_budget *b, uint32_t **v,
+		       size_t *n, size_t *cap);
 
 /* A zone-pair view for readable examples: src in zone f's networks, dst in
  * zone t's, every key and source port.  Borrows the zones' arrays (never
@@ -87,4 +87,4 @@ bool pspace_zone_view(const struct policy *p, unsigned f, unsigned t, int family
 
 /* A concrete packet from a point (zones and family given). */
 void pspace_point_packet(const struct pspace_point *pt, int family, uint8_t from, uint8_t to,
-		     struct policy_packet *ret);
+			 struct policy_packet *ret);

@@ -132,10 +132,13 @@ static int exit_status(const struct policy_compile *c, int r)
 	if (r == 0)
 		return EXIT_OK;
 	switch (c->stage) {
-	case POLICY_COMPILE_LOAD: return r == -EINVAL ? EXIT_POLICY : EXIT_USAGE;
+	case POLICY_COMPILE_LOAD:
+		return r == -EINVAL ? EXIT_POLICY : EXIT_USAGE;
 	case POLICY_COMPILE_RECORD:
-	case POLICY_COMPILE_WRITE: return EXIT_USAGE;
-	default: return EXIT_POLICY;
+	case POLICY_COMPILE_WRITE:
+		return EXIT_USAGE;
+	default:
+		return EXIT_POLICY;
 	}
 }
 
@@ -149,9 +152,12 @@ static int load_policy(const char *path, struct diag *d, struct policy_compile *
 static const char *status_text(enum prove_status s)
 {
 	switch (s) {
-	case PROVE_PROVEN: return "proven";
-	case PROVE_VIOLATED: return "VIOLATED";
-	default: return "NOT PROVEN (budget)";
+	case PROVE_PROVEN:
+		return "proven";
+	case PROVE_VIOLATED:
+		return "VIOLATED";
+	default:
+		return "NOT PROVEN (budget)";
 	}
 }
 
@@ -187,8 +193,8 @@ static void outcome_fill(struct outcome *out, const struct policy_compile *c, co
 		out->name = xstrdup(p->name ? p->name : "");
 		out->version = xstrdup(p->version ? p->version : "");
 		for (uint32_t i = 0; i < c->report.ninvariants && out->ninvariants < 16; i++)
-			out->invariants[out->ninvariants++] = xasprintf("%s: %s", c->report.inv[i].text,
-									status_text(c->report.inv[i].status));
+			out->invariants[out->ninvariants++] =
+				xasprintf("%s: %s", c->report.inv[i].text, status_text(c->report.inv[i].status));
 	}
 	out->errors = d->nerrors;
 	out->warnings = d->nwarnings;
@@ -200,8 +206,8 @@ static void print_check(const char *path, bool show_proofs, const struct policy_
 {
 	const struct policy *p = c->policy;
 	if (show_proofs && p && !opt.quiet) {
-		printf("%s: policy \"%s\" version \"%s\": %u zones, %u rules\n", path,
-		       p->name ? p->name : "", p->version ? p->version : "", p->nzones, p->nrules);
+		printf("%s: policy \"%s\" version \"%s\": %u zones, %u rules\n", path, p->name ? p->name : "",
+		       p->version ? p->version : "", p->nzones, p->nrules);
 		printf("three-tier invariants:\n");
 		print_proofs(p, &c->report);
 		if (!c->report.reachability_complete)
@@ -209,8 +215,8 @@ static void print_check(const char *path, bool show_proofs, const struct policy_
 	}
 	print_diags(d);
 	if (!opt.quiet && (d->nerrors || d->nwarnings))
-		fprintf(stderr, "%zu error%s, %zu warning%s\n", d->nerrors, d->nerrors == 1 ? "" : "s",
-			d->nwarnings, d->nwarnings == 1 ? "" : "s");
+		fprintf(stderr, "%zu error%s, %zu warning%s\n", d->nerrors, d->nerrors == 1 ? "" : "s", d->nwarnings,
+			d->nwarnings == 1 ? "" : "s");
 }
 
 /* load + evaluate + prove, reported; *ret holds the policy afterwards. */
@@ -284,7 +290,8 @@ static int audit_start(struct audit_log **ret)
 		fprintf(stderr, "sekisho-rulec: audit log %s: %s\n", opt.audit_dir, why);
 	else if (!audit_clock_synced() && !opt.quiet)
 		/* the record says so too (clock.status); staff should hear it now */
-		fprintf(stderr, "sekisho-rulec: warning: the system clock is not synchronised; "
+		fprintf(stderr,
+			"sekisho-rulec: warning: the system clock is not synchronised; "
 			"audit time stamps may be wrong (時刻が同期していません)\n");
 	return r;
 }
@@ -418,7 +425,7 @@ static bool is_table_file(const char *path)
 }
 
 struct loaded {
-	struct policy_compile compiled;   /* from a policy file: its policy and table bytes */
+	struct policy_compile compiled; /* from a policy file: its policy and table bytes */
 	struct table *table;
 };
 
@@ -572,8 +579,14 @@ static int cmd_explain(int argc, char **argv)
 
 	struct table_verdict v;
 	table_lookup(l.table, &q, &v);
-	struct policy_packet pkt = {.from_zone = q.from_zone, .to_zone = q.to_zone, .family = q.family,
-				    .proto = q.proto, .sport = q.sport, .key = q.key, .src = q.src, .dst = q.dst};
+	struct policy_packet pkt = {.from_zone = q.from_zone,
+				    .to_zone = q.to_zone,
+				    .family = q.family,
+				    .proto = q.proto,
+				    .sport = q.sport,
+				    .key = q.key,
+				    .src = q.src,
+				    .dst = q.dst};
 	struct strbuf sb = STRBUF_INIT;
 	struct table_zone_info zf, zt;
 	table_zone(l.table, q.from_zone, &zf);
@@ -751,7 +764,7 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {
 		{"check", cmd_check}, {"compile", cmd_compile}, {"explain", cmd_explain},
-		{"diff", cmd_diff}, {"show", cmd_show}, {"emit-nft", cmd_emit_nft},
+		{"diff", cmd_diff},   {"show", cmd_show},       {"emit-nft", cmd_emit_nft},
 	};
 	int c;
 
@@ -766,17 +779,39 @@ int main(int argc, char **argv)
 	/* "+" : options first, then the command; options may also follow it */
 	while ((c = getopt_long(argc, argv, "+o:qh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'o': opt.output = optarg; break;
-		case 's': opt.strict = true; break;
-		case 't': opt.today = optarg; break;
-		case 'b': opt.budget = strtoull(optarg, NULL, 10); break;
-		case 'q': opt.quiet = true; break;
-		case 'c': opt.color = true; break;
-		case 'C': opt.color = false; break;
-		case 'A': opt.audit_dir = optarg; break;
-		case 'K': opt.audit_key = optarg; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'o':
+			opt.output = optarg;
+			break;
+		case 's':
+			opt.strict = true;
+			break;
+		case 't':
+			opt.today = optarg;
+			break;
+		case 'b':
+			opt.budget = strtoull(optarg, NULL, 10);
+			break;
+		case 'q':
+			opt.quiet = true;
+			break;
+		case 'c':
+			opt.color = true;
+			break;
+		case 'C':
+			opt.color = false;
+			break;
+		case 'A':
+			opt.audit_dir = optarg;
+			break;
+		case 'K':
+			opt.audit_key = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {

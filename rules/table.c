@@ -116,7 +116,7 @@
 #include "rules/table_format.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#define TBL_HAVE_POPCNT_CLONE 1    /* part_match built with and without POPCNT */
+#define TBL_HAVE_POPCNT_CLONE 1 /* part_match built with and without POPCNT */
 #endif
 
 /* Levels of a search tree (the bounds included) that the fast path keeps
@@ -133,9 +133,9 @@
 struct fdim {
 	const void *lvl[FAST_LEVELS];
 	uint32_t last[FAST_LEVELS];
-	const uint32_t *vix;         /* the run's vector indexes, or NULL */
-	const uint64_t *w;           /* the wildcard vector */
-	uint32_t top;                /* levels above the bounds */
+	const uint32_t *vix; /* the run's vector indexes, or NULL */
+	const uint64_t *w;   /* the wildcard vector */
+	uint32_t top;        /* levels above the bounds */
 };
 
 /* The fast-path descriptor of a partition of at most 4096 sub-rules (one
@@ -144,9 +144,9 @@ struct fdim {
  * search order (dst, src, key, sport). */
 struct fpart {
 	bool fast;
-	bool wide;                   /* IPv6: 128-bit src and dst */
-	uint8_t maxtop;              /* the deepest dimension's top */
-	uint32_t sub;                /* first sub-rule (every partition: the lookup's result) */
+	bool wide;      /* IPv6: 128-bit src and dst */
+	uint8_t maxtop; /* the deepest dimension's top */
+	uint32_t sub;   /* first sub-rule (every partition: the lookup's result) */
 	uint32_t nsub;
 	uint32_t allwild;
 	struct fdim d[TBL_NDIMS];
@@ -155,11 +155,11 @@ struct fpart {
 struct table {
 	/* the classifier, chosen for the CPU at open */
 	uint32_t (*match)(const struct table *t, uint32_t pi, const struct table_query *q);
-	struct fpart *fast;          /* nparts descriptors, malloc'd at open */
+	struct fpart *fast; /* nparts descriptors, malloc'd at open */
 	const uint8_t *base;
 	size_t len;
-	void *map;                   /* munmap on close, or NULL */
-	void *copy;                  /* free on close, or NULL */
+	void *map;  /* munmap on close, or NULL */
+	void *copy; /* free on close, or NULL */
 
 	struct tbl_header h;
 	const char *str;
@@ -201,8 +201,7 @@ static const char *const section_names[TBL_NSECTIONS] = {
 
 static const char *const dim_names[TBL_NDIMS] = {"src", "dst", "key", "sport"};
 
-__attribute__((format(printf, 3, 4)))
-static int bad(char *why, size_t whylen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int bad(char *why, size_t whylen, const char *fmt, ...)
 {
 	if (why && whylen) {
 		va_list ap;
@@ -228,9 +227,9 @@ static int check_sha256(const uint8_t *buf, size_t len, const uint8_t want[32], 
 	unsigned int n = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(ctx, buf, at) == 1 &&
-		 EVP_DigestUpdate(ctx, zero, sizeof zero) == 1 &&
-		 EVP_DigestUpdate(ctx, buf + at + 32, len - at - 32) == 1 && EVP_DigestFinal_ex(ctx, got, &n) == 1 &&
-		 n == 32;
+		EVP_DigestUpdate(ctx, zero, sizeof zero) == 1 &&
+		EVP_DigestUpdate(ctx, buf + at + 32, len - at - 32) == 1 && EVP_DigestFinal_ex(ctx, got, &n) == 1 &&
+		n == 32;
 	EVP_MD_CTX_free(ctx);
 	if (!ok) {
 		if (why && whylen)
@@ -296,8 +295,8 @@ static int check_elems(const struct table *t, int s, size_t elsize, uint64_t wan
 	return 0;
 }
 
-static int check_vector(const struct table *t, const struct tbl_part *p, uint32_t off, uint32_t pi, int d,
-			uint32_t iv, char *why, size_t whylen)
+static int check_vector(const struct table *t, const struct tbl_part *p, uint32_t off, uint32_t pi, int d, uint32_t iv,
+			char *why, size_t whylen)
 {
 	uint64_t nsum = p->nsum;
 	if ((uint64_t)off + nsum > t->nwords)
@@ -308,19 +307,21 @@ static int check_vector(const struct table *t, const struct tbl_part *p, uint32_
 	for (uint64_t k = 0; k < nsum; k++)
 		bits += popc64(v[k]);
 	/* summary bits past nwords must be clear */
-	unsigned used = p->nwords - (uint32_t)(nsum - 1) * 64;    /* 1..64 */
+	unsigned used = p->nwords - (uint32_t)(nsum - 1) * 64; /* 1..64 */
 	if (used < 64 && (v[nsum - 1] >> used))
 		return bad(why, whylen, "partition %u %s interval %u: summary marks words past the %u of the vector",
 			   pi, dim_names[d], iv, p->nwords);
 	/* one more word must follow: the lookup may read it (and ignore it) */
 	if ((uint64_t)off + nsum + bits >= t->nwords)
-		return bad(why, whylen, "partition %u %s interval %u: vector at word %u (%llu words) outside the pool "
+		return bad(why, whylen,
+			   "partition %u %s interval %u: vector at word %u (%llu words) outside the pool "
 			   "(%u words)",
 			   pi, dim_names[d], iv, off, (unsigned long long)(nsum + bits), t->nwords);
 	/* the last data word may not name sub-rules past nsub */
 	unsigned tail = p->nsub % 64;
 	if (tail && used && (v[nsum - 1] >> (used - 1) & 1) && (v[nsum + bits - 1] >> tail))
-		return bad(why, whylen, "partition %u %s interval %u: vector names sub-rules past the %u of the "
+		return bad(why, whylen,
+			   "partition %u %s interval %u: vector names sub-rules past the %u of the "
 			   "partition",
 			   pi, dim_names[d], iv, p->nsub);
 	return 0;
@@ -328,8 +329,8 @@ static int check_vector(const struct table *t, const struct tbl_part *p, uint32_
 
 /* The dense wildcard vector of a dimension: summary, then every data word;
  * the summary must describe the data exactly. */
-static int check_wild(const struct table *t, const struct tbl_part *p, uint32_t off, uint32_t pi, int d,
-		      char *why, size_t whylen)
+static int check_wild(const struct table *t, const struct tbl_part *p, uint32_t off, uint32_t pi, int d, char *why,
+		      size_t whylen)
 {
 	uint64_t nsum = p->nsum, nwords = p->nwords;
 	if ((uint64_t)off + nsum + nwords > t->nwords)
@@ -375,8 +376,7 @@ static bool b128_le(const struct tbl_bound128 *x, const struct tbl_bound128 *y)
 	return x->hi < y->hi || (x->hi == y->hi && x->lo <= y->lo);
 }
 
-static int check_dim(const struct table *t, const struct tbl_part *p, uint32_t pi, int d, char *why,
-		     size_t whylen)
+static int check_dim(const struct table *t, const struct tbl_part *p, uint32_t pi, int d, char *why, size_t whylen)
 {
 	const struct tbl_dim *dm = &p->dim[d];
 	const char *dn = dim_names[d];
@@ -422,8 +422,8 @@ static int check_dim(const struct table *t, const struct tbl_part *p, uint32_t p
 					   i);
 		for (uint64_t i = n; i < padded; i++)
 			if (~b[i].hi || ~b[i].lo)
-				return bad(why, whylen, "partition %u %s: padding bound %llu is not the maximum", pi, dn,
-					   (unsigned long long)i);
+				return bad(why, whylen, "partition %u %s: padding bound %llu is not the maximum", pi,
+					   dn, (unsigned long long)i);
 	} else {
 		const uint32_t *b = t->b32 + dm->bounds;
 		if (b[0])
@@ -433,19 +433,20 @@ static int check_dim(const struct table *t, const struct tbl_part *p, uint32_t p
 				return bad(why, whylen, "partition %u %s: bound %u not above the previous one", pi, dn,
 					   i);
 			if (b[i] > max)
-				return bad(why, whylen, "partition %u %s: bound %u (%u) outside the dimension (max %llu)",
-					   pi, dn, i, b[i], (unsigned long long)max);
+				return bad(why, whylen,
+					   "partition %u %s: bound %u (%u) outside the dimension (max %llu)", pi, dn, i,
+					   b[i], (unsigned long long)max);
 		}
 		for (uint64_t i = n; i < padded; i++)
 			if (b[i] != UINT32_MAX)
-				return bad(why, whylen, "partition %u %s: padding bound %llu is not the maximum", pi, dn,
-					   (unsigned long long)i);
+				return bad(why, whylen, "partition %u %s: padding bound %llu is not the maximum", pi,
+					   dn, (unsigned long long)i);
 	}
 
 	/* tree levels, stored top first: entry k of level j is entry
 	 * k * TBL_NODE of level j - 1 */
-	uint64_t at = dm->tree + tsize;    /* end of level 1 */
-	uint64_t below_at = dm->bounds;    /* start of level j - 1 */
+	uint64_t at = dm->tree + tsize; /* end of level 1 */
+	uint64_t below_at = dm->bounds; /* start of level j - 1 */
 	bool below_is_bounds = true;
 	for (unsigned j = 1; j <= top; j++) {
 		uint64_t lvl = at - pad_node(lens[j]);
@@ -456,8 +457,9 @@ static int check_dim(const struct table *t, const struct tbl_part *p, uint32_t p
 				if (k >= lens[j]) {
 					ok = !~e->hi && !~e->lo;
 				} else {
-					const struct tbl_bound128 *src = below_is_bounds ? &t->b128[below_at + k * TBL_NODE]
-											: &t->t128[below_at + k * TBL_NODE];
+					const struct tbl_bound128 *src = below_is_bounds
+						? &t->b128[below_at + k * TBL_NODE]
+						: &t->t128[below_at + k * TBL_NODE];
 					ok = e->hi == src->hi && e->lo == src->lo;
 				}
 			} else {
@@ -465,11 +467,13 @@ static int check_dim(const struct table *t, const struct tbl_part *p, uint32_t p
 				if (k >= lens[j])
 					ok = e == UINT32_MAX;
 				else
-					ok = e == (below_is_bounds ? t->b32[below_at + k * TBL_NODE]
-								   : t->t32[below_at + k * TBL_NODE]);
+					ok = e ==
+						(below_is_bounds ? t->b32[below_at + k * TBL_NODE]
+								 : t->t32[below_at + k * TBL_NODE]);
 			}
 			if (!ok)
-				return bad(why, whylen, "partition %u %s: tree level %u entry %llu does not match the "
+				return bad(why, whylen,
+					   "partition %u %s: tree level %u entry %llu does not match the "
 					   "level below",
 					   pi, dn, j, (unsigned long long)k);
 		}
@@ -517,8 +521,9 @@ static int check_parts(const struct table *t, char *why, size_t whylen)
 			const struct tbl_verdict *v = &t->verdicts[sr->rule];
 			if (sr->id != v->id || sr->action != v->action || sr->log != v->log || sr->reserved[0] ||
 			    sr->reserved[1])
-				return bad(why, whylen, "partition %u: sub-rule %u does not carry the verdict of rule %u",
-					   pi, s, sr->rule);
+				return bad(why, whylen,
+					   "partition %u: sub-rule %u does not carry the verdict of rule %u", pi, s,
+					   sr->rule);
 		}
 		for (int d = 0; d < TBL_NDIMS; d++) {
 			int r = check_dim(t, p, pi, d, why, whylen);
@@ -681,16 +686,14 @@ static int validate(struct table *t, char *why, size_t whylen)
 	    (r = check_elems(t, TBL_SEC_VERDICTS, sizeof(struct tbl_verdict), h->nrules, true, NULL, why, whylen)) <
 		    0 ||
 	    (r = check_elems(t, TBL_SEC_PARTINDEX, sizeof(uint32_t), nz * nz * 2, true, NULL, why, whylen)) < 0 ||
-	    (r = check_elems(t, TBL_SEC_PARTS, sizeof(struct tbl_part), h->npartitions, true, NULL, why,
-			     whylen)) < 0 ||
-	    (r = check_elems(t, TBL_SEC_SUBRULES, sizeof(struct tbl_subrule), h->nsubrules, true, NULL, why,
-			     whylen)) < 0 ||
-	    (r = check_elems(t, TBL_SEC_BOUNDS32, sizeof(uint32_t), 0, false, &t->nb32, why, whylen)) < 0 ||
-	    (r = check_elems(t, TBL_SEC_BOUNDS128, sizeof(struct tbl_bound128), 0, false, &t->nb128, why,
-			     whylen)) < 0 ||
-	    (r = check_elems(t, TBL_SEC_TREE32, sizeof(uint32_t), 0, false, &t->nt32, why, whylen)) < 0 ||
-	    (r = check_elems(t, TBL_SEC_TREE128, sizeof(struct tbl_bound128), 0, false, &t->nt128, why, whylen)) <
+	    (r = check_elems(t, TBL_SEC_PARTS, sizeof(struct tbl_part), h->npartitions, true, NULL, why, whylen)) < 0 ||
+	    (r = check_elems(t, TBL_SEC_SUBRULES, sizeof(struct tbl_subrule), h->nsubrules, true, NULL, why, whylen)) <
 		    0 ||
+	    (r = check_elems(t, TBL_SEC_BOUNDS32, sizeof(uint32_t), 0, false, &t->nb32, why, whylen)) < 0 ||
+	    (r = check_elems(t, TBL_SEC_BOUNDS128, sizeof(struct tbl_bound128), 0, false, &t->nb128, why, whylen)) <
+		    0 ||
+	    (r = check_elems(t, TBL_SEC_TREE32, sizeof(uint32_t), 0, false, &t->nt32, why, whylen)) < 0 ||
+	    (r = check_elems(t, TBL_SEC_TREE128, sizeof(struct tbl_bound128), 0, false, &t->nt128, why, whylen)) < 0 ||
 	    (r = check_elems(t, TBL_SEC_VECIDX, sizeof(uint32_t), 0, false, &t->nvecidx, why, whylen)) < 0 ||
 	    (r = check_elems(t, TBL_SEC_WORDS, sizeof(uint64_t), 0, false, &t->nwords, why, whylen)) < 0)
 		return r;
@@ -937,8 +940,8 @@ struct dsearch {
 	const struct tbl_bound128 *b128, *t128;
 	uint32_t n;
 	unsigned top;
-	uint32_t c;                  /* index at the level last searched */
-	uint32_t off;                /* start of the next level in the tree */
+	uint32_t c;   /* index at the level last searched */
+	uint32_t off; /* start of the next level in the tree */
 	uint32_t x;
 	uint64_t xh, xl;
 	unsigned dim;
@@ -955,7 +958,7 @@ static inline void dsearch_step(struct dsearch *s, unsigned j)
 		const uint32_t *node = (j ? s->t32 + s->off : s->b32) + s->c * TBL_NODE;
 		cnt = node_count32(node, s->x);
 	}
-	uint32_t idx = s->c * TBL_NODE + cnt - 1;    /* wraps when cnt is 0: clamped */
+	uint32_t idx = s->c * TBL_NODE + cnt - 1; /* wraps when cnt is 0: clamped */
 	s->c = idx < len ? idx : len - 1;
 	s->off += (len + TBL_NODE - 1) & ~(TBL_NODE - 1);
 }
@@ -963,13 +966,13 @@ static inline void dsearch_step(struct dsearch *s, unsigned j)
 /* Stand-ins for a skipped dimension in the fast path: a one-key run (0)
  * whose interval vector is empty and whose wildcard vector is full. */
 static const uint32_t dummy_node32[TBL_NODE] = {
-	0, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
+	0,          UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
 	UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
 };
 #define M_ ~(uint64_t)0
 #define M8_ M_, M_, M_, M_, M_, M_, M_, M_
 static const struct tbl_bound128 dummy_node128[TBL_NODE] = {
-	{0, 0}, {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_},
+	{0, 0},   {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_},
 	{M_, M_}, {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_}, {M_, M_},
 };
 static const uint64_t full_vector[1 + 64] = {M8_, M8_, M8_, M8_, M8_, M8_, M8_, M8_, M_};
@@ -991,7 +994,7 @@ static int fast_build(struct table *t)
 		struct fpart *fp = &t->fast[pi];
 		fp->sub = p->sub;
 		if (p->nsum != 1)
-			continue;    /* the general path (fast stays false) */
+			continue; /* the general path (fast stays false) */
 		bool fast = true;
 		fp->nsub = p->nsub;
 		fp->allwild = p->allwild;
@@ -1067,7 +1070,7 @@ __attribute__((always_inline)) static inline uint32_t abv_words(uint32_t nsub, u
  * loop unrolled for their number.  wide: an IPv6 partition (128-bit src
  * and dst). */
 __attribute__((always_inline)) static inline uint32_t part_match_fast(const struct table *t, const struct fpart *fp,
-								    const struct table_query *q, const bool wide)
+								      const struct table_query *q, const bool wide)
 {
 	uint32_t x[TBL_NDIMS], c[TBL_NDIMS] = {0};
 	uint64_t xh[2], xl[2];
@@ -1087,15 +1090,16 @@ __attribute__((always_inline)) static inline uint32_t part_match_fast(const stru
 		for (unsigned i = 0; i < TBL_NDIMS; i++) {
 			const struct fdim *fd = &fp->d[i];
 			if (fd->top < j)
-				continue;    /* not there yet: stays at index 0 */
+				continue; /* not there yet: stays at index 0 */
 			uint32_t cnt;
 			if (wide && i < 2)
-				cnt = node_count128((const struct tbl_bound128 *)fd->lvl[j] + c[i] * TBL_NODE, xh[i], xl[i]);
+				cnt = node_count128((const struct tbl_bound128 *)fd->lvl[j] + c[i] * TBL_NODE, xh[i],
+						    xl[i]);
 			else if (i < 2)
 				cnt = node_count32((const uint32_t *)fd->lvl[j] + c[i] * TBL_NODE, x[i]);
 			else
 				cnt = node_count31((const uint32_t *)fd->lvl[j] + c[i] * TBL_NODE, x[i]);
-			uint32_t idx = c[i] * TBL_NODE + cnt - 1;    /* wraps when cnt is 0: clamped */
+			uint32_t idx = c[i] * TBL_NODE + cnt - 1; /* wraps when cnt is 0: clamped */
 			c[i] = idx < fd->last[j] ? idx : fd->last[j];
 		}
 	}
@@ -1146,11 +1150,16 @@ __attribute__((always_inline)) static inline uint32_t part_match_fast(const stru
 		cand = (cand | (uint64_t)1 << wa) & (~(uint64_t)0 >> (63 - wa));
 	}
 	switch (na) {
-	case 0: return abv_words(fp->nsub, cand, av, aw, 0);
-	case 1: return abv_words(fp->nsub, cand, av, aw, 1);
-	case 2: return abv_words(fp->nsub, cand, av, aw, 2);
-	case 3: return abv_words(fp->nsub, cand, av, aw, 3);
-	default: return abv_words(fp->nsub, cand, av, aw, 4);
+	case 0:
+		return abv_words(fp->nsub, cand, av, aw, 0);
+	case 1:
+		return abv_words(fp->nsub, cand, av, aw, 1);
+	case 2:
+		return abv_words(fp->nsub, cand, av, aw, 2);
+	case 3:
+		return abv_words(fp->nsub, cand, av, aw, 3);
+	default:
+		return abv_words(fp->nsub, cand, av, aw, 4);
 	}
 }
 
@@ -1159,7 +1168,7 @@ __attribute__((always_inline)) static inline uint32_t part_match_fast(const stru
  * accesses overlap.  Per dimension the match vector is V | W: the
  * interval's compressed vector and the dense wildcard vector. */
 __attribute__((always_inline)) static inline uint32_t part_match_body(const struct table *t, uint32_t pi,
-								    const struct table_query *q)
+								      const struct table_query *q)
 {
 	const struct fpart *fp = &t->fast[pi];
 	if (fp->fast)
@@ -1195,13 +1204,13 @@ __attribute__((always_inline)) static inline uint32_t part_match_body(const stru
 			s->b128 = NULL;
 			s->b32 = t->b32 + dm->bounds;
 			s->t32 = t->t32 + dm->tree;
-			s->x = d == TBL_DIM_KEY ? q->key
-			     : d == TBL_DIM_SPORT ? q->sport
-			     : (uint32_t)(d == TBL_DIM_SRC ? q->src : q->dst);
+			s->x = d == TBL_DIM_KEY      ? q->key
+				: d == TBL_DIM_SPORT ? q->sport
+						     : (uint32_t)(d == TBL_DIM_SRC ? q->src : q->dst);
 		}
 	}
 	if (!nd)
-		return 0;    /* every sub-rule matches everything */
+		return 0; /* every sub-rule matches everything */
 	for (unsigned j = maxtop; j >= 1; j--)
 		for (unsigned i = 0; i < nd; i++)
 			if (ds[i].top >= j)
@@ -1214,7 +1223,7 @@ __attribute__((always_inline)) static inline uint32_t part_match_body(const stru
 	}
 	/* several summary words: candidates word by word, ranks carried */
 	uint32_t base[TBL_NDIMS] = {0};
-	uint32_t aw = p->allwild == TBL_NONE ? TBL_NONE : p->allwild >> 6;    /* its word */
+	uint32_t aw = p->allwild == TBL_NONE ? TBL_NONE : p->allwild >> 6; /* its word */
 	for (uint32_t k = 0; k < nsum; k++) {
 		uint64_t a = ~(uint64_t)0, u = 0;
 		for (unsigned d = 0; d < nd; d++) {
@@ -1255,7 +1264,7 @@ __attribute__((always_inline)) static inline uint32_t part_match_body(const stru
  * open when the CPU has it, and for any x86-64. */
 #ifdef TBL_HAVE_POPCNT_CLONE
 __attribute__((target("popcnt"))) static uint32_t part_match_popcnt(const struct table *t, uint32_t pi,
-								     const struct table_query *q)
+								    const struct table_query *q)
 {
 	return part_match_body(t, pi, q);
 }

@@ -33,14 +33,14 @@
 
 /* Limits of a table, and so of every policy the compiler accepts; a file
  * beyond one is refused by the loader. */
-#define TABLE_MAX_ZONES 64          /* including the built-in zone "self" */
+#define TABLE_MAX_ZONES 64 /* including the built-in zone "self" */
 #define TABLE_MAX_RULES 1000000
-#define TABLE_MAX_IFNAME 15          /* IFNAMSIZ - 1 */
+#define TABLE_MAX_IFNAME 15 /* IFNAMSIZ - 1 */
 
-#define TABLE_ZONE_SELF 0           /* zone index 0 is always "self" */
+#define TABLE_ZONE_SELF 0 /* zone index 0 is always "self" */
 
 enum table_tier {
-	TIER_NONE = 0,        /* a plain zone: DMZ, management, ... */
+	TIER_NONE = 0, /* a plain zone: DMZ, management, ... */
 	TIER_MYNUMBER,
 	TIER_LGWAN,
 	TIER_INTERNET,
@@ -48,10 +48,10 @@ enum table_tier {
 
 /* A verdict: what a rule, or a zone pair's default, does with a packet. */
 enum table_action {
-	ACT_NONE = 0,         /* never in a valid rule */
+	ACT_NONE = 0, /* never in a valid rule */
 	ACT_ALLOW = 1,
-	ACT_DENY = 2,         /* drop silently */
-	ACT_REJECT = 3,       /* TCP RST / ICMP unreachable */
+	ACT_DENY = 2,   /* drop silently */
+	ACT_REJECT = 3, /* TCP RST / ICMP unreachable */
 };
 
 /* "allow" / "deny" / "reject" ("none", "?" for values outside the enum) */
@@ -72,7 +72,7 @@ uint32_t table_packet_key(uint8_t proto, uint16_t dport, uint8_t icmp_type, uint
 /* Does the protocol have ports (tcp, udp, dccp, sctp, udplite)? */
 bool table_proto_has_ports(uint8_t proto);
 
-struct table;    /* opaque, immutable once loaded */
+struct table; /* opaque, immutable once loaded */
 
 /* Map and validate a file.  Returns 0 or -errno (-EBADMSG: not a valid
  * table) with a reason in why. */
@@ -83,19 +83,19 @@ int table_open_buffer(const void *buf, size_t len, struct table **ret, char *why
 void table_close(struct table *t);
 
 struct table_query {
-	uint8_t from_zone, to_zone;    /* zone indexes (0 = self) */
-	uint8_t family;                /* 4 or 6 */
+	uint8_t from_zone, to_zone; /* zone indexes (0 = self) */
+	uint8_t family;             /* 4 or 6 */
 	uint8_t proto;
-	uint16_t sport;                /* 0 for protocols without ports */
-	uint32_t key;                  /* table_packet_key() */
+	uint16_t sport; /* 0 for protocols without ports */
+	uint32_t key;   /* table_packet_key() */
 	u128 src, dst;
 };
 
 struct table_verdict {
-	uint8_t action;                /* enum table_action */
+	uint8_t action; /* enum table_action */
 	bool log;
-	uint32_t rule_id;              /* the rule's id in the policy; 0: the zone pair's default */
-	uint32_t rule_index;           /* index for table_rule(); UINT32_MAX for default */
+	uint32_t rule_id;    /* the rule's id in the policy; 0: the zone pair's default */
+	uint32_t rule_index; /* index for table_rule(); UINT32_MAX for default */
 };
 
 /* Never fails for a valid table; out-of-range zones give ACT_DENY default. */
@@ -108,7 +108,7 @@ struct table_info {
 	int64_t compile_time;
 	uint32_t nzones, nrules, npartitions;
 	uint64_t bytes;
-	const char *policy_name, *policy_version;   /* "" when absent */
+	const char *policy_name, *policy_version; /* "" when absent */
 };
 void table_get_info(const struct table *t, struct table_info *ret);
 
@@ -116,7 +116,7 @@ struct table_rule_info {
 	uint32_t id;
 	uint8_t action;
 	bool log;
-	const char *name, *file, *description, *owner, *ticket;   /* "" when absent */
+	const char *name, *file, *description, *owner, *ticket; /* "" when absent */
 	uint32_t line, col;
 };
 /* index < nrules; returns false otherwise. */
@@ -124,7 +124,7 @@ bool table_rule(const struct table *t, uint32_t index, struct table_rule_info *r
 
 struct table_zone_info {
 	const char *name;
-	uint8_t tier;                  /* enum table_tier */
+	uint8_t tier; /* enum table_tier */
 	uint32_t nif;
 };
 bool table_zone(const struct table *t, uint32_t index, struct table_zone_info *ret);

@@ -43,15 +43,15 @@
 struct sport_group {
 	uint16_t lo, hi;
 	uint32_t nkey;
-	struct ip_range *key;        /* sorted, merged; owned */
+	struct ip_range *key; /* sorted, merged; owned */
 };
 
 struct rule_prep {
-	struct ip_range *src[2], *dst[2];   /* [0] IPv4, [1] IPv6: sorted, merged */
+	struct ip_range *src[2], *dst[2]; /* [0] IPv4, [1] IPv6: sorted, merged */
 	uint32_t nsrc[2], ndst[2];
-	bool own_src[2], own_dst[2];        /* allocated here (else the rule's) */
+	bool own_src[2], own_dst[2]; /* allocated here (else the rule's) */
 	uint32_t ngroups;
-	struct sport_group *groups;         /* owned */
+	struct sport_group *groups; /* owned */
 };
 
 /* One sub-rule of the partition being built. */
@@ -59,26 +59,26 @@ struct psub {
 	uint32_t rule;
 	const struct ip_range *r[TBL_NDIMS];
 	uint32_t n[TBL_NDIMS];
-	struct ip_range sport;              /* storage for r[TBL_DIM_SPORT] */
+	struct ip_range sport; /* storage for r[TBL_DIM_SPORT] */
 };
 
 struct sweep_ev {
 	u128 p;
 	uint32_t sub;
-	uint32_t set;                       /* 0: leaves at p, 1: enters at p */
+	uint32_t set; /* 0: leaves at p, 1: enters at p */
 };
 
 struct vec_slot {
 	uint64_t hash;
-	uint32_t off;                       /* index in words; TBL_NONE: empty */
-	uint32_t len;                       /* words, summary included */
+	uint32_t off; /* index in words; TBL_NONE: empty */
+	uint32_t len; /* words, summary included */
 	uint32_t nsum;
-	uint32_t dense;                     /* a wildcard vector (all data words) */
+	uint32_t dense; /* a wildcard vector (all data words) */
 };
 
 struct part_slot {
 	uint64_t hash;
-	uint32_t part;                      /* TBL_NONE: empty */
+	uint32_t part; /* TBL_NONE: empty */
 	uint32_t pad;
 };
 
@@ -86,11 +86,11 @@ struct build {
 	const struct policy *p;
 	char *why;
 	size_t whylen;
-	uint64_t bytes;                     /* running size of all sections */
+	uint64_t bytes; /* running size of all sections */
 
 	char *str;
 	size_t nstr, capstr;
-	uint32_t *strht;                    /* offset + 1; 0 empty */
+	uint32_t *strht; /* offset + 1; 0 empty */
 	size_t strhtcap, strhtn;
 
 	uint32_t *ifnames;
@@ -127,8 +127,7 @@ struct build {
 	size_t evcap;
 };
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct build *b, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct build *b, const char *fmt, ...)
 {
 	if (b->why && b->whylen) {
 		va_list ap;
@@ -164,7 +163,8 @@ static uint64_t hash_bytes(const void *data, size_t n)
 static int charge(struct build *b, uint64_t add)
 {
 	if (add > TBL_MAX_BYTES || b->bytes > TBL_MAX_BYTES - add) {
-		fail(b, "table would exceed %llu bytes (1 GiB): the policy is too large or its rules "
+		fail(b,
+		     "table would exceed %llu bytes (1 GiB): the policy is too large or its rules "
 		     "overlap in too many ways",
 		     (unsigned long long)TBL_MAX_BYTES);
 		return -E2BIG;
@@ -239,8 +239,8 @@ static int cmp_range(const void *a, const void *b)
 
 /* Check ranges against [0, max]; return them sorted and merged (adjacent
  * ranges joined), borrowing the input when it already is. */
-static int norm_ranges(struct build *b, const struct ip_range *in, uint32_t n, u128 max, const char *what,
-		       uint32_t ri, struct ip_range **ret, uint32_t *ret_n, bool *ret_own)
+static int norm_ranges(struct build *b, const struct ip_range *in, uint32_t n, u128 max, const char *what, uint32_t ri,
+		       struct ip_range **ret, uint32_t *ret_n, bool *ret_own)
 {
 	bool ok = true;
 	if (n && !in)
@@ -279,14 +279,14 @@ static int prep_rule(struct build *b, uint32_t ri, struct rule_prep *rp)
 {
 	const struct policy_rule *r = &b->p->rules[ri];
 	int e;
-	if ((e = norm_ranges(b, r->src.v4, r->src.n4, INADDR_V4_MAX, "IPv4 source", ri, &rp->src[0],
-			     &rp->nsrc[0], &rp->own_src[0])) < 0 ||
+	if ((e = norm_ranges(b, r->src.v4, r->src.n4, INADDR_V4_MAX, "IPv4 source", ri, &rp->src[0], &rp->nsrc[0],
+			     &rp->own_src[0])) < 0 ||
 	    (e = norm_ranges(b, r->src.v6, r->src.n6, U128_MAX, "IPv6 source", ri, &rp->src[1], &rp->nsrc[1],
 			     &rp->own_src[1])) < 0 ||
-	    (e = norm_ranges(b, r->dst.v4, r->dst.n4, INADDR_V4_MAX, "IPv4 destination", ri, &rp->dst[0],
-			     &rp->ndst[0], &rp->own_dst[0])) < 0 ||
-	    (e = norm_ranges(b, r->dst.v6, r->dst.n6, U128_MAX, "IPv6 destination", ri, &rp->dst[1],
-			     &rp->ndst[1], &rp->own_dst[1])) < 0)
+	    (e = norm_ranges(b, r->dst.v4, r->dst.n4, INADDR_V4_MAX, "IPv4 destination", ri, &rp->dst[0], &rp->ndst[0],
+			     &rp->own_dst[0])) < 0 ||
+	    (e = norm_ranges(b, r->dst.v6, r->dst.n6, U128_MAX, "IPv6 destination", ri, &rp->dst[1], &rp->ndst[1],
+			     &rp->own_dst[1])) < 0)
 		return e;
 	if (!r->nsvc)
 		return 0;
@@ -385,8 +385,7 @@ static int vec_intern(struct build *b, const uint64_t *v, uint32_t nsum, bool de
 		return r;
 	xgrow(&b->words, &b->capwords, b->nwords + len, sizeof *b->words);
 	memcpy(b->words + b->nwords, v, len * sizeof(uint64_t));
-	struct vec_slot s = {.hash = h, .off = (uint32_t)b->nwords, .len = (uint32_t)len, .nsum = nsum,
-			     .dense = dense};
+	struct vec_slot s = {.hash = h, .off = (uint32_t)b->nwords, .len = (uint32_t)len, .nsum = nsum, .dense = dense};
 	b->vht[i] = s;
 	b->vhtn++;
 	b->nwords += len;
@@ -553,7 +552,7 @@ static int build_dim(struct build *b, const struct psub *subs, uint32_t nsub, in
 		}
 	}
 	if (all_full)
-		return 0;    /* skipped: nbounds 0 */
+		return 0; /* skipped: nbounds 0 */
 	if ((r = vec_intern(b, b->wild, nsum, true, (size_t)nsum + nwords, &d->wild)) < 0)
 		return r;
 
@@ -680,7 +679,7 @@ static int build_partition(struct build *b, const struct rule_prep *prep, const 
 		return 0;
 	struct psub *subs = *subsp;
 	for (size_t s = 0; s < nsub; s++)
-		subs[s].r[TBL_DIM_SPORT] = &subs[s].sport;    /* after the last realloc */
+		subs[s].r[TBL_DIM_SPORT] = &subs[s].sport; /* after the last realloc */
 	if (nsub > UINT32_MAX / 2)
 		return fail(b, "too many sub-rules"), -E2BIG;
 
@@ -795,11 +794,9 @@ static int add_rules(struct build *b, struct tbl_rule *rules, struct tbl_verdict
 		tv->log = (pr->flags & POLICY_RULE_LOG) ? 1 : 0;
 		tr->line = pr->loc.line;
 		tr->col = pr->loc.col;
-		if ((r = str_intern(b, pr->name, &tr->name)) < 0 ||
-		    (r = str_intern(b, pr->loc.file, &tr->file)) < 0 ||
+		if ((r = str_intern(b, pr->name, &tr->name)) < 0 || (r = str_intern(b, pr->loc.file, &tr->file)) < 0 ||
 		    (r = str_intern(b, pr->description, &tr->description)) < 0 ||
-		    (r = str_intern(b, pr->owner, &tr->owner)) < 0 ||
-		    (r = str_intern(b, pr->ticket, &tr->ticket)) < 0)
+		    (r = str_intern(b, pr->owner, &tr->owner)) < 0 || (r = str_intern(b, pr->ticket, &tr->ticket)) < 0)
 			return r;
 	}
 	return 0;
@@ -850,9 +847,9 @@ static int sha256_file(const uint8_t *buf, size_t len, uint8_t out[32])
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned int n = 0;
 	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(ctx, buf, at) == 1 &&
-		 EVP_DigestUpdate(ctx, zero, sizeof zero) == 1 &&
-		 EVP_DigestUpdate(ctx, buf + at + 32, len - at - 32) == 1 && EVP_DigestFinal_ex(ctx, out, &n) == 1 &&
-		 n == 32;
+		EVP_DigestUpdate(ctx, zero, sizeof zero) == 1 &&
+		EVP_DigestUpdate(ctx, buf + at + 32, len - at - 32) == 1 && EVP_DigestFinal_ex(ctx, out, &n) == 1 &&
+		n == 32;
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : -EIO;
 }
@@ -880,8 +877,7 @@ static void build_free(struct build *b)
 	free(b->ev);
 }
 
-int table_build(const struct policy *p, int64_t compile_time, void **ret_buf, size_t *ret_len, char *why,
-		size_t whylen)
+int table_build(const struct policy *p, int64_t compile_time, void **ret_buf, size_t *ret_len, char *why, size_t whylen)
 {
 	struct build b;
 	memset(&b, 0, sizeof b);
@@ -923,8 +919,9 @@ int table_build(const struct policy *p, int64_t compile_time, void **ret_buf, si
 	xgrow(&b.str, &b.capstr, 1, 1);
 	b.str[0] = '\0';
 	b.nstr = 1;
-	r = charge(&b, sizeof h + (uint64_t)nz * sizeof *zones + (uint64_t)p->nrules * (sizeof *rules + sizeof *verdicts) +
-			       (uint64_t)nz * nz + nslots * sizeof *partindex + 1);
+	r = charge(&b,
+		   sizeof h + (uint64_t)nz * sizeof *zones + (uint64_t)p->nrules * (sizeof *rules + sizeof *verdicts) +
+			   (uint64_t)nz * nz + nslots * sizeof *partindex + 1);
 	if (r < 0)
 		goto out;
 	if ((r = str_intern(&b, p->name, &h.policy_name)) < 0 ||

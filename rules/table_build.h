@@ -14,5 +14,5 @@
 
 /* Compile a proven policy into table bytes.  compile_time: seconds since the
  * epoch to record.  Returns 0, or -errno with a reason in why. */
-int table_build(const struct policy *p, int64_t compile_time, void **ret_buf, size_t *ret_len,
-		char *why, size_t whylen);
+int table_build(const struct policy *p, int64_t compile_time, void **ret_buf, size_t *ret_len, char *why,
+		size_t whylen);

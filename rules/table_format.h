@@ -116,11 +116,11 @@
 #define TBL_FORMAT_VERSION 1u
 #define TBL_MAX_BYTES ((uint64_t)1 << 30)
 #define TBL_NONE UINT32_MAX
-#define TBL_VEC_FULL 0x80000000u     /* VECIDX flag, see below */
+#define TBL_VEC_FULL 0x80000000u /* VECIDX flag, see below */
 #define TBL_VEC_INDEX 0x7fffffffu
 #define TBL_ALIGN 8u
-#define TBL_NODE 16u              /* keys per search-tree node */
-#define TBL_MAX_LEVELS 8          /* tree levels above the bounds, at most */
+#define TBL_NODE 16u     /* keys per search-tree node */
+#define TBL_MAX_LEVELS 8 /* tree levels above the bounds, at most */
 
 enum tbl_section_id {
 	TBL_SEC_STRINGS,
@@ -141,59 +141,53 @@ enum tbl_section_id {
 	TBL_NSECTIONS
 };
 
-enum tbl_dim_id {
-	TBL_DIM_SRC,
-	TBL_DIM_DST,
-	TBL_DIM_KEY,
-	TBL_DIM_SPORT,
-	TBL_NDIMS
-};
+enum tbl_dim_id { TBL_DIM_SRC, TBL_DIM_DST, TBL_DIM_KEY, TBL_DIM_SPORT, TBL_NDIMS };
 
 struct tbl_section {
-	uint64_t offset;             /* bytes from the start of the file */
-	uint64_t size;               /* bytes */
+	uint64_t offset; /* bytes from the start of the file */
+	uint64_t size;   /* bytes */
 };
 
 struct tbl_header {
-	char magic[TBL_MAGIC_LEN];   /* "SKSHOTBL", no NUL */
-	uint32_t format_version;     /* TBL_FORMAT_VERSION */
-	uint32_t header_size;        /* sizeof(struct tbl_header) */
-	uint64_t file_size;          /* bytes, must equal the real size */
-	uint8_t file_sha256[32];     /* zeroed while hashing */
+	char magic[TBL_MAGIC_LEN]; /* "SKSHOTBL", no NUL */
+	uint32_t format_version;   /* TBL_FORMAT_VERSION */
+	uint32_t header_size;      /* sizeof(struct tbl_header) */
+	uint64_t file_size;        /* bytes, must equal the real size */
+	uint8_t file_sha256[32];   /* zeroed while hashing */
 	uint8_t policy_sha256[32];
-	int64_t compile_time;        /* seconds since the epoch */
-	uint32_t policy_name;        /* string */
-	uint32_t policy_version;     /* string */
-	uint32_t nzones;             /* 1 .. 64 */
+	int64_t compile_time;    /* seconds since the epoch */
+	uint32_t policy_name;    /* string */
+	uint32_t policy_version; /* string */
+	uint32_t nzones;         /* 1 .. 64 */
 	uint32_t nrules;
 	uint32_t npartitions;
 	uint32_t nsubrules;
-	uint32_t nsections;          /* TBL_NSECTIONS */
-	uint32_t flags;              /* reserved, 0 */
+	uint32_t nsections; /* TBL_NSECTIONS */
+	uint32_t flags;     /* reserved, 0 */
 	struct tbl_section sec[TBL_NSECTIONS];
 };
 
 struct tbl_zone {
-	uint32_t name;               /* string, not empty */
-	uint8_t tier;                /* enum table_tier */
+	uint32_t name; /* string, not empty */
+	uint8_t tier;  /* enum table_tier */
 	uint8_t reserved[3];
-	uint32_t nif;                /* interfaces facing the zone */
-	uint32_t first_if;           /* index into IFNAMES */
+	uint32_t nif;      /* interfaces facing the zone */
+	uint32_t first_if; /* index into IFNAMES */
 };
 
 /* What a verdict reports, kept apart from the rest of the metadata so that
  * the lookup touches 8 bytes per rule. */
 struct tbl_verdict {
-	uint32_t id;                 /* policy_rule.id, never 0 */
-	uint8_t action;              /* ACT_ALLOW, ACT_DENY or ACT_REJECT */
-	uint8_t log;                 /* 0 or 1 */
+	uint32_t id;    /* policy_rule.id, never 0 */
+	uint8_t action; /* ACT_ALLOW, ACT_DENY or ACT_REJECT */
+	uint8_t log;    /* 0 or 1 */
 	uint8_t reserved[2];
 };
 
 /* One sub-rule: its rule and that rule's verdict, which must equal
  * verdicts[rule]. */
 struct tbl_subrule {
-	uint32_t rule;               /* index into RULES / VERDICTS */
+	uint32_t rule; /* index into RULES / VERDICTS */
 	uint32_t id;
 	uint8_t action;
 	uint8_t log;
@@ -201,39 +195,39 @@ struct tbl_subrule {
 };
 
 struct tbl_rule {
-	uint32_t name;               /* strings: */
+	uint32_t name; /* strings: */
 	uint32_t file;
 	uint32_t line;
 	uint32_t col;
 	uint32_t description;
 	uint32_t owner;
 	uint32_t ticket;
-	uint32_t reserved;           /* 0 */
+	uint32_t reserved; /* 0 */
 };
 
 struct tbl_dim {
-	uint32_t nbounds;            /* 0: dimension skipped */
-	uint32_t bounds;             /* first index in BOUNDS32 or BOUNDS128 */
-	uint32_t tree;               /* first index in TREE32 or TREE128 */
-	uint32_t vecidx;             /* first index in VECIDX (nbounds entries) */
-	uint32_t wild;               /* index in WORDS of the wildcard vector */
+	uint32_t nbounds; /* 0: dimension skipped */
+	uint32_t bounds;  /* first index in BOUNDS32 or BOUNDS128 */
+	uint32_t tree;    /* first index in TREE32 or TREE128 */
+	uint32_t vecidx;  /* first index in VECIDX (nbounds entries) */
+	uint32_t wild;    /* index in WORDS of the wildcard vector */
 	uint32_t reserved;
 };
 
 struct tbl_part {
-	uint8_t family;              /* 4 or 6 */
+	uint8_t family; /* 4 or 6 */
 	uint8_t reserved[3];
-	uint32_t nsub;               /* >= 1 */
-	uint32_t sub;                /* first index in SUBRULES */
-	uint32_t nwords;             /* ceil(nsub / 64) */
-	uint32_t nsum;               /* ceil(nwords / 64) */
-	uint32_t allwild;            /* first sub-rule that is a wildcard in every
+	uint32_t nsub;    /* >= 1 */
+	uint32_t sub;     /* first index in SUBRULES */
+	uint32_t nwords;  /* ceil(nsub / 64) */
+	uint32_t nsum;    /* ceil(nwords / 64) */
+	uint32_t allwild; /* first sub-rule that is a wildcard in every
 	                                dimension, or TBL_NONE */
 	struct tbl_dim dim[TBL_NDIMS];
 };
 
 struct tbl_bound128 {
-	uint64_t hi, lo;             /* the address is hi << 64 | lo */
+	uint64_t hi, lo; /* the address is hi << 64 | lo */
 };
 
 static_assert(sizeof(struct tbl_section) == 16, "tbl_section layout");

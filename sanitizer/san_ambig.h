@@ -37,16 +37,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SAN_AMBIG_BARE_CR       0x001u
-#define SAN_AMBIG_MIXED_EOL     0x002u
-#define SAN_AMBIG_NUL           0x004u
-#define SAN_AMBIG_DUP_BOUNDARY  0x008u
-#define SAN_AMBIG_DUP_CTYPE     0x010u
-#define SAN_AMBIG_MIDLINE       0x020u
-#define SAN_AMBIG_DELIM_IN_HDR  0x040u
-#define SAN_AMBIG_HEADER_NAME   0x080u
-#define SAN_AMBIG_OBS_FOLD      0x100u
-#define SAN_AMBIG_ALL           0x1ffu
+#define SAN_AMBIG_BARE_CR 0x001u
+#define SAN_AMBIG_MIXED_EOL 0x002u
+#define SAN_AMBIG_NUL 0x004u
+#define SAN_AMBIG_DUP_BOUNDARY 0x008u
+#define SAN_AMBIG_DUP_CTYPE 0x010u
+#define SAN_AMBIG_MIDLINE 0x020u
+#define SAN_AMBIG_DELIM_IN_HDR 0x040u
+#define SAN_AMBIG_HEADER_NAME 0x080u
+#define SAN_AMBIG_OBS_FOLD 0x100u
+#define SAN_AMBIG_ALL 0x1ffu
 
 #define SAN_AMBIG_MAX_BOUNDARIES 64
 

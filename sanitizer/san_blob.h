@@ -53,8 +53,8 @@ enum san_blob_kind {
 
 struct san_blob {
 	enum san_blob_kind kind;
-	const char *name;            /* NUL-terminated, "" when none (raw bytes: neutralise) */
-	const unsigned char *data;   /* decoded bytes */
+	const char *name;          /* NUL-terminated, "" when none (raw bytes: neutralise) */
+	const unsigned char *data; /* decoded bytes */
 	size_t len;
 };
 

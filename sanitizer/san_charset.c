@@ -31,11 +31,13 @@ bool san_utf8_valid(const char *s, size_t len)
 
 bool san_charset_is_utf7(const char *cs)
 {
-	if (!cs) return false;
-	while (*cs == ' ' || *cs == '"' || *cs == '\t') cs++;
+	if (!cs)
+		return false;
+	while (*cs == ' ' || *cs == '"' || *cs == '\t')
+		cs++;
 	return strncasecmp(cs, "utf-7", 5) == 0 || strncasecmp(cs, "utf7", 4) == 0 ||
-	       strncasecmp(cs, "unicode-1-1-utf-7", 17) == 0 || strncasecmp(cs, "csunicode11utf7", 15) == 0 ||
-	       strncasecmp(cs, "x-utf-7", 7) == 0 || strncasecmp(cs, "x-utf7", 6) == 0;
+		strncasecmp(cs, "unicode-1-1-utf-7", 17) == 0 || strncasecmp(cs, "csunicode11utf7", 15) == 0 ||
+		strncasecmp(cs, "x-utf-7", 7) == 0 || strncasecmp(cs, "x-utf7", 6) == 0;
 }
 
 /* Idle iconv descriptors, kept for reuse: iconv_open is costly, and when
@@ -81,16 +83,17 @@ static void cd_put(const char *to, const char *from, iconv_t cd)
 		}
 		pthread_mutex_unlock(&pool_lock);
 	}
-	if (cd != (iconv_t)-1) iconv_close(cd);
+	if (cd != (iconv_t)-1)
+		iconv_close(cd);
 }
 
 /* The Japanese charsets, then the legacy encodings of the WHATWG Encoding
  * Standard that mail still uses. */
 static const char *const PINNED[] = {
-	"ISO-2022-JP", "CP932", "SHIFT_JIS", "EUC-JP", "EUC-JP-MS",
-	"ISO-8859-1", "ISO-8859-2", "ISO-8859-5", "ISO-8859-7", "ISO-8859-15", "KOI8-R", "KOI8-U",
-	"WINDOWS-1250", "WINDOWS-1251", "WINDOWS-1252", "WINDOWS-1253", "WINDOWS-1254",
-	"EUC-KR", "CP949", "GB2312", "GBK", "GB18030", "BIG5", "BIG5-HKSCS", "ISO-2022-KR", "TIS-620",
+	"ISO-2022-JP",  "CP932",        "SHIFT_JIS",    "EUC-JP",      "EUC-JP-MS", "ISO-8859-1",   "ISO-8859-2",
+	"ISO-8859-5",   "ISO-8859-7",   "ISO-8859-15",  "KOI8-R",      "KOI8-U",    "WINDOWS-1250", "WINDOWS-1251",
+	"WINDOWS-1252", "WINDOWS-1253", "WINDOWS-1254", "EUC-KR",      "CP949",     "GB2312",       "GBK",
+	"GB18030",      "BIG5",         "BIG5-HKSCS",   "ISO-2022-KR", "TIS-620",
 };
 /* Open for the process's lifetime.  volatile: the array is only written, and
  * without it the optimiser drops it, leaving the descriptors unreachable
@@ -131,11 +134,15 @@ static int conv(const char *in, size_t len, const char *from, bool strict, struc
 			continue;
 		if (errno == E2BIG)
 			continue;
-		if (strict) { r = -EILSEQ; break; }
+		if (strict) {
+			r = -EILSEQ;
+			break;
+		}
 		/* EILSEQ or EINVAL (truncated): replace one byte and go on. */
 		strbuf_append(out, "\xEF\xBF\xBD", 3);
 		(*replaced)++;
-		ip++; il--;
+		ip++;
+		il--;
 		iconv(cd, NULL, NULL, NULL, NULL);
 	}
 	if (r == 0) {
@@ -147,7 +154,8 @@ static int conv(const char *in, size_t len, const char *from, bool strict, struc
 	cd_put("UTF-8", from, cd);
 	/* any label may name UTF-8 (aliases iconv knows): every result is
 	 * checked, and a valid one costs one pass */
-	if (r == 0) utf8_scrub(out, replaced);
+	if (r == 0)
+		utf8_scrub(out, replaced);
 	return r;
 }
 
@@ -160,31 +168,58 @@ static int jis_to_sjis(const unsigned char *in, size_t len, struct strbuf *out, 
 	for (size_t i = 0; i < len; i++) {
 		unsigned c = in[i];
 		if (c == 0x1B) {
-			if (i + 2 < len && in[i + 1] == '(' && (in[i + 2] == 'B' || in[i + 2] == 'J')) { mode = ASCII; i += 2; }
-			else if (i + 2 < len && in[i + 1] == '$' && (in[i + 2] == 'B' || in[i + 2] == '@')) { mode = KANJI; i += 2; }
-			else if (i + 2 < len && in[i + 1] == '(' && in[i + 2] == 'I') { mode = KANA; i += 2; }
-			else if (i + 5 < len && in[i + 1] == '&' && in[i + 2] == '@' && in[i + 3] == 0x1B &&
-				 in[i + 4] == '$' && in[i + 5] == 'B') { mode = KANJI; i += 5; }
-			else return -EILSEQ;
+			if (i + 2 < len && in[i + 1] == '(' && (in[i + 2] == 'B' || in[i + 2] == 'J')) {
+				mode = ASCII;
+				i += 2;
+			} else if (i + 2 < len && in[i + 1] == '$' && (in[i + 2] == 'B' || in[i + 2] == '@')) {
+				mode = KANJI;
+				i += 2;
+			} else if (i + 2 < len && in[i + 1] == '(' && in[i + 2] == 'I') {
+				mode = KANA;
+				i += 2;
+			} else if (i + 5 < len && in[i + 1] == '&' && in[i + 2] == '@' && in[i + 3] == 0x1B &&
+				   in[i + 4] == '$' && in[i + 5] == 'B') {
+				mode = KANJI;
+				i += 5;
+			} else
+				return -EILSEQ;
 			continue;
 		}
-		if (c >= 0x80) return -EILSEQ;
-		if (c == 0x0E) { mode = KANA; continue; }  /* SO */
-		if (c == 0x0F) { mode = ASCII; continue; } /* SI */
-		if (c == '\n' || c == '\r') { mode = ASCII; strbuf_putc(out, (char)c); continue; }
-		if (mode == ASCII) { strbuf_putc(out, (char)c); continue; }
+		if (c >= 0x80)
+			return -EILSEQ;
+		if (c == 0x0E) {
+			mode = KANA;
+			continue;
+		} /* SO */
+		if (c == 0x0F) {
+			mode = ASCII;
+			continue;
+		} /* SI */
+		if (c == '\n' || c == '\r') {
+			mode = ASCII;
+			strbuf_putc(out, (char)c);
+			continue;
+		}
+		if (mode == ASCII) {
+			strbuf_putc(out, (char)c);
+			continue;
+		}
 		if (mode == KANA) {
-			if (c < 0x21 || c > 0x5F) return -EILSEQ;
+			if (c < 0x21 || c > 0x5F)
+				return -EILSEQ;
 			strbuf_putc(out, (char)(c + 0x80));
 			continue;
 		}
-		if (i + 1 >= len) return -EILSEQ;
+		if (i + 1 >= len)
+			return -EILSEQ;
 		unsigned c1 = c, c2 = in[++i];
-		if (c1 < 0x21 || c1 > 0x7E || c2 < 0x21 || c2 > 0x7E) return -EILSEQ;
-		if (c1 == 0x2D || c1 >= 0x79) *ext = true;  /* NEC row 13, IBM rows 89.. */
+		if (c1 < 0x21 || c1 > 0x7E || c2 < 0x21 || c2 > 0x7E)
+			return -EILSEQ;
+		if (c1 == 0x2D || c1 >= 0x79)
+			*ext = true; /* NEC row 13, IBM rows 89.. */
 		unsigned s1 = ((c1 + 1) >> 1) + (c1 <= 0x5E ? 0x70 : 0xB0);
 		unsigned s2 = c2 + ((c1 & 1) ? (c2 >= 0x60 ? 0x20 : 0x1F) : 0x7E);
-		char b[2] = { (char)s1, (char)s2 };
+		char b[2] = {(char)s1, (char)s2};
 		strbuf_append(out, b, 2);
 	}
 	return 0;
@@ -193,14 +228,16 @@ static int jis_to_sjis(const unsigned char *in, size_t len, struct strbuf *out, 
 static bool has_8bit(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] & 0x80) return true;
+		if ((unsigned char)s[i] & 0x80)
+			return true;
 	return false;
 }
 
 static bool has_jis_escape(const char *s, size_t len)
 {
 	for (size_t i = 0; i + 2 < len; i++)
-		if (s[i] == 0x1B && s[i + 1] == '$' && (s[i + 2] == 'B' || s[i + 2] == '@')) return true;
+		if (s[i] == 0x1B && s[i + 1] == '$' && (s[i + 2] == 'B' || s[i + 2] == '@'))
+			return true;
 	return false;
 }
 
@@ -219,7 +256,8 @@ static int dec_jis(const char *in, size_t len, struct strbuf *out, bool *ext)
 /* Guess the charset of unlabelled 8-bit Japanese-or-Western text. */
 static const char *guess(const char *in, size_t len)
 {
-	if (san_utf8_valid(in, len)) return "UTF-8";
+	if (san_utf8_valid(in, len))
+		return "UTF-8";
 	struct strbuf t = STRBUF_INIT;
 	size_t rep = 0;
 	bool sj = conv(in, len, "CP932", true, &t, &rep) == 0;
@@ -230,22 +268,30 @@ static const char *guess(const char *in, size_t len)
 		/* Both parse: bytes 0x81..0x9F lead only in CP932. */
 		for (size_t i = 0; i < len; i++) {
 			unsigned c = (unsigned char)in[i];
-			if (c >= 0x81 && c <= 0x9F) return "CP932";
+			if (c >= 0x81 && c <= 0x9F)
+				return "CP932";
 		}
 		return "EUC-JP-MS";
 	}
-	if (sj) return "CP932";
-	if (eu) return "EUC-JP-MS";
+	if (sj)
+		return "CP932";
+	if (eu)
+		return "EUC-JP-MS";
 	return "WINDOWS-1252";
 }
 
 static const char *lower_label(const char *d, char *buf, size_t n)
 {
 	size_t k = 0;
-	if (!d) { buf[0] = '\0'; return buf; }
-	while (*d == ' ' || *d == '"' || *d == '\t') d++;
+	if (!d) {
+		buf[0] = '\0';
+		return buf;
+	}
+	while (*d == ' ' || *d == '"' || *d == '\t')
+		d++;
 	for (; *d && k + 1 < n; d++) {
-		if (*d == '"' || *d == ' ' || *d == '\t' || *d == ';') break;
+		if (*d == '"' || *d == ' ' || *d == '\t' || *d == ';')
+			break;
 		buf[k++] = (char)((*d >= 'A' && *d <= 'Z') ? *d + 32 : *d);
 	}
 	buf[k] = '\0';
@@ -255,15 +301,22 @@ static const char *lower_label(const char *d, char *buf, size_t n)
 static bool is_label(const char *l, const char *const *names)
 {
 	for (; *names; names++)
-		if (strcmp(l, *names) == 0) return true;
+		if (strcmp(l, *names) == 0)
+			return true;
 	return false;
 }
 
-static const char *const L_JIS[] = { "iso-2022-jp", "csiso2022jp", "iso2022jp", "jis", "x-jis", "iso-2022-jp-ms", "cp50220", "cp50221", "cp50222", NULL };
-static const char *const L_SJIS[] = { "shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "csshiftjis", "cp932", "windows-31j", "ms932", "x-ms-cp932", "ibm-943", "shift_jisx0213", NULL };
-static const char *const L_EUC[] = { "euc-jp", "x-euc-jp", "eucjp", "cseucpkdfmtjapanese", "euc-jp-ms", "eucjp-ms", NULL };
-static const char *const L_UTF8[] = { "utf-8", "utf8", "x-utf-8", NULL };
-static const char *const L_ASCII[] = { "", "us-ascii", "ascii", "ansi_x3.4-1968", "us", "iso646-us", "default", "unknown", "x-unknown", "unknown-8bit", "x-user-defined", NULL };
+static const char *const L_JIS[] = {"iso-2022-jp",    "csiso2022jp", "iso2022jp", "jis",     "x-jis",
+				    "iso-2022-jp-ms", "cp50220",     "cp50221",   "cp50222", NULL};
+static const char *const L_SJIS[] = {"shift_jis",  "shift-jis",      "sjis",        "x-sjis", "ms_kanji",
+				     "csshiftjis", "cp932",          "windows-31j", "ms932",  "x-ms-cp932",
+				     "ibm-943",    "shift_jisx0213", NULL};
+static const char *const L_EUC[] = {"euc-jp",    "x-euc-jp", "eucjp", "cseucpkdfmtjapanese",
+				    "euc-jp-ms", "eucjp-ms", NULL};
+static const char *const L_UTF8[] = {"utf-8", "utf8", "x-utf-8", NULL};
+static const char *const L_ASCII[] = {"",          "us-ascii",     "ascii",          "ansi_x3.4-1968",
+				      "us",        "iso646-us",    "default",        "unknown",
+				      "x-unknown", "unknown-8bit", "x-user-defined", NULL};
 
 /* Remove controls, normalise newlines; the input is valid UTF-8.  Runs of
  * bytes that are kept as they are are copied at once. */
@@ -274,7 +327,8 @@ static const char *const L_ASCII[] = { "", "us-ascii", "ascii", "ansi_x3.4-1968"
  * result is valid UTF-8.  Found by fuzzing. */
 static void utf8_scrub(struct strbuf *in, size_t *replaced)
 {
-	if (!in->len || san_utf8_valid(in->buf, in->len)) return;
+	if (!in->len || san_utf8_valid(in->buf, in->len))
+		return;
 	struct strbuf o = STRBUF_INIT;
 	const unsigned char *p = (const unsigned char *)in->buf;
 	for (size_t i = 0; i < in->len;) {
@@ -297,18 +351,23 @@ static void finish(struct strbuf *in, struct san_text *ret)
 {
 	struct strbuf o = STRBUF_INIT;
 	const unsigned char *p = (const unsigned char *)(in->buf ? in->buf : "");
-	size_t run = 0;  /* start of the pending run of kept bytes */
+	size_t run = 0; /* start of the pending run of kept bytes */
 	for (size_t i = 0; i < in->len; i++) {
 		unsigned c = p[i];
-		if (c >= 0x20 && c != 0x7F && c != 0xC2) continue;
-		if (c == '\n' || c == '\t') continue;
-		if (c == 0xC2 && !(i + 1 < in->len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F)) continue;
+		if (c >= 0x20 && c != 0x7F && c != 0xC2)
+			continue;
+		if (c == '\n' || c == '\t')
+			continue;
+		if (c == 0xC2 && !(i + 1 < in->len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F))
+			continue;
 		strbuf_append(&o, (const char *)p + run, i - run);
 		if (c == '\r') {
 			strbuf_putc(&o, '\n');
-			if (i + 1 < in->len && p[i + 1] == '\n') i++;
+			if (i + 1 < in->len && p[i + 1] == '\n')
+				i++;
 		} else if (c == 0xC2) {
-			ret->controls++; i++;  /* C1 control */
+			ret->controls++;
+			i++; /* C1 control */
 		} else {
 			ret->controls++;
 		}
@@ -331,7 +390,8 @@ int san_charset_decode(const char *in, size_t len, const char *declared, struct 
 	memset(ret, 0, sizeof(*ret));
 	if (san_charset_is_utf7(l))
 		return -EPROTONOSUPPORT;
-	if (!in) in = "";
+	if (!in)
+		in = "";
 	const char *label = l[0] ? l : "none";
 
 	if (is_label(l, L_JIS) || (is_label(l, L_ASCII) && !has_8bit(in, len) && has_jis_escape(in, len))) {
@@ -362,9 +422,14 @@ int san_charset_decode(const char *in, size_t len, const char *declared, struct 
 				strbuf_reset(&sj);
 				if (dec_jis(in + start, n, &out, &ext) != 0) {
 					for (size_t k = 0; k < n; k++) {
-						if (p[start + k] >= 0x20 && p[start + k] < 0x7F) strbuf_putc(&out, (char)p[start + k]);
-						else if (p[start + k] == '\n') strbuf_putc(&out, '\n');
-						else { strbuf_append(&out, "\xEF\xBF\xBD", 3); rep++; }
+						if (p[start + k] >= 0x20 && p[start + k] < 0x7F)
+							strbuf_putc(&out, (char)p[start + k]);
+						else if (p[start + k] == '\n')
+							strbuf_putc(&out, '\n');
+						else {
+							strbuf_append(&out, "\xEF\xBF\xBD", 3);
+							rep++;
+						}
 					}
 				}
 				start = i + 1;
@@ -382,7 +447,8 @@ int san_charset_decode(const char *in, size_t len, const char *declared, struct 
 		strbuf_free(&t);
 		if (conv(in, len, "CP932", true, &out, &rep) == 0) {
 			ret->used = "CP932";
-			if (!plain && strcmp(l, "cp932") && strcmp(l, "windows-31j") && strcmp(l, "ms932") && strcmp(l, "x-ms-cp932"))
+			if (!plain && strcmp(l, "cp932") && strcmp(l, "windows-31j") && strcmp(l, "ms932") &&
+			    strcmp(l, "x-ms-cp932"))
 				snprintf(ret->repair, sizeof(ret->repair), "%s->cp932", label);
 			goto done;
 		}
@@ -400,7 +466,10 @@ int san_charset_decode(const char *in, size_t len, const char *declared, struct 
 		goto done;
 	}
 	if (is_label(l, L_EUC)) {
-		if (conv(in, len, "EUC-JP", true, &out, &rep) == 0) { ret->used = "EUC-JP"; goto done; }
+		if (conv(in, len, "EUC-JP", true, &out, &rep) == 0) {
+			ret->used = "EUC-JP";
+			goto done;
+		}
 		strbuf_reset(&out);
 		if (conv(in, len, "EUC-JP-MS", true, &out, &rep) == 0) {
 			ret->used = "EUC-JP-MS";
@@ -421,7 +490,11 @@ int san_charset_decode(const char *in, size_t len, const char *declared, struct 
 		goto done;
 	}
 	if (is_label(l, L_UTF8)) {
-		if (san_utf8_valid(in, len)) { strbuf_append(&out, in, len); ret->used = "UTF-8"; goto done; }
+		if (san_utf8_valid(in, len)) {
+			strbuf_append(&out, in, len);
+			ret->used = "UTF-8";
+			goto done;
+		}
 		if (conv(in, len, "CP932", true, &out, &rep) == 0) {
 			ret->used = "CP932";
 			snprintf(ret->repair, sizeof(ret->repair), "utf-8->cp932");
@@ -434,7 +507,11 @@ int san_charset_decode(const char *in, size_t len, const char *declared, struct 
 		goto done;
 	}
 	if (is_label(l, L_ASCII)) {
-		if (!has_8bit(in, len)) { strbuf_append(&out, in, len); ret->used = "US-ASCII"; goto done; }
+		if (!has_8bit(in, len)) {
+			strbuf_append(&out, in, len);
+			ret->used = "US-ASCII";
+			goto done;
+		}
 		const char *g = guess(in, len);
 		conv(in, len, g, false, &out, &rep);
 		ret->used = g;
@@ -444,7 +521,10 @@ int san_charset_decode(const char *in, size_t len, const char *declared, struct 
 	/* Any other label iconv knows (Western, Korean, Chinese, ...). */
 	{
 		int r = conv(in, len, l, true, &out, &rep);
-		if (r == 0) { ret->used = "declared"; goto done; }
+		if (r == 0) {
+			ret->used = "declared";
+			goto done;
+		}
 		strbuf_reset(&out);
 		if (r == -EILSEQ) {
 			conv(in, len, l, false, &out, &rep);
@@ -453,8 +533,10 @@ int san_charset_decode(const char *in, size_t len, const char *declared, struct 
 			goto done;
 		}
 		const char *g = has_8bit(in, len) ? guess(in, len) : "US-ASCII";
-		if (strcmp(g, "US-ASCII") == 0) strbuf_append(&out, in, len);
-		else conv(in, len, g, false, &out, &rep);
+		if (strcmp(g, "US-ASCII") == 0)
+			strbuf_append(&out, in, len);
+		else
+			conv(in, len, g, false, &out, &rep);
 		ret->used = g;
 		snprintf(ret->repair, sizeof(ret->repair), "unknown:%.40s->%s", l, g);
 	}
@@ -472,7 +554,8 @@ static const char *const HALFKANA =
 
 static int kana_full(uint32_t cp, char out[4])
 {
-	if (cp < 0xFF61 || cp > 0xFF9F) return 0;
+	if (cp < 0xFF61 || cp > 0xFF9F)
+		return 0;
 	memcpy(out, HALFKANA + (cp - 0xFF61) * 3, 3);
 	return 3;
 }
@@ -481,7 +564,8 @@ int san_charset_to_iso2022jp(const char *utf8, size_t len, char **ret, size_t *r
 {
 	struct strbuf o = STRBUF_INIT;
 	iconv_t cd = cd_get("CP932", "UTF-8");
-	if (cd == (iconv_t)-1) return -errno;
+	if (cd == (iconv_t)-1)
+		return -errno;
 	size_t lost = 0;
 	bool kanji = false;
 	const unsigned char *p = (const unsigned char *)utf8;
@@ -490,41 +574,58 @@ int san_charset_to_iso2022jp(const char *utf8, size_t len, char **ret, size_t *r
 		uint32_t cp = 0;
 		size_t n = utf8_decode(p + i, len - i, &cp);
 		bool bad = n == 0;
-		if (bad) n = 1;  /* each byte that is not UTF-8 becomes one 〓 */
+		if (bad)
+			n = 1; /* each byte that is not UTF-8 becomes one 〓 */
 		char ch[4];
 		memcpy(ch, p + i, n);
 		size_t chn = n;
 		char fw[4];
-		if (n == 3 && kana_full(cp, fw)) { memcpy(ch, fw, 3); chn = 3; }
+		if (n == 3 && kana_full(cp, fw)) {
+			memcpy(ch, fw, 3);
+			chn = 3;
+		}
 		i += n;
 		unsigned char sj[8];
 		char *ip = ch, *op = (char *)sj;
 		size_t il = chn, ol = sizeof(sj);
 		iconv(cd, NULL, NULL, NULL, NULL);
 		if (bad || iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) {
-			memcpy(sj, "\x81\xAC", 2);  /* 〓 */
+			memcpy(sj, "\x81\xAC", 2); /* 〓 */
 			op = (char *)sj + 2;
 			lost++;
 		}
 		size_t sl = (size_t)(op - (char *)sj);
 		if (sl == 1 && sj[0] < 0x80) {
-			if (kanji) { strbuf_append(&o, "\x1B(B", 3); kanji = false; }
+			if (kanji) {
+				strbuf_append(&o, "\x1B(B", 3);
+				kanji = false;
+			}
 			strbuf_putc(&o, (char)sj[0]);
 			continue;
 		}
-		if (sl != 2 || sj[0] >= 0xF0) {  /* half-width kana left over, user area, IBM FA..FC */
+		if (sl != 2 || sj[0] >= 0xF0) { /* half-width kana left over, user area, IBM FA..FC */
 			memcpy(sj, "\x81\xAC", 2);
 			lost++;
 		}
 		unsigned c1 = sj[0], c2 = sj[1];
-		if (c1 >= 0xE0) c1 -= 0x40;
+		if (c1 >= 0xE0)
+			c1 -= 0x40;
 		c1 = (c1 - 0x81) * 2 + 0x21;
-		if (c2 >= 0x9F) { c1++; c2 -= 0x7E; } else { c2 -= (c2 >= 0x80 ? 0x20 : 0x1F); }
-		if (!kanji) { strbuf_append(&o, "\x1B$B", 3); kanji = true; }
-		char b[2] = { (char)c1, (char)c2 };
+		if (c2 >= 0x9F) {
+			c1++;
+			c2 -= 0x7E;
+		} else {
+			c2 -= (c2 >= 0x80 ? 0x20 : 0x1F);
+		}
+		if (!kanji) {
+			strbuf_append(&o, "\x1B$B", 3);
+			kanji = true;
+		}
+		char b[2] = {(char)c1, (char)c2};
 		strbuf_append(&o, b, 2);
 	}
-	if (kanji) strbuf_append(&o, "\x1B(B", 3);
+	if (kanji)
+		strbuf_append(&o, "\x1B(B", 3);
 	cd_put("CP932", "UTF-8", cd);
 	strbuf_putc(&o, '\0');
 	o.len--;

@@ -17,12 +17,12 @@
 #include <stddef.h>
 
 struct san_text {
-	char *utf8;          /* NUL-terminated UTF-8, owned by the caller */
+	char *utf8; /* NUL-terminated UTF-8, owned by the caller */
 	size_t len;
-	const char *used;    /* static name of the charset actually used */
-	char repair[96];     /* "" or e.g. "iso-2022-jp->cp932" */
-	size_t replaced;     /* bytes that could not be decoded (became U+FFFD) */
-	size_t controls;     /* control characters removed */
+	const char *used; /* static name of the charset actually used */
+	char repair[96];  /* "" or e.g. "iso-2022-jp->cp932" */
+	size_t replaced;  /* bytes that could not be decoded (became U+FFFD) */
+	size_t controls;  /* control characters removed */
 };
 
 /* True for the UTF-7 family (utf-7, utf7, unicode-1-1-utf-7, utf-7-imap,

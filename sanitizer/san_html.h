@@ -24,23 +24,23 @@
 
 struct san_html_opts {
 	enum san_links links;
-	const char *image_label;   /* e.g. "画像" or "image" */
-	const char *url_label;     /* remove mode: replaces a URL written as text; NULL = "[URL]" */
-	size_t max_out;            /* cap on the text produced (bytes); 0 = 16 MiB */
-	int64_t deadline_ns;       /* CLOCK_MONOTONIC deadline, 0 = none */
+	const char *image_label; /* e.g. "画像" or "image" */
+	const char *url_label;   /* remove mode: replaces a URL written as text; NULL = "[URL]" */
+	size_t max_out;          /* cap on the text produced (bytes); 0 = 16 MiB */
+	int64_t deadline_ns;     /* CLOCK_MONOTONIC deadline, 0 = none */
 };
 
 struct san_html_stats {
-	size_t links;            /* <a href> with a target */
-	size_t links_defanged;   /* targets that had a live link rewritten */
-	size_t text_links;       /* live links in the text rewritten (san_url_rewrite's count) */
+	size_t links;          /* <a href> with a target */
+	size_t links_defanged; /* targets that had a live link rewritten */
+	size_t text_links;     /* live links in the text rewritten (san_url_rewrite's count) */
 	size_t data_urls, scripts, images;
-	size_t hidden;           /* hidden elements dropped (and subtrees past the depth cap) */
-	size_t hidden_text;      /* bytes of non-blank text inside them */
+	size_t hidden;      /* hidden elements dropped (and subtrees past the depth cap) */
+	size_t hidden_text; /* bytes of non-blank text inside them */
 };
 
 /* Convert html (UTF-8, len bytes) to text.  Returns 0, -EBADMSG when the
  * parser gives up, -EFBIG when max_out is exceeded, -ETIMEDOUT past the
  * deadline.  On error *ret is NULL. */
-int san_html_to_text(const char *html, size_t len, const struct san_html_opts *opts,
-		     char **ret, struct san_html_stats *ret_stats);
+int san_html_to_text(const char *html, size_t len, const struct san_html_opts *opts, char **ret,
+		     struct san_html_stats *ret_stats);

@@ -10,11 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SAN_NAME_BIDI      0x1u  /* a bidi control was escaped */
-#define SAN_NAME_CONTROL   0x2u  /* a control / invisible character or bad byte was escaped */
-#define SAN_NAME_DOUBLEEXT 0x4u  /* like "report.pdf.exe" or "a.docx    .js" */
-#define SAN_NAME_EXEC      0x8u  /* the final extension is an executable or script type */
-#define SAN_NAME_CUT       0x10u /* longer than the output buffer: cut */
+#define SAN_NAME_BIDI 0x1u      /* a bidi control was escaped */
+#define SAN_NAME_CONTROL 0x2u   /* a control / invisible character or bad byte was escaped */
+#define SAN_NAME_DOUBLEEXT 0x4u /* like "report.pdf.exe" or "a.docx    .js" */
+#define SAN_NAME_EXEC 0x8u      /* the final extension is an executable or script type */
+#define SAN_NAME_CUT 0x10u      /* longer than the output buffer: cut */
 
 /* Write the neutralised form of name (UTF-8, may be NULL) to out (outlen
  * bytes, at least 16).  Returns the SAN_NAME_* flags found. */

@@ -11,9 +11,10 @@
 #include "sanitizer/san_charset.h"
 
 static const char *const KEYS[] = {
-	"title", "intro", "html", "malformed", "failed", "utf7", "removed", "item", "item_tnef",
-	"flag_bidi", "flag_double", "flag_exec", "flag_encrypted", "flag_mismatch", "blob_line",
-	"not_kept", "image", "forward", "forward_end", "end", "empty", "url", "url_removed", "hidden",
+	"title",          "intro",         "html",      "malformed", "failed",      "utf7",
+	"removed",        "item",          "item_tnef", "flag_bidi", "flag_double", "flag_exec",
+	"flag_encrypted", "flag_mismatch", "blob_line", "not_kept",  "image",       "forward",
+	"forward_end",    "end",           "empty",     "url",       "url_removed", "hidden",
 };
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
 
@@ -77,35 +78,46 @@ struct san_notice {
 
 void san_notice_free(struct san_notice *n)
 {
-	if (!n) return;
-	for (size_t i = 0; i < NKEYS; i++) free(n->v[i]);
+	if (!n)
+		return;
+	for (size_t i = 0; i < NKEYS; i++)
+		free(n->v[i]);
 	free(n);
 }
 
 static const char *const *builtin(const char *lang)
 {
-	if (!lang || strcmp(lang, "ja") == 0) return JA;
-	if (strcmp(lang, "en") == 0) return EN;
+	if (!lang || strcmp(lang, "ja") == 0)
+		return JA;
+	if (strcmp(lang, "en") == 0)
+		return EN;
 	return NULL;
 }
 
 int san_notice_new(const char *lang, struct san_notice **ret)
 {
 	const char *const *b = builtin(lang);
-	if (!b) return -EINVAL;
+	if (!b)
+		return -EINVAL;
 	struct san_notice *n = calloc(1, sizeof(*n));
-	if (!n) return -ENOMEM;
+	if (!n)
+		return -ENOMEM;
 	for (size_t i = 0; i < NKEYS; i++)
-		if (!(n->v[i] = strdup(b[i]))) { san_notice_free(n); return -ENOMEM; }
+		if (!(n->v[i] = strdup(b[i]))) {
+			san_notice_free(n);
+			return -ENOMEM;
+		}
 	*ret = n;
 	return 0;
 }
 
 static char *trim(char *s)
 {
-	while (*s == ' ' || *s == '\t') s++;
+	while (*s == ' ' || *s == '\t')
+		s++;
 	size_t l = strlen(s);
-	while (l && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\r')) s[--l] = '\0';
+	while (l && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\r'))
+		s[--l] = '\0';
 	return s;
 }
 
@@ -113,9 +125,17 @@ int san_notice_load(const char *lang, const char *path, struct san_notice **ret,
 {
 	struct san_notice *n;
 	int r = san_notice_new(lang, &n);
-	if (r < 0) { snprintf(why, whylen, "unknown language"); return r; }
+	if (r < 0) {
+		snprintf(why, whylen, "unknown language");
+		return r;
+	}
 	FILE *f = fopen(path, "re");
-	if (!f) { r = -errno; snprintf(why, whylen, "%s: %s", path, strerror(errno)); san_notice_free(n); return r; }
+	if (!f) {
+		r = -errno;
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		san_notice_free(n);
+		return r;
+	}
 	char line[4200];
 	unsigned ln = 0;
 	size_t total = 0;
@@ -124,32 +144,60 @@ int san_notice_load(const char *lang, const char *path, struct san_notice **ret,
 		ln++;
 		total += strlen(line);
 		if (total > 65536 || (strlen(line) == sizeof(line) - 1 && line[sizeof(line) - 2] != '\n')) {
-			snprintf(why, whylen, "%s:%u: file or line too long", path, ln); r = -EINVAL; break;
+			snprintf(why, whylen, "%s:%u: file or line too long", path, ln);
+			r = -EINVAL;
+			break;
 		}
 		line[strcspn(line, "\n")] = '\0';
 		char *s = trim(line);
-		if (!*s || *s == '#') continue;
-		if (!san_utf8_valid(s, strlen(s))) { snprintf(why, whylen, "%s:%u: invalid UTF-8", path, ln); r = -EINVAL; break; }
+		if (!*s || *s == '#')
+			continue;
+		if (!san_utf8_valid(s, strlen(s))) {
+			snprintf(why, whylen, "%s:%u: invalid UTF-8", path, ln);
+			r = -EINVAL;
+			break;
+		}
 		char *eq = strchr(s, '=');
-		if (!eq) { snprintf(why, whylen, "%s:%u: expected key = value", path, ln); r = -EINVAL; break; }
+		if (!eq) {
+			snprintf(why, whylen, "%s:%u: expected key = value", path, ln);
+			r = -EINVAL;
+			break;
+		}
 		*eq = '\0';
 		char *k = trim(s), *v = trim(eq + 1);
 		size_t i;
-		for (i = 0; i < NKEYS; i++) if (strcmp(KEYS[i], k) == 0) break;
-		if (i == NKEYS) { snprintf(why, whylen, "%s:%u: unknown key '%.40s'", path, ln, k); r = -EINVAL; break; }
+		for (i = 0; i < NKEYS; i++)
+			if (strcmp(KEYS[i], k) == 0)
+				break;
+		if (i == NKEYS) {
+			snprintf(why, whylen, "%s:%u: unknown key '%.40s'", path, ln, k);
+			r = -EINVAL;
+			break;
+		}
 		char *val = malloc(strlen(v) + 1), *o = val;
-		if (!val) { r = -ENOMEM; break; }
+		if (!val) {
+			r = -ENOMEM;
+			break;
+		}
 		for (const char *p = v; *p; p++) {
-			if (p[0] == '\\' && p[1] == 'n') { *o++ = '\n'; p++; }
-			else if (p[0] == '\\' && p[1] == '\\') { *o++ = '\\'; p++; }
-			else *o++ = *p;
+			if (p[0] == '\\' && p[1] == 'n') {
+				*o++ = '\n';
+				p++;
+			} else if (p[0] == '\\' && p[1] == '\\') {
+				*o++ = '\\';
+				p++;
+			} else
+				*o++ = *p;
 		}
 		*o = '\0';
 		free(n->v[i]);
 		n->v[i] = val;
 	}
 	fclose(f);
-	if (r < 0) { san_notice_free(n); return r; }
+	if (r < 0) {
+		san_notice_free(n);
+		return r;
+	}
 	*ret = n;
 	return 0;
 }
@@ -157,7 +205,8 @@ int san_notice_load(const char *lang, const char *path, struct san_notice **ret,
 const char *san_notice_get(const struct san_notice *n, const char *key)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		if (strcmp(KEYS[i], key) == 0) return n->v[i];
+		if (strcmp(KEYS[i], key) == 0)
+			return n->v[i];
 	return "";
 }
 
@@ -177,7 +226,8 @@ void san_notice_render(const struct san_notice *n, const char *key, const char *
 					break;
 				}
 			}
-			if (done) continue;
+			if (done)
+				continue;
 		}
 		strbuf_putc(out, *t++);
 	}
@@ -186,15 +236,21 @@ void san_notice_render(const struct san_notice *n, const char *key, const char *
 int san_notice_dump(const char *lang, FILE *f)
 {
 	const char *const *b = builtin(lang);
-	if (!b) return -EINVAL;
-	fprintf(f, "# sekisho-sanitize notice template (%s).  key = value; \\n is a line break;\n"
-		   "# {placeholders} are filled in.  Missing keys keep the built-in text.\n", lang ? lang : "ja");
+	if (!b)
+		return -EINVAL;
+	fprintf(f,
+		"# sekisho-sanitize notice template (%s).  key = value; \\n is a line break;\n"
+		"# {placeholders} are filled in.  Missing keys keep the built-in text.\n",
+		lang ? lang : "ja");
 	for (size_t i = 0; i < NKEYS; i++) {
 		fprintf(f, "%s = ", KEYS[i]);
 		for (const char *p = b[i]; *p; p++) {
-			if (*p == '\n') fputs("\\n", f);
-			else if (*p == '\\') fputs("\\\\", f);
-			else fputc(*p, f);
+			if (*p == '\n')
+				fputs("\\n", f);
+			else if (*p == '\\')
+				fputs("\\\\", f);
+			else
+				fputc(*p, f);
 		}
 		fputc('\n', f);
 	}

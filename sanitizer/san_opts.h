@@ -21,44 +21,59 @@
 
 enum {
 	SAN_OPT_FIRST = 256,
-	SAN_OPT_LANG = SAN_OPT_FIRST, SAN_OPT_NOTICE, SAN_OPT_LINKS, SAN_OPT_CHARSET, SAN_OPT_KEEP, SAN_OPT_Q,
-	SAN_OPT_QMAX, SAN_OPT_RETAIN, SAN_OPT_MSIZE, SAN_OPT_MDEPTH, SAN_OPT_MPARTS, SAN_OPT_MHDR, SAN_OPT_MHLINE,
-	SAN_OPT_MLINE, SAN_OPT_MDEC, SAN_OPT_MSEC,
+	SAN_OPT_LANG = SAN_OPT_FIRST,
+	SAN_OPT_NOTICE,
+	SAN_OPT_LINKS,
+	SAN_OPT_CHARSET,
+	SAN_OPT_KEEP,
+	SAN_OPT_Q,
+	SAN_OPT_QMAX,
+	SAN_OPT_RETAIN,
+	SAN_OPT_MSIZE,
+	SAN_OPT_MDEPTH,
+	SAN_OPT_MPARTS,
+	SAN_OPT_MHDR,
+	SAN_OPT_MHLINE,
+	SAN_OPT_MLINE,
+	SAN_OPT_MDEC,
+	SAN_OPT_MSEC,
 	SAN_OPT_LAST = SAN_OPT_MSEC,
 };
 
 /* struct option entries (getopt.h) for the shared options, in the order of
  * the enum; a front end copies them into its own table. */
-#define SAN_OPTS_LONG \
-	{ "lang", 1, NULL, SAN_OPT_LANG }, { "notice", 1, NULL, SAN_OPT_NOTICE }, \
-	{ "links", 1, NULL, SAN_OPT_LINKS }, { "charset", 1, NULL, SAN_OPT_CHARSET }, \
-	{ "keep-header", 1, NULL, SAN_OPT_KEEP }, { "quarantine", 1, NULL, SAN_OPT_Q }, \
-	{ "quarantine-max", 1, NULL, SAN_OPT_QMAX }, { "retain-days", 1, NULL, SAN_OPT_RETAIN }, \
-	{ "max-size", 1, NULL, SAN_OPT_MSIZE }, { "max-depth", 1, NULL, SAN_OPT_MDEPTH }, \
-	{ "max-parts", 1, NULL, SAN_OPT_MPARTS }, { "max-headers", 1, NULL, SAN_OPT_MHDR }, \
-	{ "max-header-line", 1, NULL, SAN_OPT_MHLINE }, { "max-line", 1, NULL, SAN_OPT_MLINE }, \
-	{ "max-decoded", 1, NULL, SAN_OPT_MDEC }, { "max-seconds", 1, NULL, SAN_OPT_MSEC }
+#define SAN_OPTS_LONG                                                                                            \
+	{"lang", 1, NULL, SAN_OPT_LANG}, {"notice", 1, NULL, SAN_OPT_NOTICE}, {"links", 1, NULL, SAN_OPT_LINKS}, \
+		{"charset", 1, NULL, SAN_OPT_CHARSET}, {"keep-header", 1, NULL, SAN_OPT_KEEP},                   \
+		{"quarantine", 1, NULL, SAN_OPT_Q}, {"quarantine-max", 1, NULL, SAN_OPT_QMAX},                   \
+		{"retain-days", 1, NULL, SAN_OPT_RETAIN}, {"max-size", 1, NULL, SAN_OPT_MSIZE},                  \
+		{"max-depth", 1, NULL, SAN_OPT_MDEPTH}, {"max-parts", 1, NULL, SAN_OPT_MPARTS},                  \
+		{"max-headers", 1, NULL, SAN_OPT_MHDR}, {"max-header-line", 1, NULL, SAN_OPT_MHLINE},            \
+		{"max-line", 1, NULL, SAN_OPT_MLINE}, {"max-decoded", 1, NULL, SAN_OPT_MDEC},                    \
+	{                                                                                                        \
+		"max-seconds", 1, NULL, SAN_OPT_MSEC                                                             \
+	}
 
 /* The usage lines of the shared options. */
-#define SAN_OPTS_USAGE \
-	"  --lang ja|en            notice language (default ja)\n" \
-	"  --notice FILE           notice template file\n" \
+#define SAN_OPTS_USAGE                                                                     \
+	"  --lang ja|en            notice language (default ja)\n"                         \
+	"  --notice FILE           notice template file\n"                                 \
 	"  --links defang|keep|remove   links in HTML and URLs in text (default defang)\n" \
-	"  --charset utf-8|iso-2022-jp  output charset (default utf-8)\n" \
-	"  --keep-header NAME      keep this header too (repeatable)\n" \
-	"  --quarantine DIR        keep originals and removed items here (0700)\n" \
-	"  --quarantine-max BYTES  size cap of the quarantine (default 10 GiB)\n" \
-	"  --retain-days N         delete quarantined items older than N days\n" \
-	"  --max-size BYTES --max-depth N --max-parts N --max-headers N\n" \
+	"  --charset utf-8|iso-2022-jp  output charset (default utf-8)\n"                  \
+	"  --keep-header NAME      keep this header too (repeatable)\n"                    \
+	"  --quarantine DIR        keep originals and removed items here (0700)\n"         \
+	"  --quarantine-max BYTES  size cap of the quarantine (default 10 GiB)\n"          \
+	"  --retain-days N         delete quarantined items older than N days\n"           \
+	"  --max-size BYTES --max-depth N --max-parts N --max-headers N\n"                 \
 	"  --max-header-line BYTES --max-line BYTES --max-decoded BYTES --max-seconds N\n"
 
 struct san_opts {
-	struct sanitize_config cfg;     /* cfg.extra_headers points into extra */
+	struct sanitize_config cfg; /* cfg.extra_headers points into extra */
 	const char *extra[SAN_OPTS_MAX_LIST];
 	const char *notice_path, *qdir;
 	size_t qmax, retain_days;
-	struct san_notice *notice;      /* san_opts_open */
-	struct san_quarantine *q;       /* san_opts_open, when qdir */
+	struct san_notice *notice; /* san_opts_open */
+	struct san_quarantine *q;  /* san_opts_open, when qdir */
 };
 
 void san_opts_init(struct san_opts *o);

@@ -60,10 +60,12 @@ static ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off)
 	while (got < n) {
 		ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
 		if (r < 0) {
-			if (errno == EINTR) continue;
+			if (errno == EINTR)
+				continue;
 			return -errno;
 		}
-		if (r == 0) return -EIO;
+		if (r == 0)
+			return -EIO;
 		got += (size_t)r;
 	}
 	return (ssize_t)got;
@@ -73,22 +75,32 @@ static ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off)
 static int hash_copy(int fd, uint64_t off, uint64_t len, int outfd, char out[65])
 {
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	if (!m || EVP_DigestInit_ex(m, EVP_sha256(), NULL) != 1) { EVP_MD_CTX_free(m); return -ENOMEM; }
+	if (!m || EVP_DigestInit_ex(m, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(m);
+		return -ENOMEM;
+	}
 	static __thread unsigned char buf[65536];
 	int r = 0;
 	for (uint64_t done = 0; done < len && r == 0;) {
 		size_t want = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
 		ssize_t n = pread_full(fd, buf, want, off + done);
-		if (n < 0) { r = (int)n; break; }
-		if (EVP_DigestUpdate(m, buf, (size_t)n) != 1) r = -EIO;
-		else if (outfd >= 0) r = fd_write_all(outfd, buf, (size_t)n);
+		if (n < 0) {
+			r = (int)n;
+			break;
+		}
+		if (EVP_DigestUpdate(m, buf, (size_t)n) != 1)
+			r = -EIO;
+		else if (outfd >= 0)
+			r = fd_write_all(outfd, buf, (size_t)n);
 		done += (uint64_t)n;
 	}
 	unsigned char d[SHA256_DIGEST_LENGTH];
 	unsigned dl = 0;
-	if (r == 0 && EVP_DigestFinal_ex(m, d, &dl) != 1) r = -EIO;
+	if (r == 0 && EVP_DigestFinal_ex(m, d, &dl) != 1)
+		r = -EIO;
 	EVP_MD_CTX_free(m);
-	if (r == 0) hex_digest(d, out);
+	if (r == 0)
+		hex_digest(d, out);
 	return r;
 }
 
@@ -100,26 +112,35 @@ int san_sha256_fd_hex(int fd, uint64_t off, uint64_t len, char out[65])
 static bool is_hex64_name(const char *n, const char *suffix)
 {
 	size_t sl = strlen(suffix);
-	if (strlen(n) != 64 + sl || strcmp(n + 64, suffix) != 0) return false;
+	if (strlen(n) != 64 + sl || strcmp(n + 64, suffix) != 0)
+		return false;
 	for (int i = 0; i < 64; i++)
-		if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f'))) return false;
+		if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+			return false;
 	return true;
 }
 
 static int scan(struct san_quarantine *q, int64_t now, bool expire, int *ret_deleted)
 {
 	int dfd = dup(q->dfd);
-	if (dfd < 0) return -errno;
+	if (dfd < 0)
+		return -errno;
 	DIR *d = fdopendir(dfd);
-	if (!d) { int r = -errno; close(dfd); return r; }
+	if (!d) {
+		int r = -errno;
+		close(dfd);
+		return r;
+	}
 	rewinddir(d);
 	struct dirent *e;
 	uint64_t used = 0;
 	int deleted = 0;
 	while ((e = readdir(d))) {
-		if (!is_hex64_name(e->d_name, ".data")) continue;
+		if (!is_hex64_name(e->d_name, ".data"))
+			continue;
 		struct stat st;
-		if (fstatat(q->dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) continue;
+		if (fstatat(q->dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
 		if (expire && q->retain && now - st.st_mtime > (int64_t)q->retain) {
 			char js[80];
 			snprintf(js, sizeof(js), "%.64s.json", e->d_name);
@@ -132,20 +153,28 @@ static int scan(struct san_quarantine *q, int64_t now, bool expire, int *ret_del
 	}
 	closedir(d);
 	__atomic_store_n(&q->used, used, __ATOMIC_RELAXED);
-	if (ret_deleted) *ret_deleted = deleted;
+	if (ret_deleted)
+		*ret_deleted = deleted;
 	return 0;
 }
 
 int san_quarantine_open(const struct san_quarantine_opts *o, struct san_quarantine **ret, char *why, size_t whylen)
 {
-	if (!o || !o->dir || !*o->dir) { snprintf(why, whylen, "no quarantine directory"); return -EINVAL; }
+	if (!o || !o->dir || !*o->dir) {
+		snprintf(why, whylen, "no quarantine directory");
+		return -EINVAL;
+	}
 	if (mkdir(o->dir, 0700) < 0 && errno != EEXIST) {
 		int r = -errno;
 		snprintf(why, whylen, "%s: %s", o->dir, strerror(errno));
 		return r;
 	}
 	int dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (dfd < 0) { int r = -errno; snprintf(why, whylen, "%s: %s", o->dir, strerror(errno)); return r; }
+	if (dfd < 0) {
+		int r = -errno;
+		snprintf(why, whylen, "%s: %s", o->dir, strerror(errno));
+		return r;
+	}
 	struct stat st;
 	if (fstat(dfd, &st) < 0 || (st.st_mode & 077) || st.st_uid != geteuid()) {
 		snprintf(why, whylen, "%s: must be a directory of this user with mode 0700", o->dir);
@@ -153,47 +182,68 @@ int san_quarantine_open(const struct san_quarantine_opts *o, struct san_quaranti
 		return -EPERM;
 	}
 	struct san_quarantine *q = calloc(1, sizeof(*q));
-	if (!q || !(q->dir = strdup(o->dir))) { free(q); close(dfd); return -ENOMEM; }
+	if (!q || !(q->dir = strdup(o->dir))) {
+		free(q);
+		close(dfd);
+		return -ENOMEM;
+	}
 	q->dfd = dfd;
 	pthread_rwlock_init(&q->rw, NULL);
-	for (int i = 0; i < Q_STRIPES; i++) pthread_mutex_init(&q->stripe[i], NULL);
+	for (int i = 0; i < Q_STRIPES; i++)
+		pthread_mutex_init(&q->stripe[i], NULL);
 	q->max_bytes = o->max_bytes ? o->max_bytes : (uint64_t)10 << 30;
 	q->retain = o->retain_seconds;
 	int r = scan(q, (int64_t)time(NULL), true, NULL);
-	if (r < 0) { snprintf(why, whylen, "%s: cannot scan", o->dir); san_quarantine_close(q); return r; }
+	if (r < 0) {
+		snprintf(why, whylen, "%s: cannot scan", o->dir);
+		san_quarantine_close(q);
+		return r;
+	}
 	*ret = q;
 	return 0;
 }
 
 void san_quarantine_close(struct san_quarantine *q)
 {
-	if (!q) return;
+	if (!q)
+		return;
 	close(q->dfd);
 	pthread_rwlock_destroy(&q->rw);
-	for (int i = 0; i < Q_STRIPES; i++) pthread_mutex_destroy(&q->stripe[i]);
+	for (int i = 0; i < Q_STRIPES; i++)
+		pthread_mutex_destroy(&q->stripe[i]);
 	free(q->dir);
 	free(q);
 }
 
-const char *san_quarantine_dir(const struct san_quarantine *q) { return q->dir; }
-uint64_t san_quarantine_used(const struct san_quarantine *q) { return __atomic_load_n(&q->used, __ATOMIC_RELAXED); }
+const char *san_quarantine_dir(const struct san_quarantine *q)
+{
+	return q->dir;
+}
+uint64_t san_quarantine_used(const struct san_quarantine *q)
+{
+	return __atomic_load_n(&q->used, __ATOMIC_RELAXED);
+}
 
 /* Take len bytes of the cap; false when it would be exceeded. */
 static bool reserve(struct san_quarantine *q, uint64_t len)
 {
 	uint64_t cur = __atomic_load_n(&q->used, __ATOMIC_RELAXED);
 	do {
-		if (cur + len > q->max_bytes || cur + len < cur) return false;
+		if (cur + len > q->max_bytes || cur + len < cur)
+			return false;
 	} while (!__atomic_compare_exchange_n(&q->used, &cur, cur + len, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	return true;
 }
 
-static void unreserve(struct san_quarantine *q, uint64_t len) { __atomic_fetch_sub(&q->used, len, __ATOMIC_RELAXED); }
+static void unreserve(struct san_quarantine *q, uint64_t len)
+{
+	__atomic_fetch_sub(&q->used, len, __ATOMIC_RELAXED);
+}
 
 static pthread_mutex_t *stripe_of(struct san_quarantine *q, const char *sha)
 {
 	unsigned h = (unsigned)(sha[0] >= 'a' ? sha[0] - 'a' + 10 : sha[0] - '0') << 4 |
-		     (unsigned)(sha[1] >= 'a' ? sha[1] - 'a' + 10 : sha[1] - '0');
+		(unsigned)(sha[1] >= 'a' ? sha[1] - 'a' + 10 : sha[1] - '0');
 	return &q->stripe[h % Q_STRIPES];
 }
 
@@ -203,24 +253,31 @@ static int write_file(int dfd, const char *name, const void *buf, size_t len)
 	char tmp[128];
 	snprintf(tmp, sizeof(tmp), ".tmp.%d.%s", (int)getpid(), name);
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) return -errno;
+	if (fd < 0)
+		return -errno;
 	int r = fd_write_all(fd, buf, len);
-	if (r == 0 && fsync(fd) < 0) r = -errno;
-	if (close(fd) < 0 && r == 0) r = -errno;
-	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0) r = -errno;
-	if (r < 0) unlinkat(dfd, tmp, 0);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dfd, tmp, 0);
 	return r;
 }
 
 static void jstr(struct json_object *o, const char *k, const char *v)
 {
-	if (v) json_object_object_add(o, k, json_object_new_string(v));
+	if (v)
+		json_object_object_add(o, k, json_object_new_string(v));
 }
 
 static int put_locked(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta,
 		      const char sha[65]);
 
-int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65])
+int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta,
+		       char ret_sha[65])
 {
 	san_sha256_hex(buf, len, ret_sha);
 	return san_quarantine_put_sha(q, buf, len, ret_sha, meta);
@@ -244,14 +301,15 @@ static bool already_kept(struct san_quarantine *q, const char *sha, uint64_t len
 	snprintf(dn, sizeof(dn), "%s.data", sha);
 	snprintf(jn, sizeof(jn), "%s.json", sha);
 	struct stat st;
-	return fstatat(q->dfd, dn, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == len &&
-	       fstatat(q->dfd, jn, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	return fstatat(q->dfd, dn, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		(uint64_t)st.st_size == len && fstatat(q->dfd, jn, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 static struct json_object *meta_json(const char *ret_sha, uint64_t len, const struct san_qmeta *meta)
 {
 	struct json_object *o = json_object_new_object();
-	if (!o) return NULL;
+	if (!o)
+		return NULL;
 	char qid[SAN_QID_LEN + 1];
 	snprintf(qid, sizeof(qid), "%.*s", SAN_QID_LEN, ret_sha);
 	jstr(o, "id", qid);
@@ -273,19 +331,31 @@ static struct json_object *meta_json(const char *ret_sha, uint64_t len, const st
 static int put_locked(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta,
 		      const char sha[65])
 {
-	if (already_kept(q, sha, len)) return 0;
-	if (!reserve(q, len)) return -ENOSPC;
+	if (already_kept(q, sha, len))
+		return 0;
+	if (!reserve(q, len))
+		return -ENOSPC;
 	char dn[80], jn[80];
 	snprintf(dn, sizeof(dn), "%s.data", sha);
 	snprintf(jn, sizeof(jn), "%s.json", sha);
 	struct json_object *o = meta_json(sha, len, meta);
-	if (!o) { unreserve(q, len); return -ENOMEM; }
+	if (!o) {
+		unreserve(q, len);
+		return -ENOMEM;
+	}
 	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	int r = write_file(q->dfd, dn, buf, len);
-	if (r == 0) r = write_file(q->dfd, jn, js, strlen(js));
+	if (r == 0)
+		r = write_file(q->dfd, jn, js, strlen(js));
 	json_object_put(o);
-	if (r == 0 && fsync(q->dfd) < 0) r = -errno;
-	if (r < 0) { unlinkat(q->dfd, dn, 0); unlinkat(q->dfd, jn, 0); unreserve(q, len); return r; }
+	if (r == 0 && fsync(q->dfd) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(q->dfd, dn, 0);
+		unlinkat(q->dfd, jn, 0);
+		unreserve(q, len);
+		return r;
+	}
 	return 0;
 }
 
@@ -297,22 +367,34 @@ static int put_fd_item(struct san_quarantine *q, const char *tmp, uint64_t len, 
 static int put_fd_locked(struct san_quarantine *q, int fd, uint64_t off, uint64_t len, const struct san_qmeta *meta,
 			 char ret_sha[65])
 {
-	if (!reserve(q, len)) return -ENOSPC;
+	if (!reserve(q, len))
+		return -ENOSPC;
 	/* The name is the hash, known only after the copy: copy to a
 	 * temporary name (unique per thread) while hashing, then rename. */
 	char tmp[128];
 	snprintf(tmp, sizeof(tmp), ".tmp.%d.%lu.copy", (int)getpid(), (unsigned long)pthread_self());
 	int out = openat(q->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (out < 0) { int e = -errno; unreserve(q, len); return e; }
+	if (out < 0) {
+		int e = -errno;
+		unreserve(q, len);
+		return e;
+	}
 	int r = hash_copy(fd, off, len, out, ret_sha);
-	if (r == 0 && fsync(out) < 0) r = -errno;
-	if (close(out) < 0 && r == 0) r = -errno;
-	if (r < 0) { unlinkat(q->dfd, tmp, 0); unreserve(q, len); return r; }
+	if (r == 0 && fsync(out) < 0)
+		r = -errno;
+	if (close(out) < 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(q->dfd, tmp, 0);
+		unreserve(q, len);
+		return r;
+	}
 	pthread_mutex_t *st = stripe_of(q, ret_sha);
 	pthread_mutex_lock(st);
 	r = put_fd_item(q, tmp, len, meta, ret_sha);
 	pthread_mutex_unlock(st);
-	if (r != 0) unreserve(q, len);
+	if (r != 0)
+		unreserve(q, len);
 	return r < 0 ? r : 0;
 }
 
@@ -322,18 +404,33 @@ static int put_fd_item(struct san_quarantine *q, const char *tmp, uint64_t len, 
 		       const char ret_sha[65])
 {
 	int r;
-	if (already_kept(q, ret_sha, len)) { unlinkat(q->dfd, tmp, 0); return 1; }
+	if (already_kept(q, ret_sha, len)) {
+		unlinkat(q->dfd, tmp, 0);
+		return 1;
+	}
 	char dn[80], jn[80];
 	snprintf(dn, sizeof(dn), "%s.data", ret_sha);
 	snprintf(jn, sizeof(jn), "%s.json", ret_sha);
-	if (renameat(q->dfd, tmp, q->dfd, dn) < 0) { r = -errno; unlinkat(q->dfd, tmp, 0); return r; }
+	if (renameat(q->dfd, tmp, q->dfd, dn) < 0) {
+		r = -errno;
+		unlinkat(q->dfd, tmp, 0);
+		return r;
+	}
 	struct json_object *o = meta_json(ret_sha, len, meta);
-	if (!o) { unlinkat(q->dfd, dn, 0); return -ENOMEM; }
+	if (!o) {
+		unlinkat(q->dfd, dn, 0);
+		return -ENOMEM;
+	}
 	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	r = write_file(q->dfd, jn, js, strlen(js));
 	json_object_put(o);
-	if (r == 0 && fsync(q->dfd) < 0) r = -errno;
-	if (r < 0) { unlinkat(q->dfd, dn, 0); unlinkat(q->dfd, jn, 0); return r; }
+	if (r == 0 && fsync(q->dfd) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(q->dfd, dn, 0);
+		unlinkat(q->dfd, jn, 0);
+		return r;
+	}
 	return 0;
 }
 
@@ -358,19 +455,28 @@ int san_quarantine_expire(struct san_quarantine *q, int64_t now)
 int san_quarantine_find(struct san_quarantine *q, const char *id, char ret_sha[65])
 {
 	size_t l = strlen(id);
-	if (l < 8 || l > 64) return -EINVAL;
+	if (l < 8 || l > 64)
+		return -EINVAL;
 	for (size_t i = 0; i < l; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) return -EINVAL;
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return -EINVAL;
 	int dfd = dup(q->dfd);
-	if (dfd < 0) return -errno;
+	if (dfd < 0)
+		return -errno;
 	DIR *d = fdopendir(dfd);
-	if (!d) { int r = -errno; close(dfd); return r; }
+	if (!d) {
+		int r = -errno;
+		close(dfd);
+		return r;
+	}
 	rewinddir(d);
 	struct dirent *e;
 	int found = 0;
 	while ((e = readdir(d))) {
-		if (!is_hex64_name(e->d_name, ".data") || strncmp(e->d_name, id, l) != 0) continue;
-		if (found++ == 0) snprintf(ret_sha, 65, "%.64s", e->d_name);
+		if (!is_hex64_name(e->d_name, ".data") || strncmp(e->d_name, id, l) != 0)
+			continue;
+		if (found++ == 0)
+			snprintf(ret_sha, 65, "%.64s", e->d_name);
 	}
 	closedir(d);
 	return found == 0 ? -ENOENT : found > 1 ? -ENOTUNIQ : 0;

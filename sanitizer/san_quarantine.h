@@ -29,13 +29,13 @@ struct san_quarantine;
 
 struct san_quarantine_opts {
 	const char *dir;
-	uint64_t max_bytes;        /* 0 = 10 GiB */
-	uint64_t retain_seconds;   /* 0 = keep forever */
+	uint64_t max_bytes;      /* 0 = 10 GiB */
+	uint64_t retain_seconds; /* 0 = keep forever */
 };
 
 struct san_qmeta {
-	const char *kind;          /* "original", "attachment", "uuencode", "tnef", ... */
-	const char *name;          /* neutralised file name or NULL */
+	const char *kind; /* "original", "attachment", "uuencode", "tnef", ... */
+	const char *name; /* neutralised file name or NULL */
 	const char *declared_type;
 	const char *detected_type;
 	const char *message_id;
@@ -47,7 +47,8 @@ void san_quarantine_close(struct san_quarantine *q);
 
 /* Store buf; writes the 64-hex SHA-256 into ret_sha (65 bytes).  0,
  * -ENOSPC (cap), or -errno. */
-int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta, char ret_sha[65]);
+int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta,
+		       char ret_sha[65]);
 /* As san_quarantine_put when the caller already has buf's SHA-256 (64 hex
  * digits from san_sha256_hex): buf is not hashed again. */
 int san_quarantine_put_sha(struct san_quarantine *q, const void *buf, size_t len, const char sha[65],

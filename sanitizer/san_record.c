@@ -7,31 +7,42 @@
 
 #define ITEM_FIELDS 7
 
-int san_record_mail(struct audit_log *log, const struct sanitize_result *res,
-		    const struct san_envelope *env, uint64_t size, bool tempfail, const char *why)
+int san_record_mail(struct audit_log *log, const struct sanitize_result *res, const struct san_envelope *env,
+		    uint64_t size, bool tempfail, const char *why)
 {
 	size_t n = res ? res->n_items : 0;
 	struct audit_field *rem = calloc(n ? n : 1, sizeof(*rem));
-	struct audit_field (*obj)[ITEM_FIELDS] = calloc(n ? n : 1, sizeof(*obj));
+	struct audit_field(*obj)[ITEM_FIELDS] = calloc(n ? n : 1, sizeof(*obj));
 	const char **qids = calloc(n + 2, sizeof(*qids));
-	if (!rem || !obj || !qids) { free(rem); free(obj); free(qids); return -ENOMEM; }
+	if (!rem || !obj || !qids) {
+		free(rem);
+		free(obj);
+		free(qids);
+		return -ENOMEM;
+	}
 	size_t nq = 0;
-	if (res && res->original_qid[0]) qids[nq++] = res->original_qid;
+	if (res && res->original_qid[0])
+		qids[nq++] = res->original_qid;
 	for (size_t i = 0; i < n; i++) {
 		const struct sanitize_item *it = &res->items[i];
 		struct audit_field f[ITEM_FIELDS] = {
-			AUDIT_STR("name", it->name), AUDIT_STR("content_type", it->declared),
-			AUDIT_STR("detected_type", it->detected), AUDIT_UINT("size", it->size),
-			AUDIT_STR("sha256", it->sha256), AUDIT_STR("reason", it->reason),
+			AUDIT_STR("name", it->name),
+			AUDIT_STR("content_type", it->declared),
+			AUDIT_STR("detected_type", it->detected),
+			AUDIT_UINT("size", it->size),
+			AUDIT_STR("sha256", it->sha256),
+			AUDIT_STR("reason", it->reason),
 			AUDIT_STR("quarantine_id", it->qid),
 		};
 		memcpy(obj[i], f, sizeof(f));
 		struct audit_field o = AUDIT_OBJ("", obj[i], ITEM_FIELDS);
 		rem[i] = o;
-		if (it->qid[0]) qids[nq++] = it->qid;
+		if (it->qid[0])
+			qids[nq++] = it->qid;
 	}
-	const char *result = !res || res->status == SANITIZE_FAILED ? "failed" :
-			     res->status == SANITIZE_MALFORMED ? "malformed" : "ok";
+	const char *result = !res || res->status == SANITIZE_FAILED ? "failed"
+		: res->status == SANITIZE_MALFORMED                 ? "malformed"
+								    : "ok";
 	const char *reason = why ? why : res && res->reason ? res->reason : "";
 	struct audit_field f[] = {
 		AUDIT_STR("queue_id", env->queue_id ? env->queue_id : ""),
@@ -49,6 +60,8 @@ int san_record_mail(struct audit_log *log, const struct sanitize_result *res,
 		AUDIT_STR("verdict", tempfail ? "tempfail" : "delivered"),
 	};
 	int r = audit_emit(log, "mail.sanitized", f, AUDIT_N(f));
-	free(rem); free(obj); free(qids);
+	free(rem);
+	free(obj);
+	free(qids);
 	return r;
 }

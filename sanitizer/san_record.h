@@ -12,8 +12,8 @@
 #include "sanitizer/sanitize.h"
 
 struct san_envelope {
-	const char *queue_id;            /* NULL: "" */
-	const char *env_from;            /* NULL: "" */
+	const char *queue_id; /* NULL: "" */
+	const char *env_from; /* NULL: "" */
 	const char *const *env_to;
 	size_t n_to;
 };
@@ -23,5 +23,5 @@ struct san_envelope {
  * delivered (output_sha256 is left empty).  why, when given, is the reason
  * instead of res->reason.  Returns audit_emit's result, or -ENOMEM (no
  * record). */
-int san_record_mail(struct audit_log *log, const struct sanitize_result *res,
-		    const struct san_envelope *env, uint64_t size, bool tempfail, const char *why);
+int san_record_mail(struct audit_log *log, const struct sanitize_result *res, const struct san_envelope *env,
+		    uint64_t size, bool tempfail, const char *why);

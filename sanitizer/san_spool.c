@@ -21,18 +21,22 @@ void san_spool_init(struct san_spool *s, const char *dir, size_t mem_max)
 static int open_file(const char *dir)
 {
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd < 0 ? -errno : fd;
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd < 0 ? -errno : fd;
 	char path[4096];
-	if (snprintf(path, sizeof(path), "%s/.sekisho-spool.XXXXXX", dir) >= (int)sizeof(path)) return -ENAMETOOLONG;
+	if (snprintf(path, sizeof(path), "%s/.sekisho-spool.XXXXXX", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
 	fd = mkostemp(path, O_CLOEXEC);
-	if (fd < 0) return -errno;
+	if (fd < 0)
+		return -errno;
 	unlink(path);
 	return fd;
 }
 
 int san_spool_write(struct san_spool *s, const void *buf, size_t n)
 {
-	if (n == 0) return 0;
+	if (n == 0)
+		return 0;
 	if (s->fd < 0 && s->len + n <= s->mem_max) {
 		strbuf_append(&s->mem, buf, n);
 		s->len += n;
@@ -40,14 +44,19 @@ int san_spool_write(struct san_spool *s, const void *buf, size_t n)
 	}
 	if (s->fd < 0) {
 		int fd = open_file(s->dir);
-		if (fd < 0) return fd;
+		if (fd < 0)
+			return fd;
 		int r = s->mem.len ? fd_write_all(fd, s->mem.buf, s->mem.len) : 0;
-		if (r < 0) { close(fd); return r; }
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
 		s->fd = fd;
 		strbuf_free(&s->mem);
 	}
 	int r = fd_write_all(s->fd, buf, n);
-	if (r < 0) return r;
+	if (r < 0)
+		return r;
 	s->len += n;
 	return 0;
 }
@@ -59,12 +68,15 @@ int san_spool_read_fd(struct san_spool *s, int fd, size_t cap)
 		size_t want = cap - s->len < sizeof(buf) ? cap - s->len : sizeof(buf);
 		ssize_t n = read(fd, buf, want);
 		if (n < 0) {
-			if (errno == EINTR) continue;
+			if (errno == EINTR)
+				continue;
 			return -errno;
 		}
-		if (n == 0) return 0;
+		if (n == 0)
+			return 0;
 		int r = san_spool_write(s, buf, (size_t)n);
-		if (r < 0) return r;
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -72,7 +84,8 @@ int san_spool_read_fd(struct san_spool *s, int fd, size_t cap)
 void san_spool_reset(struct san_spool *s)
 {
 	strbuf_free(&s->mem);
-	if (s->fd >= 0) close(s->fd);
+	if (s->fd >= 0)
+		close(s->fd);
 	s->fd = -1;
 	s->len = 0;
 }

@@ -19,11 +19,11 @@
 #include "common/strbuf.h"
 
 struct san_spool {
-	struct strbuf mem;   /* the message while it is small (fd < 0) */
-	int fd;              /* the message once it passed mem_max, else -1 */
-	size_t len;          /* bytes written so far */
-	size_t mem_max;      /* bytes kept in memory at most */
-	const char *dir;     /* where the file goes */
+	struct strbuf mem; /* the message while it is small (fd < 0) */
+	int fd;            /* the message once it passed mem_max, else -1 */
+	size_t len;        /* bytes written so far */
+	size_t mem_max;    /* bytes kept in memory at most */
+	const char *dir;   /* where the file goes */
 };
 
 void san_spool_init(struct san_spool *s, const char *dir, size_t mem_max);

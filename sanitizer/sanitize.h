@@ -27,23 +27,23 @@
 #include "sanitizer/san_spool.h"
 
 struct sanitize_limits {
-	size_t max_message;      /* bytes of the raw message, default 50 MiB */
-	unsigned max_depth;      /* multipart / message nesting, default 16 */
-	unsigned max_parts;      /* MIME entities, default 512 */
-	unsigned max_headers;    /* header fields per entity, default 500 */
-	size_t max_header_line;  /* bytes of one (unfolded) header field, default 16 KiB */
-	size_t max_line;         /* bytes of any raw line, default 256 KiB */
-	size_t max_decoded;      /* decoded bytes of all parts together, default 100 MiB */
-	unsigned max_seconds;    /* wall time per message, default 30 */
+	size_t max_message;     /* bytes of the raw message, default 50 MiB */
+	unsigned max_depth;     /* multipart / message nesting, default 16 */
+	unsigned max_parts;     /* MIME entities, default 512 */
+	unsigned max_headers;   /* header fields per entity, default 500 */
+	size_t max_header_line; /* bytes of one (unfolded) header field, default 16 KiB */
+	size_t max_line;        /* bytes of any raw line, default 256 KiB */
+	size_t max_decoded;     /* decoded bytes of all parts together, default 100 MiB */
+	unsigned max_seconds;   /* wall time per message, default 30 */
 };
 
 struct sanitize_config {
 	struct sanitize_limits lim;
-	enum san_links links;              /* default SAN_LINKS_DEFANG */
-	bool iso2022jp;                    /* body and headers in ISO-2022-JP */
-	const char *lang;                  /* "ja" (default) or "en" */
-	const struct san_notice *notice;   /* NULL: the built-in template of lang */
-	const char *const *extra_headers;  /* more header names to keep */
+	enum san_links links;             /* default SAN_LINKS_DEFANG */
+	bool iso2022jp;                   /* body and headers in ISO-2022-JP */
+	const char *lang;                 /* "ja" (default) or "en" */
+	const struct san_notice *notice;  /* NULL: the built-in template of lang */
+	const char *const *extra_headers; /* more header names to keep */
 	size_t n_extra;
 	struct san_quarantine *quarantine; /* NULL: nothing is kept (ids show "not kept") */
 };
@@ -52,34 +52,34 @@ void sanitize_config_defaults(struct sanitize_config *c);
 
 enum sanitize_status { SANITIZE_OK = 0, SANITIZE_MALFORMED = 1, SANITIZE_FAILED = 2 };
 
-#define SANITIZE_F_BIDI      0x1u
+#define SANITIZE_F_BIDI 0x1u
 #define SANITIZE_F_DOUBLEEXT 0x2u
-#define SANITIZE_F_EXEC      0x4u
+#define SANITIZE_F_EXEC 0x4u
 #define SANITIZE_F_ENCRYPTED 0x8u
-#define SANITIZE_F_MISMATCH  0x10u
-#define SANITIZE_F_TNEF      0x20u
+#define SANITIZE_F_MISMATCH 0x10u
+#define SANITIZE_F_TNEF 0x20u
 
 struct sanitize_item {
-	char *name;          /* neutralised, UTF-8 ("" when none) */
-	char *declared;      /* declared content type */
-	char *detected;      /* libmagic */
-	char *reason;        /* "attachment", "non-text", "uuencode", "utf7", "encrypted-multipart", ... */
-	char *contents;      /* TNEF: names inside, "\n"-separated (neutralised); else NULL */
+	char *name;     /* neutralised, UTF-8 ("" when none) */
+	char *declared; /* declared content type */
+	char *detected; /* libmagic */
+	char *reason;   /* "attachment", "non-text", "uuencode", "utf7", "encrypted-multipart", ... */
+	char *contents; /* TNEF: names inside, "\n"-separated (neutralised); else NULL */
 	size_t size;
 	char sha256[65];
 	char qid[SAN_QID_LEN + 1]; /* "" when not kept */
-	unsigned flags;      /* SANITIZE_F_* */
+	unsigned flags;            /* SANITIZE_F_* */
 };
 
 struct sanitize_result {
 	enum sanitize_status status;
-	char *reason;                 /* malformed/failed reason codes, comma-separated, or NULL */
+	char *reason; /* malformed/failed reason codes, comma-separated, or NULL */
 	struct sanitize_item *items;
 	size_t n_items;
-	char **actions;               /* action names (docs/audit.md), NULL-terminated */
+	char **actions; /* action names (docs/audit.md), NULL-terminated */
 	size_t n_actions;
-	char *repairs;                /* charset repairs, comma-separated, or NULL */
-	char *message_id;             /* of the original, or NULL */
+	char *repairs;    /* charset repairs, comma-separated, or NULL */
+	char *message_id; /* of the original, or NULL */
 	size_t size;
 	char original_sha256[65], output_sha256[65];
 	char original_qid[SAN_QID_LEN + 1]; /* "" when not kept */
@@ -96,7 +96,8 @@ void sanitize_ctx_free(struct sanitize_ctx *ctx);
 /* Sanitise the message in[0..len) and append the new message to out.
  * Returns 0 (see ret->status), or a negative errno when no output may be
  * delivered (-ENOSPC/-EIO...: quarantine could not keep an item). */
-int sanitize_buffer(struct sanitize_ctx *ctx, const void *in, size_t len, struct strbuf *out, struct sanitize_result *ret);
+int sanitize_buffer(struct sanitize_ctx *ctx, const void *in, size_t len, struct strbuf *out,
+		    struct sanitize_result *ret);
 
 /* Bytes of a piped message kept in memory before it is spooled to a file. */
 #define SANITIZE_SPOOL_MEM ((size_t)8 << 20)
@@ -105,11 +106,13 @@ int sanitize_buffer(struct sanitize_ctx *ctx, const void *in, size_t len, struct
  * memory; a spooled file is parsed in place: part contents stay references
  * into the file, the original is hashed and quarantined by copying the
  * file through a small buffer).  The spool is only read. */
-int sanitize_spool(struct sanitize_ctx *ctx, const struct san_spool *sp, struct strbuf *out, struct sanitize_result *ret);
+int sanitize_spool(struct sanitize_ctx *ctx, const struct san_spool *sp, struct strbuf *out,
+		   struct sanitize_result *ret);
 
 /* Sanitise the message read from fd: a regular file is parsed in place from
  * its current offset; anything else (a pipe) is spooled (memory up to
  * SANITIZE_SPOOL_MEM, then an unlinked file in spool_dir, NULL = /tmp).  At
  * most lim.max_message + 1 bytes are looked at: a longer message fails
  * closed with reason "message-size" and what was read is quarantined. */
-int sanitize_fd(struct sanitize_ctx *ctx, int fd, const char *spool_dir, struct strbuf *out, struct sanitize_result *ret);
+int sanitize_fd(struct sanitize_ctx *ctx, int fd, const char *spool_dir, struct strbuf *out,
+		struct sanitize_result *ret);

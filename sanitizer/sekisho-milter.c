@@ -59,23 +59,23 @@
 #define MAX_WORKERS 64
 
 struct conn {
-	struct san_spool msg;   /* header fields, blank line, body: as the MTA sent them */
-	struct strbuf names;    /* original header names, NUL-separated */
+	struct san_spool msg; /* header fields, blank line, body: as the MTA sent them */
+	struct strbuf names;  /* original header names, NUL-separated */
 	size_t n_names;
-	size_t counted;         /* bytes charged to the global budget */
+	size_t counted; /* bytes charged to the global budget */
 	char *env_from;
 	char *env_to[MAX_RCPT];
 	size_t n_to;
-	bool leadspc;           /* header values arrive with their leading space */
-	unsigned long nr;       /* SMFIP_NR_* the MTA agreed to: no reply for those stages */
-	bool over;              /* a cap was hit: tempfail at the next callback that answers */
+	bool leadspc;     /* header values arrive with their leading space */
+	unsigned long nr; /* SMFIP_NR_* the MTA agreed to: no reply for those stages */
+	bool over;        /* a cap was hit: tempfail at the next callback that answers */
 	const char *why;
 };
 
 static struct audit_log *audit;
 static struct san_opts so;
 static const char *spool_dir;
-static bool want_nr;   /* no-reply stages: only on a unix socket (see on_negotiate) */
+static bool want_nr; /* no-reply stages: only on a unix socket (see on_negotiate) */
 static size_t spool_mem = (size_t)1 << 20;
 static size_t memory_budget;
 static atomic_size_t inflight;
@@ -95,7 +95,8 @@ static struct sanitize_ctx *pool_get(void)
 	until.tv_sec += pool_wait_s;
 	pthread_mutex_lock(&pool_lock);
 	while (pool_free == 0)
-		if (pthread_cond_timedwait(&pool_cond, &pool_lock, &until) == ETIMEDOUT) break;
+		if (pthread_cond_timedwait(&pool_cond, &pool_lock, &until) == ETIMEDOUT)
+			break;
 	struct sanitize_ctx *x = pool_free ? pool[--pool_free] : NULL;
 	pthread_mutex_unlock(&pool_lock);
 	return x;
@@ -118,7 +119,8 @@ static void conn_reset(struct conn *c)
 	c->n_names = 0;
 	free(c->env_from);
 	c->env_from = NULL;
-	for (size_t i = 0; i < c->n_to; i++) free(c->env_to[i]);
+	for (size_t i = 0; i < c->n_to; i++)
+		free(c->env_to[i]);
 	c->n_to = 0;
 	c->over = false;
 	c->why = NULL;
@@ -126,7 +128,8 @@ static void conn_reset(struct conn *c)
 
 static char *dup_capped(const char *s)
 {
-	if (!s) s = "";
+	if (!s)
+		s = "";
 	return strndup(s, MAX_ADDR);
 }
 
@@ -136,7 +139,11 @@ static char *dup_capped(const char *s)
  * memory charge is given back. */
 static bool charge(struct conn *c, size_t n)
 {
-	if (c->msg.len + c->names.len + n > so.cfg.lim.max_message + 65536) { c->over = true; c->why = "message-size"; return false; }
+	if (c->msg.len + c->names.len + n > so.cfg.lim.max_message + 65536) {
+		c->over = true;
+		c->why = "message-size";
+		return false;
+	}
 	bool in_mem = c->msg.fd < 0 && c->msg.len + n <= c->msg.mem_max;
 	if (!in_mem) {
 		atomic_fetch_sub(&inflight, c->counted);
@@ -145,7 +152,11 @@ static bool charge(struct conn *c, size_t n)
 	}
 	size_t now = atomic_fetch_add(&inflight, n) + n;
 	c->counted += n;
-	if (now > memory_budget) { c->over = true; c->why = "memory-budget"; return false; }
+	if (now > memory_budget) {
+		c->over = true;
+		c->why = "memory-budget";
+		return false;
+	}
 	return true;
 }
 
@@ -153,15 +164,19 @@ static bool charge(struct conn *c, size_t n)
  * when the spool file cannot be written. */
 static bool put(struct conn *c, const void *p, size_t n)
 {
-	if (san_spool_write(&c->msg, p, n) < 0) { c->over = true; c->why = "spool"; return false; }
+	if (san_spool_write(&c->msg, p, n) < 0) {
+		c->over = true;
+		c->why = "spool";
+		return false;
+	}
 	return true;
 }
 
 static void write_audit(struct conn *c, SMFICTX *ctx, const struct sanitize_result *res, bool tempfail, const char *why)
 {
-	if (!audit) return;
-	struct san_envelope env = { smfi_getsymval(ctx, "i"), c->env_from,
-				    (const char *const *)c->env_to, c->n_to };
+	if (!audit)
+		return;
+	struct san_envelope env = {smfi_getsymval(ctx, "i"), c->env_from, (const char *const *)c->env_to, c->n_to};
 	san_record_mail(audit, res, &env, c->msg.len, tempfail, why);
 }
 
@@ -179,7 +194,8 @@ static struct conn *get_conn(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 	if (!c) {
 		c = calloc(1, sizeof(*c));
-		if (!c) return NULL;
+		if (!c)
+			return NULL;
 		san_spool_init(&c->msg, spool_dir, spool_mem);
 		smfi_setpriv(ctx, c);
 	}
@@ -189,9 +205,11 @@ static struct conn *get_conn(SMFICTX *ctx)
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
 			     unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	(void)f2; (void)f3;
+	(void)f2;
+	(void)f3;
 	unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
-	if ((f0 & need) != need) return SMFIS_REJECT;  /* the MTA then applies its default action */
+	if ((f0 & need) != need)
+		return SMFIS_REJECT; /* the MTA then applies its default action */
 	*pf0 = need;
 	/* On a unix socket the MTA skips the stages we have no use for
 	 * (connect, HELO, DATA: SMFIP_NO*) and expects no reply to the ones
@@ -202,14 +220,16 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	 * TCP_NODELAY, so with no replies its small writes wait for our
 	 * delayed ACK (measured: 2x slower).  A cap hit in a no-reply stage
 	 * answers tempfail at end of message. */
-	unsigned long nr = !want_nr ? 0 : f1 & (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
-						SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
-						SMFIP_NR_UNKN);
+	unsigned long nr = !want_nr ? 0
+				    : f1 &
+			(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_HDR |
+			 SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_UNKN);
 	unsigned long skip = !want_nr ? 0 : f1 & (SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NODATA);
 	*pf1 = (f1 & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN)) | nr | skip;
 	*pf2 = *pf3 = 0;
 	struct conn *c = get_conn(ctx);
-	if (!c) return SMFIS_TEMPFAIL;
+	if (!c)
+		return SMFIS_TEMPFAIL;
 	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
 	c->nr = nr;
 	return SMFIS_CONTINUE;
@@ -226,25 +246,33 @@ static sfsistat cont(const struct conn *c, unsigned long nr_flag)
  * message is not stored). */
 static sfsistat stage_fail(struct conn *c, SMFICTX *ctx, unsigned long nr_flag)
 {
-	if (c->nr & nr_flag) return SMFIS_NOREPLY;
+	if (c->nr & nr_flag)
+		return SMFIS_NOREPLY;
 	return tempfail(c, ctx, NULL, c->why);
 }
 
 static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = get_conn(ctx);
-	if (!c) return SMFIS_TEMPFAIL;
+	if (!c)
+		return SMFIS_TEMPFAIL;
 	conn_reset(c);
 	c->env_from = dup_capped(argv && argv[0] ? argv[0] : "");
-	if (!c->env_from) { c->over = true; c->why = "memory"; return stage_fail(c, ctx, SMFIP_NR_MAIL); }
+	if (!c->env_from) {
+		c->over = true;
+		c->why = "memory";
+		return stage_fail(c, ctx, SMFIP_NR_MAIL);
+	}
 	return cont(c, SMFIP_NR_MAIL);
 }
 
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = get_conn(ctx);
-	if (!c) return SMFIS_TEMPFAIL;
-	if (c->n_to < MAX_RCPT && argv && argv[0] && (c->env_to[c->n_to] = dup_capped(argv[0]))) c->n_to++;
+	if (!c)
+		return SMFIS_TEMPFAIL;
+	if (c->n_to < MAX_RCPT && argv && argv[0] && (c->env_to[c->n_to] = dup_capped(argv[0])))
+		c->n_to++;
 	return cont(c, SMFIP_NR_RCPT);
 }
 
@@ -252,7 +280,8 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 static void put_crlf(struct strbuf *sb, const char *s)
 {
 	for (const char *p = s; *p; p++) {
-		if (*p == '\n' && (p == s || p[-1] != '\r')) strbuf_putc(sb, '\r');
+		if (*p == '\n' && (p == s || p[-1] != '\r'))
+			strbuf_putc(sb, '\r');
 		strbuf_putc(sb, *p);
 	}
 }
@@ -260,10 +289,13 @@ static void put_crlf(struct strbuf *sb, const char *s)
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = get_conn(ctx);
-	if (!c) return SMFIS_TEMPFAIL;
-	if (c->over) return stage_fail(c, ctx, SMFIP_NR_HDR);
+	if (!c)
+		return SMFIS_TEMPFAIL;
+	if (c->over)
+		return stage_fail(c, ctx, SMFIP_NR_HDR);
 	size_t nl = strlen(name), vl = strlen(value);
-	if (!charge(c, 2 * nl + vl + 8)) return stage_fail(c, ctx, SMFIP_NR_HDR);
+	if (!charge(c, 2 * nl + vl + 8))
+		return stage_fail(c, ctx, SMFIP_NR_HDR);
 	struct strbuf f = STRBUF_INIT;
 	strbuf_append(&f, name, nl);
 	strbuf_puts(&f, c->leadspc ? ":" : ": ");
@@ -271,7 +303,8 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 	strbuf_append(&f, "\r\n", 2);
 	bool ok = put(c, f.buf, f.len);
 	strbuf_free(&f);
-	if (!ok) return stage_fail(c, ctx, SMFIP_NR_HDR);
+	if (!ok)
+		return stage_fail(c, ctx, SMFIP_NR_HDR);
 	strbuf_append(&c->names, name, nl + 1);
 	c->n_names++;
 	return cont(c, SMFIP_NR_HDR);
@@ -280,16 +313,20 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 static sfsistat on_eoh(SMFICTX *ctx)
 {
 	struct conn *c = get_conn(ctx);
-	if (!c) return SMFIS_TEMPFAIL;
-	if (c->over || !charge(c, 2) || !put(c, "\r\n", 2)) return stage_fail(c, ctx, SMFIP_NR_EOH);
+	if (!c)
+		return SMFIS_TEMPFAIL;
+	if (c->over || !charge(c, 2) || !put(c, "\r\n", 2))
+		return stage_fail(c, ctx, SMFIP_NR_EOH);
 	return cont(c, SMFIP_NR_EOH);
 }
 
 static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct conn *c = get_conn(ctx);
-	if (!c) return SMFIS_TEMPFAIL;
-	if (c->over || !charge(c, len) || !put(c, chunk, len)) return stage_fail(c, ctx, SMFIP_NR_BODY);
+	if (!c)
+		return SMFIS_TEMPFAIL;
+	if (c->over || !charge(c, len) || !put(c, chunk, len))
+		return stage_fail(c, ctx, SMFIP_NR_BODY);
 	return cont(c, SMFIP_NR_BODY);
 }
 
@@ -298,15 +335,21 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 static int delete_headers(SMFICTX *ctx, struct conn *c)
 {
 	char **v = calloc(c->n_names ? c->n_names : 1, sizeof(*v));
-	if (!v) return -ENOMEM;
+	if (!v)
+		return -ENOMEM;
 	char *p = c->names.buf;
-	for (size_t i = 0; i < c->n_names; i++) { v[i] = p; p += strlen(p) + 1; }
+	for (size_t i = 0; i < c->n_names; i++) {
+		v[i] = p;
+		p += strlen(p) + 1;
+	}
 	int r = 0;
 	for (size_t i = c->n_names; i-- > 0 && r == 0;) {
 		int idx = 0;
 		for (size_t k = 0; k <= i; k++)
-			if (!strcasecmp(v[k], v[i])) idx++;
-		if (smfi_chgheader(ctx, v[i], idx, NULL) != MI_SUCCESS) r = -EIO;
+			if (!strcasecmp(v[k], v[i]))
+				idx++;
+		if (smfi_chgheader(ctx, v[i], idx, NULL) != MI_SUCCESS)
+			r = -EIO;
 	}
 	free(v);
 	return r;
@@ -319,21 +362,29 @@ static int add_headers(SMFICTX *ctx, struct conn *c, char *hdr, size_t hlen)
 	size_t i = 0;
 	while (i < hlen) {
 		size_t start = i, end = i;
-		for (;;) {  /* a field: up to a LF not followed by SP/HT */
+		for (;;) { /* a field: up to a LF not followed by SP/HT */
 			char *nl = memchr(hdr + end, '\n', hlen - end);
 			end = nl ? (size_t)(nl - hdr) : hlen;
-			if (end + 1 < hlen && (hdr[end + 1] == ' ' || hdr[end + 1] == '\t')) { end++; continue; }
+			if (end + 1 < hlen && (hdr[end + 1] == ' ' || hdr[end + 1] == '\t')) {
+				end++;
+				continue;
+			}
 			break;
 		}
 		i = end + 1;
 		hdr[end] = '\0';
 		char *colon = memchr(hdr + start, ':', end - start);
-		if (!colon) return -EINVAL;
+		if (!colon)
+			return -EINVAL;
 		*colon = '\0';
 		char *val = colon + 1;
-		if (!c->leadspc && *val == ' ') val++;
-		for (char *q = val; *q; q++) if (*q == '\r') *q = ' ';
-		if (smfi_addheader(ctx, hdr + start, val) != MI_SUCCESS) return -EIO;
+		if (!c->leadspc && *val == ' ')
+			val++;
+		for (char *q = val; *q; q++)
+			if (*q == '\r')
+				*q = ' ';
+		if (smfi_addheader(ctx, hdr + start, val) != MI_SUCCESS)
+			return -EIO;
 	}
 	return 0;
 }
@@ -346,10 +397,12 @@ static int replace_body(SMFICTX *ctx, const char *b, size_t len)
 	while (i < len && r == 0) {
 		strbuf_reset(&chunk);
 		while (i < len && chunk.len < 65536) {
-			if (b[i] == '\n' && (i == 0 || b[i - 1] != '\r')) strbuf_putc(&chunk, '\r');
+			if (b[i] == '\n' && (i == 0 || b[i - 1] != '\r'))
+				strbuf_putc(&chunk, '\r');
 			strbuf_putc(&chunk, b[i++]);
 		}
-		if (smfi_replacebody(ctx, (unsigned char *)chunk.buf, (int)chunk.len) != MI_SUCCESS) r = -EIO;
+		if (smfi_replacebody(ctx, (unsigned char *)chunk.buf, (int)chunk.len) != MI_SUCCESS)
+			r = -EIO;
 	}
 	strbuf_free(&chunk);
 	return r;
@@ -358,10 +411,13 @@ static int replace_body(SMFICTX *ctx, const char *b, size_t len)
 static sfsistat on_eom(SMFICTX *ctx)
 {
 	struct conn *c = get_conn(ctx);
-	if (!c) return SMFIS_TEMPFAIL;
-	if (c->over) return tempfail(c, ctx, NULL, c->why);
+	if (!c)
+		return SMFIS_TEMPFAIL;
+	if (c->over)
+		return tempfail(c, ctx, NULL, c->why);
 	struct sanitize_ctx *x = pool_get();
-	if (!x) return tempfail(c, ctx, NULL, "no-worker");
+	if (!x)
+		return tempfail(c, ctx, NULL, "no-worker");
 	struct strbuf out = STRBUF_INIT;
 	struct sanitize_result res;
 	int r = sanitize_spool(x, &c->msg, &out, &res);
@@ -372,7 +428,10 @@ static sfsistat on_eom(SMFICTX *ctx)
 		goto done;
 	}
 	char *sep = out.len ? strstr(out.buf, "\n\n") : NULL;
-	if (!sep) { st = tempfail(c, ctx, &res, "output-format"); goto done; }
+	if (!sep) {
+		st = tempfail(c, ctx, &res, "output-format");
+		goto done;
+	}
 	size_t hlen = (size_t)(sep - out.buf) + 1;
 	const char *body = sep + 2;
 	size_t blen = out.len - (size_t)(body - out.buf);
@@ -393,7 +452,8 @@ done:
 static sfsistat on_abort(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
-	if (c) conn_reset(c);
+	if (c)
+		conn_reset(c);
 	return SMFIS_CONTINUE;
 }
 
@@ -421,10 +481,13 @@ static int listen_nodelay(void)
 	for (int fd = 3; fd < 1024; fd++) {
 		int v = 0, dom = 0, one = 1;
 		socklen_t l = sizeof(v);
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) < 0 || !v) continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) < 0 || !v)
+			continue;
 		l = sizeof(dom);
-		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || (dom != AF_INET && dom != AF_INET6)) continue;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0) n++;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || (dom != AF_INET && dom != AF_INET6))
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0)
+			n++;
 	}
 	return n;
 }
@@ -440,9 +503,9 @@ static void usage(FILE *f)
 	      "  --spool-dir DIR          messages above --spool-mem go to an unlinked file here\n"
 	      "                           (default: the quarantine directory)\n"
 	      "  --spool-mem BYTES        bytes of one message kept in memory (default 1 MiB)\n"
-	      "  --timeout SECONDS        libmilter I/O timeout towards the MTA (default 600)\n"
-	      SAN_OPTS_USAGE
-	      "every failure answers tempfail (4xx): nothing is accepted unsanitised\n", f);
+	      "  --timeout SECONDS        libmilter I/O timeout towards the MTA (default 600)\n" SAN_OPTS_USAGE
+	      "every failure answers tempfail (4xx): nothing is accepted unsanitised\n",
+	      f);
 }
 
 int main(int argc, char **argv)
@@ -454,40 +517,77 @@ int main(int argc, char **argv)
 	long sock_mode = -1;
 	enum { O_ADIR = SAN_OPT_LAST + 1, O_AKEY, O_WORKERS, O_BUDGET, O_TIMEOUT, O_SPOOL, O_SPOOLMEM, O_SOCKMODE };
 	static const struct option opts[] = {
-		{ "socket", 1, NULL, 's' }, SAN_OPTS_LONG,
-		{ "audit-dir", 1, NULL, O_ADIR }, { "audit-key", 1, NULL, O_AKEY }, { "workers", 1, NULL, O_WORKERS },
-		{ "memory-budget", 1, NULL, O_BUDGET }, { "timeout", 1, NULL, O_TIMEOUT },
-		{ "spool-dir", 1, NULL, O_SPOOL }, { "spool-mem", 1, NULL, O_SPOOLMEM }, { "socket-mode", 1, NULL, O_SOCKMODE },
-		{ "help", 0, NULL, 'h' }, { 0 },
+		{"socket", 1, NULL, 's'},
+		SAN_OPTS_LONG,
+		{"audit-dir", 1, NULL, O_ADIR},
+		{"audit-key", 1, NULL, O_AKEY},
+		{"workers", 1, NULL, O_WORKERS},
+		{"memory-budget", 1, NULL, O_BUDGET},
+		{"timeout", 1, NULL, O_TIMEOUT},
+		{"spool-dir", 1, NULL, O_SPOOL},
+		{"spool-mem", 1, NULL, O_SPOOLMEM},
+		{"socket-mode", 1, NULL, O_SOCKMODE},
+		{"help", 0, NULL, 'h'},
+		{0},
 	};
 	int ch;
 	char why[512] = "";
 	while ((ch = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		int h = san_opts_handle(&so, ch, optarg, why, sizeof(why));
-		if (h < 0) { fprintf(stderr, "sekisho-milter: %s\n", why); usage(stderr); return 2; }
-		if (h > 0) continue;
+		if (h < 0) {
+			fprintf(stderr, "sekisho-milter: %s\n", why);
+			usage(stderr);
+			return 2;
+		}
+		if (h > 0)
+			continue;
 		switch (ch) {
-		case 's': sock = optarg; break;
-		case O_ADIR: adir = optarg; break;
-		case O_AKEY: akey = optarg; break;
-		case O_SPOOL: spool_dir = optarg; break;
+		case 's':
+			sock = optarg;
+			break;
+		case O_ADIR:
+			adir = optarg;
+			break;
+		case O_AKEY:
+			akey = optarg;
+			break;
+		case O_SPOOL:
+			spool_dir = optarg;
+			break;
 		case O_SOCKMODE: {
 			char *end;
 			errno = 0;
 			sock_mode = strtol(optarg, &end, 8);
 			if (errno || end == optarg || *end || sock_mode < 0 || sock_mode > 0777) {
-				fprintf(stderr, "sekisho-milter: bad --socket-mode '%s' (octal, at most 0777)\n", optarg);
+				fprintf(stderr, "sekisho-milter: bad --socket-mode '%s' (octal, at most 0777)\n",
+					optarg);
 				return 2;
 			}
 			break;
 		}
-		case 'h': usage(stdout); return 0;
-		case O_WORKERS: case O_BUDGET: case O_TIMEOUT: case O_SPOOLMEM:
-			if (san_opts_parse_size(optarg, &v) < 0) { fprintf(stderr, "sekisho-milter: bad number '%s'\n", optarg); return 2; }
-			if (ch == O_WORKERS) workers = v; else if (ch == O_BUDGET) memory_budget = v;
-			else if (ch == O_SPOOLMEM) spool_mem = v; else timeout = v;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case O_WORKERS:
+		case O_BUDGET:
+		case O_TIMEOUT:
+		case O_SPOOLMEM:
+			if (san_opts_parse_size(optarg, &v) < 0) {
+				fprintf(stderr, "sekisho-milter: bad number '%s'\n", optarg);
+				return 2;
+			}
+			if (ch == O_WORKERS)
+				workers = v;
+			else if (ch == O_BUDGET)
+				memory_budget = v;
+			else if (ch == O_SPOOLMEM)
+				spool_mem = v;
+			else
+				timeout = v;
 			break;
-		default: usage(stderr); return 2;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!sock || !so.qdir || !adir || !akey || optind != argc || workers > MAX_WORKERS) {
@@ -495,13 +595,18 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!spool_dir) spool_dir = so.qdir;
+	if (!spool_dir)
+		spool_dir = so.qdir;
 	want_nr = !strncmp(sock, "unix:", 5) || !strncmp(sock, "local:", 6);
-	if (!memory_budget) memory_budget = 4 * so.cfg.lim.max_message + ((size_t)64 << 20);
+	if (!memory_budget)
+		memory_budget = 4 * so.cfg.lim.max_message + ((size_t)64 << 20);
 	pool_wait_s = so.cfg.lim.max_seconds ? 2 * so.cfg.lim.max_seconds : 60;
 	int ex = 2;
 	size_t made = 0;
-	if (san_opts_open(&so, why, sizeof(why)) < 0) { fprintf(stderr, "sekisho-milter: %s\n", why); goto out; }
+	if (san_opts_open(&so, why, sizeof(why)) < 0) {
+		fprintf(stderr, "sekisho-milter: %s\n", why);
+		goto out;
+	}
 	/* libmilter takes SIGTERM/SIGINT/SIGHUP with sigwait in its own thread
 	 * and then returns from smfi_main, after which the audit log is
 	 * closed (its pending records written).  Threads inherit the signal
@@ -515,15 +620,24 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	struct audit_key key;
-	if (audit_key_load(akey, &key, why, sizeof(why)) < 0) { fprintf(stderr, "sekisho-milter: audit key: %s\n", why); goto out; }
-	struct audit_opts ao = { .dir = adir, .component = "sanitizer", .key = &key, .lock_timeout_ms = 10000 };
+	if (audit_key_load(akey, &key, why, sizeof(why)) < 0) {
+		fprintf(stderr, "sekisho-milter: audit key: %s\n", why);
+		goto out;
+	}
+	struct audit_opts ao = {.dir = adir, .component = "sanitizer", .key = &key, .lock_timeout_ms = 10000};
 	int r = audit_open(&ao, &audit, why, sizeof(why));
 	audit_key_wipe(&key);
-	if (r < 0) { fprintf(stderr, "sekisho-milter: audit: %s\n", why); goto out; }
+	if (r < 0) {
+		fprintf(stderr, "sekisho-milter: audit: %s\n", why);
+		goto out;
+	}
 	xmlInitParser();
 	for (; made < workers; made++) {
 		r = sanitize_ctx_new(&so.cfg, &pool[made]);
-		if (r < 0) { fprintf(stderr, "sekisho-milter: init: %s\n", strerror(-r)); goto out; }
+		if (r < 0) {
+			fprintf(stderr, "sekisho-milter: init: %s\n", strerror(-r));
+			goto out;
+		}
 	}
 	pool_free = made;
 
@@ -547,8 +661,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	const char *upath = want_nr ? strchr(sock, ':') + 1 : NULL;
-	if (upath) unlink(upath);
-	if (smfi_opensocket(true) != MI_SUCCESS) { fprintf(stderr, "sekisho-milter: cannot listen on %s\n", sock); goto out; }
+	if (upath)
+		unlink(upath);
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		fprintf(stderr, "sekisho-milter: cannot listen on %s\n", sock);
+		goto out;
+	}
 	/* libmilter creates the socket with the umask's permissions (the
 	 * unit's UMask=0077: only our user); Postfix connects as its own
 	 * user, so the mode is set here, and the directory (0750, group
@@ -561,10 +679,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sekisho-milter: warning: could not set TCP_NODELAY on %s (slower replies)\n", sock);
 	fprintf(stderr, "sekisho-milter: listening on %s (%zu workers)\n", sock, workers);
 	ex = smfi_main() == MI_SUCCESS ? 0 : 2;
-	fprintf(stderr, "sekisho-milter: stopped: %lu sanitised, %lu tempfailed\n", (unsigned long)n_ok, (unsigned long)n_tempfail);
+	fprintf(stderr, "sekisho-milter: stopped: %lu sanitised, %lu tempfailed\n", (unsigned long)n_ok,
+		(unsigned long)n_tempfail);
 out:
-	for (size_t i = 0; i < made; i++) sanitize_ctx_free(pool[i]);
-	if (audit && audit_close(audit) < 0) { fprintf(stderr, "sekisho-milter: audit log write failed\n"); ex = 2; }
+	for (size_t i = 0; i < made; i++)
+		sanitize_ctx_free(pool[i]);
+	if (audit && audit_close(audit) < 0) {
+		fprintf(stderr, "sekisho-milter: audit log write failed\n");
+		ex = 2;
+	}
 	san_opts_close(&so);
 	return ex;
 }

@@ -22,8 +22,7 @@ int check_str_at(const char *file, int line, const char *expr, const char *got, 
 {
 	if (got && want && strcmp(got, want) == 0)
 		return 1;
-	check_failed(file, line, expr, "\n  got  [%s]\n  want [%s]", got ? got : "(null)",
-		want ? want : "(null)");
+	check_failed(file, line, expr, "\n  got  [%s]\n  want [%s]", got ? got : "(null)", want ? want : "(null)");
 	return 0;
 }
 

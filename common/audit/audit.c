@@ -119,7 +119,8 @@ static bool component_ok(const char *c)
 {
 	size_t n = 0;
 	for (; c[n]; n++)
-		if (n >= 32 || !((c[n] >= 'a' && c[n] <= 'z') || (c[n] >= '0' && c[n] <= '9') || c[n] == '_' || c[n] == '-'))
+		if (n >= 32 ||
+		    !((c[n] >= 'a' && c[n] <= 'z') || (c[n] >= '0' && c[n] <= '9') || c[n] == '_' || c[n] == '-'))
 			return false;
 	return n > 0;
 }
@@ -202,7 +203,8 @@ static int resume(struct audit_log *l, char *why, size_t whylen)
 		r = -EKEYREJECTED;
 		audit_record_why(why, whylen,
 				 "the newest records in %s do not verify with this key (wrong key or tampered log); "
-				 "refusing to continue the chain", l->dir);
+				 "refusing to continue the chain",
+				 l->dir);
 	}
 	if (r < 0) {
 		audit_record_list_free(names, n);
@@ -303,8 +305,8 @@ int audit_open(const struct audit_opts *o, struct audit_log **ret_log, char *why
 	}
 	size_t slot_bytes = o->slot_bytes ? o->slot_bytes : 4096;
 	size_t nslots = o->queue_slots ? o->queue_slots : 4096;
-	if (slot_bytes < 512 || slot_bytes > 65536 || nslots > (1u << 20) || (o->rotate_bytes && o->rotate_bytes < 4096) ||
-	    o->fsync > AUDIT_FSYNC_NONE) {
+	if (slot_bytes < 512 || slot_bytes > 65536 || nslots > (1u << 20) ||
+	    (o->rotate_bytes && o->rotate_bytes < 4096) || o->fsync > AUDIT_FSYNC_NONE) {
 		audit_record_why(why, whylen, "audit_open: option out of range");
 		return -EINVAL;
 	}
@@ -344,7 +346,8 @@ int audit_open(const struct audit_opts *o, struct audit_log **ret_log, char *why
 		/* The host name goes into every record: keep it valid UTF-8. */
 		unsigned char tmp[256];
 		int fl = 0;
-		size_t hn = audit_slot_copy_utf8(tmp, sizeof tmp - 1, (const unsigned char *)l->host, strlen(l->host), &fl, NULL);
+		size_t hn = audit_slot_copy_utf8(tmp, sizeof tmp - 1, (const unsigned char *)l->host, strlen(l->host),
+						 &fl, NULL);
 		memcpy(l->host, tmp, hn);
 		l->host[hn] = '\0';
 	}

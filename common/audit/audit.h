@@ -99,38 +99,83 @@ enum audit_type {
 	AUDIT_T_NULL,    /* JSON null */
 };
 
-#define AUDIT_NAME_MAX 63     /* bytes of a field name */
-#define AUDIT_EVENT_MAX 47    /* bytes of an event name */
-#define AUDIT_HEX_MAX 512     /* input bytes of one AUDIT_T_HEX value */
-#define AUDIT_DEPTH_MAX 4     /* nesting levels of LIST/OBJ/STRLIST */
-#define AUDIT_FIELDS_MAX 64   /* top-level fields of one event */
+#define AUDIT_NAME_MAX 63   /* bytes of a field name */
+#define AUDIT_EVENT_MAX 47  /* bytes of an event name */
+#define AUDIT_HEX_MAX 512   /* input bytes of one AUDIT_T_HEX value */
+#define AUDIT_DEPTH_MAX 4   /* nesting levels of LIST/OBJ/STRLIST */
+#define AUDIT_FIELDS_MAX 64 /* top-level fields of one event */
 
 struct audit_field {
 	const char *name;
 	enum audit_type type;
 	union {
-		struct { const char *p; size_t len; } str;
+		struct {
+			const char *p;
+			size_t len;
+		} str;
 		int64_t i;
 		uint64_t u;
 		bool b;
-		struct { u128 addr; int family; } ip;
-		struct { const char *const *v; size_t n; } strlist;
-		struct { const struct audit_field *v; size_t n; } sub;
+		struct {
+			u128 addr;
+			int family;
+		} ip;
+		struct {
+			const char *const *v;
+			size_t n;
+		} strlist;
+		struct {
+			const struct audit_field *v;
+			size_t n;
+		} sub;
 	} u;
 };
 
 /* Initialisers (brace lists: usable in array initialisers, static or not). */
-#define AUDIT_STR(k, s)         { .name = (k), .type = AUDIT_T_STR, .u.str = { .p = (s), .len = SIZE_MAX } }
-#define AUDIT_STRN(k, s, l)     { .name = (k), .type = AUDIT_T_STR, .u.str = { .p = (s), .len = (l) } }
-#define AUDIT_INT(k, v)         { .name = (k), .type = AUDIT_T_INT, .u.i = (int64_t)(v) }
-#define AUDIT_UINT(k, v)        { .name = (k), .type = AUDIT_T_UINT, .u.u = (uint64_t)(v) }
-#define AUDIT_BOOL(k, v)        { .name = (k), .type = AUDIT_T_BOOL, .u.b = (v) }
-#define AUDIT_IP(k, fam, a)     { .name = (k), .type = AUDIT_T_IP, .u.ip = { .addr = (a), .family = (fam) } }
-#define AUDIT_HEX(k, b, l)      { .name = (k), .type = AUDIT_T_HEX, .u.str = { .p = (const char *)(b), .len = (l) } }
-#define AUDIT_STRLIST(k, a, c)  { .name = (k), .type = AUDIT_T_STRLIST, .u.strlist = { .v = (a), .n = (c) } }
-#define AUDIT_LIST(k, a, c)     { .name = (k), .type = AUDIT_T_LIST, .u.sub = { .v = (a), .n = (c) } }
-#define AUDIT_OBJ(k, a, c)      { .name = (k), .type = AUDIT_T_OBJ, .u.sub = { .v = (a), .n = (c) } }
-#define AUDIT_NULL(k)           { .name = (k), .type = AUDIT_T_NULL }
+#define AUDIT_STR(k, s)                                                                 \
+	{                                                                               \
+		.name = (k), .type = AUDIT_T_STR, .u.str = {.p = (s), .len = SIZE_MAX } \
+	}
+#define AUDIT_STRN(k, s, l)                                                        \
+	{                                                                          \
+		.name = (k), .type = AUDIT_T_STR, .u.str = {.p = (s), .len = (l) } \
+	}
+#define AUDIT_INT(k, v)                                               \
+	{                                                             \
+		.name = (k), .type = AUDIT_T_INT, .u.i = (int64_t)(v) \
+	}
+#define AUDIT_UINT(k, v)                                                \
+	{                                                               \
+		.name = (k), .type = AUDIT_T_UINT, .u.u = (uint64_t)(v) \
+	}
+#define AUDIT_BOOL(k, v)                                      \
+	{                                                     \
+		.name = (k), .type = AUDIT_T_BOOL, .u.b = (v) \
+	}
+#define AUDIT_IP(k, fam, a)                                                              \
+	{                                                                                \
+		.name = (k), .type = AUDIT_T_IP, .u.ip = {.addr = (a), .family = (fam) } \
+	}
+#define AUDIT_HEX(k, b, l)                                                                       \
+	{                                                                                        \
+		.name = (k), .type = AUDIT_T_HEX, .u.str = {.p = (const char *)(b), .len = (l) } \
+	}
+#define AUDIT_STRLIST(k, a, c)                                                           \
+	{                                                                                \
+		.name = (k), .type = AUDIT_T_STRLIST, .u.strlist = {.v = (a), .n = (c) } \
+	}
+#define AUDIT_LIST(k, a, c)                                                       \
+	{                                                                         \
+		.name = (k), .type = AUDIT_T_LIST, .u.sub = {.v = (a), .n = (c) } \
+	}
+#define AUDIT_OBJ(k, a, c)                                                       \
+	{                                                                        \
+		.name = (k), .type = AUDIT_T_OBJ, .u.sub = {.v = (a), .n = (c) } \
+	}
+#define AUDIT_NULL(k)                             \
+	{                                         \
+		.name = (k), .type = AUDIT_T_NULL \
+	}
 
 /* Number of elements of an array (for the n argument). */
 #define AUDIT_N(a) (sizeof(a) / sizeof((a)[0]))
@@ -145,7 +190,7 @@ enum audit_fsync {
 
 /* Option flags. */
 #define AUDIT_OPT_NO_DAILY_ROTATION 0x1u /* do not start a new file at local midnight */
-#define AUDIT_OPT_NO_CLOCK_STATUS   0x2u /* no clock.status records (tests) */
+#define AUDIT_OPT_NO_CLOCK_STATUS 0x2u   /* no clock.status records (tests) */
 
 /* Clock for tests: returns the wall-clock time in nanoseconds since the
  * epoch.  Must be callable from any thread.  Local time and UTC offset are
@@ -161,24 +206,24 @@ typedef void audit_error_fn(void *arg, int err, const char *why);
 /* Options for audit_open.  Zero means "default" for every member; the
  * struct and its strings are only read during audit_open (copied). */
 struct audit_opts {
-	const char *dir;              /* required: the log directory (created 0700 if missing) */
-	const char *component;        /* required: [a-z0-9_-]{1,32}, e.g. "gateway" */
-	const char *host;             /* default: gethostname() */
-	const struct audit_key *key;  /* required; copied */
-	enum audit_fsync fsync;       /* default AUDIT_FSYNC_BATCH */
-	unsigned fsync_interval_ms;   /* batch interval, default 100 */
-	size_t queue_slots;           /* default 4096; rounded up to a power of two; max 1<<20 */
-	size_t slot_bytes;            /* field bytes per slot, default 4096, range 512..65536 */
-	size_t max_str;               /* bytes of one string value, default 1024, max slot_bytes/2 */
-	uint64_t rotate_bytes;        /* start a new file beyond this size, default 64 MiB, min 4096 */
-	uint64_t retain_bytes;        /* delete oldest files beyond this total, 0 = no limit */
-	uint64_t retain_seconds;      /* delete files whose last record is older, 0 = no limit */
-	unsigned clock_interval_s;    /* clock.status period, default 3600 */
-	unsigned lock_timeout_ms;     /* wait for the directory lock, 0 = fail at once with -EBUSY */
-	unsigned flags;               /* AUDIT_OPT_* */
-	audit_now_fn *now;            /* default clock_gettime(CLOCK_REALTIME) */
+	const char *dir;             /* required: the log directory (created 0700 if missing) */
+	const char *component;       /* required: [a-z0-9_-]{1,32}, e.g. "gateway" */
+	const char *host;            /* default: gethostname() */
+	const struct audit_key *key; /* required; copied */
+	enum audit_fsync fsync;      /* default AUDIT_FSYNC_BATCH */
+	unsigned fsync_interval_ms;  /* batch interval, default 100 */
+	size_t queue_slots;          /* default 4096; rounded up to a power of two; max 1<<20 */
+	size_t slot_bytes;           /* field bytes per slot, default 4096, range 512..65536 */
+	size_t max_str;              /* bytes of one string value, default 1024, max slot_bytes/2 */
+	uint64_t rotate_bytes;       /* start a new file beyond this size, default 64 MiB, min 4096 */
+	uint64_t retain_bytes;       /* delete oldest files beyond this total, 0 = no limit */
+	uint64_t retain_seconds;     /* delete files whose last record is older, 0 = no limit */
+	unsigned clock_interval_s;   /* clock.status period, default 3600 */
+	unsigned lock_timeout_ms;    /* wait for the directory lock, 0 = fail at once with -EBUSY */
+	unsigned flags;              /* AUDIT_OPT_* */
+	audit_now_fn *now;           /* default clock_gettime(CLOCK_REALTIME) */
 	void *now_arg;
-	audit_error_fn *on_error;     /* optional */
+	audit_error_fn *on_error; /* optional */
 	void *on_error_arg;
 };
 
@@ -213,16 +258,16 @@ int audit_close(struct audit_log *log);
 
 /* Counters, for status pages and tests (a consistent-enough snapshot). */
 struct audit_stats {
-	uint64_t emitted;        /* audit_emit calls with a valid event (queued or dropped) */
-	uint64_t dropped;        /* dropped because the queue was full */
-	uint64_t written;        /* emitted events written to the log */
-	uint64_t lost_io;        /* emitted events lost to write errors */
-	uint64_t internal;       /* writer's own records (log.*, audit.lost, clock.status) */
-	uint64_t truncated;      /* events with a cut or omitted field */
+	uint64_t emitted;   /* audit_emit calls with a valid event (queued or dropped) */
+	uint64_t dropped;   /* dropped because the queue was full */
+	uint64_t written;   /* emitted events written to the log */
+	uint64_t lost_io;   /* emitted events lost to write errors */
+	uint64_t internal;  /* writer's own records (log.*, audit.lost, clock.status) */
+	uint64_t truncated; /* events with a cut or omitted field */
 	uint64_t fsyncs;
-	uint64_t files;          /* files started by this writer */
-	uint64_t last_seq;       /* seq of the last record written */
-	int last_error;          /* last write/fsync error (negative errno) or 0 */
+	uint64_t files;    /* files started by this writer */
+	uint64_t last_seq; /* seq of the last record written */
+	int last_error;    /* last write/fsync error (negative errno) or 0 */
 };
 void audit_get_stats(struct audit_log *log, struct audit_stats *ret_stats);
 
@@ -234,13 +279,13 @@ const char *audit_current_file(struct audit_log *log);
 
 /* Clock state from adjtimex(2) (read-only query). */
 struct audit_clock_status {
-	bool synced;             /* kernel says synchronised (no STA_UNSYNC, state not TIME_ERROR) */
+	bool synced; /* kernel says synchronised (no STA_UNSYNC, state not TIME_ERROR) */
 	bool sta_unsync;
-	int state;               /* adjtimex return value (TIME_OK, TIME_ERROR, ...) */
+	int state; /* adjtimex return value (TIME_OK, TIME_ERROR, ...) */
 	int64_t maxerror_us;
 	int64_t esterror_us;
-	int64_t offset_us;       /* remaining offset being slewed */
-	const char *source;      /* "chrony", "systemd-timesyncd", "ntpd" or "unknown" (static string) */
+	int64_t offset_us;  /* remaining offset being slewed */
+	const char *source; /* "chrony", "systemd-timesyncd", "ntpd" or "unknown" (static string) */
 };
 
 /* Query the kernel clock state.  Returns 0 or -errno. */

@@ -37,9 +37,10 @@ int audit_encode_add(struct json_object *o, const char *key, struct json_object 
 /* json-c represents JSON null as a NULL value. */
 int audit_encode_add_null(struct json_object *o, const char *key)
 {
-	return json_object_object_add_ex(o, key, NULL, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY) < 0
-		       ? -ENOMEM
-		       : 0;
+	return json_object_object_add_ex(o, key, NULL, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY) <
+			0
+		? -ENOMEM
+		: 0;
 }
 
 static struct json_object *jstr(const char *s)
@@ -206,7 +207,7 @@ static int rec_end(struct audit_log *l, size_t start, enum audit_rec_kind kind)
 /* A writer record whose data is a json-c object (consumed), serialised by
  * json-c. */
 int audit_encode_record(struct audit_log *l, int64_t ts_ns, const char *event, struct json_object *data,
-		      enum audit_rec_kind kind)
+			enum audit_rec_kind kind)
 {
 	size_t start, dlen = 0;
 	int r = rec_begin(l, ts_ns, event, kind, &start);
@@ -425,7 +426,8 @@ int audit_encode_open(struct audit_log *l)
 		return -ENOMEM;
 	int r = audit_encode_add(d, "file", jstr(l->cur_name));
 	if (!r)
-		r = l->prev_name[0] ? audit_encode_add(d, "prev_file", jstr(l->prev_name)) : audit_encode_add_null(d, "prev_file");
+		r = l->prev_name[0] ? audit_encode_add(d, "prev_file", jstr(l->prev_name))
+				    : audit_encode_add_null(d, "prev_file");
 	if (!r && l->prev_name[0])
 		r = audit_encode_add(d, "prev_end", jstr(l->prev_torn ? "torn" : "clean"));
 	if (!r && l->prev_torn)

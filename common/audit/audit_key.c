@@ -42,12 +42,13 @@ int audit_key_load(const char *path, struct audit_key *ret_key, char *why, size_
 		audit_record_why(why, whylen, "key file %s is not a regular file; refused", path);
 	} else if (st.st_uid != geteuid()) {
 		r = -EPERM;
-		audit_record_why(why, whylen, "key file %s is owned by uid %u, not by the running user (uid %u); refused",
-				 path, (unsigned)st.st_uid, (unsigned)geteuid());
+		audit_record_why(why, whylen,
+				 "key file %s is owned by uid %u, not by the running user (uid %u); refused", path,
+				 (unsigned)st.st_uid, (unsigned)geteuid());
 	} else if (st.st_mode & 077) {
 		r = -EPERM;
-		audit_record_why(why, whylen, "key file %s has mode %04o; it must be 0600 or stricter; refused",
-				 path, (unsigned)(st.st_mode & 07777));
+		audit_record_why(why, whylen, "key file %s has mode %04o; it must be 0600 or stricter; refused", path,
+				 (unsigned)(st.st_mode & 07777));
 	} else if (st.st_size < AUDIT_KEY_MIN) {
 		r = -EMSGSIZE;
 		audit_record_why(why, whylen, "key file %s has %lld bytes; at least %d are needed", path,

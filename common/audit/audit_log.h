@@ -101,34 +101,34 @@ struct audit_log {
 
 	/* Writer state (writer thread, or the opener before it starts). */
 	struct audit_record_mac *mac;
-	struct json_object *jesc; /* scratch string for json-c's escaping */
+	struct json_object *jesc;    /* scratch string for json-c's escaping */
 	char host_json[6 * 255 + 3]; /* the host name as a JSON string, escaped by json-c */
 	int dirfd, lockfd, fd;
 	char cur_name[AUDIT_NAME_LEN];
 	struct audit_record_fname cur_fname;
 	uint64_t cur_size;
 	int cur_day;
-	bool open_pending;     /* the current file still needs its log.open */
-	bool open_buffered;    /* ... and it is in the output buffer */
+	bool open_pending;  /* the current file still needs its log.open */
+	bool open_buffered; /* ... and it is in the output buffer */
 	const char *open_reason;
 	char prev_name[AUDIT_NAME_LEN];
 	bool prev_torn;
 	uint64_t prev_torn_at;
-	int prev_closed;       /* -1 unknown/not applicable, 0/1 */
+	int prev_closed; /* -1 unknown/not applicable, 0/1 */
 
-	uint64_t seq;          /* committed chain tip */
+	uint64_t seq; /* committed chain tip */
 	char mac_hex[AUDIT_MAC_HEX + 1];
-	uint64_t pend_seq;     /* tip including buffered lines */
+	uint64_t pend_seq; /* tip including buffered lines */
 	char pend_mac[AUDIT_MAC_HEX + 1];
 
 	char *out;
 	size_t out_len, out_cap;
-	uint64_t buf_user;     /* user records in out */
+	uint64_t buf_user; /* user records in out */
 	uint64_t drop_reported, drop_reported_pend;
 	uint64_t io_lost, io_reported, io_reported_pend;
 	int64_t io_first_ns, io_last_ns;
-	uint64_t file_good;    /* bytes of the current file known written */
-	char *spare;           /* the other output buffer (double buffering) */
+	uint64_t file_good; /* bytes of the current file known written */
+	char *spare;        /* the other output buffer (double buffering) */
 	size_t spare_cap;
 	int64_t last_clock_ns;
 	bool have_clock;
@@ -145,20 +145,20 @@ struct audit_log {
 	struct {
 		char *buf;
 		size_t len, cap;
-		uint64_t user;         /* emitted events in it */
-		bool has_open;         /* it holds the file's log.open */
-		uint64_t end_seq;      /* chain tip after it */
+		uint64_t user;    /* emitted events in it */
+		bool has_open;    /* it holds the file's log.open */
+		uint64_t end_seq; /* chain tip after it */
 		char end_mac[AUDIT_MAC_HEX + 1];
 		uint64_t drop_rep, io_rep; /* losses reported up to it */
 		int fd;
-		uint64_t start_size;   /* file size before it */
+		uint64_t start_size; /* file size before it */
 		bool active, done, abandoned;
 		int err;
 	} job;
 	uint64_t sync_req, sync_done;
 	int sync_err;
-	int io_fd;             /* the file fdatasync applies to */
-	bool io_dirty;         /* written, not yet synced */
+	int io_fd;     /* the file fdatasync applies to */
+	bool io_dirty; /* written, not yet synced */
 	int64_t io_last_fsync;
 
 	/* Statistics, read by other threads. */
@@ -189,7 +189,8 @@ void audit_note_error(struct audit_log *l, int err, const char *fmt, ...) __attr
 size_t audit_slot_copy_utf8(unsigned char *dst, size_t cap, const unsigned char *s, size_t n, int *flags, bool *esc);
 /* Encode fields into s (at most slot_bytes, strings capped at max_str);
  * sets used, nfields, omitted and flags. */
-void audit_slot_fill(struct audit_slot *s, size_t slot_bytes, size_t max_str, const struct audit_field *fields, size_t n);
+void audit_slot_fill(struct audit_slot *s, size_t slot_bytes, size_t max_str, const struct audit_field *fields,
+		     size_t n);
 /* Read one entry header of a slot; false when the slot is malformed. */
 bool audit_slot_entry(const unsigned char **pp, const unsigned char *end, int *ret_type, int *ret_flags,
 		      const char **ret_name, size_t *ret_namelen);

@@ -84,8 +84,8 @@ void audit_record_mac_free(struct audit_record_mac *m)
 
 static const char hexdig[] = "0123456789abcdef";
 
-int audit_record_mac_hex(struct audit_record_mac *m, const void *a, size_t alen,
-			 const void *b, size_t blen, char hex[AUDIT_MAC_HEX + 1])
+int audit_record_mac_hex(struct audit_record_mac *m, const void *a, size_t alen, const void *b, size_t blen,
+			 char hex[AUDIT_MAC_HEX + 1])
 {
 	unsigned char ih[32], out[32];
 	unsigned int l1 = 0, l2 = 0;
@@ -125,8 +125,7 @@ bool audit_record_is_mac(const char *s)
 	return s && strlen(s) == AUDIT_MAC_HEX && is_lower_hex(s, AUDIT_MAC_HEX);
 }
 
-int audit_record_check(struct audit_record_mac *m, const char *line, size_t len,
-		       char ret_mac[AUDIT_MAC_HEX + 1])
+int audit_record_check(struct audit_record_mac *m, const char *line, size_t len, char ret_mac[AUDIT_MAC_HEX + 1])
 {
 	if (ret_mac)
 		ret_mac[0] = '\0';
@@ -155,8 +154,9 @@ struct json_object *audit_record_parse(const char *line, size_t len)
 		return NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	struct json_object *obj = json_tokener_parse_ex(tok, line, (int)len);
-	if (obj && (json_tokener_get_error(tok) != json_tokener_success ||
-		    json_tokener_get_parse_end(tok) != len || !json_object_is_type(obj, json_type_object))) {
+	if (obj &&
+	    (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len ||
+	     !json_object_is_type(obj, json_type_object))) {
 		json_object_put(obj);
 		obj = NULL;
 	}
@@ -204,8 +204,8 @@ const char *audit_record_data_str(struct json_object *obj, const char *key)
 
 /* ---- timestamps ---- */
 
-void audit_record_ts(struct audit_record_tscache *c, int64_t ns, char buf[AUDIT_TS_LEN],
-		     int *ret_day, char ret_stamp[16])
+void audit_record_ts(struct audit_record_tscache *c, int64_t ns, char buf[AUDIT_TS_LEN], int *ret_day,
+		     char ret_stamp[16])
 {
 	if (ns < 0)
 		ns = 0;
@@ -255,9 +255,9 @@ static bool digits(const char *s, int n, int *ret)
 int audit_record_ts_parse(const char *s, int64_t *ret_ns)
 {
 	int Y, M, D, h, mi, se, us = 0, oh = 0, om = 0;
-	if (!s || strlen(s) < 20 || !digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) ||
-	    s[7] != '-' || !digits(s + 8, 2, &D) || s[10] != 'T' || !digits(s + 11, 2, &h) ||
-	    s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se))
+	if (!s || strlen(s) < 20 || !digits(s, 4, &Y) || s[4] != '-' || !digits(s + 5, 2, &M) || s[7] != '-' ||
+	    !digits(s + 8, 2, &D) || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
+	    !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &se))
 		return -EINVAL;
 	const char *p = s + 19;
 	if (*p == '.') {

@@ -34,8 +34,8 @@ void audit_record_mac_free(struct audit_record_mac *m);
 
 /* hex = HMAC(key, a || b) in lowercase hex (b may be NULL with blen 0).
  * Returns 0 or -EIO (libcrypto failure). */
-int audit_record_mac_hex(struct audit_record_mac *m, const void *a, size_t alen,
-			 const void *b, size_t blen, char hex[AUDIT_MAC_HEX + 1]);
+int audit_record_mac_hex(struct audit_record_mac *m, const void *a, size_t alen, const void *b, size_t blen,
+			 char hex[AUDIT_MAC_HEX + 1]);
 
 /* True when json-c (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
  * would write these bytes unchanged between quotes: no control character,
@@ -47,8 +47,7 @@ bool audit_record_json_plain(const char *s, size_t n);
 /* Check a line (without "\n").  Returns 1 if its MAC verifies, 0 if not.
  * ret_mac gets the claimed mac ("" when the line has no well-formed
  * suffix); may be NULL. */
-int audit_record_check(struct audit_record_mac *m, const char *line, size_t len,
-		       char ret_mac[AUDIT_MAC_HEX + 1]);
+int audit_record_check(struct audit_record_mac *m, const char *line, size_t len, char ret_mac[AUDIT_MAC_HEX + 1]);
 
 /* Parse a line (without "\n") as a JSON object; NULL if it is not one.
  * The caller owns the result (json_object_put). */
@@ -76,13 +75,13 @@ struct audit_record_tscache {
 	int64_t sec;
 	bool valid;
 	int day;
-	char prefix[32];  /* "2026-11-22T09:15:02" */
-	char offset[8];   /* "+09:00" */
-	char stamp[16];   /* "20261122T091502" */
+	char prefix[32]; /* "2026-11-22T09:15:02" */
+	char offset[8];  /* "+09:00" */
+	char stamp[16];  /* "20261122T091502" */
 };
 #define AUDIT_TS_LEN 40
-void audit_record_ts(struct audit_record_tscache *c, int64_t ns, char buf[AUDIT_TS_LEN],
-		     int *ret_day, char ret_stamp[16]);
+void audit_record_ts(struct audit_record_tscache *c, int64_t ns, char buf[AUDIT_TS_LEN], int *ret_day,
+		     char ret_stamp[16]);
 
 /* Parse our RFC 3339 form back to ns since the epoch.  0 or -EINVAL. */
 int audit_record_ts_parse(const char *s, int64_t *ret_ns);
@@ -112,14 +111,14 @@ void audit_record_list_free(char **names, size_t n);
 /* What the end of a file says about the chain. */
 struct audit_record_tail {
 	uint64_t size;
-	bool found;              /* a verified record exists in the scanned window */
+	bool found; /* a verified record exists in the scanned window */
 	uint64_t last_seq;
 	char last_mac[AUDIT_MAC_HEX + 1];
 	char last_ts[AUDIT_TS_LEN];
 	char last_event[AUDIT_EVENT_MAX + 1];
-	uint64_t good_end;       /* offset just past the last verified line's "\n" */
-	bool torn;               /* bytes after good_end */
-	uint64_t bad_lines;      /* complete lines with a mac suffix that did not verify (after good_end) */
+	uint64_t good_end;  /* offset just past the last verified line's "\n" */
+	bool torn;          /* bytes after good_end */
+	uint64_t bad_lines; /* complete lines with a mac suffix that did not verify (after good_end) */
 };
 
 /* Scan the last lines of the file open at fd (read with pread; at most

@@ -142,11 +142,14 @@ int audit_rotate_retain(struct audit_log *l)
 		}
 		r = audit_encode_add(d, "file", json_object_new_string(names[i]));
 		if (!r)
-			r = t.found ? audit_encode_add(d, "last_seq", json_object_new_int64((int64_t)t.last_seq)) : audit_encode_add_null(d, "last_seq");
+			r = t.found ? audit_encode_add(d, "last_seq", json_object_new_int64((int64_t)t.last_seq))
+				    : audit_encode_add_null(d, "last_seq");
 		if (!r)
-			r = t.found ? audit_encode_add(d, "last_mac", json_object_new_string(t.last_mac)) : audit_encode_add_null(d, "last_mac");
+			r = t.found ? audit_encode_add(d, "last_mac", json_object_new_string(t.last_mac))
+				    : audit_encode_add_null(d, "last_mac");
 		if (!r)
-			r = t.found ? audit_encode_add(d, "last_ts", json_object_new_string(t.last_ts)) : audit_encode_add_null(d, "last_ts");
+			r = t.found ? audit_encode_add(d, "last_ts", json_object_new_string(t.last_ts))
+				    : audit_encode_add_null(d, "last_ts");
 		if (!r)
 			r = audit_encode_add(d, "bytes", json_object_new_int64((int64_t)sizes[i]));
 		if (!r)

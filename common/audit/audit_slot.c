@@ -36,8 +36,8 @@ size_t audit_slot_copy_utf8(unsigned char *dst, size_t cap, const unsigned char 
 				uint64_t w;
 				memcpy(&w, s + i + k, 8);
 				uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-				uint64_t bad = (w & highs) | ((w - ones * 0x20) & ~w & highs) | ((q - ones) & ~q & highs) |
-					       ((b - ones) & ~b & highs);
+				uint64_t bad = (w & highs) | ((w - ones * 0x20) & ~w & highs) |
+					((q - ones) & ~q & highs) | ((b - ones) & ~b & highs);
 				if (bad)
 					break;
 				memcpy(dst + o + k, &w, 8);
@@ -165,7 +165,8 @@ static int enc_field(struct enc *e, const struct audit_field *f, int depth)
 		if (room > e->max_str)
 			room = e->max_str;
 		size_t n = f->u.str.len == SIZE_MAX ? strnlen(f->u.str.p, room + 1) : f->u.str.len;
-		uint32_t w = (uint32_t)audit_slot_copy_utf8(e->p + e->len + 4, room, (const unsigned char *)f->u.str.p, n, &flags, &esc);
+		uint32_t w = (uint32_t)audit_slot_copy_utf8(e->p + e->len + 4, room, (const unsigned char *)f->u.str.p,
+							    n, &flags, &esc);
 		if (esc)
 			own |= EF_VESC;
 		memcpy(e->p + e->len, &w, 4);
@@ -243,7 +244,8 @@ static int enc_field(struct enc *e, const struct audit_field *f, int depth)
 				break;
 			}
 			if (t == AUDIT_T_STRLIST) {
-				struct audit_field c = {.name = NULL, .type = AUDIT_T_STR,
+				struct audit_field c = {.name = NULL,
+							.type = AUDIT_T_STR,
 							.u.str = {.p = f->u.strlist.v[i], .len = SIZE_MAX}};
 				r = enc_field(e, &c, depth + 1);
 			} else {
@@ -266,7 +268,8 @@ static int enc_field(struct enc *e, const struct audit_field *f, int depth)
 	return flags;
 }
 
-void audit_slot_fill(struct audit_slot *s, size_t slot_bytes, size_t max_str, const struct audit_field *fields, size_t n)
+void audit_slot_fill(struct audit_slot *s, size_t slot_bytes, size_t max_str, const struct audit_field *fields,
+		     size_t n)
 {
 	struct enc e = {.p = s->data, .cap = slot_bytes, .len = 0, .max_str = max_str};
 	uint16_t nf = 0, omitted = 0;

@@ -48,10 +48,10 @@ struct vline {
 	uint64_t off, line_no;
 	const char *p;
 	size_t len;
-	bool torn;      /* no "\n": last bytes of the file */
+	bool torn; /* no "\n": last bytes of the file */
 	bool auth;
 	bool classified;
-	bool ahead;     /* consumed ahead of its place (reordered) */
+	bool ahead; /* consumed ahead of its place (reordered) */
 	enum audit_rec_status status;
 	char mac[AUDIT_MAC_HEX + 1]; /* claimed */
 	struct json_object *obj;
@@ -101,7 +101,9 @@ struct audit_verify_iter {
 	bool at_head;
 	struct stashed stash[STASH_MAX];
 	size_t nstash;
-	struct { uint64_t lo, hi; } missing[MISSING_MAX];
+	struct {
+		uint64_t lo, hi;
+	} missing[MISSING_MAX];
 	size_t nmissing, missing_next;
 
 	struct json_object *held; /* obj of the last yielded line */
@@ -112,14 +114,22 @@ struct audit_verify_iter {
 const char *audit_break_kind_name(enum audit_break_kind k)
 {
 	switch (k) {
-	case AUDIT_BREAK_EDITED: return "edited";
-	case AUDIT_BREAK_MISSING: return "missing";
-	case AUDIT_BREAK_INSERTED: return "inserted";
-	case AUDIT_BREAK_REORDERED: return "reordered";
-	case AUDIT_BREAK_TRUNCATED: return "truncated";
-	case AUDIT_BREAK_FILE_MISSING: return "file-missing";
-	case AUDIT_BREAK_BAD_KEY: return "bad-key";
-	case AUDIT_BREAK_UNREADABLE: return "unreadable";
+	case AUDIT_BREAK_EDITED:
+		return "edited";
+	case AUDIT_BREAK_MISSING:
+		return "missing";
+	case AUDIT_BREAK_INSERTED:
+		return "inserted";
+	case AUDIT_BREAK_REORDERED:
+		return "reordered";
+	case AUDIT_BREAK_TRUNCATED:
+		return "truncated";
+	case AUDIT_BREAK_FILE_MISSING:
+		return "file-missing";
+	case AUDIT_BREAK_BAD_KEY:
+		return "bad-key";
+	case AUDIT_BREAK_UNREADABLE:
+		return "unreadable";
 	}
 	return "unknown";
 }
@@ -127,13 +137,20 @@ const char *audit_break_kind_name(enum audit_break_kind k)
 const char *audit_rec_status_name(enum audit_rec_status s)
 {
 	switch (s) {
-	case AUDIT_REC_OK: return "ok";
-	case AUDIT_REC_AFTER_GAP: return "after-gap";
-	case AUDIT_REC_REORDERED: return "reordered";
-	case AUDIT_REC_EDITED: return "edited";
-	case AUDIT_REC_INSERTED: return "inserted";
-	case AUDIT_REC_TRUNCATED: return "truncated";
-	case AUDIT_REC_UNVERIFIED: return "unverified";
+	case AUDIT_REC_OK:
+		return "ok";
+	case AUDIT_REC_AFTER_GAP:
+		return "after-gap";
+	case AUDIT_REC_REORDERED:
+		return "reordered";
+	case AUDIT_REC_EDITED:
+		return "edited";
+	case AUDIT_REC_INSERTED:
+		return "inserted";
+	case AUDIT_REC_TRUNCATED:
+		return "truncated";
+	case AUDIT_REC_UNVERIFIED:
+		return "unverified";
 	}
 	return "unknown";
 }
@@ -164,7 +181,8 @@ static struct audit_break *add_break(struct audit_verify_iter *it, enum audit_br
 			b->count++;
 			char *p = strstr(b->detail, " (+");
 			size_t at = p ? (size_t)(p - b->detail) : strlen(b->detail);
-			snprintf(b->detail + at, sizeof b->detail - at, " (+%llu more lines)", (unsigned long long)(b->count - 1));
+			snprintf(b->detail + at, sizeof b->detail - at, " (+%llu more lines)",
+				 (unsigned long long)(b->count - 1));
 			return b;
 		}
 	}
@@ -649,9 +667,9 @@ static bool try_reorder(struct audit_verify_iter *it, struct vline *R)
 		memcpy(s->mac, R->mac, sizeof s->mac);
 		memcpy(s->prev, R->prev, sizeof s->prev);
 		R->status = AUDIT_REC_REORDERED;
-		add_break(it, AUDIT_BREAK_REORDERED, it->fi, R, e, 1,
-			  "line %llu: seq %llu comes before seq %llu..%llu", (unsigned long long)R->line_no,
-			  (unsigned long long)R->seq, (unsigned long long)e, (unsigned long long)(R->seq - 1));
+		add_break(it, AUDIT_BREAK_REORDERED, it->fi, R, e, 1, "line %llu: seq %llu comes before seq %llu..%llu",
+			  (unsigned long long)R->line_no, (unsigned long long)R->seq, (unsigned long long)e,
+			  (unsigned long long)(R->seq - 1));
 		return true;
 	}
 	/* The skipped records moved forward: take them from the window in
@@ -667,7 +685,8 @@ static bool try_reorder(struct audit_verify_iter *it, struct vline *R)
 		it->scan_budget -= it->dq_n;
 		for (size_t i = 1; i < it->dq_n && !found; i++) {
 			struct vline *v = dq_at(it, i);
-			if (v->auth && !v->ahead && v->seq == want && (!it->tip_mac[0] || strcmp(v->prev, it->tip_mac) == 0))
+			if (v->auth && !v->ahead && v->seq == want &&
+			    (!it->tip_mac[0] || strcmp(v->prev, it->tip_mac) == 0))
 				found = v;
 		}
 		if (!found)
@@ -752,7 +771,7 @@ static void classify_auth(struct audit_verify_iter *it, struct vline *R)
 	}
 	/* A file boundary that does not continue: retention or a missing file. */
 	bool boundary = file_first && is_event(R, "log.open") && pfile &&
-			(head || strcmp(pfile, it->res->files[it->fi - 1].name) != 0);
+		(head || strcmp(pfile, it->res->files[it->fi - 1].name) != 0);
 	if (boundary || (head && file_first && is_event(R, "log.open"))) {
 		uint64_t e = it->tip_seq + 1;
 		if (pfile && R->seq > 0 && retention_find(it, pfile, R->seq - 1, R->prev)) {
@@ -764,10 +783,11 @@ static void classify_auth(struct audit_verify_iter *it, struct vline *R)
 			add_break(it, AUDIT_BREAK_FILE_MISSING, it->fi, R, e, R->seq > e ? R->seq - e : 0,
 				  "chain starts at seq %llu: earlier files missing", (unsigned long long)R->seq);
 		else
-			add_break(it, AUDIT_BREAK_FILE_MISSING, it->fi, R, e, R->seq > e ? R->seq - e : 0,
-				  "file %.60s (before %.60s, seq %llu..%llu) is missing and no log.retention explains it",
-				  pfile ? pfile : "?", it->res->files[it->fi].name, (unsigned long long)e,
-				  (unsigned long long)(R->seq ? R->seq - 1 : 0));
+			add_break(
+				it, AUDIT_BREAK_FILE_MISSING, it->fi, R, e, R->seq > e ? R->seq - e : 0,
+				"file %.60s (before %.60s, seq %llu..%llu) is missing and no log.retention explains it",
+				pfile ? pfile : "?", it->res->files[it->fi].name, (unsigned long long)e,
+				(unsigned long long)(R->seq ? R->seq - 1 : 0));
 		missing_add(it, e, R->seq ? R->seq - 1 : 0);
 		tip_set(it, R->seq, R->mac);
 		stash_drain(it);
@@ -877,8 +897,8 @@ int audit_verify_next(struct audit_verify_iter *it, struct audit_verify_record *
 			struct audit_verify_file *f = &it->res->files[it->fi];
 			int r = map_file(f->path, &it->map, &it->size);
 			if (r < 0) {
-				add_break(it, AUDIT_BREAK_UNREADABLE, it->fi, NULL, 0, 0, "cannot read %.120s: %s", f->path,
-					  strerror(-r));
+				add_break(it, AUDIT_BREAK_UNREADABLE, it->fi, NULL, 0, 0, "cannot read %.120s: %s",
+					  f->path, strerror(-r));
 				it->fi++;
 				continue;
 			}

@@ -47,55 +47,56 @@ const char *audit_break_kind_name(enum audit_break_kind kind);
  * break with count > 1. */
 struct audit_break {
 	enum audit_break_kind kind;
-	size_t file;          /* index into result->files */
-	uint64_t line;        /* 1-based line number in that file, 0 if not about a line */
-	uint64_t offset;      /* byte offset of that line in the file */
-	uint64_t seq;         /* seq expected at this position (0 if unknown) */
-	uint64_t count;       /* lines (edited, inserted, reordered) or records (missing) affected */
-	bool explained;       /* a torn tail acknowledged by the writer's next log.open
+	size_t file;      /* index into result->files */
+	uint64_t line;    /* 1-based line number in that file, 0 if not about a line */
+	uint64_t offset;  /* byte offset of that line in the file */
+	uint64_t seq;     /* seq expected at this position (0 if unknown) */
+	uint64_t count;   /* lines (edited, inserted, reordered) or records (missing) affected */
+	bool explained;   /* a torn tail acknowledged by the writer's next log.open
 	                         (a crash, not tampering); does not make ok false */
-	char detail[192];     /* one line for humans, e.g. "seq 41..43 missing" */
+	char detail[192]; /* one line for humans, e.g. "seq 41..43 missing" */
 };
 
 /* Per-file summary. */
 struct audit_verify_file {
-	char *path;           /* as given or DIR/name (owned by the result) */
-	const char *name;     /* basename, points into path */
+	char *path;       /* as given or DIR/name (owned by the result) */
+	const char *name; /* basename, points into path */
 	uint64_t bytes;
-	uint64_t lines;       /* lines, including a torn last line */
-	uint64_t records;     /* lines whose MAC verifies */
-	uint64_t first_seq, last_seq;  /* of verified records, 0 if none */
+	uint64_t lines;                 /* lines, including a torn last line */
+	uint64_t records;               /* lines whose MAC verifies */
+	uint64_t first_seq, last_seq;   /* of verified records, 0 if none */
 	char first_ts[40], last_ts[40]; /* "ts" of the first/last verified record, "" if none */
-	bool torn;            /* last line incomplete */
-	uint64_t torn_at;     /* byte offset where the torn line starts */
+	bool torn;                      /* last line incomplete */
+	uint64_t torn_at;               /* byte offset where the torn line starts */
 };
 
 struct audit_verify_result {
-	bool ok;                          /* everything verifies (no unexplained break) */
-	struct audit_verify_file *files;  /* in chain order */
+	bool ok;                         /* everything verifies (no unexplained break) */
+	struct audit_verify_file *files; /* in chain order */
 	size_t nfiles;
-	struct audit_break *breaks;       /* in position order */
+	struct audit_break *breaks; /* in position order */
 	size_t nbreaks;
-	uint64_t breaks_dropped;          /* breaks beyond AUDIT_VERIFY_MAX_BREAKS (ok is false) */
-	uint64_t lines, records;          /* totals over all files */
-	uint64_t first_seq, last_seq;     /* chain span seen */
-	char last_mac[65];                /* mac of the chain's last verified record ("" if none):
+	uint64_t breaks_dropped;      /* breaks beyond AUDIT_VERIFY_MAX_BREAKS (ok is false) */
+	uint64_t lines, records;      /* totals over all files */
+	uint64_t first_seq, last_seq; /* chain span seen */
+	char last_mac[65];            /* mac of the chain's last verified record ("" if none):
 	                                     the anchor for verifying a later export */
-	uint64_t retained_files;          /* files found removed by retention (log.retention), not breaks */
+	uint64_t retained_files;      /* files found removed by retention (log.retention), not breaks */
 };
 
 #define AUDIT_VERIFY_MAX_BREAKS 10000
 
 /* Flags. */
-#define AUDIT_VERIFY_PARTIAL_HEAD 0x1u /* the first file need not start the chain (seq 1) nor be
+#define AUDIT_VERIFY_PARTIAL_HEAD \
+	0x1u /* the first file need not start the chain (seq 1) nor be
                                           explained by retention: verifying a slice */
 
 struct audit_verify_opts {
-	const struct audit_key *key;      /* required (borrowed for the verification's life) */
-	const char *dir;                  /* either a directory ... */
-	const char *const *files;         /* ... or files in chain order (borrowed) */
+	const struct audit_key *key; /* required (borrowed for the verification's life) */
+	const char *dir;             /* either a directory ... */
+	const char *const *files;    /* ... or files in chain order (borrowed) */
 	size_t nfiles;
-	unsigned flags;                   /* AUDIT_VERIFY_* */
+	unsigned flags; /* AUDIT_VERIFY_* */
 	/* Optional anchor: the chain must continue from this record (seq and
 	 * lowercase hex mac), e.g. the last_mac of an earlier verification. */
 	uint64_t anchor_seq;
@@ -112,13 +113,13 @@ void audit_verify_result_free(struct audit_verify_result *result);
 /* ------------------------------------------------------------ iterator -- */
 
 enum audit_rec_status {
-	AUDIT_REC_OK = 0,      /* MAC verifies and it links to the previous record */
-	AUDIT_REC_AFTER_GAP,   /* MAC verifies; the chain resumes here after a break */
-	AUDIT_REC_REORDERED,   /* MAC verifies; out of its place */
-	AUDIT_REC_EDITED,      /* MAC fails where a record belongs: its content is not trustworthy */
-	AUDIT_REC_INSERTED,    /* not part of the chain (forged or duplicated) */
-	AUDIT_REC_TRUNCATED,   /* torn last line of a file */
-	AUDIT_REC_UNVERIFIED,  /* bad key: nothing could be verified */
+	AUDIT_REC_OK = 0,     /* MAC verifies and it links to the previous record */
+	AUDIT_REC_AFTER_GAP,  /* MAC verifies; the chain resumes here after a break */
+	AUDIT_REC_REORDERED,  /* MAC verifies; out of its place */
+	AUDIT_REC_EDITED,     /* MAC fails where a record belongs: its content is not trustworthy */
+	AUDIT_REC_INSERTED,   /* not part of the chain (forged or duplicated) */
+	AUDIT_REC_TRUNCATED,  /* torn last line of a file */
+	AUDIT_REC_UNVERIFIED, /* bad key: nothing could be verified */
 };
 
 /* Static name: "ok", "after-gap", "reordered", "edited", "inserted",
@@ -130,18 +131,18 @@ const char *audit_rec_status_name(enum audit_rec_status status);
  * json_object_get() reference on obj to keep it. */
 struct audit_verify_record {
 	enum audit_rec_status status;
-	bool mac_ok;                   /* the line's own MAC verifies */
-	struct json_object *obj;       /* the parsed record (mac member included), NULL if the
+	bool mac_ok;             /* the line's own MAC verifies */
+	struct json_object *obj; /* the parsed record (mac member included), NULL if the
 	                                  line is not a JSON object */
-	const char *line;              /* the line's bytes, without "\n", not NUL-terminated */
+	const char *line;        /* the line's bytes, without "\n", not NUL-terminated */
 	size_t len;
-	size_t file;                   /* index into the result's files */
-	const char *path;              /* that file's path */
-	uint64_t line_no;              /* 1-based */
-	uint64_t offset;               /* byte offset of the line */
-	uint64_t seq;                  /* record's seq (0 if unknown) */
-	const char *event;             /* record's event (NULL if unknown; points into obj) */
-	const char *ts;                /* record's ts (NULL if unknown; points into obj) */
+	size_t file;       /* index into the result's files */
+	const char *path;  /* that file's path */
+	uint64_t line_no;  /* 1-based */
+	uint64_t offset;   /* byte offset of the line */
+	uint64_t seq;      /* record's seq (0 if unknown) */
+	const char *event; /* record's event (NULL if unknown; points into obj) */
+	const char *ts;    /* record's ts (NULL if unknown; points into obj) */
 };
 
 struct audit_verify_iter;

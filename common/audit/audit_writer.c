@@ -97,7 +97,8 @@ void *audit_writer_main(void *arg)
 	for (;;) {
 		size_t got = drain(l);
 		periodic(l);
-		if (got == 0 && (atomic_load(&l->dropped) != l->drop_reported_pend || l->io_lost != l->io_reported_pend))
+		if (got == 0 &&
+		    (atomic_load(&l->dropped) != l->drop_reported_pend || l->io_lost != l->io_reported_pend))
 			audit_encode_lost(l);
 		if (l->out_len && (got == 0 || l->out_len >= OUT_FLUSH || !queue_nonempty(l)))
 			audit_io_submit(l);
@@ -125,7 +126,8 @@ void *audit_writer_main(void *arg)
 	audit_io_flush(l);
 	struct json_object *d = json_object_new_object();
 	if (d) {
-		int r = audit_encode_add(d, "written", json_object_new_int64((int64_t)(atomic_load(&l->st_written) + l->buf_user)));
+		int r = audit_encode_add(d, "written",
+					 json_object_new_int64((int64_t)(atomic_load(&l->st_written) + l->buf_user)));
 		if (!r)
 			r = audit_encode_add(d, "dropped", json_object_new_int64((int64_t)atomic_load(&l->dropped)));
 		if (!r)

@@ -44,7 +44,7 @@ static double cpu_s(void)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       (double)ru.ru_stime.tv_usec / 1e6;
+		(double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static double thread_cpu_s(void)
@@ -52,7 +52,7 @@ static double thread_cpu_s(void)
 	struct rusage ru;
 	getrusage(RUSAGE_THREAD, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       (double)ru.ru_stime.tv_usec / 1e6;
+		(double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -289,13 +289,15 @@ static void run(const char *base, enum audit_fsync pol, uint64_t records, int ro
 	double brps = best(rps, rounds), braw = best(raw, rounds), brawb = best(rawb, rounds);
 	printf("{\"bench\":\"audit\",\"fsync\":\"%s\",\"records\":%llu,\"rounds\":%d,\"dropped\":%llu,"
 	       "\"bytes_per_record\":%.0f,\"records_per_s\":%.0f,\"raw_write_per_s\":%.0f",
-	       pol == AUDIT_FSYNC_EVERY ? "every" : pol == AUDIT_FSYNC_BATCH ? "batch" : "none",
+	       pol == AUDIT_FSYNC_EVERY           ? "every"
+		       : pol == AUDIT_FSYNC_BATCH ? "batch"
+						  : "none",
 	       (unsigned long long)records, rounds, (unsigned long long)dropped, bytes, median(rps, rounds),
 	       median(raw, rounds));
 	if (pol != AUDIT_FSYNC_EVERY)
 		printf(",\"raw_batched_write_per_s\":%.0f", median(rawb, rounds));
-	printf(",\"ratio\":%.2f,\"best_records_per_s\":%.0f,\"best_raw_write_per_s\":%.0f", median(ratio, rounds),
-	       brps, braw);
+	printf(",\"ratio\":%.2f,\"best_records_per_s\":%.0f,\"best_raw_write_per_s\":%.0f", median(ratio, rounds), brps,
+	       braw);
 	if (pol != AUDIT_FSYNC_EVERY)
 		printf(",\"best_raw_batched_write_per_s\":%.0f", brawb);
 	printf(",\"cpu_us_per_record\":%.2f,\"producer_cpu_us_per_record\":%.2f}\n", median(cpu, rounds),

@@ -59,7 +59,7 @@ static long long now_ns(void)
 
 static int parse_addr(const char *s, unsigned port, struct sockaddr_in *sa)
 {
-	*sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	*sa = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	return inet_pton(AF_INET, s, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
@@ -90,7 +90,7 @@ static int server(const char *addr, unsigned port, long seconds)
 		return 1;
 	}
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = l };
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = l};
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev) < 0) {
 		perror("gateway-bench-connect: epoll");
 		return 1;
@@ -113,7 +113,7 @@ static int server(const char *addr, unsigned port, long seconds)
 					if (c < 0)
 						break;
 					accepted++;
-					struct epoll_event ce = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = c };
+					struct epoll_event ce = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = c};
 					if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &ce) < 0)
 						close(c);
 				}
@@ -160,7 +160,7 @@ static int client(const char *src, const char *dst, unsigned port, long seconds,
 	unsigned long long done = 0, failed = 0, started = 0, errors_socket = 0;
 	long long t0 = now_ns(), end = t0 + seconds * 1000000000LL;
 	static const char request[MSG_LEN] = "request";
-	static const struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	static const struct linger rst = {.l_onoff = 1, .l_linger = 0};
 	long active = 0;
 	for (;;) {
 		long long now = now_ns();
@@ -185,20 +185,20 @@ static int client(const char *src, const char *dst, unsigned port, long seconds,
 					close(fd);
 					continue;
 				}
-				struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.u64 = (uint64_t)i };
+				struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN, .data.u64 = (uint64_t)i};
 				if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 					failed++;
 					close(fd);
 					continue;
 				}
-				*s = (struct slot){ .fd = fd, .started = now, .sent = false };
+				*s = (struct slot){.fd = fd, .started = now, .sent = false};
 				active++;
 			}
 		}
 		if (!opening && active == 0)
 			break;
 		if (!opening && now >= end + CONN_TIMEOUT_NS)
-			break;   /* the last ones in flight are neither done nor failed */
+			break; /* the last ones in flight are neither done nor failed */
 		struct epoll_event evs[256];
 		int n = epoll_wait(ep, evs, 256, 10);
 		for (int i = 0; i < n; i++) {
@@ -211,7 +211,7 @@ static int client(const char *src, const char *dst, unsigned port, long seconds,
 			} else if (!s->sent && (evs[i].events & EPOLLOUT)) {
 				if (write(s->fd, request, sizeof request) == MSG_LEN) {
 					s->sent = true;
-					struct epoll_event ev = { .events = EPOLLIN, .data.u64 = evs[i].data.u64 };
+					struct epoll_event ev = {.events = EPOLLIN, .data.u64 = evs[i].data.u64};
 					(void)epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
 				} else {
 					finished = true;
@@ -251,14 +251,14 @@ static int client(const char *src, const char *dst, unsigned port, long seconds,
 	for (long i = 0; i < parallel; i++)
 		if (slots[i].fd >= 0)
 			close(slots[i].fd);
-	printf("{\"connections\":%llu,\"failures\":%llu,\"socket_errors\":%llu,\"seconds\":%.3f}\n", done,
-	       failed, errors_socket, secs);
+	printf("{\"connections\":%llu,\"failures\":%llu,\"socket_errors\":%llu,\"seconds\":%.3f}\n", done, failed,
+	       errors_socket, secs);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -269,7 +269,8 @@ int main(int argc, char **argv)
 		return client(argv[2], argv[3], (unsigned)arg_long(argv[4], 1, 65535, "port"),
 			      arg_long(argv[5], 1, MAX_SECONDS, "seconds"), arg_long(argv[6], 1, 10000000, "max"),
 			      argc == 8 ? arg_long(argv[7], 1, MAX_PARALLEL, "parallel") : 64);
-	fprintf(stderr, "usage: gateway-bench-connect server ADDR PORT SECONDS\n"
-			"       gateway-bench-connect client SRC DST PORT SECONDS MAX [PARALLEL]\n");
+	fprintf(stderr,
+		"usage: gateway-bench-connect server ADDR PORT SECONDS\n"
+		"       gateway-bench-connect client SRC DST PORT SECONDS MAX [PARALLEL]\n");
 	return 2;
 }

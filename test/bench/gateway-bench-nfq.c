@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gateway-bench-nfq: %s\n", why);
 		return 1;
 	}
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	static char bufs[BATCH][BUFSZ];
@@ -59,14 +59,14 @@ int main(int argc, char **argv)
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	for (int i = 0; i < BATCH; i++) {
-		iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = BUFSZ };
-		msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
+		iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = BUFSZ};
+		msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
 	}
 	unsigned long long packets = 0;
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop) {
-		struct pollfd p = { .fd = gw_nfq_fd(q), .events = POLLIN };
+		struct pollfd p = {.fd = gw_nfq_fd(q), .events = POLLIN};
 		if (poll(&p, 1, 200) <= 0)
 			continue;
 		/* The daemon's receive loop: up to 8 batches per wakeup. */

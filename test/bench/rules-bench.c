@@ -93,14 +93,29 @@ static double cpu_now(void)
 
 /* ---- the network ---- */
 
-enum { Z_MYNUMBER, Z_LGWAN, Z_BRANCH, Z_LGWAN_WAN, Z_INTERNET, Z_INET_DMZ, Z_SECCLOUD, Z_MGMT, Z_SCHOOL,
-       Z_HOSPITAL, Z_WATER, Z_FIRE, Z_PARTNER, NZ, Z_SELF = NZ };
+enum {
+	Z_MYNUMBER,
+	Z_LGWAN,
+	Z_BRANCH,
+	Z_LGWAN_WAN,
+	Z_INTERNET,
+	Z_INET_DMZ,
+	Z_SECCLOUD,
+	Z_MGMT,
+	Z_SCHOOL,
+	Z_HOSPITAL,
+	Z_WATER,
+	Z_FIRE,
+	Z_PARTNER,
+	NZ,
+	Z_SELF = NZ
+};
 
 static const struct zdef {
 	const char *name, *tier, *ifname, *desc;
-	uint8_t net2;           /* second octet of 10.x.0.0/16 (internet-side zones: 172.x) */
-	bool v6;                /* has an IPv6 network fd00:x::/48 */
-	unsigned weight;        /* share of address objects */
+	uint8_t net2;    /* second octet of 10.x.0.0/16 (internet-side zones: 172.x) */
+	bool v6;         /* has an IPv6 network fd00:x::/48 */
+	unsigned weight; /* share of address objects */
 } zones[NZ] = {
 	[Z_MYNUMBER] = {"mynumber", "mynumber", "eth1", "マイナンバー利用事務系", 1, true, 4},
 	[Z_LGWAN] = {"lgwan", "lgwan", "eth2", "LGWAN接続系 (本庁)", 10, true, 30},
@@ -125,7 +140,7 @@ static bool zone_internet_side(int z)
 /* Address objects of one zone, by name index. */
 struct zobjs {
 	uint32_t nhost, nnet, ngroup, nrange;
-	bool *host_dual;        /* host has an IPv6 address too */
+	bool *host_dual; /* host has an IPv6 address too */
 };
 
 static struct zobjs objs[NZ];
@@ -178,18 +193,19 @@ static void gen_objects(struct strbuf *sb, uint32_t nrules)
 			if (z == Z_INTERNET) {
 				uint32_t a = 0x01000000u + (uint32_t)(((uint64_t)(i + 7) * 2246822519u) % 0x5e000000u);
 				a &= 0xffffff00u;
-				strbuf_printf(sb, "network n-%s-%u %u.%u.%u.0/24\n", zones[z].name, i, a >> 24, a >> 16 & 255,
-					      a >> 8 & 255);
+				strbuf_printf(sb, "network n-%s-%u %u.%u.%u.0/24\n", zones[z].name, i, a >> 24,
+					      a >> 16 & 255, a >> 8 & 255);
 				continue;
 			}
 			/* /24s and /26s inside the zone's /16 */
 			const char *p = zone_internet_side(z) ? "172" : "10";
 			uint32_t third = 1 + i % 250;
 			if (chance(70))
-				strbuf_printf(sb, "network n-%s-%u %s.%u.%u.0/24", zones[z].name, i, p, zones[z].net2, third);
+				strbuf_printf(sb, "network n-%s-%u %s.%u.%u.0/24", zones[z].name, i, p, zones[z].net2,
+					      third);
 			else
-				strbuf_printf(sb, "network n-%s-%u %s.%u.%u.%u/26", zones[z].name, i, p, zones[z].net2, third,
-					      64 * below(4));
+				strbuf_printf(sb, "network n-%s-%u %s.%u.%u.%u/26", zones[z].name, i, p, zones[z].net2,
+					      third, 64 * below(4));
 			if (zones[z].v6 && chance(30))
 				strbuf_printf(sb, ", fd00:%x:0:%x::/64", zones[z].net2, third);
 			strbuf_putc(sb, '\n');
@@ -197,12 +213,13 @@ static void gen_objects(struct strbuf *sb, uint32_t nrules)
 		for (uint32_t i = 0; i < o->nrange; i++) {
 			uint32_t third = 1 + below(250), lo = 1 + below(200);
 			if (z == Z_INTERNET)
-				strbuf_printf(sb, "range r-%s-%u 203.0.%u.%u-203.0.%u.%u\n", zones[z].name, i, third, lo, third,
-					      lo + below(50));
+				strbuf_printf(sb, "range r-%s-%u 203.0.%u.%u-203.0.%u.%u\n", zones[z].name, i, third,
+					      lo, third, lo + below(50));
 			else
 				strbuf_printf(sb, "range r-%s-%u %s.%u.%u.%u-%s.%u.%u.%u\n", zones[z].name, i,
 					      zone_internet_side(z) ? "172" : "10", zones[z].net2, third, lo,
-					      zone_internet_side(z) ? "172" : "10", zones[z].net2, third, lo + below(50));
+					      zone_internet_side(z) ? "172" : "10", zones[z].net2, third,
+					      lo + below(50));
 		}
 		for (uint32_t i = 0; i < o->ngroup; i++) {
 			strbuf_printf(sb, "group g-%s-%u ", zones[z].name, i);
@@ -221,18 +238,50 @@ static void gen_objects(struct strbuf *sb, uint32_t nrules)
 }
 
 static const char *const std_services[] = {
-	"smtp tcp/25", "submission tcp/587", "pop3s tcp/995", "imaps tcp/993", "http tcp/80", "https tcp/443",
-	"http-alt tcp/8080, tcp/8443", "dns udp/53, tcp/53", "dns-client udp/53 sport 1024-65535",
-	"ntp udp/123", "ssh tcp/22", "telnet tcp/23", "ftp tcp/20-21", "smb tcp/445",
-	"netbios udp/137-138, tcp/139", "rdp tcp/3389, udp/3389", "ldap tcp/389, udp/389", "ldaps tcp/636",
-	"kerberos tcp/88, udp/88", "snmp udp/161", "snmptrap udp/162", "syslog udp/514", "syslog-tls tcp/6514",
-	"radius udp/1812-1813", "mssql tcp/1433", "oracle tcp/1521", "postgres tcp/5432", "mysql tcp/3306",
-	"nfs tcp/2049, udp/2049", "iscsi tcp/3260", "vnc tcp/5900-5910", "sip udp/5060, tcp/5060",
-	"dhcp udp/67-68", "tftp udp/69", "ping icmp/echo-request, icmpv6/128",
-	"traceroute udp/33434-33534", "ipsec udp/500, udp/4500, proto/50", "gre proto/47",
-	"backup tcp/10000-10100", "print tcp/9100, tcp/631, tcp/515",
-	"wsus tcp/8530-8531", "av-update tcp/8000-8010", "proxy tcp/8080, tcp/3128",
-	"high-tcp tcp/1024-65535",    /* last: rules pick it only when open on a side */
+	"smtp tcp/25",
+	"submission tcp/587",
+	"pop3s tcp/995",
+	"imaps tcp/993",
+	"http tcp/80",
+	"https tcp/443",
+	"http-alt tcp/8080, tcp/8443",
+	"dns udp/53, tcp/53",
+	"dns-client udp/53 sport 1024-65535",
+	"ntp udp/123",
+	"ssh tcp/22",
+	"telnet tcp/23",
+	"ftp tcp/20-21",
+	"smb tcp/445",
+	"netbios udp/137-138, tcp/139",
+	"rdp tcp/3389, udp/3389",
+	"ldap tcp/389, udp/389",
+	"ldaps tcp/636",
+	"kerberos tcp/88, udp/88",
+	"snmp udp/161",
+	"snmptrap udp/162",
+	"syslog udp/514",
+	"syslog-tls tcp/6514",
+	"radius udp/1812-1813",
+	"mssql tcp/1433",
+	"oracle tcp/1521",
+	"postgres tcp/5432",
+	"mysql tcp/3306",
+	"nfs tcp/2049, udp/2049",
+	"iscsi tcp/3260",
+	"vnc tcp/5900-5910",
+	"sip udp/5060, tcp/5060",
+	"dhcp udp/67-68",
+	"tftp udp/69",
+	"ping icmp/echo-request, icmpv6/128",
+	"traceroute udp/33434-33534",
+	"ipsec udp/500, udp/4500, proto/50",
+	"gre proto/47",
+	"backup tcp/10000-10100",
+	"print tcp/9100, tcp/631, tcp/515",
+	"wsus tcp/8530-8531",
+	"av-update tcp/8000-8010",
+	"proxy tcp/8080, tcp/3128",
+	"high-tcp tcp/1024-65535", /* last: rules pick it only when open on a side */
 };
 #define NSTD (sizeof std_services / sizeof std_services[0])
 
@@ -328,7 +377,7 @@ static bool addr_list(struct strbuf *sb, int z, unsigned any_pct, bool single)
 static void svc_list(struct strbuf *sb, bool explicit_only)
 {
 	if (!explicit_only && chance(4))
-		return;    /* any service */
+		return; /* any service */
 	strbuf_puts(sb, " service ");
 	uint32_t n = chance(65) ? 1 : 2 + below(2);
 	for (uint32_t i = 0; i < n; i++) {
@@ -338,8 +387,7 @@ static void svc_list(struct strbuf *sb, bool explicit_only)
 		if (k < 45) {
 			const char *std = std_services[below(explicit_only ? NSTD - 1 : NSTD)];
 			strbuf_printf(sb, "%.*s", (int)strcspn(std, " "), std);
-		}
-		else if (k < 85)
+		} else if (k < 85)
 			strbuf_printf(sb, "app-%u", below(napp));
 		else if (k < 95)
 			strbuf_printf(sb, "sg-%u", below(nsgroup));
@@ -355,21 +403,21 @@ static const struct pairdef {
 	unsigned weight;
 	enum pair_kind kind;
 } pairs[] = {
-	{Z_LGWAN, Z_LGWAN, 16, PK_ALLOW},         {Z_BRANCH, Z_LGWAN, 12, PK_ALLOW},
-	{Z_LGWAN, Z_LGWAN_WAN, 7, PK_ALLOW},      {Z_BRANCH, Z_LGWAN_WAN, 4, PK_ALLOW},
-	{Z_LGWAN_WAN, Z_LGWAN, 3, PK_ALLOW},      {Z_LGWAN, Z_BRANCH, 3, PK_ALLOW},
-	{Z_SCHOOL, Z_LGWAN, 4, PK_ALLOW},         {Z_HOSPITAL, Z_LGWAN, 3, PK_ALLOW},
-	{Z_WATER, Z_LGWAN, 2, PK_ALLOW},          {Z_FIRE, Z_LGWAN, 2, PK_ALLOW},
-	{Z_MGMT, Z_LGWAN, 4, PK_ALLOW},           {Z_MGMT, Z_BRANCH, 2, PK_ALLOW},
-	{Z_MGMT, Z_SCHOOL, 2, PK_ALLOW},          {Z_MGMT, Z_SELF, 1, PK_ALLOW},
-	{Z_PARTNER, Z_MGMT, 2, PK_ALLOW},         {Z_PARTNER, Z_LGWAN, 2, PK_ALLOW},
-	{Z_INET_DMZ, Z_INTERNET, 4, PK_ALLOW},    {Z_INTERNET, Z_INET_DMZ, 5, PK_ALLOW},
-	{Z_SECCLOUD, Z_INTERNET, 3, PK_ALLOW},    {Z_INET_DMZ, Z_SECCLOUD, 2, PK_ALLOW},
-	{Z_SCHOOL, Z_INTERNET, 4, PK_ALLOW},      {Z_HOSPITAL, Z_INTERNET, 2, PK_ALLOW},
-	{Z_WATER, Z_PARTNER, 1, PK_ALLOW},        {Z_FIRE, Z_HOSPITAL, 1, PK_ALLOW},
-	{Z_LGWAN, Z_MYNUMBER, 1, PK_MYNUMBER},    {Z_MYNUMBER, Z_LGWAN_WAN, 1, PK_MYNUMBER},
-	{Z_LGWAN, Z_INTERNET, 3, PK_DENY_ONLY},   {Z_INTERNET, Z_LGWAN, 2, PK_DENY_ONLY},
-	{Z_BRANCH, Z_INTERNET, 1, PK_DENY_ONLY},  {Z_INET_DMZ, Z_LGWAN, 1, PK_DENY_ONLY},
+	{Z_LGWAN, Z_LGWAN, 16, PK_ALLOW},        {Z_BRANCH, Z_LGWAN, 12, PK_ALLOW},
+	{Z_LGWAN, Z_LGWAN_WAN, 7, PK_ALLOW},     {Z_BRANCH, Z_LGWAN_WAN, 4, PK_ALLOW},
+	{Z_LGWAN_WAN, Z_LGWAN, 3, PK_ALLOW},     {Z_LGWAN, Z_BRANCH, 3, PK_ALLOW},
+	{Z_SCHOOL, Z_LGWAN, 4, PK_ALLOW},        {Z_HOSPITAL, Z_LGWAN, 3, PK_ALLOW},
+	{Z_WATER, Z_LGWAN, 2, PK_ALLOW},         {Z_FIRE, Z_LGWAN, 2, PK_ALLOW},
+	{Z_MGMT, Z_LGWAN, 4, PK_ALLOW},          {Z_MGMT, Z_BRANCH, 2, PK_ALLOW},
+	{Z_MGMT, Z_SCHOOL, 2, PK_ALLOW},         {Z_MGMT, Z_SELF, 1, PK_ALLOW},
+	{Z_PARTNER, Z_MGMT, 2, PK_ALLOW},        {Z_PARTNER, Z_LGWAN, 2, PK_ALLOW},
+	{Z_INET_DMZ, Z_INTERNET, 4, PK_ALLOW},   {Z_INTERNET, Z_INET_DMZ, 5, PK_ALLOW},
+	{Z_SECCLOUD, Z_INTERNET, 3, PK_ALLOW},   {Z_INET_DMZ, Z_SECCLOUD, 2, PK_ALLOW},
+	{Z_SCHOOL, Z_INTERNET, 4, PK_ALLOW},     {Z_HOSPITAL, Z_INTERNET, 2, PK_ALLOW},
+	{Z_WATER, Z_PARTNER, 1, PK_ALLOW},       {Z_FIRE, Z_HOSPITAL, 1, PK_ALLOW},
+	{Z_LGWAN, Z_MYNUMBER, 1, PK_MYNUMBER},   {Z_MYNUMBER, Z_LGWAN_WAN, 1, PK_MYNUMBER},
+	{Z_LGWAN, Z_INTERNET, 3, PK_DENY_ONLY},  {Z_INTERNET, Z_LGWAN, 2, PK_DENY_ONLY},
+	{Z_BRANCH, Z_INTERNET, 1, PK_DENY_ONLY}, {Z_INET_DMZ, Z_LGWAN, 1, PK_DENY_ONLY},
 	{Z_INTERNET, Z_SELF, 1, PK_DENY_ONLY},
 };
 #define NPAIRS (sizeof pairs / sizeof pairs[0])
@@ -379,8 +427,8 @@ static const char *zname(int z)
 	return z == Z_SELF ? "self" : zones[z].name;
 }
 
-static const char *const owners[] = {"情報政策課", "総務課", "市民課", "税務課", "教育委員会", "病院事務局",
-				     "水道局", "消防本部"};
+static const char *const owners[] = {"情報政策課", "総務課",     "市民課", "税務課",
+				     "教育委員会", "病院事務局", "水道局", "消防本部"};
 
 static char *gen_policy(uint32_t nrules, size_t *ret_len)
 {
@@ -439,8 +487,9 @@ static char *gen_policy(uint32_t nrules, size_t *ret_len)
 			strbuf_printf(&sb, " description \"業務 %u\"", below(1000));
 		strbuf_putc(&sb, '\n');
 	}
-	strbuf_puts(&sb, "\ndefault lgwan, lgwan-branch -> internet reject\n"
-			 "default mgmt -> lgwan reject\n");
+	strbuf_puts(&sb,
+		    "\ndefault lgwan, lgwan-branch -> internet reject\n"
+		    "default mgmt -> lgwan reject\n");
 	*ret_len = sb.len;
 	return strbuf_steal(&sb);
 }
@@ -547,7 +596,8 @@ static void gen_packets(const struct policy *p, struct policy_packet *pk, size_t
 		const struct policy_rule *r = NULL;
 		for (int tries = 0; tries < 8 && !r && !chance(15); tries++) {
 			r = &p->rules[below(p->nrules)];
-			if (!r->nsvc || !r->from_zones || !r->to_zones || (!(r->src.n4 && r->dst.n4) && !(r->src.n6 && r->dst.n6)))
+			if (!r->nsvc || !r->from_zones || !r->to_zones ||
+			    (!(r->src.n4 && r->dst.n4) && !(r->src.n6 && r->dst.n6)))
 				r = NULL;
 		}
 		if (r) {
@@ -667,9 +717,14 @@ static int bench_one(uint32_t nrules, const char *dir, const char *rulec)
 	uint32_t *verdict = xreallocarray(NULL, npk, sizeof *verdict);
 	gen_packets(p, pk, npk);
 	for (size_t i = 0; i < npk; i++)
-		qs[i] = (struct table_query){.from_zone = pk[i].from_zone, .to_zone = pk[i].to_zone,
-					     .family = pk[i].family, .proto = pk[i].proto, .sport = pk[i].sport,
-					     .key = pk[i].key, .src = pk[i].src, .dst = pk[i].dst};
+		qs[i] = (struct table_query){.from_zone = pk[i].from_zone,
+					     .to_zone = pk[i].to_zone,
+					     .family = pk[i].family,
+					     .proto = pk[i].proto,
+					     .sport = pk[i].sport,
+					     .key = pk[i].key,
+					     .src = pk[i].src,
+					     .dst = pk[i].dst};
 
 	/* table lookups: 7 batches over all packets */
 	double lb[7];

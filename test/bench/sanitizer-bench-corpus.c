@@ -33,24 +33,38 @@ static size_t n_msgs;
 static void load(const char *dir, unsigned depth)
 {
 	DIR *d = opendir(dir);
-	if (!d || depth > 8) { if (d) closedir(d); return; }
+	if (!d || depth > 8) {
+		if (d)
+			closedir(d);
+		return;
+	}
 	struct dirent *e;
 	while ((e = readdir(d)) && n_msgs < MAX_FILES) {
-		if (e->d_name[0] == '.') continue;
+		if (e->d_name[0] == '.')
+			continue;
 		char p[4096];
-		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p)) continue;
+		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p))
+			continue;
 		struct stat st;
-		if (stat(p, &st) < 0) continue;
-		if (S_ISDIR(st.st_mode)) { load(p, depth + 1); continue; }
+		if (stat(p, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			load(p, depth + 1);
+			continue;
+		}
 		size_t l = strlen(e->d_name);
-		if (!S_ISREG(st.st_mode) || l < 4 || strcmp(e->d_name + l - 4, ".eml") || st.st_size > MAX_FILE) continue;
+		if (!S_ISREG(st.st_mode) || l < 4 || strcmp(e->d_name + l - 4, ".eml") || st.st_size > MAX_FILE)
+			continue;
 		int fd = open(p, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) continue;
+		if (fd < 0)
+			continue;
 		char buf[65536];
 		ssize_t n;
-		while ((n = read(fd, buf, sizeof(buf))) > 0) strbuf_append(&msgs[n_msgs], buf, (size_t)n);
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			strbuf_append(&msgs[n_msgs], buf, (size_t)n);
 		close(fd);
-		if (msgs[n_msgs].len) n_msgs++;
+		if (msgs[n_msgs].len)
+			n_msgs++;
 	}
 	closedir(d);
 }
@@ -71,16 +85,26 @@ static double cpu(void)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) { fprintf(stderr, "usage: sanitizer-bench-corpus DIR [MIN_MESSAGES]\n"); return 2; }
+	if (argc < 2) {
+		fprintf(stderr, "usage: sanitizer-bench-corpus DIR [MIN_MESSAGES]\n");
+		return 2;
+	}
 	size_t want = argc > 2 ? strtoul(argv[2], NULL, 10) : 5000;
-	if (want < 1 || want > 1000000) want = 5000;
+	if (want < 1 || want > 1000000)
+		want = 5000;
 	load(argv[1], 0);
-	if (!n_msgs) { fprintf(stderr, "sanitizer-bench-corpus: no .eml under %s\n", argv[1]); return 2; }
+	if (!n_msgs) {
+		fprintf(stderr, "sanitizer-bench-corpus: no .eml under %s\n", argv[1]);
+		return 2;
+	}
 	size_t total = (want + n_msgs - 1) / n_msgs * n_msgs;
 	struct sanitize_config cfg;
 	sanitize_config_defaults(&cfg);
 	struct sanitize_ctx *ctx;
-	if (sanitize_ctx_new(&cfg, &ctx) < 0) { fprintf(stderr, "sanitizer-bench-corpus: init failed\n"); return 2; }
+	if (sanitize_ctx_new(&cfg, &ctx) < 0) {
+		fprintf(stderr, "sanitizer-bench-corpus: init failed\n");
+		return 2;
+	}
 
 	/* Both sides run interleaved, one pass over the distinct messages each
 	 * per round, so that load from other processes on a shared machine
@@ -96,7 +120,8 @@ int main(int argc, char **argv)
 			g_object_unref(s);
 			GMimeMessage *msg = g_mime_parser_construct_message(p, NULL);
 			g_object_unref(p);
-			if (!msg) continue;
+			if (!msg)
+				continue;
 			GMimeStream *os = g_mime_stream_mem_new();
 			g_mime_object_write_to_stream(GMIME_OBJECT(msg), NULL, os);
 			bytes += (size_t)g_mime_stream_length(os);
@@ -108,19 +133,24 @@ int main(int argc, char **argv)
 			const struct strbuf *m = &msgs[i];
 			struct strbuf out = STRBUF_INIT;
 			struct sanitize_result res;
-			if (sanitize_buffer(ctx, m->buf, m->len, &out, &res) < 0) failed++;
+			if (sanitize_buffer(ctx, m->buf, m->len, &out, &res) < 0)
+				failed++;
 			sanitize_result_free(&res);
 			strbuf_free(&out);
 		}
 		double w2 = now(), c2 = cpu();
-		tb += w1 - w0; ts += w2 - w1; cb += c1 - c0; cs += c2 - c1;
+		tb += w1 - w0;
+		ts += w2 - w1;
+		cb += c1 - c0;
+		cs += c2 - c1;
 	}
 	double base = (double)total / tb, san = (double)total / ts;
 	printf("{\"bench\":\"sanitizer\",\"case\":\"corpus\",\"messages\":%zu,\"distinct\":%zu,\"baseline_msgs_per_s\":%.1f,"
 	       "\"sanitize_msgs_per_s\":%.1f,\"ratio\":%.3f,\"cpu_ratio\":%.3f,\"target\":0.5,\"no_output\":%zu}\n",
 	       total, n_msgs, base, san, san / base, cb / cs, failed);
 	sanitize_ctx_free(ctx);
-	for (size_t i = 0; i < n_msgs; i++) strbuf_free(&msgs[i]);
+	for (size_t i = 0; i < n_msgs; i++)
+		strbuf_free(&msgs[i]);
 	(void)bytes;
 	return 0;
 }

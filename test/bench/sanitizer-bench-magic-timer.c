@@ -30,8 +30,10 @@ static double now(void)
 const char *magic_buffer(magic_t m, const void *buf, size_t len)
 {
 	static const char *(*real)(magic_t, const void *, size_t);
-	if (!real) *(void **)&real = dlsym(RTLD_NEXT, "magic_buffer");
-	if (!real) return NULL;
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "magic_buffer");
+	if (!real)
+		return NULL;
 	double t0 = now();
 	const char *r = real(m, buf, len);
 	total_s += now() - t0;

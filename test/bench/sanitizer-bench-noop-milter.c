@@ -22,23 +22,57 @@
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
 			     unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	(void)ctx; (void)f2; (void)f3;
+	(void)ctx;
+	(void)f2;
+	(void)f3;
 	unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY;
-	if ((f0 & need) != need) return SMFIS_REJECT;
+	if ((f0 & need) != need)
+		return SMFIS_REJECT;
 	*pf0 = need;
-	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NODATA |
-		     SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_HDR |
-		     SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_UNKN);
+	*pf1 = f1 &
+		(SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NR_CONN |
+		 SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH |
+		 SMFIP_NR_BODY | SMFIP_NR_UNKN);
 	*pf2 = *pf3 = 0;
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat on_envfrom(SMFICTX *ctx, char **argv) { (void)ctx; (void)argv; return SMFIS_NOREPLY; }
-static sfsistat on_envrcpt(SMFICTX *ctx, char **argv) { (void)ctx; (void)argv; return SMFIS_NOREPLY; }
-static sfsistat on_header(SMFICTX *ctx, char *n, char *v) { (void)ctx; (void)n; (void)v; return SMFIS_NOREPLY; }
-static sfsistat on_eoh(SMFICTX *ctx) { (void)ctx; return SMFIS_NOREPLY; }
-static sfsistat on_body(SMFICTX *ctx, unsigned char *b, size_t l) { (void)ctx; (void)b; (void)l; return SMFIS_NOREPLY; }
-static sfsistat on_eom(SMFICTX *ctx) { (void)ctx; return SMFIS_CONTINUE; }
+static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
+{
+	(void)ctx;
+	(void)argv;
+	return SMFIS_NOREPLY;
+}
+static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
+{
+	(void)ctx;
+	(void)argv;
+	return SMFIS_NOREPLY;
+}
+static sfsistat on_header(SMFICTX *ctx, char *n, char *v)
+{
+	(void)ctx;
+	(void)n;
+	(void)v;
+	return SMFIS_NOREPLY;
+}
+static sfsistat on_eoh(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_NOREPLY;
+}
+static sfsistat on_body(SMFICTX *ctx, unsigned char *b, size_t l)
+{
+	(void)ctx;
+	(void)b;
+	(void)l;
+	return SMFIS_NOREPLY;
+}
+static sfsistat on_eom(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_CONTINUE;
+}
 
 int main(int argc, char **argv)
 {

@@ -23,7 +23,11 @@
 #include "test/fuzz/sanitize_ctx.h"
 #include "test/fuzz/linkcheck.h"
 
-#define REQUIRE(c) do { if (!(c)) abort(); } while (0)
+#define REQUIRE(c)               \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,11 @@
 #include "rules/policy.h"
 #include "rules/policy_load.h"
 
-#define REQUIRE(c) do { if (!(c)) abort(); } while (0)
+#define REQUIRE(c)               \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

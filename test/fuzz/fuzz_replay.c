@@ -53,12 +53,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gw_replay_free(rp);
 	if (gw_replay_new(64, &rp) < 0)
 		abort();
-	struct gw_replay_opts o = { .in_zone = -1, .out_zone = -1 };
+	struct gw_replay_opts o = {.in_zone = -1, .out_zone = -1};
 	struct gw_replay_stats st;
 	decided = 0;
 	if (gw_replay_run(rp, NULL, &o, data, size, count, NULL, &st) == 0) {
 		uint64_t accounted = st.flows + st.later + st.not_ip + st.outgoing + st.fragments + st.nd +
-				     st.icmp_errors + st.parse_errors;
+			st.icmp_errors + st.parse_errors;
 		if (accounted != st.packets || decided != st.flows || st.no_zone != st.flows)
 			abort();
 	}

@@ -27,7 +27,11 @@
 #include "test/fuzz/linkcheck.h"
 #include "test/fuzz/sanitize_ctx.h"
 
-#define REQUIRE(c) do { if (!(c)) abort(); } while (0)
+#define REQUIRE(c)               \
+	do {                     \
+		if (!(c))        \
+			abort(); \
+	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -84,22 +88,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	strbuf_free(&u8);
 
 	/* helpers directly: charset label from the first byte */
-	static const char *const cs[] = { "iso-2022-jp", "shift_jis", "euc-jp", "utf-8", NULL, "iso-8859-1" };
+	static const char *const cs[] = {"iso-2022-jp", "shift_jis", "euc-jp", "utf-8", NULL, "iso-8859-1"};
 	struct san_text t;
 	if (size > 0 && san_charset_decode((const char *)data + 1, size - 1, cs[data[0] % 6], &t) == 0) {
 		REQUIRE(san_utf8_valid(t.utf8, t.len));
 		char *h = NULL;
 		struct san_html_stats st;
-		struct san_html_opts ho = { .image_label = "img", .max_out = 1 << 20 };
+		struct san_html_opts ho = {.image_label = "img", .max_out = 1 << 20};
 		if (san_html_to_text(t.utf8, t.len, &ho, &h, &st) == 0) {
 			REQUIRE(h != NULL);
-			REQUIRE(!linkcheck_live(h, strlen(h)));  /* links defanged by default, targets and text */
+			REQUIRE(!linkcheck_live(h, strlen(h))); /* links defanged by default, targets and text */
 		}
 		free(h);
 		char *j = NULL;
 		size_t jl, lost;
 		if (san_charset_to_iso2022jp(t.utf8, t.len, &j, &jl, &lost) == 0)
-			for (size_t i = 0; i < jl; i++) REQUIRE((unsigned char)j[i] < 0x80);
+			for (size_t i = 0; i < jl; i++)
+				REQUIRE((unsigned char)j[i] < 0x80);
 		free(j);
 		struct strbuf u = STRBUF_INIT;
 		/* the strip finds exactly what the probe finds, and leaves nothing */

@@ -36,8 +36,9 @@ static void exercise(const struct table *t, const uint8_t *data, size_t size)
 		bool ok = table_rule(t, i, &ri);
 		if (ok != (i < ti.nrules))
 			fuzz_fail();
-		if (ok && (strlen(ri.name) + strlen(ri.file) + strlen(ri.description) + strlen(ri.owner) +
-			   strlen(ri.ticket)) > 5 * size)
+		if (ok &&
+		    (strlen(ri.name) + strlen(ri.file) + strlen(ri.description) + strlen(ri.owner) +
+		     strlen(ri.ticket)) > 5 * size)
 			fuzz_fail();
 	}
 	for (uint32_t z = 0; z <= ti.nzones; z++) {
@@ -112,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		exercise(t, copy, size);
 		table_close(t);
 	} else if (!why[0]) {
-		fuzz_fail();    /* every refusal says why */
+		fuzz_fail(); /* every refusal says why */
 	}
 	free(copy);
 	return 0;

@@ -26,9 +26,10 @@
 
 #include "common/utf8.h"
 
-static const char *const linkcheck_opaque_names[] = { "javascript", "vbscript", "livescript", "data", "file",
-	"about", "blob", "jar", "view-source", "mhtml", "mk", "its", "ms-its", "search-ms", "search",
-	"shell", "smb", "cifs", "nfs", "afp", "telnet", "ldap", "ldaps", "res", NULL };
+static const char *const linkcheck_opaque_names[] = {
+	"javascript", "vbscript", "livescript", "data",   "file",      "about",  "blob",  "jar", "view-source",
+	"mhtml",      "mk",       "its",        "ms-its", "search-ms", "search", "shell", "smb", "cifs",
+	"nfs",        "afp",      "telnet",     "ldap",   "ldaps",     "res",    NULL};
 
 static inline bool linkcheck_in_set(long c, const char *set)
 {
@@ -51,9 +52,12 @@ static inline size_t linkcheck_fold(const unsigned char *s, size_t n, long *f)
 		long cp = l ? (long)u : 0xFFFD;
 		if (!l)
 			l = 1;
-		if (cp >= 0xFF01 && cp <= 0xFF5E) cp -= 0xFEE0;
-		if (cp == 0x3000) cp = ' ';
-		if (cp >= 'A' && cp <= 'Z') cp += 32;
+		if (cp >= 0xFF01 && cp <= 0xFF5E)
+			cp -= 0xFEE0;
+		if (cp == 0x3000)
+			cp = ' ';
+		if (cp >= 'A' && cp <= 'Z')
+			cp += 32;
 		f[m++] = cp;
 		i += l;
 	}
@@ -77,25 +81,33 @@ static inline long linkcheck_find(const char *s, size_t n)
 		long next = p + 1 < m ? f[p + 1] : -1, next2 = p + 2 < m ? f[p + 2] : -1;
 		if (f[p] == ':') {
 			size_t a = p;
-			while (a > 0 && linkcheck_scheme_cp(f[a - 1])) a--;
+			while (a > 0 && linkcheck_scheme_cp(f[a - 1]))
+				a--;
 			size_t k = p - a;
 			if (k >= 1 && k <= 32 && f[a] >= 'a' && f[a] <= 'z' &&
 			    ((next == '/' && next2 == '/') || (next == '\\' && next2 == '\\')))
 				hit = (long)a;
 			bool opaque = k >= 4 && f[a] == 'm' && f[a + 1] == 's' && f[a + 2] == '-';
-			for (size_t j = a + 3; opaque && j < p; j++) opaque = linkcheck_az09(f[j]) || f[j] == '-';
+			for (size_t j = a + 3; opaque && j < p; j++)
+				opaque = linkcheck_az09(f[j]) || f[j] == '-';
 			char name[16];
 			if (k < sizeof(name)) {
-				for (size_t j = 0; j < k; j++) name[j] = (char)f[a + j];
+				for (size_t j = 0; j < k; j++)
+					name[j] = (char)f[a + j];
 				name[k] = '\0';
-				for (size_t j = 0; !opaque && linkcheck_opaque_names[j]; j++) opaque = !strcmp(name, linkcheck_opaque_names[j]);
+				for (size_t j = 0; !opaque && linkcheck_opaque_names[j]; j++)
+					opaque = !strcmp(name, linkcheck_opaque_names[j]);
 			}
-			if (opaque && next >= 0 && !linkcheck_in_set(next, " \t\n\r")) hit = (long)a;
+			if (opaque && next >= 0 && !linkcheck_in_set(next, " \t\n\r"))
+				hit = (long)a;
 		}
-		if (f[p] == 'w' && next == 'w' && next2 == 'w' && (p == 0 || !(linkcheck_az09(f[p - 1]) || linkcheck_in_set(f[p - 1], ".-/@[")))) {
+		if (f[p] == 'w' && next == 'w' && next2 == 'w' &&
+		    (p == 0 || !(linkcheck_az09(f[p - 1]) || linkcheck_in_set(f[p - 1], ".-/@[")))) {
 			size_t q = p + 3, d = 0;
-			while (q < m && d < 4 && f[q] >= '0' && f[q] <= '9') q++, d++;
-			if (d <= 3 && q + 1 < m && f[q] == '.' && (linkcheck_az09(f[q + 1]) || linkcheck_in_set(f[q + 1], "-_$") || f[q + 1] >= 0x80))
+			while (q < m && d < 4 && f[q] >= '0' && f[q] <= '9')
+				q++, d++;
+			if (d <= 3 && q + 1 < m && f[q] == '.' &&
+			    (linkcheck_az09(f[q + 1]) || linkcheck_in_set(f[q + 1], "-_$") || f[q + 1] >= 0x80))
 				hit = (long)p;
 		}
 		if (f[p] == '\\' && next == '\\' && (linkcheck_az09(next2) || linkcheck_in_set(next2, "._$-")) &&

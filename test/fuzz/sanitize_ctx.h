@@ -14,7 +14,8 @@ static inline struct sanitize_ctx *fuzz_sanitize_ctx(void)
 		sanitize_config_defaults(&c);
 		c.lim.max_message = 1 << 20;
 		c.lim.max_seconds = 5;
-		if (sanitize_ctx_new(&c, &ctx) < 0) abort();
+		if (sanitize_ctx_new(&c, &ctx) < 0)
+			abort();
 	}
 	return ctx;
 }

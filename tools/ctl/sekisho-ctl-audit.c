@@ -51,21 +51,31 @@ static int parse_field(char *arg, struct audit_field *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "audit-dir", required_argument, NULL, 'a' },
-		{ "audit-key", required_argument, NULL, 'k' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"audit-dir", required_argument, NULL, 'a'},
+		{"audit-key", required_argument, NULL, 'k'},
+		{"host", required_argument, NULL, 'H'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *dir = NULL, *keypath = NULL, *host = NULL;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'a': dir = optarg; break;
-		case 'k': keypath = optarg; break;
-		case 'H': host = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'a':
+			dir = optarg;
+			break;
+		case 'k':
+			keypath = optarg;
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!dir || !keypath || optind >= argc || argc - optind - 1 > AUDIT_FIELDS_MAX) {

@@ -66,8 +66,9 @@ struct exp {
 static void notice_csv(struct exp *e, struct lx_reader *rd)
 {
 	struct strbuf t = STRBUF_INIT;
-	strbuf_puts(&t, e->ja ? "# 警告: 監査ログの連鎖が壊れています。検証列が「検証済」でない行は信頼できません。"
-			      : "# WARNING: the audit chain is BROKEN; rows whose status is not \"ok\" cannot be trusted.");
+	strbuf_puts(&t,
+		    e->ja ? "# 警告: 監査ログの連鎖が壊れています。検証列が「検証済」でない行は信頼できません。"
+			  : "# WARNING: the audit chain is BROKEN; rows whose status is not \"ok\" cannot be trusted.");
 	const char *cell = strbuf_str(&t);
 	lx_csv_row(&e->line, &cell, 1, false);
 	for (size_t c = 0; c < lx_reader_chains(rd); c++) {
@@ -86,8 +87,9 @@ static void notice_csv(struct exp *e, struct lx_reader *rd)
 		uint64_t more = res->breaks_dropped + (res->nbreaks > shown ? res->nbreaks - shown : 0);
 		if (!res->ok && more) {
 			strbuf_reset(&t);
-			strbuf_printf(&t, e->ja ? "# %s: ほか %" PRIu64 " 件 (verify で全件を確認できます)"
-						: "# %s: %" PRIu64 " more (run verify for all)",
+			strbuf_printf(&t,
+				      e->ja ? "# %s: ほか %" PRIu64 " 件 (verify で全件を確認できます)"
+					    : "# %s: %" PRIu64 " more (run verify for all)",
 				      lx_reader_dir(rd, c), more);
 			cell = strbuf_str(&t);
 			lx_csv_row(&e->line, &cell, 1, true);
@@ -105,7 +107,8 @@ static struct json_object *break_json(const struct audit_verify_result *res, con
 	json_object_object_add(j, "offset", json_object_new_uint64(b->offset));
 	json_object_object_add(j, "seq", json_object_new_uint64(b->seq));
 	json_object_object_add(j, "count", json_object_new_uint64(b->count));
-	json_object_object_add(j, "detail", json_object_new_string_len(b->detail, (int)strnlen(b->detail, sizeof b->detail)));
+	json_object_object_add(j, "detail",
+			       json_object_new_string_len(b->detail, (int)strnlen(b->detail, sizeof b->detail)));
 	return j;
 }
 
@@ -124,9 +127,11 @@ static void notice_jsonl(struct exp *e, struct lx_reader *rd)
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "sekisho_export", json_object_new_string("chain-broken"));
 		json_object_object_add(o, "dir", json_object_new_string(lx_reader_dir(rd, c)));
-		json_object_object_add(o, "message", json_object_new_string(
-			"the audit chain is broken; lines that are not verified records are wrapped in "
-			"{\"sekisho_export\":\"unverified-line\"} objects"));
+		json_object_object_add(
+			o, "message",
+			json_object_new_string(
+				"the audit chain is broken; lines that are not verified records are wrapped in "
+				"{\"sekisho_export\":\"unverified-line\"} objects"));
 		struct json_object *arr = json_object_new_array();
 		size_t shown = 0;
 		for (size_t i = 0; i < res->nbreaks && shown < NOTICE_BREAKS_MAX; i++) {
@@ -173,8 +178,8 @@ static int flush_line(struct exp *e)
 static void record_jsonl(struct exp *e, const struct lx_reader_rec *rr, const char *dir)
 {
 	const struct audit_verify_record *v = rr->rec;
-	bool genuine = v->mac_ok && (v->status == AUDIT_REC_OK || v->status == AUDIT_REC_AFTER_GAP ||
-				     v->status == AUDIT_REC_REORDERED);
+	bool genuine = v->mac_ok &&
+		(v->status == AUDIT_REC_OK || v->status == AUDIT_REC_AFTER_GAP || v->status == AUDIT_REC_REORDERED);
 	if (genuine && v->status == AUDIT_REC_OK) {
 		strbuf_append(&e->line, v->line, v->len);
 		strbuf_putc(&e->line, '\n');
@@ -270,7 +275,8 @@ static void seen_peek(void *arg, const struct lx_reader_rec *rr)
 	struct json_object *d = lx_json_data(v->obj);
 	if (!d)
 		return;
-	json_object_object_foreach(d, key, val) {
+	json_object_object_foreach(d, key, val)
+	{
 		(void)val;
 		char k[AUDIT_EVENT_MAX + AUDIT_NAME_MAX + 8];
 		snprintf(k, sizeof k, "%s\t%s", v->event, key);
@@ -301,8 +307,8 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 	int rc = LX_EXIT_USAGE, r;
 	char why[512] = "";
 	struct lx_reader *rd = NULL;
-	struct exp e = { .fmt = fmt, .ja = ja };
-	struct seen seen = { .f = f, .t = lx_tally_new() };
+	struct exp e = {.fmt = fmt, .ja = ja};
+	struct seen seen = {.f = f, .t = lx_tally_new()};
 	if ((r = lx_reader_new(&key, dirs, ndirs, &rd)) < 0 ||
 	    (r = lx_reader_verify(rd, fmt == FMT_CSV ? seen_peek : NULL, &seen, why, sizeof why)) < 0) {
 		lx_cli_err("%s", why[0] ? why : strerror(-r));
@@ -356,9 +362,14 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 		switch (fmt) {
 		case FMT_CSV: {
 			struct lx_row_in in = {
-				.obj = v->obj, .status = audit_rec_status_name(v->status), .mac_ok = v->mac_ok,
-				.file = base_name(v->path), .line_no = v->line_no, .offset = v->offset,
-				.raw = v->line, .rawlen = v->len,
+				.obj = v->obj,
+				.status = audit_rec_status_name(v->status),
+				.mac_ok = v->mac_ok,
+				.file = base_name(v->path),
+				.line_no = v->line_no,
+				.offset = v->offset,
+				.raw = v->line,
+				.rawlen = v->len,
 			};
 			lx_colset_row(e.cs, &in, ja, &e.line);
 			break;
@@ -373,7 +384,8 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 			} else {
 				struct strbuf t = STRBUF_INIT;
 				strbuf_printf(&t, "%s:%" PRIu64 " (offset %" PRIu64 ") is not a record: %s",
-					      base_name(v->path), v->line_no, v->offset, audit_rec_status_name(v->status));
+					      base_name(v->path), v->line_no, v->offset,
+					      audit_rec_status_name(v->status));
 				lx_cef_notice(&e.line, LX_VERSION, "export.unverified_line", "Unverified line", NULL,
 					      strbuf_str(&t));
 				strbuf_free(&t);
@@ -390,8 +402,10 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 		goto out;
 	}
 	if (lx_reader_changed(rd) && !allow_broken) {
-		lx_cli_err("the log changed while it was exported (%" PRIu64 " lines no longer verify): export abandoned; "
-			   "run verify", lx_reader_changed(rd));
+		lx_cli_err("the log changed while it was exported (%" PRIu64
+			   " lines no longer verify): export abandoned; "
+			   "run verify",
+			   lx_reader_changed(rd));
 		rc = LX_EXIT_BROKEN;
 		goto out;
 	}
@@ -399,8 +413,8 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 		lx_cli_err("%s: %s", outpath ? outpath : "stdout", strerror(-r));
 		goto out;
 	}
-	lx_cli_err("exported %" PRIu64 " record%s%s%s", e.written, e.written == 1 ? "" : "s",
-		   outpath ? " to " : "", outpath ? outpath : "");
+	lx_cli_err("exported %" PRIu64 " record%s%s%s", e.written, e.written == 1 ? "" : "s", outpath ? " to " : "",
+		   outpath ? outpath : "");
 	if (e.marked)
 		lx_cli_err("%" PRIu64 " of them are marked as not verified or out of place", e.marked);
 	if (lx_out_replaced(e.out))
@@ -421,34 +435,46 @@ out:
 int cmd_export_main(int argc, char **argv)
 {
 	enum {
-		O_SINCE = 256, O_UNTIL, O_COMPONENT, O_EVENT, O_ZONE, O_RULE, O_ADDRESS, O_SENDER, O_RECIPIENT,
-		O_FORMAT, O_ENCODING, O_HEADERS, O_ALLOW, O_LIST_COLUMNS,
+		O_SINCE = 256,
+		O_UNTIL,
+		O_COMPONENT,
+		O_EVENT,
+		O_ZONE,
+		O_RULE,
+		O_ADDRESS,
+		O_SENDER,
+		O_RECIPIENT,
+		O_FORMAT,
+		O_ENCODING,
+		O_HEADERS,
+		O_ALLOW,
+		O_LIST_COLUMNS,
 	};
 	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "since", required_argument, NULL, O_SINCE },
-		{ "until", required_argument, NULL, O_UNTIL },
-		{ "component", required_argument, NULL, O_COMPONENT },
-		{ "event", required_argument, NULL, O_EVENT },
-		{ "zone-pair", required_argument, NULL, O_ZONE },
-		{ "rule", required_argument, NULL, O_RULE },
-		{ "address", required_argument, NULL, O_ADDRESS },
-		{ "sender", required_argument, NULL, O_SENDER },
-		{ "recipient", required_argument, NULL, O_RECIPIENT },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "encoding", required_argument, NULL, O_ENCODING },
-		{ "headers", required_argument, NULL, O_HEADERS },
-		{ "allow-broken", no_argument, NULL, O_ALLOW },
-		{ "list-columns", no_argument, NULL, O_LIST_COLUMNS },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"key", required_argument, NULL, 'k'},
+		{"output", required_argument, NULL, 'o'},
+		{"since", required_argument, NULL, O_SINCE},
+		{"until", required_argument, NULL, O_UNTIL},
+		{"component", required_argument, NULL, O_COMPONENT},
+		{"event", required_argument, NULL, O_EVENT},
+		{"zone-pair", required_argument, NULL, O_ZONE},
+		{"rule", required_argument, NULL, O_RULE},
+		{"address", required_argument, NULL, O_ADDRESS},
+		{"sender", required_argument, NULL, O_SENDER},
+		{"recipient", required_argument, NULL, O_RECIPIENT},
+		{"format", required_argument, NULL, O_FORMAT},
+		{"encoding", required_argument, NULL, O_ENCODING},
+		{"headers", required_argument, NULL, O_HEADERS},
+		{"allow-broken", no_argument, NULL, O_ALLOW},
+		{"list-columns", no_argument, NULL, O_LIST_COLUMNS},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	static const enum lx_filter_kind fkind[] = {
-		[O_SINCE - O_SINCE] = LX_F_SINCE, [O_UNTIL - O_SINCE] = LX_F_UNTIL,
+		[O_SINCE - O_SINCE] = LX_F_SINCE,         [O_UNTIL - O_SINCE] = LX_F_UNTIL,
 		[O_COMPONENT - O_SINCE] = LX_F_COMPONENT, [O_EVENT - O_SINCE] = LX_F_EVENT,
-		[O_ZONE - O_SINCE] = LX_F_ZONE_PAIR, [O_RULE - O_SINCE] = LX_F_RULE,
-		[O_ADDRESS - O_SINCE] = LX_F_ADDRESS, [O_SENDER - O_SINCE] = LX_F_SENDER,
+		[O_ZONE - O_SINCE] = LX_F_ZONE_PAIR,      [O_RULE - O_SINCE] = LX_F_RULE,
+		[O_ADDRESS - O_SINCE] = LX_F_ADDRESS,     [O_SENDER - O_SINCE] = LX_F_SENDER,
 		[O_RECIPIENT - O_SINCE] = LX_F_RECIPIENT,
 	};
 	const char *keypath = NULL, *outpath = NULL;
@@ -460,38 +486,74 @@ int cmd_export_main(int argc, char **argv)
 	char why[512];
 	while ((o = getopt_long(argc, argv, "k:o:h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'k': keypath = optarg; break;
-		case 'o': outpath = optarg; break;
-		case 'h': usage(stdout); lx_filter_free(&f); return LX_EXIT_OK;
+		case 'k':
+			keypath = optarg;
+			break;
+		case 'o':
+			outpath = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			lx_filter_free(&f);
+			return LX_EXIT_OK;
 		case O_FORMAT:
-			if (strcmp(optarg, "csv") == 0) fmt = FMT_CSV;
-			else if (strcmp(optarg, "jsonl") == 0) fmt = FMT_JSONL;
-			else if (strcmp(optarg, "cef") == 0) fmt = FMT_CEF;
-			else { lx_cli_err("--format: csv, jsonl or cef"); goto out; }
+			if (strcmp(optarg, "csv") == 0)
+				fmt = FMT_CSV;
+			else if (strcmp(optarg, "jsonl") == 0)
+				fmt = FMT_JSONL;
+			else if (strcmp(optarg, "cef") == 0)
+				fmt = FMT_CEF;
+			else {
+				lx_cli_err("--format: csv, jsonl or cef");
+				goto out;
+			}
 			break;
 		case O_ENCODING:
-			if (strcasecmp(optarg, "utf-8") == 0 || strcasecmp(optarg, "utf8") == 0) enc = LX_ENC_UTF8;
+			if (strcasecmp(optarg, "utf-8") == 0 || strcasecmp(optarg, "utf8") == 0)
+				enc = LX_ENC_UTF8;
 			else if (strcasecmp(optarg, "cp932") == 0 || strcasecmp(optarg, "sjis") == 0 ||
-				 strcasecmp(optarg, "shift_jis") == 0) enc = LX_ENC_CP932;
-			else { lx_cli_err("--encoding: utf-8 or cp932"); goto out; }
+				 strcasecmp(optarg, "shift_jis") == 0)
+				enc = LX_ENC_CP932;
+			else {
+				lx_cli_err("--encoding: utf-8 or cp932");
+				goto out;
+			}
 			enc_set = true;
 			break;
 		case O_HEADERS:
-			if (strcmp(optarg, "en") == 0) ja = false;
-			else if (strcmp(optarg, "ja") == 0) ja = true;
-			else { lx_cli_err("--headers: en or ja"); goto out; }
+			if (strcmp(optarg, "en") == 0)
+				ja = false;
+			else if (strcmp(optarg, "ja") == 0)
+				ja = true;
+			else {
+				lx_cli_err("--headers: en or ja");
+				goto out;
+			}
 			break;
-		case O_ALLOW: allow_broken = true; break;
-		case O_LIST_COLUMNS: list_columns = true; break;
-		case O_SINCE: case O_UNTIL: case O_COMPONENT: case O_EVENT: case O_ZONE:
-		case O_RULE: case O_ADDRESS: case O_SENDER: case O_RECIPIENT:
+		case O_ALLOW:
+			allow_broken = true;
+			break;
+		case O_LIST_COLUMNS:
+			list_columns = true;
+			break;
+		case O_SINCE:
+		case O_UNTIL:
+		case O_COMPONENT:
+		case O_EVENT:
+		case O_ZONE:
+		case O_RULE:
+		case O_ADDRESS:
+		case O_SENDER:
+		case O_RECIPIENT:
 			why[0] = '\0';
 			if (lx_filter_add(&f, fkind[o - O_SINCE], optarg, why, sizeof why) < 0) {
 				lx_cli_err("--%s: %s", opt_name(opts, o), why);
 				goto out;
 			}
 			break;
-		default: usage(stderr); goto out;
+		default:
+			usage(stderr);
+			goto out;
 		}
 	}
 	if (list_columns) {
@@ -515,7 +577,7 @@ int cmd_export_main(int argc, char **argv)
 		goto out;
 	}
 	rc = run(&f, fmt, enc, ja, allow_broken, keypath, outpath, (const char *const *)argv + optind,
-			    (size_t)(argc - optind));
+		 (size_t)(argc - optind));
 out:
 	lx_filter_free(&f);
 	return rc;

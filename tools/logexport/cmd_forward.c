@@ -91,7 +91,7 @@ struct fwd {
 	/* the batch being built */
 	struct strbuf buf;
 	uint64_t nbuf;
-	struct lx_state pend;     /* position after the batch */
+	struct lx_state pend; /* position after the batch */
 	bool pend_pos;
 	/* counters */
 	uint64_t sent, notices;
@@ -110,7 +110,7 @@ static void nap(int64_t ms, bool interruptible)
 			return;
 		if (left > 100)
 			left = 100;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)left * 1000000L };
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)left * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -226,8 +226,8 @@ static int send_record(struct fwd *w, const struct audit_verify_record *v, const
 {
 	struct json_object *d = lx_json_data(v->obj);
 	struct json_object *removed = lx_json_get(d, "removed");
-	bool has_removed = removed && json_object_is_type(removed, json_type_array) &&
-			   json_object_array_length(removed) > 0;
+	bool has_removed =
+		removed && json_object_is_type(removed, json_type_array) && json_object_array_length(removed) > 0;
 	bool synced = true;
 	lx_json_bool(d, "synchronized", &synced);
 	const char *mac = lx_json_str(v->obj, "mac");
@@ -277,9 +277,14 @@ static int send_notice(struct fwd *w, const struct held *h)
 	char host[256] = "";
 	gethostname(host, sizeof host - 1);
 	struct lx_syslog_msg m = {
-		.facility = w->facility, .severity = 4, .host = host, .component = "logexport",
-		.msgid = "chain.broken", .verify = audit_rec_status_name(h->status),
-		.msg = text, .msglen = strlen(text),
+		.facility = w->facility,
+		.severity = 4,
+		.host = host,
+		.component = "logexport",
+		.msgid = "chain.broken",
+		.verify = audit_rec_status_name(h->status),
+		.msg = text,
+		.msglen = strlen(text),
 	};
 	w->notices++;
 	int r = add_message(w, &m);
@@ -291,8 +296,13 @@ static void hold(struct held *h, const struct audit_verify_record *v)
 {
 	free(h->path);
 	*h = (struct held){
-		.set = true, .path = xstrdup(v->path), .line_no = v->line_no, .offset = v->offset,
-		.seq = v->seq, .status = v->status, .mac_ok = v->mac_ok,
+		.set = true,
+		.path = xstrdup(v->path),
+		.line_no = v->line_no,
+		.offset = v->offset,
+		.seq = v->seq,
+		.status = v->status,
+		.mac_ok = v->mac_ok,
 	};
 }
 
@@ -329,7 +339,8 @@ static void print_stop(const struct fwd *w, const struct audit_verify_iter *it, 
 		shown++;
 	}
 	lx_cli_err("%s: forwarding stopped at %s:%" PRIu64 " (offset %" PRIu64 ", %s); --allow-broken forwards "
-		   "past it", w->dir, base_name(h->path), h->line_no, h->offset, audit_rec_status_name(h->status));
+		   "past it",
+		   w->dir, base_name(h->path), h->line_no, h->offset, audit_rec_status_name(h->status));
 }
 
 /* A line that is not a plain verified record. */
@@ -380,7 +391,7 @@ enum seek { SEEK_NONE, SEEK_POSITION, SEEK_SEQ };
  * exit code. */
 static int pass(struct fwd *w, enum seek seek)
 {
-	struct audit_verify_opts o = { .key = w->key };
+	struct audit_verify_opts o = {.key = w->key};
 	char **paths = NULL;
 	size_t npaths = 0;
 	if (seek == SEEK_POSITION) {
@@ -408,14 +419,16 @@ static int pass(struct fwd *w, enum seek seek)
 		if (seeking) {
 			const char *mac = lx_json_str(v.obj, "mac");
 			bool at = v.seq == w->st.seq && mac && strcmp(mac, w->st.mac) == 0 &&
-				  (seek == SEEK_SEQ || (strcmp(base_name(v.path), w->st.file) == 0 && v.offset == w->st.offset));
+				(seek == SEEK_SEQ ||
+				 (strcmp(base_name(v.path), w->st.file) == 0 && v.offset == w->st.offset));
 			if (at) {
 				seeking = false;
 				const struct audit_verify_result *res = audit_verify_result(it);
 				for (size_t i = 0; res && i < res->nbreaks; i++)
 					if (!res->breaks[i].explained) {
 						lx_cli_err("%s: warning: the chain has breaks before the resume point "
-							   "(records already forwarded); run verify", w->dir);
+							   "(records already forwarded); run verify",
+							   w->dir);
 						break;
 					}
 			}
@@ -462,8 +475,8 @@ static int pass(struct fwd *w, enum seek seek)
 		goto out_it;
 	}
 	if (torn.set && !w->follow && !stop_requested)
-		lx_cli_err("%s: %s ends in an incomplete line (a write in progress, or a crash): not forwarded",
-			   w->dir, base_name(torn.path));
+		lx_cli_err("%s: %s ends in an incomplete line (a write in progress, or a crash): not forwarded", w->dir,
+			   base_name(torn.path));
 	r = flush_batch(w);
 out_it:
 	unhold(&torn);
@@ -491,7 +504,7 @@ static uint64_t dir_signature(const char *dir)
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		uint64_t x = (uint64_t)st.st_size * 1099511628211ull ^ (uint64_t)st.st_mtim.tv_nsec ^
-			     (uint64_t)st.st_mtim.tv_sec << 20 ^ st.st_ino;
+			(uint64_t)st.st_mtim.tv_sec << 20 ^ st.st_ino;
 		for (const char *p = de->d_name; *p; p++)
 			x = (x ^ (unsigned char)*p) * 1099511628211ull;
 		h += x * 0x9e3779b97f4a7c15ull; /* order-independent */
@@ -525,34 +538,48 @@ int cmd_forward_main(int argc, char **argv)
 {
 	enum { O_TO = 256, O_STATE, O_FOLLOW, O_INTERVAL, O_ALLOW, O_FACILITY, O_BATCH, O_RATE, O_RETRIES, O_TIMEOUT };
 	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "to", required_argument, NULL, O_TO },
-		{ "state", required_argument, NULL, O_STATE },
-		{ "follow", no_argument, NULL, O_FOLLOW },
-		{ "interval", required_argument, NULL, O_INTERVAL },
-		{ "allow-broken", no_argument, NULL, O_ALLOW },
-		{ "facility", required_argument, NULL, O_FACILITY },
-		{ "batch", required_argument, NULL, O_BATCH },
-		{ "rate", required_argument, NULL, O_RATE },
-		{ "retries", required_argument, NULL, O_RETRIES },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"key", required_argument, NULL, 'k'},
+		{"to", required_argument, NULL, O_TO},
+		{"state", required_argument, NULL, O_STATE},
+		{"follow", no_argument, NULL, O_FOLLOW},
+		{"interval", required_argument, NULL, O_INTERVAL},
+		{"allow-broken", no_argument, NULL, O_ALLOW},
+		{"facility", required_argument, NULL, O_FACILITY},
+		{"batch", required_argument, NULL, O_BATCH},
+		{"rate", required_argument, NULL, O_RATE},
+		{"retries", required_argument, NULL, O_RETRIES},
+		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct fwd w = {
-		.fd = -1, .facility = LX_SYSLOG_FACILITY_DEFAULT, .batch = 256, .retries = 8,
-		.interval_ms = 1000, .timeout_ms = 30000,
+		.fd = -1,
+		.facility = LX_SYSLOG_FACILITY_DEFAULT,
+		.batch = 256,
+		.retries = 8,
+		.interval_ms = 1000,
+		.timeout_ms = 30000,
 	};
 	const char *keypath = NULL;
 	uint64_t v;
 	int o;
 	while ((o = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'k': keypath = optarg; break;
-		case O_TO: w.to = optarg; break;
-		case O_STATE: w.statepath = optarg; break;
-		case O_FOLLOW: w.follow = true; break;
-		case O_ALLOW: w.allow_broken = true; break;
+		case 'k':
+			keypath = optarg;
+			break;
+		case O_TO:
+			w.to = optarg;
+			break;
+		case O_STATE:
+			w.statepath = optarg;
+			break;
+		case O_FOLLOW:
+			w.follow = true;
+			break;
+		case O_ALLOW:
+			w.allow_broken = true;
+			break;
 		case O_INTERVAL:
 			if (!lx_cli_uint("--interval", optarg, 1, 3600, &v))
 				return LX_EXIT_USAGE;
@@ -580,8 +607,12 @@ int cmd_forward_main(int argc, char **argv)
 				return LX_EXIT_USAGE;
 			w.timeout_ms = v * 1000;
 			break;
-		case 'h': usage(stdout); return LX_EXIT_OK;
-		default: usage(stderr); return LX_EXIT_USAGE;
+		case 'h':
+			usage(stdout);
+			return LX_EXIT_OK;
+		default:
+			usage(stderr);
+			return LX_EXIT_USAGE;
 		}
 	}
 	if (!w.to || argc - optind != 1) {
@@ -621,7 +652,7 @@ int cmd_forward_main(int argc, char **argv)
 	if (!lx_cli_load_key(keypath, &key))
 		return LX_EXIT_USAGE;
 	w.key = &key;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);

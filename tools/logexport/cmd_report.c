@@ -38,30 +38,47 @@ static void usage(FILE *f)
 int cmd_report_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "lang", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"key", required_argument, NULL, 'k'},
+		{"output", required_argument, NULL, 'o'},
+		{"since", required_argument, NULL, 's'},
+		{"until", required_argument, NULL, 'u'},
+		{"lang", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *keypath = NULL, *outpath = NULL, *since = NULL, *until = NULL;
 	bool ja = true;
 	int o;
 	while ((o = getopt_long(argc, argv, "k:o:h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'k': keypath = optarg; break;
-		case 'o': outpath = optarg; break;
-		case 's': since = optarg; break;
-		case 'u': until = optarg; break;
-		case 'l':
-			if (strcmp(optarg, "ja") == 0) ja = true;
-			else if (strcmp(optarg, "en") == 0) ja = false;
-			else { lx_cli_err("--lang: ja or en"); return LX_EXIT_USAGE; }
+		case 'k':
+			keypath = optarg;
 			break;
-		case 'h': usage(stdout); return LX_EXIT_OK;
-		default: usage(stderr); return LX_EXIT_USAGE;
+		case 'o':
+			outpath = optarg;
+			break;
+		case 's':
+			since = optarg;
+			break;
+		case 'u':
+			until = optarg;
+			break;
+		case 'l':
+			if (strcmp(optarg, "ja") == 0)
+				ja = true;
+			else if (strcmp(optarg, "en") == 0)
+				ja = false;
+			else {
+				lx_cli_err("--lang: ja or en");
+				return LX_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return LX_EXIT_OK;
+		default:
+			usage(stderr);
+			return LX_EXIT_USAGE;
 		}
 	}
 	if (!since || !until || optind >= argc) {
@@ -117,13 +134,18 @@ int cmd_report_main(int argc, char **argv)
 	}
 	chains = xcalloc(ndirs, sizeof *chains);
 	for (size_t i = 0; i < ndirs; i++)
-		chains[i] = (struct lx_report_chain){ lx_reader_dir(rd, i), lx_reader_result(rd, i) };
+		chains[i] = (struct lx_report_chain){lx_reader_dir(rd, i), lx_reader_result(rd, i)};
 	char gen[32];
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct lx_report_meta meta = {
-		.ja = ja, .since = since, .until = until, .generated = lx_time_format((int64_t)now.tv_sec * LX_NS_PER_SEC, gen),
-		.version = LX_VERSION, .chains = chains, .nchains = ndirs,
+		.ja = ja,
+		.since = since,
+		.until = until,
+		.generated = lx_time_format((int64_t)now.tv_sec * LX_NS_PER_SEC, gen),
+		.version = LX_VERSION,
+		.chains = chains,
+		.nchains = ndirs,
 	};
 	lx_report_render(&html, st, &meta);
 	if ((r = lx_out_open(outpath, LX_ENC_UTF8, &out)) < 0 || (r = lx_out_write(out, html.buf, html.len)) < 0 ||

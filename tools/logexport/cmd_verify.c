@@ -122,7 +122,8 @@ static struct json_object *to_json(const struct chain_arg *c, const struct audit
 		json_object_object_add(j, "seq", json_object_new_uint64(b->seq));
 		json_object_object_add(j, "count", json_object_new_uint64(b->count));
 		json_object_object_add(j, "explained", json_object_new_boolean(b->explained));
-		json_object_object_add(j, "detail", json_object_new_string_len(b->detail, (int)strnlen(b->detail, sizeof b->detail)));
+		json_object_object_add(
+			j, "detail", json_object_new_string_len(b->detail, (int)strnlen(b->detail, sizeof b->detail)));
 		json_object_array_add(breaks, j);
 	}
 	json_object_object_add(o, "breaks", breaks);
@@ -156,11 +157,11 @@ static bool parse_anchor(const char *arg, uint64_t *ret_seq, char mac[65])
 int cmd_verify_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "anchor", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"key", required_argument, NULL, 'k'},
+		{"json", no_argument, NULL, 'j'},
+		{"anchor", required_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *keypath = NULL;
 	bool json = false;
@@ -169,16 +170,24 @@ int cmd_verify_main(int argc, char **argv)
 	int o;
 	while ((o = getopt_long(argc, argv, "k:jh", opts, NULL)) != -1) {
 		switch (o) {
-		case 'k': keypath = optarg; break;
-		case 'j': json = true; break;
+		case 'k':
+			keypath = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
 		case 'a':
 			if (!parse_anchor(optarg, &anchor_seq, anchor_mac)) {
 				lx_cli_err("--anchor: expected SEQ:MAC (a seq and 64 lowercase hex digits)");
 				return LX_EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); return LX_EXIT_OK;
-		default: usage(stderr); return LX_EXIT_USAGE;
+		case 'h':
+			usage(stdout);
+			return LX_EXIT_OK;
+		default:
+			usage(stderr);
+			return LX_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
@@ -198,13 +207,13 @@ int cmd_verify_main(int argc, char **argv)
 			goto out;
 		}
 		if (S_ISDIR(st.st_mode))
-			chains[nchains++] = (struct chain_arg){ .label = argv[i], .dir = argv[i] };
+			chains[nchains++] = (struct chain_arg){.label = argv[i], .dir = argv[i]};
 		else
 			files[nfiles++] = argv[i];
 	}
 	if (nfiles)
-		chains[nchains++] = (struct chain_arg){ .label = nfiles == 1 ? files[0] : "(files)",
-							.files = files, .nfiles = nfiles };
+		chains[nchains++] = (struct chain_arg){
+			.label = nfiles == 1 ? files[0] : "(files)", .files = files, .nfiles = nfiles};
 	if (anchor_seq && !nfiles) {
 		lx_cli_err("--anchor applies to a list of FILEs (a slice of a chain)");
 		rc = LX_EXIT_USAGE;
@@ -219,7 +228,7 @@ int cmd_verify_main(int argc, char **argv)
 	size_t broken = 0;
 	for (size_t i = 0; i < nchains && rc != LX_EXIT_USAGE; i++) {
 		struct chain_arg *c = &chains[i];
-		struct audit_verify_opts vo = { .key = &key, .dir = c->dir, .files = c->files, .nfiles = c->nfiles };
+		struct audit_verify_opts vo = {.key = &key, .dir = c->dir, .files = c->files, .nfiles = c->nfiles};
 		if (c->files) {
 			vo.flags = AUDIT_VERIFY_PARTIAL_HEAD;
 			if (anchor_seq) {
@@ -248,7 +257,8 @@ int cmd_verify_main(int argc, char **argv)
 			struct json_object *top = json_object_new_object();
 			json_object_object_add(top, "ok", json_object_new_boolean(broken == 0));
 			json_object_object_add(top, "chains", json_object_get(jall));
-			puts(json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+			puts(json_object_to_json_string_ext(top,
+							    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 			json_object_put(top);
 		} else if (nchains > 1) {
 			if (broken)

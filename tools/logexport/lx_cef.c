@@ -35,11 +35,21 @@ void lx_cef_escape_value(struct strbuf *sb, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		switch (c) {
-		case '\\': strbuf_puts(sb, "\\\\"); break;
-		case '=': strbuf_puts(sb, "\\="); break;
-		case '\r': strbuf_puts(sb, "\\r"); break;
-		case '\n': strbuf_puts(sb, "\\n"); break;
-		default: strbuf_putc(sb, c); break;
+		case '\\':
+			strbuf_puts(sb, "\\\\");
+			break;
+		case '=':
+			strbuf_puts(sb, "\\=");
+			break;
+		case '\r':
+			strbuf_puts(sb, "\\r");
+			break;
+		case '\n':
+			strbuf_puts(sb, "\\n");
+			break;
+		default:
+			strbuf_putc(sb, c);
+			break;
 		}
 	}
 }
@@ -111,8 +121,7 @@ static void ext_labelled(struct ext *out, const char *key, const char *label, st
 	ext_str(out, lk, label);
 }
 
-static void ext_addr(struct ext *out, const char *v4key, const char *v6key, const char *v6label,
-		     struct json_object *v)
+static void ext_addr(struct ext *out, const char *v4key, const char *v6key, const char *v6label, struct json_object *v)
 {
 	if (!v || !json_object_is_type(v, json_type_string))
 		return;
@@ -167,18 +176,12 @@ static const char *event_name(const char *ev, struct json_object *d)
 	static const struct {
 		const char *ev, *name;
 	} names[] = {
-		{ "mail.sanitized", "Mail sanitised" },
-		{ "policy.compile", "Policy compiled" },
-		{ "policy.load", "Policy loaded" },
-		{ "config.change", "Configuration changed" },
-		{ "lifecycle.start", "Component started" },
-		{ "lifecycle.stop", "Component stopped" },
-		{ "clock.status", "Clock status" },
-		{ "audit.lost", "Audit records lost" },
-		{ "log.open", "Audit log opened" },
-		{ "log.resume", "Audit log resumed" },
-		{ "log.close", "Audit log closed" },
-		{ "log.retention", "Audit files removed by retention" },
+		{"mail.sanitized", "Mail sanitised"},     {"policy.compile", "Policy compiled"},
+		{"policy.load", "Policy loaded"},         {"config.change", "Configuration changed"},
+		{"lifecycle.start", "Component started"}, {"lifecycle.stop", "Component stopped"},
+		{"clock.status", "Clock status"},         {"audit.lost", "Audit records lost"},
+		{"log.open", "Audit log opened"},         {"log.resume", "Audit log resumed"},
+		{"log.close", "Audit log closed"},        {"log.retention", "Audit files removed by retention"},
 	};
 	if (!ev)
 		return "Unknown record";
@@ -186,7 +189,9 @@ static const char *event_name(const char *ev, struct json_object *d)
 		const char *a = lx_json_str(d, "action");
 		if (!a)
 			return "Flow decision";
-		return strcmp(a, "allow") == 0 ? "Flow allowed" : strcmp(a, "reject") == 0 ? "Flow rejected" : "Flow denied";
+		return strcmp(a, "allow") == 0     ? "Flow allowed"
+			: strcmp(a, "reject") == 0 ? "Flow rejected"
+						   : "Flow denied";
 	}
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(ev, names[i].ev) == 0)
@@ -212,8 +217,8 @@ static void header(struct strbuf *out, const char *version, const char *sig, con
 	strbuf_free(&t);
 }
 
-void lx_cef_record(struct strbuf *sb, const char *version, struct json_object *rec, const char *status,
-		   bool mac_ok, const char *file, unsigned long long line_no)
+void lx_cef_record(struct strbuf *sb, const char *version, struct json_object *rec, const char *status, bool mac_ok,
+		   const char *file, unsigned long long line_no)
 {
 	const char *ev = lx_json_str(rec, "event");
 	struct json_object *d = lx_json_data(rec);
@@ -222,7 +227,7 @@ void lx_cef_record(struct strbuf *sb, const char *version, struct json_object *r
 	if (mac_ok && !trusted && sev < 7)
 		sev = 7;
 	header(sb, version, ev ? ev : "unknown", mac_ok ? event_name(ev, d) : "Unverified record (MAC failed)", sev);
-	struct ext e = { sb, sb->len }, *out = &e;
+	struct ext e = {sb, sb->len}, *out = &e;
 
 	const char *ts = lx_json_str(rec, "ts");
 	int64_t ns;
@@ -291,11 +296,11 @@ void lx_cef_record(struct strbuf *sb, const char *version, struct json_object *r
 	strbuf_putc(sb, '\n');
 }
 
-void lx_cef_notice(struct strbuf *sb, const char *version, const char *signature, const char *name,
-		   const char *host, const char *text)
+void lx_cef_notice(struct strbuf *sb, const char *version, const char *signature, const char *name, const char *host,
+		   const char *text)
 {
 	header(sb, version, signature, name, 10);
-	struct ext e = { sb, sb->len };
+	struct ext e = {sb, sb->len};
 	ext_str(&e, "dvchost", host);
 	ext_str(&e, "msg", text);
 	strbuf_putc(sb, '\n');

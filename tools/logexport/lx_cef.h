@@ -28,10 +28,10 @@ int lx_cef_severity(struct json_object *rec);
 /* One record as a CEF line (with "\n").  status/mac_ok as from the
  * verifier: a record that does not verify gets severity 10 and says so in
  * its extension (cs6Label=verify).  version is the product version. */
-void lx_cef_record(struct strbuf *out, const char *version, struct json_object *rec, const char *status,
-		   bool mac_ok, const char *file, unsigned long long line_no);
+void lx_cef_record(struct strbuf *out, const char *version, struct json_object *rec, const char *status, bool mac_ok,
+		   const char *file, unsigned long long line_no);
 
 /* A CEF line for a tool notice (e.g. signature "export.chain_broken"):
  * severity 10, msg=text. */
-void lx_cef_notice(struct strbuf *out, const char *version, const char *signature, const char *name,
-		   const char *host, const char *text);
+void lx_cef_notice(struct strbuf *out, const char *version, const char *signature, const char *name, const char *host,
+		   const char *text);

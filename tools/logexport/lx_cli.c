@@ -43,20 +43,27 @@ const char *lx_cli_file_name(const struct audit_verify_result *res, size_t file)
 static const char *kind_ja(enum audit_break_kind k)
 {
 	switch (k) {
-	case AUDIT_BREAK_EDITED: return "改ざん";
-	case AUDIT_BREAK_MISSING: return "欠落";
-	case AUDIT_BREAK_INSERTED: return "挿入";
-	case AUDIT_BREAK_REORDERED: return "順序入れ替え";
-	case AUDIT_BREAK_TRUNCATED: return "途切れ";
-	case AUDIT_BREAK_FILE_MISSING: return "ファイル欠落";
-	case AUDIT_BREAK_BAD_KEY: return "鍵不一致";
-	case AUDIT_BREAK_UNREADABLE: return "読み取り不能";
+	case AUDIT_BREAK_EDITED:
+		return "改ざん";
+	case AUDIT_BREAK_MISSING:
+		return "欠落";
+	case AUDIT_BREAK_INSERTED:
+		return "挿入";
+	case AUDIT_BREAK_REORDERED:
+		return "順序入れ替え";
+	case AUDIT_BREAK_TRUNCATED:
+		return "途切れ";
+	case AUDIT_BREAK_FILE_MISSING:
+		return "ファイル欠落";
+	case AUDIT_BREAK_BAD_KEY:
+		return "鍵不一致";
+	case AUDIT_BREAK_UNREADABLE:
+		return "読み取り不能";
 	}
 	return "?";
 }
 
-void lx_cli_break_text(struct strbuf *sb, const struct audit_verify_result *res, const struct audit_break *b,
-		       bool ja)
+void lx_cli_break_text(struct strbuf *sb, const struct audit_verify_result *res, const struct audit_break *b, bool ja)
 {
 	const char *name = lx_cli_file_name(res, b->file);
 	strbuf_puts(sb, ja ? kind_ja(b->kind) : audit_break_kind_name(b->kind));

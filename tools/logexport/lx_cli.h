@@ -32,8 +32,7 @@ bool lx_cli_load_key(const char *path, struct audit_key *ret_key);
 
 /* "KIND at FILE:LINE (offset O, seq S[, N lines]): DETAIL" for humans,
  * in English or Japanese. */
-void lx_cli_break_text(struct strbuf *sb, const struct audit_verify_result *res, const struct audit_break *b,
-		       bool ja);
+void lx_cli_break_text(struct strbuf *sb, const struct audit_verify_result *res, const struct audit_break *b, bool ja);
 
 /* Basename of a result file (never NULL). */
 const char *lx_cli_file_name(const struct audit_verify_result *res, size_t file);

@@ -17,12 +17,12 @@
 #include "tools/logexport/lx_json.h"
 
 enum col_src {
-	COL_STATUS,  /* verification status */
-	COL_META,    /* top-level member of the record */
-	COL_DATA,    /* member of data */
-	COL_JOIN,    /* data array, items joined with LF */
-	COL_SUB,     /* data array of objects: member sub of each, joined with LF */
-	COL_COUNT,   /* number of items of a data array */
+	COL_STATUS, /* verification status */
+	COL_META,   /* top-level member of the record */
+	COL_DATA,   /* member of data */
+	COL_JOIN,   /* data array, items joined with LF */
+	COL_SUB,    /* data array of objects: member sub of each, joined with LF */
+	COL_COUNT,  /* number of items of a data array */
 	COL_NOTES,
 	COL_OTHER,
 };
@@ -35,15 +35,33 @@ struct col {
 	const char *sub;
 };
 
-#define META(n, j)        { n, j, COL_META, n, NULL }
-#define DATA(n, j)        { n, j, COL_DATA, n, NULL }
-#define DATAK(n, j, k)    { n, j, COL_DATA, k, NULL }
-#define JOIN(n, j)        { n, j, COL_JOIN, n, NULL }
-#define SUB(n, j, k, s)   { n, j, COL_SUB, k, s }
-#define COUNT(n, j, k)    { n, j, COL_COUNT, k, NULL }
+#define META(n, j)                      \
+	{                               \
+		n, j, COL_META, n, NULL \
+	}
+#define DATA(n, j)                      \
+	{                               \
+		n, j, COL_DATA, n, NULL \
+	}
+#define DATAK(n, j, k)                  \
+	{                               \
+		n, j, COL_DATA, k, NULL \
+	}
+#define JOIN(n, j)                      \
+	{                               \
+		n, j, COL_JOIN, n, NULL \
+	}
+#define SUB(n, j, k, s)             \
+	{                           \
+		n, j, COL_SUB, k, s \
+	}
+#define COUNT(n, j, k)                   \
+	{                                \
+		n, j, COL_COUNT, k, NULL \
+	}
 
 static const struct col common_cols[] = {
-	{ "status", "検証", COL_STATUS, NULL, NULL },
+	{"status", "検証", COL_STATUS, NULL, NULL},
 	META("ts", "時刻"),
 	META("host", "ホスト"),
 	META("component", "構成要素"),
@@ -127,12 +145,8 @@ static const struct col clock_cols[] = {
 };
 
 static const struct col lost_cols[] = {
-	DATA("count", "件数"),
-	DATA("queue_full", "キュー溢れ"),
-	DATA("io_error", "書き込み失敗"),
-	DATA("first_ts", "最初の時刻"),
-	DATA("last_ts", "最後の時刻"),
-	DATA("total_lost", "累計欠損"),
+	DATA("count", "件数"),          DATA("queue_full", "キュー溢れ"), DATA("io_error", "書き込み失敗"),
+	DATA("first_ts", "最初の時刻"), DATA("last_ts", "最後の時刻"),    DATA("total_lost", "累計欠損"),
 	DATA("message", "メッセージ"),
 };
 
@@ -174,8 +188,8 @@ static const struct col config_cols[] = {
 };
 
 static const struct col tail_cols[] = {
-	{ "notes", "注記", COL_NOTES, NULL, NULL },
-	{ "other", "その他", COL_OTHER, NULL, NULL },
+	{"notes", "注記", COL_NOTES, NULL, NULL},
+	{"other", "その他", COL_OTHER, NULL, NULL},
 };
 
 struct event_cols {
@@ -184,20 +198,15 @@ struct event_cols {
 	size_t n;
 };
 
-#define EV(e, t) { e, t, sizeof(t) / sizeof((t)[0]) }
+#define EV(e, t)                                 \
+	{                                        \
+		e, t, sizeof(t) / sizeof((t)[0]) \
+	}
 static const struct event_cols known[] = {
-	EV("flow.decision", flow_cols),
-	EV("mail.sanitized", mail_cols),
-	EV("policy.compile", policy_cols),
-	EV("policy.load", policy_cols),
-	EV("config.change", config_cols),
-	EV("lifecycle.start", lifecycle_cols),
-	EV("lifecycle.stop", lifecycle_cols),
-	EV("clock.status", clock_cols),
-	EV("audit.lost", lost_cols),
-	EV("log.open", logfile_cols),
-	EV("log.resume", logfile_cols),
-	EV("log.close", logfile_cols),
+	EV("flow.decision", flow_cols),       EV("mail.sanitized", mail_cols),  EV("policy.compile", policy_cols),
+	EV("policy.load", policy_cols),       EV("config.change", config_cols), EV("lifecycle.start", lifecycle_cols),
+	EV("lifecycle.stop", lifecycle_cols), EV("clock.status", clock_cols),   EV("audit.lost", lost_cols),
+	EV("log.open", logfile_cols),         EV("log.resume", logfile_cols),   EV("log.close", logfile_cols),
 	EV("log.retention", logfile_cols),
 };
 
@@ -282,13 +291,13 @@ void lx_colset_header(const struct lx_colset *cs, bool ja, struct strbuf *row_ou
 static const struct {
 	const char *status, *en, *ja;
 } status_labels[] = {
-	{ "ok", "ok", "検証済" },
-	{ "after-gap", "after-gap", "検証済(欠落の後)" },
-	{ "reordered", "reordered", "順序不正" },
-	{ "edited", "edited", "改ざん" },
-	{ "inserted", "inserted", "挿入" },
-	{ "truncated", "truncated", "途切れ" },
-	{ "unverified", "unverified", "未検証" },
+	{"ok", "ok", "検証済"},
+	{"after-gap", "after-gap", "検証済(欠落の後)"},
+	{"reordered", "reordered", "順序不正"},
+	{"edited", "edited", "改ざん"},
+	{"inserted", "inserted", "挿入"},
+	{"truncated", "truncated", "途切れ"},
+	{"unverified", "unverified", "未検証"},
 };
 
 const char *lx_colset_status_label(const char *status, bool ja)
@@ -332,9 +341,9 @@ static void mark_notes(struct json_object *data, bool ja, struct strbuf *notes)
 	static const struct {
 		const char *key, *en, *ja;
 	} marks[] = {
-		{ "_truncated", "truncated by the writer: ", "記録時に切り詰め: " },
-		{ "_invalid_utf8", "invalid UTF-8 replaced: ", "不正なUTF-8を置換: " },
-		{ "_omitted", "fields left out by the writer: ", "記録時に省略された項目数: " },
+		{"_truncated", "truncated by the writer: ", "記録時に切り詰め: "},
+		{"_invalid_utf8", "invalid UTF-8 replaced: ", "不正なUTF-8を置換: "},
+		{"_omitted", "fields left out by the writer: ", "記録時に省略された項目数: "},
 	};
 	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
 		struct json_object *v = lx_json_get(data, marks[i].key);
@@ -375,7 +384,8 @@ static void other_cell(const struct lx_colset *cs, const struct lx_row_in *in, s
 	struct json_object *data = lx_json_data(in->obj);
 	struct json_object *rest = json_object_new_object();
 	if (data) {
-		json_object_object_foreach(data, key, val) {
+		json_object_object_foreach(data, key, val)
+		{
 			if (key[0] == '_' || is_taken(cs, key))
 				continue;
 			json_object_object_add(rest, key, json_object_get(val));
@@ -428,8 +438,9 @@ void lx_colset_row(const struct lx_colset *cs, const struct lx_row_in *in, bool 
 	struct strbuf notes = STRBUF_INIT;
 	if (!in->mac_ok) {
 		struct strbuf t = STRBUF_INIT;
-		strbuf_printf(&t, ja ? "MACが一致しません。この行の内容は信頼できません (%s:%llu, オフセット %llu)"
-				     : "MAC does not verify: this line's content is not trustworthy (%s:%llu, offset %llu)",
+		strbuf_printf(&t,
+			      ja ? "MACが一致しません。この行の内容は信頼できません (%s:%llu, オフセット %llu)"
+				 : "MAC does not verify: this line's content is not trustworthy (%s:%llu, offset %llu)",
 			      in->file ? in->file : "?", (unsigned long long)in->line_no,
 			      (unsigned long long)in->offset);
 		add_note(&notes, strbuf_str(&t));
@@ -457,7 +468,8 @@ void lx_colset_row(const struct lx_colset *cs, const struct lx_row_in *in, bool 
 		cell(cs, cs->cols[i], in, ja, &cells[i], &notes);
 		if (lx_json_utf8_cut(&cells[i], LX_CELL_MAX)) {
 			struct strbuf t = STRBUF_INIT;
-			strbuf_printf(&t, ja ? "セルの上限 %d バイトで切り詰め: %s" : "cut at the %d-byte cell limit: %s",
+			strbuf_printf(&t,
+				      ja ? "セルの上限 %d バイトで切り詰め: %s" : "cut at the %d-byte cell limit: %s",
 				      LX_CELL_MAX, cs->cols[i]->name);
 			add_note(&notes, strbuf_str(&t));
 			strbuf_free(&t);

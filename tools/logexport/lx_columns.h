@@ -42,12 +42,12 @@ void lx_colset_header(const struct lx_colset *cs, bool ja, struct strbuf *row_ou
 
 /* One record as seen by the exporter. */
 struct lx_row_in {
-	struct json_object *obj;   /* parsed record, NULL if the line is not JSON */
-	const char *status;        /* audit_rec_status_name() */
+	struct json_object *obj; /* parsed record, NULL if the line is not JSON */
+	const char *status;      /* audit_rec_status_name() */
 	bool mac_ok;
-	const char *file;          /* basename of the file */
+	const char *file; /* basename of the file */
 	uint64_t line_no, offset;
-	const char *raw;           /* the line's bytes (for lines that do not parse) */
+	const char *raw; /* the line's bytes (for lines that do not parse) */
 	size_t rawlen;
 };
 

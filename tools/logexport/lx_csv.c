@@ -32,7 +32,12 @@ bool lx_csv_is_formula(const char *s, size_t n)
 	if (n == 0)
 		return false;
 	switch (s[0]) {
-	case '=': case '+': case '-': case '@': case '\t': case '\r':
+	case '=':
+	case '+':
+	case '-':
+	case '@':
+	case '\t':
+	case '\r':
 		return !is_plain_number(s, n);
 	default:
 		return false;

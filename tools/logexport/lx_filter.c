@@ -24,8 +24,7 @@
 #define LX_ADDR_VALUES 4096
 #define LX_ARG_MAX 1024
 
-__attribute__((format(printf, 3, 4)))
-static void why_set(char *why, size_t n, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void why_set(char *why, size_t n, const char *fmt, ...)
 {
 	if (!why || !n)
 		return;
@@ -81,7 +80,8 @@ int lx_filter_add(struct lx_filter *f, enum lx_filter_kind kind, const char *arg
 	case LX_F_ZONE_PAIR: {
 		const char *colon = strchr(arg, ':');
 		if (!colon || strchr(colon + 1, ':')) {
-			why_set(why, whylen, "'%s' is not FROM:TO (a zone name or glob on each side, empty = any)", arg);
+			why_set(why, whylen, "'%s' is not FROM:TO (a zone name or glob on each side, empty = any)",
+				arg);
 			return -EINVAL;
 		}
 		if (f->nzone >= LX_FILTER_MAX)
@@ -196,7 +196,8 @@ static void addr_walk(struct addr_walk *w, struct json_object *v, int depth)
 		return;
 	}
 	case json_type_object: {
-		json_object_object_foreach(v, key, val) {
+		json_object_object_foreach(v, key, val)
+		{
 			(void)key;
 			addr_walk(w, val, depth + 1);
 			if (w->hit)
@@ -213,7 +214,7 @@ static void addr_walk(struct addr_walk *w, struct json_object *v, int depth)
  * list; each may also be a single string. */
 static bool recipients_match(const struct lx_filter *f, struct json_object *data)
 {
-	static const char *const keys[] = { "env_to", "recipients" };
+	static const char *const keys[] = {"env_to", "recipients"};
 	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
 		struct json_object *r = lx_json_get(data, keys[k]);
 		if (r && json_object_is_type(r, json_type_array)) {
@@ -256,13 +257,13 @@ bool lx_filter_match(const struct lx_filter *f, struct json_object *rec, int64_t
 		bool ok = false;
 		for (size_t i = 0; i < f->nrule && !ok; i++)
 			ok = scalar_equals(lx_json_get(data, "rule_id"), f->rule[i]) ||
-			     scalar_equals(lx_json_get(data, "rule_at"), f->rule[i]) ||
-			     scalar_equals(lx_json_get(data, "rule_name"), f->rule[i]);
+				scalar_equals(lx_json_get(data, "rule_at"), f->rule[i]) ||
+				scalar_equals(lx_json_get(data, "rule_name"), f->rule[i]);
 		if (!ok)
 			return false;
 	}
 	if (f->naddr) {
-		struct addr_walk w = { .f = f };
+		struct addr_walk w = {.f = f};
 		addr_walk(&w, data, 0);
 		if (!w.hit)
 			return false;

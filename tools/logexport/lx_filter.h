@@ -18,15 +18,15 @@ struct json_object;
 #define LX_FILTER_MAX 256
 
 enum lx_filter_kind {
-	LX_F_SINCE = 1,   /* RFC 3339 or YYYY-MM-DD, inclusive */
-	LX_F_UNTIL,       /* exclusive; a plain date includes that whole day */
-	LX_F_COMPONENT,   /* glob */
-	LX_F_EVENT,       /* glob (fnmatch) */
-	LX_F_ZONE_PAIR,   /* FROM:TO, each a glob, empty = any */
-	LX_F_RULE,        /* data.rule_id as text, data.rule_at (FILE:LINE) or data.rule_name; exact */
-	LX_F_ADDRESS,     /* ADDR, ADDR/LEN or ADDR-ADDR: any address field */
-	LX_F_SENDER,      /* glob, case-insensitive, data.env_from (or data.sender) */
-	LX_F_RECIPIENT,   /* glob, case-insensitive, any of data.env_to (or data.recipients) */
+	LX_F_SINCE = 1, /* RFC 3339 or YYYY-MM-DD, inclusive */
+	LX_F_UNTIL,     /* exclusive; a plain date includes that whole day */
+	LX_F_COMPONENT, /* glob */
+	LX_F_EVENT,     /* glob (fnmatch) */
+	LX_F_ZONE_PAIR, /* FROM:TO, each a glob, empty = any */
+	LX_F_RULE,      /* data.rule_id as text, data.rule_at (FILE:LINE) or data.rule_name; exact */
+	LX_F_ADDRESS,   /* ADDR, ADDR/LEN or ADDR-ADDR: any address field */
+	LX_F_SENDER,    /* glob, case-insensitive, data.env_from (or data.sender) */
+	LX_F_RECIPIENT, /* glob, case-insensitive, any of data.env_to (or data.recipients) */
 };
 
 struct lx_filter_span {
@@ -37,16 +37,26 @@ struct lx_filter_span {
 struct lx_filter {
 	bool has_since, has_until;
 	int64_t since_ns, until_ns;
-	char **component; size_t ncomponent;
-	char **event; size_t nevent;
-	char **zone_from, **zone_to; size_t nzone;
-	char **rule; size_t nrule;
-	struct lx_filter_span *addr; size_t naddr;
-	char **sender; size_t nsender;
-	char **recipient; size_t nrecipient;
+	char **component;
+	size_t ncomponent;
+	char **event;
+	size_t nevent;
+	char **zone_from, **zone_to;
+	size_t nzone;
+	char **rule;
+	size_t nrule;
+	struct lx_filter_span *addr;
+	size_t naddr;
+	char **sender;
+	size_t nsender;
+	char **recipient;
+	size_t nrecipient;
 };
 
-#define LX_FILTER_INIT {0}
+#define LX_FILTER_INIT \
+	{              \
+		0      \
+	}
 
 /* Add one option.  0, or -EINVAL (bad argument) / -E2BIG (too many), with
  * a reason in why. */

@@ -18,11 +18,21 @@ void lx_html_escn(struct strbuf *sb, const char *s, size_t n)
 	for (size_t i = 0; i < t.len; i++) {
 		unsigned char c = (unsigned char)t.buf[i];
 		switch (c) {
-		case '&': strbuf_puts(sb, "&amp;"); break;
-		case '<': strbuf_puts(sb, "&lt;"); break;
-		case '>': strbuf_puts(sb, "&gt;"); break;
-		case '"': strbuf_puts(sb, "&quot;"); break;
-		case '\'': strbuf_puts(sb, "&#39;"); break;
+		case '&':
+			strbuf_puts(sb, "&amp;");
+			break;
+		case '<':
+			strbuf_puts(sb, "&lt;");
+			break;
+		case '>':
+			strbuf_puts(sb, "&gt;");
+			break;
+		case '"':
+			strbuf_puts(sb, "&quot;");
+			break;
+		case '\'':
+			strbuf_puts(sb, "&#39;");
+			break;
 		default:
 			if (c < 0x20 && c != '\n' && c != '\t')
 				strbuf_putc(sb, ' ');
@@ -74,7 +84,7 @@ uint64_t lx_html_nice_max(uint64_t v)
 	uint64_t p = 1;
 	while (p <= v / 10)
 		p *= 10;
-	static const uint64_t steps[] = { 10, 20, 25, 50, 100 };
+	static const uint64_t steps[] = {10, 20, 25, 50, 100};
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
 		if (p * steps[i] / 10 >= v)
 			return p * steps[i] / 10;
@@ -94,8 +104,8 @@ static void axis_label(struct strbuf *sb, uint64_t v)
 static void legend(struct strbuf *sb, const struct lx_html_series *series, size_t nseries, int x, int y)
 {
 	for (size_t s = 0; s < nseries; s++) {
-		strbuf_printf(sb, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" rx=\"2\" fill=\"%s\"/>", x, y - 10,
-			      series[s].color);
+		strbuf_printf(sb, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" rx=\"2\" fill=\"%s\"/>", x,
+			      y - 10, series[s].color);
 		strbuf_printf(sb, "<text x=\"%d\" y=\"%d\" class=\"lg\">", x + 18, y);
 		lx_html_esc(sb, series[s].label);
 		strbuf_puts(sb, "</text>");
@@ -117,8 +127,8 @@ void lx_html_svg_columns(struct strbuf *sb, const char *const *cats, size_t ncat
 			max = sum;
 	}
 	uint64_t top_v = lx_html_nice_max(max);
-	strbuf_printf(sb, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\" aria-label=\"", width,
-		      height);
+	strbuf_printf(sb, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\" aria-label=\"",
+		      width, height);
 	lx_html_esc(sb, title);
 	strbuf_puts(sb, "\">");
 	legend(sb, series, nseries, left, 16);
@@ -149,7 +159,8 @@ void lx_html_svg_columns(struct strbuf *sb, const char *const *cats, size_t ncat
 				continue;
 			double h = (double)ph * (double)v / (double)top_v;
 			y -= h;
-			strbuf_printf(sb, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>",
+			strbuf_printf(sb,
+				      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>",
 				      x, y, bw, h, series[s].color);
 			lx_html_esc(sb, cats[c]);
 			strbuf_puts(sb, " ");
@@ -194,8 +205,8 @@ void lx_html_svg_hbars(struct strbuf *sb, const char *const *labels, size_t n, c
 	}
 	if (max == 0)
 		max = 1;
-	strbuf_printf(sb, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\" aria-label=\"", width,
-		      height);
+	strbuf_printf(sb, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\" aria-label=\"",
+		      width, height);
 	lx_html_esc(sb, title);
 	strbuf_puts(sb, "\">");
 	if (nseries > 1)
@@ -205,8 +216,8 @@ void lx_html_svg_hbars(struct strbuf *sb, const char *const *labels, size_t n, c
 		strbuf_printf(sb, "<text x=\"%d\" y=\"%d\" class=\"hl\">", label_w - 10, y + 18);
 		lx_html_esc_cut(sb, labels[i], (size_t)label_w / 8);
 		strbuf_puts(sb, "</text>");
-		strbuf_printf(sb, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"3\" class=\"track\"/>", label_w, y + 5,
-			      pw, row_h - 10);
+		strbuf_printf(sb, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"3\" class=\"track\"/>",
+			      label_w, y + 5, pw, row_h - 10);
 		double x = label_w;
 		uint64_t sum = 0;
 		for (size_t s = 0; s < nseries; s++) {
@@ -217,8 +228,8 @@ void lx_html_svg_hbars(struct strbuf *sb, const char *const *labels, size_t n, c
 			double w = (double)pw * (double)v / (double)max;
 			if (w < 2)
 				w = 2;
-			strbuf_printf(sb, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>", x,
-				      y + 5, w, row_h - 10, series[s].color);
+			strbuf_printf(sb, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>",
+				      x, y + 5, w, row_h - 10, series[s].color);
 			lx_html_esc(sb, labels[i]);
 			strbuf_puts(sb, " ");
 			lx_html_esc(sb, series[s].label);

@@ -125,7 +125,8 @@ void lx_json_text(struct json_object *v, struct strbuf *sb)
 		return;
 	}
 	default: {
-		const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		const char *s =
+			json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 		lx_json_utf8_repair(sb, s, strlen(s));
 		return;
 	}

@@ -70,7 +70,7 @@ static int connect_one(const struct addrinfo *ai, int timeout_ms, int *ret_fd)
 		return r;
 	}
 	if (r < 0) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
 		int n = poll(&p, 1, timeout_ms);
 		if (n <= 0) {
 			close(fd);
@@ -92,7 +92,7 @@ static int connect_one(const struct addrinfo *ai, int timeout_ms, int *ret_fd)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	*ret_fd = fd;
 	return 0;
@@ -100,7 +100,7 @@ static int connect_one(const struct addrinfo *ai, int timeout_ms, int *ret_fd)
 
 int lx_net_connect(const char *host, const char *port, int timeout_ms, int *ret_fd, char *why, size_t whylen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
 	struct addrinfo *res = NULL;
 	int g = getaddrinfo(host, port, &hints, &res);
 	if (g != 0) {
@@ -146,7 +146,7 @@ int lx_net_wait_acked(int fd, int timeout_ms)
 		if (ioctl(fd, SIOCOUTQ, &outq) < 0)
 			return -errno;
 		/* A closed or reset peer shows as readable with 0 bytes / an error. */
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (poll(&p, 1, 0) > 0) {
 			if (p.revents & (POLLERR | POLLHUP))
 				return -ECONNRESET;
@@ -159,7 +159,7 @@ int lx_net_wait_acked(int fd, int timeout_ms)
 			return 0;
 		if (monotime_ms() >= deadline)
 			return -ETIMEDOUT;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = sleep_us * 1000 };
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = sleep_us * 1000};
 		nanosleep(&ts, NULL);
 		if (sleep_us < 50000)
 			sleep_us *= 2;

@@ -22,8 +22,8 @@
 
 struct lx_out {
 	FILE *f;
-	char *path;    /* final path, NULL for stdout */
-	char *tmp;     /* temporary path, NULL for stdout or once renamed */
+	char *path; /* final path, NULL for stdout */
+	char *tmp;  /* temporary path, NULL for stdout or once renamed */
 	struct lx_cp932 *conv;
 	struct strbuf cbuf;
 	uint64_t replaced;

@@ -26,9 +26,9 @@ struct chain {
 	struct audit_verify_result *pre;
 	struct audit_verify_iter *it;
 	struct audit_verify_record cur;
-	bool have;        /* cur holds the chain's next line */
+	bool have; /* cur holds the chain's next line */
 	bool done;
-	bool advance;     /* cur was handed out: fetch the next one first */
+	bool advance; /* cur was handed out: fetch the next one first */
 	int64_t ns;
 	bool has_ns;
 	size_t file_hint; /* index into pre->files of the last line's file */
@@ -92,7 +92,7 @@ static int pass1(const struct audit_verify_opts *o, size_t chain, lx_reader_peek
 			ns = t;
 			has_ns = true;
 		}
-		struct lx_reader_rec rr = { .rec = &v, .chain = chain, .ns = ns, .has_ns = has_ns };
+		struct lx_reader_rec rr = {.rec = &v, .chain = chain, .ns = ns, .has_ns = has_ns};
 		peek(arg, &rr);
 	}
 	if (e == 0) {
@@ -108,7 +108,7 @@ int lx_reader_verify(struct lx_reader *r, lx_reader_peek_fn *peek, void *arg, ch
 {
 	for (size_t i = 0; i < r->n; i++) {
 		struct chain *c = &r->c[i];
-		struct audit_verify_opts o = { .key = r->key, .dir = c->dir };
+		struct audit_verify_opts o = {.key = r->key, .dir = c->dir};
 		for (int attempt = 0;; attempt++) {
 			audit_verify_result_free(c->pre);
 			c->pre = NULL;
@@ -120,7 +120,7 @@ int lx_reader_verify(struct lx_reader *r, lx_reader_peek_fn *peek, void *arg, ch
 			}
 			if (attempt >= TORN_RETRIES || !only_torn_tail(c->pre))
 				break;
-			struct timespec ts = { .tv_sec = 0, .tv_nsec = TORN_WAIT_MS * 1000000L };
+			struct timespec ts = {.tv_sec = 0, .tv_nsec = TORN_WAIT_MS * 1000000L};
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -212,7 +212,7 @@ int lx_reader_next(struct lx_reader *r, struct lx_reader_rec *ret)
 		if (!c->it && !c->done) {
 			if (!c->pre)
 				return -EINVAL;
-			struct audit_verify_opts o = { .key = r->key, .dir = c->dir };
+			struct audit_verify_opts o = {.key = r->key, .dir = c->dir};
 			int e = audit_verify_open(&o, &c->it);
 			if (e < 0)
 				return e;
@@ -242,7 +242,11 @@ int lx_reader_next(struct lx_reader *r, struct lx_reader_rec *ret)
 	if (best->pre->ok && v->status != AUDIT_REC_OK && !expl)
 		r->changed++;
 	*ret = (struct lx_reader_rec){
-		.rec = v, .chain = bi, .ns = best->ns, .has_ns = best->has_ns, .explained = expl,
+		.rec = v,
+		.chain = bi,
+		.ns = best->ns,
+		.has_ns = best->has_ns,
+		.explained = expl,
 	};
 	return 1;
 }

@@ -28,7 +28,7 @@ struct lx_reader_rec {
 	size_t chain;                          /* index of the directory */
 	int64_t ns;                            /* parsed ts, if has_ns */
 	bool has_ns;
-	bool explained;                        /* a torn line the writer acknowledged (a crash) */
+	bool explained; /* a torn line the writer acknowledged (a crash) */
 };
 
 /* dirs are borrowed for the reader's life. */

@@ -336,23 +336,30 @@ static void banners(struct strbuf *o, const struct lx_stats *st, const struct lx
 		total += m->chains[i].res->records;
 	if (chains_ok(m)) {
 		strbuf_puts(o, "<div class=\"banner b-ok\"><div class=\"ic\">✓</div><div><b>");
-		strbuf_puts(o, L(m, "改ざん検知: 監査ログの連鎖はすべて正常です", "Tamper check: every audit chain verifies"));
+		strbuf_puts(
+			o,
+			L(m, "改ざん検知: 監査ログの連鎖はすべて正常です", "Tamper check: every audit chain verifies"));
 		strbuf_puts(o, "</b><small>");
 		strbuf_printf(o, m->ja ? "%zu 系統のログ、計 " : "%zu log chain%s, ", m->nchains,
 			      m->ja ? "" : (m->nchains == 1 ? "" : "s"));
 		num(o, total);
-		strbuf_puts(o, L(m, " 件の記録を HMAC-SHA-256 の連鎖で検証しました（欠落・挿入・改変・順序入れ替えなし）",
-				 " records checked against their HMAC-SHA-256 chain: nothing missing, inserted, edited or reordered"));
+		strbuf_puts(
+			o,
+			L(m, " 件の記録を HMAC-SHA-256 の連鎖で検証しました（欠落・挿入・改変・順序入れ替えなし）",
+			  " records checked against their HMAC-SHA-256 chain: nothing missing, inserted, edited or reordered"));
 		strbuf_puts(o, "</small>");
 		chips(o, m);
 		strbuf_puts(o, "</div></div>\n");
 	} else {
 		strbuf_puts(o, "<div class=\"banner b-bad\"><div class=\"ic\">!</div><div><b>");
-		strbuf_puts(o, L(m, "警告: 監査ログの連鎖に異常があります（改ざん・欠落の可能性）",
-				 "WARNING: an audit chain is BROKEN (possible tampering or loss)"));
+		strbuf_puts(o,
+			    L(m, "警告: 監査ログの連鎖に異常があります（改ざん・欠落の可能性）",
+			      "WARNING: an audit chain is BROKEN (possible tampering or loss)"));
 		strbuf_puts(o, "</b><small>");
-		strbuf_puts(o, L(m, "異常のある記録は集計から除外しています。詳細は末尾の「ログの検証」を参照してください。",
-				 "Records that do not verify are left out of the figures. See \"Log verification\" below."));
+		strbuf_puts(
+			o,
+			L(m, "異常のある記録は集計から除外しています。詳細は末尾の「ログの検証」を参照してください。",
+			  "Records that do not verify are left out of the figures. See \"Log verification\" below."));
 		strbuf_puts(o, "</small><ul>");
 		for (size_t i = 0; i < m->nchains; i++) {
 			const struct audit_verify_result *r = m->chains[i].res;
@@ -384,9 +391,13 @@ static void banners(struct strbuf *o, const struct lx_stats *st, const struct lx
 	}
 	if (st->clock_records == 0) {
 		strbuf_puts(o, "<div class=\"banner b-warn\"><div class=\"ic\">?</div><div><b>");
-		strbuf_puts(o, L(m, "時刻同期: 期間中の時刻状態の記録がありません", "Clock: no clock status records in the period"));
+		strbuf_puts(o,
+			    L(m, "時刻同期: 期間中の時刻状態の記録がありません",
+			      "Clock: no clock status records in the period"));
 		strbuf_puts(o, "</b><small>");
-		strbuf_puts(o, L(m, "ログの時刻が正確であることを確認できません。", "The log times cannot be shown to be accurate."));
+		strbuf_puts(o,
+			    L(m, "ログの時刻が正確であることを確認できません。",
+			      "The log times cannot be shown to be accurate."));
 		strbuf_puts(o, "</small></div></div>\n");
 	} else if (st->clock_unsynced) {
 		strbuf_puts(o, "<div class=\"banner b-warn\"><div class=\"ic\">!</div><div><b>");
@@ -404,12 +415,14 @@ static void banners(struct strbuf *o, const struct lx_stats *st, const struct lx
 			strbuf_puts(o, " status records)");
 		}
 		strbuf_puts(o, "</b><small>");
-		strbuf_puts(o, L(m, "その間の記録の時刻は不正確な可能性があります。詳細は「時刻同期」を参照してください。",
-				 "Times recorded then may be inaccurate; see \"Clock\" below."));
+		strbuf_puts(o,
+			    L(m, "その間の記録の時刻は不正確な可能性があります。詳細は「時刻同期」を参照してください。",
+			      "Times recorded then may be inaccurate; see \"Clock\" below."));
 		strbuf_puts(o, "</small></div></div>\n");
 	} else {
 		strbuf_puts(o, "<div class=\"banner b-ok\"><div class=\"ic\">✓</div><div><b>");
-		strbuf_puts(o, L(m, "時刻同期: 期間中は常に同期していました", "Clock: synchronised throughout the period"));
+		strbuf_puts(
+			o, L(m, "時刻同期: 期間中は常に同期していました", "Clock: synchronised throughout the period"));
 		strbuf_puts(o, "</b><small>");
 		num(o, st->clock_records);
 		strbuf_puts(o, L(m, " 件の時刻状態の記録", " clock status records"));
@@ -431,8 +444,9 @@ static void banners(struct strbuf *o, const struct lx_stats *st, const struct lx
 			num(o, st->lost_records);
 		}
 		strbuf_puts(o, "</b><small>");
-		strbuf_puts(o, L(m, "書き込みが追いつかなかった、または書き込みに失敗した記録の数です（audit.lost）。",
-				 "Records the writer could not keep up with or could not write (audit.lost)."));
+		strbuf_puts(o,
+			    L(m, "書き込みが追いつかなかった、または書き込みに失敗した記録の数です（audit.lost）。",
+			      "Records the writer could not keep up with or could not write (audit.lost)."));
 		strbuf_puts(o, "</small></div></div>\n");
 	}
 }
@@ -485,7 +499,8 @@ static void cards(struct strbuf *o, const struct lx_stats *st, const struct lx_r
 	uint64_t loads = 0;
 	for (size_t i = 0; i < st->npolicies; i++)
 		loads += strcmp(st->policies[i].event, "policy.load") == 0;
-	card(o, "", L(m, "ポリシーの適用", "Policy loads"), loads, L(m, "期間中の policy.load", "policy.load in the period"));
+	card(o, "", L(m, "ポリシーの適用", "Policy loads"), loads,
+	     L(m, "期間中の policy.load", "policy.load in the period"));
 	card(o, "", L(m, "設定変更", "Configuration changes"), st->nchanges + st->changes_dropped, "config.change");
 	card(o, "", L(m, "起動・停止", "Starts and stops"), st->lifecycle_starts + st->lifecycle_stops,
 	     "lifecycle.start / stop");
@@ -497,8 +512,9 @@ static void flows_section(struct strbuf *o, const struct lx_stats *st, const str
 	strbuf_puts(o, "<section><h2>");
 	strbuf_puts(o, L(m, "日別の通信（許可・拒否）", "Flows per day (allowed and denied)"));
 	strbuf_puts(o, "</h2><p class=\"note\">");
-	strbuf_puts(o, L(m, "新しい通信ごとの判定（flow.decision）。拒否には reject（即時通知）を含みます。",
-			 "Decisions on new flows (flow.decision); denied includes reject."));
+	strbuf_puts(o,
+		    L(m, "新しい通信ごとの判定（flow.decision）。拒否には reject（即時通知）を含みます。",
+		      "Decisions on new flows (flow.decision); denied includes reject."));
 	strbuf_puts(o, "</p>");
 	size_t nd;
 	const char **days = days_of(st, &nd);
@@ -508,8 +524,8 @@ static void flows_section(struct strbuf *o, const struct lx_stats *st, const str
 		de[i] = day_count(st->day_flow, days[i], "D");
 	}
 	struct lx_html_series s[] = {
-		{ L(m, "許可", "allowed"), C_ALLOW, al },
-		{ L(m, "拒否", "denied"), C_DENY, de },
+		{L(m, "許可", "allowed"), C_ALLOW, al},
+		{L(m, "拒否", "denied"), C_DENY, de},
 	};
 	lx_html_svg_columns(o, days, nd, s, 2, 1100, 300, L(m, "日別の通信", "Flows per day"));
 
@@ -527,8 +543,8 @@ static void flows_section(struct strbuf *o, const struct lx_stats *st, const str
 			pd[i] = p[i].denied;
 		}
 		struct lx_html_series ps[] = {
-			{ L(m, "許可", "allowed"), C_ALLOW, pa },
-			{ L(m, "拒否", "denied"), C_DENY, pd },
+			{L(m, "許可", "allowed"), C_ALLOW, pa},
+			{L(m, "拒否", "denied"), C_DENY, pd},
 		};
 		lx_html_svg_hbars(o, labels, np, ps, 2, 1100, 250, L(m, "ゾーン間の通信", "Flows between zones"));
 		for (size_t i = 0; i < np; i++)
@@ -539,9 +555,10 @@ static void flows_section(struct strbuf *o, const struct lx_stats *st, const str
 
 		strbuf_puts(o, "<h3>");
 		strbuf_puts(o, L(m, "日別・ゾーン間の内訳", "Per day and zone pair"));
-		strbuf_printf(o, "</h3><table><tr><th>%s</th><th>%s</th><th class=\"n\">%s</th><th class=\"n\">%s</th></tr>",
-			      L(m, "日付", "Day"), L(m, "送信元ゾーン → 宛先ゾーン", "From zone → to zone"),
-			      L(m, "許可", "Allowed"), L(m, "拒否", "Denied"));
+		strbuf_printf(
+			o, "</h3><table><tr><th>%s</th><th>%s</th><th class=\"n\">%s</th><th class=\"n\">%s</th></tr>",
+			L(m, "日付", "Day"), L(m, "送信元ゾーン → 宛先ゾーン", "From zone → to zone"),
+			L(m, "許可", "Allowed"), L(m, "拒否", "Denied"));
 		size_t rows = 0;
 		for (size_t d = 0; d < nd && rows < LIST_ROWS; d++) {
 			size_t first = 1, cnt = 0;
@@ -582,7 +599,8 @@ static void flows_section(struct strbuf *o, const struct lx_stats *st, const str
 			strbuf_printf(o, "<p class=\"note\">%s</p>",
 				      L(m, "表示は先頭 200 行までです。", "Only the first 200 rows are shown."));
 	} else {
-		strbuf_printf(o, "<p class=\"empty\">%s</p>", L(m, "期間中の通信の記録はありません。", "No flow records in the period."));
+		strbuf_printf(o, "<p class=\"empty\">%s</p>",
+			      L(m, "期間中の通信の記録はありません。", "No flow records in the period."));
 	}
 	pairs_free(p, np);
 	free(al);
@@ -595,8 +613,9 @@ static void denied_section(struct strbuf *o, const struct lx_stats *st, const st
 {
 	strbuf_puts(o, "<section><h2>");
 	strbuf_puts(o, L(m, "拒否の多い送信元", "Top denied sources"));
-	strbuf_printf(o, "</h2><p class=\"note\">%s</p>",
-		      L(m, "拒否された通信の送信元アドレス（上位 10 件）。", "Source addresses of denied flows (top 10)."));
+	strbuf_printf(
+		o, "</h2><p class=\"note\">%s</p>",
+		L(m, "拒否された通信の送信元アドレス（上位 10 件）。", "Source addresses of denied flows (top 10)."));
 	size_t n;
 	const struct lx_tally_entry **e = lx_tally_sorted(st->denied_src, &n);
 	if (n == 0) {
@@ -609,7 +628,7 @@ static void denied_section(struct strbuf *o, const struct lx_stats *st, const st
 			labels[i] = e[i]->key;
 			v[i] = e[i]->n;
 		}
-		struct lx_html_series s[] = { { L(m, "拒否", "denied"), C_DENY, v } };
+		struct lx_html_series s[] = {{L(m, "拒否", "denied"), C_DENY, v}};
 		strbuf_puts(o, "<div class=\"grid2\"><div>");
 		lx_html_svg_hbars(o, labels, k, s, 1, 520, 170, L(m, "拒否の多い送信元", "Top denied sources"));
 		strbuf_printf(o, "</div><div><table><tr><th>#</th><th>%s</th><th>%s</th><th class=\"n\">%s</th></tr>",
@@ -645,9 +664,11 @@ static void mail_section(struct strbuf *o, const struct lx_stats *st, const stru
 {
 	strbuf_puts(o, "<section><h2>");
 	strbuf_puts(o, L(m, "メールの無害化", "Mail sanitisation"));
-	strbuf_printf(o, "</h2><p class=\"note\">%s</p>",
-		      L(m, "インターネットメールの本文テキスト化と添付ファイルの削除（mail.sanitized）。形式は申告ではなく内容から判定した実際の形式です。",
-			"Internet mail turned into text, attachments removed (mail.sanitized). Types are what the content really is, not what the sender declared."));
+	strbuf_printf(
+		o, "</h2><p class=\"note\">%s</p>",
+		L(m,
+		  "インターネットメールの本文テキスト化と添付ファイルの削除（mail.sanitized）。形式は申告ではなく内容から判定した実際の形式です。",
+		  "Internet mail turned into text, attachments removed (mail.sanitized). Types are what the content really is, not what the sender declared."));
 	size_t nd;
 	const char **days = days_of(st, &nd);
 	uint64_t *ml = xcalloc(nd + 1, sizeof *ml), *at = xcalloc(nd + 1, sizeof *at);
@@ -664,8 +685,8 @@ static void mail_section(struct strbuf *o, const struct lx_stats *st, const stru
 		strbuf_puts(o, "<div class=\"grid2\"><div><h3>");
 		strbuf_puts(o, L(m, "日別の件数", "Per day"));
 		strbuf_puts(o, "</h3>");
-		struct lx_html_series s1[] = { { L(m, "無害化したメール", "mails"), C_MAIL, ml } };
-		struct lx_html_series s2[] = { { L(m, "削除した添付", "attachments removed"), C_ATT, at } };
+		struct lx_html_series s1[] = {{L(m, "無害化したメール", "mails"), C_MAIL, ml}};
+		struct lx_html_series s2[] = {{L(m, "削除した添付", "attachments removed"), C_ATT, at}};
 		lx_html_svg_columns(o, days, nd, s1, 1, 540, 220, L(m, "日別の無害化メール", "Mails per day"));
 		lx_html_svg_columns(o, days, nd, s2, 1, 540, 220, L(m, "日別の削除した添付", "Attachments per day"));
 		strbuf_puts(o, "</div><div><h3>");
@@ -681,12 +702,13 @@ static void mail_section(struct strbuf *o, const struct lx_stats *st, const stru
 				labels[i] = e[i]->key;
 				v[i] = e[i]->n;
 			}
-			struct lx_html_series s[] = { { L(m, "件数", "count"), C_ATT, v } };
+			struct lx_html_series s[] = {{L(m, "件数", "count"), C_ATT, v}};
 			lx_html_svg_hbars(o, labels, k, s, 1, 540, 230, L(m, "実際の形式別", "By true type"));
 			free(labels);
 			free(v);
 		} else {
-			strbuf_printf(o, "<p class=\"empty\">%s</p>", L(m, "添付の削除はありません。", "No attachments removed."));
+			strbuf_printf(o, "<p class=\"empty\">%s</p>",
+				      L(m, "添付の削除はありません。", "No attachments removed."));
 		}
 		free(e);
 		strbuf_puts(o, "</div></div>");
@@ -739,16 +761,19 @@ static void policy_section(struct strbuf *o, const struct lx_stats *st, const st
 {
 	strbuf_puts(o, "<section><h2>");
 	strbuf_puts(o, L(m, "適用されたポリシー", "Policy versions in force"));
-	strbuf_printf(o, "</h2><p class=\"note\">%s</p>",
-		      L(m, "ポリシーのコンパイルと適用（policy.compile / policy.load）。ポリシー SHA-256 はポリシーファイル、ルール表 SHA-256 はコンパイル済みのルール表のハッシュです。",
-			"Policy compilations and loads (policy.compile / policy.load): the policy files' hash and the compiled rule table's hash."));
+	strbuf_printf(
+		o, "</h2><p class=\"note\">%s</p>",
+		L(m,
+		  "ポリシーのコンパイルと適用（policy.compile / policy.load）。ポリシー SHA-256 はポリシーファイル、ルール表 SHA-256 はコンパイル済みのルール表のハッシュです。",
+		  "Policy compilations and loads (policy.compile / policy.load): the policy files' hash and the compiled rule table's hash."));
 	if (!st->npolicies && !st->have_before) {
 		strbuf_printf(o, "<p class=\"empty\">%s</p></section>\n",
 			      L(m, "ポリシーの記録はありません。", "No policy records."));
 		return;
 	}
-	strbuf_printf(o, "<table><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th>"
-			 "<th>%s</th></tr>",
+	strbuf_printf(o,
+		      "<table><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th>"
+		      "<th>%s</th></tr>",
 		      L(m, "時刻", "Time"), L(m, "種別", "Event"), L(m, "ホスト", "Host"), L(m, "ポリシー", "Policy"),
 		      L(m, "版", "Version"), L(m, "ポリシー SHA-256", "Policy SHA-256"),
 		      L(m, "ルール表 SHA-256", "Table SHA-256"), L(m, "結果", "Result"));
@@ -762,10 +787,12 @@ static void policy_section(struct strbuf *o, const struct lx_stats *st, const st
 	if (st->nchanges) {
 		strbuf_puts(o, "<h3>");
 		strbuf_puts(o, L(m, "設定変更", "Configuration changes"));
-		strbuf_printf(o, "</h3><table><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
-			      L(m, "時刻", "Time"), L(m, "ホスト", "Host"), L(m, "変更対象", "What"),
-			      L(m, "変更前 SHA-256", "Old SHA-256"), L(m, "変更後 SHA-256", "New SHA-256"),
-			      L(m, "操作者", "User"), L(m, "経路", "Via"));
+		strbuf_printf(
+			o,
+			"</h3><table><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+			L(m, "時刻", "Time"), L(m, "ホスト", "Host"), L(m, "変更対象", "What"),
+			L(m, "変更前 SHA-256", "Old SHA-256"), L(m, "変更後 SHA-256", "New SHA-256"),
+			L(m, "操作者", "User"), L(m, "経路", "Via"));
 		for (size_t i = 0; i < st->nchanges && i < LIST_ROWS; i++) {
 			const struct lx_stats_change *c = &st->changes[i];
 			strbuf_puts(o, "<tr>");
@@ -793,9 +820,10 @@ static void clock_section(struct strbuf *o, const struct lx_stats *st, const str
 {
 	strbuf_puts(o, "<section><h2>");
 	strbuf_puts(o, L(m, "時刻同期", "Clock"));
-	strbuf_printf(o, "</h2><p class=\"note\">%s</p>",
-		      L(m, "装置のカーネル時刻の同期状態（clock.status、1 時間ごと）。ログの時刻の正確さの根拠です。",
-			"The appliance's kernel clock state (clock.status, hourly): the basis for trusting log times."));
+	strbuf_printf(
+		o, "</h2><p class=\"note\">%s</p>",
+		L(m, "装置のカーネル時刻の同期状態（clock.status、1 時間ごと）。ログの時刻の正確さの根拠です。",
+		  "The appliance's kernel clock state (clock.status, hourly): the basis for trusting log times."));
 	strbuf_puts(o, "<p>");
 	if (st->clock_unsynced)
 		strbuf_printf(o, "<span class=\"tag t-warn\">%s</span> ", L(m, "非同期あり", "unsynchronised"));
@@ -837,18 +865,21 @@ static void verify_section(struct strbuf *o, const struct lx_stats *st, const st
 {
 	strbuf_puts(o, "<section><h2>");
 	strbuf_puts(o, L(m, "ログの検証", "Log verification"));
-	strbuf_printf(o, "</h2><p class=\"note\">%s</p>",
-		      L(m, "各ディレクトリのログ全体を HMAC-SHA-256 の連鎖で検証した結果です（集計期間に限らず全記録）。",
-			"Each directory's whole log checked against its HMAC-SHA-256 chain (all records, not only the period)."));
+	strbuf_printf(
+		o, "</h2><p class=\"note\">%s</p>",
+		L(m, "各ディレクトリのログ全体を HMAC-SHA-256 の連鎖で検証した結果です（集計期間に限らず全記録）。",
+		  "Each directory's whole log checked against its HMAC-SHA-256 chain (all records, not only the period)."));
 	for (size_t i = 0; i < m->nchains; i++) {
 		const struct audit_verify_result *r = m->chains[i].res;
 		strbuf_puts(o, "<h3><code>");
 		esc(o, m->chains[i].dir);
 		strbuf_printf(o, "</code> <span class=\"tag %s\">%s</span></h3>", r->ok ? "t-ok" : "t-bad",
 			      r->ok ? L(m, "正常", "OK") : L(m, "異常", "BROKEN"));
-		strbuf_printf(o, "<table><tr><th>%s</th><th class=\"n\">%s</th><th class=\"n\">%s</th><th>%s</th><th>%s</th></tr>",
-			      L(m, "ファイル", "File"), L(m, "記録", "Records"), L(m, "連番", "Seq"),
-			      L(m, "最初の記録", "First record"), L(m, "最後の記録", "Last record"));
+		strbuf_printf(
+			o,
+			"<table><tr><th>%s</th><th class=\"n\">%s</th><th class=\"n\">%s</th><th>%s</th><th>%s</th></tr>",
+			L(m, "ファイル", "File"), L(m, "記録", "Records"), L(m, "連番", "Seq"),
+			L(m, "最初の記録", "First record"), L(m, "最後の記録", "Last record"));
 		for (size_t f = 0; f < r->nfiles && f < LIST_ROWS; f++) {
 			const struct audit_verify_file *vf = &r->files[f];
 			strbuf_puts(o, "<tr><td class=\"mono\">");
@@ -876,12 +907,14 @@ static void verify_section(struct strbuf *o, const struct lx_stats *st, const st
 				strbuf_free(&t);
 			}
 			if (r->nbreaks + r->breaks_dropped > BREAKS_SHOWN)
-				strbuf_printf(o, "<li>%s</li>", L(m, "…（すべては verify で確認できます）", "… (run verify for all)"));
+				strbuf_printf(o, "<li>%s</li>",
+					      L(m, "…（すべては verify で確認できます）", "… (run verify for all)"));
 			strbuf_puts(o, "</ul>");
 		}
 		if (r->last_mac[0]) {
 			strbuf_puts(o, "<p class=\"note\">");
-			strbuf_puts(o, L(m, "最後の記録（次回検証の起点）: ", "Last record (anchor for the next check): "));
+			strbuf_puts(
+				o, L(m, "最後の記録（次回検証の起点）: ", "Last record (anchor for the next check): "));
 			strbuf_printf(o, "seq %" PRIu64 " <span class=\"mono\">", r->last_seq);
 			esc(o, r->last_mac);
 			strbuf_puts(o, "</span></p>");
@@ -889,7 +922,9 @@ static void verify_section(struct strbuf *o, const struct lx_stats *st, const st
 	}
 	if (st->unverified) {
 		strbuf_puts(o, "<p class=\"note\">");
-		strbuf_puts(o, L(m, "期間中の検証できない行（集計から除外）: ", "Lines in the period that do not verify (left out): "));
+		strbuf_puts(o,
+			    L(m, "期間中の検証できない行（集計から除外）: ",
+			      "Lines in the period that do not verify (left out): "));
 		num(o, st->unverified);
 		strbuf_puts(o, "</p>");
 	}
@@ -898,9 +933,10 @@ static void verify_section(struct strbuf *o, const struct lx_stats *st, const st
 
 void lx_report_render(struct strbuf *o, const struct lx_stats *st, const struct lx_report_meta *m)
 {
-	strbuf_printf(o, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
-			 "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-			 "<meta name=\"generator\" content=\"sekisho-logexport ",
+	strbuf_printf(o,
+		      "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+		      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+		      "<meta name=\"generator\" content=\"sekisho-logexport ",
 		      m->ja ? "ja" : "en");
 	esc(o, m->version);
 	strbuf_puts(o, "\"><title>");
@@ -925,9 +961,11 @@ void lx_report_render(struct strbuf *o, const struct lx_stats *st, const struct 
 	strbuf_puts(o, "<footer>");
 	strbuf_puts(o, L(m, "この報告書は sekisho-logexport ", "Generated by sekisho-logexport "));
 	esc(o, m->version);
-	strbuf_puts(o, L(m, " が改ざん検知付きの監査ログ（JSON Lines、記録ごとの HMAC-SHA-256 連鎖）から作成しました。"
-			   "記録そのものは export（CSV / JSON Lines / CEF）で取り出せます。",
-			 " from the tamper-evident audit logs (JSON Lines, one HMAC-SHA-256 chain per directory). "
-			 "The records themselves are available through export (CSV / JSON Lines / CEF)."));
+	strbuf_puts(o,
+		    L(m,
+		      " が改ざん検知付きの監査ログ（JSON Lines、記録ごとの HMAC-SHA-256 連鎖）から作成しました。"
+		      "記録そのものは export（CSV / JSON Lines / CEF）で取り出せます。",
+		      " from the tamper-evident audit logs (JSON Lines, one HMAC-SHA-256 chain per directory). "
+		      "The records themselves are available through export (CSV / JSON Lines / CEF)."));
 	strbuf_puts(o, "</footer></main></body></html>\n");
 }

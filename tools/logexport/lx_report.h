@@ -19,9 +19,9 @@ struct lx_report_chain {
 
 struct lx_report_meta {
 	bool ja;
-	const char *since, *until;       /* the period as given (display) */
-	const char *generated;           /* local RFC 3339 */
-	const char *version;             /* tool version */
+	const char *since, *until; /* the period as given (display) */
+	const char *generated;     /* local RFC 3339 */
+	const char *version;       /* tool version */
 	const struct lx_report_chain *chains;
 	size_t nchains;
 };

@@ -23,8 +23,7 @@
 #include "tools/logexport/lx_json.h"
 #include "tools/logexport/lx_time.h"
 
-__attribute__((format(printf, 3, 4)))
-static void why_printf(char *why, size_t n, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void why_printf(char *why, size_t n, const char *fmt, ...)
 {
 	if (!why || !n)
 		return;
@@ -87,10 +86,10 @@ int lx_state_load(const char *path, struct lx_state *ret_state, char *why, size_
 	struct lx_state st = {0};
 	uint64_t version = 0;
 	bool ok = o && json_object_is_type(o, json_type_object) && lx_json_u64(o, "version", &version) &&
-		  version == 1 && copy_str(o, "dir", st.dir, sizeof st.dir) && lx_json_u64(o, "seq", &st.seq) &&
-		  copy_str(o, "mac", st.mac, sizeof st.mac) && (st.mac[0] == '\0' || is_mac(st.mac)) &&
-		  copy_str(o, "file", st.file, sizeof st.file) && !strchr(st.file, '/') &&
-		  lx_json_u64(o, "offset", &st.offset);
+		version == 1 && copy_str(o, "dir", st.dir, sizeof st.dir) && lx_json_u64(o, "seq", &st.seq) &&
+		copy_str(o, "mac", st.mac, sizeof st.mac) && (st.mac[0] == '\0' || is_mac(st.mac)) &&
+		copy_str(o, "file", st.file, sizeof st.file) && !strchr(st.file, '/') &&
+		lx_json_u64(o, "offset", &st.offset);
 	if (ok) {
 		copy_str(o, "to", st.to, sizeof st.to);
 		copy_str(o, "updated", st.updated, sizeof st.updated);

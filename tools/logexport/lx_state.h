@@ -15,14 +15,14 @@
 #define LX_STATE_MAX_BYTES 8192
 
 struct lx_state {
-	char dir[4096];      /* the log directory (real path) the state belongs to */
-	char to[300];        /* collector, informational */
-	uint64_t seq;        /* last record sent and acknowledged (0: none yet) */
+	char dir[4096]; /* the log directory (real path) the state belongs to */
+	char to[300];   /* collector, informational */
+	uint64_t seq;   /* last record sent and acknowledged (0: none yet) */
 	char mac[65];
-	char file[128];      /* its file's name */
-	uint64_t offset;     /* its line's byte offset in that file */
-	uint64_t sent;       /* records sent over the state's life */
-	char updated[40];    /* when the state was written (local RFC 3339) */
+	char file[128];   /* its file's name */
+	uint64_t offset;  /* its line's byte offset in that file */
+	uint64_t sent;    /* records sent over the state's life */
+	char updated[40]; /* when the state was written (local RFC 3339) */
 };
 
 /* Load PATH.  -ENOENT when there is none (start from the beginning);

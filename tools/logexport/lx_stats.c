@@ -151,7 +151,7 @@ static void add_clock(struct lx_stats *st, struct json_object *rec, struct json_
 		st->clocks_dropped++;
 		return;
 	}
-	struct lx_stats_clock c = { .synced = synced };
+	struct lx_stats_clock c = {.synced = synced};
 	field(c.ts, sizeof c.ts, lx_json_get(rec, "ts"));
 	field(c.host, sizeof c.host, lx_json_get(rec, "host"));
 	field(c.source, sizeof c.source, lx_json_get(d, "source"));

@@ -23,12 +23,12 @@ struct json_object;
 
 struct lx_stats_policy {
 	char ts[40], host[64], component[40], event[24];
-	char name[160];      /* policy_name, else file, else table */
-	char version[80];    /* version, else "gen N" */
-	char sha256[72];     /* policy_sha256 */
+	char name[160];   /* policy_name, else file, else table */
+	char version[80]; /* version, else "gen N" */
+	char sha256[72];  /* policy_sha256 */
 	char table_sha256[72];
 	char result[40];
-	bool before_period;   /* the last load before the period: in force at its start */
+	bool before_period; /* the last load before the period: in force at its start */
 };
 
 struct lx_stats_clock {
@@ -42,33 +42,39 @@ struct lx_stats_change {
 };
 
 struct lx_stats {
-	uint64_t records;            /* verified records in the period */
+	uint64_t records; /* verified records in the period */
 	char first_ts[40], last_ts[40];
-	struct lx_tally *days;       /* "YYYY-MM-DD" -> records */
-	struct lx_tally *hosts;      /* host -> records */
-	struct lx_tally *events;     /* event -> records */
-	struct lx_tally *day_flow;   /* "DAY\tA" / "DAY\tD" -> flows */
-	struct lx_tally *pairs;      /* "FROM\tTO\tA|D" -> flows */
-	struct lx_tally *day_pairs;  /* "DAY\tFROM\tTO\tA|D" -> flows */
-	struct lx_tally *zone_desc;  /* zone -> count, extra = description */
-	struct lx_tally *denied_src; /* src -> denied flows, extra = "FROM → TO" first seen */
-	struct lx_tally *day_mail;   /* "DAY" -> mails sanitised */
-	struct lx_tally *day_att;    /* "DAY" -> attachments removed */
-	struct lx_tally *att_types;  /* detected_type -> attachments removed */
+	struct lx_tally *days;         /* "YYYY-MM-DD" -> records */
+	struct lx_tally *hosts;        /* host -> records */
+	struct lx_tally *events;       /* event -> records */
+	struct lx_tally *day_flow;     /* "DAY\tA" / "DAY\tD" -> flows */
+	struct lx_tally *pairs;        /* "FROM\tTO\tA|D" -> flows */
+	struct lx_tally *day_pairs;    /* "DAY\tFROM\tTO\tA|D" -> flows */
+	struct lx_tally *zone_desc;    /* zone -> count, extra = description */
+	struct lx_tally *denied_src;   /* src -> denied flows, extra = "FROM → TO" first seen */
+	struct lx_tally *day_mail;     /* "DAY" -> mails sanitised */
+	struct lx_tally *day_att;      /* "DAY" -> attachments removed */
+	struct lx_tally *att_types;    /* detected_type -> attachments removed */
 	struct lx_tally *policy_names; /* policy_sha256 -> count, extra = policy_name (from policy.compile) */
 	uint64_t flows_allowed, flows_denied, mails, mails_with_removed, attachments;
-	uint64_t lost_records;       /* sum of audit.lost counts */
+	uint64_t lost_records; /* sum of audit.lost counts */
 	uint64_t lost_reports;
-	struct lx_stats_policy *policies; size_t npolicies; uint64_t policies_dropped;
-	struct lx_stats_policy before;    /* last policy.load before the period */
+	struct lx_stats_policy *policies;
+	size_t npolicies;
+	uint64_t policies_dropped;
+	struct lx_stats_policy before; /* last policy.load before the period */
 	bool have_before;
-	struct lx_stats_clock *clocks; size_t nclocks; uint64_t clocks_dropped; /* unsynchronised ones */
+	struct lx_stats_clock *clocks;
+	size_t nclocks;
+	uint64_t clocks_dropped; /* unsynchronised ones */
 	uint64_t clock_records, clock_unsynced;
-	int64_t clock_max_offset_us;     /* largest |offset_us| seen */
+	int64_t clock_max_offset_us; /* largest |offset_us| seen */
 	bool have_clock_offset;
-	struct lx_stats_change *changes; size_t nchanges; uint64_t changes_dropped;
+	struct lx_stats_change *changes;
+	size_t nchanges;
+	uint64_t changes_dropped;
 	uint64_t lifecycle_starts, lifecycle_stops;
-	uint64_t unverified;         /* lines in the period that did not verify (not counted above) */
+	uint64_t unverified; /* lines in the period that did not verify (not counted above) */
 };
 
 struct lx_stats *lx_stats_new(void);

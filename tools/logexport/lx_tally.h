@@ -21,7 +21,7 @@ struct lx_tally_entry {
 struct lx_tally {
 	struct lx_tally_entry *slots;
 	size_t cap, len;
-	uint64_t overflow;  /* counts of keys that did not fit */
+	uint64_t overflow; /* counts of keys that did not fit */
 	uint64_t total;
 };
 

@@ -28,7 +28,7 @@ static bool take_digits(const char **p, int n, int *ret)
 
 static int days_in_month(int y, int m)
 {
-	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
 		return 29;
 	return dm[m - 1];
@@ -51,8 +51,13 @@ static bool parse_date(const char **p, int *y, int *m, int *d)
 static int local_to_ns(int y, int mo, int d, int h, int mi, int s, int64_t frac_ns, int64_t *ret_ns)
 {
 	struct tm tm = {
-		.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-		.tm_hour = h, .tm_min = mi, .tm_sec = s, .tm_isdst = -1,
+		.tm_year = y - 1900,
+		.tm_mon = mo - 1,
+		.tm_mday = d,
+		.tm_hour = h,
+		.tm_min = mi,
+		.tm_sec = s,
+		.tm_isdst = -1,
 	};
 	time_t t = mktime(&tm);
 	if (t == (time_t)-1 && !(tm.tm_year == 69 && tm.tm_mon == 11 && tm.tm_mday == 31))

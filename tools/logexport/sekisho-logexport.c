@@ -59,10 +59,10 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "verify", cmd_verify_main },
-		{ "export", cmd_export_main },
-		{ "forward", cmd_forward_main },
-		{ "report", cmd_report_main },
+		{"verify", cmd_verify_main},
+		{"export", cmd_export_main},
+		{"forward", cmd_forward_main},
+		{"report", cmd_report_main},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(cmd, cmds[i].name) == 0)

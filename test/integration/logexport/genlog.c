@@ -63,8 +63,8 @@ static void die(const char *what, int err, const char *why)
 
 struct flow_kind {
 	const char *from, *to, *in_if, *out_if;
-	const char *src4, *dst4;       /* an address, or a prefix ending in '.' that gets a host number */
-	const char *src6, *dst6;       /* the same with ':' and a hex number; NULL: IPv4 only */
+	const char *src4, *dst4; /* an address, or a prefix ending in '.' that gets a host number */
+	const char *src6, *dst6; /* the same with ':' and a hex number; NULL: IPv4 only */
 	const char *proto;
 	unsigned dport;
 	const char *action;
@@ -75,24 +75,24 @@ struct flow_kind {
 };
 
 static const struct flow_kind flows[] = {
-	{ "lgwan", "internet", "eth2", "eth3", "198.18.20.", "203.0.113.", "2001:db8:20:80::", "2001:db8:30::",
-	  "tcp", 443, "reject", 17, "LGWAN からの外部直接通信禁止", 44, 20 },
-	{ "lgwan", "internet", "eth2", "eth3", "198.18.20.", "198.51.100.", NULL, NULL,
-	  "udp", 53, "deny", 0, "既定: すべて拒否", 47, 6 },
-	{ "lgwan", "internet", "eth2", "eth3", "198.18.20.", "198.18.30.50", NULL, NULL,
-	  "tcp", 3389, "allow", 5, "仮想ブラウザ利用", 26, 25 },
-	{ "internet", "self", "eth3", "", "203.0.113.", "198.18.30.1", NULL, NULL,
-	  "tcp", 25, "allow", 1, "インターネットからのメール受信", 20, 12 },
-	{ "self", "lgwan", "", "eth2", "198.18.20.1", "198.18.20.25", NULL, NULL,
-	  "tcp", 25, "allow", 2, "無害化後のメール配送", 21, 10 },
-	{ "mynumber", "lgwan-wan", "eth1", "eth5", "198.18.10.", "198.19.1.10", NULL, NULL,
-	  "tcp", 443, "allow", 6, "中間サーバー連携", 29, 4 },
-	{ "mynumber", "internet", "eth1", "eth3", "198.18.10.", "192.0.2.", NULL, NULL,
-	  "tcp", 443, "deny", 0, "既定: すべて拒否", 47, 2 },
-	{ "lgwan", "lgwan-wan", "eth2", "eth5", "198.18.20.", "198.19.2.", NULL, NULL,
-	  "tcp", 443, "allow", 7, "LGWAN-ASP 利用", 32, 15 },
-	{ "internet", "lgwan", "eth3", "eth2", "192.0.2.", "198.18.20.25", "2001:db8:30::", "2001:db8:20::25",
-	  "tcp", 25, "deny", 0, "既定: すべて拒否", 47, 6 },
+	{"lgwan", "internet", "eth2", "eth3", "198.18.20.", "203.0.113.", "2001:db8:20:80::", "2001:db8:30::", "tcp",
+	 443, "reject", 17, "LGWAN からの外部直接通信禁止", 44, 20},
+	{"lgwan", "internet", "eth2", "eth3", "198.18.20.", "198.51.100.", NULL, NULL, "udp", 53, "deny", 0,
+	 "既定: すべて拒否", 47, 6},
+	{"lgwan", "internet", "eth2", "eth3", "198.18.20.", "198.18.30.50", NULL, NULL, "tcp", 3389, "allow", 5,
+	 "仮想ブラウザ利用", 26, 25},
+	{"internet", "self", "eth3", "", "203.0.113.", "198.18.30.1", NULL, NULL, "tcp", 25, "allow", 1,
+	 "インターネットからのメール受信", 20, 12},
+	{"self", "lgwan", "", "eth2", "198.18.20.1", "198.18.20.25", NULL, NULL, "tcp", 25, "allow", 2,
+	 "無害化後のメール配送", 21, 10},
+	{"mynumber", "lgwan-wan", "eth1", "eth5", "198.18.10.", "198.19.1.10", NULL, NULL, "tcp", 443, "allow", 6,
+	 "中間サーバー連携", 29, 4},
+	{"mynumber", "internet", "eth1", "eth3", "198.18.10.", "192.0.2.", NULL, NULL, "tcp", 443, "deny", 0,
+	 "既定: すべて拒否", 47, 2},
+	{"lgwan", "lgwan-wan", "eth2", "eth5", "198.18.20.", "198.19.2.", NULL, NULL, "tcp", 443, "allow", 7,
+	 "LGWAN-ASP 利用", 32, 15},
+	{"internet", "lgwan", "eth3", "eth2", "192.0.2.", "198.18.20.25", "2001:db8:30::", "2001:db8:20::25", "tcp", 25,
+	 "deny", 0, "既定: すべて拒否", 47, 6},
 };
 
 /* pattern "198.18.20." + host, "2001:db8::" + hex host, or a whole address */
@@ -112,9 +112,12 @@ static const char *zone_desc(const char *z)
 	static const struct {
 		const char *z, *d;
 	} d[] = {
-		{ "mynumber", "マイナンバー利用事務系" }, { "lgwan", "LGWAN接続系 (庁内)" },
-		{ "lgwan-wan", "LGWAN (全国ネットワーク)" }, { "internet", "インターネット接続系" },
-		{ "mgmt", "運用管理系" }, { "self", "本装置" },
+		{"mynumber", "マイナンバー利用事務系"},
+		{"lgwan", "LGWAN接続系 (庁内)"},
+		{"lgwan-wan", "LGWAN (全国ネットワーク)"},
+		{"internet", "インターネット接続系"},
+		{"mgmt", "運用管理系"},
+		{"self", "本装置"},
 	};
 	for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
 		if (strcmp(d[i].z, z) == 0)
@@ -258,12 +261,14 @@ static const char *subjects[] = {
 };
 
 static const char *senders[] = {
-	"soumu@kenchou.example.lg.jp", "info@vendor.example.co.jp", "tanaka.ichiro@example.jp",
+	"soumu@kenchou.example.lg.jp", "info@vendor.example.co.jp",   "tanaka.ichiro@example.jp",
 	"noreply@billing.example.com", "kikaku@johoku.example.lg.jp",
 };
 
 static const char *recipients[] = {
-	"joho-seisaku@johoku.example.lg.jp", "zaisei@johoku.example.lg.jp", "bousai@johoku.example.lg.jp",
+	"joho-seisaku@johoku.example.lg.jp",
+	"zaisei@johoku.example.lg.jp",
+	"bousai@johoku.example.lg.jp",
 	"jumin@johoku.example.lg.jp",
 };
 
@@ -272,15 +277,16 @@ struct attach {
 };
 
 static const struct attach attachments[] = {
-	{ "予算要求資料.xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12", "application/vnd.ms-excel.sheet.macroEnabled.12" },
-	{ "請求書.pdf", "application/pdf", "application/pdf" },
-	{ "議事録.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-	  "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
-	{ "写真.zip", "application/zip", "application/zip" },
-	{ "請求書\u202Efdp.exe", "application/pdf", "application/x-dosexec" },
-	{ "案内.htm", "text/html", "text/html" },
-	{ "winmail.dat", "application/ms-tnef", "application/vnd.ms-tnef" },
-	{ "資料（暗号化）.zip", "application/zip", "application/zip" },
+	{"予算要求資料.xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12",
+	 "application/vnd.ms-excel.sheet.macroEnabled.12"},
+	{"請求書.pdf", "application/pdf", "application/pdf"},
+	{"議事録.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	 "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+	{"写真.zip", "application/zip", "application/zip"},
+	{"請求書\u202Efdp.exe", "application/pdf", "application/x-dosexec"},
+	{"案内.htm", "text/html", "text/html"},
+	{"winmail.dat", "application/ms-tnef", "application/vnd.ms-tnef"},
+	{"資料（暗号化）.zip", "application/zip", "application/zip"},
 };
 
 static void hex64(char out[65])
@@ -371,17 +377,17 @@ static void emit_clock(struct audit_log *log, bool synced)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "component", required_argument, NULL, 'c' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "start", required_argument, NULL, 's' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "step-ms", required_argument, NULL, 'm' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ "rotate-bytes", required_argument, NULL, 'r' },
-		{ "unsynced-hour", required_argument, NULL, 'u' },
-		{ "policy-change-day", required_argument, NULL, 'p' },
-		{ "hostile", no_argument, NULL, 'X' },
-		{ 0 },
+		{"component", required_argument, NULL, 'c'},
+		{"host", required_argument, NULL, 'H'},
+		{"start", required_argument, NULL, 's'},
+		{"count", required_argument, NULL, 'n'},
+		{"step-ms", required_argument, NULL, 'm'},
+		{"seed", required_argument, NULL, 'S'},
+		{"rotate-bytes", required_argument, NULL, 'r'},
+		{"unsynced-hour", required_argument, NULL, 'u'},
+		{"policy-change-day", required_argument, NULL, 'p'},
+		{"hostile", no_argument, NULL, 'X'},
+		{0},
 	};
 	const char *component = "gateway", *host = "gw1", *start = "2026-11-20T08:30:00+09:00";
 	unsigned long long count = 100, step_ms = 60000, seed = 1, rotate = 0;
@@ -390,17 +396,38 @@ int main(int argc, char **argv)
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'c': component = optarg; break;
-		case 'H': host = optarg; break;
-		case 's': start = optarg; break;
-		case 'n': count = strtoull(optarg, NULL, 10); break;
-		case 'm': step_ms = strtoull(optarg, NULL, 10); break;
-		case 'S': seed = strtoull(optarg, NULL, 10); break;
-		case 'r': rotate = strtoull(optarg, NULL, 10); break;
-		case 'u': unsynced_hour = strtol(optarg, NULL, 10); break;
-		case 'p': change_day = strtol(optarg, NULL, 10); break;
-		case 'X': hostile = true; break;
-		default: return 2;
+		case 'c':
+			component = optarg;
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 's':
+			start = optarg;
+			break;
+		case 'n':
+			count = strtoull(optarg, NULL, 10);
+			break;
+		case 'm':
+			step_ms = strtoull(optarg, NULL, 10);
+			break;
+		case 'S':
+			seed = strtoull(optarg, NULL, 10);
+			break;
+		case 'r':
+			rotate = strtoull(optarg, NULL, 10);
+			break;
+		case 'u':
+			unsynced_hour = strtol(optarg, NULL, 10);
+			break;
+		case 'p':
+			change_day = strtol(optarg, NULL, 10);
+			break;
+		case 'X':
+			hostile = true;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (argc - optind != 2) {
@@ -430,9 +457,15 @@ int main(int argc, char **argv)
 	if (r < 0)
 		die(argv[optind + 1], r, why);
 	struct audit_opts ao = {
-		.dir = argv[optind], .component = component, .host = host, .key = &key,
-		.fsync = AUDIT_FSYNC_NONE, .flags = AUDIT_OPT_NO_CLOCK_STATUS,
-		.rotate_bytes = rotate, .now = clock_now, .queue_slots = 1024,
+		.dir = argv[optind],
+		.component = component,
+		.host = host,
+		.key = &key,
+		.fsync = AUDIT_FSYNC_NONE,
+		.flags = AUDIT_OPT_NO_CLOCK_STATUS,
+		.rotate_bytes = rotate,
+		.now = clock_now,
+		.queue_slots = 1024,
 	};
 	struct audit_log *log;
 	if ((r = audit_open(&ao, &log, why, sizeof why)) < 0)
@@ -441,8 +474,11 @@ int main(int argc, char **argv)
 	char cfg[65];
 	hex64(cfg);
 	struct audit_field ls[] = {
-		AUDIT_STR("program", gw ? "sekisho-gateway" : "sekisho-sanitizer"), AUDIT_STR("version", "0.1.0"),
-		AUDIT_INT("pid", getpid()), AUDIT_STR("config", "/etc/sekisho/sekisho.conf"), AUDIT_STR("config_sha256", cfg),
+		AUDIT_STR("program", gw ? "sekisho-gateway" : "sekisho-sanitizer"),
+		AUDIT_STR("version", "0.1.0"),
+		AUDIT_INT("pid", getpid()),
+		AUDIT_STR("config", "/etc/sekisho/sekisho.conf"),
+		AUDIT_STR("config_sha256", cfg),
 	};
 	emit(log, "lifecycle.start", ls, AUDIT_N(ls));
 	set_policy("2026.11-1");
@@ -468,8 +504,10 @@ int main(int argc, char **argv)
 			memcpy(new_h, policy_hash, sizeof new_h);
 			struct audit_field cc[] = {
 				AUDIT_STR("what", "policy.d/municipality.policy（SEC-2026-031 LGWAN-ASP 追加）"),
-				AUDIT_STR("old_sha256", old_h), AUDIT_STR("new_sha256", new_h),
-				AUDIT_STR("user", "admin"), AUDIT_STR("via", "sekisho-ctl"),
+				AUDIT_STR("old_sha256", old_h),
+				AUDIT_STR("new_sha256", new_h),
+				AUDIT_STR("user", "admin"),
+				AUDIT_STR("via", "sekisho-ctl"),
 			};
 			emit(log, "config.change", cc, AUDIT_N(cc));
 			emit_policy(log);
@@ -496,7 +534,7 @@ int main(int argc, char **argv)
 			AUDIT_STR("name", "<b>x</b>.exe"),
 			AUDIT_STR("detected_type", "<svg onload=alert(3)>"),
 		};
-		struct audit_field rl[] = { AUDIT_OBJ(NULL, rm, 2) };
+		struct audit_field rl[] = {AUDIT_OBJ(NULL, rm, 2)};
 		struct audit_field mf[] = {
 			AUDIT_STR("env_from", "\"<script>\"@example.jp"),
 			AUDIT_LIST("removed", rl, 1),
@@ -510,8 +548,11 @@ int main(int argc, char **argv)
 		emit(log, "policy.load", pf, AUDIT_N(pf));
 	}
 	struct audit_field lt[] = {
-		AUDIT_STR("program", gw ? "sekisho-gateway" : "sekisho-sanitizer"), AUDIT_STR("version", "0.1.0"),
-		AUDIT_INT("pid", getpid()), AUDIT_STR("reason", "signal"), AUDIT_INT("status", 0),
+		AUDIT_STR("program", gw ? "sekisho-gateway" : "sekisho-sanitizer"),
+		AUDIT_STR("version", "0.1.0"),
+		AUDIT_INT("pid", getpid()),
+		AUDIT_STR("reason", "signal"),
+		AUDIT_INT("status", 0),
 	};
 	emit(log, "lifecycle.stop", lt, AUDIT_N(lt));
 	if ((r = audit_close(log)) < 0)

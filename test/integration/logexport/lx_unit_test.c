@@ -40,22 +40,22 @@ static void test_csv(void)
 		const char *in, *out;
 		bool guard;
 	} t[] = {
-		{ "plain", "plain", true },
-		{ "", "", true },
-		{ "a,b", "\"a,b\"", true },
-		{ "say \"hi\"", "\"say \"\"hi\"\"\"", true },
-		{ "two\nlines", "\"two\nlines\"", true },
-		{ "cr\rhere", "\"cr\rhere\"", true },
-		{ "=1+2", "'=1+2", true },
-		{ "=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\"", true },
-		{ "+81 3", "'+81 3", true },
-		{ "-123", "-123", true },          /* a number we wrote */
-		{ "-12.5", "-12.5", true },
-		{ "-cmd", "'-cmd", true },
-		{ "@SUM(A1)", "'@SUM(A1)", true },
-		{ "\tx", "'\tx", true },
-		{ "=1+2", "=1+2", false },
-		{ "件名, 日本語", "\"件名, 日本語\"", true },
+		{"plain", "plain", true},
+		{"", "", true},
+		{"a,b", "\"a,b\"", true},
+		{"say \"hi\"", "\"say \"\"hi\"\"\"", true},
+		{"two\nlines", "\"two\nlines\"", true},
+		{"cr\rhere", "\"cr\rhere\"", true},
+		{"=1+2", "'=1+2", true},
+		{"=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\"", true},
+		{"+81 3", "'+81 3", true},
+		{"-123", "-123", true}, /* a number we wrote */
+		{"-12.5", "-12.5", true},
+		{"-cmd", "'-cmd", true},
+		{"@SUM(A1)", "'@SUM(A1)", true},
+		{"\tx", "'\tx", true},
+		{"=1+2", "=1+2", false},
+		{"件名, 日本語", "\"件名, 日本語\"", true},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		struct strbuf sb = STRBUF_INIT;
@@ -64,7 +64,7 @@ static void test_csv(void)
 		strbuf_free(&sb);
 	}
 	struct strbuf sb = STRBUF_INIT;
-	const char *row[] = { "a", "b,c", NULL };
+	const char *row[] = {"a", "b,c", NULL};
 	lx_csv_row(&sb, row, 3, true);
 	check_str("row", strbuf_str(&sb), "a,\"b,c\",\r\n");
 	strbuf_free(&sb);
@@ -96,7 +96,7 @@ static void test_columns(void)
 		"{\"ts\":\"t\",\"host\":\"h\",\"component\":\"sanitizer\",\"event\":\"mail.sanitized\",\"seq\":7,"
 		"\"data\":{\"env_to\":[\"a@x\",\"b@x\"],\"removed\":[{\"name\":\"=1.exe\"},{\"name\":\"b\"}],"
 		"\"new_member\":{\"k\":1},\"_truncated\":[\"subject\"]}}");
-	struct lx_row_in in = { .obj = o, .status = "ok", .mac_ok = true, .file = "f", .line_no = 1 };
+	struct lx_row_in in = {.obj = o, .status = "ok", .mac_ok = true, .file = "f", .line_no = 1};
 	struct strbuf row = STRBUF_INIT;
 	lx_colset_row(cs, &in, false, &row);
 	const char *r = strbuf_str(&row);
@@ -120,12 +120,8 @@ static void test_cef(void)
 	static const struct {
 		const char *in, *hdr, *val;
 	} t[] = {
-		{ "plain", "plain", "plain" },
-		{ "a|b", "a\\|b", "a|b" },
-		{ "a\\b", "a\\\\b", "a\\\\b" },
-		{ "k=v", "k=v", "k\\=v" },
-		{ "x\ny", "x y", "x\\ny" },
-		{ "x\r\ny", "x  y", "x\\r\\ny" },
+		{"plain", "plain", "plain"}, {"a|b", "a\\|b", "a|b"},  {"a\\b", "a\\\\b", "a\\\\b"},
+		{"k=v", "k=v", "k\\=v"},     {"x\ny", "x y", "x\\ny"}, {"x\r\ny", "x  y", "x\\r\\ny"},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		struct strbuf h = STRBUF_INIT, v = STRBUF_INIT;
@@ -175,8 +171,15 @@ static void test_syslog(void)
 	CHECK(!lx_syslog_ts_ok(NULL));
 	const char *line = "{\"a\":\"日本\"}";
 	struct lx_syslog_msg m = {
-		.facility = 13, .severity = 6, .ts = "2026-11-22T09:15:02.123456+09:00", .host = "gw 1",
-		.component = "gateway", .msgid = "flow.decision", .seq = 42, .mac = "a\"]\\", .msg = line,
+		.facility = 13,
+		.severity = 6,
+		.ts = "2026-11-22T09:15:02.123456+09:00",
+		.host = "gw 1",
+		.component = "gateway",
+		.msgid = "flow.decision",
+		.seq = 42,
+		.mac = "a\"]\\",
+		.msg = line,
 		.msglen = strlen(line),
 	};
 	struct strbuf sb = STRBUF_INIT;
@@ -187,8 +190,12 @@ static void test_syslog(void)
 	snprintf(want, sizeof want, "%zu %s", strlen(want_body), want_body);
 	check_str("syslog frame", strbuf_str(&sb), want);
 	strbuf_reset(&sb);
-	struct lx_syslog_msg m2 = { .facility = 99, .severity = 9, .ts = "bad", .msgid = "a.very.long.event.name.beyond.thirty.two",
-				    .msg = "x", .msglen = 1 };
+	struct lx_syslog_msg m2 = {.facility = 99,
+				   .severity = 9,
+				   .ts = "bad",
+				   .msgid = "a.very.long.event.name.beyond.thirty.two",
+				   .msg = "x",
+				   .msglen = 1};
 	lx_syslog_frame(&sb, &m2);
 	check_str("syslog defaults", strbuf_str(&sb),
 		  "79 <110>1 - - sekisho-unknown - a.very.long.event.name.beyond.th [sekisho@32473] x");
@@ -205,20 +212,20 @@ static void test_time(void)
 		int64_t sec;
 		int ok;
 	} t[] = {
-		{ "2026-11-22T09:15:02+09:00", 1795306502, 1 },
-		{ "2026-11-22T00:15:02Z", 1795306502, 1 },
-		{ "2026-11-22t00:15:02z", 1795306502, 1 },
-		{ "2026-11-22 00:15:02+00:00", 1795306502, 1 },
-		{ "2026-11-22T09:15:02.999999+09:00", 1795306502, 1 },
-		{ "2026-11-21T19:15:02-05:00", 1795306502, 1 },
-		{ "2026-11-22T09:15+09:00", 1795306500, 1 },
-		{ "2026-02-29T00:00:00Z", 0, 0 },
-		{ "2026-13-01T00:00:00Z", 0, 0 },
-		{ "2026-11-22T24:00:00Z", 0, 0 },
-		{ "2026-11-22T09:15:02+09", 0, 0 },
-		{ "2026-11-22T09:15:02+09:00x", 0, 0 },
-		{ "yesterday", 0, 0 },
-		{ "", 0, 0 },
+		{"2026-11-22T09:15:02+09:00", 1795306502, 1},
+		{"2026-11-22T00:15:02Z", 1795306502, 1},
+		{"2026-11-22t00:15:02z", 1795306502, 1},
+		{"2026-11-22 00:15:02+00:00", 1795306502, 1},
+		{"2026-11-22T09:15:02.999999+09:00", 1795306502, 1},
+		{"2026-11-21T19:15:02-05:00", 1795306502, 1},
+		{"2026-11-22T09:15+09:00", 1795306500, 1},
+		{"2026-02-29T00:00:00Z", 0, 0},
+		{"2026-13-01T00:00:00Z", 0, 0},
+		{"2026-11-22T24:00:00Z", 0, 0},
+		{"2026-11-22T09:15:02+09", 0, 0},
+		{"2026-11-22T09:15:02+09:00x", 0, 0},
+		{"yesterday", 0, 0},
+		{"", 0, 0},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		int64_t ns = 0;
@@ -269,33 +276,33 @@ static void test_filter(void)
 		const char *arg;
 		int flow, mail; /* expected matches; -1: argument refused */
 	} t[] = {
-		{ LX_F_EVENT, "flow.*", 1, 0 },
-		{ LX_F_EVENT, "*", 1, 1 },
-		{ LX_F_COMPONENT, "sanitizer", 0, 1 },
-		{ LX_F_ZONE_PAIR, "lgwan:internet", 1, 0 },
-		{ LX_F_ZONE_PAIR, "lgwan:", 1, 0 },
-		{ LX_F_ZONE_PAIR, ":lgwan", 0, 0 },
-		{ LX_F_ZONE_PAIR, "lg*:*", 1, 0 },
-		{ LX_F_ZONE_PAIR, "lgwan", -1, -1 },
-		{ LX_F_RULE, "17", 1, 0 },
-		{ LX_F_RULE, "LGWAN からの外部直接通信禁止", 1, 0 },
-		{ LX_F_RULE, "1", 0, 0 },
-		{ LX_F_ADDRESS, "198.18.20.11", 1, 0 },
-		{ LX_F_ADDRESS, "198.18.20.0/24", 1, 0 },
-		{ LX_F_ADDRESS, "198.18.20.12-198.18.20.20", 0, 0 },
-		{ LX_F_ADDRESS, "2001:db8:30::/48", 1, 0 },
-		{ LX_F_ADDRESS, "198.18.20.1/24", -1, -1 },
-		{ LX_F_ADDRESS, "not-an-address", -1, -1 },
-		{ LX_F_SENDER, "*@example.jp", 0, 1 },
-		{ LX_F_SENDER, "tanaka@example.jp", 0, 1 },
-		{ LX_F_SENDER, "suzuki@example.jp", 0, 0 },
-		{ LX_F_RECIPIENT, "b@*", 0, 1 },
-		{ LX_F_RECIPIENT, "c@*", 0, 0 },
-		{ LX_F_SINCE, "2026-11-22T09:15:02+09:00", 1, 1 },
-		{ LX_F_SINCE, "2026-11-22T09:15:03+09:00", 0, 0 },
-		{ LX_F_UNTIL, "2026-11-22T09:15:02+09:00", 0, 0 },
-		{ LX_F_UNTIL, "2026-11-22", 1, 1 },
-		{ LX_F_SINCE, "tomorrow", -1, -1 },
+		{LX_F_EVENT, "flow.*", 1, 0},
+		{LX_F_EVENT, "*", 1, 1},
+		{LX_F_COMPONENT, "sanitizer", 0, 1},
+		{LX_F_ZONE_PAIR, "lgwan:internet", 1, 0},
+		{LX_F_ZONE_PAIR, "lgwan:", 1, 0},
+		{LX_F_ZONE_PAIR, ":lgwan", 0, 0},
+		{LX_F_ZONE_PAIR, "lg*:*", 1, 0},
+		{LX_F_ZONE_PAIR, "lgwan", -1, -1},
+		{LX_F_RULE, "17", 1, 0},
+		{LX_F_RULE, "LGWAN からの外部直接通信禁止", 1, 0},
+		{LX_F_RULE, "1", 0, 0},
+		{LX_F_ADDRESS, "198.18.20.11", 1, 0},
+		{LX_F_ADDRESS, "198.18.20.0/24", 1, 0},
+		{LX_F_ADDRESS, "198.18.20.12-198.18.20.20", 0, 0},
+		{LX_F_ADDRESS, "2001:db8:30::/48", 1, 0},
+		{LX_F_ADDRESS, "198.18.20.1/24", -1, -1},
+		{LX_F_ADDRESS, "not-an-address", -1, -1},
+		{LX_F_SENDER, "*@example.jp", 0, 1},
+		{LX_F_SENDER, "tanaka@example.jp", 0, 1},
+		{LX_F_SENDER, "suzuki@example.jp", 0, 0},
+		{LX_F_RECIPIENT, "b@*", 0, 1},
+		{LX_F_RECIPIENT, "c@*", 0, 0},
+		{LX_F_SINCE, "2026-11-22T09:15:02+09:00", 1, 1},
+		{LX_F_SINCE, "2026-11-22T09:15:03+09:00", 0, 0},
+		{LX_F_UNTIL, "2026-11-22T09:15:02+09:00", 0, 0},
+		{LX_F_UNTIL, "2026-11-22", 1, 1},
+		{LX_F_SINCE, "tomorrow", -1, -1},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		struct lx_filter f = LX_FILTER_INIT;
@@ -338,14 +345,14 @@ static void test_cp932(void)
 		const char *in, *out;
 		uint64_t replaced;
 	} t[] = {
-		{ "abc", "abc", 0 },
-		{ "日本", "\x93\xfa\x96\x7b", 0 },
-		{ "①㈱髙", "\x87\x40\x87\x8a\xfb\xfc", 0 }, /* NEC / IBM extensions */
-		{ "é😀x", "??x", 2 },
-		{ "a\xffz", "a?z", 1 },                      /* invalid UTF-8 */
-		{ "a\xe6\x97", "a?", 1 },                     /* cut sequence at the end: one '?' per byte skipped */
-		{ "a\xed\xa0\x80z", "a???z", 3 },             /* a surrogate is not UTF-8: one '?' per byte */
-		{ "a\xc0\x80z", "a??z", 2 },                   /* nor is an overlong form */
+		{"abc", "abc", 0},
+		{"日本", "\x93\xfa\x96\x7b", 0},
+		{"①㈱髙", "\x87\x40\x87\x8a\xfb\xfc", 0}, /* NEC / IBM extensions */
+		{"é😀x", "??x", 2},
+		{"a\xffz", "a?z", 1},           /* invalid UTF-8 */
+		{"a\xe6\x97", "a?", 1},         /* cut sequence at the end: one '?' per byte skipped */
+		{"a\xed\xa0\x80z", "a???z", 3}, /* a surrogate is not UTF-8: one '?' per byte */
+		{"a\xc0\x80z", "a??z", 2},      /* nor is an overlong form */
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		struct strbuf sb = STRBUF_INIT;
@@ -367,7 +374,8 @@ static void test_html(void)
 {
 	struct strbuf sb = STRBUF_INIT;
 	lx_html_esc(&sb, "<script>alert('x&y')</script>\"\x01\xff");
-	check_str("html esc", strbuf_str(&sb), "&lt;script&gt;alert(&#39;x&amp;y&#39;)&lt;/script&gt;&quot; \xef\xbf\xbd");
+	check_str("html esc", strbuf_str(&sb),
+		  "&lt;script&gt;alert(&#39;x&amp;y&#39;)&lt;/script&gt;&quot; \xef\xbf\xbd");
 	strbuf_reset(&sb);
 	lx_html_esc_cut(&sb, "日本語のテキスト", 3);
 	check_str("html cut", strbuf_str(&sb), "日本語…");
@@ -407,15 +415,15 @@ static void test_net_split(void)
 	static const struct {
 		const char *in, *host, *port;
 	} t[] = {
-		{ "127.0.0.1:514", "127.0.0.1", "514" },
-		{ "siem.example.lg.jp:6514", "siem.example.lg.jp", "6514" },
-		{ "[2001:db8::1]:514", "2001:db8::1", "514" },
-		{ "2001:db8::1:514", NULL, NULL },
-		{ "host", NULL, NULL },
-		{ "host:0", NULL, NULL },
-		{ "host:65536", NULL, NULL },
-		{ ":514", NULL, NULL },
-		{ "host:5x", NULL, NULL },
+		{"127.0.0.1:514", "127.0.0.1", "514"},
+		{"siem.example.lg.jp:6514", "siem.example.lg.jp", "6514"},
+		{"[2001:db8::1]:514", "2001:db8::1", "514"},
+		{"2001:db8::1:514", NULL, NULL},
+		{"host", NULL, NULL},
+		{"host:0", NULL, NULL},
+		{"host:65536", NULL, NULL},
+		{":514", NULL, NULL},
+		{"host:5x", NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		char h[256], p[16];

@@ -65,7 +65,8 @@ static void base_rules(struct policy *p)
 	fx_rule(p, "mail", ACT_ALLOW, "lgwan", "internet", "198.18.20.0/24", "203.0.113.25", "tcp/25", 0);
 	fx_rule(p, "dns", ACT_ALLOW, "lgwan,dmz", "internet", "any", "any", "udp/53", 0);
 	fx_rule(p, "no telnet", ACT_REJECT, "internet", "dmz", "any", "any", "tcp/23", 0);
-	fx_rule(p, "web dmz", ACT_ALLOW, "internet", "dmz", "any", "192.0.2.0/24,2001:db8:80::/48", "tcp/80,tcp/443", 0);
+	fx_rule(p, "web dmz", ACT_ALLOW, "internet", "dmz", "any", "192.0.2.0/24,2001:db8:80::/48", "tcp/80,tcp/443",
+		0);
 }
 
 static void test_identical(void)
@@ -92,7 +93,8 @@ static void test_identical(void)
 	fx_rule(b, "dns", ACT_ALLOW, "dmz", "internet", "any", "any", "udp/53", 0);
 	fx_rule(b, "dns", ACT_ALLOW, "lgwan", "internet", "any", "any", "udp/53", 0);
 	fx_rule(b, "no telnet", ACT_REJECT, "internet", "dmz", "any", "any", "tcp/23", 0);
-	fx_rule(b, "web dmz", ACT_ALLOW, "internet", "dmz", "any", "192.0.2.0/24,2001:db8:80::/48", "tcp/80,tcp/443", 0);
+	fx_rule(b, "web dmz", ACT_ALLOW, "internet", "dmz", "any", "192.0.2.0/24,2001:db8:80::/48", "tcp/80,tcp/443",
+		0);
 	fx_rule(b, "shadowed", ACT_ALLOW, "internet", "dmz", "any", "any", "tcp/23", 0);
 	CHECK(policy_diff(a, b, 0, &r) == 0);
 	CHECK(r.n == 0 && r.complete);
@@ -116,10 +118,11 @@ static void test_added_removed(void)
 		CHECK(r.v[0].old_rule == -1 && r.v[0].new_rule == 4 && r.v[0].old_action == ACT_DENY &&
 		      r.v[0].new_action == ACT_ALLOW && !strcmp(r.v[0].from_zone, "lgwan"));
 		char *s = render(a, b, &r);
-		CHECK(!strcmp(s, "lgwan -> internet\n"
-				 "  deny -> allow  tcp 198.18.20.5:0 -> 203.0.113.0:443\n"
-				 "      was: default deny\n"
-				 "      now: rule 5 \"web via proxy\" (test.policy:50)\n"));
+		CHECK(!strcmp(s,
+			      "lgwan -> internet\n"
+			      "  deny -> allow  tcp 198.18.20.5:0 -> 203.0.113.0:443\n"
+			      "      was: default deny\n"
+			      "      now: rule 5 \"web via proxy\" (test.policy:50)\n"));
 		free(s);
 	}
 	policy_diff_free(&r);
@@ -159,7 +162,7 @@ static void test_action_and_default(void)
 	struct policy *a = zones3(), *b = zones3();
 	base_rules(a);
 	base_rules(b);
-	b->rules[2].action = ACT_DENY;        /* no telnet: reject -> deny */
+	b->rules[2].action = ACT_DENY; /* no telnet: reject -> deny */
 	int in = policy_zone_find(b, "internet"), l = policy_zone_find(b, "lgwan");
 	b->default_action[in][l] = ACT_REJECT;
 	b->default_loc[in][l] = (struct policy_loc){b->files[0], 7, 1, 7};
@@ -167,9 +170,10 @@ static void test_action_and_default(void)
 	CHECK(policy_diff(a, b, 0, &r) == 0);
 	CHECK(r.n == 2 && verify(a, b, &r) == 0);
 	char *s = render(a, b, &r);
-	CHECK(strstr(s, "internet -> dmz\n  reject -> deny  tcp 0.0.0.0:0 -> 0.0.0.0:23\n"
-			"      was: rule 3 \"no telnet\" (test.policy:30)\n"
-			"      now: rule 3 \"no telnet\" (test.policy:30)\n"));
+	CHECK(strstr(s,
+		     "internet -> dmz\n  reject -> deny  tcp 0.0.0.0:0 -> 0.0.0.0:23\n"
+		     "      was: rule 3 \"no telnet\" (test.policy:30)\n"
+		     "      now: rule 3 \"no telnet\" (test.policy:30)\n"));
 	CHECK(strstr(s, "internet -> lgwan\n  deny -> reject  ") &&
 	      strstr(s, "      was: default deny\n      now: default reject (test.policy:7)\n"));
 	free(s);
@@ -222,8 +226,8 @@ static void test_random_and_budget(void)
 		const char *from = (x >> 20) % 2 ? "lgwan" : "lgwan,dmz";
 		fx_rule(a, "r", act, from, "internet", "any", dst, svc, 0);
 		if ((x >> 22) % 20 == 0)
-			act = act == ACT_ALLOW ? ACT_DENY : ACT_ALLOW;   /* an edit */
-		if ((x >> 21) % 50 != 0)                            /* or a deletion */
+			act = act == ACT_ALLOW ? ACT_DENY : ACT_ALLOW; /* an edit */
+		if ((x >> 21) % 50 != 0)                               /* or a deletion */
 			fx_rule(b, "r", act, from, "internet", "any", dst, svc, 0);
 	}
 	struct diff_result r;

@@ -81,8 +81,11 @@ struct addr_set fx_addrs(const char *spec)
 
 static int proto_number(const char *name)
 {
-	static const struct { const char *n; int v; } t[] = {
-		{"icmp", 1}, {"tcp", 6}, {"udp", 17}, {"dccp", 33}, {"gre", 47}, {"esp", 50}, {"ah", 51},
+	static const struct {
+		const char *n;
+		int v;
+	} t[] = {
+		{"icmp", 1},    {"tcp", 6},   {"udp", 17},  {"dccp", 33},  {"gre", 47},   {"esp", 50},      {"ah", 51},
 		{"icmpv6", 58}, {"ospf", 89}, {"pim", 103}, {"vrrp", 112}, {"sctp", 132}, {"udplite", 136},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
@@ -126,7 +129,8 @@ struct svc_range *fx_svcs(const char *spec, uint32_t *ret_n)
 				/* a whole protocol: all its keys (ports, types) */
 				s.key_lo = SVC_KEY(proto, 0);
 				s.key_hi = table_proto_has_ports((uint8_t)proto) || proto == 1 || proto == 58
-						   ? SVC_KEY(proto, 0xffff) : SVC_KEY(proto, 0);
+					? SVC_KEY(proto, 0xffff)
+					: SVC_KEY(proto, 0);
 			} else if (proto == 1 || proto == 58) {
 				if (sscanf(slash, "%u", &a) != 1)
 					die("icmp type", slash);
@@ -208,8 +212,7 @@ void fx_sanitize(struct policy *p, const char *a, const char *b, bool both_ways,
 		s->text = xasprintf("sanitize %s %s %s via %s%s", a, both_ways ? "<->" : "->", b, via,
 				    via_self ? ", self" : "");
 	else
-		s->text = xasprintf("sanitize %s %s %s%s", a, both_ways ? "<->" : "->", b,
-				    via_self ? " via self" : "");
+		s->text = xasprintf("sanitize %s %s %s%s", a, both_ways ? "<->" : "->", b, via_self ? " via self" : "");
 }
 
 struct policy_packet fx_packet(const struct policy *p, const char *from, const char *to, const char *proto,
@@ -265,8 +268,8 @@ bool fx_packet_parse(const struct policy *p, const char *text, struct policy_pac
 			return false;
 	} else {
 		pr = proto_number(proto);
-		if (sscanf(text, "%63s -> %63s %31s %127s -> %127s type %u code %u", from, to, proto, src, dst,
-			   &type, &code) < 5)
+		if (sscanf(text, "%63s -> %63s %31s %127s -> %127s type %u code %u", from, to, proto, src, dst, &type,
+			   &code) < 5)
 			return false;
 	}
 	if (pr < 0 || pr > 255)
@@ -274,8 +277,8 @@ bool fx_packet_parse(const struct policy *p, const char *text, struct policy_pac
 	bool ports = table_proto_has_ports((uint8_t)pr);
 	int fs, fd;
 	unsigned sport, dport;
-	if (!endpoint_parse(src, ports, &fs, &ret->src, &sport) || !endpoint_parse(dst, ports, &fd, &ret->dst, &dport) ||
-	    fs != fd)
+	if (!endpoint_parse(src, ports, &fs, &ret->src, &sport) ||
+	    !endpoint_parse(dst, ports, &fd, &ret->dst, &dport) || fs != fd)
 		return false;
 	ret->from_zone = (uint8_t)f;
 	ret->to_zone = (uint8_t)t;

@@ -30,8 +30,8 @@ struct run {
 	int rc;
 	struct prove_report rep;
 	struct diag d;
-	size_t verified;             /* counterexamples checked by first match */
-	size_t bad;                  /* counterexamples that did not check out */
+	size_t verified; /* counterexamples checked by first match */
+	size_t bad;      /* counterexamples that did not check out */
 };
 
 /* Every "violated" error: rule N ... allows PACKET; PACKET's first match is rule N, an allow. */
@@ -125,8 +125,10 @@ static void test_violated_v4(void)
 	CHECK(r.rc == -EPERM);
 	CHECK(r.d.nerrors == 1 && r.verified == 1 && r.bad == 0);
 	const char *m = fx_diag_find(&r.d, "violated");
-	CHECK(m && !strcmp(m, "invariant 'sanitize lgwan <-> internet via 203.0.113.25,198.18.20.25,2001:db8:25::25' "
-			      "violated: rule 2 \"web direct\" allows lgwan -> internet tcp 198.18.20.0:0 -> 0.0.0.0:80"));
+	CHECK(m &&
+	      !strcmp(m,
+		      "invariant 'sanitize lgwan <-> internet via 203.0.113.25,198.18.20.25,2001:db8:25::25' "
+		      "violated: rule 2 \"web direct\" allows lgwan -> internet tcp 198.18.20.0:0 -> 0.0.0.0:80"));
 	/* the note points at the declaration */
 	CHECK(r.d.n >= 2 && r.d.v[1].severity == DIAG_NOTE && r.d.v[1].loc.line == 4 &&
 	      strstr(r.d.v[1].message, "invariant declared here"));
@@ -142,15 +144,21 @@ static void test_violated_v6(void)
 {
 	struct policy *p = base();
 	fx_rule(p, "relay v6", ACT_ALLOW, "lgwan", "internet", "2001:db8:20::/48", "2001:db8:25::25", "tcp/25", 0);
-	fx_rule(p, "https v6", ACT_ALLOW, "lgwan", "internet", "2001:db8:20::/48", "2001:db8:25::/64", "tcp/25,tcp/443", 0);
+	fx_rule(p, "https v6", ACT_ALLOW, "lgwan", "internet", "2001:db8:20::/48", "2001:db8:25::/64", "tcp/25,tcp/443",
+		0);
 	fx_rule(p, "mn v6", ACT_ALLOW, "mynumber", "internet", "2001:db8:1::/64", "any", "udp/53", 0);
 	struct run r;
 	run(p, 0, &r);
 	CHECK(r.rc == -EPERM);
 	/* rule 2 breaks sanitize (tcp/25 to another host of the /64), rule 3 isolate */
 	CHECK(r.d.nerrors == 2 && r.verified == 2 && r.bad == 0);
-	CHECK(fx_diag_count(&r.d, "rule 2 \"https v6\" allows lgwan -> internet tcp [2001:db8:20::]:0 -> [2001:db8:25::") == 1);
-	CHECK(fx_diag_count(&r.d, "invariant 'isolate mynumber' violated: rule 3 \"mn v6\" allows mynumber -> internet udp [2001:db8:1::]:0 -> [::]:53") == 1);
+	CHECK(fx_diag_count(&r.d,
+			    "rule 2 \"https v6\" allows lgwan -> internet tcp [2001:db8:20::]:0 -> [2001:db8:25::") ==
+	      1);
+	CHECK(fx_diag_count(
+		      &r.d,
+		      "invariant 'isolate mynumber' violated: rule 3 \"mn v6\" allows mynumber -> internet udp [2001:db8:1::]:0 -> [::]:53") ==
+	      1);
 	CHECK(r.rep.inv[0].status == PROVE_VIOLATED && r.rep.inv[1].status == PROVE_VIOLATED);
 	done(&r, "violated v6");
 	policy_free(p);
@@ -241,8 +249,9 @@ static void test_exceptions(void)
 	fx_rule(p, "juki", ACT_ALLOW, "mynumber", "lgwan", "10.1.0.5", "198.18.20.80", "tcp/443", HOSTS);
 	run(p, 0, &r);
 	CHECK(r.rc == -EPERM && r.d.nerrors == 1 && r.verified == 1);
-	CHECK(fx_diag_find(&r.d, "invariant 'isolate mynumber' violated: rule 1 \"juki\" allows mynumber -> lgwan "
-				 "tcp 10.1.0.5:0 -> 198.18.20.80:443"));
+	CHECK(fx_diag_find(&r.d,
+			   "invariant 'isolate mynumber' violated: rule 1 \"juki\" allows mynumber -> lgwan "
+			   "tcp 10.1.0.5:0 -> 198.18.20.80:443"));
 	CHECK(fx_diag_find(&r.d, "it does not log") && !fx_diag_find(&r.d, "not single hosts"));
 	CHECK(r.rep.inv[0].status == PROVE_VIOLATED && r.rep.inv[0].nexceptions == 0);
 	done(&r, "unlogged exception");
@@ -279,7 +288,8 @@ static void test_relays(void)
 	run(p, 0, &r);
 	CHECK(r.rc == -EPERM && r.d.nerrors == 3 && r.verified == 3 && r.bad == 0);
 	CHECK(fx_diag_find(&r.d, "rule 2 \"relay web\" allows lgwan -> internet tcp 198.18.20.0:0 -> 203.0.113.25:80"));
-	CHECK(fx_diag_find(&r.d, "rule 3 \"direct mail\" allows lgwan -> internet tcp 198.18.20.0:0 -> 203.0.113.26:25"));
+	CHECK(fx_diag_find(&r.d,
+			   "rule 3 \"direct mail\" allows lgwan -> internet tcp 198.18.20.0:0 -> 203.0.113.26:25"));
 	CHECK(fx_diag_find(&r.d, "rule 5 \"back web\" allows internet -> lgwan tcp 0.0.0.0:0 -> 198.18.20.25:443"));
 	CHECK(r.rep.inv[1].nexceptions == 2 && has_exception(&r.rep.inv[1], 1) && has_exception(&r.rep.inv[1], 4));
 	done(&r, "relays");
@@ -338,8 +348,8 @@ static void test_combined(void)
 	struct policy *p = fx_policy();
 	fx_zone(p, "lgwan", TIER_LGWAN);
 	fx_zone(p, "internet", TIER_INTERNET);
-	fx_sanitize(p, "internet", "lgwan", true, "", true, "tcp/25", 2);           /* mail relay on the box */
-	fx_sanitize(p, "lgwan", "internet", false, "198.18.30.50", false, "tcp/3389", 3);   /* screen transfer */
+	fx_sanitize(p, "internet", "lgwan", true, "", true, "tcp/25", 2);                 /* mail relay on the box */
+	fx_sanitize(p, "lgwan", "internet", false, "198.18.30.50", false, "tcp/3389", 3); /* screen transfer */
 	fx_rule(p, "mail in", ACT_ALLOW, "internet", "self", "any", "any", "tcp/25", POLICY_RULE_LOG);
 	fx_rule(p, "mail out", ACT_ALLOW, "lgwan", "self", "198.18.20.25", "any", "tcp/25", POLICY_RULE_LOG);
 	fx_rule(p, "vdi", ACT_ALLOW, "lgwan", "internet", "198.18.20.128/25", "198.18.30.50", "tcp/3389", 0);
@@ -356,10 +366,12 @@ static void test_combined(void)
 	fx_rule(p, "vdi smtp", ACT_ALLOW, "lgwan", "internet", "198.18.20.128/25", "198.18.30.50", "tcp/25", 0);
 	run(p, 0, &r);
 	CHECK(r.rc == -EPERM && r.d.nerrors == 1 && r.verified == 1);
-	CHECK(fx_diag_find(&r.d, "invariant 'sanitize internet <-> lgwan via self' violated: rule 5 \"vdi smtp\" allows "
-				 "lgwan -> internet tcp 198.18.20.128:0 -> 198.18.30.50:25"));
-	CHECK(fx_diag_find(&r.d, "invariant declared here; the relays of these statements were permitted too: "
-				 "'sanitize lgwan -> internet via 198.18.30.50'"));
+	CHECK(fx_diag_find(&r.d,
+			   "invariant 'sanitize internet <-> lgwan via self' violated: rule 5 \"vdi smtp\" allows "
+			   "lgwan -> internet tcp 198.18.20.128:0 -> 198.18.30.50:25"));
+	CHECK(fx_diag_find(&r.d,
+			   "invariant declared here; the relays of these statements were permitted too: "
+			   "'sanitize lgwan -> internet via 198.18.30.50'"));
 	CHECK(r.rep.inv[0].status == PROVE_VIOLATED && r.rep.inv[1].status == PROVE_VIOLATED);
 	CHECK(r.rep.inv[1].counterexample && strstr(r.rep.inv[1].counterexample, "rule 5 \"vdi smtp\""));
 	done(&r, "combined violated");
@@ -382,7 +394,7 @@ static void test_implicit_and_budget(void)
 	size_t placeless = 0;
 	for (size_t i = 0; i < r.d.n; i++)
 		placeless += r.d.v[i].severity == DIAG_NOTE && !r.d.v[i].loc.file &&
-			     strstr(r.d.v[i].message, "standard three-tier invariant");
+			strstr(r.d.v[i].message, "standard three-tier invariant");
 	CHECK(placeless == 2);
 	CHECK(fx_diag_find(&r.d, "sanitize A <-> B via RELAY service SERVICE"));
 	CHECK(r.rep.inv[0].implicit && r.rep.inv[1].implicit);
@@ -435,8 +447,10 @@ static void test_many_pairs(void)
 	struct run r;
 	run(p, 0, &r);
 	CHECK(r.rc == -EPERM && r.d.nerrors == 1 && r.verified == 1);
-	CHECK(fx_diag_find(&r.d, "allows dmz13 -> mynumber tcp") || fx_diag_find(&r.d, "allows lgwan -> mynumber tcp") ||
-	      fx_diag_find(&r.d, "allows internet -> mynumber tcp") || fx_diag_find(&r.d, "allows self -> mynumber tcp"));
+	CHECK(fx_diag_find(&r.d, "allows dmz13 -> mynumber tcp") ||
+	      fx_diag_find(&r.d, "allows lgwan -> mynumber tcp") ||
+	      fx_diag_find(&r.d, "allows internet -> mynumber tcp") ||
+	      fx_diag_find(&r.d, "allows self -> mynumber tcp"));
 	done(&r, "many pairs");
 	policy_free(p);
 }

@@ -51,7 +51,8 @@ static void test_terms(void)
 	CHECK(pspace_term_covers(&u, &a) && !pspace_term_covers(&a, &u));
 	CHECK(pspace_term_intersects(&a, &b));
 	CHECK(pspace_term_intersect(&a, &b, &x));
-	CHECK(x.d[PSPACE_SRC].n == 1 && x.d[PSPACE_SRC].r[0].lo == v4("10.0.0.128") && x.d[PSPACE_SRC].r[0].hi == v4("10.0.0.255"));
+	CHECK(x.d[PSPACE_SRC].n == 1 && x.d[PSPACE_SRC].r[0].lo == v4("10.0.0.128") &&
+	      x.d[PSPACE_SRC].r[0].hi == v4("10.0.0.255"));
 	CHECK(x.d[PSPACE_KEY].r[0].lo == TCP(80) && x.d[PSPACE_KEY].r[0].hi == TCP(80));
 	CHECK(pspace_term_covers(&a, &x) && pspace_term_covers(&b, &x));
 	struct pspace_point in = {{v4("10.0.0.200"), 5, TCP(80), 1234}}, out = {{v4("10.0.0.100"), 5, TCP(80), 1234}};
@@ -80,9 +81,9 @@ static void test_rule_terms(void)
 {
 	struct policy *p = fx_policy();
 	fx_zone(p, "lgwan", TIER_LGWAN);
-	struct policy_rule *r = fx_rule(p, "mixed", ACT_ALLOW, "lgwan", "self", "10.0.0.0/8,10.0.0.0/24",
-					"192.0.2.1,192.0.2.2", "tcp/80,tcp/443,udp/53@1024-65535,tcp/22@1024-65535,tcp/81",
-					0);
+	struct policy_rule *r =
+		fx_rule(p, "mixed", ACT_ALLOW, "lgwan", "self", "10.0.0.0/8,10.0.0.0/24", "192.0.2.1,192.0.2.2",
+			"tcp/80,tcp/443,udp/53@1024-65535,tcp/22@1024-65535,tcp/81", 0);
 	struct pspace_term *v = NULL;
 	size_t n = 0, cap = 0;
 	pspace_rule_terms(r, 4, &v, &n, &cap);
@@ -90,12 +91,12 @@ static void test_rule_terms(void)
 	if (n == 2) {
 		/* full sport range: tcp/80-81 merged, tcp/443 */
 		CHECK(v[0].d[PSPACE_SPORT].r[0].lo == 0 && v[0].d[PSPACE_SPORT].r[0].hi == 0xffff);
-		CHECK(v[0].d[PSPACE_KEY].n == 2 && v[0].d[PSPACE_KEY].r[0].lo == TCP(80) && v[0].d[PSPACE_KEY].r[0].hi == TCP(81) &&
-		      v[0].d[PSPACE_KEY].r[1].lo == TCP(443));
+		CHECK(v[0].d[PSPACE_KEY].n == 2 && v[0].d[PSPACE_KEY].r[0].lo == TCP(80) &&
+		      v[0].d[PSPACE_KEY].r[0].hi == TCP(81) && v[0].d[PSPACE_KEY].r[1].lo == TCP(443));
 		CHECK(v[1].d[PSPACE_SPORT].r[0].lo == 1024);
 		CHECK(v[1].d[PSPACE_KEY].n == 2 && v[1].d[PSPACE_KEY].r[0].lo == TCP(22) &&
 		      v[1].d[PSPACE_KEY].r[1].lo == SVC_KEY(17, 53));
-		CHECK(v[0].d[PSPACE_SRC].n == 1 && v[0].d[PSPACE_DST].n == 1);   /* 192.0.2.1-2 merged */
+		CHECK(v[0].d[PSPACE_SRC].n == 1 && v[0].d[PSPACE_DST].n == 1); /* 192.0.2.1-2 merged */
 	}
 	/* no IPv6 addresses: no IPv6 terms */
 	size_t before = n;
@@ -111,12 +112,13 @@ static void test_rule_terms(void)
 	pspace_point_packet(&pt, 4, 1, 0, &pkt);
 	CHECK(pkt.proto == 17 && pkt.sport == 2000 && pkt.family == 4);
 	CHECK(policy_rule_matches(r, &pkt));
-	pkt.sport = 53;   /* below the rule's sport range */
+	pkt.sport = 53; /* below the rule's sport range */
 	CHECK(!policy_rule_matches(r, &pkt));
 	policy_free(p);
 }
 
-static int witness(const struct pspace_term *q, struct pspace_term *covers, size_t n, uint64_t budget, struct pspace_point *pt)
+static int witness(const struct pspace_term *q, struct pspace_term *covers, size_t n, uint64_t budget,
+		   struct pspace_point *pt)
 {
 	const struct pspace_term **cv = xcalloc(n ? n : 1, sizeof *cv);
 	for (size_t i = 0; i < n; i++)
@@ -176,7 +178,8 @@ static void test_witness(void)
 		box(0, 10, 5, 5, TCP(0), TCP(79), FULLSPORT),
 	};
 	CHECK(witness(&q, holes, 3, 1000, &pt) == 1);
-	CHECK(pt.v[PSPACE_DST] == 5 && pt.v[PSPACE_KEY] == TCP(80) && pspace_term_contains(&q, &pt) && !in_any(holes, 3, &pt));
+	CHECK(pt.v[PSPACE_DST] == 5 && pt.v[PSPACE_KEY] == TCP(80) && pspace_term_contains(&q, &pt) &&
+	      !in_any(holes, 3, &pt));
 	free_all(holes, 3);
 
 	/* budget exhaustion: 200 one-address covers leave every other
@@ -256,8 +259,9 @@ static void test_real_packets(void)
 	pspace_term_universe(&q, 4);
 	CHECK(witness(&q, NULL, 0, 100, &pt) == 1 && pt.v[PSPACE_KEY] == TCP(0));
 	/* everything but tcp and udp: icmp */
-	struct pspace_term nt[2] = {box(0, INADDR_V4_MAX, 0, INADDR_V4_MAX, SVC_KEY(6, 0), SVC_KEY(6, 0xffff), FULLSPORT),
-				box(0, INADDR_V4_MAX, 0, INADDR_V4_MAX, SVC_KEY(17, 0), SVC_KEY(17, 0xffff), FULLSPORT)};
+	struct pspace_term nt[2] = {
+		box(0, INADDR_V4_MAX, 0, INADDR_V4_MAX, SVC_KEY(6, 0), SVC_KEY(6, 0xffff), FULLSPORT),
+		box(0, INADDR_V4_MAX, 0, INADDR_V4_MAX, SVC_KEY(17, 0), SVC_KEY(17, 0xffff), FULLSPORT)};
 	CHECK(witness(&q, nt, 2, 1000, &pt) == 1 && pt.v[PSPACE_KEY] == SVC_KEY(1, 0) && pt.v[PSPACE_SPORT] == 0);
 	free_all(nt, 2);
 	pspace_term_free(&q);
@@ -349,8 +353,9 @@ static void test_index(void)
 		fx_rule(p, "r", ACT_ALLOW, "a", "a", src, dst, svc, 0);
 	}
 	fx_rule(p, "six", ACT_ALLOW, "a", "a", "2001:db8::/32", "any", "any", 0);
-	struct pspace_table *t4 = pspace_table_new(p->rules, p->nrules, 4), *t6 = pspace_table_new(p->rules, p->nrules, 6);
-	CHECK(pspace_table_nterms(t4) == 300);   /* "six" has no IPv4 source: no IPv4 term */
+	struct pspace_table *t4 = pspace_table_new(p->rules, p->nrules, 4),
+			    *t6 = pspace_table_new(p->rules, p->nrules, 6);
+	CHECK(pspace_table_nterms(t4) == 300); /* "six" has no IPv4 source: no IPv4 term */
 	size_t first, nt;
 	pspace_table_rule_terms(t6, 300, &first, &nt);
 	CHECK(nt == 1 && pspace_table_nterms(t6) == 1 && pspace_table_term_rule(t6, first) == 300);
@@ -364,7 +369,7 @@ static void test_index(void)
 		struct pspace_budget b = {1000000};
 		n = 0;
 		CHECK(pspace_table_query(t4, pspace_table_term(t4, i), &b, &v, &n, &cap) == 0);
-		for (size_t j = 0; j < n; j++)          /* each answer once */
+		for (size_t j = 0; j < n; j++) /* each answer once */
 			for (size_t k = j + 1; k < n; k++)
 				dups += v[j] == v[k];
 		for (size_t j = 0; j < pspace_table_nterms(t4); j++) {

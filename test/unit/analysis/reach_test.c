@@ -64,10 +64,13 @@ static void test_unreachable_union(void)
 	struct run r;
 	run(p, 0, &r);
 	CHECK(r.rc == 0 && r.rep.reachability_complete);
-	CHECK(r.rep.nunreachable == 1 && warned(&r, 3, "rule 3 can never match: every packet it covers is decided by "
-						"earlier rules"));
+	CHECK(r.rep.nunreachable == 1 &&
+	      warned(&r, 3,
+		     "rule 3 can never match: every packet it covers is decided by "
+		     "earlier rules"));
 	const char *note = fx_diag_find(&r.d, "covered by the earlier rules");
-	CHECK(note && strstr(note, "rule 1 \"low\" (test.policy:10)") && strstr(note, "rule 2 \"high\" (test.policy:20)"));
+	CHECK(note && strstr(note, "rule 1 \"low\" (test.policy:10)") &&
+	      strstr(note, "rule 2 \"high\" (test.policy:20)"));
 	CHECK(r.d.nwarnings == 1);
 	done(&r, "union");
 	policy_free(p);
@@ -197,7 +200,7 @@ static void test_budget(void)
 	fx_rule(p, "all web", ACT_ALLOW, "lgwan", "internet", "any", "any", "tcp/443", 0);
 	struct run r;
 	run(p, 200, &r);
-	CHECK(r.rc == 0 && r.d.nerrors == 0);   /* never an error */
+	CHECK(r.rc == 0 && r.d.nerrors == 0); /* never an error */
 	CHECK(!r.rep.reachability_complete);
 	CHECK(fx_diag_count(&r.d, "the reachability analysis was cut short by the analysis budget (200 steps)") == 1);
 	done(&r, "budget");
@@ -266,13 +269,14 @@ static void test_large(void)
 		unsigned x = seed >> 8;
 		snprintf(svc, sizeof svc, "tcp/%u", 1000 + x % 3000);
 		switch (i % 10) {
-		case 0:   /* My Number exception */
+		case 0: /* My Number exception */
 			snprintf(src, sizeof src, "10.1.%u.%u", x % 200, (x >> 8) % 250 + 1);
 			snprintf(dst, sizeof dst, "10.2.%u.%u", (x >> 4) % 200, (x >> 12) % 250 + 1);
 			fx_rule(p, "mn exc", ACT_ALLOW, "mynumber", "lgwan", src, dst, svc,
-				POLICY_RULE_SRC_HOSTS | POLICY_RULE_DST_HOSTS | POLICY_RULE_SVC_EXPLICIT | POLICY_RULE_LOG);
+				POLICY_RULE_SRC_HOSTS | POLICY_RULE_DST_HOSTS | POLICY_RULE_SVC_EXPLICIT |
+					POLICY_RULE_LOG);
 			break;
-		case 1:   /* mail to the relay */
+		case 1: /* mail to the relay */
 			snprintf(src, sizeof src, "10.2.%u.0/24", x % 200);
 			fx_rule(p, "mail", ACT_ALLOW, "lgwan", "internet", src, "198.51.100.25", "tcp/25", 0);
 			break;
@@ -289,7 +293,8 @@ static void test_large(void)
 			snprintf(src, sizeof src, "10.2.%u.%u", x % 200, (x >> 8) % 250 + 1);
 			snprintf(dst, sizeof dst, "10.3.%u.%u-10.3.%u.255", (x >> 4) % 200, (x >> 12) % 250 + 1,
 				 (x >> 4) % 200);
-			fx_rule(p, "dmz host", i % 7 ? ACT_ALLOW : ACT_REJECT, "lgwan,internet", "dmz", src, dst, svc, 0);
+			fx_rule(p, "dmz host", i % 7 ? ACT_ALLOW : ACT_REJECT, "lgwan,internet", "dmz", src, dst, svc,
+				0);
 			break;
 		}
 	}

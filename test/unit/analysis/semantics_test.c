@@ -79,32 +79,27 @@ static const struct {
 	bool single;
 	bool self;
 } addrs[] = {
-	{"h1", true, false},          /* host h1 10.0.1.1 */
-	{"h2", true, false},          /* host h2 10.0.1.2, 2001:db8::1 */
-	{"n30", false, false},        /* network n30 10.0.1.0/30 */
-	{"n32", true, false},         /* network n32 10.0.2.7/32, 10.0.2.8/32 */
-	{"r2", false, false},         /* range r2 10.0.1.4-10.0.1.5 */
-	{"r1", true, false},          /* range r1 10.0.2.9-10.0.2.9 */
-	{"far", true, false},         /* host far 192.0.2.10 */
-	{"10.0.1.3", true, false},
-	{"10.0.1.3/32", true, false},
-	{"10.0.3.0/31", false, false},
-	{"2001:db8::5", true, false},
-	{"2001:db8::/126", false, false},
-	{"any", false, false},
-	{"relay", true, true},        /* host relay self: one machine */
+	{"h1", true, false},   /* host h1 10.0.1.1 */
+	{"h2", true, false},   /* host h2 10.0.1.2, 2001:db8::1 */
+	{"n30", false, false}, /* network n30 10.0.1.0/30 */
+	{"n32", true, false},  /* network n32 10.0.2.7/32, 10.0.2.8/32 */
+	{"r2", false, false},  /* range r2 10.0.1.4-10.0.1.5 */
+	{"r1", true, false},   /* range r1 10.0.2.9-10.0.2.9 */
+	{"far", true, false},  /* host far 192.0.2.10 */
+	{"10.0.1.3", true, false},    {"10.0.1.3/32", true, false},     {"10.0.3.0/31", false, false},
+	{"2001:db8::5", true, false}, {"2001:db8::/126", false, false}, {"any", false, false},
+	{"relay", true, true}, /* host relay self: one machine */
 };
 #define NADDRS (sizeof addrs / sizeof addrs[0])
 
-static const char *const objects =
-	"host h1 10.0.1.1\n"
-	"host h2 10.0.1.2, 2001:db8::1\n"
-	"network n30 10.0.1.0/30\n"
-	"network n32 10.0.2.7/32, 10.0.2.8/32\n"
-	"range r2 10.0.1.4-10.0.1.5\n"
-	"range r1 10.0.2.9-10.0.2.9\n"
-	"host far 192.0.2.10\n"
-	"host relay self\n";
+static const char *const objects = "host h1 10.0.1.1\n"
+				   "host h2 10.0.1.2, 2001:db8::1\n"
+				   "network n30 10.0.1.0/30\n"
+				   "network n32 10.0.2.7/32, 10.0.2.8/32\n"
+				   "range r2 10.0.1.4-10.0.1.5\n"
+				   "range r1 10.0.2.9-10.0.2.9\n"
+				   "host far 192.0.2.10\n"
+				   "host relay self\n";
 
 static const struct {
 	const char *text;
@@ -125,12 +120,12 @@ static const char *const tiers[] = {"mynumber", "lgwan", "internet", "none"};
 
 /* What the generator knows of each rule (in order; no rule expires). */
 struct genrule {
-	bool exception;               /* single hosts both ends, explicit services, log */
+	bool exception; /* single hosts both ends, explicit services, log */
 };
 
 struct gen {
 	struct strbuf text;
-	unsigned nzones;              /* z1..zN, besides self */
+	unsigned nzones; /* z1..zN, besides self */
 	struct genrule rules[8];
 	unsigned nrules;
 };
@@ -377,10 +372,13 @@ static int space_each(const struct policy *p, const struct space *sp, packet_fn 
 						for (size_t d = 0; d < sp->addr[fi].n; d++)
 							for (size_t q = 0; q < nsp; q++) {
 								struct policy_packet pkt = {
-									.from_zone = (uint8_t)f, .to_zone = (uint8_t)t,
-									.family = (uint8_t)(fi ? 6 : 4), .proto = proto,
+									.from_zone = (uint8_t)f,
+									.to_zone = (uint8_t)t,
+									.family = (uint8_t)(fi ? 6 : 4),
+									.proto = proto,
 									.sport = spv ? (uint16_t)spv[q] : no_sport,
-									.key = key, .src = sp->addr[fi].v[s],
+									.key = key,
+									.src = sp->addr[fi].v[s],
 									.dst = sp->addr[fi].v[d]};
 								int rc = fn(ctx, &pkt);
 								if (rc)
@@ -479,8 +477,13 @@ static int check_packet(void *vctx, const struct policy_packet *pkt)
 	uint8_t action = fm >= 0 ? (uint8_t)p->rules[fm].action
 				 : (uint8_t)policy_default_action(p, pkt->from_zone, pkt->to_zone);
 
-	struct table_query q = {.from_zone = pkt->from_zone, .to_zone = pkt->to_zone, .family = pkt->family,
-				.proto = pkt->proto, .sport = pkt->sport, .key = pkt->key, .src = pkt->src,
+	struct table_query q = {.from_zone = pkt->from_zone,
+				.to_zone = pkt->to_zone,
+				.family = pkt->family,
+				.proto = pkt->proto,
+				.sport = pkt->sport,
+				.key = pkt->key,
+				.src = pkt->src,
 				.dst = pkt->dst};
 	struct table_verdict v;
 	table_lookup(c->tab, &q, &v);
@@ -514,8 +517,9 @@ static int check_packet(void *vctx, const struct policy_packet *pkt)
 			c->first_why = !iso ? "isolate" : "sanitize";
 		}
 		if (c->accepted) {
-			report(c->g, p, pkt, !iso ? "the prover accepted a policy whose rule crosses an isolate"
-						  : "the prover accepted a policy that breaks a sanitize");
+			report(c->g, p, pkt,
+			       !iso ? "the prover accepted a policy whose rule crosses an isolate"
+				    : "the prover accepted a policy that breaks a sanitize");
 			return 1;
 		}
 	}
@@ -720,7 +724,7 @@ static bool eq_name(const char *item, const void *x)
 
 static bool eq_addr(const char *item, const void *x)
 {
-	const struct policy_packet *a = x;   /* family and the address in src */
+	const struct policy_packet *a = x; /* family and the address in src */
 	int fam;
 	u128 lo, hi;
 	if (inaddr_parse_span(item, strlen(item), &fam, &lo, &hi) < 0) {
@@ -771,8 +775,9 @@ static int nft_line(const char *line, const struct hookpkt *h, char *jump, size_
 			if (!strcmp(w, "nfproto"))
 				ok = !strcmp(v, pkt->family == 4 ? "ipv4" : "ipv6");
 			else if (!strcmp(w, "l4proto"))
-				ok = !strcmp(v, "icmp") ? proto == 1 : !strcmp(v, "icmpv6") ? proto == 58
-											 : (unsigned)atoi(v) == proto;
+				ok = !strcmp(v, "icmp")        ? proto == 1
+					: !strcmp(v, "icmpv6") ? proto == 58
+							       : (unsigned)atoi(v) == proto;
 			else
 				return V_BAD;
 		} else if (!strcmp(w, "ip") || !strcmp(w, "ip6")) {
@@ -780,7 +785,7 @@ static int nft_line(const char *line, const struct hookpkt *h, char *jump, size_
 			token(&s, w, sizeof w);
 			token(&s, v, sizeof v);
 			if (!strcmp(w, "hoplimit")) {
-				ok = false;   /* our packets are not link-local neighbour discovery */
+				ok = false; /* our packets are not link-local neighbour discovery */
 			} else if (!strcmp(w, "saddr") || !strcmp(w, "daddr")) {
 				u128 a = w[0] == 's' ? pkt->src : pkt->dst;
 				struct policy_packet probe = {.family = (uint8_t)fam, .src = a, .dst = a};
@@ -802,7 +807,7 @@ static int nft_line(const char *line, const struct hookpkt *h, char *jump, size_
 		} else if (!strcmp(w, "ct")) {
 			token(&s, w, sizeof w);
 			token(&s, v, sizeof v);
-			ok = false;   /* every packet here is a flow's first */
+			ok = false; /* every packet here is a flow's first */
 		} else if (!strcmp(w, "counter")) {
 			ok = true;
 		} else if (!strcmp(w, "comment")) {
@@ -920,8 +925,9 @@ static int check_backstop(void *vctx, const struct policy_packet *pkt)
 		want = exc;
 	}
 	if (pass != want) {
-		report(c->g, p, pkt, pass ? "the backstop passes a packet the invariants forbid"
-					  : "the backstop drops a packet the invariants permit");
+		report(c->g, p, pkt,
+		       pass ? "the backstop passes a packet the invariants forbid"
+			    : "the backstop drops a packet the invariants permit");
 		return 1;
 	}
 	long fm = policy_first_match(p, pkt);
@@ -968,8 +974,8 @@ static void test_backstop(void)
 		strbuf_free(&out);
 		policy_free(p);
 	}
-	printf("backstop: %u policies (%u proven); %lu packets, %lu dropped by the backstop\n", policies,
-	       accepted, packets, dropped);
+	printf("backstop: %u policies (%u proven); %lu packets, %lu dropped by the backstop\n", policies, accepted,
+	       packets, dropped);
 	strbuf_free(&g.text);
 }
 

@@ -14,24 +14,22 @@
 #include "rules/policy_prove.h"
 #include "test/check.h"
 
-static const char good[] =
-	"policy \"t\" version \"1\"\n"
-	"zone mynumber tier mynumber interface eth1 network 198.18.10.0/24\n"
-	"zone lgwan tier lgwan interface eth2 network 198.18.20.0/24, 2001:db8:20::/48\n"
-	"zone internet tier internet interface eth3 network any\n"
-	"host relay 203.0.113.25, 198.18.20.26\n"
-	"host lg-mail 198.18.20.25, 2001:db8:20::25\n"
-	"host juki 198.18.10.30\n"
-	"service smtp tcp/25\n"
-	"service https tcp/443\n"
-	"isolate mynumber\n"
-	"sanitize lgwan <-> internet via relay service smtp\n"
-	"rule \"mail out\" allow lgwan [lg-mail] -> internet [relay] service smtp\n"
-	"rule \"mail in\" allow internet -> lgwan [relay] service smtp\n"
-	"rule \"juki\" allow mynumber [juki] -> lgwan [lg-mail] service https log\n";
+static const char good[] = "policy \"t\" version \"1\"\n"
+			   "zone mynumber tier mynumber interface eth1 network 198.18.10.0/24\n"
+			   "zone lgwan tier lgwan interface eth2 network 198.18.20.0/24, 2001:db8:20::/48\n"
+			   "zone internet tier internet interface eth3 network any\n"
+			   "host relay 203.0.113.25, 198.18.20.26\n"
+			   "host lg-mail 198.18.20.25, 2001:db8:20::25\n"
+			   "host juki 198.18.10.30\n"
+			   "service smtp tcp/25\n"
+			   "service https tcp/443\n"
+			   "isolate mynumber\n"
+			   "sanitize lgwan <-> internet via relay service smtp\n"
+			   "rule \"mail out\" allow lgwan [lg-mail] -> internet [relay] service smtp\n"
+			   "rule \"mail in\" allow internet -> lgwan [relay] service smtp\n"
+			   "rule \"juki\" allow mynumber [juki] -> lgwan [lg-mail] service https log\n";
 
-static const char bad_extra[] =
-	"rule \"web direct\" allow lgwan -> internet service https\n";
+static const char bad_extra[] = "rule \"web direct\" allow lgwan -> internet service https\n";
 
 static struct policy *load(const char *name, const char *text, struct diag *d)
 {
@@ -71,8 +69,10 @@ static void test_text(void)
 	if (q) {
 		CHECK(policy_prove(q, &o, &d, &rep) < 0);
 		const char *m = fx_diag_find(&d, "violated");
-		CHECK(m && strstr(m, "invariant 'sanitize lgwan <-> internet via relay service smtp' violated: "
-				     "rule 4 \"web direct\" allows lgwan -> internet tcp 198.18.20.0:0 -> 0.0.0.0:443"));
+		CHECK(m &&
+		      strstr(m,
+			     "invariant 'sanitize lgwan <-> internet via relay service smtp' violated: "
+			     "rule 4 \"web direct\" allows lgwan -> internet tcp 198.18.20.0:0 -> 0.0.0.0:443"));
 		struct policy_packet pkt;
 		const char *a = m ? strstr(m, " allows ") : NULL;
 		CHECK(a && fx_packet_parse(q, a + strlen(" allows "), &pkt));
@@ -93,9 +93,10 @@ static void test_text(void)
 		CHECK(policy_diff(p, q, 0, &r) == 0);
 		struct strbuf sb = STRBUF_INIT;
 		policy_diff_render(p, q, &r, &sb);
-		CHECK(strstr(strbuf_str(&sb), "lgwan -> internet\n  deny -> allow  tcp 198.18.20.0:0 -> 0.0.0.0:443\n"
-					      "      was: default deny\n"
-					      "      now: rule 4 \"web direct\" (bad.policy:15)\n"));
+		CHECK(strstr(strbuf_str(&sb),
+			     "lgwan -> internet\n  deny -> allow  tcp 198.18.20.0:0 -> 0.0.0.0:443\n"
+			     "      was: default deny\n"
+			     "      now: rule 4 \"web direct\" (bad.policy:15)\n"));
 		if (check_failures)
 			fputs(strbuf_str(&sb), stderr);
 		strbuf_free(&sb);

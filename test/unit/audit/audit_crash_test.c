@@ -146,7 +146,8 @@ int main(void)
 		if (!r->ok)
 			tu_dump(r);
 		last_records = r->records;
-		fprintf(stderr, "round %d: %llu records in %zu files\n", round, (unsigned long long)r->records, r->nfiles);
+		fprintf(stderr, "round %d: %llu records in %zu files\n", round, (unsigned long long)r->records,
+			r->nfiles);
 		audit_verify_result_free(r);
 		free(p);
 		free(p2);

@@ -60,7 +60,8 @@ static uint64_t sum_field(const char *dir, const char *event, const char *field,
 				(*ret_n)++;
 				if (audit_record_data_u64(o, field, &v))
 					sum += v;
-				const char *a = audit_record_data_str(o, "first_ts"), *b = audit_record_data_str(o, "last_ts");
+				const char *a = audit_record_data_str(o, "first_ts"),
+					   *b = audit_record_data_str(o, "last_ts");
 				int64_t na = 0, nb = 0;
 				if (a && b) {
 					CHECK(audit_record_ts_parse(a, &na) == 0 && audit_record_ts_parse(b, &nb) == 0);

@@ -327,7 +327,8 @@ static void test_resume(void)
 	 * reports the line. */
 	char *newest = file_name(d, 3), *pn = tu_path(d, newest);
 	fd = open(pn, O_WRONLY | O_APPEND);
-	const char junk[] = "{\"ts\":\"x\",\"mac\":\"0000000000000000000000000000000000000000000000000000000000000000\"}\n";
+	const char junk[] =
+		"{\"ts\":\"x\",\"mac\":\"0000000000000000000000000000000000000000000000000000000000000000\"}\n";
 	REQUIRE(fd >= 0 && write(fd, junk, sizeof junk - 1) == (ssize_t)(sizeof junk - 1));
 	close(fd);
 	log = tu_open(&o);

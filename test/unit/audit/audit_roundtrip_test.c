@@ -92,8 +92,9 @@ static void check_same_as_json_c(const char *line, size_t len)
 	struct json_object *o = audit_record_parse(S, sl);
 	CHECK(o != NULL);
 	size_t n = 0;
-	const char *again = o ? json_object_to_json_string_length(
-					o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n) : "";
+	const char *again = o
+		? json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n)
+		: "";
 	if (n != sl || memcmp(again, S, sl) != 0) {
 		fprintf(stderr, "record differs from json-c's serialisation:\n ours:   %s\n json-c: %s\n", S, again);
 		check_failures++;
@@ -149,7 +150,8 @@ int main(void)
 	char longjp[400] = "";
 	for (int i = 0; i < 60; i++)
 		strcat(longjp, "関");
-	CHECK(audit_emit(log, "test.cut", (struct audit_field[]){AUDIT_STR("long", longjp), AUDIT_INT("after", 7)}, 2) == 0);
+	CHECK(audit_emit(log, "test.cut", (struct audit_field[]){AUDIT_STR("long", longjp), AUDIT_INT("after", 7)},
+			 2) == 0);
 	/* Invalid UTF-8 is repaired and marked. */
 	CHECK(audit_emit(log, "test.utf8", (struct audit_field[]){AUDIT_STRN("bad", "ok\xff\xc3(", 5)}, 1) == 0);
 	/* More fields than fit in the 1 KiB slot: the rest are omitted and counted. */
@@ -164,15 +166,18 @@ int main(void)
 	char all[128];
 	for (int i = 0; i < 128; i++)
 		all[i] = (char)i;
-	CHECK(audit_emit(log, "test.ascii", (struct audit_field[]){AUDIT_STRN("lo", all, 64), AUDIT_STRN("hi", all + 64, 64),
-								   AUDIT_STRN("k\"ey\n", "v", 1)}, 3) == 0);
+	CHECK(audit_emit(log, "test.ascii",
+			 (struct audit_field[]){AUDIT_STRN("lo", all, 64), AUDIT_STRN("hi", all + 64, 64),
+						AUDIT_STRN("k\"ey\n", "v", 1)},
+			 3) == 0);
 	/* A repeated name: the first one stays, the repeat is left out. */
-	CHECK(audit_emit(log, "test.dup", (struct audit_field[]){AUDIT_INT("x", 1), AUDIT_INT("x", 2), AUDIT_INT("y", 3)}, 3) == 0);
+	CHECK(audit_emit(log, "test.dup",
+			 (struct audit_field[]){AUDIT_INT("x", 1), AUDIT_INT("x", 2), AUDIT_INT("y", 3)}, 3) == 0);
 	/* Random strings over an alphabet with every kind of byte the
 	 * escaping cares about, at every alignment: each must come back
 	 * exactly (and each record is compared with json-c's layout below). */
-	static const char *const alpha[] = {"a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\x01", "\x1f", "\x7f",
-					    "é", "関", "😀", "\xe2\x80\xa8"};
+	static const char *const alpha[] = {"a",  "Z",    "0",    " ",    "\"", "\\", "/", "\n",
+					    "\t", "\x01", "\x1f", "\x7f", "é",  "関", "😀", "\xe2\x80\xa8"};
 	char rnd[RANDOM_STRINGS][160];
 	unsigned seed = 12345;
 	for (int k = 0; k < RANDOM_STRINGS; k++) {
@@ -185,7 +190,8 @@ int main(void)
 			len += pl;
 		}
 		rnd[k][len] = '\0';
-		CHECK(audit_emit(log, "test.random", (struct audit_field[]){AUDIT_INT("k", k), AUDIT_STR("s", rnd[k])}, 2) == 0);
+		CHECK(audit_emit(log, "test.random", (struct audit_field[]){AUDIT_INT("k", k), AUDIT_STR("s", rnd[k])},
+				 2) == 0);
 	}
 	/* Bad event names are refused. */
 	CHECK(audit_emit(log, "Bad Event", NULL, 0) == -EINVAL);
@@ -229,8 +235,8 @@ int main(void)
 		REQUIRE(rec.obj);
 		/* Key order and format on the bytes. */
 		CHECK(strncmp(rec.line, "{\"ts\":\"", 7) == 0);
-		const char *keys[] = {"\"ts\":", "\"host\":", "\"component\":", "\"event\":", "\"seq\":", "\"data\":",
-				      "\"prev\":", "\"mac\":"};
+		const char *keys[] = {"\"ts\":",  "\"host\":", "\"component\":", "\"event\":",
+				      "\"seq\":", "\"data\":", "\"prev\":",      "\"mac\":"};
 		const char *at = rec.line;
 		for (size_t k = 0; k < 8; k++) {
 			const char *p = memmem(at, rec.len - (size_t)(at - rec.line), keys[k], strlen(keys[k]));
@@ -257,7 +263,8 @@ int main(void)
 		if (strcmp(rec.event, "mail.sanitized") == 0) {
 			saw_mail = true;
 			CHECK(strcmp(jstr(d, "subject"), "【至急】住民税の通知について") == 0);
-			CHECK(memmem(rec.line, rec.len, "【至急】住民税の通知について", strlen("【至急】住民税の通知について")));
+			CHECK(memmem(rec.line, rec.len, "【至急】住民税の通知について",
+				     strlen("【至急】住民税の通知について")));
 			struct json_object *rn = jget(d, "removed_names");
 			CHECK(rn && json_object_array_length(rn) == 3);
 			CHECK(array_has(rn, "見積書\u202Efdp.scr"));
@@ -265,7 +272,8 @@ int main(void)
 			CHECK(rm && json_object_array_length(rm) == 2);
 			struct json_object *a1 = json_object_array_get_idx(rm, 1);
 			CHECK(strcmp(jstr(a1, "name"), "契約書.zip") == 0);
-			CHECK(strcmp(jstr(a1, "sha256"), "00070e151c232a31383f464d545b626970777e858c939aa1a8afb6bdc4cbd2d9") == 0);
+			CHECK(strcmp(jstr(a1, "sha256"),
+				     "00070e151c232a31383f464d545b626970777e858c939aa1a8afb6bdc4cbd2d9") == 0);
 			CHECK(json_object_get_boolean(jget(a1, "encrypted")));
 			CHECK(json_object_get_int64(jget(d, "neg")) == -42);
 			CHECK(json_object_get_uint64(jget(d, "big")) == UINT64_MAX);
@@ -290,8 +298,10 @@ int main(void)
 		}
 		if (strcmp(rec.event, "test.ascii") == 0) {
 			struct json_object *v = jget(d, "lo"), *w = jget(d, "hi");
-			CHECK(v && json_object_get_string_len(v) == 64 && memcmp(json_object_get_string(v), all, 64) == 0);
-			CHECK(w && json_object_get_string_len(w) == 64 && memcmp(json_object_get_string(w), all + 64, 64) == 0);
+			CHECK(v && json_object_get_string_len(v) == 64 &&
+			      memcmp(json_object_get_string(v), all, 64) == 0);
+			CHECK(w && json_object_get_string_len(w) == 64 &&
+			      memcmp(json_object_get_string(w), all + 64, 64) == 0);
 			CHECK(jstr(d, "k\"ey\n") && strcmp(jstr(d, "k\"ey\n"), "v") == 0);
 		}
 		if (strcmp(rec.event, "test.random") == 0) {

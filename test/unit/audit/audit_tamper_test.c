@@ -19,10 +19,10 @@ static int ncase;
 
 struct expect {
 	enum audit_break_kind kind;
-	size_t file;     /* index of the file, SIZE_MAX = any */
-	uint64_t line;   /* 0 = any */
-	uint64_t seq;    /* 0 = any */
-	uint64_t count;  /* 0 = any */
+	size_t file;    /* index of the file, SIZE_MAX = any */
+	uint64_t line;  /* 0 = any */
+	uint64_t seq;   /* 0 = any */
+	uint64_t count; /* 0 = any */
 };
 
 /* The result must hold exactly these breaks, in order. */
@@ -32,8 +32,8 @@ static void expect_breaks(const char *what, const struct audit_verify_result *r,
 	for (size_t i = 0; !bad && i < n; i++) {
 		const struct audit_break *b = &r->breaks[i];
 		bad = b->kind != e[i].kind || (e[i].file != SIZE_MAX && b->file != e[i].file) ||
-		      (e[i].line && b->line != e[i].line) || (e[i].seq && b->seq != e[i].seq) ||
-		      (e[i].count && b->count != e[i].count);
+			(e[i].line && b->line != e[i].line) || (e[i].seq && b->seq != e[i].seq) ||
+			(e[i].count && b->count != e[i].count);
 	}
 	if (bad) {
 		fprintf(stderr, "%s: unexpected verification result; wanted", what);
@@ -197,7 +197,7 @@ static void test_iterator_status(void)
 	char *p = nth_file(d, 2);
 	struct tu_file f;
 	tu_file_load(&f, p);
-	edit_content(&f);      /* line 11 (1-based) edited */
+	edit_content(&f);       /* line 11 (1-based) edited */
 	tu_file_delete(&f, 15); /* 1-based line 16 deleted: line 16 is after a gap */
 	tu_file_save(&f);
 	tu_file_free(&f);
@@ -305,7 +305,9 @@ static void test_files(size_t nfiles)
 		audit_verify_result_free(r1);
 		/* Files given out of order. */
 		char *swapped[3] = {paths[0], paths[2], paths[1]};
-		vo = (struct audit_verify_opts){.key = &key, .files = (const char *const *)swapped, .nfiles = 3,
+		vo = (struct audit_verify_opts){.key = &key,
+						.files = (const char *const *)swapped,
+						.nfiles = 3,
 						.flags = AUDIT_VERIFY_PARTIAL_HEAD};
 		REQUIRE(audit_verify_run(&vo, &r) == 0);
 		CHECK(!r->ok);
@@ -320,8 +322,8 @@ static void test_files(size_t nfiles)
 	{
 		char *p = nth_file(base, 1);
 		const char *paths[] = {"/nonexistent/audit-20260101T000000-000001.jsonl", p};
-		struct audit_verify_opts vo = {.key = &key, .files = paths, .nfiles = 2,
-					       .flags = AUDIT_VERIFY_PARTIAL_HEAD};
+		struct audit_verify_opts vo = {
+			.key = &key, .files = paths, .nfiles = 2, .flags = AUDIT_VERIFY_PARTIAL_HEAD};
 		struct audit_verify_result *r;
 		REQUIRE(audit_verify_run(&vo, &r) == 0);
 		CHECK(!r->ok);

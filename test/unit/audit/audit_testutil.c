@@ -72,8 +72,13 @@ int64_t tu_clock_now(void *arg)
 
 int64_t tu_local_ns(int year, int mon, int day, int hour, int min, int sec)
 {
-	struct tm tm = {.tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
-			.tm_hour = hour, .tm_min = min, .tm_sec = sec, .tm_isdst = -1};
+	struct tm tm = {.tm_year = year - 1900,
+			.tm_mon = mon - 1,
+			.tm_mday = day,
+			.tm_hour = hour,
+			.tm_min = min,
+			.tm_sec = sec,
+			.tm_isdst = -1};
 	return (int64_t)mktime(&tm) * 1000000000;
 }
 
@@ -104,8 +109,8 @@ struct audit_log *tu_open(const struct audit_opts *o)
 int tu_emit_flow(struct audit_log *log, uint64_t i)
 {
 	u128 src = 0xc0a80a00u + (i & 0xff), dst = 0x0a000001u;
-	static const uint8_t hash[32] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-					 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28};
+	static const uint8_t hash[32] = {0xde, 0xad, 0xbe, 0xef, 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,
+					 13,   14,   15,   16,   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28};
 	return audit_emit(log, "flow.decision",
 			  (struct audit_field[]){
 				  AUDIT_STR("from_zone", "lgwan"),

@@ -9,7 +9,7 @@
 static const struct {
 	const char *in;
 	int rc, family;
-	const char *out;       /* inaddr_format_span of the result */
+	const char *out; /* inaddr_format_span of the result */
 } spans[] = {
 	{"198.18.0.1", 0, 4, "198.18.0.1"},
 	{"198.18.0.0/15", 0, 4, "198.18.0.0/15"},
@@ -20,7 +20,7 @@ static const struct {
 	{"2001:DB8:0:0::1", 0, 6, "2001:db8::1"},
 	{"::/0", 0, 6, "::/0"},
 	{"2001:db8::1-2001:db8::ff", 0, 6, "2001:db8::1-2001:db8::ff"},
-	{"198.18.0.1/24", -EDOM, 0, NULL},       /* host bits set */
+	{"198.18.0.1/24", -EDOM, 0, NULL}, /* host bits set */
 	{"198.18.0.0/33", -EINVAL, 0, NULL},
 	{"198.18.0.20-198.18.0.10", -EINVAL, 0, NULL},
 	{"198.18.0.1-2001:db8::1", -EINVAL, 0, NULL},

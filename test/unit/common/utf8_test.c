@@ -202,12 +202,13 @@ int main(void)
 		for (unsigned b1 = 0; b1 < 256; b1++)
 			for (unsigned b2 = 0; b2 < 256; b2++)
 				for (size_t k = 0; k < sizeof last; k++) {
-					unsigned char b[4] = {(unsigned char)lead, (unsigned char)b1, (unsigned char)b2, last[k]};
+					unsigned char b[4] = {(unsigned char)lead, (unsigned char)b1, (unsigned char)b2,
+							      last[k]};
 					uint32_t a = 0, r = 0;
 					size_t la = utf8_decode(b, 4, &a), lr = ref_decode(b, 4, &r);
 					if (la != lr || a != r) {
-						fprintf(stderr, "%02X %02X %02X %02X: %zu, reference %zu\n", b[0], b[1], b[2],
-							b[3], la, lr);
+						fprintf(stderr, "%02X %02X %02X %02X: %zu, reference %zu\n", b[0], b[1],
+							b[2], b[3], la, lr);
 						check_failures++;
 					}
 				}

@@ -11,11 +11,11 @@
 
 static const struct {
 	const char *what;
-	const char *src;          /* source text of "t.policy" */
-	uint32_t line, col, len;  /* line 0: no place */
+	const char *src;         /* source text of "t.policy" */
+	uint32_t line, col, len; /* line 0: no place */
 	int sev;
 	const char *msg;
-	const char *want;         /* exact policy_diag_render output */
+	const char *want; /* exact policy_diag_render output */
 } cases[] = {
 	{"plain", "rule \"x\" allow lgwn -> internet\n", 1, 16, 4, DIAG_ERROR, "unknown zone 'lgwn'",
 	 "t.policy:1:16: error: unknown zone 'lgwn'\n"
@@ -57,7 +57,10 @@ static const struct {
 	 "t.policy:2:1: error: e\n"
 	 "  cd\n"
 	 "  ^~\n"},
-	{"control bytes shown as ?", "a\x01\xff" "b\n", 1, 4, 1, DIAG_ERROR, "e",
+	{"control bytes shown as ?",
+	 "a\x01\xff"
+	 "b\n",
+	 1, 4, 1, DIAG_ERROR, "e",
 	 "t.policy:1:4: error: e\n"
 	 "  a??b\n"
 	 "     ^\n"},
@@ -71,10 +74,8 @@ static const struct {
 	 "  ^~~\n"
 	 "  second\n"
 	 "  third\n"},
-	{"line past the end: no source", "abc\n", 7, 1, 1, DIAG_ERROR, "e",
-	 "t.policy:7:1: error: e\n"},
-	{"no place", "", 0, 0, 0, DIAG_ERROR, "cannot open 'x'",
-	 "error: cannot open 'x'\n"},
+	{"line past the end: no source", "abc\n", 7, 1, 1, DIAG_ERROR, "e", "t.policy:7:1: error: e\n"},
+	{"no place", "", 0, 0, 0, DIAG_ERROR, "cannot open 'x'", "error: cannot open 'x'\n"},
 };
 
 static void test_cases(void)
@@ -111,14 +112,14 @@ static void test_counts_and_limit(void)
 		policy_diag_note(&d, (struct policy_loc){0}, "n%d", i);
 	}
 	CHECK(d.nwarnings == 1);
-	CHECK(d.nerrors == 10);            /* still counts what it drops */
-	CHECK(d.n == 1 + 3 * 2 + 1);       /* 3 errors with notes + the final one */
+	CHECK(d.nerrors == 10);      /* still counts what it drops */
+	CHECK(d.n == 1 + 3 * 2 + 1); /* 3 errors with notes + the final one */
 	policy_diag_render(&d, &sb);
 	CHECK(strstr(strbuf_str(&sb), "error: e2\nnote: n2\nerror: too many errors (more than 3)"));
 	CHECK(!strstr(strbuf_str(&sb), "e3"));
 	strbuf_free(&sb);
 	policy_diag_free(&d);
-	policy_diag_free(&d);                     /* freeing twice is harmless */
+	policy_diag_free(&d); /* freeing twice is harmless */
 	policy_diag_free(NULL);
 }
 
@@ -161,13 +162,12 @@ static void test_line_order(void)
 		policy_diag_error(&d, ((struct policy_loc){g, 2, 1, 2}), "e");
 	}
 	policy_diag_render(&d, &sb);
-	const char *want =
-		"t:3:1: error: e\n  l3\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
-		"t:4:1: error: e\n  l4\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
-		"t:2:1: error: e\n  l2\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
-		"t:3:1: error: e\n  l3\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
-		"t:1:1: error: e\n  l1\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
-		"t:4:1: error: e\n  l4\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n";
+	const char *want = "t:3:1: error: e\n  l3\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
+			   "t:4:1: error: e\n  l4\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
+			   "t:2:1: error: e\n  l2\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
+			   "t:3:1: error: e\n  l3\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
+			   "t:1:1: error: e\n  l1\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n"
+			   "t:4:1: error: e\n  l4\n  ^~\nu:2:1: error: e\n  m2\n  ^~\n";
 	CHECK(!strcmp(strbuf_str(&sb), want));
 	strbuf_free(&sb);
 	policy_diag_free(&d);

@@ -96,23 +96,24 @@ static void test_specs(void)
 		struct svc_range r;
 		struct policy_why why;
 		const char *sp = specs[i].sport;
-		int rc = policy_eval_spec(specs[i].spec, strlen(specs[i].spec), sp, sp ? strlen(sp) : 0,
-					  &r, &why);
+		int rc = policy_eval_spec(specs[i].spec, strlen(specs[i].spec), sp, sp ? strlen(sp) : 0, &r, &why);
 		if (rc != specs[i].rc) {
 			fprintf(stderr, "spec %s: rc %d (%s)\n", specs[i].spec, rc, why.msg);
 			check_failures++;
 			continue;
 		}
-		if (rc == 0 && (r.key_lo != specs[i].key_lo || r.key_hi != specs[i].key_hi ||
-				r.sport_lo != specs[i].sport_lo || r.sport_hi != specs[i].sport_hi)) {
-			fprintf(stderr, "spec %s: %06x-%06x sport %u-%u\n", specs[i].spec, r.key_lo,
-				r.key_hi, r.sport_lo, r.sport_hi);
+		if (rc == 0 &&
+		    (r.key_lo != specs[i].key_lo || r.key_hi != specs[i].key_hi || r.sport_lo != specs[i].sport_lo ||
+		     r.sport_hi != specs[i].sport_hi)) {
+			fprintf(stderr, "spec %s: %06x-%06x sport %u-%u\n", specs[i].spec, r.key_lo, r.key_hi,
+				r.sport_lo, r.sport_hi);
 			check_failures++;
 		}
-		if (rc < 0 && (!strstr(why.msg, specs[i].why) || why.off != specs[i].off ||
-			       why.len != specs[i].len || why.in_sport != (sp != NULL))) {
-			fprintf(stderr, "spec %s: why '%s' at %u+%u sport %d\n", specs[i].spec, why.msg,
-				why.off, why.len, why.in_sport);
+		if (rc < 0 &&
+		    (!strstr(why.msg, specs[i].why) || why.off != specs[i].off || why.len != specs[i].len ||
+		     why.in_sport != (sp != NULL))) {
+			fprintf(stderr, "spec %s: why '%s' at %u+%u sport %d\n", specs[i].spec, why.msg, why.off,
+				why.len, why.in_sport);
 			check_failures++;
 		}
 	}
@@ -127,20 +128,27 @@ static void test_svc_normalize(void)
 		struct svc_range out[4];
 	} t[] = {
 		/* adjacent ports merge */
-		{2, {{0x060019, 0x060019, 0, 65535}, {0x06001a, 0x06001a, 0, 65535}},
-		 1, {{0x060019, 0x06001a, 0, 65535}}},
+		{2,
+		 {{0x060019, 0x060019, 0, 65535}, {0x06001a, 0x06001a, 0, 65535}},
+		 1,
+		 {{0x060019, 0x06001a, 0, 65535}}},
 		/* overlapping, out of order */
-		{3, {{0x110035, 0x110040, 0, 65535}, {0x060019, 0x060019, 0, 65535}, {0x110030, 0x110036, 0, 65535}},
-		 2, {{0x060019, 0x060019, 0, 65535}, {0x110030, 0x110040, 0, 65535}}},
+		{3,
+		 {{0x110035, 0x110040, 0, 65535}, {0x060019, 0x060019, 0, 65535}, {0x110030, 0x110036, 0, 65535}},
+		 2,
+		 {{0x060019, 0x060019, 0, 65535}, {0x110030, 0x110040, 0, 65535}}},
 		/* different source ports never merge; sorted by (sport_lo, key_lo) */
-		{3, {{0x110035, 0x110035, 1024, 65535}, {0x110036, 0x110036, 0, 65535}, {0x060001, 0x060001, 0, 1023}},
-		 3, {{0x060001, 0x060001, 0, 1023}, {0x110036, 0x110036, 0, 65535}, {0x110035, 0x110035, 1024, 65535}}},
+		{3,
+		 {{0x110035, 0x110035, 1024, 65535}, {0x110036, 0x110036, 0, 65535}, {0x060001, 0x060001, 0, 1023}},
+		 3,
+		 {{0x060001, 0x060001, 0, 1023}, {0x110036, 0x110036, 0, 65535}, {0x110035, 0x110035, 1024, 65535}}},
 		/* any absorbs everything */
-		{2, {{0x060019, 0x060019, 53, 53}, {0, 0xffffff, 0, 65535}},
-		 1, {{0, 0xffffff, 0, 65535}}},
+		{2, {{0x060019, 0x060019, 53, 53}, {0, 0xffffff, 0, 65535}}, 1, {{0, 0xffffff, 0, 65535}}},
 		/* duplicates */
-		{2, {{0x060019, 0x060019, 0, 65535}, {0x060019, 0x060019, 0, 65535}},
-		 1, {{0x060019, 0x060019, 0, 65535}}},
+		{2,
+		 {{0x060019, 0x060019, 0, 65535}, {0x060019, 0x060019, 0, 65535}},
+		 1,
+		 {{0x060019, 0x060019, 0, 65535}}},
 		{0, {{0}}, 0, {{0}}},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -174,11 +182,10 @@ static void test_dates(void)
 		const char *s;
 		int rc;
 	} d[] = {
-		{"2026-11-22", 0}, {"2028-02-29", 0}, {"2000-02-29", 0}, {"2027-12-31", 0},
-		{"2027-02-29", -EINVAL}, {"2100-02-29", -EINVAL}, {"2027-13-01", -EINVAL},
-		{"2027-00-10", -EINVAL}, {"2027-04-31", -EINVAL}, {"2027-4-30", -EINVAL},
-		{"27-04-30", -EINVAL}, {"2027/04/30", -EINVAL}, {"2027-04-30x", -EINVAL},
-		{"", -EINVAL}, {"1969-12-31", -EINVAL}, {"2027-04-00", -EINVAL},
+		{"2026-11-22", 0},        {"2028-02-29", 0},       {"2000-02-29", 0},       {"2027-12-31", 0},
+		{"2027-02-29", -EINVAL},  {"2100-02-29", -EINVAL}, {"2027-13-01", -EINVAL}, {"2027-00-10", -EINVAL},
+		{"2027-04-31", -EINVAL},  {"2027-4-30", -EINVAL},  {"27-04-30", -EINVAL},   {"2027/04/30", -EINVAL},
+		{"2027-04-30x", -EINVAL}, {"", -EINVAL},           {"1969-12-31", -EINVAL}, {"2027-04-00", -EINVAL},
 	};
 	for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
 		if (policy_eval_date(d[i].s, strlen(d[i].s)) != d[i].rc) {
@@ -189,73 +196,88 @@ static void test_dates(void)
 
 /* ---------------------------------------------------------- policies */
 
-#define ZONES "zone mynumber tier mynumber interface eth1 network 198.18.10.0/24\n" \
-	      "zone lgwan tier lgwan interface eth2 network 198.18.20.0/24, 2001:db8:20::/48\n" \
-	      "zone internet tier internet interface eth3 network any\n"
+#define ZONES                                                                             \
+	"zone mynumber tier mynumber interface eth1 network 198.18.10.0/24\n"             \
+	"zone lgwan tier lgwan interface eth2 network 198.18.20.0/24, 2001:db8:20::/48\n" \
+	"zone internet tier internet interface eth3 network any\n"
 
 static const struct {
 	const char *what;
 	const char *text;
 	int rc;
-	const char *diag;      /* substring of the rendered diagnostics; NULL: none at all */
+	const char *diag; /* substring of the rendered diagnostics; NULL: none at all */
 } policies[] = {
 	{"empty policy", "", 0, NULL},
 	{"zones only", ZONES, 0, NULL},
-	{"definitions after use", ZONES "rule \"r\" allow lgwan [h] -> lgwan service s\n"
-	 "host h 198.18.20.1\nservice s tcp/22\n", 0, NULL},
+	{"definitions after use",
+	 ZONES "rule \"r\" allow lgwan [h] -> lgwan service s\n"
+	       "host h 198.18.20.1\nservice s tcp/22\n",
+	 0, NULL},
 	{"unknown zone", ZONES "rule \"r\" allow lgwn -> internet\n", -EINVAL,
 	 "t:4:16: error: unknown zone 'lgwn'; did you mean 'lgwan'?\n"
 	 "  rule \"r\" allow lgwn -> internet\n"
 	 "                 ^~~~\n"},
-	{"unknown service with suggestion", ZONES "service smtp tcp/25\n"
-	 "rule \"r\" allow lgwan -> internet service smtq\n", -EINVAL,
-	 "error: unknown service 'smtq'; did you mean 'smtp'?"},
+	{"unknown service with suggestion",
+	 ZONES "service smtp tcp/25\n"
+	       "rule \"r\" allow lgwan -> internet service smtq\n",
+	 -EINVAL, "error: unknown service 'smtq'; did you mean 'smtp'?"},
 	{"unknown address, no close name", ZONES "rule \"r\" allow lgwan [web] -> internet\n", -EINVAL,
 	 "error: unknown address object 'web'\n"},
-	{"duplicate host", ZONES "host a 198.18.20.1\nhost a 198.18.20.2\n"
-	 "rule \"r\" allow lgwan [a] -> lgwan\n", -EINVAL,
+	{"duplicate host",
+	 ZONES "host a 198.18.20.1\nhost a 198.18.20.2\n"
+	       "rule \"r\" allow lgwan [a] -> lgwan\n",
+	 -EINVAL,
 	 "t:5:6: error: host 'a' is already defined\n  host a 198.18.20.2\n       ^\n"
 	 "t:4:6: note: 'a' was first defined here"},
-	{"namespaces are separate", ZONES "host smtp 198.18.20.25\nservice smtp tcp/25\n"
-	 "rule \"r\" allow lgwan -> lgwan [smtp] service smtp\n", 0, NULL},
-	{"zone named like an object is fine", ZONES "host lgwan 198.18.20.1\n"
-	 "rule \"r\" allow lgwan -> lgwan [lgwan]\n", 0, NULL},
-	{"service in an address list", ZONES "service smtp tcp/25\n"
-	 "rule \"r\" allow lgwan [smtp] -> lgwan service smtp\n", -EINVAL,
-	 "'smtp' is a service, not an address object"},
-	{"host in a service list", ZONES "host h 198.18.20.1\n"
-	 "rule \"r\" allow lgwan [h] -> lgwan service h\n", -EINVAL, "'h' is a host, not a service"},
+	{"namespaces are separate",
+	 ZONES "host smtp 198.18.20.25\nservice smtp tcp/25\n"
+	       "rule \"r\" allow lgwan -> lgwan [smtp] service smtp\n",
+	 0, NULL},
+	{"zone named like an object is fine",
+	 ZONES "host lgwan 198.18.20.1\n"
+	       "rule \"r\" allow lgwan -> lgwan [lgwan]\n",
+	 0, NULL},
+	{"service in an address list",
+	 ZONES "service smtp tcp/25\n"
+	       "rule \"r\" allow lgwan [smtp] -> lgwan service smtp\n",
+	 -EINVAL, "'smtp' is a service, not an address object"},
+	{"host in a service list",
+	 ZONES "host h 198.18.20.1\n"
+	       "rule \"r\" allow lgwan [h] -> lgwan service h\n",
+	 -EINVAL, "'h' is a host, not a service"},
 	{"group cycle", ZONES "group a b\ngroup b a\nrule \"r\" allow lgwan [a] -> lgwan\n", -EINVAL,
 	 "group 'a' contains itself: a -> b -> a"},
-	{"service group cycle", ZONES "service-group a b\nservice-group b a\n"
-	 "rule \"r\" allow lgwan -> lgwan service a\n", -EINVAL, "contains itself"},
+	{"service group cycle",
+	 ZONES "service-group a b\nservice-group b a\n"
+	       "rule \"r\" allow lgwan -> lgwan service a\n",
+	 -EINVAL, "contains itself"},
 	{"host bits", ZONES "network n 198.18.20.1/24\nrule \"r\" allow lgwan [n] -> lgwan\n", -EINVAL,
 	 "prefix '198.18.20.1/24' has host bits set; did you mean 198.18.20.0/24?"},
 	{"v6 host bits", ZONES "rule \"r\" allow lgwan [2001:db8:20::1/64] -> lgwan\n", -EINVAL,
 	 "did you mean 2001:db8:20::/64?"},
-	{"host needs single addresses", ZONES "host h 198.18.20.0/24\nrule \"r\" allow lgwan [h] -> lgwan\n",
-	 -EINVAL, "is not a single address"},
-	{"range needs A-B", ZONES "range r 198.18.20.0/24\nrule \"r\" allow lgwan [r] -> lgwan\n",
-	 -EINVAL, "a range is written A-B"},
-	{"default allow", ZONES "default lgwan -> internet allow\n", -EINVAL,
-	 "a default can only deny or reject"},
+	{"host needs single addresses", ZONES "host h 198.18.20.0/24\nrule \"r\" allow lgwan [h] -> lgwan\n", -EINVAL,
+	 "is not a single address"},
+	{"range needs A-B", ZONES "range r 198.18.20.0/24\nrule \"r\" allow lgwan [r] -> lgwan\n", -EINVAL,
+	 "a range is written A-B"},
+	{"default allow", ZONES "default lgwan -> internet allow\n", -EINVAL, "a default can only deny or reject"},
 	{"interface twice", ZONES "zone mgmt interface eth2\n", -EINVAL,
 	 "interface 'eth2' is already used by zone 'lgwan'"},
 	{"interface too long", "zone z interface abcdefghijklmnop\n", -EINVAL, "longer than 15 bytes"},
 	{"interface 15 bytes", "zone z interface abcdefghijklmno\n", 0, NULL},
 	{"no interfaces", "zone z\n", 0, "warning: zone 'z' has no interfaces; the datapath cannot recognise it"},
 	{"zone self", "zone self interface eth0\n", -EINVAL, "'self' is built in"},
-	{"self host outside self", ZONES "host relay self\nrule \"r\" allow internet -> lgwan [relay]\n",
-	 -EINVAL, "'relay' is the appliance itself"},
+	{"self host outside self", ZONES "host relay self\nrule \"r\" allow internet -> lgwan [relay]\n", -EINVAL,
+	 "'relay' is the appliance itself"},
 	{"self host on self", ZONES "host relay self\nrule \"r\" allow internet -> self [relay]\n", 0, NULL},
-	{"self host in sanitize", ZONES "host relay self\nservice smtp tcp/25\n"
-	 "sanitize lgwan <-> internet via relay service smtp\n", 0, NULL},
+	{"self host in sanitize",
+	 ZONES "host relay self\nservice smtp tcp/25\n"
+	       "sanitize lgwan <-> internet via relay service smtp\n",
+	 0, NULL},
 	{"via must be hosts", ZONES "group g 198.18.20.1\nsanitize lgwan <-> internet via g\n", -EINVAL,
 	 "'g' is a group; via takes host names"},
 	{"unused objects", ZONES "host h 198.18.20.1\nservice s tcp/1\n", 0, "warning: host 'h' is never used"},
 	{"used by a group only", ZONES "host h 198.18.20.1\ngroup g h\n", 0, "warning: group 'g' is never used"},
-	{"require owner", ZONES "require owner\nrule \"r\" allow lgwan -> lgwan\n", 0,
-	 "warning: rule has no owner"},
+	{"require owner", ZONES "require owner\nrule \"r\" allow lgwan -> lgwan\n", 0, "warning: rule has no owner"},
 	{"require description", ZONES "require description\nrule \"r\" allow lgwan -> lgwan owner \"o\"\n", 0,
 	 "warning: rule has no description"},
 	{"expired rule", ZONES "rule \"r\" allow lgwan -> lgwan expires 2026-11-21\n", 0,
@@ -267,8 +289,7 @@ static const struct {
 	{"address inside one of the zones", ZONES "rule \"r\" allow lgwan, mynumber [198.18.10.1] -> lgwan\n", 0, NULL},
 	{"zone without networks: no check", "zone a interface e1\nrule \"r\" allow a [10.0.0.1] -> a\n", 0, NULL},
 	{"too many zones", NULL, -EINVAL, "too many zones: at most 64"},
-	{"isolate unknown tier", ZONES "isolate mynumber, lgwan\nisolate dmz\n", -EINVAL,
-	 "unknown zone or tier 'dmz'"},
+	{"isolate unknown tier", ZONES "isolate mynumber, lgwan\nisolate dmz\n", -EINVAL, "unknown zone or tier 'dmz'"},
 	{"tier without zones", "zone a interface e\nisolate mynumber\n", -EINVAL, "no zone has tier mynumber"},
 	{"sanitize same zone", ZONES "sanitize lgwan -> lgwan\n", -EINVAL, "zone lgwan is on both sides"},
 	{"sanitize service without via", ZONES "sanitize lgwan -> internet service tcp/25\n", -EINVAL,
@@ -316,8 +337,8 @@ static void test_policies(void)
 				strbuf_str(&sb));
 			check_failures++;
 		} else if (want ? !strstr(strbuf_str(&sb), want) : sb.len != 0) {
-			fprintf(stderr, "%s: diagnostics\n%s---- want\n%s\n", policies[i].what,
-				strbuf_str(&sb), want ? want : "(none)");
+			fprintf(stderr, "%s: diagnostics\n%s---- want\n%s\n", policies[i].what, strbuf_str(&sb),
+				want ? want : "(none)");
 			check_failures++;
 		}
 		policy_free(p);
@@ -377,8 +398,8 @@ static void test_meaning(void)
 
 	/* zones: self first */
 	CHECK(p->nzones == 5);
-	CHECK(!strcmp(p->zones[0].name, "self") && p->zones[0].tier == TIER_NONE &&
-	      p->zones[0].nif == 0 && p->zones[0].loc.file == NULL);
+	CHECK(!strcmp(p->zones[0].name, "self") && p->zones[0].tier == TIER_NONE && p->zones[0].nif == 0 &&
+	      p->zones[0].loc.file == NULL);
 	CHECK(policy_zone_find(p, "mgmt") == 4 && policy_zone_find(p, "nope") == -1);
 	CHECK(p->zones[1].tier == TIER_MYNUMBER && !strcmp(p->zones[1].description, "マイナンバー利用事務系"));
 	CHECK(p->zones[2].tier == TIER_LGWAN && p->zones[3].tier == TIER_INTERNET && p->zones[4].tier == TIER_NONE);
@@ -392,47 +413,49 @@ static void test_meaning(void)
 	CHECK(p->rules[0].id == 1 && p->rules[1].id == 2 && p->rules[2].id == 4);
 	const struct policy_rule *r = &p->rules[0];
 	CHECK(r->action == ACT_ALLOW && r->from_zones == 1u << 3 && r->to_zones == 1u << 0);
-	CHECK(r->flags == (POLICY_RULE_LOG | POLICY_RULE_SRC_ANY | POLICY_RULE_DST_HOSTS |
-			   POLICY_RULE_SVC_EXPLICIT));
-	CHECK(policy_addr_set_is_any(&r->src) && policy_addr_set_is_any(&r->dst));   /* self host = any on self */
+	CHECK(r->flags == (POLICY_RULE_LOG | POLICY_RULE_SRC_ANY | POLICY_RULE_DST_HOSTS | POLICY_RULE_SVC_EXPLICIT));
+	CHECK(policy_addr_set_is_any(&r->src) && policy_addr_set_is_any(&r->dst)); /* self host = any on self */
 	CHECK(r->nsvc == 1 && r->svc[0].key_lo == SVC_KEY(6, 25) && r->svc[0].key_hi == SVC_KEY(6, 25));
 	CHECK(!strcmp(r->from_text, "internet") && !strcmp(r->to_text, "self [mail-relay]") &&
 	      !strcmp(r->svc_text, "smtp"));
 	CHECK(r->loc.file == p->files[0] && r->loc.line == 16 && r->loc.col == 1);
 	CHECK(!strcmp(r->name, "inbound mail") && !r->owner && !r->description && !r->expires);
 
-	r = &p->rules[1];   /* service-group: 25 and 587 */
+	r = &p->rules[1]; /* service-group: 25 and 587 */
 	CHECK(r->nsvc == 2 && r->svc[1].key_lo == SVC_KEY(6, 587));
 	CHECK(r->dst.n4 == 1 && r->dst.n6 == 1 && (r->flags & POLICY_RULE_DST_HOSTS));
 
-	r = &p->rules[2];   /* clients */
+	r = &p->rules[2]; /* clients */
 	CHECK(r->action == ACT_DENY);
 	CHECK(!(r->flags & POLICY_RULE_SRC_HOSTS) && !(r->flags & POLICY_RULE_SRC_ANY));
 	CHECK(r->flags & POLICY_RULE_DST_ANY);
 	CHECK(r->flags & POLICY_RULE_SVC_EXPLICIT);
-	CHECK(!strcmp(r->from_text, "lgwan [lg-all, 198.18.20.7]") &&
-	      !strcmp(r->svc_text, "dns, icmp/echo-request"));
+	CHECK(!strcmp(r->from_text, "lgwan [lg-all, 198.18.20.7]") && !strcmp(r->svc_text, "dns, icmp/echo-request"));
 	/* .7 + .25 + .100-.109 + .128/25, and the v6 mail host */
 	CHECK(r->src.n4 == 4 && r->src.n6 == 1);
 	CHECK(policy_addr_set_contains(&r->src, 4, ((u128)198 << 24) | (18 << 16) | (20 << 8) | 105));
 	CHECK(!policy_addr_set_contains(&r->src, 4, ((u128)198 << 24) | (18 << 16) | (20 << 8) | 110));
-	CHECK(r->nsvc == 3);   /* icmp echo, tcp/53, udp/53 */
+	CHECK(r->nsvc == 3); /* icmp echo, tcp/53, udp/53 */
 	CHECK(r->svc[0].key_lo == 0x010800 && r->svc[0].key_hi == 0x0108ff);
 
-	r = &p->rules[3];   /* any */
+	r = &p->rules[3]; /* any */
 	CHECK(r->action == ACT_REJECT && r->from_zones == 0x1f && r->to_zones == 1u << 4);
 	CHECK((r->flags & POLICY_RULE_SRC_ANY) && (r->flags & POLICY_RULE_DST_ANY));
 	CHECK(!(r->flags & POLICY_RULE_SVC_EXPLICIT));
-	CHECK(r->nsvc == 1 && r->svc[0].key_lo == 0 && r->svc[0].key_hi == SVC_KEY_MAX &&
-	      r->svc[0].sport_lo == 0 && r->svc[0].sport_hi == 65535);
+	CHECK(r->nsvc == 1 && r->svc[0].key_lo == 0 && r->svc[0].key_hi == SVC_KEY_MAX && r->svc[0].sport_lo == 0 &&
+	      r->svc[0].sport_hi == 65535);
 
-	r = &p->rules[4];   /* hosts on both ends: /32 literal counts */
+	r = &p->rules[4]; /* hosts on both ends: /32 literal counts */
 	CHECK((r->flags & POLICY_RULE_SRC_HOSTS) && (r->flags & POLICY_RULE_DST_HOSTS));
 
 	/* matching through the reference semantics */
-	struct policy_packet pkt = {.from_zone = 2, .to_zone = 3, .family = 4, .proto = 17,
-		.key = table_packet_key(17, 53, 0, 0),
-		.src = ((u128)198 << 24) | (18 << 16) | (20 << 8) | 130, .dst = 0x08080808};
+	struct policy_packet pkt = {.from_zone = 2,
+				    .to_zone = 3,
+				    .family = 4,
+				    .proto = 17,
+				    .key = table_packet_key(17, 53, 0, 0),
+				    .src = ((u128)198 << 24) | (18 << 16) | (20 << 8) | 130,
+				    .dst = 0x08080808};
 	CHECK(policy_first_match(p, &pkt) == 2);
 	pkt.src = ((u128)198 << 24) | (18 << 16) | (20 << 8) | 1;
 	CHECK(policy_first_match(p, &pkt) == -1);
@@ -601,7 +624,8 @@ static void test_includes(void)
 	mkdir(path, 0700);
 
 	/* included rules come where the include is; ids across files */
-	write_file("main.policy", "zone a interface e1\nrule \"first\" allow a -> a\n"
+	write_file("main.policy",
+		   "zone a interface e1\nrule \"first\" allow a -> a\n"
 		   "include \"sub/objects.policy\"\nrule \"last\" allow a [h] -> a\n");
 	write_file("sub/objects.policy", "host h 10.0.0.1\ninclude \"more.policy\"\n");
 	write_file("sub/more.policy", "rule \"middle\" allow a -> a\n");
@@ -666,7 +690,7 @@ static void test_includes(void)
 		write_file(rel, text);
 	}
 	policy_diag_init(&d);
-	CHECK(load_file("deep/d01.policy", &d, &p, &sb) == 0);   /* d01 .. d17: 16 levels */
+	CHECK(load_file("deep/d01.policy", &d, &p, &sb) == 0); /* d01 .. d17: 16 levels */
 	policy_free(p);
 	policy_diag_free(&d);
 	strbuf_reset(&sb);
@@ -759,8 +783,9 @@ static void test_speed(void)
 	struct policy *p = NULL;
 	struct timespec t0, t1;
 
-	strbuf_puts(&sb, "zone lgwan tier lgwan interface eth2 network 10.0.0.0/8\n"
-			 "zone internet tier internet interface eth3 network any\n");
+	strbuf_puts(&sb,
+		    "zone lgwan tier lgwan interface eth2 network 10.0.0.0/8\n"
+		    "zone internet tier internet interface eth3 network any\n");
 	for (int i = 0; i < 2000; i++)
 		strbuf_printf(&sb, "host h%d 10.%d.%d.1\n", i, i / 256, i % 256);
 	for (int i = 0; i < 500; i++)
@@ -768,7 +793,8 @@ static void test_speed(void)
 	for (int i = 0; i < 200; i++)
 		strbuf_printf(&sb, "group g%d h%d, h%d, 10.200.%d.0/24\n", i, i * 5, i * 5 + 1, i);
 	for (int i = 0; i < 100000; i++)
-		strbuf_printf(&sb, "rule \"r%d\" allow lgwan [h%d, g%d] -> internet [198.51.%d.%d] "
+		strbuf_printf(&sb,
+			      "rule \"r%d\" allow lgwan [h%d, g%d] -> internet [198.51.%d.%d] "
 			      "service s%d, tcp/%d log owner \"情報政策課\"\n",
 			      i, i % 2000, i % 200, i % 256, i / 256 % 256, i % 500, i % 65535);
 	policy_diag_init(&d);

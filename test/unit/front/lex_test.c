@@ -11,17 +11,17 @@
 
 static const struct {
 	const char *in;
-	size_t len;            /* 0: strlen(in) */
-	const char *tokens;    /* space-separated: W:word S:string , [ ] -> <-> NL */
+	size_t len;         /* 0: strlen(in) */
+	const char *tokens; /* space-separated: W:word S:string , [ ] -> <-> NL */
 	size_t nerrors;
-	const char *error;     /* substring of the first error, "file:line:col: ..." */
+	const char *error; /* substring of the first error, "file:line:col: ..." */
 } cases[] = {
 	/* words and punctuation */
 	{"zone lgwan tier lgwan\n", 0, "W:zone W:lgwan W:tier W:lgwan NL", 0, NULL},
 	{"a->b", 0, "W:a -> W:b NL", 0, NULL},
 	{"lgwan<->internet", 0, "W:lgwan <-> W:internet NL", 0, NULL},
-	{"x [198.18.0.1-198.18.0.9, 2001:db8::/32]", 0,
-	 "W:x [ W:198.18.0.1-198.18.0.9 , W:2001:db8::/32 ] NL", 0, NULL},
+	{"x [198.18.0.1-198.18.0.9, 2001:db8::/32]", 0, "W:x [ W:198.18.0.1-198.18.0.9 , W:2001:db8::/32 ] NL", 0,
+	 NULL},
 	{"tcp/1024-65535 sport 53 eth*", 0, "W:tcp/1024-65535 W:sport W:53 W:eth* NL", 0, NULL},
 	{"a-b->c", 0, "W:a-b -> W:c NL", 0, NULL},
 	/* comments, blank lines, statements */
@@ -80,15 +80,34 @@ static void lex_all(const char *in, size_t len, struct strbuf *out, struct diag 
 		if (out->len)
 			strbuf_putc(out, ' ');
 		switch (t.kind) {
-		case TOK_WORD: strbuf_printf(out, "W:%.*s", (int)t.len, t.text); break;
-		case TOK_STRING: strbuf_puts(out, "S:"); strbuf_append(out, t.text, t.len); break;
-		case TOK_NEWLINE: strbuf_puts(out, "NL"); break;
-		case TOK_COMMA: strbuf_puts(out, ","); break;
-		case TOK_LBRACKET: strbuf_puts(out, "["); break;
-		case TOK_RBRACKET: strbuf_puts(out, "]"); break;
-		case TOK_ARROW: strbuf_puts(out, "->"); break;
-		case TOK_BIARROW: strbuf_puts(out, "<->"); break;
-		default: strbuf_puts(out, "?"); break;
+		case TOK_WORD:
+			strbuf_printf(out, "W:%.*s", (int)t.len, t.text);
+			break;
+		case TOK_STRING:
+			strbuf_puts(out, "S:");
+			strbuf_append(out, t.text, t.len);
+			break;
+		case TOK_NEWLINE:
+			strbuf_puts(out, "NL");
+			break;
+		case TOK_COMMA:
+			strbuf_puts(out, ",");
+			break;
+		case TOK_LBRACKET:
+			strbuf_puts(out, "[");
+			break;
+		case TOK_RBRACKET:
+			strbuf_puts(out, "]");
+			break;
+		case TOK_ARROW:
+			strbuf_puts(out, "->");
+			break;
+		case TOK_BIARROW:
+			strbuf_puts(out, "<->");
+			break;
+		default:
+			strbuf_puts(out, "?");
+			break;
 		}
 	}
 	/* EOF stays EOF */
@@ -109,8 +128,7 @@ static void test_cases(void)
 		policy_diag_init(&d);
 		lex_all(cases[i].in, len, &toks, &d);
 		if (strcmp(strbuf_str(&toks), cases[i].tokens)) {
-			fprintf(stderr, "case %zu: tokens '%s', want '%s'\n", i, strbuf_str(&toks),
-				cases[i].tokens);
+			fprintf(stderr, "case %zu: tokens '%s', want '%s'\n", i, strbuf_str(&toks), cases[i].tokens);
 			check_failures++;
 		}
 		if (d.nerrors != cases[i].nerrors) {
@@ -120,11 +138,11 @@ static void test_cases(void)
 		if (cases[i].error) {
 			const struct diag_entry *e = d.n ? &d.v[0] : NULL;
 			if (e)
-				strbuf_printf(&first, "%s:%u:%u: %s", e->loc.file ? e->loc.file : "",
-					      e->loc.line, e->loc.col, e->message);
+				strbuf_printf(&first, "%s:%u:%u: %s", e->loc.file ? e->loc.file : "", e->loc.line,
+					      e->loc.col, e->message);
 			if (!strstr(strbuf_str(&first), cases[i].error)) {
-				fprintf(stderr, "case %zu: first error '%s', want '%s'\n", i,
-					strbuf_str(&first), cases[i].error);
+				fprintf(stderr, "case %zu: first error '%s', want '%s'\n", i, strbuf_str(&first),
+					cases[i].error);
 				check_failures++;
 			}
 		}
@@ -142,9 +160,9 @@ static void test_places(void)
 		enum policy_tok_kind kind;
 		uint32_t line, col, len;
 	} want[] = {
-		{TOK_WORD, 1, 1, 4}, {TOK_STRING, 1, 6, 8}, {TOK_WORD, 1, 15, 1}, {TOK_COMMA, 1, 16, 1},
-		{TOK_WORD, 2, 2, 1}, {TOK_ARROW, 2, 4, 2}, {TOK_WORD, 2, 7, 1}, {TOK_NEWLINE, 2, 8, 0},
-		{TOK_EOF, 3, 1, 0},
+		{TOK_WORD, 1, 1, 4},   {TOK_STRING, 1, 6, 8},  {TOK_WORD, 1, 15, 1},
+		{TOK_COMMA, 1, 16, 1}, {TOK_WORD, 2, 2, 1},    {TOK_ARROW, 2, 4, 2},
+		{TOK_WORD, 2, 7, 1},   {TOK_NEWLINE, 2, 8, 0}, {TOK_EOF, 3, 1, 0},
 	};
 	struct diag d;
 	struct policy_lexer lx;
@@ -155,9 +173,8 @@ static void test_places(void)
 		policy_lex_next(&lx, &t);
 		if (t.kind != want[i].kind || t.loc.line != want[i].line || t.loc.col != want[i].col ||
 		    t.loc.len != want[i].len) {
-			fprintf(stderr, "place %zu: kind %d %u:%u+%u, want kind %d %u:%u+%u\n", i, t.kind,
-				t.loc.line, t.loc.col, t.loc.len, want[i].kind, want[i].line, want[i].col,
-				want[i].len);
+			fprintf(stderr, "place %zu: kind %d %u:%u+%u, want kind %d %u:%u+%u\n", i, t.kind, t.loc.line,
+				t.loc.col, t.loc.len, want[i].kind, want[i].line, want[i].col, want[i].len);
 			check_failures++;
 		}
 	}
@@ -200,9 +217,16 @@ static void test_utf8(void)
 		size_t len;
 		uint32_t cp;
 	} u[] = {
-		{"A", 1, 'A'}, {"\xc3\xa9", 2, 0xe9}, {"\xe5\x9f\x8e", 3, 0x57ce},
-		{"\xf0\x9f\x98\x80", 4, 0x1f600}, {"\xc0\x80", 0, 0}, {"\xe0\x80\x80", 0, 0},
-		{"\xed\xbf\xbf", 0, 0}, {"\xf4\x90\x80\x80", 0, 0}, {"\x80", 0, 0}, {"\xe5\x9f", 0, 0},
+		{"A", 1, 'A'},
+		{"\xc3\xa9", 2, 0xe9},
+		{"\xe5\x9f\x8e", 3, 0x57ce},
+		{"\xf0\x9f\x98\x80", 4, 0x1f600},
+		{"\xc0\x80", 0, 0},
+		{"\xe0\x80\x80", 0, 0},
+		{"\xed\xbf\xbf", 0, 0},
+		{"\xf4\x90\x80\x80", 0, 0},
+		{"\x80", 0, 0},
+		{"\xe5\x9f", 0, 0},
 	};
 	for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
 		uint32_t cp = 0;
@@ -219,9 +243,9 @@ static void test_long_run(void)
 {
 	struct strbuf in = STRBUF_INIT, toks = STRBUF_INIT;
 	struct diag d;
-	strbuf_puts(&in, "a \xc3\xa9");            /* é, so that 120 bytes end mid-character */
+	strbuf_puts(&in, "a \xc3\xa9"); /* é, so that 120 bytes end mid-character */
 	for (int i = 0; i < 50; i++)
-		strbuf_puts(&in, "\xe3\x82\xa2");    /* ア */
+		strbuf_puts(&in, "\xe3\x82\xa2"); /* ア */
 	policy_diag_init(&d);
 	lex_all(in.buf, in.len, &toks, &d);
 	if (d.nerrors != 1 || d.v[0].loc.len != 152) {

@@ -10,20 +10,20 @@
 #include "test/check.h"
 
 static const char *const kind_names[] = {
-	"policy", "require", "include", "zone", "host", "network", "range", "group",
-	"service", "service-group", "rule", "default", "isolate", "sanitize",
+	"policy", "require", "include",       "zone", "host",    "network", "range",
+	"group",  "service", "service-group", "rule", "default", "isolate", "sanitize",
 };
 
 static const struct {
 	const char *in;
-	const char *stmts;     /* "kind:name" per statement, '!' after broken ones */
-	const char *error;     /* substring of the first error (with line:col), or NULL */
+	const char *stmts; /* "kind:name" per statement, '!' after broken ones */
+	const char *error; /* substring of the first error (with line:col), or NULL */
 } cases[] = {
 	/* accepted */
 	{"policy \"p\" version \"1\"", "policy:p", NULL},
 	{"require owner, description", "require:", NULL},
-	{"zone lgwan tier lgwan interface eth2, eth2.10 network 198.18.20.0/24, any description \"d\"",
-	 "zone:lgwan", NULL},
+	{"zone lgwan tier lgwan interface eth2, eth2.10 network 198.18.20.0/24, any description \"d\"", "zone:lgwan",
+	 NULL},
 	{"zone z description \"d\" tier none network x interface e", "zone:z", NULL},
 	{"host h 198.18.0.1, 2001:db8::1 description \"x\"", "host:h", NULL},
 	{"host relay self", "host:relay", NULL},
@@ -33,13 +33,14 @@ static const struct {
 	{"service s tcp/25, udp/53 sport 1024-65535, icmp/echo-request, proto/gre, any", "service:s", NULL},
 	{"service-group sg s, tcp, icmpv6", "service-group:sg", NULL},
 	{"rule \"r\" allow lgwan [h, 1.2.3.4] -> internet service s log owner \"o\" description \"d\" "
-	 "ticket \"t\" expires 2027-01-01", "rule:r", NULL},
+	 "ticket \"t\" expires 2027-01-01",
+	 "rule:r", NULL},
 	{"rule \"r\" deny any -> lgwan, mgmt [any]", "rule:r", NULL},
 	{"rule \"r\" reject a -> b expires \"2027-01-01\" log service tcp/22", "rule:r", NULL},
 	{"rule \"r\" allow a,\n  b -> c [h1,\n  h2] service s1,\n  s2", "rule:r", NULL},
 	{"rule \"r\" allow a \\\n -> b", "rule:r", NULL},
 	{"default lgwan -> any reject", "default:", NULL},
-	{"default any -> any allow", "default:", NULL},           /* refused later, by eval */
+	{"default any -> any allow", "default:", NULL}, /* refused later, by eval */
 	{"isolate mynumber, z1", "isolate:", NULL},
 	{"sanitize lgwan <-> internet via relay, r2 service smtp", "sanitize:", NULL},
 	{"sanitize lgwan -> internet", "sanitize:", NULL},
@@ -52,7 +53,8 @@ static const struct {
 	{"zone z tier lgwn", "zone:z!", "unknown tier 'lgwn'; did you mean 'lgwan'?"},
 	{"zone z tier lgwan tier none", "zone:z!", "1:19: 'tier' given twice"},
 	{"zone z interface", "zone:z!", "expected an interface name, found end of line"},
-	{"zone z color red", "zone:z!", "1:8: unknown option 'color' for zone (expected tier, interface, network or description)"},
+	{"zone z color red", "zone:z!",
+	 "1:8: unknown option 'color' for zone (expected tier, interface, network or description)"},
 	{"zone z descripton \"x\"", "zone:z!", "unknown option 'descripton' for zone; did you mean 'description'?"},
 	{"host h", "host:h!", "expected an address or self, found end of line"},
 	{"host h 1.2.3.4 5.6.7.8", "host:h!", "1:16: unknown option '5.6.7.8' for host"},
@@ -60,7 +62,8 @@ static const struct {
 	{"group g a, b*c", "group:g!", "invalid name 'b*c'"},
 	{"service s", "service:s!", "expected a service"},
 	{"service s tcp/25 sport", "service:s!", "expected source ports after 'sport'"},
-	{"service s tcp/25 description x", "service:s!", "expected a string in double quotes after 'description', found 'x'"},
+	{"service s tcp/25 description x", "service:s!",
+	 "expected a string in double quotes after 'description', found 'x'"},
 	{"rule r allow a -> b", "rule!", "1:6: expected the rule name in double quotes, found 'r'"},
 	{"rule \"r\" permit a -> b", "rule:r!", "1:10: expected allow, deny or reject, found 'permit'"},
 	{"rule \"r\" allow a b", "rule:r!", "1:18: expected '->' between source and destination, found 'b'"},
@@ -73,7 +76,7 @@ static const struct {
 	{"rule \"r\" allow -> b", "rule:r!", "expected a zone name or any, found '->'"},
 	{"default a [x] -> b deny", "default!", "default takes zones, not addresses"},
 	{"default a -> b", "default!", "expected allow, deny or reject, found end of line"},
-	{"sanitize a => b", "sanitize!", "'=>' is not an arrow"},     /* lexical error only */
+	{"sanitize a => b", "sanitize!", "'=>' is not an arrow"}, /* lexical error only */
 	{"sanitize a b", "sanitize!", "expected '<->' or '->', found 'b'"},
 	{"sanitize a <-> b via", "sanitize!", "expected a host name after 'via'"},
 	{"sanitize a <-> b through r", "sanitize!", "unknown option 'through' for sanitize"},
@@ -108,8 +111,7 @@ static void summary(const struct policy_ast *ast, struct strbuf *sb)
 	}
 }
 
-static void parse_text(const char *in, struct policy_ast *ast, struct diag *d,
-		       policy_parse_include_fn inc, void *ctx)
+static void parse_text(const char *in, struct policy_ast *ast, struct diag *d, policy_parse_include_fn inc, void *ctx)
 {
 	struct policy_lexer lx;
 	const char *f = policy_diag_add_source(d, "t", in, strlen(in));
@@ -129,15 +131,15 @@ static void test_cases(void)
 		parse_text(cases[i].in, &ast, &d, NULL, NULL);
 		summary(&ast, &got);
 		if (strcmp(strbuf_str(&got), cases[i].stmts)) {
-			fprintf(stderr, "case %zu (%s): statements '%s', want '%s'\n", i, cases[i].in,
-				strbuf_str(&got), cases[i].stmts);
+			fprintf(stderr, "case %zu (%s): statements '%s', want '%s'\n", i, cases[i].in, strbuf_str(&got),
+				cases[i].stmts);
 			check_failures++;
 		}
 		if (d.n)
 			strbuf_printf(&err, "%u:%u: %s", d.v[0].loc.line, d.v[0].loc.col, d.v[0].message);
 		if (cases[i].error ? !strstr(strbuf_str(&err), cases[i].error) : d.nerrors != 0) {
-			fprintf(stderr, "case %zu (%s): error '%s', want '%s'\n", i, cases[i].in,
-				strbuf_str(&err), cases[i].error ? cases[i].error : "(none)");
+			fprintf(stderr, "case %zu (%s): error '%s', want '%s'\n", i, cases[i].in, strbuf_str(&err),
+				cases[i].error ? cases[i].error : "(none)");
 			check_failures++;
 		}
 		/* one error per statement at most */
@@ -160,7 +162,8 @@ static void test_rule_tree(void)
 	policy_diag_init(&d);
 	policy_ast_init(&ast);
 	parse_text("rule \"mail\" allow internet -> self [relay, 198.18.0.1] service smtp, "
-		   "tcp/25 sport 1024-65535 log owner \"情報政策課\"\n", &ast, &d, NULL, NULL);
+		   "tcp/25 sport 1024-65535 log owner \"情報政策課\"\n",
+		   &ast, &d, NULL, NULL);
 	CHECK(d.nerrors == 0);
 	CHECK(ast.nstmts == 1);
 	if (ast.nstmts == 1) {
@@ -174,7 +177,7 @@ static void test_rule_tree(void)
 		CHECK(st->to.has_addrs && st->to.addrs.n == 2);
 		CHECK(st->to.addrs.v[0].kind == AST_ITEM_NAME);
 		CHECK(st->to.addrs.v[1].kind == AST_ITEM_LITERAL);
-		CHECK(st->to.loc.col == 31 && st->to.loc.len == 24);    /* "self [relay, 198.18.0.1]" */
+		CHECK(st->to.loc.col == 31 && st->to.loc.len == 24); /* "self [relay, 198.18.0.1]" */
 		CHECK(st->has_svc && st->svc.n == 2);
 		CHECK(st->svc.v[0].kind == AST_ITEM_NAME);
 		CHECK(st->svc.v[1].kind == AST_ITEM_SPEC && !strcmp(st->svc.v[1].sport.s, "1024-65535"));
@@ -204,9 +207,8 @@ static void test_include_callback(void)
 	struct inc_ctx c = {STRBUF_INIT, 0};
 	policy_diag_init(&d);
 	policy_ast_init(&ast);
-	parse_text("zone a\ninclude \"x.policy\"\ninclude y\ninclude \"z.policy\"\n", &ast, &d,
-		   on_include, &c);
-	CHECK(!strcmp(strbuf_str(&c.seen), "[x.policy][z.policy]"));  /* broken one skipped */
+	parse_text("zone a\ninclude \"x.policy\"\ninclude y\ninclude \"z.policy\"\n", &ast, &d, on_include, &c);
+	CHECK(!strcmp(strbuf_str(&c.seen), "[x.policy][z.policy]")); /* broken one skipped */
 	CHECK(d.nerrors == 1);
 	strbuf_free(&c.seen);
 	policy_ast_free(&ast);
@@ -219,9 +221,17 @@ static void test_names(void)
 		const char *s;
 		bool ok;
 	} names[] = {
-		{"lgwan", true}, {"lg-mail", true}, {"_x", true}, {"a.b-c_d9", true},
-		{"", false}, {"9a", false}, {"-a", false}, {"a/b", false}, {"a:b", false},
-		{"a*", false}, {"城北", false},
+		{"lgwan", true},
+		{"lg-mail", true},
+		{"_x", true},
+		{"a.b-c_d9", true},
+		{"", false},
+		{"9a", false},
+		{"-a", false},
+		{"a/b", false},
+		{"a:b", false},
+		{"a*", false},
+		{"城北", false},
 		{"a23456789012345678901234567890123456789012345678901234567890123", true},
 		{"a234567890123456789012345678901234567890123456789012345678901234", false},
 	};
@@ -238,12 +248,11 @@ static void test_distance(void)
 		const char *a, *b;
 		unsigned d;
 	} dist[] = {
-		{"smtp", "smtp", 0}, {"smtp", "smtq", 1}, {"smtp", "smpt", 2}, {"lgwn", "lgwan", 1},
-		{"", "ab", 2}, {"abc", "xyz", 3}, {"mynumber", "internet", 3}, {"a", "abcdef", 3},
+		{"smtp", "smtp", 0}, {"smtp", "smtq", 1}, {"smtp", "smpt", 2},         {"lgwn", "lgwan", 1},
+		{"", "ab", 2},       {"abc", "xyz", 3},   {"mynumber", "internet", 3}, {"a", "abcdef", 3},
 	};
 	for (size_t i = 0; i < sizeof dist / sizeof dist[0]; i++) {
-		unsigned got = policy_parse_distance(dist[i].a, strlen(dist[i].a), dist[i].b,
-						     strlen(dist[i].b), 2);
+		unsigned got = policy_parse_distance(dist[i].a, strlen(dist[i].a), dist[i].b, strlen(dist[i].b), 2);
 		if (got != dist[i].d) {
 			fprintf(stderr, "distance %s %s: %u want %u\n", dist[i].a, dist[i].b, got, dist[i].d);
 			check_failures++;

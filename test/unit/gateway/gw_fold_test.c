@@ -25,7 +25,7 @@ int main(void)
 	static struct gw_fold f;
 	struct gw_fold_summary fl;
 	bool has;
-	struct gw_fold_key a = { .family = 4, .action = 2, .rule_id = 0, .src = 0xc6121e3c };
+	struct gw_fold_key a = {.family = 4, .action = 2, .rule_id = 0, .src = 0xc6121e3c};
 	struct gw_fold_key b = a;
 	b.src++;
 
@@ -37,7 +37,7 @@ int main(void)
 		CHECK(!has, "no flush within the second");
 	}
 	CHECK(full == 1, "full %d", full);
-	struct sink k = { 0 };
+	struct sink k = {0};
 	CHECK(gw_fold_sweep(&f, 100, cb, &k) == 0, "the current second is not closed");
 	CHECK(gw_fold_sweep(&f, 101, cb, &k) == 1 && k.folded == 999, "summary %llu", (unsigned long long)k.folded);
 	CHECK(gw_fold_sweep(&f, 102, cb, &k) == 0, "summary written once");
@@ -69,10 +69,10 @@ int main(void)
 			flushed += fl.folded;
 	}
 	CHECK(full == 50, "budget: full %d", full);
-	k = (struct sink){ 0 };
+	k = (struct sink){0};
 	gw_fold_sweep(&f, 501, cb, &k);
-	CHECK(full + flushed + k.folded == 100000, "accounting %d + %llu + %llu", full,
-	      (unsigned long long)flushed, (unsigned long long)k.folded);
+	CHECK(full + flushed + k.folded == 100000, "accounting %d + %llu + %llu", full, (unsigned long long)flushed,
+	      (unsigned long long)k.folded);
 	CHECK(k.overflow == 100000 - 50, "overflow %llu", (unsigned long long)k.overflow);
 	CHECK(f.total_full + f.total_folded == 100000, "totals");
 
@@ -88,7 +88,7 @@ int main(void)
 		if (has)
 			seen += fl.folded;
 	}
-	k = (struct sink){ 0 };
+	k = (struct sink){0};
 	gw_fold_sweep(&f, 8, cb, &k);
 	CHECK(full + seen + k.folded == 50000, "collisions: %d + %llu + %llu", full, (unsigned long long)seen,
 	      (unsigned long long)k.folded);

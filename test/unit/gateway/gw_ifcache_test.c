@@ -10,7 +10,7 @@
 #include "rules/policy_load.h"
 #include "rules/table_build.h"
 
-static const char *names[8] = { NULL, "lo", "eth1", "eth2", "eth9", NULL, "eth2", NULL };
+static const char *names[8] = {NULL, "lo", "eth1", "eth2", "eth9", NULL, "eth2", NULL};
 static int calls;
 
 static int fake_name(void *arg, int ifindex, char name[GW_IFNAMSIZ])
@@ -23,10 +23,9 @@ static int fake_name(void *arg, int ifindex, char name[GW_IFNAMSIZ])
 	return 0;
 }
 
-static const char POLICY[] =
-	"zone a tier none interface eth1 network 198.18.1.0/24\n"
-	"zone b tier none interface eth2 network 198.18.2.0/24\n"
-	"rule \"r\" allow a -> b service tcp/80\n";
+static const char POLICY[] = "zone a tier none interface eth1 network 198.18.1.0/24\n"
+			     "zone b tier none interface eth2 network 198.18.2.0/24\n"
+			     "rule \"r\" allow a -> b service tcp/80\n";
 
 int main(void)
 {
@@ -41,7 +40,8 @@ int main(void)
 	size_t len;
 	char why[256];
 	struct table *t = NULL;
-	if (table_build(p, 0, &buf, &len, why, sizeof why) < 0 || table_open_buffer(buf, len, &t, why, sizeof why) < 0) {
+	if (table_build(p, 0, &buf, &len, why, sizeof why) < 0 ||
+	    table_open_buffer(buf, len, &t, why, sizeof why) < 0) {
 		fprintf(stderr, "%s\n", why);
 		return 1;
 	}

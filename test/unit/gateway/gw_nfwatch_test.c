@@ -29,8 +29,9 @@ static struct nlmsghdr *nft_msg(int type, uint8_t family, const char *table, con
 	g->nfgen_family = family;
 	mnl_attr_put_strz(nlh, 1, table);
 	if (chain)
-		mnl_attr_put_strz(nlh, type == NFT_MSG_NEWCHAIN || type == NFT_MSG_DELCHAIN ? NFTA_CHAIN_NAME
-											   : NFTA_RULE_CHAIN, chain);
+		mnl_attr_put_strz(
+			nlh, type == NFT_MSG_NEWCHAIN || type == NFT_MSG_DELCHAIN ? NFTA_CHAIN_NAME : NFTA_RULE_CHAIN,
+			chain);
 	if (policy >= 0)
 		mnl_attr_put_u32(nlh, NFTA_CHAIN_POLICY, htonl((uint32_t)policy));
 	return nlh;
@@ -70,32 +71,35 @@ static const struct {
 	const char *what;
 } nft_cases[] = {
 	/* ours, removed: tamper */
-	{ NFT_MSG_DELTABLE, NFPROTO_INET, "sekisho", NULL, -1, GW_NFW_TAMPER, "delete table inet sekisho" },
-	{ NFT_MSG_DELTABLE, NFPROTO_INET, "sekisho_backstop", NULL, -1, GW_NFW_TAMPER, "delete table inet sekisho_backstop" },
-	{ NFT_MSG_DELTABLE, NFPROTO_IPV4, "filter", NULL, -1, GW_NFW_TAMPER, "delete table ip filter" },
-	{ NFT_MSG_DELTABLE, NFPROTO_IPV6, "filter", NULL, -1, GW_NFW_TAMPER, "delete table ip6 filter" },
-	{ NFT_MSG_DELCHAIN, NFPROTO_IPV4, "filter", "SEKISHO-MAIN", -1, GW_NFW_TAMPER, "delete chain ip filter SEKISHO-MAIN" },
-	{ NFT_MSG_DELCHAIN, NFPROTO_INET, "sekisho_backstop", "forward", -1, GW_NFW_TAMPER, NULL },
-	{ NFT_MSG_DELRULE, NFPROTO_IPV4, "filter", "FORWARD", -1, GW_NFW_TAMPER, "delete rule ip filter FORWARD" },
-	{ NFT_MSG_DELRULE, NFPROTO_IPV6, "filter", "SEKISHO-PASS", -1, GW_NFW_TAMPER, NULL },
-	{ NFT_MSG_DELRULE, NFPROTO_INET, "sekisho", "main", -1, GW_NFW_TAMPER, NULL },
-	{ NFT_MSG_NEWCHAIN, NFPROTO_IPV4, "filter", "FORWARD", NF_ACCEPT, GW_NFW_TAMPER, "policy accept on ip filter FORWARD" },
-	{ NFT_MSG_NEWCHAIN, NFPROTO_INET, "sekisho", "forward", NF_ACCEPT, GW_NFW_TAMPER, NULL },
+	{NFT_MSG_DELTABLE, NFPROTO_INET, "sekisho", NULL, -1, GW_NFW_TAMPER, "delete table inet sekisho"},
+	{NFT_MSG_DELTABLE, NFPROTO_INET, "sekisho_backstop", NULL, -1, GW_NFW_TAMPER,
+	 "delete table inet sekisho_backstop"},
+	{NFT_MSG_DELTABLE, NFPROTO_IPV4, "filter", NULL, -1, GW_NFW_TAMPER, "delete table ip filter"},
+	{NFT_MSG_DELTABLE, NFPROTO_IPV6, "filter", NULL, -1, GW_NFW_TAMPER, "delete table ip6 filter"},
+	{NFT_MSG_DELCHAIN, NFPROTO_IPV4, "filter", "SEKISHO-MAIN", -1, GW_NFW_TAMPER,
+	 "delete chain ip filter SEKISHO-MAIN"},
+	{NFT_MSG_DELCHAIN, NFPROTO_INET, "sekisho_backstop", "forward", -1, GW_NFW_TAMPER, NULL},
+	{NFT_MSG_DELRULE, NFPROTO_IPV4, "filter", "FORWARD", -1, GW_NFW_TAMPER, "delete rule ip filter FORWARD"},
+	{NFT_MSG_DELRULE, NFPROTO_IPV6, "filter", "SEKISHO-PASS", -1, GW_NFW_TAMPER, NULL},
+	{NFT_MSG_DELRULE, NFPROTO_INET, "sekisho", "main", -1, GW_NFW_TAMPER, NULL},
+	{NFT_MSG_NEWCHAIN, NFPROTO_IPV4, "filter", "FORWARD", NF_ACCEPT, GW_NFW_TAMPER,
+	 "policy accept on ip filter FORWARD"},
+	{NFT_MSG_NEWCHAIN, NFPROTO_INET, "sekisho", "forward", NF_ACCEPT, GW_NFW_TAMPER, NULL},
 	/* ours, maybe changed: look */
-	{ NFT_MSG_DELRULE, NFPROTO_IPV4, "filter", "SEKISHO-GEN", -1, GW_NFW_CHECK, NULL },   /* a generation switch */
-	{ NFT_MSG_DELRULE, NFPROTO_INET, "sekisho", "gen", -1, GW_NFW_CHECK, NULL },
-	{ NFT_MSG_DELRULE, NFPROTO_INET, "sekisho_backstop", "forward", -1, GW_NFW_CHECK, NULL }, /* sekishoctl apply */
-	{ NFT_MSG_NEWRULE, NFPROTO_IPV4, "filter", "FORWARD", -1, GW_NFW_CHECK, "add rule ip filter FORWARD" },
-	{ NFT_MSG_NEWCHAIN, NFPROTO_IPV4, "filter", "FORWARD", NF_DROP, GW_NFW_CHECK, NULL },
-	{ NFT_MSG_NEWCHAIN, NFPROTO_IPV4, "filter", "INPUT", NF_ACCEPT, GW_NFW_CHECK, NULL },
-	{ NFT_MSG_NEWSET, NFPROTO_INET, "sekisho", NULL, -1, GW_NFW_CHECK, NULL },
-	{ NFT_MSG_NEWTABLE, NFPROTO_INET, "filter", NULL, -1, GW_NFW_CHECK, "add table inet filter" }, /* nftables.conf */
+	{NFT_MSG_DELRULE, NFPROTO_IPV4, "filter", "SEKISHO-GEN", -1, GW_NFW_CHECK, NULL}, /* a generation switch */
+	{NFT_MSG_DELRULE, NFPROTO_INET, "sekisho", "gen", -1, GW_NFW_CHECK, NULL},
+	{NFT_MSG_DELRULE, NFPROTO_INET, "sekisho_backstop", "forward", -1, GW_NFW_CHECK, NULL}, /* sekishoctl apply */
+	{NFT_MSG_NEWRULE, NFPROTO_IPV4, "filter", "FORWARD", -1, GW_NFW_CHECK, "add rule ip filter FORWARD"},
+	{NFT_MSG_NEWCHAIN, NFPROTO_IPV4, "filter", "FORWARD", NF_DROP, GW_NFW_CHECK, NULL},
+	{NFT_MSG_NEWCHAIN, NFPROTO_IPV4, "filter", "INPUT", NF_ACCEPT, GW_NFW_CHECK, NULL},
+	{NFT_MSG_NEWSET, NFPROTO_INET, "sekisho", NULL, -1, GW_NFW_CHECK, NULL},
+	{NFT_MSG_NEWTABLE, NFPROTO_INET, "filter", NULL, -1, GW_NFW_CHECK, "add table inet filter"}, /* nftables.conf */
 	/* someone else's */
-	{ NFT_MSG_DELTABLE, NFPROTO_INET, "filter", NULL, -1, GW_NFW_NONE, NULL },
-	{ NFT_MSG_DELTABLE, NFPROTO_IPV4, "nat", NULL, -1, GW_NFW_NONE, NULL },
-	{ NFT_MSG_DELTABLE, NFPROTO_INET, "sekisho2", NULL, -1, GW_NFW_NONE, NULL },
-	{ NFT_MSG_DELRULE, NFPROTO_BRIDGE, "filter", "FORWARD", -1, GW_NFW_NONE, NULL },
-	{ NFT_MSG_DELRULE, NFPROTO_IPV4, "mangle", "PREROUTING", -1, GW_NFW_NONE, NULL },
+	{NFT_MSG_DELTABLE, NFPROTO_INET, "filter", NULL, -1, GW_NFW_NONE, NULL},
+	{NFT_MSG_DELTABLE, NFPROTO_IPV4, "nat", NULL, -1, GW_NFW_NONE, NULL},
+	{NFT_MSG_DELTABLE, NFPROTO_INET, "sekisho2", NULL, -1, GW_NFW_NONE, NULL},
+	{NFT_MSG_DELRULE, NFPROTO_BRIDGE, "filter", "FORWARD", -1, GW_NFW_NONE, NULL},
+	{NFT_MSG_DELRULE, NFPROTO_IPV4, "mangle", "PREROUTING", -1, GW_NFW_NONE, NULL},
 };
 
 int main(void)
@@ -103,8 +107,10 @@ int main(void)
 	struct gw_nfwatch_txn t;
 	for (size_t i = 0; i < sizeof nft_cases / sizeof *nft_cases; i++) {
 		gw_nfwatch_txn_reset(&t);
-		CHECK(gw_nfwatch_nft(&t, nft_msg(nft_cases[i].type, nft_cases[i].family, nft_cases[i].table,
-						 nft_cases[i].chain, nft_cases[i].policy)) == 0, "case %zu: not complete", i);
+		CHECK(gw_nfwatch_nft(&t,
+				     nft_msg(nft_cases[i].type, nft_cases[i].family, nft_cases[i].table,
+					     nft_cases[i].chain, nft_cases[i].policy)) == 0,
+		      "case %zu: not complete", i);
 		CHECK(gw_nfwatch_nft(&t, newgen(4242, "nft")) == 1, "case %zu: NEWGEN completes", i);
 		CHECK(t.verdict == nft_cases[i].verdict, "case %zu (%s %s): verdict %d", i, nft_cases[i].table,
 		      nft_cases[i].chain ? nft_cases[i].chain : "", t.verdict);
@@ -150,8 +156,10 @@ int main(void)
 	char what[GW_NFW_WHAT];
 	int ifx;
 	uint32_t egress = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
-	CHECK(gw_nfwatch_rtnl(tc_msg(RTM_DELQDISC, 5, TC_H_CLSACT, "clsact"), what, sizeof what, &ifx) == GW_NFW_TAMPER &&
-	      ifx == 5, "clsact deleted");
+	CHECK(gw_nfwatch_rtnl(tc_msg(RTM_DELQDISC, 5, TC_H_CLSACT, "clsact"), what, sizeof what, &ifx) ==
+			      GW_NFW_TAMPER &&
+		      ifx == 5,
+	      "clsact deleted");
 	CHECK(!strcmp(what, "tc: delete qdisc clsact on interface 5"), "what '%s'", what);
 	CHECK(gw_nfwatch_rtnl(tc_msg(RTM_DELTFILTER, 5, egress, "bpf"), what, sizeof what, &ifx) == GW_NFW_TAMPER,
 	      "gate filter deleted");

@@ -18,7 +18,7 @@ static size_t v4(uint8_t *b, uint8_t proto, const uint8_t *l4, size_t l4len, uin
 	b[7] = (uint8_t)frag;
 	b[8] = 64;
 	b[9] = proto;
-	const uint8_t src[4] = { 198, 18, 20, 150 }, dst[4] = { 198, 19, 100, 10 };
+	const uint8_t src[4] = {198, 18, 20, 150}, dst[4] = {198, 19, 100, 10};
 	memcpy(b + 12, src, 4);
 	memcpy(b + 16, dst, 4);
 	memcpy(b + 20, l4, l4len);
@@ -51,15 +51,15 @@ int main(void)
 {
 	uint8_t b[256];
 	struct gw_pkt p;
-	const uint8_t tcp[20] = { 0x9c, 0x40, 0x01, 0xbb };    /* 40000 -> 443 */
-	const uint8_t icmp_echo[8] = { 8, 0, 0, 0, 0x12, 0x34, 0, 1 };
-	const uint8_t icmp6_reply[8] = { 129, 0, 0, 0, 0x00, 0x07, 0, 1 };
+	const uint8_t tcp[20] = {0x9c, 0x40, 0x01, 0xbb}; /* 40000 -> 443 */
+	const uint8_t icmp_echo[8] = {8, 0, 0, 0, 0x12, 0x34, 0, 1};
+	const uint8_t icmp6_reply[8] = {129, 0, 0, 0, 0x00, 0x07, 0, 1};
 
 	/* IPv4 TCP */
 	size_t n = v4(b, 6, tcp, sizeof tcp, 0);
 	CHECK(gw_parse_packet(b, n, &p) == 0, "v4 tcp");
 	CHECK(p.family == 4 && p.proto == 6 && p.sport == 40000 && p.dport == 443 && p.has_ports, "fields");
-	CHECK(p.src == inaddr_from_bytes(4, (const uint8_t[]){ 198, 18, 20, 150 }), "src");
+	CHECK(p.src == inaddr_from_bytes(4, (const uint8_t[]){198, 18, 20, 150}), "src");
 	CHECK(gw_pkt_key(&p) == SVC_KEY(6, 443), "key");
 	struct table_query q;
 	gw_pkt_query(&p, 2, 5, &q);
@@ -91,11 +91,11 @@ int main(void)
 	CHECK(gw_parse_packet(b, n, &p) == -EPROTONOSUPPORT, "version 5");
 
 	/* IPv6 TCP, with hop-by-hop and destination options */
-	const uint8_t ext[16] = { 60, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0 };
+	const uint8_t ext[16] = {60, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0};
 	n = v6(b, 0, ext, sizeof ext, tcp, sizeof tcp);
 	CHECK(gw_parse_packet(b, n, &p) == 0 && p.family == 6 && p.proto == 6 && p.dport == 443, "v6 ext hdrs");
 	/* IPv6 fragment header: first fragment ok, later refused */
-	const uint8_t frag0[8] = { 6, 0, 0x00, 0x01, 0, 0, 0, 1 }, frag1[8] = { 6, 0, 0x00, 0x10, 0, 0, 0, 1 };
+	const uint8_t frag0[8] = {6, 0, 0x00, 0x01, 0, 0, 0, 1}, frag1[8] = {6, 0, 0x00, 0x10, 0, 0, 0, 1};
 	n = v6(b, 44, frag0, 8, tcp, sizeof tcp);
 	CHECK(gw_parse_packet(b, n, &p) == 0 && p.dport == 443, "v6 first fragment");
 	n = v6(b, 44, frag1, 8, tcp, sizeof tcp);

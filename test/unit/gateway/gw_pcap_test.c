@@ -120,7 +120,7 @@ static void ng_block(uint32_t type, const void *body, size_t n)
 
 static void ng_shb(void)
 {
-	uint8_t b[16] = { 0 };
+	uint8_t b[16] = {0};
 	uint32_t bom = 0x1a2b3c4d;
 	memcpy(b, &bom, 4);
 	b[4] = 1;
@@ -130,7 +130,7 @@ static void ng_shb(void)
 
 static void ng_idb(uint16_t linktype, const char *name)
 {
-	uint8_t b[96] = { 0 };
+	uint8_t b[96] = {0};
 	size_t n = 8;
 	memcpy(b, &linktype, 2);
 	if (name) {
@@ -139,7 +139,7 @@ static void ng_idb(uint16_t linktype, const char *name)
 		memcpy(b + n + 2, &len, 2);
 		memcpy(b + n + 4, name, len);
 		n += 4 + ((len + 3u) & ~3u);
-		memset(b + n, 0, 4);     /* opt_endofopt */
+		memset(b + n, 0, 4); /* opt_endofopt */
 		n += 4;
 	}
 	ng_block(1, b, n);
@@ -147,8 +147,8 @@ static void ng_idb(uint16_t linktype, const char *name)
 
 static void ng_epb(uint32_t ifid, const void *d, size_t n)
 {
-	uint8_t b[2048] = { 0 };
-	uint32_t f[5] = { ifid, 0, 1000, (uint32_t)n, (uint32_t)n };
+	uint8_t b[2048] = {0};
+	uint32_t f[5] = {ifid, 0, 1000, (uint32_t)n, (uint32_t)n};
 	memcpy(b, f, 20);
 	memcpy(b + 20, d, n);
 	ng_block(6, b, 20 + ((n + 3) & ~(size_t)3));
@@ -166,7 +166,7 @@ static int count_packets(const void *buf, size_t len, int *ret_rc)
 	while ((rc = gw_pcap_next(&r, &p)) == 1) {
 		n++;
 		if (p.l3 && (p.l3 < (const uint8_t *)buf || p.l3 + p.l3_len > (const uint8_t *)buf + len))
-			return -1000;      /* outside the buffer */
+			return -1000; /* outside the buffer */
 	}
 	*ret_rc = rc;
 	return n;
@@ -178,7 +178,7 @@ static void truncations(const char *what, int want)
 	static uint8_t copy[65536];
 	int bad = 0;
 	for (size_t n = 0; n < flen; n++) {
-		uint8_t *b = malloc(n ? n : 1);     /* exact size: ASan sees any over-read */
+		uint8_t *b = malloc(n ? n : 1); /* exact size: ASan sees any over-read */
 		memcpy(b, file, n);
 		int rc, got = count_packets(b, n, &rc);
 		if (got < 0 || got > want || (rc == 0 && got == want && n < flen && n > 0 && 0))
@@ -191,16 +191,18 @@ static void truncations(const char *what, int want)
 	CHECK(bad == 0, "%s: %d bad truncations", what, bad);
 }
 
-static const char POLICY[] =
-	"zone a tier none interface eth1 network 198.18.1.0/24\n"
-	"zone b tier none interface eth2 network 198.18.2.0/24\n"
-	"service web tcp/80\n"
-	"service ping icmp/echo-request\n"
-	"rule \"web\" allow a -> b service web\n"
-	"rule \"ping\" allow a -> b service ping\n"
-	"rule \"no\" reject b -> a service tcp/22\n";
+static const char POLICY[] = "zone a tier none interface eth1 network 198.18.1.0/24\n"
+			     "zone b tier none interface eth2 network 198.18.2.0/24\n"
+			     "service web tcp/80\n"
+			     "service ping icmp/echo-request\n"
+			     "rule \"web\" allow a -> b service web\n"
+			     "rule \"ping\" allow a -> b service ping\n"
+			     "rule \"no\" reject b -> a service tcp/22\n";
 
-static struct { int n; struct gw_replay_flow f[16]; } seen;
+static struct {
+	int n;
+	struct gw_replay_flow f[16];
+} seen;
 
 static void collect(void *arg, const struct gw_replay_flow *f)
 {
@@ -221,7 +223,7 @@ int main(void)
 			classic_header(be, nano, 101);
 			n = ip4_tcp(pkt, 0xc6120105, 0xc6120205, 40000, 80);
 			classic_packet(be, pkt, n, nano ? 5000 : 5);
-			classic_packet(be, pkt, 0, 0);      /* empty packet: not IP */
+			classic_packet(be, pkt, 0, 0); /* empty packet: not IP */
 			struct gw_pcap r;
 			struct gw_pcap_pkt p;
 			CHECK(gw_pcap_open(&r, file, flen) == 0, "open be=%d nano=%d", be, nano);
@@ -234,12 +236,12 @@ int main(void)
 		}
 
 	/* --- link layers */
-	classic_header(false, false, 1);   /* Ethernet with two VLAN tags */
+	classic_header(false, false, 1); /* Ethernet with two VLAN tags */
 	memset(eth, 0, 22);
 	eth[12] = 0x88, eth[13] = 0xa8, eth[16] = 0x81, eth[17] = 0x00, eth[20] = 0x08, eth[21] = 0x00;
 	n = ip4_tcp(eth + 22, 1, 2, 3, 4);
 	classic_packet(false, eth, 22 + n, 0);
-	eth[21] = 0x06;                    /* ARP */
+	eth[21] = 0x06; /* ARP */
 	classic_packet(false, eth, 22 + n, 0);
 	{
 		struct gw_pcap r;
@@ -248,7 +250,7 @@ int main(void)
 		CHECK(gw_pcap_next(&r, &p) == 1 && p.l3 == file + 24 + 16 + 22, "ethernet + 2 vlan");
 		CHECK(gw_pcap_next(&r, &p) == 1 && !p.l3, "arp is not ip");
 	}
-	classic_header(false, false, 276);  /* cooked v2, outgoing */
+	classic_header(false, false, 276); /* cooked v2, outgoing */
 	memset(eth, 0, 20);
 	eth[0] = 0x08, eth[10] = 4;
 	n = ip4_tcp(eth + 20, 1, 2, 3, 4);
@@ -259,7 +261,7 @@ int main(void)
 		gw_pcap_open(&r, file, flen);
 		CHECK(gw_pcap_next(&r, &p) == 1 && p.l3 && p.dir == GW_PCAP_DIR_OUT, "sll2 outgoing");
 	}
-	classic_header(false, false, 147);  /* a user link type */
+	classic_header(false, false, 147); /* a user link type */
 	classic_packet(false, pkt, 40, 0);
 	{
 		int rc;
@@ -273,12 +275,12 @@ int main(void)
 	ng_idb(1, NULL);
 	n = ip4_tcp(pkt, 0xc6120105, 0xc6120205, 40000, 80);
 	ng_epb(0, pkt, n);
-	ng_block(0x00000005, "abcd", 4);   /* interface statistics: skipped */
+	ng_block(0x00000005, "abcd", 4); /* interface statistics: skipped */
 	ng_shb();
 	ng_idb(229, "eth2");
 	n = ip6_icmp(pkt, 128);
-	ng_block(3, (uint32_t[]){ (uint32_t)n }, 4);   /* SPB header only: fixed below */
-	flen -= 16;                                    /* rewrite the SPB with its data */
+	ng_block(3, (uint32_t[]){(uint32_t)n}, 4); /* SPB header only: fixed below */
+	flen -= 16;                                /* rewrite the SPB with its data */
 	{
 		uint8_t spb[64];
 		uint32_t ol = (uint32_t)n;
@@ -301,7 +303,7 @@ int main(void)
 	/* --- hostile pcapng */
 	flen = 0;
 	ng_shb();
-	ng_epb(0, pkt, 40);                /* no interface yet */
+	ng_epb(0, pkt, 40); /* no interface yet */
 	{
 		int rc;
 		CHECK(count_packets(file, flen, &rc) == 0 && rc == -EBADMSG, "epb without idb");
@@ -320,19 +322,19 @@ int main(void)
 	ng_idb(101, NULL);
 	ng_epb(0, pkt, 40);
 	uint32_t lie = 0xfffffff0u;
-	memcpy(file + 28 + 20 + 4, &lie, 4);   /* block length of the EPB */
+	memcpy(file + 28 + 20 + 4, &lie, 4); /* block length of the EPB */
 	{
 		int rc;
 		CHECK(count_packets(file, flen, &rc) == 0 && rc == -EBADMSG, "block length beyond the file");
 	}
-	memcpy(file + 28 + 20 + 4, &(uint32_t){ 70 }, 4);
+	memcpy(file + 28 + 20 + 4, &(uint32_t){70}, 4);
 	{
 		int rc;
 		CHECK(count_packets(file, flen, &rc) == 0 && rc == -EBADMSG, "block length not a multiple of 4");
 	}
 	classic_header(false, false, 101);
 	classic_packet(false, pkt, 40, 0);
-	memcpy(file + 24 + 8, &(uint32_t){ 0x7fffffff }, 4);
+	memcpy(file + 24 + 8, &(uint32_t){0x7fffffff}, 4);
 	{
 		int rc;
 		CHECK(count_packets(file, flen, &rc) == 0 && rc == -EBADMSG, "caplen beyond the file");
@@ -358,7 +360,8 @@ int main(void)
 	size_t tlen;
 	char why[256];
 	struct table *t = NULL;
-	if (table_build(pol, 0, &tb, &tlen, why, sizeof why) < 0 || table_open_buffer(tb, tlen, &t, why, sizeof why) < 0) {
+	if (table_build(pol, 0, &tb, &tlen, why, sizeof why) < 0 ||
+	    table_open_buffer(tb, tlen, &t, why, sizeof why) < 0) {
 		fprintf(stderr, "%s\n", why);
 		return 1;
 	}
@@ -373,39 +376,39 @@ int main(void)
 	gw_replay_parse_net(t, "198.18.1.0/24=a", &nets[0]);
 
 	classic_header(false, false, 101);
-	n = ip4_tcp(pkt, 0xc6120105, 0xc6120205, 40000, 80);   /* a -> b web: allow */
+	n = ip4_tcp(pkt, 0xc6120105, 0xc6120205, 40000, 80); /* a -> b web: allow */
 	classic_packet(false, pkt, n, 0);
-	n = ip4_tcp(pkt, 0xc6120205, 0xc6120105, 80, 40000);   /* its reply: same flow */
+	n = ip4_tcp(pkt, 0xc6120205, 0xc6120105, 80, 40000); /* its reply: same flow */
 	classic_packet(false, pkt, n, 0);
-	n = ip4_tcp(pkt, 0xc6120205, 0xc6120105, 5555, 22);    /* b -> a ssh: reject */
+	n = ip4_tcp(pkt, 0xc6120205, 0xc6120105, 5555, 22); /* b -> a ssh: reject */
 	classic_packet(false, pkt, n, 0);
-	n = ip4_icmp(pkt, 0xc6120105, 0xc6120205, 8, 77);      /* echo: allow */
+	n = ip4_icmp(pkt, 0xc6120105, 0xc6120205, 8, 77); /* echo: allow */
 	classic_packet(false, pkt, n, 0);
-	n = ip4_icmp(pkt, 0xc6120205, 0xc6120105, 0, 77);      /* echo reply: same flow */
+	n = ip4_icmp(pkt, 0xc6120205, 0xc6120105, 0, 77); /* echo reply: same flow */
 	classic_packet(false, pkt, n, 0);
-	n = ip4_icmp(pkt, 0xc6120205, 0xc6120105, 3, 0);       /* an error: not a flow */
+	n = ip4_icmp(pkt, 0xc6120205, 0xc6120105, 3, 0); /* an error: not a flow */
 	classic_packet(false, pkt, n, 0);
-	n = ip6_icmp(pkt, 135);                                 /* ND: not decided */
+	n = ip6_icmp(pkt, 135); /* ND: not decided */
 	classic_packet(false, pkt, n, 0);
-	n = ip4_tcp(pkt, 0xc6120105, 0xc6120201, 40001, 22);   /* a -> self: default deny */
+	n = ip4_tcp(pkt, 0xc6120105, 0xc6120201, 40001, 22); /* a -> self: default deny */
 	classic_packet(false, pkt, n, 0);
 	n = ip4_tcp(pkt, 0xc6120105, 0xc6120205, 40000, 80);
-	pkt[6] = 0, pkt[7] = 8;                                  /* a non-first fragment */
+	pkt[6] = 0, pkt[7] = 8; /* a non-first fragment */
 	classic_packet(false, pkt, n, 0);
-	n = ip4_tcp(pkt, 0x0a000001, 0xc6120205, 1, 80);        /* source in no zone */
+	n = ip4_tcp(pkt, 0x0a000001, 0xc6120205, 1, 80); /* source in no zone */
 	classic_packet(false, pkt, n, 0);
 
 	struct gw_replay *rp;
 	CHECK(gw_replay_new(0, &rp) == -EINVAL, "max_flows 0 refused");
 	CHECK(gw_replay_new(1000, &rp) == 0, "new");
-	struct gw_replay_opts o = { .in_zone = -1, .out_zone = -1, .nets = nets, .nnets = 3 };
+	struct gw_replay_opts o = {.in_zone = -1, .out_zone = -1, .nets = nets, .nnets = 3};
 	struct gw_replay_stats st;
 	seen.n = 0;
 	CHECK(gw_replay_run(rp, t, &o, file, flen, collect, NULL, &st) == 0, "replay");
 	CHECK(st.packets == 10 && st.flows == 5 && st.later == 2 && st.icmp_errors == 1 && st.nd == 1 &&
 		      st.fragments == 1 && st.no_zone == 1 && !st.truncated,
-	      "stats: packets %llu flows %llu later %llu", (unsigned long long)st.packets,
-	      (unsigned long long)st.flows, (unsigned long long)st.later);
+	      "stats: packets %llu flows %llu later %llu", (unsigned long long)st.packets, (unsigned long long)st.flows,
+	      (unsigned long long)st.later);
 	CHECK(seen.n == 5, "5 decisions (%d)", seen.n);
 	CHECK(seen.f[0].v.action == ACT_ALLOW && seen.f[0].from == za && seen.f[0].to == zb &&
 		      seen.f[0].hook == GW_REPLAY_HOOK_FORWARD && seen.f[0].packet == 1,
@@ -421,7 +424,7 @@ int main(void)
 	/* fixed zones override, the flow cap (the echo reply is then a flow of
 	 * its own), a truncated tail */
 	CHECK(gw_replay_new(1, &rp) == 0, "new (1 flow)");
-	o = (struct gw_replay_opts){ .in_zone = zb, .out_zone = za };
+	o = (struct gw_replay_opts){.in_zone = zb, .out_zone = za};
 	seen.n = 0;
 	CHECK(gw_replay_run(rp, t, &o, file, flen - 3, collect, NULL, &st) == 0, "replay with caps");
 	CHECK(st.truncated && st.untracked == 4 && st.flows == 5, "untracked %llu flows %llu truncated %d",
@@ -436,7 +439,7 @@ int main(void)
 	n = ip4_tcp(pkt, 0x0a000001, 0xc6120205, 1, 80);
 	ng_epb(0, pkt, n);
 	CHECK(gw_replay_new(10, &rp) == 0, "new");
-	o = (struct gw_replay_opts){ .in_zone = -1, .out_zone = -1, .nets = nets, .nnets = 3 };
+	o = (struct gw_replay_opts){.in_zone = -1, .out_zone = -1, .nets = nets, .nnets = 3};
 	seen.n = 0;
 	gw_replay_run(rp, t, &o, file, flen, collect, NULL, &st);
 	CHECK(seen.n == 1 && seen.f[0].from == za && seen.f[0].v.action == ACT_ALLOW, "zone from pcapng if_name");

@@ -12,8 +12,12 @@ static int load(const char *text, struct san_notice **n, char *why, size_t wl)
 {
 	char p[] = "/tmp/san-notice-XXXXXX";
 	int fd = mkstemp(p);
-	if (fd < 0) return -errno;
-	if (write(fd, text, strlen(text)) < 0) { close(fd); return -errno; }
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) < 0) {
+		close(fd);
+		return -errno;
+	}
 	close(fd);
 	int r = san_notice_load("ja", p, n, why, wl);
 	unlink(p);
@@ -26,23 +30,26 @@ int main(void)
 	CHECK(san_notice_new("ja", &n) == 0, "ja");
 	CHECK(strcmp(san_notice_get(n, "image"), "画像") == 0, "ja image");
 	struct strbuf sb = STRBUF_INIT;
-	const char *kv[] = { "count", "3", NULL };
+	const char *kv[] = {"count", "3", NULL};
 	san_notice_render(n, "removed", kv, &sb);
 	CHECK(strcmp(sb.buf, "削除したもの（3 件）:") == 0, "render '%s'", sb.buf);
 	san_notice_free(n);
 	CHECK(san_notice_new("fr", &n) == -EINVAL, "unknown language");
 	CHECK(san_notice_new("en", &n) == 0 && strcmp(san_notice_get(n, "image"), "image") == 0, "en");
 	strbuf_reset(&sb);
-	const char *kv2[] = { "name", "x", NULL };
+	const char *kv2[] = {"name", "x", NULL};
 	san_notice_render(n, "blob_line", kv2, &sb);
 	CHECK(strstr(sb.buf, "name: x") && strstr(sb.buf, "{qid}"), "unknown placeholder kept: '%s'", sb.buf);
 	san_notice_free(n);
 	char why[256];
 	CHECK(load("# c\ntitle = T\\nU\n\nimage = 絵\n", &n, why, sizeof(why)) == 0, "load: %s", why);
 	CHECK(strcmp(san_notice_get(n, "title"), "T\nU") == 0 && strcmp(san_notice_get(n, "image"), "絵") == 0 &&
-	      strcmp(san_notice_get(n, "end"), "------------------------------------------------------------") == 0, "overlay");
+		      strcmp(san_notice_get(n, "end"),
+			     "------------------------------------------------------------") == 0,
+	      "overlay");
 	san_notice_free(n);
-	CHECK(load("bogus = 1\n", &n, why, sizeof(why)) == -EINVAL && strstr(why, ":1: unknown key"), "unknown key: %s", why);
+	CHECK(load("bogus = 1\n", &n, why, sizeof(why)) == -EINVAL && strstr(why, ":1: unknown key"), "unknown key: %s",
+	      why);
 	CHECK(load("title\n", &n, why, sizeof(why)) == -EINVAL, "no =");
 	CHECK(load("title = \xff\n", &n, why, sizeof(why)) == -EINVAL, "bad utf-8");
 	san_notice_free(NULL);

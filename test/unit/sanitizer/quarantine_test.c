@@ -16,13 +16,17 @@
  * every thread stores (same names), through put and put_fd. */
 #define NT 8
 #define NI 24
-struct tq { struct san_quarantine *q; int id, fails, nospc, stored; const char *dir; };
+struct tq {
+	struct san_quarantine *q;
+	int id, fails, nospc, stored;
+	const char *dir;
+};
 
 static void *put_many(void *arg)
 {
 	struct tq *t = arg;
 	char buf[64], sha[65], path[128];
-	struct san_qmeta m = { .kind = "attachment" };
+	struct san_qmeta m = {.kind = "attachment"};
 	for (int k = 0; k < NI; k++) {
 		int n = k % 2 ? snprintf(buf, sizeof(buf), "thread %d item %d", t->id, k)
 			      : snprintf(buf, sizeof(buf), "shared item %d", k);
@@ -30,15 +34,23 @@ static void *put_many(void *arg)
 		if (k % 3 == 0) {
 			snprintf(path, sizeof(path), "%s/src-%d", t->dir, t->id);
 			int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-			if (fd < 0 || write(fd, buf, (size_t)n) != n) { t->fails++; if (fd >= 0) close(fd); continue; }
+			if (fd < 0 || write(fd, buf, (size_t)n) != n) {
+				t->fails++;
+				if (fd >= 0)
+					close(fd);
+				continue;
+			}
 			r = san_quarantine_put_fd(t->q, fd, 0, (uint64_t)n, &m, sha);
 			close(fd);
 		} else {
 			r = san_quarantine_put(t->q, buf, (size_t)n, &m, sha);
 		}
-		if (r == -ENOSPC) t->nospc++;
-		else if (r != 0) t->fails++;
-		else t->stored++;
+		if (r == -ENOSPC)
+			t->nospc++;
+		else if (r != 0)
+			t->fails++;
+		else
+			t->stored++;
 	}
 	return NULL;
 }
@@ -47,10 +59,11 @@ static uint64_t run_threads(struct san_quarantine *q, const char *dir, struct tq
 {
 	pthread_t th[NT];
 	for (int i = 0; i < NT; i++) {
-		t[i] = (struct tq){ .q = q, .id = i, .dir = dir };
+		t[i] = (struct tq){.q = q, .id = i, .dir = dir};
 		pthread_create(&th[i], NULL, put_many, &t[i]);
 	}
-	for (int i = 0; i < NT; i++) pthread_join(th[i], NULL);
+	for (int i = 0; i < NT; i++)
+		pthread_join(th[i], NULL);
 	return san_quarantine_used(q);
 }
 
@@ -62,20 +75,21 @@ int main(void)
 	snprintf(qd, sizeof(qd), "%s/q", dir);
 	char why[256];
 	struct san_quarantine *q;
-	struct san_quarantine_opts o = { .dir = qd, .max_bytes = 100 };
+	struct san_quarantine_opts o = {.dir = qd, .max_bytes = 100};
 	CHECK(san_quarantine_open(&o, &q, why, sizeof(why)) == 0, "open: %s", why);
 	struct stat st;
 	CHECK(stat(qd, &st) == 0 && (st.st_mode & 0777) == 0700, "0700");
 	char sha[65], sha2[65];
-	struct san_qmeta m = { .kind = "attachment", .name = "a.txt" };
+	struct san_qmeta m = {.kind = "attachment", .name = "a.txt"};
 	CHECK(san_quarantine_put(q, "hello", 5, &m, sha) == 0, "put");
 	CHECK(strcmp(sha, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824") == 0, "sha");
 	CHECK(san_quarantine_put(q, "hello", 5, &m, sha2) == 0 && san_quarantine_used(q) == 5, "dedup");
-	char big[200] = { 0 };
+	char big[200] = {0};
 	CHECK(san_quarantine_put(q, big, sizeof(big), &m, sha2) == -ENOSPC, "cap");
 	CHECK(san_quarantine_find(q, "2cf24dba", sha2) == 0 && strcmp(sha, sha2) == 0, "find prefix");
 	CHECK(san_quarantine_find(q, "ffffffff", sha2) == -ENOENT, "find none");
-	CHECK(san_quarantine_find(q, "2cf", sha2) == -EINVAL && san_quarantine_find(q, "../../etc", sha2) == -EINVAL, "bad id");
+	CHECK(san_quarantine_find(q, "2cf", sha2) == -EINVAL && san_quarantine_find(q, "../../etc", sha2) == -EINVAL,
+	      "bad id");
 	char p[256];
 	snprintf(p, sizeof(p), "%s/%s.json", qd, sha);
 	CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600, "json 0600");
@@ -92,12 +106,15 @@ int main(void)
 	/* Concurrent puts: every item complete, used what a rescan finds. */
 	char qd2[80], qd3[80];
 	snprintf(qd2, sizeof(qd2), "%s/q2", dir);
-	struct san_quarantine_opts o2 = { .dir = qd2 };
+	struct san_quarantine_opts o2 = {.dir = qd2};
 	CHECK(san_quarantine_open(&o2, &q, why, sizeof(why)) == 0, "open q2");
 	struct tq t[NT];
 	uint64_t used = run_threads(q, dir, t);
 	int fails = 0, stored = 0;
-	for (int i = 0; i < NT; i++) { fails += t[i].fails + t[i].nospc; stored += t[i].stored; }
+	for (int i = 0; i < NT; i++) {
+		fails += t[i].fails + t[i].nospc;
+		stored += t[i].stored;
+	}
 	CHECK(fails == 0 && stored == NT * NI, "concurrent puts all stored (%d failed)", fails);
 	san_quarantine_close(q);
 	CHECK(san_quarantine_open(&o2, &q, why, sizeof(why)) == 0, "reopen q2");
@@ -111,16 +128,20 @@ int main(void)
 	san_quarantine_close(q);
 	/* The cap holds under concurrency: never more than max_bytes. */
 	snprintf(qd3, sizeof(qd3), "%s/q3", dir);
-	struct san_quarantine_opts o3 = { .dir = qd3, .max_bytes = 200 };
+	struct san_quarantine_opts o3 = {.dir = qd3, .max_bytes = 200};
 	CHECK(san_quarantine_open(&o3, &q, why, sizeof(why)) == 0, "open q3");
 	used = run_threads(q, dir, t);
 	int nospc = 0;
 	fails = 0;
-	for (int i = 0; i < NT; i++) { fails += t[i].fails; nospc += t[i].nospc; }
+	for (int i = 0; i < NT; i++) {
+		fails += t[i].fails;
+		nospc += t[i].nospc;
+	}
 	CHECK(fails == 0 && nospc > 0 && used <= 200, "cap under concurrency: used %llu, %d refused",
 	      (unsigned long long)used, nospc);
 	san_quarantine_close(q);
-	CHECK(san_quarantine_open(&o3, &q, why, sizeof(why)) == 0 && san_quarantine_used(q) == used, "q3 rescan = used");
+	CHECK(san_quarantine_open(&o3, &q, why, sizeof(why)) == 0 && san_quarantine_used(q) == used,
+	      "q3 rescan = used");
 	san_quarantine_close(q);
 
 	char cmd[128];

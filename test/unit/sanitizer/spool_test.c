@@ -30,7 +30,8 @@ static int run(struct sanitize_ctx *x, struct san_spool *sp, struct strbuf *out,
 static char *slurp(int dfd, const char *name, size_t *ret_len)
 {
 	int fd = openat(dfd, name, O_RDONLY);
-	if (fd < 0) return NULL;
+	if (fd < 0)
+		return NULL;
 	struct stat st;
 	fstat(fd, &st);
 	char *b = malloc((size_t)st.st_size + 1);
@@ -44,7 +45,7 @@ int main(void)
 	CHECK(mkdtemp(tmpdir) != NULL, "mkdtemp");
 	char qdir[128];
 	snprintf(qdir, sizeof(qdir), "%s/q", tmpdir);
-	struct san_quarantine_opts qo = { .dir = qdir };
+	struct san_quarantine_opts qo = {.dir = qdir};
 	struct san_quarantine *q = NULL;
 	char why[256];
 	CHECK(san_quarantine_open(&qo, &q, why, sizeof(why)) == 0, "quarantine: %s", why);
@@ -53,7 +54,8 @@ int main(void)
 	cfg.quarantine = q;
 	struct sanitize_ctx *x = NULL;
 	CHECK(sanitize_ctx_new(&cfg, &x) == 0, "ctx");
-	if (!x || !q) return check_done();
+	if (!x || !q)
+		return check_done();
 
 	/* reference: the buffer path */
 	struct strbuf ref = STRBUF_INIT, out = STRBUF_INIT;
@@ -66,7 +68,7 @@ int main(void)
 
 	/* memory spool (large threshold) and file spool (threshold 16: the
 	 * headers already overflow it), written in 7-byte pieces */
-	size_t thresholds[] = { 1 << 20, 16, 0 };
+	size_t thresholds[] = {1 << 20, 16, 0};
 	for (size_t t = 0; t < 3; t++) {
 		struct san_spool sp;
 		san_spool_init(&sp, tmpdir, thresholds[t]);
@@ -100,7 +102,7 @@ int main(void)
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	CHECK(fd >= 0 && write(fd, "xxHELLOyy", 9) == 9, "write in.eml");
 	char sha[65], sha2[65];
-	struct san_qmeta m = { .kind = "test" };
+	struct san_qmeta m = {.kind = "test"};
 	CHECK(san_quarantine_put_fd(q, fd, 2, 5, &m, sha) == 0, "put_fd");
 	san_sha256_hex("HELLO", 5, sha2);
 	CHECK(strcmp(sha, sha2) == 0, "put_fd hash of the range");
@@ -114,7 +116,8 @@ int main(void)
 	CHECK(fd >= 0 && write(fd, MSG, sizeof(MSG) - 1) == (ssize_t)(sizeof(MSG) - 1), "write file");
 	lseek(fd, 0, SEEK_SET);
 	strbuf_reset(&out);
-	CHECK(sanitize_fd(x, fd, tmpdir, &out, &res) == 0 && out.len == ref.len && memcmp(out.buf, ref.buf, ref.len) == 0,
+	CHECK(sanitize_fd(x, fd, tmpdir, &out, &res) == 0 && out.len == ref.len &&
+		      memcmp(out.buf, ref.buf, ref.len) == 0,
 	      "sanitize_fd file");
 	sanitize_result_free(&res);
 	close(fd);
@@ -123,17 +126,21 @@ int main(void)
 	CHECK(write(p[1], MSG, sizeof(MSG) - 1) == (ssize_t)(sizeof(MSG) - 1), "write pipe");
 	close(p[1]);
 	strbuf_reset(&out);
-	CHECK(sanitize_fd(x, p[0], tmpdir, &out, &res) == 0 && out.len == ref.len && memcmp(out.buf, ref.buf, ref.len) == 0,
+	CHECK(sanitize_fd(x, p[0], tmpdir, &out, &res) == 0 && out.len == ref.len &&
+		      memcmp(out.buf, ref.buf, ref.len) == 0,
 	      "sanitize_fd pipe");
 	sanitize_result_free(&res);
 	close(p[0]);
 	sanitize_ctx_free(x);
 
 	/* limits on the file path: decoded size, message size, line length */
-	struct { size_t max_decoded, max_message, max_line; const char *reason; } lims[] = {
-		{ 20, (size_t)50 << 20, 1 << 18, "decoded-size" },
-		{ (size_t)100 << 20, 100, 1 << 18, "message-size" },
-		{ (size_t)100 << 20, (size_t)50 << 20, 40, "line-length" },
+	struct {
+		size_t max_decoded, max_message, max_line;
+		const char *reason;
+	} lims[] = {
+		{20, (size_t)50 << 20, 1 << 18, "decoded-size"},
+		{(size_t)100 << 20, 100, 1 << 18, "message-size"},
+		{(size_t)100 << 20, (size_t)50 << 20, 40, "line-length"},
 	};
 	for (size_t i = 0; i < 3; i++) {
 		sanitize_config_defaults(&cfg);
@@ -147,7 +154,8 @@ int main(void)
 		CHECK(san_spool_write(&sp, MSG, sizeof(MSG) - 1) == 0 && sp.fd >= 0, "spooled");
 		strbuf_reset(&out);
 		CHECK(sanitize_spool(x, &sp, &out, &res) == 0 && res.status == SANITIZE_FAILED && res.reason &&
-		      strstr(res.reason, lims[i].reason) && res.original_qid[0] && !strstr(out.buf ? out.buf : "", "QUJD"),
+			      strstr(res.reason, lims[i].reason) && res.original_qid[0] &&
+			      !strstr(out.buf ? out.buf : "", "QUJD"),
 		      "limit %s: failed closed (%s)", lims[i].reason, res.reason ? res.reason : "-");
 		sanitize_result_free(&res);
 		san_spool_reset(&sp);

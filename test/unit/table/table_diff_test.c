@@ -76,8 +76,13 @@ static const uint32_t v4_anchor[] = {
 
 static u128 v6_anchor(void)
 {
-	static const uint64_t hi[] = {0, 0x20010db800000000ull, 0x20010db800010000ull, 0x20010db8ffff0000ull,
-				      0xfe80000000000000ull, 0xff02000000000000ull, ~0ull};
+	static const uint64_t hi[] = {0,
+				      0x20010db800000000ull,
+				      0x20010db800010000ull,
+				      0x20010db8ffff0000ull,
+				      0xfe80000000000000ull,
+				      0xff02000000000000ull,
+				      ~0ull};
 	static const uint64_t lo[] = {0, 1, 0xffffffffull, 0x8000000000000000ull, ~0ull - 15};
 	return (u128)hi[below(sizeof hi / sizeof hi[0])] << 64 | lo[below(sizeof lo / sizeof lo[0])];
 }
@@ -106,11 +111,11 @@ static void rand_span(int family, u128 *lo, u128 *hi)
 	unsigned bits = family == 4 ? 32 : 128;
 	u128 a = rand_addr(family);
 	switch (below(4)) {
-	case 0:    /* host */
+	case 0: /* host */
 		*lo = *hi = a;
 		return;
 	case 1:
-	case 2: {    /* prefix */
+	case 2: { /* prefix */
 		unsigned len;
 		if (family == 4)
 			len = chance(5) ? (unsigned)below(8) : 8 + (unsigned)below(25);
@@ -121,7 +126,7 @@ static void rand_span(int family, u128 *lo, u128 *hi)
 		*hi = *lo | host;
 		return;
 	}
-	default: {    /* range */
+	default: { /* range */
 		u128 b = rand_addr(family);
 		if (chance(30))
 			b = a + below(300);
@@ -134,7 +139,7 @@ static void rand_span(int family, u128 *lo, u128 *hi)
 	}
 }
 
-static unsigned any_pct = 15;    /* lower for the big policies: fewer shadowed rules */
+static unsigned any_pct = 15; /* lower for the big policies: fewer shadowed rules */
 
 static void rand_addr_set(struct addr_set *s, bool want4, bool want6)
 {
@@ -171,7 +176,7 @@ static void rand_svc(struct policy_rule *r)
 		uint16_t slo = 0, shi = 65535;
 		uint32_t klo, khi;
 		unsigned kind = (unsigned)below(10);
-		if (kind < 6) {    /* port protocols */
+		if (kind < 6) { /* port protocols */
 			static const uint8_t protos[] = {6, 6, 6, 17, 17, 132, 33, 136};
 			uint8_t proto = protos[below(sizeof protos)];
 			uint16_t a = rand_port(), b = chance(60) ? a : rand_port();
@@ -186,8 +191,13 @@ static void rand_svc(struct policy_rule *r)
 			khi = SVC_KEY(proto, b);
 			if (chance(25)) {
 				switch (below(3)) {
-				case 0: slo = 1024; shi = 65535; break;
-				case 1: slo = shi = rand_port(); break;
+				case 0:
+					slo = 1024;
+					shi = 65535;
+					break;
+				case 1:
+					slo = shi = rand_port();
+					break;
 				default:
 					slo = rand_port();
 					shi = rand_port();
@@ -198,7 +208,7 @@ static void rand_svc(struct policy_rule *r)
 					}
 				}
 			}
-		} else if (kind < 8) {    /* icmp / icmpv6 */
+		} else if (kind < 8) { /* icmp / icmpv6 */
 			uint8_t proto = chance(50) ? 1 : 58;
 			static const uint8_t types[] = {0, 3, 8, 11, 128, 129, 133, 135, 255};
 			uint8_t type = types[below(sizeof types)];
@@ -212,7 +222,7 @@ static void rand_svc(struct policy_rule *r)
 				klo = SVC_KEY(proto, 0);
 				khi = SVC_KEY(proto, 0xffff);
 			}
-		} else {    /* other protocols, or a span of protocols */
+		} else { /* other protocols, or a span of protocols */
 			static const uint8_t protos[] = {47, 50, 51, 89, 112, 0, 255};
 			uint8_t proto = protos[below(sizeof protos)];
 			klo = khi = SVC_KEY(proto, 0);
@@ -255,7 +265,7 @@ static struct policy *rand_policy(uint32_t nz, uint32_t nrules, bool one_pair)
 			p->default_action[f][t] = chance(30) ? ACT_REJECT : ACT_DENY;
 	uint32_t id = 0;
 	for (uint32_t i = 0; i < nrules; i++) {
-		id += 1 + (chance(5) ? (uint32_t)below(3) : 0);    /* expired rules leave gaps */
+		id += 1 + (chance(5) ? (uint32_t)below(3) : 0); /* expired rules leave gaps */
 		static const enum table_action acts[] = {ACT_ALLOW, ACT_ALLOW, ACT_DENY, ACT_REJECT};
 		uint64_t from = one_pair ? 2 : rand_zones(nz), to = one_pair ? 2 : rand_zones(nz);
 		struct policy_rule *r = tp_rule(p, id, acts[below(4)], from, to);
@@ -334,10 +344,14 @@ static u128 near(u128 lo, u128 hi, u128 max, bool outside)
 		return hi < max ? hi + 1 : (lo ? lo - 1 : hi);
 	}
 	switch (below(8)) {
-	case 0: return lo;
-	case 1: return hi;
-	case 2: return lo < hi ? lo + 1 : lo;
-	case 3: return hi > lo ? hi - 1 : hi;
+	case 0:
+		return lo;
+	case 1:
+		return hi;
+	case 2:
+		return lo < hi ? lo + 1 : lo;
+	case 3:
+		return hi > lo ? hi - 1 : hi;
 	default: {
 		u128 span = hi - lo;
 		if (span == U128_MAX)
@@ -447,8 +461,14 @@ static void run_policy(struct policy *p, uint64_t npackets)
 	for (uint64_t i = 0; i < npackets; i++) {
 		struct policy_packet k;
 		rand_packet(p, &k);
-		struct table_query q = {.from_zone = k.from_zone, .to_zone = k.to_zone, .family = k.family,
-					.proto = k.proto, .sport = k.sport, .key = k.key, .src = k.src, .dst = k.dst};
+		struct table_query q = {.from_zone = k.from_zone,
+					.to_zone = k.to_zone,
+					.family = k.family,
+					.proto = k.proto,
+					.sport = k.sport,
+					.key = k.key,
+					.src = k.src,
+					.dst = k.dst};
 		struct table_verdict v;
 		table_lookup(t, &q, &v);
 		long ref = policy_first_match(p, &k);
@@ -460,7 +480,7 @@ static void run_policy(struct policy *p, uint64_t npackets)
 		} else {
 			const struct policy_rule *pr = &p->rules[ref];
 			ok = v.rule_index == (uint32_t)ref && v.rule_id == pr->id && v.action == pr->action &&
-			     v.log == !!(pr->flags & POLICY_RULE_LOG);
+				v.log == !!(pr->flags & POLICY_RULE_LOG);
 			total_rules_hit++;
 			if ((uint32_t)ref > deepest_hit)
 				deepest_hit = (uint32_t)ref;

@@ -42,8 +42,14 @@ static struct table *open_or_die(const void *buf, size_t len)
 
 static struct table_query to_query(const struct policy_packet *k)
 {
-	struct table_query q = {.from_zone = k->from_zone, .to_zone = k->to_zone, .family = k->family,
-				.proto = k->proto, .sport = k->sport, .key = k->key, .src = k->src, .dst = k->dst};
+	struct table_query q = {.from_zone = k->from_zone,
+				.to_zone = k->to_zone,
+				.family = k->family,
+				.proto = k->proto,
+				.sport = k->sport,
+				.key = k->key,
+				.src = k->src,
+				.dst = k->dst};
 	return q;
 }
 
@@ -131,8 +137,8 @@ static void check_sample_table(const struct table *t)
 	CHECK(!strcmp(ri.description, "管理端末からの SSH") && !strcmp(ri.owner, "情報政策課") &&
 		      !strcmp(ri.ticket, "CHG-0042"),
 	      "rule 0 metadata");
-	CHECK(table_rule(t, 1, &ri) && ri.id == 2 && ri.action == ACT_REJECT && !ri.log && !strcmp(ri.description, "") &&
-		      !strcmp(ri.owner, "") && !strcmp(ri.ticket, ""),
+	CHECK(table_rule(t, 1, &ri) && ri.id == 2 && ri.action == ACT_REJECT && !ri.log &&
+		      !strcmp(ri.description, "") && !strcmp(ri.owner, "") && !strcmp(ri.ticket, ""),
 	      "rule 1");
 	CHECK(table_rule(t, 2, &ri) && ri.id == 5 && !strcmp(ri.owner, "情報政策課"), "rule 2");
 	CHECK(!table_rule(t, 3, &ri), "rule 3 must not exist");
@@ -142,8 +148,7 @@ static void check_sample_table(const struct table *t)
 	CHECK(table_zone(t, 1, &zi) && !strcmp(zi.name, "lgwan") && zi.tier == TIER_LGWAN && zi.nif == 2, "zone 1");
 	CHECK(table_zone(t, 3, &zi) && zi.tier == TIER_MYNUMBER, "zone 3");
 	CHECK(!table_zone(t, 4, &zi), "zone 4 must not exist");
-	CHECK(!strcmp(table_zone_ifname(t, 1, 0), "eth1") && !strcmp(table_zone_ifname(t, 1, 1), "eth1.20"),
-	      "ifnames");
+	CHECK(!strcmp(table_zone_ifname(t, 1, 0), "eth1") && !strcmp(table_zone_ifname(t, 1, 1), "eth1.20"), "ifnames");
 	CHECK(table_zone_ifname(t, 1, 2) == NULL && table_zone_ifname(t, 9, 0) == NULL, "ifname out of range");
 	CHECK(table_zone_by_name(t, "internet") == 2 && table_zone_by_name(t, "self") == 0 &&
 		      table_zone_by_name(t, "nope") == -1,
@@ -214,7 +219,7 @@ static void test_roundtrip(void)
 	r = table_open_buffer(odd + 1, len, &to, why, sizeof why);
 	CHECK(r == 0, "unaligned: %s", why);
 	if (r == 0) {
-		free(odd);    /* the table holds its own copy */
+		free(odd); /* the table holds its own copy */
 		odd = NULL;
 		check_sample_table(to);
 		table_close(to);
@@ -223,8 +228,7 @@ static void test_roundtrip(void)
 
 	/* lookups on the sample */
 	struct table_verdict v;
-	struct policy_packet k =
-		tp_pkt(1, 0, 4, tp_ip("10.1.2.3"), tp_ip("10.0.0.1"), 6, 40000, SVC_KEY(6, 22));
+	struct policy_packet k = tp_pkt(1, 0, 4, tp_ip("10.1.2.3"), tp_ip("10.0.0.1"), 6, 40000, SVC_KEY(6, 22));
 	struct table_query q = to_query(&k);
 	table_lookup(t, &q, &v);
 	CHECK(v.rule_id == 1 && v.rule_index == 0 && v.action == ACT_ALLOW && v.log, "ssh: id %u", v.rule_id);
@@ -263,7 +267,7 @@ struct probe {
 	const char *src, *dst;
 	uint16_t sport;
 	uint32_t key;
-	uint32_t want_id;    /* 0: default */
+	uint32_t want_id; /* 0: default */
 	uint8_t want_action;
 };
 
@@ -365,7 +369,8 @@ static void test_lookup_v6(void)
 
 	static const struct probe pr[] = {
 		{1, 2, 6, 6, "2001:db8:1::5", "2001:db8:ffff::1", 1, SVC_KEY(6, 25), 10, ACT_ALLOW},
-		{1, 2, 6, 6, "2001:db8:1:ffff:ffff:ffff:ffff:ffff", "2001:db8:ffff::3", 1, SVC_KEY(6, 25), 10, ACT_ALLOW},
+		{1, 2, 6, 6, "2001:db8:1:ffff:ffff:ffff:ffff:ffff", "2001:db8:ffff::3", 1, SVC_KEY(6, 25), 10,
+		 ACT_ALLOW},
 		{1, 2, 6, 6, "2001:db8:1::5", "2001:db8:ffff::2", 1, SVC_KEY(6, 25), 0, ACT_DENY},
 		{1, 2, 6, 6, "2001:db8::5", "2001:db8:ffff::2", 1, SVC_KEY(6, 25), 11, ACT_DENY},
 		{1, 2, 6, 6, "::", "::", 0, 0, 11, ACT_DENY},
@@ -469,17 +474,17 @@ static void test_zone_pairs(void)
 	/* rules over zone sets; identical pairs share a partition */
 	struct policy *p = tp_new(6);
 	struct policy_rule *r;
-	r = tp_rule(p, 1, ACT_ALLOW, 0x3e, 0x3e);    /* zones 1-5 to 1-5 */
+	r = tp_rule(p, 1, ACT_ALLOW, 0x3e, 0x3e); /* zones 1-5 to 1-5 */
 	tp_set_text(&r->src, "10.0.0.0/8");
 	tp_set_any(&r->dst);
 	tp_svc(r, SVC_KEY(6, 443), SVC_KEY(6, 443), 0, 65535);
-	r = tp_rule(p, 2, ACT_DENY, 1u << 2, 1u << 0);    /* zone 2 to self */
+	r = tp_rule(p, 2, ACT_DENY, 1u << 2, 1u << 0); /* zone 2 to self */
 	tp_set_any(&r->src);
 	tp_set_any(&r->dst);
 	tp_svc(r, 0, SVC_KEY_MAX, 0, 65535);
 	p->default_action[2][0] = ACT_REJECT;
 	p->default_action[0][5] = ACT_REJECT;
-	p->default_action[5][0] = ACT_NONE;    /* unset: deny */
+	p->default_action[5][0] = ACT_NONE; /* unset: deny */
 
 	static const struct probe pr[] = {
 		{1, 2, 4, 6, "10.1.1.1", "1.1.1.1", 1, SVC_KEY(6, 443), 1, ACT_ALLOW},
@@ -514,7 +519,7 @@ static void test_big_partition(void)
 	for (uint32_t i = 0; i < n; i++) {
 		struct policy_rule *r = tp_rule(p, i + 1, i % 3 ? ACT_ALLOW : ACT_DENY, 2, 2);
 		tp_set_text(&r->src, "10.0.0.0/8");
-		tp_set_add(&r->dst, 4, 0x0a000000u + i * 2, 0x0a000000u + i * 2 + 2);    /* overlap the next one */
+		tp_set_add(&r->dst, 4, 0x0a000000u + i * 2, 0x0a000000u + i * 2 + 2); /* overlap the next one */
 		tp_svc(r, SVC_KEY(6, 1000 + i % 50), SVC_KEY(6, 1000 + i % 50), 0, 65535);
 	}
 	struct policy_rule *r = tp_rule(p, n + 1, ACT_REJECT, 2, 2);
@@ -529,8 +534,7 @@ static void test_big_partition(void)
 	uint32_t bad = 0;
 	for (uint32_t i = 0; i < 2 * n + 4; i += 37) {
 		for (uint32_t port = 999; port <= 1050; port += 7) {
-			struct policy_packet k =
-				tp_pkt(1, 1, 4, 0x0a010203u, 0x0a000000u + i, 6, 1, SVC_KEY(6, port));
+			struct policy_packet k = tp_pkt(1, 1, 4, 0x0a010203u, 0x0a000000u + i, 6, 1, SVC_KEY(6, port));
 			agree(t, p, &k, &bad);
 		}
 	}
@@ -577,8 +581,7 @@ static void test_deep_tree(void)
 	uint32_t bad = 0, hit[4] = {0};
 	for (uint32_t i = 0; i < 4 * nh + 8; i += 3) {
 		for (uint32_t port = 79; port <= 81; port++) {
-			struct policy_packet k =
-				tp_pkt(1, 1, 4, 0x0a010203u, 0x0a000000u + i, 6, 1, SVC_KEY(6, port));
+			struct policy_packet k = tp_pkt(1, 1, 4, 0x0a010203u, 0x0a000000u + i, 6, 1, SVC_KEY(6, port));
 			long ref = agree(t, p, &k, &bad);
 			if (ref >= 0)
 				hit[ref]++;
@@ -649,15 +652,33 @@ static void test_build_errors(void)
 		tp_set_any(&r->dst);
 		tp_svc(r, 0, SVC_KEY_MAX, 0, 65535);
 		switch (i) {
-		case 0: r->to_zones = 1u << 3; break;
-		case 1: r->action = 7; break;
-		case 2: r->id = 0; break;
-		case 3: r->src.v4[0].hi = (u128)1 << 33; break;
-		case 4: r->svc[0].key_hi = SVC_KEY_MAX + 1; break;
-		case 5: r->svc[0].sport_lo = 9, r->svc[0].sport_hi = 8; break;
-		case 6: p->default_action[1][2] = ACT_ALLOW; break;
-		case 7: p->nzones = 0; break;
-		case 8: tp_zone_ifs(p, 1, (const char *[]){"a-very-long-interface-name"}, 1); break;
+		case 0:
+			r->to_zones = 1u << 3;
+			break;
+		case 1:
+			r->action = 7;
+			break;
+		case 2:
+			r->id = 0;
+			break;
+		case 3:
+			r->src.v4[0].hi = (u128)1 << 33;
+			break;
+		case 4:
+			r->svc[0].key_hi = SVC_KEY_MAX + 1;
+			break;
+		case 5:
+			r->svc[0].sport_lo = 9, r->svc[0].sport_hi = 8;
+			break;
+		case 6:
+			p->default_action[1][2] = ACT_ALLOW;
+			break;
+		case 7:
+			p->nzones = 0;
+			break;
+		case 8:
+			tp_zone_ifs(p, 1, (const char *[]){"a-very-long-interface-name"}, 1);
+			break;
 		}
 		void *buf = (void *)1;
 		size_t len = 1;
@@ -700,11 +721,12 @@ static void *sec(uint8_t *b, int s)
 /* First partition with a dimension of bounds; sets *dim. */
 static struct tbl_part *part_with_bounds(uint8_t *b, int *dim, bool wide)
 {
-	*dim = 0;    /* defined on every path (gcc -O3 cannot tell) */
+	*dim = 0; /* defined on every path (gcc -O3 cannot tell) */
 	struct tbl_part *parts = sec(b, TBL_SEC_PARTS);
 	for (uint32_t i = 0; i < hdr(b)->npartitions; i++)
 		for (int d = 0; d < TBL_NDIMS; d++)
-			if (parts[i].dim[d].nbounds > 2 && (parts[i].family == 6) == wide && (d <= TBL_DIM_DST) == true) {
+			if (parts[i].dim[d].nbounds > 2 && (parts[i].family == 6) == wide &&
+			    (d <= TBL_DIM_DST) == true) {
 				*dim = d;
 				return &parts[i];
 			}
@@ -714,7 +736,7 @@ static struct tbl_part *part_with_bounds(uint8_t *b, int *dim, bool wide)
 /* A dimension with a search tree (more than TBL_NODE bounds). */
 static struct tbl_part *part_with_tree(uint8_t *b, int *dim, bool wide)
 {
-	*dim = 0;    /* defined on every path (gcc -O3 cannot tell) */
+	*dim = 0; /* defined on every path (gcc -O3 cannot tell) */
 	struct tbl_part *parts = sec(b, TBL_SEC_PARTS);
 	for (uint32_t i = 0; i < hdr(b)->npartitions; i++)
 		for (int d = 0; d <= TBL_DIM_DST; d++)
@@ -727,7 +749,7 @@ static struct tbl_part *part_with_tree(uint8_t *b, int *dim, bool wide)
 
 static struct tbl_part *part_with_skip(uint8_t *b, int *dim)
 {
-	*dim = 0;    /* defined on every path (gcc -O3 cannot tell) */
+	*dim = 0; /* defined on every path (gcc -O3 cannot tell) */
 	struct tbl_part *parts = sec(b, TBL_SEC_PARTS);
 	for (uint32_t i = 0; i < hdr(b)->npartitions; i++)
 		for (int d = 0; d < TBL_NDIMS; d++)
@@ -751,60 +773,202 @@ enum { RESEAL = 1, NO_RESEAL = 0 };
 
 struct corruption {
 	const char *name;
-	const char *want;       /* substring of why */
+	const char *want; /* substring of why */
 	int reseal;
-	long cut;               /* >0: truncate to this length; <0: drop that many bytes */
+	long cut; /* >0: truncate to this length; <0: drop that many bytes */
 	void (*mutate)(uint8_t *b, size_t len);
 };
 
 #define MUT(name) static void name(uint8_t *b, size_t len)
-MUT(m_magic) { (void)len; b[0] = 'X'; }
-MUT(m_version) { (void)len; hdr(b)->format_version = 2; }
-MUT(m_flip) { b[len - 3] ^= 0x40; }
-MUT(m_flip_header) { (void)len; hdr(b)->compile_time ^= 1; }
-MUT(m_hsize) { (void)len; hdr(b)->header_size = 256; }
-MUT(m_fsize) { (void)len; hdr(b)->file_size += 8; }
-MUT(m_nsect) { (void)len; hdr(b)->nsections = 11; }
-MUT(m_flags) { (void)len; hdr(b)->flags = 4; }
-MUT(m_nzones0) { (void)len; hdr(b)->nzones = 0; }
-MUT(m_nzones65) { (void)len; hdr(b)->nzones = 65; }
-MUT(m_nrules_big) { (void)len; hdr(b)->nrules = 2000000; }
-MUT(m_sec_align) { (void)len; hdr(b)->sec[TBL_SEC_RULES].offset += 4; }
-MUT(m_sec_overlap) { (void)len; hdr(b)->sec[TBL_SEC_ZONES].offset = hdr(b)->sec[TBL_SEC_STRINGS].offset; }
-MUT(m_sec_outside) { hdr(b)->sec[TBL_SEC_WORDS].size = len; }
-MUT(m_sec_huge) { (void)len; hdr(b)->sec[TBL_SEC_WORDS].offset = UINT64_MAX - 7; }
-MUT(m_sec_wrap) { (void)len; hdr(b)->sec[TBL_SEC_WORDS].size = UINT64_MAX - 7; }
-MUT(m_sec_multiple) { (void)len; hdr(b)->sec[TBL_SEC_WORDS].size -= 4; }
-MUT(m_zone_count) { (void)len; hdr(b)->nrules -= 1; }
-MUT(m_part_count) { (void)len; hdr(b)->npartitions += 1; }
-MUT(m_str_first) { (void)len; ((char *)sec(b, TBL_SEC_STRINGS))[0] = 'x'; }
-MUT(m_str_last) { (void)len; ((char *)sec(b, TBL_SEC_STRINGS))[hdr(b)->sec[TBL_SEC_STRINGS].size - 1] = 'x'; }
-MUT(m_pname) { (void)len; hdr(b)->policy_name = 99999; }
-MUT(m_zone_name) { (void)len; ((struct tbl_zone *)sec(b, TBL_SEC_ZONES))[1].name = 77777; }
-MUT(m_zone_empty) { (void)len; ((struct tbl_zone *)sec(b, TBL_SEC_ZONES))[1].name = 0; }
-MUT(m_zone_tier) { (void)len; ((struct tbl_zone *)sec(b, TBL_SEC_ZONES))[2].tier = 9; }
-MUT(m_zone_ifs) { (void)len; ((struct tbl_zone *)sec(b, TBL_SEC_ZONES))[1].nif = 1000; }
+MUT(m_magic)
+{
+	(void)len;
+	b[0] = 'X';
+}
+MUT(m_version)
+{
+	(void)len;
+	hdr(b)->format_version = 2;
+}
+MUT(m_flip)
+{
+	b[len - 3] ^= 0x40;
+}
+MUT(m_flip_header)
+{
+	(void)len;
+	hdr(b)->compile_time ^= 1;
+}
+MUT(m_hsize)
+{
+	(void)len;
+	hdr(b)->header_size = 256;
+}
+MUT(m_fsize)
+{
+	(void)len;
+	hdr(b)->file_size += 8;
+}
+MUT(m_nsect)
+{
+	(void)len;
+	hdr(b)->nsections = 11;
+}
+MUT(m_flags)
+{
+	(void)len;
+	hdr(b)->flags = 4;
+}
+MUT(m_nzones0)
+{
+	(void)len;
+	hdr(b)->nzones = 0;
+}
+MUT(m_nzones65)
+{
+	(void)len;
+	hdr(b)->nzones = 65;
+}
+MUT(m_nrules_big)
+{
+	(void)len;
+	hdr(b)->nrules = 2000000;
+}
+MUT(m_sec_align)
+{
+	(void)len;
+	hdr(b)->sec[TBL_SEC_RULES].offset += 4;
+}
+MUT(m_sec_overlap)
+{
+	(void)len;
+	hdr(b)->sec[TBL_SEC_ZONES].offset = hdr(b)->sec[TBL_SEC_STRINGS].offset;
+}
+MUT(m_sec_outside)
+{
+	hdr(b)->sec[TBL_SEC_WORDS].size = len;
+}
+MUT(m_sec_huge)
+{
+	(void)len;
+	hdr(b)->sec[TBL_SEC_WORDS].offset = UINT64_MAX - 7;
+}
+MUT(m_sec_wrap)
+{
+	(void)len;
+	hdr(b)->sec[TBL_SEC_WORDS].size = UINT64_MAX - 7;
+}
+MUT(m_sec_multiple)
+{
+	(void)len;
+	hdr(b)->sec[TBL_SEC_WORDS].size -= 4;
+}
+MUT(m_zone_count)
+{
+	(void)len;
+	hdr(b)->nrules -= 1;
+}
+MUT(m_part_count)
+{
+	(void)len;
+	hdr(b)->npartitions += 1;
+}
+MUT(m_str_first)
+{
+	(void)len;
+	((char *)sec(b, TBL_SEC_STRINGS))[0] = 'x';
+}
+MUT(m_str_last)
+{
+	(void)len;
+	((char *)sec(b, TBL_SEC_STRINGS))[hdr(b)->sec[TBL_SEC_STRINGS].size - 1] = 'x';
+}
+MUT(m_pname)
+{
+	(void)len;
+	hdr(b)->policy_name = 99999;
+}
+MUT(m_zone_name)
+{
+	(void)len;
+	((struct tbl_zone *)sec(b, TBL_SEC_ZONES))[1].name = 77777;
+}
+MUT(m_zone_empty)
+{
+	(void)len;
+	((struct tbl_zone *)sec(b, TBL_SEC_ZONES))[1].name = 0;
+}
+MUT(m_zone_tier)
+{
+	(void)len;
+	((struct tbl_zone *)sec(b, TBL_SEC_ZONES))[2].tier = 9;
+}
+MUT(m_zone_ifs)
+{
+	(void)len;
+	((struct tbl_zone *)sec(b, TBL_SEC_ZONES))[1].nif = 1000;
+}
 MUT(m_zone_ifs_wrap)
 {
 	(void)len;
 	((struct tbl_zone *)sec(b, TBL_SEC_ZONES))[1].first_if = UINT32_MAX;
 }
-MUT(m_ifname_off) { (void)len; ((uint32_t *)sec(b, TBL_SEC_IFNAMES))[0] = 123456; }
+MUT(m_ifname_off)
+{
+	(void)len;
+	((uint32_t *)sec(b, TBL_SEC_IFNAMES))[0] = 123456;
+}
 MUT(m_ifname_long)
 {
 	(void)len;
 	/* point an interface at the longest string: the rule description */
 	((uint32_t *)sec(b, TBL_SEC_IFNAMES))[0] = ((struct tbl_rule *)sec(b, TBL_SEC_RULES))[0].description;
 }
-MUT(m_default) { (void)len; ((uint8_t *)sec(b, TBL_SEC_DEFAULTS))[5] = ACT_ALLOW; }
-MUT(m_rule_desc) { (void)len; ((struct tbl_rule *)sec(b, TBL_SEC_RULES))[2].description = 99999; }
-MUT(m_rule_file) { (void)len; ((struct tbl_rule *)sec(b, TBL_SEC_RULES))[1].file = 0x80000000u; }
-MUT(m_rule_id) { (void)len; ((struct tbl_verdict *)sec(b, TBL_SEC_VERDICTS))[1].id = 0; }
-MUT(m_rule_action) { (void)len; ((struct tbl_verdict *)sec(b, TBL_SEC_VERDICTS))[1].action = 9; }
-MUT(m_rule_log) { (void)len; ((struct tbl_verdict *)sec(b, TBL_SEC_VERDICTS))[1].log = 2; }
-MUT(m_rule_reserved) { (void)len; ((struct tbl_rule *)sec(b, TBL_SEC_RULES))[1].reserved = 1; }
-MUT(m_verdict_reserved) { (void)len; ((struct tbl_verdict *)sec(b, TBL_SEC_VERDICTS))[2].reserved[1] = 1; }
-MUT(m_verdict_count) { (void)len; hdr(b)->sec[TBL_SEC_VERDICTS].size -= sizeof(struct tbl_verdict); }
+MUT(m_default)
+{
+	(void)len;
+	((uint8_t *)sec(b, TBL_SEC_DEFAULTS))[5] = ACT_ALLOW;
+}
+MUT(m_rule_desc)
+{
+	(void)len;
+	((struct tbl_rule *)sec(b, TBL_SEC_RULES))[2].description = 99999;
+}
+MUT(m_rule_file)
+{
+	(void)len;
+	((struct tbl_rule *)sec(b, TBL_SEC_RULES))[1].file = 0x80000000u;
+}
+MUT(m_rule_id)
+{
+	(void)len;
+	((struct tbl_verdict *)sec(b, TBL_SEC_VERDICTS))[1].id = 0;
+}
+MUT(m_rule_action)
+{
+	(void)len;
+	((struct tbl_verdict *)sec(b, TBL_SEC_VERDICTS))[1].action = 9;
+}
+MUT(m_rule_log)
+{
+	(void)len;
+	((struct tbl_verdict *)sec(b, TBL_SEC_VERDICTS))[1].log = 2;
+}
+MUT(m_rule_reserved)
+{
+	(void)len;
+	((struct tbl_rule *)sec(b, TBL_SEC_RULES))[1].reserved = 1;
+}
+MUT(m_verdict_reserved)
+{
+	(void)len;
+	((struct tbl_verdict *)sec(b, TBL_SEC_VERDICTS))[2].reserved[1] = 1;
+}
+MUT(m_verdict_count)
+{
+	(void)len;
+	hdr(b)->sec[TBL_SEC_VERDICTS].size -= sizeof(struct tbl_verdict);
+}
 static uint32_t *first_used_slot(uint8_t *b)
 {
 	uint32_t *pi = sec(b, TBL_SEC_PARTINDEX);
@@ -812,22 +976,58 @@ static uint32_t *first_used_slot(uint8_t *b)
 		if (pi[i] != TBL_NONE)
 			return &pi[i];
 }
-MUT(m_pindex) { (void)len; *first_used_slot(b) = 4000; }
+MUT(m_pindex)
+{
+	(void)len;
+	*first_used_slot(b) = 4000;
+}
 MUT(m_pindex_family)
 {
 	(void)len;
 	uint32_t *pi = sec(b, TBL_SEC_PARTINDEX);
 	uint32_t *slot = first_used_slot(b);
-	slot[((slot - pi) % 2) ? -1 : 1] = *slot;    /* same partition in the other family's slot */
+	slot[((slot - pi) % 2) ? -1 : 1] = *slot; /* same partition in the other family's slot */
 }
-MUT(m_part_family) { (void)len; ((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].family = 5; }
-MUT(m_part_nsub0) { (void)len; ((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].nsub = 0; }
-MUT(m_part_sub) { (void)len; ((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].sub = UINT32_MAX - 1; }
-MUT(m_part_nwords) { (void)len; ((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].nwords = 7; }
-MUT(m_part_reserved) { (void)len; ((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].reserved[1] = 7; }
-MUT(m_part_allwild) { (void)len; ((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].allwild ^= 1; }
-MUT(m_subrule_rule) { (void)len; ((struct tbl_subrule *)sec(b, TBL_SEC_SUBRULES))[0].rule = 3; }
-MUT(m_subrule_verdict) { (void)len; ((struct tbl_subrule *)sec(b, TBL_SEC_SUBRULES))[0].action ^= 1; }
+MUT(m_part_family)
+{
+	(void)len;
+	((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].family = 5;
+}
+MUT(m_part_nsub0)
+{
+	(void)len;
+	((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].nsub = 0;
+}
+MUT(m_part_sub)
+{
+	(void)len;
+	((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].sub = UINT32_MAX - 1;
+}
+MUT(m_part_nwords)
+{
+	(void)len;
+	((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].nwords = 7;
+}
+MUT(m_part_reserved)
+{
+	(void)len;
+	((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].reserved[1] = 7;
+}
+MUT(m_part_allwild)
+{
+	(void)len;
+	((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].allwild ^= 1;
+}
+MUT(m_subrule_rule)
+{
+	(void)len;
+	((struct tbl_subrule *)sec(b, TBL_SEC_SUBRULES))[0].rule = 3;
+}
+MUT(m_subrule_verdict)
+{
+	(void)len;
+	((struct tbl_subrule *)sec(b, TBL_SEC_SUBRULES))[0].action ^= 1;
+}
 MUT(m_subrule_order)
 {
 	(void)len;
@@ -835,7 +1035,7 @@ MUT(m_subrule_order)
 	struct tbl_subrule *sr = sec(b, TBL_SEC_SUBRULES);
 	for (uint32_t i = 0; i < hdr(b)->npartitions; i++)
 		if (parts[i].nsub >= 2 && sr[parts[i].sub + 1].rule < 2) {
-			sr[parts[i].sub].rule = 2;    /* larger than its successor */
+			sr[parts[i].sub].rule = 2; /* larger than its successor */
 			return;
 		}
 	abort();
@@ -888,7 +1088,11 @@ MUT(m_dim_keymax)
 	uint32_t *bb = (uint32_t *)sec(b, TBL_SEC_BOUNDS32) + p->dim[TBL_DIM_KEY].bounds;
 	bb[p->dim[TBL_DIM_KEY].nbounds - 1] = SVC_KEY_MAX + 1;
 }
-MUT(m_dim_reserved) { (void)len; ((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].dim[1].reserved = 1; }
+MUT(m_dim_reserved)
+{
+	(void)len;
+	((struct tbl_part *)sec(b, TBL_SEC_PARTS))[0].dim[1].reserved = 1;
+}
 MUT(m_vec_off)
 {
 	(void)len;
@@ -1128,7 +1332,8 @@ static void test_corruptions(void)
 		int flips = 1 + (int)(seed % 4);
 		for (int f = 0; f < flips; f++) {
 			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-			size_t at = sizeof(struct tbl_header) + (size_t)((seed >> 33) % (len - sizeof(struct tbl_header)));
+			size_t at =
+				sizeof(struct tbl_header) + (size_t)((seed >> 33) % (len - sizeof(struct tbl_header)));
 			if (round % 3 == 0)
 				at = (size_t)((seed >> 33) % sizeof(struct tbl_header));
 			b[at] ^= (uint8_t)(1u << ((seed >> 20) & 7));
@@ -1139,9 +1344,12 @@ static void test_corruptions(void)
 		if (table_open_buffer(b, len, &bt, why, sizeof why) == 0) {
 			opened++;
 			for (int k = 0; k < 64; k++) {
-				struct table_query q = {.from_zone = (uint8_t)(k % 5), .to_zone = (uint8_t)(k / 5 % 5),
-							.family = k & 1 ? 6 : 4, .key = (uint32_t)k * 4099u,
-							.sport = (uint16_t)(k * 1000), .src = (u128)k << (k & 1 ? 100 : 24),
+				struct table_query q = {.from_zone = (uint8_t)(k % 5),
+							.to_zone = (uint8_t)(k / 5 % 5),
+							.family = k & 1 ? 6 : 4,
+							.key = (uint32_t)k * 4099u,
+							.sport = (uint16_t)(k * 1000),
+							.src = (u128)k << (k & 1 ? 100 : 24),
 							.dst = (u128)k * 0x01010101u};
 				struct table_verdict v;
 				table_lookup(bt, &q, &v);
@@ -1174,11 +1382,11 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-#define RUN(f)                                                                             \
-	do {                                                                                   \
-		double t0_ = now();                                                                \
-		f();                                                                               \
-		printf("%-24s %.2fs\n", #f, now() - t0_);                                          \
+#define RUN(f)                                            \
+	do {                                              \
+		double t0_ = now();                       \
+		f();                                      \
+		printf("%-24s %.2fs\n", #f, now() - t0_); \
 	} while (0)
 
 int main(void)

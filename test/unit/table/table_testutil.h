@@ -10,7 +10,11 @@
 #include "common/xalloc.h"
 #include "rules/policy.h"
 
-#define TP_ANY_SVC (struct svc_range){0, SVC_KEY_MAX, 0, 65535}
+#define TP_ANY_SVC                       \
+	(struct svc_range)               \
+	{                                \
+		0, SVC_KEY_MAX, 0, 65535 \
+	}
 
 static inline struct policy *tp_new(uint32_t nzones)
 {
@@ -120,7 +124,13 @@ static inline void tp_svc(struct policy_rule *r, uint32_t klo, uint32_t khi, uin
 static inline struct policy_packet tp_pkt(uint8_t from, uint8_t to, int family, u128 src, u128 dst, uint8_t proto,
 					  uint16_t sport, uint32_t key)
 {
-	struct policy_packet k = {.from_zone = from, .to_zone = to, .family = (uint8_t)family, .proto = proto,
-				  .sport = sport, .key = key, .src = src, .dst = dst};
+	struct policy_packet k = {.from_zone = from,
+				  .to_zone = to,
+				  .family = (uint8_t)family,
+				  .proto = proto,
+				  .sport = sport,
+				  .key = key,
+				  .src = src,
+				  .dst = dst};
 	return k;
 }
