@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int fd_write_all(int fd, const void *buf, size_t len)
+int fdio_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	while (len > 0) {
@@ -23,7 +23,7 @@ int fd_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int fd_read_file(const char *path, uint64_t max, void **ret, size_t *ret_len)
+int fdio_read_file(const char *path, uint64_t max, void **ret, size_t *ret_len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -29,7 +29,7 @@ int gw_ctx_load(const char *path, uint32_t gen, struct gw_ctx **ret, char *why, 
 {
 	void *buf = NULL;
 	size_t len = 0;
-	int r = fd_read_file(path, GW_TABLE_MAX_BYTES, &buf, &len);
+	int r = fdio_read_file(path, GW_TABLE_MAX_BYTES, &buf, &len);
 	if (r == -EFBIG || (r == 0 && len == 0)) {
 		snprintf(why, whylen, "%s: not a regular file of 1..%llu bytes", path, GW_TABLE_MAX_BYTES);
 		free(buf);

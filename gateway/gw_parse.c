@@ -104,12 +104,12 @@ int gw_parse_packet(const void *buf, size_t len, struct gw_pkt *ret)
 	}
 }
 
-uint32_t gw_pkt_key(const struct gw_pkt *p)
+uint32_t gw_parse_key(const struct gw_pkt *p)
 {
 	return table_packet_key(p->proto, p->dport, p->icmp_type, p->icmp_code);
 }
 
-void gw_pkt_query(const struct gw_pkt *p, uint8_t from_zone, uint8_t to_zone, struct table_query *ret)
+void gw_parse_query(const struct gw_pkt *p, uint8_t from_zone, uint8_t to_zone, struct table_query *ret)
 {
 	memset(ret, 0, sizeof *ret);
 	ret->from_zone = from_zone;
@@ -117,12 +117,12 @@ void gw_pkt_query(const struct gw_pkt *p, uint8_t from_zone, uint8_t to_zone, st
 	ret->family = p->family;
 	ret->proto = p->proto;
 	ret->sport = p->has_ports ? p->sport : 0;
-	ret->key = gw_pkt_key(p);
+	ret->key = gw_parse_key(p);
 	ret->src = p->src;
 	ret->dst = p->dst;
 }
 
-void gw_pkt_reverse(struct gw_pkt *p)
+void gw_parse_reverse(struct gw_pkt *p)
 {
 	u128 a = p->src;
 	p->src = p->dst;
@@ -132,7 +132,7 @@ void gw_pkt_reverse(struct gw_pkt *p)
 	p->dport = s;
 }
 
-const char *gw_proto_name(uint8_t proto)
+const char *gw_parse_proto_name(uint8_t proto)
 {
 	switch (proto) {
 	case 1:
@@ -162,9 +162,9 @@ const char *gw_proto_name(uint8_t proto)
 	}
 }
 
-bool gw_pkt_to_original(struct gw_pkt *p)
+bool gw_parse_to_original(struct gw_pkt *p)
 {
-	gw_pkt_reverse(p);
+	gw_parse_reverse(p);
 	if (!p->is_icmp)
 		return true;
 	static const uint8_t v4[][2] = {{0, 8}, {14, 13}, {16, 15}, {18, 17}};
@@ -179,7 +179,7 @@ bool gw_pkt_to_original(struct gw_pkt *p)
 	return false;
 }
 
-bool gw_pkt_is_icmp_error(const struct gw_pkt *p)
+bool gw_parse_is_icmp_error(const struct gw_pkt *p)
 {
 	if (!p->is_icmp)
 		return false;

@@ -34,22 +34,22 @@ struct gw_pkt {
 int gw_parse_packet(const void *buf, size_t len, struct gw_pkt *ret);
 
 /* The policy key of a parsed packet (table_packet_key). */
-uint32_t gw_pkt_key(const struct gw_pkt *p);
+uint32_t gw_parse_key(const struct gw_pkt *p);
 
 /* Fill a table query for the packet between two zones. */
-void gw_pkt_query(const struct gw_pkt *p, uint8_t from_zone, uint8_t to_zone, struct table_query *ret);
+void gw_parse_query(const struct gw_pkt *p, uint8_t from_zone, uint8_t to_zone, struct table_query *ret);
 
 /* The packet as seen from the other end (addresses and ports swapped). */
-void gw_pkt_reverse(struct gw_pkt *p);
+void gw_parse_reverse(struct gw_pkt *p);
 
 /* A reply-direction packet -> the flow's original direction: reversed, and
  * an ICMP query reply becomes its request (echo reply -> echo request, ...).
  * Returns false for an ICMP reply type without a request (cannot be mapped). */
-bool gw_pkt_to_original(struct gw_pkt *p);
+bool gw_parse_to_original(struct gw_pkt *p);
 
 /* ICMP error messages (v4 types 3, 4, 5, 11, 12; v6 types 1-4): they belong
  * to the flow they quote, not to a flow of their own. */
-bool gw_pkt_is_icmp_error(const struct gw_pkt *p);
+bool gw_parse_is_icmp_error(const struct gw_pkt *p);
 
 /* "tcp", "udp", "icmp", "icmpv6", ... or NULL for a protocol without a name. */
-const char *gw_proto_name(uint8_t proto);
+const char *gw_parse_proto_name(uint8_t proto);

@@ -3,7 +3,7 @@
  * Contract (gw_replay.h): the flow table is the only allocation (at
  * gw_replay_new, capped by GW_REPLAY_MAX_FLOWS); the capture buffer and the
  * table belong to the caller; nothing is printed.  The decision follows the
- * daemon (gw_worker.c decide()): zones, gw_pkt_query, table_lookup; a packet
+ * daemon (gw_worker.c decide()): zones, gw_parse_query, table_lookup; a packet
  * without zones is a deny with reason "no-zone". */
 #include "gateway/gw_replay.h"
 
@@ -191,7 +191,7 @@ int gw_replay_run(struct gw_replay *rp, const struct table *t, const struct gw_r
 			st->nd++;
 			continue;
 		}
-		if (gw_pkt_is_icmp_error(&f.pkt)) {
+		if (gw_parse_is_icmp_error(&f.pkt)) {
 			st->icmp_errors++;
 			continue;
 		}
@@ -221,7 +221,7 @@ int gw_replay_run(struct gw_replay *rp, const struct table *t, const struct gw_r
 			st->no_zone++;
 		} else {
 			struct table_query q;
-			gw_pkt_query(&f.pkt, (uint8_t)f.from, (uint8_t)f.to, &q);
+			gw_parse_query(&f.pkt, (uint8_t)f.from, (uint8_t)f.to, &q);
 			table_lookup(t, &q, &f.v);
 		}
 		if (f.reason)

@@ -59,7 +59,7 @@ static void emit_decision(struct gw_worker *w, const struct gw_ctx *c, const str
 	f[n++] = (struct audit_field)AUDIT_STR("to_zone", gw_ctx_zone_name(c, d->to));
 	f[n++] = (struct audit_field)AUDIT_STR("in_if", d->in_if ? d->in_if : "");
 	f[n++] = (struct audit_field)AUDIT_STR("out_if", d->out_if ? d->out_if : "");
-	const char *pn = gw_proto_name(d->pkt.proto);
+	const char *pn = gw_parse_proto_name(d->pkt.proto);
 	if (!pn) {
 		snprintf(proto_num, sizeof proto_num, "%u", d->pkt.proto);
 		pn = proto_num;
@@ -225,7 +225,7 @@ static void decide(struct gw_worker *w, struct gw_ctx *c, const struct gw_nfq_ms
 		 * under an older generation (or never by us).  Decide the flow
 		 * again, in its original direction. */
 		d.recheck = true;
-		if (gw_pkt_is_icmp_error(&d.pkt)) {
+		if (gw_parse_is_icmp_error(&d.pkt)) {
 			/* An error quoting an old flow: dropped until the flow
 			 * itself is re-marked by its next packet. */
 			st_add(&w->st.related_dropped, 1);
@@ -233,7 +233,7 @@ static void decide(struct gw_worker *w, struct gw_ctx *c, const struct gw_nfq_ms
 			return;
 		}
 		reply = (mark & GW_MARK_F_REPLY) != 0;
-		if (reply && !gw_pkt_to_original(&d.pkt)) {
+		if (reply && !gw_parse_to_original(&d.pkt)) {
 			d.reason = "error";
 			goto verdict;
 		}
@@ -271,7 +271,7 @@ static void decide(struct gw_worker *w, struct gw_ctx *c, const struct gw_nfq_ms
 		goto verdict;
 	}
 	struct table_query q;
-	gw_pkt_query(&d.pkt, (uint8_t)d.from, (uint8_t)d.to, &q);
+	gw_parse_query(&d.pkt, (uint8_t)d.from, (uint8_t)d.to, &q);
 	table_lookup(c->t, &q, &d.v);
 	batch_hit(b, c, d.v.rule_index < c->nrules ? d.v.rule_index : c->nrules, d.from, d.to);
 

@@ -62,7 +62,7 @@ static void print_flow(void *arg, const struct gw_replay_flow *f)
 	char src[INADDR_STRLEN], dst[INADDR_STRLEN], proto[8];
 	inaddr_format(f->pkt.family, f->pkt.src, src);
 	inaddr_format(f->pkt.family, f->pkt.dst, dst);
-	const char *pn = gw_proto_name(f->pkt.proto);
+	const char *pn = gw_parse_proto_name(f->pkt.proto);
 	if (!pn) {
 		snprintf(proto, sizeof proto, "%u", f->pkt.proto);
 		pn = proto;
@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 	ro.nnets = nnets;
 	void *buf = NULL;
 	size_t len = 0;
-	int r = fd_read_file(cap_path, max_bytes, &buf, &len);
+	int r = fdio_read_file(cap_path, max_bytes, &buf, &len);
 	if (r < 0) {
 		fprintf(stderr, "sekisho-replay: %s: %s\n", cap_path,
 			r == -EFBIG ? "not a regular file within --max-bytes" : strerror(-r));

@@ -34,7 +34,7 @@ static int compile_write(const char *path, const void *buf, size_t len, char *wh
 		free(tmp);
 		return r;
 	}
-	r = fd_write_all(fd, buf, len);
+	r = fdio_write_all(fd, buf, len);
 	if (r < 0) {
 		snprintf(why, whylen, "%s: %s", tmp, strerror(-r));
 		goto fail;

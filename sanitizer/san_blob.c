@@ -171,7 +171,7 @@ static bool has_markup(const unsigned char *p, size_t n)
 	return false;
 }
 
-const char *san_binary_doubt(const void *buf, size_t len)
+const char *san_blob_binary_doubt(const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 	if (!len)
@@ -201,9 +201,9 @@ const char *san_binary_doubt(const void *buf, size_t len)
 	return NULL;
 }
 
-const char *san_text_doubt(const void *buf, size_t len)
+const char *san_blob_text_doubt(const void *buf, size_t len)
 {
-	const char *why = san_binary_doubt(buf, len);
+	const char *why = san_blob_binary_doubt(buf, len);
 	if (why || !len)
 		return why;
 	if (has_markup(buf, len))
@@ -506,7 +506,7 @@ static bool payload(const unsigned char *p, size_t n, int depth)
 {
 	if (n <= SAN_BLOB_MIN)
 		return false;
-	if (san_text_doubt(p, n))
+	if (san_blob_text_doubt(p, n))
 		return true;
 	return depth + 1 < MAX_DEPTH && scan_text((const char *)p, n, depth + 1, NULL, NULL, NULL, 1) > 0;
 }

@@ -20,7 +20,7 @@
  *   quoted-printable  runs of lines carrying =XX escapes.
  * A headerless kind (base64, hex, quoted-printable, headerless uuencode) is
  * a block only when it decodes to more than SAN_BLOB_MIN bytes that are
- * not plain text (san_text_doubt: a NUL, controls, a file signature,
+ * not plain text (san_blob_text_doubt: a NUL, controls, a file signature,
  * markup -- text in any 8-bit charset is text), or to text that
  * itself holds a block (three levels deep: base64 of base64 of a file).
  * Prose, URLs, SHA-256 hex digests and short tokens are left alone.
@@ -86,7 +86,7 @@ bool san_blob_any(const char *text, size_t len);
  * of these.
  * Works on the raw bytes of any ASCII-compatible charset; UTF-16 shows as
  * "nul". */
-const char *san_text_doubt(const void *buf, size_t len);
+const char *san_blob_text_doubt(const void *buf, size_t len);
 /* The first three of these only ("nul", "control", "signature"): what
  * makes even an HTML part not text. */
-const char *san_binary_doubt(const void *buf, size_t len);
+const char *san_blob_binary_doubt(const void *buf, size_t len);

@@ -24,11 +24,6 @@
 #include "common/utf8.h"
 #include "common/xalloc.h"
 
-bool san_utf8_valid(const char *s, size_t len)
-{
-	return utf8_valid(s, len);
-}
-
 bool san_charset_is_utf7(const char *cs)
 {
 	if (!cs)
@@ -256,7 +251,7 @@ static int dec_jis(const char *in, size_t len, struct strbuf *out, bool *ext)
 /* Guess the charset of unlabelled 8-bit Japanese-or-Western text. */
 static const char *guess(const char *in, size_t len)
 {
-	if (san_utf8_valid(in, len))
+	if (utf8_valid(in, len))
 		return "UTF-8";
 	struct strbuf t = STRBUF_INIT;
 	size_t rep = 0;
@@ -327,7 +322,7 @@ static const char *const L_ASCII[] = {"",          "us-ascii",     "ascii",     
  * result is valid UTF-8.  Found by fuzzing. */
 static void utf8_scrub(struct strbuf *in, size_t *replaced)
 {
-	if (!in->len || san_utf8_valid(in->buf, in->len))
+	if (!in->len || utf8_valid(in->buf, in->len))
 		return;
 	struct strbuf o = STRBUF_INIT;
 	const unsigned char *p = (const unsigned char *)in->buf;
@@ -453,7 +448,7 @@ int san_charset_decode(const char *in, size_t len, const char *declared, struct 
 			goto done;
 		}
 		strbuf_reset(&out);
-		if (san_utf8_valid(in, len)) {
+		if (utf8_valid(in, len)) {
 			strbuf_append(&out, in, len);
 			ret->used = "UTF-8";
 			snprintf(ret->repair, sizeof(ret->repair), "%s->utf-8", label);
@@ -490,7 +485,7 @@ int san_charset_decode(const char *in, size_t len, const char *declared, struct 
 		goto done;
 	}
 	if (is_label(l, L_UTF8)) {
-		if (san_utf8_valid(in, len)) {
+		if (utf8_valid(in, len)) {
 			strbuf_append(&out, in, len);
 			ret->used = "UTF-8";
 			goto done;

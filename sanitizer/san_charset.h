@@ -46,6 +46,3 @@ int san_charset_to_iso2022jp(const char *utf8, size_t len, char **ret, size_t *r
  * and our own decoding otherwise dlopen() a module again for nearly every
  * message.  Idempotent and thread-safe; a charset iconv lacks is skipped. */
 void san_charset_pin_modules(void);
-
-/* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
-bool san_utf8_valid(const char *s, size_t len);

@@ -15,7 +15,7 @@ struct san_magic {
 	magic_t m;
 };
 
-int san_magic_new(struct san_magic **ret)
+int san_detect_magic_new(struct san_magic **ret)
 {
 	struct san_magic *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -34,7 +34,7 @@ int san_magic_new(struct san_magic **ret)
 	return 0;
 }
 
-void san_magic_free(struct san_magic *m)
+void san_detect_magic_free(struct san_magic *m)
 {
 	if (!m)
 		return;
@@ -56,7 +56,7 @@ static const struct {
 	{"GIF89a", 6, "image/gif"},      {"\xff\xd8\xff", 3, "image/jpeg"},
 };
 
-const char *san_magic_sure(const void *buf, size_t len)
+const char *san_detect_magic_sure(const void *buf, size_t len)
 {
 	for (size_t i = 0; i < sizeof(SURE) / sizeof(SURE[0]); i++)
 		if (len >= SURE[i].n + 16 && memcmp(buf, SURE[i].sig, SURE[i].n) == 0)
@@ -64,11 +64,11 @@ const char *san_magic_sure(const void *buf, size_t len)
 	return NULL;
 }
 
-void san_magic_type(struct san_magic *m, const void *buf, size_t len, char *out, size_t outlen)
+void san_detect_magic_type(struct san_magic *m, const void *buf, size_t len, char *out, size_t outlen)
 {
 	const char *t = NULL;
 	if (len > 0)
-		t = san_magic_sure(buf, len);
+		t = san_detect_magic_sure(buf, len);
 	if (!t && m && len > 0)
 		t = magic_buffer(m->m, buf, len > ((size_t)1 << 20) ? ((size_t)1 << 20) : len);
 	if (len == 0)
@@ -85,7 +85,7 @@ static uint32_t le32(const unsigned char *p)
 	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-bool san_zip_encrypted(const void *vbuf, size_t len)
+bool san_detect_zip_encrypted(const void *vbuf, size_t len)
 {
 	const unsigned char *b = vbuf;
 	if (len < 30 || b[0] != 'P' || b[1] != 'K')
@@ -104,15 +104,15 @@ bool san_zip_encrypted(const void *vbuf, size_t len)
 #define TNEF_SIG 0x223E9F78u
 #define ATT_ATTACH_TITLE 0x00018010u
 
-bool san_tnef_is(const void *buf, size_t len)
+bool san_detect_tnef_is(const void *buf, size_t len)
 {
 	return len >= 6 && le32(buf) == TNEF_SIG;
 }
 
-int san_tnef_names(const void *vbuf, size_t len, size_t max, struct strbuf *names)
+int san_detect_tnef_names(const void *vbuf, size_t len, size_t max, struct strbuf *names)
 {
 	const unsigned char *b = vbuf;
-	if (!san_tnef_is(b, len))
+	if (!san_detect_tnef_is(b, len))
 		return -EBADMSG;
 	size_t i = 6, n = 0;
 	while (i < len) {

@@ -1,6 +1,7 @@
 /* san_notice: notice templates (see san_notice.h).
  * Contract: parsing a template is all-or-nothing; nothing prints; an
  * operator file is capped at 64 KiB and 4 KiB per value. */
+#include "common/utf8.h"
 #include "sanitizer/san_notice.h"
 
 #include <errno.h>
@@ -152,7 +153,7 @@ int san_notice_load(const char *lang, const char *path, struct san_notice **ret,
 		char *s = trim(line);
 		if (!*s || *s == '#')
 			continue;
-		if (!san_utf8_valid(s, strlen(s))) {
+		if (!utf8_valid(s, strlen(s))) {
 			snprintf(why, whylen, "%s:%u: invalid UTF-8", path, ln);
 			r = -EINVAL;
 			break;

@@ -47,7 +47,7 @@ static void hex_digest(const unsigned char *d, char out[65])
 	out[2 * SHA256_DIGEST_LENGTH] = '\0';
 }
 
-void san_sha256_hex(const void *buf, size_t len, char out[65])
+void san_quarantine_sha256_hex(const void *buf, size_t len, char out[65])
 {
 	unsigned char d[SHA256_DIGEST_LENGTH];
 	SHA256(buf, len, d);
@@ -91,7 +91,7 @@ static int hash_copy(int fd, uint64_t off, uint64_t len, int outfd, char out[65]
 		if (EVP_DigestUpdate(m, buf, (size_t)n) != 1)
 			r = -EIO;
 		else if (outfd >= 0)
-			r = fd_write_all(outfd, buf, (size_t)n);
+			r = fdio_write_all(outfd, buf, (size_t)n);
 		done += (uint64_t)n;
 	}
 	unsigned char d[SHA256_DIGEST_LENGTH];
@@ -104,7 +104,7 @@ static int hash_copy(int fd, uint64_t off, uint64_t len, int outfd, char out[65]
 	return r;
 }
 
-int san_sha256_fd_hex(int fd, uint64_t off, uint64_t len, char out[65])
+int san_quarantine_sha256_fd_hex(int fd, uint64_t off, uint64_t len, char out[65])
 {
 	return hash_copy(fd, off, len, -1, out);
 }
@@ -255,7 +255,7 @@ static int write_file(int dfd, const char *name, const void *buf, size_t len)
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	int r = fd_write_all(fd, buf, len);
+	int r = fdio_write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
@@ -279,7 +279,7 @@ static int put_locked(struct san_quarantine *q, const void *buf, size_t len, con
 int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta,
 		       char ret_sha[65])
 {
-	san_sha256_hex(buf, len, ret_sha);
+	san_quarantine_sha256_hex(buf, len, ret_sha);
 	return san_quarantine_put_sha(q, buf, len, ret_sha, meta);
 }
 

@@ -50,7 +50,7 @@ void san_quarantine_close(struct san_quarantine *q);
 int san_quarantine_put(struct san_quarantine *q, const void *buf, size_t len, const struct san_qmeta *meta,
 		       char ret_sha[65]);
 /* As san_quarantine_put when the caller already has buf's SHA-256 (64 hex
- * digits from san_sha256_hex): buf is not hashed again. */
+ * digits from san_quarantine_sha256_hex): buf is not hashed again. */
 int san_quarantine_put_sha(struct san_quarantine *q, const void *buf, size_t len, const char sha[65],
 			   const struct san_qmeta *meta);
 
@@ -72,7 +72,7 @@ const char *san_quarantine_dir(const struct san_quarantine *q);
 uint64_t san_quarantine_used(const struct san_quarantine *q);
 
 /* Lowercase hex SHA-256 of buf into out (65 bytes). */
-void san_sha256_hex(const void *buf, size_t len, char out[65]);
+void san_quarantine_sha256_hex(const void *buf, size_t len, char out[65]);
 /* The same for len bytes of fd from offset off (pread).  0 or -errno
  * (-EIO when the file is shorter). */
-int san_sha256_fd_hex(int fd, uint64_t off, uint64_t len, char out[65]);
+int san_quarantine_sha256_fd_hex(int fd, uint64_t off, uint64_t len, char out[65]);

@@ -46,7 +46,7 @@ int san_spool_write(struct san_spool *s, const void *buf, size_t n)
 		int fd = open_file(s->dir);
 		if (fd < 0)
 			return fd;
-		int r = s->mem.len ? fd_write_all(fd, s->mem.buf, s->mem.len) : 0;
+		int r = s->mem.len ? fdio_write_all(fd, s->mem.buf, s->mem.len) : 0;
 		if (r < 0) {
 			close(fd);
 			return r;
@@ -54,7 +54,7 @@ int san_spool_write(struct san_spool *s, const void *buf, size_t n)
 		s->fd = fd;
 		strbuf_free(&s->mem);
 	}
-	int r = fd_write_all(s->fd, buf, n);
+	int r = fdio_write_all(s->fd, buf, n);
 	if (r < 0)
 		return r;
 	s->len += n;

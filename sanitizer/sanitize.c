@@ -150,7 +150,7 @@ int sanitize_ctx_new(const struct sanitize_config *cfg, struct sanitize_ctx **re
 	x->cfg = *cfg;
 	if (!x->cfg.lang)
 		x->cfg.lang = "ja";
-	int r = san_magic_new(&x->magic);
+	int r = san_detect_magic_new(&x->magic);
 	if (r < 0) {
 		free(x);
 		return r;
@@ -160,7 +160,7 @@ int sanitize_ctx_new(const struct sanitize_config *cfg, struct sanitize_ctx **re
 	} else {
 		r = san_notice_new(x->cfg.lang, &x->own_notice);
 		if (r < 0) {
-			san_magic_free(x->magic);
+			san_detect_magic_free(x->magic);
 			free(x);
 			return r;
 		}
@@ -179,7 +179,7 @@ void sanitize_ctx_free(struct sanitize_ctx *x)
 		return;
 	g_mime_parser_options_free(x->popts);
 	san_notice_free(x->own_notice);
-	san_magic_free(x->magic);
+	san_detect_magic_free(x->magic);
 	free(x);
 }
 
@@ -324,14 +324,14 @@ static void remove_bytes(struct run *r, const void *buf, size_t len, const char 
 		if (nf & (SAN_NAME_BIDI | SAN_NAME_CONTROL))
 			r->filename = true;
 	}
-	san_magic_type(r->ctx->magic, buf, len, det, sizeof(det));
-	if (san_zip_encrypted(buf, len)) {
+	san_detect_magic_type(r->ctx->magic, buf, len, det, sizeof(det));
+	if (san_detect_zip_encrypted(buf, len)) {
 		it.flags |= SANITIZE_F_ENCRYPTED;
 		r->ppap = true;
 	}
-	if (san_tnef_is(buf, len)) {
+	if (san_detect_tnef_is(buf, len)) {
 		struct strbuf names = STRBUF_INIT, shown = STRBUF_INIT;
-		san_tnef_names(buf, len, 64, &names);
+		san_detect_tnef_names(buf, len, 64, &names);
 		it.flags |= SANITIZE_F_TNEF;
 		r->tnef = true;
 		const char *p = names.buf ? names.buf : "";
@@ -367,7 +367,7 @@ static void remove_bytes(struct run *r, const void *buf, size_t len, const char 
 	it.detected = dupz(det);
 	it.reason = dupz(reason);
 	it.size = len;
-	san_sha256_hex(buf, len, it.sha256);
+	san_quarantine_sha256_hex(buf, len, it.sha256);
 	if (r->c->quarantine) {
 		struct san_qmeta m = {.kind = kind,
 				      .name = nbuf,
@@ -551,11 +551,11 @@ static void rewrite_links(struct run *r)
 static bool text_is_text(struct run *r, GMimePart *p, GByteArray *ba, bool html, const char *declared)
 {
 	/* markup and script in HTML are what the conversion drops */
-	const char *why = html ? san_binary_doubt(ba->data, ba->len) : san_text_doubt(ba->data, ba->len);
+	const char *why = html ? san_blob_binary_doubt(ba->data, ba->len) : san_blob_text_doubt(ba->data, ba->len);
 	if (!why)
 		return true;
 	char det[128];
-	san_magic_type(r->ctx->magic, ba->data, ba->len, det, sizeof(det));
+	san_detect_magic_type(r->ctx->magic, ba->data, ba->len, det, sizeof(det));
 	/* libmagic calls a VBScript or PowerShell script text/plain: a
 	 * script stays a file whatever libmagic says */
 	if (strcmp(why, "script") && (!strcmp(det, "text/plain") || (html && !strcmp(det, "text/html"))))
@@ -850,7 +850,7 @@ static void walk(struct run *r, GMimeObject *o, unsigned depth, bool emit)
 			remove_object(r, o, "malformed");
 			const char *pro = g_mime_multipart_get_prologue(mp);
 			size_t pl = pro ? strlen(pro) : 0;
-			if (emit && pl && strspn(pro, " \t\r\n") < pl && !san_text_doubt(pro, pl)) {
+			if (emit && pl && strspn(pro, " \t\r\n") < pl && !san_blob_text_doubt(pro, pl)) {
 				struct san_text t;
 				if (san_charset_decode(pro, pl, NULL, &t) == 0) {
 					note_repair(r, &t);
@@ -1315,8 +1315,8 @@ static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbu
 	GByteArray *wrap = NULL;
 	int rc = 0;
 	if (src->mem)
-		san_sha256_hex(src->mem, len, res->original_sha256);
-	else if ((r.hard = san_sha256_fd_hex(src->fd, src->off, len, res->original_sha256)) < 0)
+		san_quarantine_sha256_hex(src->mem, len, res->original_sha256);
+	else if ((r.hard = san_quarantine_sha256_fd_hex(src->fd, src->off, len, res->original_sha256)) < 0)
 		goto out;
 
 	if (len > ctx->cfg.lim.max_message)
@@ -1495,7 +1495,7 @@ static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbu
 	g_mime_object_write_to_stream(GMIME_OBJECT(om), NULL, os);
 	GByteArray *ob = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(os));
 	strbuf_append(out, (const char *)ob->data, ob->len);
-	san_sha256_hex(ob->data, ob->len, res->output_sha256);
+	san_quarantine_sha256_hex(ob->data, ob->len, res->output_sha256);
 	g_object_unref(os);
 	g_object_unref(om);
 out:

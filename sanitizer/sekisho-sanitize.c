@@ -67,7 +67,7 @@ static int one(struct sanitize_ctx *ctx, int infd, int outfd, const char *label)
 		fprintf(stderr, "sekisho-sanitize: %s: no output (tempfail): %s\n", label, strerror(-rc));
 		ex = EX_TEMP;
 	} else {
-		int w = fd_write_all(outfd, out.buf, out.len);
+		int w = fdio_write_all(outfd, out.buf, out.len);
 		if (w < 0) {
 			fprintf(stderr, "sekisho-sanitize: %s: write: %s\n", label, strerror(-w));
 			ex = 2;

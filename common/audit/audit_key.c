@@ -124,7 +124,7 @@ int audit_key_create(const char *path, size_t len, char *why, size_t whylen)
 	if (fchmod(fd, 0600) < 0)
 		r = -errno;
 	if (r == 0)
-		r = fd_write_all(fd, buf, len);
+		r = fdio_write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

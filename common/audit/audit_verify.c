@@ -111,7 +111,7 @@ struct audit_verify_iter {
 	bool done;
 };
 
-const char *audit_break_kind_name(enum audit_break_kind k)
+const char *audit_verify_break_kind_name(enum audit_break_kind k)
 {
 	switch (k) {
 	case AUDIT_BREAK_EDITED:
@@ -134,7 +134,7 @@ const char *audit_break_kind_name(enum audit_break_kind k)
 	return "unknown";
 }
 
-const char *audit_rec_status_name(enum audit_rec_status s)
+const char *audit_verify_rec_status_name(enum audit_rec_status s)
 {
 	switch (s) {
 	case AUDIT_REC_OK:

@@ -41,7 +41,7 @@ enum audit_break_kind {
 
 /* Static name of a kind: "edited", "missing", "inserted", "reordered",
  * "truncated", "file-missing", "bad-key", "unreadable". */
-const char *audit_break_kind_name(enum audit_break_kind kind);
+const char *audit_verify_break_kind_name(enum audit_break_kind kind);
 
 /* One break.  Consecutive lines with the same kind are merged into one
  * break with count > 1. */
@@ -124,7 +124,7 @@ enum audit_rec_status {
 
 /* Static name: "ok", "after-gap", "reordered", "edited", "inserted",
  * "truncated", "unverified". */
-const char *audit_rec_status_name(enum audit_rec_status status);
+const char *audit_verify_rec_status_name(enum audit_rec_status status);
 
 /* One line as yielded by the iterator.  Everything is borrowed from the
  * iterator and valid until the next audit_verify_next/free call; take a

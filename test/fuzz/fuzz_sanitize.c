@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/utf8.h"
 #include "common/strbuf.h"
 #include "sanitizer/san_blob.h"
 #include "sanitizer/san_charset.h"
@@ -91,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const cs[] = {"iso-2022-jp", "shift_jis", "euc-jp", "utf-8", NULL, "iso-8859-1"};
 	struct san_text t;
 	if (size > 0 && san_charset_decode((const char *)data + 1, size - 1, cs[data[0] % 6], &t) == 0) {
-		REQUIRE(san_utf8_valid(t.utf8, t.len));
+		REQUIRE(utf8_valid(t.utf8, t.len));
 		char *h = NULL;
 		struct san_html_stats st;
 		struct san_html_opts ho = {.image_label = "img", .max_out = 1 << 20};

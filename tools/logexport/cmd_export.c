@@ -101,7 +101,7 @@ static void notice_csv(struct exp *e, struct lx_reader *rd)
 static struct json_object *break_json(const struct audit_verify_result *res, const struct audit_break *b)
 {
 	struct json_object *j = json_object_new_object();
-	json_object_object_add(j, "kind", json_object_new_string(audit_break_kind_name(b->kind)));
+	json_object_object_add(j, "kind", json_object_new_string(audit_verify_break_kind_name(b->kind)));
 	json_object_object_add(j, "file", json_object_new_string(lx_cli_file_name(res, b->file)));
 	json_object_object_add(j, "line", json_object_new_uint64(b->line));
 	json_object_object_add(j, "offset", json_object_new_uint64(b->offset));
@@ -190,7 +190,7 @@ static void record_jsonl(struct exp *e, const struct lx_reader_rec *rr, const ch
 		 * them with a note so a reader knows */
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "sekisho_export", json_object_new_string("out-of-place"));
-		json_object_object_add(o, "status", json_object_new_string(audit_rec_status_name(v->status)));
+		json_object_object_add(o, "status", json_object_new_string(audit_verify_rec_status_name(v->status)));
 		json_object_object_add(o, "dir", json_object_new_string(dir));
 		json_object_object_add(o, "file", json_object_new_string(v->path));
 		json_object_object_add(o, "line", json_object_new_uint64(v->line_no));
@@ -203,7 +203,7 @@ static void record_jsonl(struct exp *e, const struct lx_reader_rec *rr, const ch
 	}
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "sekisho_export", json_object_new_string("unverified-line"));
-	json_object_object_add(o, "status", json_object_new_string(audit_rec_status_name(v->status)));
+	json_object_object_add(o, "status", json_object_new_string(audit_verify_rec_status_name(v->status)));
 	json_object_object_add(o, "mac_ok", json_object_new_boolean(v->mac_ok));
 	json_object_object_add(o, "dir", json_object_new_string(dir));
 	json_object_object_add(o, "file", json_object_new_string(v->path));
@@ -332,10 +332,10 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 	if (fmt == FMT_CSV) {
 		if (enc == LX_ENC_UTF8)
 			strbuf_puts(&e.line, "\xef\xbb\xbf");
-		e.cs = lx_colset_new(seen_present, &seen);
+		e.cs = lx_columns_new(seen_present, &seen);
 		if (!ok)
 			notice_csv(&e, rd);
-		lx_colset_header(e.cs, ja, &e.line, true);
+		lx_columns_header(e.cs, ja, &e.line, true);
 	} else if (!ok) {
 		if (fmt == FMT_JSONL)
 			notice_jsonl(&e, rd);
@@ -363,7 +363,7 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 		case FMT_CSV: {
 			struct lx_row_in in = {
 				.obj = v->obj,
-				.status = audit_rec_status_name(v->status),
+				.status = audit_verify_rec_status_name(v->status),
 				.mac_ok = v->mac_ok,
 				.file = base_name(v->path),
 				.line_no = v->line_no,
@@ -371,7 +371,7 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 				.raw = v->line,
 				.rawlen = v->len,
 			};
-			lx_colset_row(e.cs, &in, ja, &e.line);
+			lx_columns_row(e.cs, &in, ja, &e.line);
 			break;
 		}
 		case FMT_JSONL:
@@ -379,13 +379,13 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 			break;
 		case FMT_CEF:
 			if (v->obj) {
-				lx_cef_record(&e.line, LX_VERSION, v->obj, audit_rec_status_name(v->status), v->mac_ok,
-					      base_name(v->path), (unsigned long long)v->line_no);
+				lx_cef_record(&e.line, LX_VERSION, v->obj, audit_verify_rec_status_name(v->status),
+					      v->mac_ok, base_name(v->path), (unsigned long long)v->line_no);
 			} else {
 				struct strbuf t = STRBUF_INIT;
 				strbuf_printf(&t, "%s:%" PRIu64 " (offset %" PRIu64 ") is not a record: %s",
 					      base_name(v->path), v->line_no, v->offset,
-					      audit_rec_status_name(v->status));
+					      audit_verify_rec_status_name(v->status));
 				lx_cef_notice(&e.line, LX_VERSION, "export.unverified_line", "Unverified line", NULL,
 					      strbuf_str(&t));
 				strbuf_free(&t);
@@ -424,7 +424,7 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 	rc = ok ? LX_EXIT_OK : LX_EXIT_BROKEN;
 out:
 	lx_out_free(e.out);
-	lx_colset_free(e.cs);
+	lx_columns_free(e.cs);
 	strbuf_free(&e.line);
 	lx_reader_free(rd);
 	lx_tally_free(seen.t);
@@ -558,7 +558,7 @@ int cmd_export_main(int argc, char **argv)
 	}
 	if (list_columns) {
 		struct strbuf sb = STRBUF_INIT;
-		lx_colset_describe(&sb, ja);
+		lx_columns_describe(&sb, ja);
 		fputs(strbuf_str(&sb), stdout);
 		strbuf_free(&sb);
 		rc = LX_EXIT_OK;

@@ -266,7 +266,7 @@ static int send_notice(struct fwd *w, const struct held *h)
 {
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "sekisho_forward", json_object_new_string("chain-broken"));
-	json_object_object_add(o, "status", json_object_new_string(audit_rec_status_name(h->status)));
+	json_object_object_add(o, "status", json_object_new_string(audit_verify_rec_status_name(h->status)));
 	json_object_object_add(o, "mac_ok", json_object_new_boolean(h->mac_ok));
 	json_object_object_add(o, "dir", json_object_new_string(w->dir));
 	json_object_object_add(o, "file", json_object_new_string(base_name(h->path)));
@@ -282,7 +282,7 @@ static int send_notice(struct fwd *w, const struct held *h)
 		.host = host,
 		.component = "logexport",
 		.msgid = "chain.broken",
-		.verify = audit_rec_status_name(h->status),
+		.verify = audit_verify_rec_status_name(h->status),
 		.msg = text,
 		.msglen = strlen(text),
 	};
@@ -340,7 +340,7 @@ static void print_stop(const struct fwd *w, const struct audit_verify_iter *it, 
 	}
 	lx_cli_err("%s: forwarding stopped at %s:%" PRIu64 " (offset %" PRIu64 ", %s); --allow-broken forwards "
 		   "past it",
-		   w->dir, base_name(h->path), h->line_no, h->offset, audit_rec_status_name(h->status));
+		   w->dir, base_name(h->path), h->line_no, h->offset, audit_verify_rec_status_name(h->status));
 }
 
 /* A line that is not a plain verified record. */
@@ -355,7 +355,7 @@ static int broken_line(struct fwd *w, const struct audit_verify_iter *it, const 
 		return LX_EXIT_BROKEN;
 	}
 	if (v && v->mac_ok && v->obj && (v->status == AUDIT_REC_AFTER_GAP || v->status == AUDIT_REC_REORDERED))
-		return send_record(w, v, audit_rec_status_name(v->status));
+		return send_record(w, v, audit_verify_rec_status_name(v->status));
 	return send_notice(w, h);
 }
 

@@ -114,7 +114,7 @@ static struct json_object *to_json(const struct chain_arg *c, const struct audit
 	for (size_t i = 0; i < res->nbreaks; i++) {
 		const struct audit_break *b = &res->breaks[i];
 		struct json_object *j = json_object_new_object();
-		json_object_object_add(j, "kind", jstr(audit_break_kind_name(b->kind)));
+		json_object_object_add(j, "kind", jstr(audit_verify_break_kind_name(b->kind)));
 		json_object_object_add(j, "file", jstr(lx_cli_file_name(res, b->file)));
 		json_object_object_add(j, "path", jstr(b->file < res->nfiles ? res->files[b->file].path : ""));
 		json_object_object_add(j, "line", json_object_new_uint64(b->line));

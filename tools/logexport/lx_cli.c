@@ -66,9 +66,9 @@ static const char *kind_ja(enum audit_break_kind k)
 void lx_cli_break_text(struct strbuf *sb, const struct audit_verify_result *res, const struct audit_break *b, bool ja)
 {
 	const char *name = lx_cli_file_name(res, b->file);
-	strbuf_puts(sb, ja ? kind_ja(b->kind) : audit_break_kind_name(b->kind));
+	strbuf_puts(sb, ja ? kind_ja(b->kind) : audit_verify_break_kind_name(b->kind));
 	if (ja)
-		strbuf_printf(sb, " (%s)", audit_break_kind_name(b->kind));
+		strbuf_printf(sb, " (%s)", audit_verify_break_kind_name(b->kind));
 	if (b->line)
 		strbuf_printf(sb, " at %s:%" PRIu64, name, b->line);
 	else

@@ -241,7 +241,7 @@ static void add_col(struct lx_colset *cs, const struct col *c)
 	cs->taken[cs->ntaken++] = c->key;
 }
 
-struct lx_colset *lx_colset_new(lx_colset_present_fn *present, void *arg)
+struct lx_colset *lx_columns_new(lx_colset_present_fn *present, void *arg)
 {
 	struct lx_colset *cs = xcalloc(1, sizeof *cs);
 	for (size_t i = 0; i < sizeof common_cols / sizeof common_cols[0]; i++)
@@ -258,7 +258,7 @@ struct lx_colset *lx_colset_new(lx_colset_present_fn *present, void *arg)
 	return cs;
 }
 
-void lx_colset_free(struct lx_colset *cs)
+void lx_columns_free(struct lx_colset *cs)
 {
 	if (!cs)
 		return;
@@ -267,12 +267,12 @@ void lx_colset_free(struct lx_colset *cs)
 	free(cs);
 }
 
-size_t lx_colset_count(const struct lx_colset *cs)
+size_t lx_columns_count(const struct lx_colset *cs)
 {
 	return cs->n;
 }
 
-void lx_colset_header(const struct lx_colset *cs, bool ja, struct strbuf *row_out, bool crlf_csv)
+void lx_columns_header(const struct lx_colset *cs, bool ja, struct strbuf *row_out, bool crlf_csv)
 {
 	const char **cells = xcalloc(cs->n, sizeof *cells);
 	for (size_t i = 0; i < cs->n; i++)
@@ -300,7 +300,7 @@ static const struct {
 	{"unverified", "unverified", "未検証"},
 };
 
-const char *lx_colset_status_label(const char *status, bool ja)
+const char *lx_columns_status_label(const char *status, bool ja)
 {
 	for (size_t i = 0; i < sizeof status_labels / sizeof status_labels[0]; i++)
 		if (strcmp(status_labels[i].status, status) == 0)
@@ -404,7 +404,7 @@ static void cell(const struct lx_colset *cs, const struct col *c, const struct l
 	struct json_object *data = lx_json_data(in->obj);
 	switch (c->src) {
 	case COL_STATUS:
-		strbuf_puts(sb, lx_colset_status_label(in->status, ja));
+		strbuf_puts(sb, lx_columns_status_label(in->status, ja));
 		return;
 	case COL_META:
 		lx_json_text(lx_json_get(in->obj, c->key), sb);
@@ -433,7 +433,7 @@ static void cell(const struct lx_colset *cs, const struct col *c, const struct l
 	}
 }
 
-void lx_colset_row(const struct lx_colset *cs, const struct lx_row_in *in, bool ja, struct strbuf *row_out)
+void lx_columns_row(const struct lx_colset *cs, const struct lx_row_in *in, bool ja, struct strbuf *row_out)
 {
 	struct strbuf notes = STRBUF_INIT;
 	if (!in->mac_ok) {
@@ -448,7 +448,7 @@ void lx_colset_row(const struct lx_colset *cs, const struct lx_row_in *in, bool 
 	} else if (strcmp(in->status, "ok") != 0) {
 		struct strbuf t = STRBUF_INIT;
 		strbuf_printf(&t, ja ? "連鎖の異常: %s (%s:%llu)" : "chain problem: %s (%s:%llu)",
-			      lx_colset_status_label(in->status, ja), in->file ? in->file : "?",
+			      lx_columns_status_label(in->status, ja), in->file ? in->file : "?",
 			      (unsigned long long)in->line_no);
 		add_note(&notes, strbuf_str(&t));
 		strbuf_free(&t);
@@ -490,7 +490,7 @@ void lx_colset_row(const struct lx_colset *cs, const struct lx_row_in *in, bool 
 	strbuf_free(&notes);
 }
 
-void lx_colset_describe(struct strbuf *out, bool ja)
+void lx_columns_describe(struct strbuf *out, bool ja)
 {
 	strbuf_puts(out, ja ? "共通: " : "common: ");
 	for (size_t i = 0; i < sizeof common_cols / sizeof common_cols[0]; i++)

@@ -10,8 +10,8 @@
  * Cells are capped at LX_CELL_MAX bytes (Excel holds 32767 characters per
  * cell); a cut is said in notes.
  *
- * The column set is immutable after lx_colset_new and owned by the
- * caller (lx_colset_free).  Allocation failures abort. */
+ * The column set is immutable after lx_columns_new and owned by the
+ * caller (lx_columns_free).  Allocation failures abort. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,17 +33,17 @@ typedef bool lx_colset_present_fn(const char *event, const char *key, void *arg)
  * present, its columns whose member is present (in the documented
  * order), then notes and other.  present NULL: every column of every
  * known event. */
-struct lx_colset *lx_colset_new(lx_colset_present_fn *present, void *arg);
-void lx_colset_free(struct lx_colset *cs);
-size_t lx_colset_count(const struct lx_colset *cs);
+struct lx_colset *lx_columns_new(lx_colset_present_fn *present, void *arg);
+void lx_columns_free(struct lx_colset *cs);
+size_t lx_columns_count(const struct lx_colset *cs);
 
 /* The header cells (English field names, or Japanese labels). */
-void lx_colset_header(const struct lx_colset *cs, bool ja, struct strbuf *row_out, bool crlf_csv);
+void lx_columns_header(const struct lx_colset *cs, bool ja, struct strbuf *row_out, bool crlf_csv);
 
 /* One record as seen by the exporter. */
 struct lx_row_in {
 	struct json_object *obj; /* parsed record, NULL if the line is not JSON */
-	const char *status;      /* audit_rec_status_name() */
+	const char *status;      /* audit_verify_rec_status_name() */
 	bool mac_ok;
 	const char *file; /* basename of the file */
 	uint64_t line_no, offset;
@@ -52,11 +52,11 @@ struct lx_row_in {
 };
 
 /* Append the record as one CSV row (RFC 4180, CRLF, formula guard on). */
-void lx_colset_row(const struct lx_colset *cs, const struct lx_row_in *in, bool ja, struct strbuf *row_out);
+void lx_columns_row(const struct lx_colset *cs, const struct lx_row_in *in, bool ja, struct strbuf *row_out);
 
 /* For documentation and tests: the known event types and their extra
  * columns, as "event: col, col, ..." lines. */
-void lx_colset_describe(struct strbuf *out, bool ja);
+void lx_columns_describe(struct strbuf *out, bool ja);
 
 /* Status word shown in the status column. */
-const char *lx_colset_status_label(const char *status, bool ja);
+const char *lx_columns_status_label(const char *status, bool ja);

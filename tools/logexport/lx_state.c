@@ -128,7 +128,7 @@ int lx_state_save(const char *path, const struct lx_state *state, char *why, siz
 		r = -errno;
 		goto out;
 	}
-	r = fd_write_all(fd, text, strlen(text));
+	r = fdio_write_all(fd, text, strlen(text));
 	if (!r && write(fd, "\n", 1) != 1)
 		r = -EIO;
 	if (!r && fsync(fd) < 0)

@@ -73,16 +73,16 @@ static void test_csv(void)
 /* Every header, English and Japanese, names one column only. */
 static void test_columns(void)
 {
-	struct lx_colset *cs = lx_colset_new(NULL, NULL);
+	struct lx_colset *cs = lx_columns_new(NULL, NULL);
 	for (int ja = 0; ja < 2; ja++) {
 		struct strbuf sb = STRBUF_INIT;
-		lx_colset_header(cs, ja, &sb, false);
+		lx_columns_header(cs, ja, &sb, false);
 		char *all = strbuf_steal(&sb), *save = NULL;
 		char *names[256];
 		size_t n = 0;
 		for (char *t = strtok_r(all, ",", &save); t && n < 256; t = strtok_r(NULL, ",", &save))
 			names[n++] = t + (*t == ' ');
-		CHECK(n == lx_colset_count(cs));
+		CHECK(n == lx_columns_count(cs));
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = i + 1; j < n; j++)
 				if (strcmp(names[i], names[j]) == 0) {
@@ -98,7 +98,7 @@ static void test_columns(void)
 		"\"new_member\":{\"k\":1},\"_truncated\":[\"subject\"]}}");
 	struct lx_row_in in = {.obj = o, .status = "ok", .mac_ok = true, .file = "f", .line_no = 1};
 	struct strbuf row = STRBUF_INIT;
-	lx_colset_row(cs, &in, false, &row);
+	lx_columns_row(cs, &in, false, &row);
 	const char *r = strbuf_str(&row);
 	CHECK(strstr(r, ",\"a@x\nb@x\",") != NULL);
 	CHECK(strstr(r, ",2,\"'=1.exe\nb\",") != NULL);
@@ -107,12 +107,12 @@ static void test_columns(void)
 	strbuf_free(&row);
 	in.mac_ok = false;
 	in.status = "edited";
-	lx_colset_row(cs, &in, true, &row);
+	lx_columns_row(cs, &in, true, &row);
 	CHECK(strncmp(strbuf_str(&row), "改ざん,", strlen("改ざん,")) == 0);
 	CHECK(strstr(strbuf_str(&row), "MACが一致しません") != NULL);
 	strbuf_free(&row);
 	json_object_put(o);
-	lx_colset_free(cs);
+	lx_columns_free(cs);
 }
 
 static void test_cef(void)

@@ -38,9 +38,9 @@ static void expect_breaks(const char *what, const struct audit_verify_result *r,
 	if (bad) {
 		fprintf(stderr, "%s: unexpected verification result; wanted", what);
 		for (size_t i = 0; i < n; i++)
-			fprintf(stderr, " %s(file %zu line %llu seq %llu count %llu)", audit_break_kind_name(e[i].kind),
-				e[i].file, (unsigned long long)e[i].line, (unsigned long long)e[i].seq,
-				(unsigned long long)e[i].count);
+			fprintf(stderr, " %s(file %zu line %llu seq %llu count %llu)",
+				audit_verify_break_kind_name(e[i].kind), e[i].file, (unsigned long long)e[i].line,
+				(unsigned long long)e[i].seq, (unsigned long long)e[i].count);
 		fprintf(stderr, "\n");
 		tu_dump(r);
 		check_failures++;

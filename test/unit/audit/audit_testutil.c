@@ -155,7 +155,7 @@ void tu_dump(const struct audit_verify_result *r)
 	for (size_t i = 0; i < r->nbreaks; i++) {
 		const struct audit_break *b = &r->breaks[i];
 		fprintf(stderr, "  break %s%s file=%zu line=%llu off=%llu seq=%llu count=%llu: %s\n",
-			audit_break_kind_name(b->kind), b->explained ? " (explained)" : "", b->file,
+			audit_verify_break_kind_name(b->kind), b->explained ? " (explained)" : "", b->file,
 			(unsigned long long)b->line, (unsigned long long)b->offset, (unsigned long long)b->seq,
 			(unsigned long long)b->count, b->detail);
 	}

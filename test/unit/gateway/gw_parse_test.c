@@ -60,9 +60,9 @@ int main(void)
 	CHECK(gw_parse_packet(b, n, &p) == 0, "v4 tcp");
 	CHECK(p.family == 4 && p.proto == 6 && p.sport == 40000 && p.dport == 443 && p.has_ports, "fields");
 	CHECK(p.src == inaddr_from_bytes(4, (const uint8_t[]){198, 18, 20, 150}), "src");
-	CHECK(gw_pkt_key(&p) == SVC_KEY(6, 443), "key");
+	CHECK(gw_parse_key(&p) == SVC_KEY(6, 443), "key");
 	struct table_query q;
-	gw_pkt_query(&p, 2, 5, &q);
+	gw_parse_query(&p, 2, 5, &q);
 	CHECK(q.from_zone == 2 && q.to_zone == 5 && q.sport == 40000 && q.key == SVC_KEY(6, 443), "query");
 	/* only the ports are needed: a copy range cut after them is fine */
 	CHECK(gw_parse_packet(b, 24, &p) == 0 && p.dport == 443, "cut after ports");
@@ -70,10 +70,10 @@ int main(void)
 	/* IPv4 ICMP echo */
 	n = v4(b, 1, icmp_echo, sizeof icmp_echo, 0);
 	CHECK(gw_parse_packet(b, n, &p) == 0 && p.is_icmp && p.icmp_type == 8 && p.icmp_id == 0x1234, "icmp");
-	CHECK(gw_pkt_key(&p) == table_packet_key(1, 0, 8, 0) && !p.has_ports, "icmp key");
+	CHECK(gw_parse_key(&p) == table_packet_key(1, 0, 8, 0) && !p.has_ports, "icmp key");
 	/* other protocol (GRE): no ports, key proto << 16 */
 	n = v4(b, 47, tcp, 4, 0);
-	CHECK(gw_parse_packet(b, n, &p) == 0 && !p.has_ports && gw_pkt_key(&p) == SVC_KEY(47, 0), "gre");
+	CHECK(gw_parse_packet(b, n, &p) == 0 && !p.has_ports && gw_parse_key(&p) == SVC_KEY(47, 0), "gre");
 	/* fragments: first fragment parses, later ones are refused */
 	n = v4(b, 6, tcp, sizeof tcp, 0x2000);
 	CHECK(gw_parse_packet(b, n, &p) == 0, "first fragment (MF)");
@@ -115,14 +115,14 @@ int main(void)
 	n = v6(b, 58, NULL, 0, icmp6_reply, sizeof icmp6_reply);
 	CHECK(gw_parse_packet(b, n, &p) == 0 && p.is_icmp && p.icmp_type == 129, "icmpv6");
 	u128 s = p.src, d = p.dst;
-	CHECK(gw_pkt_to_original(&p) && p.icmp_type == 128 && p.src == d && p.dst == s, "reply -> request");
-	CHECK(!gw_pkt_is_icmp_error(&p), "echo is no error");
+	CHECK(gw_parse_to_original(&p) && p.icmp_type == 128 && p.src == d && p.dst == s, "reply -> request");
+	CHECK(!gw_parse_is_icmp_error(&p), "echo is no error");
 	p.icmp_type = 1;
-	CHECK(gw_pkt_is_icmp_error(&p), "v6 unreachable is an error");
+	CHECK(gw_parse_is_icmp_error(&p), "v6 unreachable is an error");
 	/* TCP reply -> original: ports swapped */
 	n = v4(b, 6, tcp, sizeof tcp, 0);
 	gw_parse_packet(b, n, &p);
-	CHECK(gw_pkt_to_original(&p) && p.sport == 443 && p.dport == 40000, "tcp reversed");
-	CHECK(!strcmp(gw_proto_name(58), "icmpv6") && gw_proto_name(200) == NULL, "names");
+	CHECK(gw_parse_to_original(&p) && p.sport == 443 && p.dport == 40000, "tcp reversed");
+	CHECK(!strcmp(gw_parse_proto_name(58), "icmpv6") && gw_parse_proto_name(200) == NULL, "names");
 	return check_done();
 }

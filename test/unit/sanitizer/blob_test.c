@@ -1,5 +1,5 @@
 /* san_blob: every kind of encoded block is found (and what it decodes to),
- * prose, URLs, digests and separators are not; san_text_doubt. */
+ * prose, URLs, digests and separators are not; san_blob_text_doubt. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -357,7 +357,7 @@ int main(void)
 		g_free(e);
 	}
 
-	/* san_text_doubt */
+	/* san_blob_text_doubt */
 	static const struct {
 		const char *b;
 		size_t n;
@@ -380,7 +380,7 @@ int main(void)
 		{"We discussed the WScript host in the meeting", 0, NULL},
 	};
 	for (size_t i = 0; i < sizeof(D) / sizeof(D[0]); i++) {
-		const char *w = san_text_doubt(D[i].b, D[i].n ? D[i].n : strlen(D[i].b));
+		const char *w = san_blob_text_doubt(D[i].b, D[i].n ? D[i].n : strlen(D[i].b));
 		CHECK((w == NULL && D[i].want == NULL) || (w && D[i].want && strcmp(w, D[i].want) == 0),
 		      "doubt %zu: %s", i, w ? w : "(null)");
 	}

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/utf8.h"
 #include "sanitizer/san_charset.h"
 #include "test/check.h"
 
@@ -43,14 +44,14 @@ int main(void)
 		if (cases[i].want)
 			CHECK(strcmp(t.utf8, cases[i].want) == 0, "case %zu: got '%s'", i, t.utf8);
 		CHECK(strcmp(t.repair, cases[i].repair) == 0, "case %zu: repair '%s'", i, t.repair);
-		CHECK(san_utf8_valid(t.utf8, t.len), "case %zu: output not UTF-8", i);
+		CHECK(utf8_valid(t.utf8, t.len), "case %zu: output not UTF-8", i);
 		free(t.utf8);
 	}
 	struct san_text t;
 	CHECK(san_charset_decode("+ADw-", 5, "UTF-7", &t) == -EPROTONOSUPPORT, "utf-7 refused");
 	CHECK(san_charset_decode("+ADw-", 5, "unicode-1-1-utf-7", &t) == -EPROTONOSUPPORT, "utf-7 alias refused");
 	CHECK(san_charset_is_utf7("x-utf7") && !san_charset_is_utf7("utf-8"), "is_utf7");
-	CHECK(!san_utf8_valid("\xc0\x80", 2) && !san_utf8_valid("\xed\xa0\x80", 3) && !san_utf8_valid("\xe3\x81", 2),
+	CHECK(!utf8_valid("\xc0\x80", 2) && !utf8_valid("\xed\xa0\x80", 3) && !utf8_valid("\xe3\x81", 2),
 	      "overlong, surrogate, truncated rejected");
 
 	char *j;

@@ -12,22 +12,22 @@
 int main(void)
 {
 	struct san_magic *m;
-	CHECK(san_magic_new(&m) == 0, "magic");
+	CHECK(san_detect_magic_new(&m) == 0, "magic");
 	char t[128];
 	unsigned char pe[512] = {'M', 'Z'};
 	pe[0x3c] = 0x80;
 	memcpy(pe + 0x80, "PE\0\0\x4c\x01", 6);
-	san_magic_type(m, pe, sizeof(pe), t, sizeof(t));
+	san_detect_magic_type(m, pe, sizeof(pe), t, sizeof(t));
 	CHECK(strstr(t, "executable") || strstr(t, "dosexec"), "PE: %s", t);
-	san_magic_type(m, "%PDF-1.4\n", 9, t, sizeof(t));
+	san_detect_magic_type(m, "%PDF-1.4\n", 9, t, sizeof(t));
 	CHECK(strcmp(t, "application/pdf") == 0, "pdf: %s", t);
-	san_magic_type(m, "", 0, t, sizeof(t));
+	san_detect_magic_type(m, "", 0, t, sizeof(t));
 	CHECK(strcmp(t, "application/x-empty") == 0, "empty: %s", t);
-	san_magic_free(m);
-	san_magic_free(NULL);
+	san_detect_magic_free(m);
+	san_detect_magic_free(NULL);
 
 	/* The libmagic shortcut must answer what libmagic answers: compare
-	 * with libmagic itself (same flags as san_magic_new) on realistic
+	 * with libmagic itself (same flags as san_detect_magic_new) on realistic
 	 * heads of each signature, and on bytes that must not be taken. */
 	magic_t raw = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_ELF | MAGIC_ERROR);
 	CHECK(raw && magic_load(raw, NULL) == 0, "libmagic");
@@ -54,7 +54,7 @@ int main(void)
 		{H("x%PDF-1.7 not at the start of the file.."), false},
 	};
 	for (size_t i = 0; raw && i < sizeof(heads) / sizeof(heads[0]); i++) {
-		const char *fast = san_magic_sure(heads[i].b, heads[i].n);
+		const char *fast = san_detect_magic_sure(heads[i].b, heads[i].n);
 		const char *lib = magic_buffer(raw, heads[i].b, heads[i].n);
 		CHECK((fast != NULL) == heads[i].sure, "head %zu: shortcut %s", i, fast ? fast : "none");
 		CHECK(!fast || (lib && strcmp(fast, lib) == 0), "head %zu: shortcut %s, libmagic %s", i,
@@ -64,10 +64,10 @@ int main(void)
 		magic_close(raw);
 
 	unsigned char zip[64] = {'P', 'K', 3, 4, 20, 0, 1, 0};
-	CHECK(san_zip_encrypted(zip, sizeof(zip)), "encrypted zip");
+	CHECK(san_detect_zip_encrypted(zip, sizeof(zip)), "encrypted zip");
 	zip[6] = 0;
-	CHECK(!san_zip_encrypted(zip, sizeof(zip)), "plain zip");
-	CHECK(!san_zip_encrypted("PK", 2), "short");
+	CHECK(!san_detect_zip_encrypted(zip, sizeof(zip)), "plain zip");
+	CHECK(!san_detect_zip_encrypted("PK", 2), "short");
 
 	/* TNEF: signature, key, one title attribute, one truncated. */
 	unsigned char tn[64] = {0x78, 0x9f, 0x3e, 0x22, 1, 0};
@@ -82,12 +82,14 @@ int main(void)
 	o += 6;
 	o += 2;
 	struct strbuf names = STRBUF_INIT;
-	CHECK(san_tnef_is(tn, o) && san_tnef_names(tn, o, 8, &names) == 1 && strcmp(names.buf, "a.exe") == 0, "tnef");
+	CHECK(san_detect_tnef_is(tn, o) && san_detect_tnef_names(tn, o, 8, &names) == 1 &&
+		      strcmp(names.buf, "a.exe") == 0,
+	      "tnef");
 	strbuf_reset(&names);
-	CHECK(san_tnef_names(tn, o - 3, 8, &names) == -EBADMSG, "truncated tnef");
+	CHECK(san_detect_tnef_names(tn, o - 3, 8, &names) == -EBADMSG, "truncated tnef");
 	len = 0xffffffffu;
 	memcpy(tn + 11, &len, 4);
-	CHECK(san_tnef_names(tn, o, 8, &names) == -EBADMSG, "huge length");
+	CHECK(san_detect_tnef_names(tn, o, 8, &names) == -EBADMSG, "huge length");
 	strbuf_free(&names);
 
 	return check_done();

@@ -104,10 +104,10 @@ int main(void)
 	char sha[65], sha2[65];
 	struct san_qmeta m = {.kind = "test"};
 	CHECK(san_quarantine_put_fd(q, fd, 2, 5, &m, sha) == 0, "put_fd");
-	san_sha256_hex("HELLO", 5, sha2);
+	san_quarantine_sha256_hex("HELLO", 5, sha2);
 	CHECK(strcmp(sha, sha2) == 0, "put_fd hash of the range");
-	CHECK(san_sha256_fd_hex(fd, 2, 5, sha2) == 0 && strcmp(sha, sha2) == 0, "sha256_fd");
-	CHECK(san_sha256_fd_hex(fd, 2, 50, sha2) == -EIO, "short file: -EIO");
+	CHECK(san_quarantine_sha256_fd_hex(fd, 2, 5, sha2) == 0 && strcmp(sha, sha2) == 0, "sha256_fd");
+	CHECK(san_quarantine_sha256_fd_hex(fd, 2, 50, sha2) == -EIO, "short file: -EIO");
 	CHECK(san_quarantine_put_fd(q, fd, 2, 5, &m, sha2) == 0 && strcmp(sha, sha2) == 0, "put_fd dedup");
 	close(fd);
 
