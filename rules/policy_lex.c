@@ -64,11 +64,6 @@ bool policy_lex_is_word_char(unsigned char c)
 		c == ':' || c == '/' || c == '*' || c == '-';
 }
 
-size_t policy_lex_utf8(const unsigned char *s, size_t n, uint32_t *ret_cp)
-{
-	return utf8_decode(s, n, ret_cp);
-}
-
 static struct policy_loc lex_loc(const struct policy_lexer *lx, size_t pos, size_t len)
 {
 	return (struct policy_loc){
@@ -90,7 +85,7 @@ static struct policy_loc lex_loc(const struct policy_lexer *lx, size_t pos, size
 static size_t lex_check_utf8(struct policy_lexer *lx, size_t pos, uint32_t *ret_cp, bool *ret_ok)
 {
 	const unsigned char *s = (const unsigned char *)lx->src + pos;
-	size_t n = policy_lex_utf8(s, lx->len - pos, ret_cp);
+	size_t n = utf8_decode(s, lx->len - pos, ret_cp);
 	if (n) {
 		*ret_ok = true;
 		return n;
@@ -173,7 +168,7 @@ static void lex_stray(struct policy_lexer *lx)
 		size_t n2;
 		if (lx->pos >= lx->len || (unsigned char)lx->src[lx->pos] < 0x80)
 			break;
-		n2 = policy_lex_utf8((const unsigned char *)lx->src + lx->pos, lx->len - lx->pos, &c2);
+		n2 = utf8_decode((const unsigned char *)lx->src + lx->pos, lx->len - lx->pos, &c2);
 		if (!n2 || c2 == 0x3000 || fullwidth != (c2 >= 0xff01 && c2 <= 0xff5e))
 			break;
 		if (fullwidth && na < sizeof ascii - 1)
@@ -233,8 +228,8 @@ static void lex_string(struct policy_lexer *lx, struct policy_token *t)
 				continue; /* reported as unterminated */
 			} else {
 				uint32_t cp;
-				size_t n = policy_lex_utf8((const unsigned char *)lx->src + lx->pos + 1,
-							   lx->len - lx->pos - 1, &cp);
+				size_t n = utf8_decode((const unsigned char *)lx->src + lx->pos + 1,
+						       lx->len - lx->pos - 1, &cp);
 				if (!n || (unsigned char)e < 0x20)
 					n = 1;
 				if (n == 1 && ((unsigned char)e < 0x20 || (unsigned char)e >= 0x7f))

@@ -69,7 +69,3 @@ void policy_lex_next(struct policy_lexer *lx, struct policy_token *ret);
 const char *policy_lex_kind_name(enum policy_tok_kind k);
 /* Is c a character of a word? */
 bool policy_lex_is_word_char(unsigned char c);
-/* Decode one UTF-8 character at s (n bytes available): returns its length
- * and code point, or 0 when the bytes there are not valid UTF-8 (the
- * verdict of common/utf8's utf8_decode, which it calls). */
-size_t policy_lex_utf8(const unsigned char *s, size_t n, uint32_t *ret_cp);

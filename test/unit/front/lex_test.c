@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "common/strbuf.h"
 #include "rules/policy_lex.h"
 #include "test/check.h"
@@ -230,7 +231,7 @@ static void test_utf8(void)
 	};
 	for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
 		uint32_t cp = 0;
-		size_t n = policy_lex_utf8((const unsigned char *)u[i].s, strlen(u[i].s), &cp);
+		size_t n = utf8_decode((const unsigned char *)u[i].s, strlen(u[i].s), &cp);
 		if (n != u[i].len || (n && cp != u[i].cp)) {
 			fprintf(stderr, "utf8 %zu: len %zu cp %x\n", i, n, cp);
 			check_failures++;
@@ -256,7 +257,7 @@ static void test_long_run(void)
 		size_t n = strlen(d.v[0].message);
 		for (size_t i = 0; i < n;) {
 			uint32_t cp;
-			size_t k = policy_lex_utf8(m + i, n - i, &cp);
+			size_t k = utf8_decode(m + i, n - i, &cp);
 			if (!k) {
 				fprintf(stderr, "long run: message is not UTF-8 at %zu\n", i);
 				check_failures++;
