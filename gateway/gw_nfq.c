@@ -197,12 +197,12 @@ int gw_nfq_parse(const struct nlmsghdr *nlh, struct gw_nfq_msg *ret)
 
 /* ------------------------------------------------------------- verdicts -- */
 
-int gw_verdicts_add(struct gw_nfq *q, struct gw_verdicts *v, uint32_t id, uint32_t verdict, bool set_mark,
-		    uint32_t mark)
+int gw_nfq_verdicts_add(struct gw_nfq *q, struct gw_verdicts *v, uint32_t id, uint32_t verdict, bool set_mark,
+			uint32_t mark)
 {
 	int r = 0;
 	if (v->n == GW_VERDICTS_MAX)
-		r = gw_verdicts_flush(q, v);
+		r = gw_nfq_verdicts_flush(q, v);
 	v->v[v->n].id = id;
 	v->v[v->n].verdict = verdict;
 	v->v[v->n].set_mark = set_mark;
@@ -211,7 +211,7 @@ int gw_verdicts_add(struct gw_nfq *q, struct gw_verdicts *v, uint32_t id, uint32
 	return r < 0 ? r : 0;
 }
 
-int gw_verdicts_flush(struct gw_nfq *q, struct gw_verdicts *v)
+int gw_nfq_verdicts_flush(struct gw_nfq *q, struct gw_verdicts *v)
 {
 	if (v->n == 0)
 		return 0;
@@ -238,7 +238,7 @@ int gw_verdicts_flush(struct gw_nfq *q, struct gw_verdicts *v)
 
 /* ------------------------------------------------------------ conntrack -- */
 
-int gw_ct_open(struct mnl_socket **ret)
+int gw_nfq_ct_open(struct mnl_socket **ret)
 {
 	struct mnl_socket *s = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!s)
@@ -252,7 +252,7 @@ int gw_ct_open(struct mnl_socket **ret)
 	return 0;
 }
 
-int gw_ct_delete(struct mnl_socket *s, const struct gw_pkt *p)
+int gw_nfq_ct_delete(struct mnl_socket *s, const struct gw_pkt *p)
 {
 	char buf[512];
 	uint8_t a[16];
@@ -289,7 +289,7 @@ int gw_ct_delete(struct mnl_socket *s, const struct gw_pkt *p)
 	return 0;
 }
 
-int gw_ct_drain(struct mnl_socket *s)
+int gw_nfq_ct_drain(struct mnl_socket *s)
 {
 	char buf[4096];
 	int errors = 0;

@@ -65,17 +65,17 @@ struct gw_verdicts {
 
 /* Queue a verdict (NF_ACCEPT, NF_DROP, NF_REPEAT), optionally with a packet
  * mark.  When the buffer is full it is flushed first. */
-int gw_verdicts_add(struct gw_nfq *q, struct gw_verdicts *v, uint32_t id, uint32_t verdict, bool set_mark,
-		    uint32_t mark);
+int gw_nfq_verdicts_add(struct gw_nfq *q, struct gw_verdicts *v, uint32_t id, uint32_t verdict, bool set_mark,
+			uint32_t mark);
 /* Send what is queued (one sendto).  Returns the number of netlink messages
  * sent, or -errno (the packets stay queued in the kernel; they are retried
  * by nobody, so the caller counts the error). */
-int gw_verdicts_flush(struct gw_nfq *q, struct gw_verdicts *v);
+int gw_nfq_verdicts_flush(struct gw_nfq *q, struct gw_verdicts *v);
 
 /* A NETLINK_NETFILTER socket for conntrack deletes (one per thread). */
-int gw_ct_open(struct mnl_socket **ret);
+int gw_nfq_ct_open(struct mnl_socket **ret);
 /* Delete the conntrack entry whose original tuple is the flow p (in its
  * original direction).  Fire and forget: errors come back asynchronously and
- * are drained by gw_ct_drain, which returns how many errors it read. */
-int gw_ct_delete(struct mnl_socket *s, const struct gw_pkt *p);
-int gw_ct_drain(struct mnl_socket *s);
+ * are drained by gw_nfq_ct_drain, which returns how many errors it read. */
+int gw_nfq_ct_delete(struct mnl_socket *s, const struct gw_pkt *p);
+int gw_nfq_ct_drain(struct mnl_socket *s);

@@ -229,7 +229,7 @@ static void decide(struct gw_worker *w, struct gw_ctx *c, const struct gw_nfq_ms
 			/* An error quoting an old flow: dropped until the flow
 			 * itself is re-marked by its next packet. */
 			st_add(&w->st.related_dropped, 1);
-			gw_verdicts_add(w->q, &w->verdicts, m->id, NF_DROP, false, 0);
+			gw_nfq_verdicts_add(w->q, &w->verdicts, m->id, NF_DROP, false, 0);
 			return;
 		}
 		reply = (mark & GW_MARK_F_REPLY) != 0;
@@ -283,16 +283,16 @@ verdict:
 	switch (d.v.action) {
 	case ACT_ALLOW:
 		st_add(&w->st.allowed, 1);
-		r = gw_verdicts_add(w->q, &w->verdicts, m->id, NF_REPEAT, true,
-				    GW_MARK_REPEATED | GW_MARK_ALLOW | c->gen);
+		r = gw_nfq_verdicts_add(w->q, &w->verdicts, m->id, NF_REPEAT, true,
+					GW_MARK_REPEATED | GW_MARK_ALLOW | c->gen);
 		break;
 	case ACT_REJECT:
 		st_add(&w->st.rejected, 1);
-		r = gw_verdicts_add(w->q, &w->verdicts, m->id, NF_REPEAT, true, GW_MARK_REPEATED | GW_MARK_REJECT);
+		r = gw_nfq_verdicts_add(w->q, &w->verdicts, m->id, NF_REPEAT, true, GW_MARK_REPEATED | GW_MARK_REJECT);
 		break;
 	default:
 		st_add(&w->st.denied, 1);
-		r = gw_verdicts_add(w->q, &w->verdicts, m->id, NF_DROP, false, 0);
+		r = gw_nfq_verdicts_add(w->q, &w->verdicts, m->id, NF_DROP, false, 0);
 		break;
 	}
 	if (r < 0)
@@ -306,7 +306,7 @@ verdict:
 	}
 	if (d.recheck && d.v.action != ACT_ALLOW) {
 		st_add(&w->st.revoked, 1);
-		if (d.pkt.family && gw_ct_delete(w->ct, &d.pkt) == 0)
+		if (d.pkt.family && gw_nfq_ct_delete(w->ct, &d.pkt) == 0)
 			st_add(&w->st.ct_deletes, 1);
 		else
 			st_add(&w->st.ct_delete_errors, 1);
@@ -333,7 +333,7 @@ static void handle_buffer(struct gw_worker *w, struct gw_ctx *c, const char *buf
 		if (r == 0)
 			decide(w, c, &m, b);
 		else if (r == -EBADMSG && m.id)
-			gw_verdicts_add(w->q, &w->verdicts, m.id, NF_DROP, false, 0);
+			gw_nfq_verdicts_add(w->q, &w->verdicts, m.id, NF_DROP, false, 0);
 		else if (r == -EBADMSG)
 			drop_raw(w, nlh);
 		nlh = mnl_nlmsg_next(nlh, &left);
@@ -355,7 +355,7 @@ void *gw_worker_main(void *arg)
 		int64_t now = now_second();
 		if (now != last_sweep) {
 			gw_fold_sweep(&w->fold, now, emit_folded, w);
-			int errs = gw_ct_drain(w->ct);
+			int errs = gw_nfq_ct_drain(w->ct);
 			if (errs)
 				st_add(&w->st.ct_delete_errors, (uint64_t)errs);
 			last_sweep = now;
@@ -379,7 +379,7 @@ void *gw_worker_main(void *arg)
 			struct batch b = {.now = now_second()};
 			for (int i = 0; i < n; i++)
 				handle_buffer(w, c, w->bufs[i], w->msgs[i].msg_len, &b);
-			int s = gw_verdicts_flush(w->q, &w->verdicts);
+			int s = gw_nfq_verdicts_flush(w->q, &w->verdicts);
 			batch_flush(&b);
 			gw_ctx_release(&w->hazard);
 			if (w->cap) {

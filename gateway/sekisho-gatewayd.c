@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 			gw_daemon_log("queue: %s", why);
 			return 1;
 		}
-		if ((r = gw_ct_open(&w->ct)) < 0) {
+		if ((r = gw_nfq_ct_open(&w->ct)) < 0) {
 			gw_daemon_log("conntrack socket: %s", strerror(-r));
 			return 1;
 		}

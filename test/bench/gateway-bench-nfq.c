@@ -80,13 +80,13 @@ int main(int argc, char **argv)
 				while (mnl_nlmsg_ok(nlh, left)) {
 					struct gw_nfq_msg m;
 					if (gw_nfq_parse(nlh, &m) == 0) {
-						gw_verdicts_add(q, &v, m.id, verdict, false, 0);
+						gw_nfq_verdicts_add(q, &v, m.id, verdict, false, 0);
 						packets++;
 					}
 					nlh = mnl_nlmsg_next(nlh, &left);
 				}
 			}
-			gw_verdicts_flush(q, &v);
+			gw_nfq_verdicts_flush(q, &v);
 			if (n < BATCH)
 				break;
 		}
