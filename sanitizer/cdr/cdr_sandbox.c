@@ -129,6 +129,9 @@ static const char *const denied[] = {
 static int seccomp_memfd(char *why, size_t whylen)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	const struct scmp_arg_cmp not_unix = {.arg = 0, .op = SCMP_CMP_NE, .datum_a = AF_UNIX, .datum_b = 0};
+	const struct scmp_arg_cmp new_user = {
+		.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_NEWUSER, .datum_b = CLONE_NEWUSER};
 	int fd = -1, r = 0;
 
 	if (!ctx) {
@@ -143,13 +146,11 @@ static int seccomp_memfd(char *why, size_t whylen)
 	}
 	/* sockets: AF_UNIX only (the net namespace has no route anyway) */
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-				     SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1, &not_unix);
 	/* no new namespaces through clone; clone3's flags are behind a
 	 * pointer, so clone3 says ENOSYS and glibc falls back to clone */
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-				     SCMP_A0(SCMP_CMP_MASKED_EQ, (uint64_t)CLONE_NEWUSER, (uint64_t)CLONE_NEWUSER));
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &new_user);
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	if (r == 0) {
@@ -175,6 +176,7 @@ struct argvec {
 	const char *v[MAX_ARGS];
 	int n;
 	char nums[4][32];
+	char fixed[512];
 };
 
 static void add(struct argvec *a, const char *s)
@@ -215,43 +217,19 @@ static const char *const etc_files[] = {"/etc/ld.so.cache", "/etc/fonts", "/etc/
 static int build_args(struct argvec *a, char links[][256], char *exe_in, size_t exe_inlen, const char *const argv[],
 		      const struct cdr_sandbox_limits *lim, const struct cdr_sandbox_opts *opts)
 {
-	static const char *const fixed[] = {CDR_SANDBOX_BWRAP,
-					    "--unshare-user",
-					    "--unshare-pid",
-					    "--unshare-net",
-					    "--unshare-ipc",
-					    "--unshare-uts",
-					    "--unshare-cgroup-try",
-					    "--as-pid-1",
-					    "--disable-userns",
-					    "--die-with-parent",
-					    "--new-session",
-					    "--cap-drop",
-					    "ALL",
-					    "--clearenv",
-					    "--setenv",
-					    "PATH",
-					    "/usr/bin:/bin",
-					    "--setenv",
-					    "HOME",
-					    "/tmp",
-					    "--setenv",
-					    "LANG",
-					    "C.UTF-8",
-					    "--hostname",
-					    "cdr",
-					    "--ro-bind",
-					    "/usr",
-					    "/usr",
-					    "--proc",
-					    "/proc",
-					    "--dev",
-					    "/dev"};
+	/* every run the same; no argument has a space */
+	static const char fixed[] = "--unshare-user --unshare-pid --unshare-net --unshare-ipc --unshare-uts "
+				    "--unshare-cgroup-try --as-pid-1 --disable-userns --die-with-parent --new-session "
+				    "--cap-drop ALL --clearenv --setenv PATH /usr/bin:/bin --setenv HOME /tmp "
+				    "--setenv LANG C.UTF-8 --hostname cdr --ro-bind /usr /usr --proc /proc --dev /dev";
+	char *save = NULL;
 	const char *base;
 
 	a->n = 0;
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		add(a, fixed[i]);
+	add(a, CDR_SANDBOX_BWRAP);
+	snprintf(a->fixed, sizeof(a->fixed), "%s", fixed);
+	for (char *w = strtok_r(a->fixed, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		add(a, w);
 	for (size_t i = 0; i < sizeof(root_links) / sizeof(root_links[0]); i++)
 		add_root_link(a, root_links[i], links[i], 256);
 	for (size_t i = 0; i < sizeof(etc_files) / sizeof(etc_files[0]); i++) {
@@ -259,6 +237,12 @@ static int build_args(struct argvec *a, char links[][256], char *exe_in, size_t 
 		add(a, etc_files[i]);
 		add(a, etc_files[i]);
 	}
+	snprintf(a->nums[0], sizeof(a->nums[0]), "%llu", (unsigned long long)lim->tmpfs_bytes);
+	add(a, "--size");
+	add(a, a->nums[0]);
+	add(a, "--tmpfs");
+	add(a, "/tmp");
+	/* after the tmpfs, so that a path under /tmp is not hidden by it */
 	for (size_t i = 0; opts && opts->ro_paths && opts->ro_paths[i]; i++) {
 		if (opts->ro_paths[i][0] != '/')
 			return -EINVAL;
@@ -266,11 +250,6 @@ static int build_args(struct argvec *a, char links[][256], char *exe_in, size_t 
 		add(a, opts->ro_paths[i]);
 		add(a, opts->ro_paths[i]);
 	}
-	snprintf(a->nums[0], sizeof(a->nums[0]), "%llu", (unsigned long long)lim->tmpfs_bytes);
-	add(a, "--size");
-	add(a, a->nums[0]);
-	add(a, "--tmpfs");
-	add(a, "/tmp");
 	add(a, "--chdir");
 	add(a, "/tmp");
 	add(a, "--seccomp");

@@ -138,7 +138,10 @@ static void forks(void)
 	}
 }
 
-/* allocate and touch 1 MiB at a time until refused */
+/* allocate and touch 1 MiB at a time until refused; the chain keeps the
+ * compiler from eliding the allocations */
+static void *volatile chain;
+
 static int alloc(void)
 {
 	unsigned long mib = 0;
@@ -150,6 +153,8 @@ static int alloc(void)
 			return 3;
 		}
 		memset(p, 1, 1 << 20);
+		*(void **)p = chain;
+		chain = p;
 		mib++;
 	}
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,39 @@ static void test_read(void)
 	rmdir(dir);
 }
 
+/* a path the caller names is there, read-only */
+static void test_ro_paths(void)
+{
+	struct cdr_sandbox_limits lim = small();
+	struct cdr_sandbox_result res;
+	char dir[] = "/tmp/cdr-sandbox-test-XXXXXX", file[128], why[256], out_text[512] = "";
+	const char *const ro[] = {dir, "/no/such/path", NULL};
+	struct cdr_sandbox_opts opts = {.ro_paths = ro};
+	const char *argv[] = {hostile, "read", file, NULL};
+	int in = memfd_create("in", MFD_CLOEXEC), out = memfd_create("out", MFD_CLOEXEC), fd;
+	ssize_t n;
+
+	REQUIRE(mkdtemp(dir) && in >= 0 && out >= 0);
+	chmod(dir, 0755);
+	snprintf(file, sizeof(file), "%s/visible", dir);
+	fd = open(file, O_WRONLY | O_CREAT, 0644);
+	REQUIRE(fd >= 0);
+	close(fd);
+	CHECK(cdr_sandbox_run(argv, in, out, &lim, &opts, &res, why, sizeof(why)) == 0, "%s", why);
+	CHECK_STR(res.reason, "ok");
+	n = pread(out, out_text, sizeof(out_text) - 1, 0);
+	out_text[n > 0 ? n : 0] = '\0';
+	/* the converter "escapes" into what it was given, and only that */
+	CHECK(strstr(out_text, "ESCAPED read") != NULL, "%s", out_text);
+	const char *relative[] = {"tmp", NULL};
+	opts.ro_paths = relative;
+	CHECK(cdr_sandbox_run(argv, in, out, &lim, &opts, &res, why, sizeof(why)) == -EINVAL);
+	unlink(file);
+	rmdir(dir);
+	close(in);
+	close(out);
+}
+
 /* an fd the caller holds open (no O_CLOEXEC) is not the converter's */
 static void test_fds(void)
 {
@@ -250,7 +284,8 @@ static void test_failures(void)
 int main(int argc, char **argv)
 {
 	REQUIRE(argc == 2);
-	hostile = argv[1];
+	hostile = realpath(argv[1], NULL); /* meson passes it relative */
+	REQUIRE(hostile);
 	if (access(CDR_SANDBOX_BWRAP, X_OK) < 0) {
 		fprintf(stderr, "skip: %s missing (apt-get install bubblewrap)\n", CDR_SANDBOX_BWRAP);
 		return 77;
@@ -259,6 +294,7 @@ int main(int argc, char **argv)
 	test_net();
 	test_write();
 	test_read();
+	test_ro_paths();
 	test_fds();
 	test_fork();
 	test_alloc();
@@ -266,5 +302,6 @@ int main(int argc, char **argv)
 	test_timeout();
 	test_flood();
 	test_failures();
+	free((void *)(uintptr_t)hostile);
 	return check_done();
 }
