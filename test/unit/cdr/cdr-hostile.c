@@ -4,7 +4,7 @@
  * stdout; the test fails on any ESCAPED line.  Built without sanitizers:
  * ASan's shadow memory cannot live under RLIMIT_AS.
  *
- * modes: copy | net | write | read PATH... | fds | fork | alloc | forever | flood
+ * modes: copy | net | write | read PATH... | fds | syscalls | fork | alloc | forever | sleep | flood
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static void report(const char *what, int ok, int err)
@@ -116,6 +120,33 @@ static void fds(void)
 	printf("fds checked, %d extra\n", n);
 }
 
+/* what the seccomp filter and the namespaces refuse */
+static void syscalls(void)
+{
+	int ok;
+
+	ok = unshare(CLONE_NEWUSER) == 0;
+	report("unshare-user", ok, errno);
+	ok = unshare(CLONE_NEWNET) == 0;
+	report("unshare-net", ok, errno);
+	ok = ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0;
+	report("ptrace", ok, errno);
+	ok = mount("none", "/tmp", "tmpfs", 0, NULL) == 0;
+	report("mount", ok, errno);
+	ok = syscall(SYS_bpf, 0, NULL, 0) >= 0;
+	report("bpf", ok, errno);
+	ok = syscall(SYS_keyctl, 0, 0, 0, 0, 0) >= 0;
+	report("keyctl", ok, errno);
+	ok = syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0) >= 0;
+	report("perf_event_open", ok, errno);
+	ok = syscall(SYS_userfaultfd, 0) >= 0;
+	report("userfaultfd", ok, errno);
+	ok = syscall(SYS_io_uring_setup, 1, NULL) >= 0;
+	report("io_uring_setup", ok, errno);
+	ok = syscall(SYS_clone3, NULL, 0) >= 0;
+	report("clone3", ok, errno);
+}
+
 /* fork forever; say once when the kernel first refuses */
 static void forks(void)
 {
@@ -174,6 +205,8 @@ int main(int argc, char **argv)
 		reads(argc, argv);
 	else if (strcmp(mode, "fds") == 0)
 		fds();
+	else if (strcmp(mode, "syscalls") == 0)
+		syscalls();
 	else if (strcmp(mode, "fork") == 0)
 		forks();
 	else if (strcmp(mode, "alloc") == 0)

@@ -145,6 +145,24 @@ static void test_read(void)
 	rmdir(dir);
 }
 
+/* the seccomp filter answers before the kernel looks at the arguments */
+static void test_syscalls(void)
+{
+	struct cdr_sandbox_limits lim = small();
+	struct run r;
+	static const char *const want[] = {
+		"blocked unshare-user EPERM",    "blocked unshare-net EPERM", "blocked ptrace EPERM",
+		"blocked mount EPERM",           "blocked bpf EPERM",         "blocked keyctl EPERM",
+		"blocked perf_event_open EPERM", "blocked userfaultfd EPERM", "blocked io_uring_setup EPERM",
+		"blocked clone3 ENOSYS"};
+
+	run(&r, (const char *[]){"syscalls", NULL}, "", &lim);
+	CHECK_STR(r.res.reason, "ok");
+	check_no_escape(&r, "syscalls");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK(strstr(r.out, want[i]) != NULL, "%s not in %s", want[i], r.out);
+}
+
 /* a path the caller names is there, read-only */
 static void test_ro_paths(void)
 {
@@ -294,6 +312,7 @@ int main(int argc, char **argv)
 	test_net();
 	test_write();
 	test_read();
+	test_syscalls();
 	test_ro_paths();
 	test_fds();
 	test_fork();
