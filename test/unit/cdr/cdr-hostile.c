@@ -161,10 +161,12 @@ static void forks(void)
 		}
 		if (p > 0) {
 			n++;
-		} else if (!said) {
-			printf("blocked fork after %lu %s\n", n, strerrorname_np(errno));
+		} else {
+			if (!said)
+				printf("blocked fork after %lu %s\n", n, strerrorname_np(errno));
 			fflush(stdout);
 			said = 1;
+			usleep(1000); /* keep retrying, gently: the test machine is shared */
 		}
 	}
 }
