@@ -300,7 +300,7 @@ static void child(const int src[5], const char *const *args, const struct cdr_sa
 			_exit(125);
 	if (syscall(SYS_close_range, 5u, ~0u, 0u) < 0)
 		_exit(125);
-	/* bwrap itself, its monitor and the pid-1 reaper count too */
+	/* bwrap (its monitor stays outside the pid namespace) counts too; one spare */
 	set_limit(RLIMIT_NPROC, lim->nproc + 2, lim->nproc + 2);
 	set_limit(RLIMIT_AS, lim->as_bytes, lim->as_bytes);
 	set_limit(RLIMIT_CPU, lim->cpu_s, lim->cpu_s + 1);

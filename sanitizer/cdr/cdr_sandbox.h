@@ -27,7 +27,7 @@ struct cdr_sandbox_limits {
 	unsigned cpu_s;       /* RLIMIT_CPU (soft; SIGKILL one second later) */
 	uint64_t fsize_bytes; /* RLIMIT_FSIZE: largest file written in the tmpfs */
 	uint64_t tmpfs_bytes; /* size of the one writable place, /tmp */
-	unsigned nproc;       /* processes of the sandbox uid, bwrap's own two included */
+	unsigned nproc;       /* processes the converter may fork (bwrap and itself added) */
 	unsigned nofile;      /* RLIMIT_NOFILE */
 	unsigned timeout_ms;  /* wall clock, start to exit; the caller scales it */
 	uint64_t out_max;     /* bytes of output; one more and the run is killed */
