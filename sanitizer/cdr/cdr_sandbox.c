@@ -265,7 +265,10 @@ static int build_args(struct argvec *a, char links[][256], char *exe_in, size_t 
 		add(a, argv[0]);
 		add(a, exe_in);
 	}
-	/* bwrap's root is a tmpfs of its own: read-only once built */
+	/* bwrap's root and its /dev are tmpfs of its own, without a size
+	 * cap: read-only once built, so that /tmp stays the one writable place */
+	add(a, "--remount-ro");
+	add(a, "/dev");
 	add(a, "--remount-ro");
 	add(a, "/");
 	add(a, "--");

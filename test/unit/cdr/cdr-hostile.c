@@ -78,6 +78,9 @@ static void writes(void)
 	try_write("/usr/lib/cdr-hostile");
 	try_write("/etc/cdr-hostile");
 	try_write("/var/tmp/cdr-hostile");
+	try_write("/dev/cdr-hostile");
+	try_write("/dev/shm/cdr-hostile");
+	try_write("/run/cdr/cdr-hostile");
 	try_write("/proc/sys/kernel/hostname");
 	ok = write(0, "x", 1) == 1;
 	report("write stdin", ok, errno);
