@@ -4,7 +4,8 @@
  * stdout; the test fails on any ESCAPED line.  Built without sanitizers:
  * ASan's shadow memory cannot live under RLIMIT_AS.
  *
- * modes: copy | net | write | read PATH... | fds | syscalls | fork | alloc | forever | sleep | flood
+ * modes: copy | net | write | read PATH... | fds | syscalls | fill | fork | alloc | forever | sleep |
+ *        flood
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -150,6 +151,39 @@ static void syscalls(void)
 	report("clone3", ok, errno);
 }
 
+/* fill /tmp with files until the tmpfs is full: each file stops at
+ * RLIMIT_FSIZE (EFBIG: as pid 1 the converter never gets SIGXFSZ's default
+ * action), the total at the tmpfs size */
+static void fill(void)
+{
+	static char mib[1 << 20];
+	unsigned long total = 0;
+
+	for (int i = 0; i < 64; i++) {
+		char path[64];
+		int fd, err = 0;
+		snprintf(path, sizeof(path), "/tmp/fill%d", i);
+		fd = open(path, O_WRONLY | O_CREAT, 0600);
+		if (fd < 0) {
+			report("fill open", 0, errno);
+			break;
+		}
+		for (;;) {
+			ssize_t n = write(fd, mib, sizeof(mib));
+			if (n <= 0) {
+				err = errno;
+				break;
+			}
+			total += (unsigned long)n;
+		}
+		close(fd);
+		printf("fill%d %s total %lu\n", i, strerrorname_np(err), total >> 20);
+		if (err == ENOSPC)
+			break;
+	}
+	fflush(stdout);
+}
+
 /* fork forever; say once when the kernel first refuses */
 static void forks(void)
 {
@@ -212,6 +246,8 @@ int main(int argc, char **argv)
 		fds();
 	else if (strcmp(mode, "syscalls") == 0)
 		syscalls();
+	else if (strcmp(mode, "fill") == 0)
+		fill();
 	else if (strcmp(mode, "fork") == 0)
 		forks();
 	else if (strcmp(mode, "alloc") == 0)

@@ -163,6 +163,21 @@ static void test_syscalls(void)
 		CHECK(strstr(r.out, want[i]) != NULL, "%s not in %s", want[i], r.out);
 }
 
+/* the tmpfs is capped as a whole and each file by RLIMIT_FSIZE */
+static void test_fill(void)
+{
+	struct cdr_sandbox_limits lim = small();
+	struct run r;
+
+	lim.tmpfs_bytes = 8 << 20;
+	lim.fsize_bytes = 3 << 20;
+	run(&r, (const char *[]){"fill", NULL}, "", &lim);
+	CHECK_STR(r.res.reason, "ok");
+	CHECK(strstr(r.out, "fill0 EFBIG total 3\n") != NULL, "%s", r.out);
+	CHECK(strstr(r.out, "fill1 EFBIG total 6\n") != NULL, "%s", r.out);
+	CHECK(strstr(r.out, "fill2 ENOSPC total 8\n") != NULL, "%s", r.out);
+}
+
 /* a path the caller names is there, read-only */
 static void test_ro_paths(void)
 {
@@ -314,6 +329,7 @@ int main(int argc, char **argv)
 	test_write();
 	test_read();
 	test_syscalls();
+	test_fill();
 	test_ro_paths();
 	test_fds();
 	test_fork();
