@@ -541,7 +541,8 @@ int cdr_sandbox_run(const char *const argv[], int in_fd, int out_fd, const struc
 	} else if (r == 0) {
 		classify(ret, status, wstatus, &ru, lim);
 		if (strcmp(ret->reason, "sandbox-setup") == 0)
-			set_why(why, whylen, "bwrap: %s", ret->err);
+			set_why(why, whylen, "%.*s", (int)strcspn(ret->err, "\n"),
+				ret->err[0] ? ret->err : "bwrap failed");
 	}
 out:
 	close_fd(&outp[0]);

@@ -307,7 +307,11 @@ static void test_failures(void)
 	CHECK_STR(r.res.reason, "exit-status");
 	CHECK(r.res.exit_status == 2);
 	CHECK(cdr_sandbox_run(missing, in, out, &lim, NULL, &res, why, sizeof(why)) == 0);
-	CHECK(strcmp(res.reason, "ok") != 0, "%s", res.reason);
+	CHECK_STR(res.reason, "sandbox-setup");
+	CHECK(strstr(why, "no-such-converter") != NULL, "%s", why);
+	missing[0] = "/nonexistent/no-such-converter"; /* bound from outside /usr */
+	CHECK(cdr_sandbox_run(missing, in, out, &lim, NULL, &res, why, sizeof(why)) == 0);
+	CHECK_STR(res.reason, "sandbox-setup");
 	const char *relative[] = {"cdr-hostile", NULL};
 	CHECK(cdr_sandbox_run(relative, in, out, &lim, NULL, &res, why, sizeof(why)) == -EINVAL);
 	CHECK(strcmp(res.reason, "ok") != 0);
