@@ -481,7 +481,14 @@ int cdr_sandbox_run(const char *const argv[], int in_fd, int out_fd, const struc
 		}
 		if (pf[0].revents) {
 			ssize_t n = read(outp[0], buf, sizeof(buf));
-			if (n <= 0) {
+			if (n < 0 && errno == EINTR) {
+				/* poll again */
+			} else if (n < 0) {
+				/* a short output must never pass as complete */
+				r = -errno;
+				set_why(why, whylen, "read output: %s", strerror(errno));
+				killed = "sandbox-setup";
+			} else if (n == 0) {
 				close_fd(&outp[0]);
 			} else if (ret->out_bytes + (uint64_t)n > lim->out_max) {
 				killed = "output-cap";

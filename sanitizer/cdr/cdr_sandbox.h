@@ -6,7 +6,11 @@
  * after cdr_sandbox_run() returns.  in_fd is reopened read-only for the
  * converter (its stdin); what the converter writes on its stdout is copied to
  * out_fd (a memfd, pipe or file the caller reads afterwards) up to out_max
- * bytes.  The converter sees no other fd of the caller.
+ * bytes.  The converter sees no other fd of the caller.  When out_fd is a
+ * pipe, the caller ignores SIGPIPE (a library does not change signal
+ * dispositions); a failed write is then an error like any other.
+ * The caller must not have SIGCHLD set to SIG_IGN (the launcher waits for
+ * its own child).
  *
  * Failure: fail closed.  Only ret->reason == "ok" (converter exited 0 within
  * every limit) means the output may be used; anything else means "no copy",
