@@ -14,6 +14,7 @@ With AddressSanitizer (SANITIZERS from meson's b_sanitize) there is no
 address-space limit: ASan reserves terabytes of shadow; the refusals are
 still checked, and the limit is checked in the plain builds."""
 import os
+import resource
 import shutil
 import struct
 import subprocess
@@ -202,6 +203,11 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         good_images(driver, work)
         bombs(conv, driver, work)
+        # every child so far (small images and refused bombs) stayed small:
+        # the bombs were refused before any pixel buffer existed
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss >> 10
+        check(AS_BYTES == 0 or peak_mib < 64, f"peak RSS of the converter and driver {peak_mib} MiB")
+        print(f"peak RSS of any child: {peak_mib} MiB")
         bad_streams(driver, work)
     print(f"{checks} checks, {failures} failures")
     return 1 if failures else 0
