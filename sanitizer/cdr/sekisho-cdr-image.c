@@ -1,0 +1,60 @@
+/* sekisho-cdr-image: the image converter of file CDR (issue 14).
+ *
+ *   sekisho-cdr-image < IMAGE > PIXELS
+ *
+ * Reads one JPEG, PNG, GIF, BMP, TIFF or WebP file (at most 64 MiB) from
+ * stdin and writes its first image as a pixel stream (cdr_pixels.h) to
+ * stdout.  It is meant to run inside the CDR sandbox (cdr_sandbox) with no
+ * network, capped memory and time; it trusts nothing it reads and the
+ * trusted side trusts nothing it writes.  Exit 0 on success; 1 with
+ * "refused: KEY" on stderr when the file is refused (the key is the reason
+ * the trusted side reports); 2 for usage or I/O errors. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sanitizer/cdr/cdr_image_decode.h"
+#include "sanitizer/cdr/cdr_pixels.h"
+#include "sanitizer/cdr/cdr_read.h"
+
+#define IMAGE_INPUT_MAX (64u << 20)
+
+int main(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: sekisho-cdr-image < IMAGE > PIXELS\n");
+		return 2;
+	}
+	uint8_t *in = NULL;
+	size_t len = 0;
+	int r = cdr_read_all(STDIN_FILENO, IMAGE_INPUT_MAX, &in, &len);
+	if (r == -EFBIG) {
+		fprintf(stderr, "refused: input-limit\n");
+		return 1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "sekisho-cdr-image: reading stdin: %s\n", strerror(-r));
+		return 2;
+	}
+	struct cdr_pixels_caps caps;
+	cdr_pixels_caps_default(&caps);
+	struct cdr_image_decoded dec;
+	char why[64] = "";
+	r = cdr_image_decode(in, len, &caps, &dec, why, sizeof why);
+	free(in);
+	if (r < 0) {
+		fprintf(stderr, "refused: %s\n", why[0] ? why : "decode-error");
+		return 1;
+	}
+	struct cdr_pixels_image img = {dec.width, dec.height, dec.channels, dec.pixels};
+	r = cdr_pixels_write(stdout, &img);
+	free(dec.pixels);
+	if (r < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "sekisho-cdr-image: writing stdout: %s\n", strerror(r < 0 ? -r : errno));
+		return 2;
+	}
+	return 0;
+}
