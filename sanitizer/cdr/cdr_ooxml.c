@@ -222,7 +222,9 @@ static int ooxml_read(struct pkg *p, const void *in, size_t inlen)
 
 	if (lim->max_ratio && inlen <= (SIZE_MAX - MIB) / lim->max_ratio && inlen * lim->max_ratio + MIB < cap_total)
 		cap_total = inlen * lim->max_ratio + MIB;
-	archive_read_support_format_zip(a);
+	/* the central directory is the truth (what Office reads); a zip without
+	 * one (truncated, or a stream of local headers) is refused */
+	archive_read_support_format_zip_seekable(a);
 	if (archive_read_open_memory(a, in, inlen) != ARCHIVE_OK) {
 		rc = fail(p, -EMEDIUMTYPE, "not-ooxml");
 		goto out;
