@@ -290,7 +290,13 @@ static int ooxml_read(struct pkg *p, const void *in, size_t inlen)
 					}
 					break;
 				}
-				cap = cap ? cap * 2 : 16384;
+				/* the header's size is a hint only: the cap is what holds */
+				if (!cap && archive_entry_size_is_set(ent) && archive_entry_size(ent) > 0)
+					cap = (size_t)archive_entry_size(ent) < lim->max_entry_bytes
+						? (size_t)archive_entry_size(ent)
+						: lim->max_entry_bytes;
+				else
+					cap = cap ? cap * 2 : 16384;
 				if (cap > lim->max_entry_bytes)
 					cap = lim->max_entry_bytes;
 				pt->data = xreallocarray(pt->data, cap ? cap : 1, 1);
@@ -346,7 +352,8 @@ static xmlDocPtr ooxml_parse(struct pkg *p, const struct part *pt, int *ret_rc)
 	}
 	/* no XML_PARSE_NOENT (no substitution), no DTDLOAD/DTDATTR, no network */
 	d = xmlReadMemory((const char *)pt->data, (int)pt->len, NULL, NULL,
-			  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+			  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA |
+				  XML_PARSE_COMPACT);
 	if (!d) {
 		*ret_rc = fail(p, -EINVAL, "bad-xml");
 		return NULL;
@@ -980,7 +987,11 @@ static int ooxml_reserialize(struct pkg *p, struct part *pt, xmlDocPtr d)
 	xmlChar *mem = NULL;
 	int len = 0;
 
-	xmlDocDumpMemoryEnc(d, &mem, &len, "UTF-8");
+	/* UTF-8 whatever the input was, without an encoder pass: a declaration
+	 * without an encoding means UTF-8 */
+	xmlFree((void *)(uintptr_t)d->encoding); /* libxml2 owns it, but declares it const */
+	d->encoding = NULL;
+	xmlDocDumpMemory(d, &mem, &len);
 	if (!mem || len < 0)
 		return fail(p, -ENOMEM, "xml-write");
 	free(pt->data);
@@ -1098,7 +1109,14 @@ static int ooxml_write(struct pkg *p, void **ret_out, size_t *ret_outlen)
 			const struct part *pt = &p->parts[i];
 			bool root_rels = strcasecmp(pt->name, "/_rels/.rels") == 0;
 
-			if (pt->keep && root_rels == (pass == 0))
+			if (!pt->keep || root_rels != (pass == 0))
+				continue;
+			/* png/jpeg/gif are compressed already: stored, not deflated again
+			 * (libarchive allows this per entry; its options only before open) */
+			if ((pt->is_xml ? archive_write_zip_set_compression_deflate(a)
+					: archive_write_zip_set_compression_store(a)) != ARCHIVE_OK)
+				rc = -EIO;
+			if (rc == 0)
 				rc = zip_add(a, pt->name + 1, pt->data, pt->len);
 		}
 	if (rc == 0 && archive_write_close(a) != ARCHIVE_OK)
