@@ -781,6 +781,20 @@ static bool el_active(xmlNodePtr n)
 	return false;
 }
 
+/* The arguments of a HYPERLINK field that may stay with keep_ext_hyperlinks:
+ * a quoted http, https or mailto target, or only a bookmark (\l "name"). */
+static bool hyperlink_field_ok(const char *args)
+{
+	while (*args == ' ' || *args == '\t')
+		args++;
+	if (args[0] == '\\' && (args[1] == 'l' || args[1] == 'L') && (args[2] == ' ' || args[2] == '"'))
+		return true;
+	if (*args == '"')
+		args++;
+	return strncasecmp(args, "http://", 7) == 0 || strncasecmp(args, "https://", 8) == 0 ||
+		strncasecmp(args, "mailto:", 7) == 0;
+}
+
 /* A field instruction that reaches outside the document or runs something. */
 static const char *field_active(const char *instr, bool keep_hyperlinks)
 {
@@ -794,7 +808,7 @@ static const char *field_active(const char *instr, bool keep_hyperlinks)
 		n++;
 	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
 		if (strlen(kw[i]) == n && strncasecmp(instr, kw[i], n) == 0) {
-			if (strcmp(kw[i], "HYPERLINK") == 0 && keep_hyperlinks)
+			if (strcmp(kw[i], "HYPERLINK") == 0 && keep_hyperlinks && hyperlink_field_ok(instr + n))
 				return NULL;
 			return kw[i];
 		}

@@ -19,6 +19,8 @@ For every zip-based Office file of $SEKISHO_SOURCE_ROOT/../shared/corpus/files/o
     or a DDE/INCLUDE/LINK field;
   - every SEKISHO-KEEP-... token of the input's XML is in the output, and
     SEKISHO-CDR-MARKER is in no output part;
+  - the legacy binary files (.doc/.xls/.ppt) and every file of archive/
+    (zip bombs, traversal names, encrypted zips) are refused with a reason;
   - LibreOffice (soffice --headless --convert-to pdf, private HOME, unshare -rn)
     turns every output into a PDF; with pdftotext, the KEEP tokens are in it.
 Exit 0 all good, 1 a failure, 77 skip (no corpus)."""
@@ -206,6 +208,19 @@ def main():
         open(out, 'wb').write(p.stdout)
         outs.append((f, out, toks))
         print(f'ok {f} -> {os.path.basename(out)}: {err.count("removed ")} removed')
+    # what is not OOXML is refused, with a reason and no output: the legacy
+    # binary formats, and the archives (bombs, traversal names, encrypted)
+    others = [os.path.join(d, f) for f in sorted(os.listdir(d)) if re.search(r'\.(doc|xls|ppt)$', f)]
+    adir = os.path.join(root, 'archive')
+    if os.path.isdir(adir):
+        others += [os.path.join(adir, f) for f in sorted(os.listdir(adir))]
+    for path in others:
+        p = subprocess.run([conv], stdin=open(path, 'rb'), capture_output=True, timeout=60)
+        err = p.stderr.decode(errors='replace')
+        if p.returncode != 1 or p.stdout or not err.startswith('refused '):
+            fail(os.path.basename(path), f'not refused: rc={p.returncode} {err.strip()[:80]}')
+        else:
+            print(f'ok {os.path.basename(path)}: {err.strip()}')
     if office and outs:
         home = os.path.join(tmp, 'home')
         os.makedirs(home)
@@ -226,7 +241,7 @@ def main():
                         fail(f, f'{t.decode()} not in the LibreOffice rendering')
         print(f'LibreOffice converted {len(outs)} outputs')
     shutil.rmtree(tmp)
-    print(f'{len(files)} files, {len(failures)} failures')
+    print(f'{len(files) + len(others)} files, {len(failures)} failures')
     return 1 if failures else 0
 
 

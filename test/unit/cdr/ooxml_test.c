@@ -110,18 +110,20 @@ static char *zip_get(const void *zip, size_t len, const char *name, size_t *ret_
 #define WNS                                                                         \
 	"xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\" " \
 	"xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\""
-#define DOC                                                                                                          \
-	"<?xml version=\"1.0\"?><!-- a comment with SEKISHO-CDR-MARKER --><w:document " WNS "><w:body><w:p>"         \
-	"<w:r><w:t>SEKISHO-KEEP-1</w:t></w:r>"                                                                       \
-	"<w:fldSimple w:instr=\" DDEAUTO cmd SEKISHO-CDR-MARKER\"><w:r><w:t>KEEP-RESULT-1</w:t></w:r></w:fldSimple>" \
-	"<w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText> DD</w:instrText></w:r>"                   \
-	"<w:r><w:instrText>E cmd \"SEKISHO-CDR-MARKER\"</w:instrText></w:r>"                                         \
-	"<w:r><w:fldChar w:fldCharType=\"separate\"/></w:r><w:r><w:t>KEEP-RESULT-2</w:t></w:r>"                      \
-	"<w:r><w:fldChar w:fldCharType=\"end\"/></w:r>"                                                              \
-	"<w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText> PAGE </w:instrText></w:r>"                \
-	"<w:r><w:fldChar w:fldCharType=\"end\"/></w:r>"                                                              \
-	"<w:hyperlink r:id=\"rIdH\"><w:r><w:t>web</w:t></w:r></w:hyperlink>"                                         \
-	"<w:hyperlink r:id=\"rIdF\"><w:r><w:t>file</w:t></w:r></w:hyperlink>"                                        \
+#define DOC                                                                                                                  \
+	"<?xml version=\"1.0\"?><!-- a comment with SEKISHO-CDR-MARKER --><w:document " WNS "><w:body><w:p>"                 \
+	"<w:r><w:t>SEKISHO-KEEP-1</w:t></w:r>"                                                                               \
+	"<w:fldSimple w:instr=\" DDEAUTO cmd SEKISHO-CDR-MARKER\"><w:r><w:t>KEEP-RESULT-1</w:t></w:r></w:fldSimple>"         \
+	"<w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText> DD</w:instrText></w:r>"                           \
+	"<w:r><w:instrText>E cmd \"SEKISHO-CDR-MARKER\"</w:instrText></w:r>"                                                 \
+	"<w:r><w:fldChar w:fldCharType=\"separate\"/></w:r><w:r><w:t>KEEP-RESULT-2</w:t></w:r>"                              \
+	"<w:r><w:fldChar w:fldCharType=\"end\"/></w:r>"                                                                      \
+	"<w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText> PAGE </w:instrText></w:r>"                        \
+	"<w:r><w:fldChar w:fldCharType=\"end\"/></w:r>"                                                                      \
+	"<w:fldSimple w:instr=\" HYPERLINK &quot;https://example.invalid/ok&quot;\"><w:r><w:t>hl1</w:t></w:r></w:fldSimple>" \
+	"<w:fldSimple w:instr=\" HYPERLINK &quot;file:///c:/x.exe&quot;\"><w:r><w:t>hl2</w:t></w:r></w:fldSimple>"           \
+	"<w:hyperlink r:id=\"rIdH\"><w:r><w:t>web</w:t></w:r></w:hyperlink>"                                                 \
+	"<w:hyperlink r:id=\"rIdF\"><w:r><w:t>file</w:t></w:r></w:hyperlink>"                                                \
 	"</w:p></w:body></w:document>"
 #define SETTINGS "<w:settings " WNS "><w:attachedTemplate r:id=\"rId9\"/><w:zoom w:percent=\"100\"/></w:settings>"
 
@@ -169,6 +171,8 @@ static void test_docm(bool keep_links)
 	CHECK(!strstr(doc, "SEKISHO-CDR-MARKER") && !strstr(doc, "DDE"), "%s", doc);
 	CHECK(strstr(doc, "SEKISHO-KEEP-1") && strstr(doc, "KEEP-RESULT-1") && strstr(doc, "KEEP-RESULT-2"), "%s", doc);
 	CHECK(strstr(doc, "PAGE"), "a harmless field stays: %s", doc);
+	CHECK(!strstr(doc, "x.exe") && strstr(doc, "hl2"), "a file: HYPERLINK field goes, its text stays: %s", doc);
+	CHECK(!strstr(doc, "example.invalid/ok") == !keep_links, "an http HYPERLINK field follows the option: %s", doc);
 	CHECK(!strstr(doc, "rIdF"), "a reference to a dropped link goes: %s", doc);
 	CHECK(!strstr(rels, "vbaProject") && !strstr(rels, "file:"), "%s", rels);
 	CHECK(strstr(rels, "#top"), "an internal bookmark link stays: %s", rels);
