@@ -589,23 +589,26 @@ static int ooxml_keep(struct pkg *p)
 	}
 	if (nmain != 1)
 		return fail(p, -EMEDIUMTYPE, nmain ? "several-main-parts" : "not-ooxml");
-	/* a relationships part stays only with its source */
-	for (size_t i = 0; i < p->nparts; i++) {
-		struct part *pt = &p->parts[i];
-		char *src;
+	/* a relationships part stays only under a relationships name (first
+	 * pass) and with its source, which is not itself a relationships part
+	 * (second pass: it reads only final decisions, whatever the order) */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < p->nparts; i++) {
+			struct part *pt = &p->parts[i];
+			char *src;
 
-		if (!pt->is_rels || !pt->keep)
-			continue;
-		src = rels_source(pt->name);
-		if (!src) {
-			pt->keep = false;
-		} else if (strcmp(src, "/") != 0) {
-			struct part *s = part_find(p, src);
+			if (!pt->is_rels || !pt->keep)
+				continue;
+			src = rels_source(pt->name);
+			if (!src) {
+				pt->keep = false;
+			} else if (pass == 1 && strcmp(src, "/") != 0) {
+				struct part *s = part_find(p, src);
 
-			pt->keep = s && s->keep;
+				pt->keep = s && s->keep && !s->is_rels;
+			}
+			free(src);
 		}
-		free(src);
-	}
 	for (size_t i = 0; i < p->nparts; i++) {
 		struct part *pt = &p->parts[i];
 
@@ -827,8 +830,10 @@ struct field {
 struct walk {
 	struct pkg *p;
 	struct part *pt;
-	xmlNodePtr *doomed; /* unlinked after the walk */
+	xmlNodePtr *doomed; /* unlinked and freed after the walk */
 	size_t ndoomed;
+	xmlNodePtr *unwrap; /* replaced by their children after the walk */
+	size_t nunwrap;
 	struct field f[FIELD_DEPTH];
 	int nf;
 	int depth;
@@ -904,17 +909,11 @@ static void walk(struct walk *w, xmlNodePtr n)
 			kw = in ? field_active(in, w->p->o->keep_ext_hyperlinks) : NULL;
 			free(in);
 			if (kw) {
-				/* the result runs stay, the field goes: move the children up */
-				xmlNodePtr c = n->children, cn;
-
+				/* the result runs stay, the field goes (after the walk,
+				 * which still looks inside it below) */
 				removed(w->p, "field:%s:%s", w->pt->name, kw);
-				for (; c; c = cn) {
-					cn = c->next;
-					xmlUnlinkNode(c);
-					xmlAddPrevSibling(n, c);
-				}
-				doom(w, n);
-				continue; /* the moved children come next in the sibling walk */
+				w->unwrap = xreallocarray(w->unwrap, w->nunwrap + 1, sizeof(*w->unwrap));
+				w->unwrap[w->nunwrap++] = n;
 			}
 		}
 		if (ns_is(n, NS_W, NS_W_STRICT) && strcmp((const char *)n->name, "fldChar") == 0) {
@@ -943,6 +942,7 @@ static void walk(struct walk *w, xmlNodePtr n)
 				strbuf_puts(&f->instr, (const char *)c);
 			xmlFree(c);
 			field_node(w, n);
+			walk(w, n->children); /* comments inside go too */
 			continue;
 		}
 		/* references to dropped relationships */
@@ -986,11 +986,25 @@ static int ooxml_clean(struct pkg *p, struct part *pt, xmlDocPtr d)
 		field_end(&w);
 	if (w.too_deep)
 		rc = fail(p, -E2BIG, "xml-depth-limit");
-	for (size_t i = 0; i < w.ndoomed; i++) {
-		xmlUnlinkNode(w.doomed[i]);
-		xmlFreeNode(w.doomed[i]);
+	for (size_t i = 0; i < w.nunwrap; i++) {
+		xmlNodePtr n = w.unwrap[i], c, cn;
+
+		for (c = n->children; c; c = cn) {
+			cn = c->next;
+			xmlUnlinkNode(c);
+			xmlAddPrevSibling(n, c);
+		}
+		xmlUnlinkNode(n);
+		xmlFreeNode(n);
 	}
+	/* doomed nodes may sit inside each other: detach them all before
+	 * freeing any, so that each is freed once, alone */
+	for (size_t i = 0; i < w.ndoomed; i++)
+		xmlUnlinkNode(w.doomed[i]);
+	for (size_t i = 0; i < w.ndoomed; i++)
+		xmlFreeNode(w.doomed[i]);
 	free(w.doomed);
+	free(w.unwrap);
 	return rc;
 }
 

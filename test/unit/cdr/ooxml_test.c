@@ -107,9 +107,10 @@ static char *zip_get(const void *zip, size_t len, const char *name, size_t *ret_
 #define SET_RELS                                                                                        \
 	"<Relationships xmlns=\"" RELNS "\"><Relationship Id=\"rId9\" Type=\"" RT "attachedTemplate\" " \
 	"Target=\"http://example.invalid/t.dotm\" TargetMode=\"External\"/></Relationships>"
-#define WNS                                                                         \
-	"xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\" " \
-	"xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\""
+#define WNS                                                                                \
+	"xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\" "        \
+	"xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\" " \
+	"xmlns:o=\"urn:schemas-microsoft-com:office:office\""
 #define DOC                                                                                                                  \
 	"<?xml version=\"1.0\"?><!-- a comment with SEKISHO-CDR-MARKER --><w:document " WNS "><w:body><w:p>"                 \
 	"<w:r><w:t>SEKISHO-KEEP-1</w:t></w:r>"                                                                               \
@@ -122,6 +123,10 @@ static char *zip_get(const void *zip, size_t len, const char *name, size_t *ret_
 	"<w:r><w:fldChar w:fldCharType=\"end\"/></w:r>"                                                                      \
 	"<w:fldSimple w:instr=\" HYPERLINK &quot;https://example.invalid/ok&quot;\"><w:r><w:t>hl1</w:t></w:r></w:fldSimple>" \
 	"<w:fldSimple w:instr=\" HYPERLINK &quot;file:///c:/x.exe&quot;\"><w:r><w:t>hl2</w:t></w:r></w:fldSimple>"           \
+	"<w:fldSimple w:instr=\"DDE a\"><w:fldSimple w:instr=\"DDEAUTO b\"><w:r><w:t>inner</w:t></w:r></w:fldSimple>"        \
+	"<w:r><w:object><o:OLEObject r:id=\"rIdX\"/></w:object></w:r></w:fldSimple>"                                         \
+	"<w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText>PAGE<!--SEKISHO-CDR-MARKER--></w:instrText></w:r>" \
+	"<w:r><w:fldChar w:fldCharType=\"end\"/></w:r>"                                                                      \
 	"<w:hyperlink r:id=\"rIdH\"><w:r><w:t>web</w:t></w:r></w:hyperlink>"                                                 \
 	"<w:hyperlink r:id=\"rIdF\"><w:r><w:t>file</w:t></w:r></w:hyperlink>"                                                \
 	"</w:p></w:body></w:document>"
@@ -171,6 +176,7 @@ static void test_docm(bool keep_links)
 	CHECK(!strstr(doc, "SEKISHO-CDR-MARKER") && !strstr(doc, "DDE"), "%s", doc);
 	CHECK(strstr(doc, "SEKISHO-KEEP-1") && strstr(doc, "KEEP-RESULT-1") && strstr(doc, "KEEP-RESULT-2"), "%s", doc);
 	CHECK(strstr(doc, "PAGE"), "a harmless field stays: %s", doc);
+	CHECK(strstr(doc, "inner") && !strstr(doc, "OLEObject"), "nested fields are cleaned inside too: %s", doc);
 	CHECK(!strstr(doc, "x.exe") && strstr(doc, "hl2"), "a file: HYPERLINK field goes, its text stays: %s", doc);
 	CHECK(!strstr(doc, "example.invalid/ok") == !keep_links, "an http HYPERLINK field follows the option: %s", doc);
 	CHECK(!strstr(doc, "rIdF"), "a reference to a dropped link goes: %s", doc);
@@ -196,6 +202,7 @@ static void test_docm(bool keep_links)
 	CHECK(has_removed(&r, "element:/word/settings.xml:w:attachedTemplate"));
 	CHECK(has_removed(&r, "field:/word/document.xml:DDEAUTO"));
 	CHECK(has_removed(&r, "field:/word/document.xml:DDE"));
+	CHECK(has_removed(&r, "element:/word/document.xml:o:OLEObject"));
 	/* the rebuild of the rebuild removes nothing more and gives the same bytes */
 	{
 		struct cdr_ooxml_result r2;
