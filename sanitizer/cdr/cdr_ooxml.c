@@ -956,6 +956,18 @@ static void walk(struct walk *w, xmlNodePtr n)
 				if (v && id_dropped(w->pt, (const char *)v))
 					xmlRemoveProp(a);
 				xmlFree(v);
+			} else if (strcmp((const char *)a->name, "href") == 0 ||
+				   strcmp((const char *)a->name, "src") == 0) {
+				/* VML holds links and pictures as URLs, not relationships */
+				xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
+				const char *t = v ? (const char *)v : "";
+
+				if (t[strcspn(t, ":/#?")] == ':' &&
+				    !ext_kept(w->p, a->name[0] == 'h' ? "hyperlink" : "image", t)) {
+					removed(w->p, "attribute:%s:%s", w->pt->name, (const char *)a->name);
+					xmlRemoveProp(a);
+				}
+				xmlFree(v);
 			}
 		}
 		if (++w->depth > w->p->o->lim.max_xml_depth) {

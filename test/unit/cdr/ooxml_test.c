@@ -127,6 +127,8 @@ static char *zip_get(const void *zip, size_t len, const char *name, size_t *ret_
 	"<w:r><w:object><o:OLEObject r:id=\"rIdX\"/></w:object></w:r></w:fldSimple>"                                         \
 	"<w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText>PAGE<!--SEKISHO-CDR-MARKER--></w:instrText></w:r>" \
 	"<w:r><w:fldChar w:fldCharType=\"end\"/></w:r>"                                                                      \
+	"<w:pict><v:shape xmlns:v=\"urn:schemas-microsoft-com:vml\" o:href=\"file:///c:/evil.exe\">"                         \
+	"<v:imagedata src=\"http://example.invalid/beacon.png\"/></v:shape></w:pict>"                                        \
 	"<w:hyperlink r:id=\"rIdH\"><w:r><w:t>web</w:t></w:r></w:hyperlink>"                                                 \
 	"<w:hyperlink r:id=\"rIdF\"><w:r><w:t>file</w:t></w:r></w:hyperlink>"                                                \
 	"</w:p></w:body></w:document>"
@@ -176,6 +178,7 @@ static void test_docm(bool keep_links)
 	CHECK(!strstr(doc, "SEKISHO-CDR-MARKER") && !strstr(doc, "DDE"), "%s", doc);
 	CHECK(strstr(doc, "SEKISHO-KEEP-1") && strstr(doc, "KEEP-RESULT-1") && strstr(doc, "KEEP-RESULT-2"), "%s", doc);
 	CHECK(strstr(doc, "PAGE"), "a harmless field stays: %s", doc);
+	CHECK(!strstr(doc, "evil.exe") && !strstr(doc, "beacon"), "VML URLs go: %s", doc);
 	CHECK(strstr(doc, "inner") && !strstr(doc, "OLEObject"), "nested fields are cleaned inside too: %s", doc);
 	CHECK(!strstr(doc, "x.exe") && strstr(doc, "hl2"), "a file: HYPERLINK field goes, its text stays: %s", doc);
 	CHECK(!strstr(doc, "example.invalid/ok") == !keep_links, "an http HYPERLINK field follows the option: %s", doc);
@@ -203,6 +206,8 @@ static void test_docm(bool keep_links)
 	CHECK(has_removed(&r, "field:/word/document.xml:DDEAUTO"));
 	CHECK(has_removed(&r, "field:/word/document.xml:DDE"));
 	CHECK(has_removed(&r, "element:/word/document.xml:o:OLEObject"));
+	CHECK(has_removed(&r, "attribute:/word/document.xml:src"));
+	CHECK(has_removed(&r, "attribute:/word/document.xml:href"));
 	/* the rebuild of the rebuild removes nothing more and gives the same bytes */
 	{
 		struct cdr_ooxml_result r2;
