@@ -45,7 +45,9 @@ def main():
     for b in ("sekisho-rulec", "sekisho-gatewayd", "sekisho-replay", "sekisho-milter", "sekisho-sanitize",
               "sekisho-quarantine", "sekisho-logexport", "sekishoctl"):
         expect[os.path.join(sbindir, b)] = X
-    for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify"):
+    # the CDR converters (issue 14) run only inside the sandbox: libexec, not sbin
+    for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
+              "sekisho-cdr-image", "sekisho-cdr-ooxml"):
         expect[os.path.join(lib, "sekisho", b)] = X
     for u in ("sekisho-netfilter.service", "sekisho-gatewayd.service", "sekisho-milter.service",
               "sekisho-logexport@.service"):

@@ -136,6 +136,11 @@ class Sink:
         class S(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
             daemon_threads = True
+            # socketserver's default listen backlog is 5: with Postfix's 20
+            # parallel deliveries a full accept queue drops the handshake's
+            # last ACK, the client believes it is connected, and waits 300 s
+            # for a greeting that never comes (seen once in CI, 2026-12-06)
+            request_queue_size = 256
 
         self.server = S(("127.0.0.1", self.port), H)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
