@@ -23,7 +23,7 @@
 
 #include "sanitizer/cdr/cdr_image.h"
 #include "sanitizer/cdr/cdr_pixels.h"
-#include "sanitizer/cdr/cdr_read.h"
+#include "common/fdio.h"
 
 /* the converter as a child: stdin from in_fd, stdout into a pipe */
 static pid_t test_spawn(const char *conv, int in_fd, unsigned long as_mib, int *ret_fd)
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	close(in_fd);
 	uint8_t *stream = NULL;
 	size_t len = 0;
-	int r = cdr_read_all(out_fd, CDR_PIXELS_HEADER_SIZE + caps.max_pixels_image * 3, &stream, &len);
+	int r = fdio_read_all(out_fd, CDR_PIXELS_HEADER_SIZE + caps.max_pixels_image * 3, &stream, &len);
 	close(out_fd);
 	if (r < 0)
 		kill(pid, SIGKILL);

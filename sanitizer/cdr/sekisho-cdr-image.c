@@ -17,7 +17,7 @@
 
 #include "sanitizer/cdr/cdr_image_decode.h"
 #include "sanitizer/cdr/cdr_pixels.h"
-#include "sanitizer/cdr/cdr_read.h"
+#include "common/fdio.h"
 
 #define IMAGE_INPUT_MAX (64u << 20)
 
@@ -30,7 +30,7 @@ int main(int argc, char **argv)
 	}
 	uint8_t *in = NULL;
 	size_t len = 0;
-	int r = cdr_read_all(STDIN_FILENO, IMAGE_INPUT_MAX, &in, &len);
+	int r = fdio_read_all(STDIN_FILENO, IMAGE_INPUT_MAX, &in, &len);
 	if (r == -EFBIG) {
 		fprintf(stderr, "refused: input-limit\n");
 		return 1;

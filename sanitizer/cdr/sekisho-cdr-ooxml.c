@@ -17,56 +17,11 @@
 
 #define MAX_INPUT (64u << 20)
 
-static int read_all(int fd, unsigned char **ret_buf, size_t *ret_len)
-{
-	size_t len = 0, cap = 65536;
-	unsigned char *buf = malloc(cap);
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			unsigned char *nb;
-
-			if (cap > MAX_INPUT) {
-				free(buf);
-				return -E2BIG;
-			}
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(buf);
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > MAX_INPUT) {
-		free(buf);
-		return -E2BIG;
-	}
-	*ret_buf = buf;
-	*ret_len = len;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct cdr_ooxml_opts o;
 	struct cdr_ooxml_result res;
-	unsigned char *in = NULL;
+	uint8_t *in = NULL;
 	void *out = NULL;
 	size_t inlen = 0, outlen = 0;
 	char why[256];
@@ -77,8 +32,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sekisho-cdr-ooxml < IN > OUT\n");
 		return 2;
 	}
-	rc = read_all(0, &in, &inlen);
-	if (rc == -E2BIG) {
+	rc = fdio_read_all(0, MAX_INPUT, &in, &inlen);
+	if (rc == -EFBIG) {
 		fprintf(stderr, "refused input-size-limit\n");
 		return 1;
 	}
