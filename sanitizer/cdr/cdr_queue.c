@@ -70,10 +70,17 @@ static bool is_sha(const char *s)
 	return true;
 }
 
+/* The milter and the worker share the queue through their group: what is
+ * made here gets 0770 (or 02770 under a setgid DIR) whatever the umask. */
 static int open_sub(int dfd, const char *name)
 {
-	if (mkdirat(dfd, name, 0770) < 0 && errno != EEXIST)
+	struct stat st;
+	if (mkdirat(dfd, name, 0770) == 0) {
+		if (fstat(dfd, &st) == 0 && fchmodat(dfd, name, 0770 | (st.st_mode & S_ISGID), 0) < 0)
+			return -errno;
+	} else if (errno != EEXIST) {
 		return -errno;
+	}
 	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	return fd < 0 ? -errno : fd;
 }
@@ -174,6 +181,7 @@ char *cdr_job_text(const struct cdr_job *job)
 	json_object_object_add(o, "rcpt", a);
 	json_object_object_add(o, "enqueued", json_object_new_int64(job->enqueued));
 	json_object_object_add(o, "attempts", json_object_new_int((int)job->attempts));
+	json_object_object_add(o, "failures", json_object_new_int((int)job->failures));
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *t = s ? strdup(s) : NULL;
 	json_object_put(o);
@@ -245,6 +253,13 @@ int cdr_job_parse(const char *buf, size_t len, size_t max_bytes, struct cdr_job 
 	    json_object_get_int64(v) < 0 || json_object_get_int64(v) > 1000000)
 		goto out;
 	ret->attempts = (unsigned)json_object_get_int64(v);
+	/* optional: absent in a job the milter just wrote */
+	if (json_object_object_get_ex(o, "failures", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+		    json_object_get_int64(v) > 1000000)
+			goto out;
+		ret->failures = (unsigned)json_object_get_int64(v);
+	}
 	r = 0;
 out:
 	json_object_put(o);
@@ -260,7 +275,10 @@ static int publish(struct cdr_queue *q, const char *id, const char *text, int di
 	int fd = openat(q->tmp, id, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0660);
 	if (fd < 0)
 		return -errno;
-	int r = fdio_write_all(fd, text, strlen(text));
+	/* the worker's group reads what the milter wrote (its UMask is 0077) */
+	int r = fchmod(fd, 0660) < 0 ? -errno : 0;
+	if (r == 0)
+		r = fdio_write_all(fd, text, strlen(text));
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
@@ -324,7 +342,7 @@ int cdr_queue_enqueue(struct cdr_queue *q, struct cdr_job *job)
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return -EIO;
 	snprintf(job->id, sizeof(job->id), "%016llx-%08x", (unsigned long long)now_ns(CLOCK_REALTIME), rnd);
-	job->attempts = 0;
+	job->attempts = job->failures = 0;
 	if (!job->enqueued)
 		job->enqueued = (int64_t)time(NULL);
 	char *text = cdr_job_text(job);
@@ -517,14 +535,13 @@ int cdr_queue_complete(struct cdr_queue *q, const struct cdr_job *job)
 
 int cdr_queue_release(struct cdr_queue *q, struct cdr_job *job, bool uncount)
 {
-	if (uncount && job->attempts > 0) {
+	if (uncount && job->attempts > 0)
 		job->attempts--;
-		char *text = cdr_job_text(job);
-		int r = text ? publish(q, job->id, text, q->cur) : -ENOMEM;
-		free(text);
-		if (r < 0)
-			return r;
-	}
+	char *text = cdr_job_text(job);
+	int r = text ? publish(q, job->id, text, q->cur) : -ENOMEM;
+	free(text);
+	if (r < 0)
+		return r;
 	if (renameat(q->cur, job->id, q->new, job->id) < 0)
 		return -errno;
 	/* it is older than what the claim list holds: scan again */

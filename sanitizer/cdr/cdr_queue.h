@@ -41,8 +41,9 @@ struct cdr_job {
 	char *queue_id; /* the MTA's queue id */
 	char *rcpt[CDR_JOB_MAX_RCPT];
 	size_t nrcpt;
-	int64_t enqueued; /* seconds since the epoch */
-	unsigned attempts;
+	int64_t enqueued;  /* seconds since the epoch */
+	unsigned attempts; /* claims: counted up at each claim, before any work */
+	unsigned failures; /* failed conversions, counted by the worker (release) */
 };
 
 struct cdr_queue_opts {
@@ -79,8 +80,9 @@ int cdr_queue_recover(struct cdr_queue *q, int64_t stale_s);
 int cdr_queue_claim(struct cdr_queue *q, struct cdr_job *ret);
 /* The result is published: delete cur/<id> (and fsync cur/). */
 int cdr_queue_complete(struct cdr_queue *q, const struct cdr_job *job);
-/* Put a claimed job back to new/ for a later claim.  uncount: this attempt
- * does not count (the worker was stopped, not the conversion's fault). */
+/* Put a claimed job back to new/ for a later claim, with its failures as
+ * the caller set them (written back, fsynced).  uncount: this claim does
+ * not count (the worker was stopped, not the conversion's fault). */
 int cdr_queue_release(struct cdr_queue *q, struct cdr_job *job, bool uncount);
 
 /* Jobs in new/ and cur/ (a directory scan).  >= 0 or -errno. */
