@@ -45,6 +45,8 @@ def main():
     for b in ("sekisho-rulec", "sekisho-gatewayd", "sekisho-replay", "sekisho-milter", "sekisho-sanitize",
               "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdrd"):
         expect[os.path.join(sbindir, b)] = X
+    # sekisho-cdr, the CDR CLI for staff and scripts, which sekisho-cdrd runs per job
+    expect[os.path.join(prefix, option(opts, "bindir"), "sekisho-cdr")] = X
     # the CDR converters (issue 14) run only inside the sandbox: libexec, not sbin
     for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
               "sekisho-cdr-image", "sekisho-cdr-ooxml"):
@@ -126,8 +128,8 @@ def main():
               "milter: no capability")
         cu = units["sekisho-cdrd.service"]
         for need in ("CapabilityBoundingSet=", "RestrictAddressFamilies=AF_UNIX", "PrivateNetwork=yes",
-                     "TasksMax=", "User=sekisho-cdr"):
-            check(re.search("^" + re.escape(need) + "$", cu, re.M) is not None, "cdrd: " + need)
+                     "User=sekisho-cdr", r"TasksMax=\d+", r"MemoryMax=\d+[KMG]?"):
+            check(re.search("^" + need + "$", cu, re.M) is not None, "cdrd: " + need)
         check("--queue /var/lib/sekisho/cdr-queue" in cu and "--cdr-queue /var/lib/sekisho/cdr-queue"
               in text(os.path.join(sysconfdir, "sekisho/sanitizer.conf")), "cdrd and the milter name the same queue")
 
