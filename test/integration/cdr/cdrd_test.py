@@ -235,6 +235,13 @@ def part_corpus(args, tmp):
     check(by_job.get(dup, [{}])[0].get("reused") is True, "corpus: the second job of the same content is reused")
     ok, out = env.verify()
     check(ok, "corpus: the chain verifies: " + out[-500:])
+    # the auditors' export knows the record's columns
+    csv_path = os.path.join(env.root, "export.csv")
+    p = subprocess.run([env.logexport, "export", "--key", env.key, "--headers", "ja", "-o", csv_path, env.audit],
+                       capture_output=True, text=True)
+    csv_text = open(csv_path, encoding="utf-8-sig").read() if os.path.exists(csv_path) else ""
+    check(p.returncode == 0 and "無害化コピー" in csv_text.splitlines()[0] and csv_text.count("file.sanitized") ==
+          len(recs), "corpus: sekisho-logexport export has the file.sanitized columns (%s)" % p.stderr[-200:])
     check(env.queue_files() == {"tmp": [], "new": [], "cur": []}, "corpus: the queue is empty")
     print("corpus: %d jobs, %d copies, %d without copy, %.1f s with 2 workers"
           % (len(env.jobs), oks, len(env.jobs) - oks, secs), flush=True)
