@@ -268,9 +268,9 @@ out:
 	return r;
 }
 
-/* Write text to tmp/<id> (fsynced), then rename it to dir/<id> and fsync
- * dir.  Nothing is left in tmp/ on failure. */
-static int publish(struct cdr_queue *q, const char *id, const char *text, int dir)
+/* Write text to tmp/<id> (fsynced), then rename it to dir/<id> and, when
+ * sync_dir, fsync dir.  Nothing is left in tmp/ on failure. */
+static int publish(struct cdr_queue *q, const char *id, const char *text, int dir, bool sync_dir)
 {
 	int fd = openat(q->tmp, id, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0660);
 	if (fd < 0)
@@ -289,7 +289,7 @@ static int publish(struct cdr_queue *q, const char *id, const char *text, int di
 		unlinkat(q->tmp, id, 0);
 		return r;
 	}
-	return fsync(dir) < 0 ? -errno : 0;
+	return sync_dir && fsync(dir) < 0 ? -errno : 0;
 }
 
 static int count_one(struct cdr_queue *q, const char *id, void *arg)
@@ -348,7 +348,7 @@ int cdr_queue_enqueue(struct cdr_queue *q, struct cdr_job *job)
 	char *text = cdr_job_text(job);
 	if (!text)
 		return -ENOMEM;
-	int r = strlen(text) > q->max_job_bytes ? -EFBIG : publish(q, job->id, text, q->new);
+	int r = strlen(text) > q->max_job_bytes ? -EFBIG : publish(q, job->id, text, q->new, true);
 	free(text);
 	return r;
 }
@@ -513,8 +513,11 @@ int cdr_queue_claim(struct cdr_queue *q, struct cdr_job *ret)
 			/* the attempt counts before any work starts: a job
 			 * that kills the worker still reaches the cap */
 			ret->attempts++;
+			/* the rewrite replaces the job in cur/ by rename; if a
+			 * power loss undoes the rename, the older count is back:
+			 * a few more claims, no lost job (one fsync fewer per job) */
 			char *text = cdr_job_text(ret);
-			r = text ? publish(q, id, text, q->cur) : -ENOMEM;
+			r = text ? publish(q, id, text, q->cur, false) : -ENOMEM;
 			free(text);
 			if (r < 0)
 				cdr_job_free(ret);
@@ -526,11 +529,13 @@ int cdr_queue_claim(struct cdr_queue *q, struct cdr_job *ret)
 	}
 }
 
+/* No fsync of cur/: if a power loss undoes the unlink, the job is done
+ * again and finds its published result (the worker reuses it). */
 int cdr_queue_complete(struct cdr_queue *q, const struct cdr_job *job)
 {
 	if (unlinkat(q->cur, job->id, 0) < 0 && errno != ENOENT)
 		return -errno;
-	return fsync(q->cur) < 0 ? -errno : 0;
+	return 0;
 }
 
 int cdr_queue_release(struct cdr_queue *q, struct cdr_job *job, bool uncount)
@@ -538,7 +543,7 @@ int cdr_queue_release(struct cdr_queue *q, struct cdr_job *job, bool uncount)
 	if (uncount && job->attempts > 0)
 		job->attempts--;
 	char *text = cdr_job_text(job);
-	int r = text ? publish(q, job->id, text, q->cur) : -ENOMEM;
+	int r = text ? publish(q, job->id, text, q->cur, false) : -ENOMEM;
 	free(text);
 	if (r < 0)
 		return r;

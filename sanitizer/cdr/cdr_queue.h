@@ -78,7 +78,8 @@ int cdr_queue_recover(struct cdr_queue *q, int64_t stale_s);
  * no job waits, -errno.  A job file that cannot be parsed is moved to
  * DIR/bad/ (kept for the operator, never retried) and skipped. */
 int cdr_queue_claim(struct cdr_queue *q, struct cdr_job *ret);
-/* The result is published: delete cur/<id> (and fsync cur/). */
+/* The result is published: delete cur/<id> (not fsynced: a job done again
+ * finds its result).  */
 int cdr_queue_complete(struct cdr_queue *q, const struct cdr_job *job);
 /* Put a claimed job back to new/ for a later claim, with its failures as
  * the caller set them (written back, fsynced).  uncount: this claim does
