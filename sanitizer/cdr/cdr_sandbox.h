@@ -49,6 +49,12 @@ struct cdr_sandbox_opts {
 	 * its own uid through an unprivileged user namespace */
 	uid_t uid;
 	gid_t gid;
+	/* when > 2: the converter's whole stderr (its line report, longer
+	 * than ret->err holds) is also copied to err_fd, at most err_max
+	 * bytes; one byte more and the run is killed as "output-cap", like
+	 * stdout.  0 (the default) keeps only the start in ret->err. */
+	int err_fd;
+	uint64_t err_max;
 };
 
 struct cdr_sandbox_result {
