@@ -97,7 +97,7 @@ static int run_soffice(const char *filter, const char *in)
 		return -errno;
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 			_exit(127);
 		char *const *v;
 		memcpy(&v, (const char *const *[]){argv}, sizeof(v)); /* execve's argv type predates const */
