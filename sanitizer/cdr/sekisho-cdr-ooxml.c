@@ -5,7 +5,13 @@
  * stderr gets one line per removed item ("removed <item>") and per kept
  * media part ("media <part>"), then "ext <docx|...>", then "ok"; on refusal
  * only "refused <reason>".  Exit 0 with a copy, 1 refused (nothing on
- * stdout), 2 usage or I/O error.  The input is capped at 64 MiB. */
+ * stdout), 2 usage or I/O error.  The input is capped at 64 MiB.
+ *
+ * Items hold names from the document (relationship ids, part names): a
+ * control character (one that could end a line and forge the next), a C1
+ * control or a byte that is not UTF-8 is written as \xNN, and an item is cut
+ * at MAX_ITEM bytes, so that every line is one that the trusted side's
+ * reader (cdr_log) accepts. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +19,33 @@
 #include <unistd.h>
 
 #include "common/fdio.h"
+#include "common/utf8.h"
 #include "sanitizer/cdr/cdr_ooxml.h"
 
 #define MAX_INPUT (64u << 20)
+#define MAX_ITEM 1000
+
+/* "KEY ITEM\n" on stderr, the item escaped and cut (see the file comment) */
+static void print_item(const char *key, const char *item)
+{
+	size_t n = strlen(item), i = 0, k, out = 0;
+	uint32_t cp;
+
+	fprintf(stderr, "%s ", key);
+	while (i < n && out < MAX_ITEM) {
+		k = utf8_decode(item + i, n - i, &cp);
+		if (k == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+			fprintf(stderr, "\\x%02X", (unsigned char)item[i]);
+			i++;
+			out += 4;
+		} else {
+			fwrite(item + i, 1, k, stderr);
+			i += k;
+			out += k;
+		}
+	}
+	fputc('\n', stderr);
+}
 
 int main(int argc, char **argv)
 {
@@ -49,11 +79,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (size_t i = 0; i < res.nremoved; i++)
-		fprintf(stderr, "removed %s\n", res.removed[i]);
+		print_item("removed", res.removed[i]);
 	if (res.nremoved_dropped)
 		fprintf(stderr, "removed-more %zu\n", res.nremoved_dropped);
 	for (size_t i = 0; i < res.nmedia; i++)
-		fprintf(stderr, "media %s\n", res.media[i]);
+		print_item("media", res.media[i]);
 	if (res.signature_removed)
 		fprintf(stderr, "signature-removed\n");
 	fprintf(stderr, "ext %s\n", res.ext);
