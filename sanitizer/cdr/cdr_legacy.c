@@ -158,25 +158,59 @@ static const struct {
 	{"application/vnd.oasis.opendocument.presentation-template", "odp", "pptx"},
 };
 
-/* the manifest names every encrypted entry with manifest:encryption-data */
-static bool manifest_encrypted(struct archive *a, int64_t size)
+/* the current entry's data, at most MAX_MANIFEST bytes (malloc'd), or NULL */
+static char *entry_data(struct archive *a, int64_t size, size_t *ret_len)
 {
-	static const char key[] = "encryption-data";
 	char *buf;
 	la_ssize_t n;
 	size_t got = 0;
-	bool found;
 
 	if (size < 0 || size > MAX_MANIFEST)
 		size = MAX_MANIFEST;
 	buf = malloc((size_t)size + 1);
 	if (!buf)
-		return false;
+		return NULL;
 	while (got < (size_t)size && (n = archive_read_data(a, buf + got, (size_t)size - got)) > 0)
 		got += (size_t)n;
-	found = memmem(buf, got, key, sizeof(key) - 1) != NULL;
+	buf[got] = '\0';
+	*ret_len = got;
+	return buf;
+}
+
+/* the manifest names every encrypted entry with manifest:encryption-data */
+static bool manifest_encrypted(struct archive *a, int64_t size)
+{
+	static const char key[] = "encryption-data";
+	size_t len = 0;
+	char *buf = entry_data(a, size, &len);
+	bool found = buf && memmem(buf, len, key, sizeof(key) - 1) != NULL;
+
 	free(buf);
 	return found;
+}
+
+/* OOXML (for the PDF path, after the rebuild): the family of the content
+ * type that ends in "main+xml" in [Content_Types].xml */
+static void ooxml_family(struct archive *a, int64_t size, struct cdr_legacy_info *info)
+{
+	size_t len = 0;
+	char *buf = entry_data(a, size, &len), *m, *q;
+
+	if (!buf)
+		return;
+	m = memmem(buf, len, "main+xml", 8);
+	if (m) {
+		*m = '\0';
+		q = strrchr(buf, '"');
+		q = q ? q : buf;
+		if (strstr(q, "wordprocessingml") || strstr(q, "ms-word"))
+			set(info, "docx", "docx");
+		else if (strstr(q, "spreadsheetml") || strstr(q, "ms-excel"))
+			set(info, "xlsx", "xlsx");
+		else if (strstr(q, "presentationml") || strstr(q, "ms-powerpoint"))
+			set(info, "pptx", "pptx");
+	}
+	free(buf);
 }
 
 static void sniff_odf(const uint8_t *in, size_t len, struct cdr_legacy_info *info)
@@ -187,16 +221,19 @@ static void sniff_odf(const uint8_t *in, size_t len, struct cdr_legacy_info *inf
 	struct archive *a;
 	struct archive_entry *ent;
 
+	bool odf = false;
+
 	/* "mimetype", stored, first: what ODF requires and LibreOffice writes */
-	if (nl != 8 || memcmp(in + 30, "mimetype", 8) != 0 || le16(in + 8) != 0 || ml > 100 ||
-	    30 + (size_t)nl + xl + ml > len)
-		return;
-	mime = (const char *)in + 30 + nl + xl;
-	for (size_t i = 0; i < sizeof(odf_types) / sizeof(odf_types[0]); i++)
-		if (strlen(odf_types[i].mime) == ml && memcmp(mime, odf_types[i].mime, ml) == 0)
-			set(info, odf_types[i].type, odf_types[i].ext);
-	if (!info->type[0])
-		return;
+	if (nl == 8 && memcmp(in + 30, "mimetype", 8) == 0 && le16(in + 8) == 0 && ml <= 100 &&
+	    30 + (size_t)nl + xl + ml <= len) {
+		mime = (const char *)in + 30 + nl + xl;
+		for (size_t i = 0; i < sizeof(odf_types) / sizeof(odf_types[0]); i++)
+			if (strlen(odf_types[i].mime) == ml && memcmp(mime, odf_types[i].mime, ml) == 0)
+				set(info, odf_types[i].type, odf_types[i].ext);
+		if (!info->type[0])
+			return;
+		odf = true;
+	}
 	a = archive_read_new();
 	if (!a)
 		return;
@@ -206,11 +243,15 @@ static void sniff_odf(const uint8_t *in, size_t len, struct cdr_legacy_info *inf
 			const char *name = archive_entry_pathname(ent);
 			if (!name)
 				continue;
-			if (strncmp(name, "Basic/", 6) == 0 || strncmp(name, "Scripts/", 8) == 0)
+			int64_t size = archive_entry_size_is_set(ent) ? archive_entry_size(ent) : -1;
+			if (odf && (strncmp(name, "Basic/", 6) == 0 || strncmp(name, "Scripts/", 8) == 0))
 				info->macros = true;
-			else if (strcmp(name, "META-INF/manifest.xml") == 0 &&
-				 manifest_encrypted(a, archive_entry_size_is_set(ent) ? archive_entry_size(ent) : -1))
+			else if (odf && strcmp(name, "META-INF/manifest.xml") == 0 && manifest_encrypted(a, size))
 				info->encrypted = true;
+			else if (!odf && strcasecmp(name, "[Content_Types].xml") == 0)
+				ooxml_family(a, size, info);
+			else if (!odf && strstr(name, "vbaProject"))
+				info->macros = true;
 		}
 	}
 	archive_read_free(a);

@@ -3,8 +3,8 @@
  * Runs inside the sandbox only (converter-only library, linked into
  * sekisho-cdr-office and its tests, never into the trusted side): it reads
  * attacker bytes.  cdr_legacy_sniff names the format (doc, xls, ppt, rtf,
- * odt, ods, odp), the LibreOffice family that decides the OOXML target
- * (docx, xlsx, pptx), and what the file carries that the conversion drops
+ * odt, ods, odp; an OOXML package too, for the PDF path), the LibreOffice
+ * family that decides the OOXML target (docx, xlsx, pptx), and what the file carries that the conversion drops
  * or cannot get past: a password (encryption), macros (VBA storages, ODF
  * Basic/Scripts).  It only looks: OLE2 directory entries by name (and the
  * first bytes of the Word and Excel streams for their password flags), the
@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 struct cdr_legacy_info {
-	char type[8]; /* "doc", "xls", "ppt", "rtf", "odt", "ods", "odp", or "" */
+	char type[8]; /* doc xls ppt rtf odt ods odp; docx xlsx pptx; "cfb" (encrypted OOXML); or "" */
 	char ext[8];  /* the OOXML target: "docx", "xlsx", "pptx", or "" */
 	bool encrypted;
 	bool macros;
