@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/utf8.h"
+#include "sanitizer/cdr/cdr_text.h"
 
 static int fail(char *why, size_t whylen, int err, const char *key)
 {
@@ -165,15 +166,6 @@ static int decode(const uint8_t *in, size_t len, uint8_t **ret, size_t *ret_len,
 	return *ret ? 0 : -EILSEQ;
 }
 
-/* a control character the copy does not keep */
-static bool removed_cp(uint32_t c)
-{
-	if (c == '\t' || c == '\n' || c == '\r')
-		return false;
-	return c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
-		c == 0xfeff;
-}
-
 /* removes control characters in place; -E2BIG for a line over the cap */
 static int clean(uint8_t *s, size_t *len, size_t *ret_removed)
 {
@@ -184,13 +176,13 @@ static int clean(uint8_t *s, size_t *len, size_t *ret_removed)
 		k = utf8_decode(s + i, *len - i, &c);
 		if (k == 0)
 			return -EILSEQ; /* iconv wrote UTF-8: never expected */
-		if (removed_cp(c)) {
+		if (cdr_text_control(c)) {
 			(*ret_removed)++;
 		} else {
 			memmove(s + o, s + i, k);
 			o += k;
 			line = c == '\n' ? 0 : line + k;
-			if (line > CDR_TEXTCONV_MAX_LINE)
+			if (line > CDR_TEXT_MAX_LINE)
 				return -E2BIG;
 		}
 		i += k;

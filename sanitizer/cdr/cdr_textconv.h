@@ -7,7 +7,8 @@
  * whole input and reads most like Japanese or ASCII text), the text is
  * decoded with glibc iconv, control characters are removed (TAB, CR and LF
  * stay; C0, DEL, C1, the bidirectional overrides and isolates, and U+FEFF
- * go), line length is capped, and the copy is encoded:
+ * go: cdr_text_control), lines are capped (CDR_TEXT_MAX_LINE), and the
+ * copy is encoded:
  *   txt: UTF-8 without a BOM;
  *   csv: CP932 when every character has a CP932 form, else UTF-8 with a BOM
  *        (what Excel needs to open a CSV as UTF-8 on a double-click).
@@ -21,7 +22,6 @@
 #include <stdint.h>
 
 #define CDR_TEXTCONV_MAX_INPUT (32u << 20) /* bytes */
-#define CDR_TEXTCONV_MAX_LINE (1u << 20)   /* bytes of one line, in UTF-8 */
 
 struct cdr_textconv_result {
 	char charset[16]; /* detected: utf-8, utf-8-bom, utf-16le(-bom), utf-16be(-bom), cp932, euc-jp, iso-2022-jp */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sanitizer/cdr/cdr_text.h"
 #include "sanitizer/cdr/cdr_textconv.h"
 #include "test/check.h"
 
@@ -93,15 +94,15 @@ static void test_refusals(void)
 	CHECK_STR(why, "unknown-charset");
 	CHECK(out == NULL && outlen == 0);
 	/* a line of exactly the cap passes, one byte more does not */
-	big = malloc(CDR_TEXTCONV_MAX_LINE + 2);
+	big = malloc(CDR_TEXT_MAX_LINE + 2);
 	REQUIRE(big);
-	memset(big, 'x', CDR_TEXTCONV_MAX_LINE);
-	big[CDR_TEXTCONV_MAX_LINE] = '\n';
-	CHECK(cdr_textconv_convert(big, CDR_TEXTCONV_MAX_LINE + 1, 0, &out, &outlen, &res, why, sizeof(why)) == 0);
+	memset(big, 'x', CDR_TEXT_MAX_LINE);
+	big[CDR_TEXT_MAX_LINE] = '\n';
+	CHECK(cdr_textconv_convert(big, CDR_TEXT_MAX_LINE + 1, 0, &out, &outlen, &res, why, sizeof(why)) == 0);
 	free(out);
 	out = NULL;
-	big[CDR_TEXTCONV_MAX_LINE] = 'x';
-	CHECK(cdr_textconv_convert(big, CDR_TEXTCONV_MAX_LINE + 1, 0, &out, &outlen, &res, why, sizeof(why)) == -E2BIG);
+	big[CDR_TEXT_MAX_LINE] = 'x';
+	CHECK(cdr_textconv_convert(big, CDR_TEXT_MAX_LINE + 1, 0, &out, &outlen, &res, why, sizeof(why)) == -E2BIG);
 	CHECK_STR(why, "line-length-limit");
 	CHECK(out == NULL);
 	free(big);
