@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "common/fdio.h"
+#include "sanitizer/cdr/cdr_filter.h"
 #include "sanitizer/cdr/cdr_legacy.h"
 
 #define MAX_INPUT (64u << 20)
@@ -124,13 +125,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sekisho-cdr-office ooxml|pdf < IN > OUT\n");
 		return 2;
 	}
-	rc = fdio_read_all(0, MAX_INPUT, &in, &inlen);
-	if (rc == -EFBIG)
-		return refuse("input-size-limit");
-	if (rc) {
-		fprintf(stderr, "sekisho-cdr-office: read: %s\n", strerror(-rc));
-		return 2;
-	}
+	rc = cdr_filter_read_input("sekisho-cdr-office", MAX_INPUT, &in, &inlen);
+	if (rc)
+		return rc;
 	cdr_legacy_sniff(in, inlen, &info);
 	if (info.type[0])
 		fprintf(stderr, "type %s\n", info.type);
@@ -182,12 +179,7 @@ int main(int argc, char **argv)
 		return refuse("conversion-failed");
 	}
 	fprintf(stderr, "ext %s\n", ext);
-	rc = fdio_write_all(1, out, outlen);
+	rc = cdr_filter_write_product("sekisho-cdr-office", out, outlen);
 	free(out);
-	if (rc) {
-		fprintf(stderr, "sekisho-cdr-office: write: %s\n", strerror(-rc));
-		return 2;
-	}
-	fprintf(stderr, "ok\n");
-	return 0;
+	return rc;
 }

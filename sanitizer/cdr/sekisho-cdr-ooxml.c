@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/fdio.h"
 #include "common/utf8.h"
+#include "sanitizer/cdr/cdr_filter.h"
 #include "sanitizer/cdr/cdr_ooxml.h"
 
 #define MAX_INPUT (64u << 20)
@@ -62,15 +62,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sekisho-cdr-ooxml < IN > OUT\n");
 		return 2;
 	}
-	rc = fdio_read_all(0, MAX_INPUT, &in, &inlen);
-	if (rc == -EFBIG) {
-		fprintf(stderr, "refused input-size-limit\n");
-		return 1;
-	}
-	if (rc) {
-		fprintf(stderr, "sekisho-cdr-ooxml: read: %s\n", strerror(-rc));
-		return 2;
-	}
+	rc = cdr_filter_read_input("sekisho-cdr-ooxml", MAX_INPUT, &in, &inlen);
+	if (rc)
+		return rc;
 	cdr_ooxml_opts_default(&o);
 	rc = cdr_ooxml_rebuild(in, inlen, &o, &out, &outlen, &res, why, sizeof(why));
 	free(in);
@@ -87,13 +81,8 @@ int main(int argc, char **argv)
 	if (res.signature_removed)
 		fprintf(stderr, "signature-removed\n");
 	fprintf(stderr, "ext %s\n", res.ext);
-	rc = fdio_write_all(1, out, outlen);
+	rc = cdr_filter_write_product("sekisho-cdr-ooxml", out, outlen);
 	free(out);
 	cdr_ooxml_result_free(&res);
-	if (rc) {
-		fprintf(stderr, "sekisho-cdr-ooxml: write: %s\n", strerror(-rc));
-		return 2;
-	}
-	fprintf(stderr, "ok\n");
-	return 0;
+	return rc;
 }

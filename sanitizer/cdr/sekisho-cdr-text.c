@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/fdio.h"
+#include "sanitizer/cdr/cdr_filter.h"
 #include "sanitizer/cdr/cdr_textconv.h"
 
 int main(int argc, char **argv)
@@ -26,15 +26,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sekisho-cdr-text txt|csv < IN > OUT\n");
 		return 2;
 	}
-	rc = fdio_read_all(0, CDR_TEXTCONV_MAX_INPUT, &in, &inlen);
-	if (rc == -EFBIG) {
-		fprintf(stderr, "refused input-size-limit\n");
-		return 1;
-	}
-	if (rc) {
-		fprintf(stderr, "sekisho-cdr-text: read: %s\n", strerror(-rc));
-		return 2;
-	}
+	rc = cdr_filter_read_input("sekisho-cdr-text", CDR_TEXTCONV_MAX_INPUT, &in, &inlen);
+	if (rc)
+		return rc;
 	rc = cdr_textconv_convert(in, inlen, strcmp(argv[1], "csv") == 0, &out, &outlen, &res, why, sizeof(why));
 	free(in);
 	if (rc) {
@@ -45,12 +39,7 @@ int main(int argc, char **argv)
 	if (res.removed)
 		fprintf(stderr, "removed control-characters:%zu\n", res.removed);
 	fprintf(stderr, "out-charset %s\n", res.out_charset);
-	rc = fdio_write_all(1, out, outlen);
+	rc = cdr_filter_write_product("sekisho-cdr-text", out, outlen);
 	free(out);
-	if (rc) {
-		fprintf(stderr, "sekisho-cdr-text: write: %s\n", strerror(-rc));
-		return 2;
-	}
-	fprintf(stderr, "ok\n");
-	return 0;
+	return rc;
 }
