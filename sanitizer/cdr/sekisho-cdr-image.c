@@ -20,6 +20,7 @@
 #include "sanitizer/cdr/cdr_image_meta.h"
 #include "sanitizer/cdr/cdr_pixels.h"
 #include "common/fdio.h"
+#include "sanitizer/cdr/cdr_lockdown.h"
 
 #define IMAGE_INPUT_MAX (64u << 20)
 
@@ -28,6 +29,11 @@ int main(int argc, char **argv)
 	(void)argv;
 	if (argc != 1) {
 		fprintf(stderr, "usage: sekisho-cdr-image < IMAGE > PIXELS\n");
+		return 2;
+	}
+	int locked = cdr_lockdown();
+	if (locked < 0) {
+		fprintf(stderr, "sekisho-cdr-image: seccomp: %s\n", strerror(-locked));
 		return 2;
 	}
 	uint8_t *in = NULL;
