@@ -4,7 +4,8 @@
  *
  * Reads one JPEG, PNG, GIF, BMP, TIFF or WebP file (at most 64 MiB) from
  * stdin and writes its first image as a pixel stream (cdr_pixels.h) to
- * stdout.  It is meant to run inside the CDR sandbox (cdr_sandbox) with no
+ * stdout, and names on stderr the metadata it did not carry over, one
+ * "removed metadata:NAME" line each (exif, gps, xmp, ...).  It is meant to run inside the CDR sandbox (cdr_sandbox) with no
  * network, capped memory and time; it trusts nothing it reads and the
  * trusted side trusts nothing it writes.  Exit 0 on success; 1 with
  * "refused: KEY" on stderr when the file is refused (the key is the reason
@@ -16,8 +17,10 @@
 #include <unistd.h>
 
 #include "sanitizer/cdr/cdr_image_decode.h"
+#include "sanitizer/cdr/cdr_image_meta.h"
 #include "sanitizer/cdr/cdr_pixels.h"
 #include "common/fdio.h"
+#include "sanitizer/cdr/cdr_lockdown.h"
 
 #define IMAGE_INPUT_MAX (64u << 20)
 
@@ -26,6 +29,11 @@ int main(int argc, char **argv)
 	(void)argv;
 	if (argc != 1) {
 		fprintf(stderr, "usage: sekisho-cdr-image < IMAGE > PIXELS\n");
+		return 2;
+	}
+	int locked = cdr_lockdown();
+	if (locked < 0) {
+		fprintf(stderr, "sekisho-cdr-image: seccomp: %s\n", strerror(-locked));
 		return 2;
 	}
 	uint8_t *in = NULL;
@@ -39,6 +47,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sekisho-cdr-image: reading stdin: %s\n", strerror(-r));
 		return 2;
 	}
+	/* named only after a successful decode: a refusal stays the first line */
+	unsigned orient = 1, meta = cdr_image_meta_scan(in, len, &orient);
 	struct cdr_pixels_caps caps;
 	cdr_pixels_caps_default(&caps);
 	struct cdr_image_decoded dec;
@@ -49,7 +59,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "refused: %s\n", why[0] ? why : "decode-error");
 		return 1;
 	}
-	struct cdr_pixels_image img = {dec.width, dec.height, dec.channels, dec.pixels};
+	for (unsigned bit = 1; bit <= CDR_META_OTHER; bit <<= 1)
+		if (meta & bit)
+			fprintf(stderr, "removed metadata:%s\n", cdr_image_meta_name(bit));
+	/* the copy has no orientation tag: turn the pixels as a viewer would */
+	uint8_t *turned = NULL;
+	uint32_t w = dec.width, h = dec.height;
+	if (cdr_image_meta_orient(dec.pixels, dec.width, dec.height, dec.channels, orient, &turned, &w, &h) < 0) {
+		fprintf(stderr, "refused: out-of-memory\n");
+		free(dec.pixels);
+		return 1;
+	}
+	if (turned) {
+		free(dec.pixels);
+		dec.pixels = turned;
+		fprintf(stderr, "orientation %u applied\n", orient);
+	}
+	struct cdr_pixels_image img = {w, h, dec.channels, dec.pixels};
 	r = cdr_pixels_write(stdout, &img);
 	free(dec.pixels);
 	if (r < 0 || fflush(stdout) != 0) {

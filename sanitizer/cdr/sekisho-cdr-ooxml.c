@@ -20,6 +20,7 @@
 
 #include "common/utf8.h"
 #include "sanitizer/cdr/cdr_filter.h"
+#include "sanitizer/cdr/cdr_lockdown.h"
 #include "sanitizer/cdr/cdr_ooxml.h"
 
 #define MAX_INPUT (64u << 20)
@@ -60,6 +61,11 @@ int main(int argc, char **argv)
 	(void)argv;
 	if (argc != 1) {
 		fprintf(stderr, "usage: sekisho-cdr-ooxml < IN > OUT\n");
+		return 2;
+	}
+	int locked = cdr_lockdown();
+	if (locked < 0) {
+		fprintf(stderr, "sekisho-cdr-ooxml: seccomp: %s\n", strerror(-locked));
 		return 2;
 	}
 	rc = cdr_filter_read_input("sekisho-cdr-ooxml", MAX_INPUT, &in, &inlen);
