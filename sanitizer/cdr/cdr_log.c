@@ -14,8 +14,7 @@
 
 #define MAX_KEY 32
 
-static int bad(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *why, size_t whylen, const char *fmt, ...)
+int cdr_log_bad(char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -59,49 +58,50 @@ int cdr_log_parse(const void *buf, size_t len, cdr_log_line_fn *fn, void *arg, s
 	if (whylen)
 		why[0] = '\0';
 	if (len > CDR_LOG_MAX_BYTES)
-		return bad(why, whylen, "report larger than %u bytes", CDR_LOG_MAX_BYTES);
+		return cdr_log_bad(why, whylen, "report larger than %u bytes", CDR_LOG_MAX_BYTES);
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n, klen;
 		char *sp;
 
 		if (done)
-			return bad(why, whylen, "line %zu: text after the end line", ret_end->lines + 1);
+			return cdr_log_bad(why, whylen, "line %zu: text after the end line", ret_end->lines + 1);
 		if (!nl)
-			return bad(why, whylen, "line %zu: no newline", ret_end->lines + 1);
+			return cdr_log_bad(why, whylen, "line %zu: no newline", ret_end->lines + 1);
 		n = (size_t)(nl - p);
 		if (n + 1 > sizeof(line))
-			return bad(why, whylen, "line %zu: longer than %d bytes", ret_end->lines + 1, CDR_LOG_MAX_LINE);
+			return cdr_log_bad(why, whylen, "line %zu: longer than %d bytes", ret_end->lines + 1,
+					   CDR_LOG_MAX_LINE);
 		if (++ret_end->lines > CDR_LOG_MAX_LINES)
-			return bad(why, whylen, "more than %d lines", CDR_LOG_MAX_LINES);
+			return cdr_log_bad(why, whylen, "more than %d lines", CDR_LOG_MAX_LINES);
 		memcpy(line, p, n);
 		line[n] = '\0';
 		p = nl + 1;
 		sp = memchr(line, ' ', n);
 		klen = sp ? (size_t)(sp - line) : n;
 		if (klen == 0 || klen > MAX_KEY)
-			return bad(why, whylen, "line %zu: bad key", ret_end->lines);
+			return cdr_log_bad(why, whylen, "line %zu: bad key", ret_end->lines);
 		for (size_t i = 0; i < klen; i++)
 			if (!key_char((unsigned char)line[i]))
-				return bad(why, whylen, "line %zu: bad key", ret_end->lines);
+				return cdr_log_bad(why, whylen, "line %zu: bad key", ret_end->lines);
 		if (sp) {
 			*sp = '\0';
 			if (sp + 1 == line + n || !value_ok(sp + 1, (size_t)(line + n - sp - 1)))
-				return bad(why, whylen, "line %zu: bad value for %s", ret_end->lines, line);
+				return cdr_log_bad(why, whylen, "line %zu: bad value for %s", ret_end->lines, line);
 		}
 		if (strcmp(line, "ok") == 0) {
 			if (sp)
-				return bad(why, whylen, "line %zu: ok with a value", ret_end->lines);
+				return cdr_log_bad(why, whylen, "line %zu: ok with a value", ret_end->lines);
 			ret_end->ok = true;
 			done = true;
 		} else if (strcmp(line, "refused") == 0) {
 			const char *v = sp ? sp + 1 : "";
 			size_t vlen = strlen(v);
 			if (vlen == 0 || vlen > MAX_KEY)
-				return bad(why, whylen, "line %zu: bad refusal reason", ret_end->lines);
+				return cdr_log_bad(why, whylen, "line %zu: bad refusal reason", ret_end->lines);
 			for (size_t i = 0; i < vlen; i++)
 				if (!key_char((unsigned char)v[i]))
-					return bad(why, whylen, "line %zu: bad refusal reason", ret_end->lines);
+					return cdr_log_bad(why, whylen, "line %zu: bad refusal reason", ret_end->lines);
 			memcpy(ret_end->refused, v, vlen + 1);
 			done = true;
 		} else if ((r = fn(arg, line, sp ? sp + 1 : "", why, whylen)) < 0) {
@@ -109,6 +109,6 @@ int cdr_log_parse(const void *buf, size_t len, cdr_log_line_fn *fn, void *arg, s
 		}
 	}
 	if (!done)
-		return bad(why, whylen, "no end line (ok or refused)");
+		return cdr_log_bad(why, whylen, "no end line (ok or refused)");
 	return 0;
 }

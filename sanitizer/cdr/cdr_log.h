@@ -32,5 +32,9 @@ struct cdr_log_end {
  * bare key); return 0 to go on, or a negative value to stop (returned) */
 typedef int cdr_log_line_fn(void *arg, const char *key, const char *value, char *why, size_t whylen);
 
+/* formats why (when whylen > 0) and returns -EBADMSG: the refusal of
+ * this reader, and of the checks of converter output built on it */
+int cdr_log_bad(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 int cdr_log_parse(const void *buf, size_t len, cdr_log_line_fn *fn, void *arg, struct cdr_log_end *ret_end, char *why,
 		  size_t whylen);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sanitizer/cdr/cdr_filter.h"
+#include "sanitizer/cdr/cdr_lockdown.h"
 #include "sanitizer/cdr/cdr_textconv.h"
 
 int main(int argc, char **argv)
@@ -24,6 +25,12 @@ int main(int argc, char **argv)
 
 	if (argc != 2 || (strcmp(argv[1], "txt") != 0 && strcmp(argv[1], "csv") != 0)) {
 		fprintf(stderr, "usage: sekisho-cdr-text txt|csv < IN > OUT\n");
+		return 2;
+	}
+	/* single process: no exec, no fork from here on (cdr_lockdown.h) */
+	rc = cdr_lockdown();
+	if (rc < 0) {
+		fprintf(stderr, "sekisho-cdr-text: seccomp: %s\n", strerror(-rc));
 		return 2;
 	}
 	rc = cdr_filter_read_input("sekisho-cdr-text", CDR_TEXTCONV_MAX_INPUT, &in, &inlen);

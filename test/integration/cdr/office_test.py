@@ -1,0 +1,352 @@
+#!/usr/bin/python3
+"""cdr-office: office documents and text through the sekisho-cdr CLI, judged
+by independent readers (issue 14).
+
+  office_test.py SEKISHO_CDR [--topdf]
+
+(sekisho-cdr finds the converters beside itself in the build tree.)
+
+Legacy files (doc, xls, ppt, RTF, ODF) go through LibreOffice and the OOXML
+rebuild, OOXML files through the rebuild, text and CSV through the text
+converter, each in the sandbox.  The judges are Python's zipfile and
+xml.etree (no removed part type, no macro content type, no external
+relationship but http(s)/mailto hyperlinks, every internal target present,
+the family kept: a spreadsheet stays a spreadsheet), LibreOffice opening
+every legacy copy (one soffice run, no network) with pdftotext finding the
+text, and Python's codecs for text: the copy decodes in the encoding the CSV
+rule allows and equals Python's own decoding of the input, minus the control
+characters.  Encrypted files must be refused "encrypted".
+
+With --topdf: CDR_MODE_TO_PDF for a doc and a docx (LibreOffice -> PDF ->
+the PDF path), judged by qpdf and pdftotext; skipped (77) while the PDF path
+is the placeholder (reason "not-built").
+
+Legacy conversions take 2-4 s each (two sandboxed runs, one of them
+LibreOffice): the list below is chosen to cover each format and each kind
+of content once, not the whole corpus (cdr-ooxml-oracle covers the OOXML
+files)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+import zipfile
+
+CORPUS = "/work/shared/corpus/files"
+MARKER = b"SEKISHO-CDR-MARKER"
+
+# file, expected output extension, text that must survive, removed items
+# that must be reported (prefixes)
+LEGACY = [
+    ("office/testWORD.doc", "docx", "Sample Word Document", []),
+    ("office/SimpleMacro.doc", "docx", "macro word processing document", ["macros", "part:/word/vbaProject.bin"]),
+    ("office/testWORD_embedded_rtf.doc", "docx", "The main doc", ["part:/word/embeddings/"]),
+    ("office/testEXCEL.xls", "xlsx", "B6*B6", []),
+    ("office/testEXCEL_macro.xls", "xlsx", "a macro is about to be created", ["macros"]),
+    ("office/testExcel_embeddedPDF.xls", "xlsx", None, []),
+    ("office/testPPT.ppt", "pptx", "Click to edit the title", []),
+    ("rtf/testRTF.rtf", "docx", "indexation Word", []),
+    ("rtf/testRTFJapanese.rtf", "docx", "ゾルゲと尾崎", []),
+    ("rtf/testRTFEmbeddedLink.rtf", "docx", None, []),
+    ("odf/testFooter.odt", "docx", "Here is some text on page 2", []),
+    ("odf/testODTMacro.odt", "docx", "Click the smiley", ["macros"]),
+    ("odf/testODSMacro.ods", "xlsx", None, ["macros"]),
+    ("odf/testODFwithOOo3.odt", "docx", "Apache Tika Test Document", []),
+]
+NOT_RENDERED = {"B6*B6", "Click to edit the title"}
+ENCRYPTED = [
+    "office/testEXCEL_protected_passtika.xls",
+    "office/testPPT_protected_passtika.ppt",
+    "office/testWORD_protected_passtika.docx",
+    "office/bug53475-password-is-pass.docx",
+    "odf/testODTEncrypted.odt",
+]
+# LibreOffice itself cannot load it (also outside the sandbox): no copy
+FAILED = [("rtf/testBinControlWord.rtf", "conversion-failed")]
+OOXML = [
+    ("office/testWORD_macros.docm", "docx", ["part:/word/vbaProject.bin"]),
+    ("office/gen-dde-field.docx", "docx", ["field:"]),
+    ("office/testEXCEL_macro.xlsm", "xlsx", ["part:/xl/vbaProject.bin"]),
+    ("office/testPPT_signed.pptx", "pptx", ["signature"]),
+    ("office/gen-ja-report.docx", "docx", []),
+]
+
+REMOVED_PARTS = re.compile(r"(vbaProject|vbaData|activeX|embeddings/|oleObject|customUI|externalLink|connections\.xml|"
+                           r"queryTable|_xmlsignatures|printerSettings)", re.I)
+EXT_FAMILY = {"docx": "wordprocessingml", "xlsx": "spreadsheetml", "pptx": "presentationml"}
+REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+
+failures = []
+
+
+def fail(what, msg):
+    failures.append(f"{what}: {msg}")
+    print(f"FAIL {what}: {msg}", file=sys.stderr)
+
+
+def run(cli, src, name, work, modes=()):
+    """sekisho-cdr on a copy of src named name; (exit, copy bytes or None, report)"""
+    inp = os.path.join(work, name)
+    shutil.copyfile(src, inp)
+    out = os.path.join(work, name + ".out")
+    rep = os.path.join(work, name + ".json")
+    args = [cli, "--report", rep]
+    for m in modes:
+        args += ["--mode", m]
+    args += [inp, "-o", out]
+    p = subprocess.run(args, capture_output=True, timeout=600)
+    report = {}
+    if os.path.exists(rep):
+        with open(rep, encoding="utf-8") as f:
+            report = json.load(f)
+    data = None
+    if os.path.exists(out):
+        with open(out, "rb") as f:
+            data = f.read()
+    if p.returncode != 0 and not report:
+        print(p.stderr.decode(errors="replace"), file=sys.stderr)
+    return p.returncode, data, report
+
+
+def judge_ooxml(what, data, ext):
+    """the copy, judged by zipfile and xml.etree only"""
+    path = what
+    try:
+        z = zipfile.ZipFile(__import__("io").BytesIO(data))
+    except zipfile.BadZipFile as e:
+        fail(path, f"not a zip: {e}")
+        return ""
+    if z.testzip() is not None:
+        fail(path, "a member's CRC is wrong")
+    names = z.namelist()
+    for n in names:
+        if REMOVED_PARTS.search(n):
+            fail(path, f"removed part type kept: {n}")
+        if MARKER in z.read(n):
+            fail(path, f"marker in {n}")
+    ct = ET.fromstring(z.read("[Content_Types].xml"))
+    types = [e.get("ContentType", "") for e in ct]
+    if any("macroEnabled" in t or "vbaProject" in t for t in types):
+        fail(path, "macro content type")
+    mains = [t for t in types if t.endswith("main+xml")]
+    if len(mains) != 1 or EXT_FAMILY[ext] not in mains[0]:
+        fail(path, f"main content type {mains} is not {ext}")
+    for n in names:
+        if not n.endswith(".rels"):
+            continue
+        base = os.path.dirname(os.path.dirname(n))
+        for r in ET.fromstring(z.read(n)).iter(REL_NS + "Relationship"):
+            target = r.get("Target", "")
+            if r.get("TargetMode") == "External":
+                if not (r.get("Type", "").endswith("/hyperlink") and
+                        re.match(r"(https?|mailto):", target, re.I)):
+                    fail(path, f"external relationship {r.get('Type')} {target}")
+                continue
+            if target.startswith("#"):
+                continue
+            full = os.path.normpath(target.lstrip("/") if target.startswith("/") else os.path.join(base, target))
+            if full not in names:
+                fail(path, f"relationship to a missing part {full} in {n}")
+    text = []
+    for n in names:
+        if n.endswith(".xml"):
+            try:
+                root = ET.fromstring(z.read(n))
+            except ET.ParseError as e:
+                fail(path, f"{n} is not XML: {e}")
+                continue
+            text.extend(t for t in root.itertext())
+    return " ".join(text)
+
+
+def removed_has(report, prefix):
+    return any(item.startswith(prefix) for item in report.get("removed", []))
+
+
+def test_legacy(cli, work, opened):
+    for rel, ext, keep, removed in LEGACY:
+        code, data, report = run(cli, os.path.join(CORPUS, rel), os.path.basename(rel), work)
+        if code != 0 or data is None or report.get("result") != "ok":
+            fail(rel, f"no copy: exit {code}, {report.get('result')} {report.get('detail')}")
+            continue
+        if report.get("mode") != "libreoffice+rebuild" or report.get("out_ext") != ext:
+            fail(rel, f"mode {report.get('mode')} ext {report.get('out_ext')}, want libreoffice+rebuild {ext}")
+        text = judge_ooxml(rel, data, ext)
+        if keep and keep not in text:
+            fail(rel, f"'{keep}' lost")
+        for prefix in removed:
+            if not removed_has(report, prefix):
+                fail(rel, f"removed item {prefix}... not reported: {report.get('removed')}")
+        copy = os.path.join(opened, os.path.basename(rel) + "." + ext)
+        with open(copy, "wb") as f:
+            f.write(data)
+        print(f"ok {rel} -> {ext}, {len(report.get('removed', []))} removed", file=sys.stderr)
+
+
+def test_refused(cli, work):
+    for rel in ENCRYPTED:
+        code, data, report = run(cli, os.path.join(CORPUS, rel), os.path.basename(rel), work)
+        if code == 0 or report.get("result") != "encrypted" or data:
+            fail(rel, f"want refused encrypted, got exit {code} {report.get('result')}")
+    for rel, key in FAILED:
+        code, data, report = run(cli, os.path.join(CORPUS, rel), os.path.basename(rel), work)
+        if code == 0 or report.get("result") != key or data:
+            fail(rel, f"want refused {key}, got exit {code} {report.get('result')}")
+
+
+def test_ooxml(cli, work):
+    for rel, ext, removed in OOXML:
+        code, data, report = run(cli, os.path.join(CORPUS, rel), os.path.basename(rel), work)
+        if code != 0 or data is None:
+            fail(rel, f"no copy: exit {code}, {report.get('result')} {report.get('detail')}")
+            continue
+        if report.get("mode") != "rebuild" or report.get("out_ext") != ext:
+            fail(rel, f"mode {report.get('mode')} ext {report.get('out_ext')}")
+        text = judge_ooxml(rel, data, ext)
+        if b"SEKISHO-KEEP" in open(os.path.join(CORPUS, rel), "rb").read() and "SEKISHO-KEEP" not in text:
+            fail(rel, "SEKISHO-KEEP lost")
+        for prefix in removed:
+            if not removed_has(report, prefix):
+                fail(rel, f"removed item {prefix}... not reported: {report.get('removed')}")
+
+
+def libreoffice_opens(opened, work):
+    """every legacy copy through LibreOffice (no network) to PDF and text"""
+    files = sorted(os.listdir(opened))
+    if not files:
+        return
+    profile = os.path.join(work, "lo-profile")
+    out = os.path.join(work, "lo-pdf")
+    env = dict(os.environ, HOME=work)
+    p = subprocess.run(["unshare", "-rn", "soffice", "--headless", "--norestore",
+                        f"-env:UserInstallation=file://{profile}", "--convert-to", "pdf", "--outdir", out] +
+                       [os.path.join(opened, f) for f in files], capture_output=True, env=env, timeout=600)
+    for f in files:
+        pdf = os.path.join(out, os.path.splitext(f)[0] + ".pdf")
+        if not os.path.exists(pdf):
+            fail(f, f"LibreOffice did not open the copy: {p.stderr.decode(errors='replace')[-300:]}")
+            continue
+        src = f[:f.rindex(".")]
+        keep = next((k for r, e, k, _ in LEGACY if os.path.basename(r) == src), None)
+        # a formula and a master slide's placeholder are in the XML, not on a page
+        if keep and keep not in NOT_RENDERED:
+            t = subprocess.run(["pdftotext", pdf, "-"], capture_output=True).stdout.decode("utf-8", "replace")
+            if keep not in " ".join(t.split()):
+                fail(f, f"'{keep}' not in LibreOffice's rendering of the copy")
+
+
+# text: (name, bytes, encoding Python reads the input with)
+def text_cases():
+    cases = []
+    for f in sorted(os.listdir(os.path.join(CORPUS, "text"))):
+        with open(os.path.join(CORPUS, "text", f), "rb") as fh:
+            data = fh.read()
+        enc = "cp932" if "cp932" in f else ("utf-16" if "bom" in f and "nobom" not in f else "utf-16-le")
+        cases.append((f, data, enc))
+    ja = "住民票の写し、ひらがなとカタカナ。SEKISHO-KEEP-text\r\n第二行\r\n"
+    cases += [
+        ("gen-euc.txt", ja.encode("euc_jp"), "euc_jp"),
+        ("gen-jis.txt", ja.encode("iso2022_jp"), "iso2022_jp"),
+        ("gen-utf16be.txt", ja.encode("utf-16-be"), "utf-16-be"),
+        ("gen-utf8.csv", ("番号,氏名\r\n1," + ja).encode("utf-8"), "utf-8"),
+        ("gen-outside.csv", "番号,氏名\r\n1,𠮷田\r\n2,한국어\r\n".encode("utf-8"), "utf-8"),
+        ("gen-controls.txt", "ok\x07bell\x1b[31m\u202eevil\u2066\u00a0\x85end\r\n".encode("utf-8"), "utf-8"),
+    ]
+    return cases
+
+
+CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def test_text(cli, work):
+    for name, data, enc in text_cases():
+        src = os.path.join(work, "src-" + name)
+        with open(src, "wb") as f:
+            f.write(data)
+        code, out, report = run(cli, src, name, work)
+        if code != 0 or out is None or report.get("mode") != "transcode":
+            fail(name, f"no copy: exit {code}, {report.get('result')} {report.get('detail')}")
+            continue
+        want = CONTROLS.sub("", data.decode(enc))
+        csv = name.endswith(".csv")
+        if out.startswith(b"\xef\xbb\xbf"):
+            if not csv:
+                fail(name, "a txt copy with a BOM")
+            got = out[3:].decode("utf-8")
+            try:
+                want.encode("cp932")
+                fail(name, "UTF-8 with a BOM although every character fits CP932")
+            except UnicodeEncodeError:
+                pass
+        elif csv:
+            got = out.decode("cp932")
+        else:
+            got = out.decode("utf-8")
+        if got != want:
+            fail(name, f"text differs: {got[:80]!r} != {want[:80]!r}")
+        if CONTROLS.search(got):
+            fail(name, "a control character in the copy")
+        if report.get("out_ext") != ("csv" if csv else "txt"):
+            fail(name, f"out_ext {report.get('out_ext')}")
+        print(f"ok {name}: {report.get('detail')}", file=sys.stderr)
+    # binary is no text
+    src = os.path.join(work, "src-binary.txt")
+    with open(src, "wb") as f:
+        f.write(bytes(range(128, 256)) * 4 + b"\x80")
+    code, out, report = run(cli, src, "binary.txt", work)
+    if code == 0 or report.get("result") != "unknown-charset":
+        fail("binary.txt", f"want unknown-charset, got exit {code} {report.get('result')}")
+
+
+def test_topdf(cli, work):
+    for rel, keep in [("office/testWORD.doc", "Sample Word Document"), ("office/gen-ja-report.docx", None)]:
+        code, data, report = run(cli, os.path.join(CORPUS, rel), os.path.basename(rel), work,
+                                   ("ooxml=pdf", "legacy=pdf"))
+        if report.get("result") == "not-built":
+            print("skip: the PDF path is not built yet", file=sys.stderr)
+            sys.exit(77)
+        if code != 0 or not data or not data.startswith(b"%PDF-"):
+            fail(rel, f"no PDF: exit {code}, {report.get('result')} {report.get('detail')}")
+            continue
+        pdf = os.path.join(work, os.path.basename(rel) + ".pdf")
+        with open(pdf, "wb") as f:
+            f.write(data)
+        if subprocess.run(["qpdf", "--check", pdf], capture_output=True).returncode != 0:
+            fail(rel, "qpdf --check")
+        if keep:
+            t = subprocess.run(["pdftotext", pdf, "-"], capture_output=True).stdout.decode("utf-8", "replace")
+            if keep not in t:
+                fail(rel, f"'{keep}' not in the PDF's text (the PDF path may render to pixels: then check OCR)")
+
+
+def main():
+    cli = os.path.abspath(sys.argv[1])
+    topdf = "--topdf" in sys.argv[2:]
+    if not os.path.isdir(CORPUS):
+        print(f"skip: {CORPUS} missing", file=sys.stderr)
+        return 77
+    if not os.path.exists("/usr/bin/bwrap") or not shutil.which("soffice"):
+        print("skip: bubblewrap or LibreOffice missing", file=sys.stderr)
+        return 77
+    with tempfile.TemporaryDirectory(prefix="cdr-office-") as work:
+        os.chmod(work, 0o755)
+        if topdf:
+            test_topdf(cli, work)
+        else:
+            opened = os.path.join(work, "opened")
+            os.mkdir(opened)
+            test_text(cli, work)
+            test_refused(cli, work)
+            test_ooxml(cli, work)
+            test_legacy(cli, work, opened)
+            libreoffice_opens(opened, work)
+    print(f"{len(failures)} failures", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
