@@ -181,7 +181,10 @@ static int libreoffice(const struct cdr_ctx *ctx, int in_fd, const char *target,
 	if (lim.timeout_ms < LO_TIMEOUT_MS)
 		lim.timeout_ms = LO_TIMEOUT_MS;
 	r = cdr_conv_run(&c, argv, in_fd, &lim, lo_line, &l, ret_run, rep);
-	if (l.type[0] && (!rep->in_type[0] || strcmp(rep->in_type, "ooxml") == 0))
+	/* what the input really is (cdr_kind_of went by the name for OLE2
+	 * files): the converter's word, from an allow-list; "cfb" (an
+	 * encrypted OOXML package) says less than the name does */
+	if (l.type[0] && strcmp(l.type, "cfb") != 0)
 		snprintf(rep->in_type, sizeof(rep->in_type), "%s", l.type);
 	if (r < 0)
 		return r;
