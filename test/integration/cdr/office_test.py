@@ -239,6 +239,54 @@ def libreoffice_opens(opened, work):
                 fail(f, f"'{keep}' not in LibreOffice's rendering of the copy")
 
 
+def onload_macro_odt(path):
+    """an ODT whose Basic macro, bound to the document's load event,
+    replaces the text with the marker: the copy must keep the text"""
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0" xmlns:xlink="http://www.w3.org/1999/xlink"')
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+               '<office:scripts><office:event-listeners><script:event-listener script:language="ooo:script" '
+               'script:event-name="dom:load" xlink:type="simple" xlink:href="vnd.sun.star.script:'
+               'Standard.Module1.OnLoad?language=Basic&amp;location=document"/></office:event-listeners>'
+               '</office:scripts><office:body><office:text><text:p>SEKISHO-KEEP-onload-macro</text:p>'
+               '</office:text></office:body></office:document-content>')
+    module = ('<?xml version="1.0" encoding="UTF-8"?><script:module xmlns:script="http://openoffice.org/2000/script" '
+              'script:name="Module1" script:language="StarBasic">Sub OnLoad\n'
+              'ThisComponent.Text.String = &quot;SEKISHO-CDR-MARKER macro ran&quot;\nEnd Sub\n</script:module>')
+    lib = ('<?xml version="1.0" encoding="UTF-8"?><library:library xmlns:library="http://openoffice.org/2000/library" '
+           'library:name="Standard" library:readonly="false" library:passwordprotected="false">'
+           '<library:element library:name="Module1"/></library:library>')
+    libs = ('<?xml version="1.0" encoding="UTF-8"?><library:libraries '
+            'xmlns:library="http://openoffice.org/2000/library" xmlns:xlink="http://www.w3.org/1999/xlink">'
+            '<library:library library:name="Standard" library:link="false"/></library:libraries>')
+    entries = ["content.xml", "Basic/Standard/Module1.xml", "Basic/Standard/script-lb.xml", "Basic/script-lc.xml"]
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.text"/>' +
+                "".join(f'<manifest:file-entry manifest:full-path="{e}" manifest:media-type="text/xml"/>'
+                        for e in entries) + '</manifest:manifest>')
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
+        for name, data in zip(entries + ["META-INF/manifest.xml"], [content, module, lib, libs, manifest]):
+            z.writestr(name, data, zipfile.ZIP_DEFLATED)
+
+
+def test_macro_not_run(cli, work):
+    src = os.path.join(work, "src-onload.odt")
+    onload_macro_odt(src)
+    code, data, report = run(cli, src, "onload.odt", work)
+    if code != 0 or data is None:
+        fail("onload.odt", f"no copy: exit {code}, {report.get('result')} {report.get('detail')}")
+        return
+    text = judge_ooxml("onload.odt", data, "docx")
+    if "SEKISHO-KEEP-onload-macro" not in text:
+        fail("onload.odt", "the text is gone: did the macro run?")
+    if not removed_has(report, "macros"):
+        fail("onload.odt", f"macros not reported: {report.get('removed')}")
+
+
 # text: (name, bytes, encoding Python reads the input with)
 def text_cases():
     cases = []
@@ -343,6 +391,7 @@ def main():
             test_refused(cli, work)
             test_ooxml(cli, work)
             test_legacy(cli, work, opened)
+            test_macro_not_run(cli, work)
             libreoffice_opens(opened, work)
     print(f"{len(failures)} failures", file=sys.stderr)
     return 1 if failures else 0
