@@ -81,6 +81,7 @@ REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 
 failures = []
+REAL_CLI = None
 
 
 def fail(what, msg):
@@ -239,6 +240,49 @@ def libreoffice_opens(opened, work):
                 fail(f, f"'{keep}' not in LibreOffice's rendering of the copy")
 
 
+# converters that lie (shell scripts in a libexec of their own, run in the
+# same sandbox): (converter, stdout, stderr, exit, input name, the reason)
+ZIP = "PK\\003\\004" + "x" * 40
+LIARS = [
+    ("sekisho-cdr-ooxml", ZIP, "removed x\\next xlsm\\nok\\n", 0, "a.docx", "converter-report"),
+    ("sekisho-cdr-ooxml", "hello, not a zip", "ext docx\\nok\\n", 0, "a.docx", "converter-output"),
+    ("sekisho-cdr-ooxml", ZIP, "ext docx\\nok\\next docm\\nok\\n", 0, "a.docx", "converter-report"),
+    ("sekisho-cdr-ooxml", ZIP, "ext docx\\nrefused encrypted\\n", 0, "a.docx", "converter-report"),
+    ("sekisho-cdr-ooxml", ZIP, "removed \\033]0;title\\007\\next docx\\nok\\n", 0, "a.docx", "converter-report"),
+    ("sekisho-cdr-ooxml", ZIP, "ext docx\\n", 0, "a.docx", "converter-report"),
+    ("sekisho-cdr-ooxml", "", "refused xml-dtd\\n", 1, "a.docx", "xml-dtd"),
+    ("sekisho-cdr-ooxml", "", "refused no-such-key\\n", 1, "a.docx", "exit-status"),
+    ("sekisho-cdr-text", "a\\033[31mred", "charset utf-8\\nout-charset utf-8\\nok\\n", 0, "a.txt",
+     "converter-output"),
+    ("sekisho-cdr-text", "\\202", "charset cp932\\nout-charset cp932\\nok\\n", 0, "a.csv", "converter-output"),
+    ("sekisho-cdr-text", "abc", "charset utf-8\\nout-charset latin-1\\nok\\n", 0, "a.txt", "converter-report"),
+    ("sekisho-cdr-text", "abc", "out-charset utf-8\\nok\\n", 0, "a.txt", "converter-report"),
+    ("sekisho-cdr-office", ZIP, "type doc\\next pdf\\nok\\n", 0, "a.doc", "converter-report"),
+]
+
+
+def test_liars(work):
+    """each lie is refused with its reason; no copy"""
+    cli = os.path.join(work, "liars", "sekisho-cdr")
+    os.makedirs(os.path.dirname(cli))
+    for i, (conv, out, err, code, name, want) in enumerate(LIARS):
+        exe = os.path.join(os.path.dirname(cli), conv)
+        with open(exe, "w") as f:
+            f.write(f"#!/bin/sh\ncat >/dev/null\nprintf '{out}'\nprintf '{err}' >&2\nexit {code}\n")
+        os.chmod(exe, 0o755)
+        src = os.path.join(work, f"liar{i}-{name}")
+        with open(src, "wb") as f:
+            f.write({"a.docx": b"PK\3\4" + b"\0" * 60, "a.doc": bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 504}
+                    .get(name, b"text\n"))
+        rep = src + ".json"
+        p = subprocess.run([REAL_CLI, "--libexec", os.path.dirname(cli), "--report", rep, src, "-o", src + ".out"],
+                           capture_output=True, timeout=60)
+        report = json.load(open(rep, encoding="utf-8")) if os.path.exists(rep) else {}
+        if p.returncode != 1 or report.get("result") != want or os.path.exists(src + ".out"):
+            fail(f"liar {i} ({conv})", f"want {want} and no copy, got exit {p.returncode} {report.get('result')} "
+                 f"{report.get('detail')}")
+
+
 def onload_macro_odt(path):
     """an ODT whose Basic macro, bound to the document's load event,
     replaces the text with the marker: the copy must keep the text"""
@@ -372,7 +416,8 @@ def test_topdf(cli, work):
 
 
 def main():
-    cli = os.path.abspath(sys.argv[1])
+    global REAL_CLI
+    cli = REAL_CLI = os.path.abspath(sys.argv[1])
     topdf = "--topdf" in sys.argv[2:]
     if not os.path.isdir(CORPUS):
         print(f"skip: {CORPUS} missing", file=sys.stderr)
@@ -387,6 +432,7 @@ def main():
         else:
             opened = os.path.join(work, "opened")
             os.mkdir(opened)
+            test_liars(work)
             test_text(cli, work)
             test_refused(cli, work)
             test_ooxml(cli, work)
