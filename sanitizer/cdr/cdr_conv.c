@@ -35,6 +35,14 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* drops the removed items added since the report held n (and more) */
+static void forget_removed(struct cdr_report *rep, size_t n, size_t more)
+{
+	while (rep->nremoved > n)
+		free(rep->removed[--rep->nremoved]);
+	rep->nremoved_more = more;
+}
+
 int cdr_conv_run(const struct cdr_ctx *ctx, const char *const argv[], int in_fd, const struct cdr_sandbox_limits *lim,
 		 cdr_log_line_fn *fn, void *arg, struct cdr_conv_run *ret, struct cdr_report *rep)
 {
@@ -44,6 +52,8 @@ int cdr_conv_run(const struct cdr_ctx *ctx, const char *const argv[], int in_fd,
 	size_t loglen = 0;
 	char why[160] = "";
 	struct stat st;
+
+	size_t nremoved = rep->nremoved, nmore = rep->nremoved_more;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->fd = cdr_memfd("cdr-product");
@@ -62,6 +72,8 @@ int cdr_conv_run(const struct cdr_ctx *ctx, const char *const argv[], int in_fd,
 		pr = cdr_log_parse(log, loglen, fn, arg, &ret->end, why, sizeof(why));
 	free(log);
 	close_fd(&err);
+	if (r < 0 || !ret->res.reason || strcmp(ret->res.reason, "ok") != 0 || pr < 0 || !ret->end.ok)
+		forget_removed(rep, nremoved, nmore); /* a failed run's lines say nothing about a copy */
 	if (r < 0 || !ret->res.reason || strcmp(ret->res.reason, "ok") != 0) {
 		close_fd(&ret->fd);
 		/* the converter's own refusal, read from its whole report: exit 1

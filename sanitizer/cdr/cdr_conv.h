@@ -11,6 +11,9 @@
  * while the converter exited 0, is "converter-report".  The caller's line
  * function sees every line but the end line and accepts or refuses it.
  *
+ * The removed items the line function added are dropped again when the
+ * run fails: they describe no copy.
+ *
  * Ownership: on success ret->fd (a memfd holding the product, offset 0)
  * belongs to the caller: cdr_conv_run_free closes it.  On failure nothing
  * is left open.  Failure: the rep's reason through cdr_report_fail, its

@@ -262,7 +262,7 @@ LIARS = [
 
 
 def test_liars(work):
-    """each lie is refused with its reason; no copy"""
+    """each lie is refused with its reason; no copy, no removed items"""
     cli = os.path.join(work, "liars", "sekisho-cdr")
     os.makedirs(os.path.dirname(cli))
     for i, (conv, out, err, code, name, want) in enumerate(LIARS):
@@ -278,6 +278,8 @@ def test_liars(work):
         p = subprocess.run([REAL_CLI, "--libexec", os.path.dirname(cli), "--report", rep, src, "-o", src + ".out"],
                            capture_output=True, timeout=60)
         report = json.load(open(rep, encoding="utf-8")) if os.path.exists(rep) else {}
+        if report.get("removed"):
+            fail(f"liar {i} ({conv})", f"a failed run's removed items kept: {report.get('removed')}")
         if p.returncode != 1 or report.get("result") != want or os.path.exists(src + ".out"):
             fail(f"liar {i} ({conv})", f"want {want} and no copy, got exit {p.returncode} {report.get('result')} "
                  f"{report.get('detail')}")
