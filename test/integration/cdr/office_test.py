@@ -348,6 +348,7 @@ def text_cases():
         ("gen-utf16be.txt", ja.encode("utf-16-be"), "utf-16-be"),
         ("gen-utf8.csv", ("番号,氏名\r\n1," + ja).encode("utf-8"), "utf-8"),
         ("gen-outside.csv", "番号,氏名\r\n1,𠮷田\r\n2,한국어\r\n".encode("utf-8"), "utf-8"),
+        ("gen-utf8.tsv", "番号\t氏名\r\n1\t山田\r\n".encode("utf-8"), "utf-8"),
         ("gen-controls.txt", "ok\x07bell\x1b[31m\u202eevil\u2066\u00a0\x85end\r\n".encode("utf-8"), "utf-8"),
     ]
     return cases
@@ -366,7 +367,7 @@ def test_text(cli, work):
             fail(name, f"no copy: exit {code}, {report.get('result')} {report.get('detail')}")
             continue
         want = CONTROLS.sub("", data.decode(enc))
-        csv = name.endswith(".csv")
+        csv = name.endswith((".csv", ".tsv"))
         if out.startswith(b"\xef\xbb\xbf"):
             if not csv:
                 fail(name, "a txt copy with a BOM")
@@ -384,7 +385,7 @@ def test_text(cli, work):
             fail(name, f"text differs: {got[:80]!r} != {want[:80]!r}")
         if CONTROLS.search(got):
             fail(name, "a control character in the copy")
-        if report.get("out_ext") != ("csv" if csv else "txt"):
+        if report.get("out_ext") != (name[-3:] if csv else "txt"):
             fail(name, f"out_ext {report.get('out_ext')}")
         print(f"ok {name}: {report.get('detail')}", file=sys.stderr)
     # binary is no text
