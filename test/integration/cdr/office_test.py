@@ -51,6 +51,7 @@ LEGACY = [
     ("rtf/testRTF.rtf", "docx", "indexation Word", []),
     ("rtf/testRTFJapanese.rtf", "docx", "ゾルゲと尾崎", []),
     ("rtf/testRTFEmbeddedLink.rtf", "docx", None, []),
+    ("rtf/testRTFRegularImages.rtf", "docx", "Duck", []),
     ("odf/testFooter.odt", "docx", "Here is some text on page 2", []),
     ("odf/testODTMacro.odt", "docx", "Click the smiley", ["macros"]),
     ("odf/testODSMacro.ods", "xlsx", None, ["macros"]),
