@@ -311,7 +311,7 @@ static void attempt_failed(struct cdr_job *job, const char *detail)
 {
 	job->failures++;
 	if (job->failures >= cf.max_attempts) {
-		finish_failed(job, "conversion-failed", detail);
+		finish_failed(job, "attempts-exhausted", detail);
 		return;
 	}
 	atomic_fetch_add(&n_retry, 1);
@@ -329,7 +329,7 @@ static void process(struct cdr_job *job)
 		/* claimed that often and never finished: the worker itself
 		 * died each time (a kill -9 from outside counts too, hence the
 		 * margin above max_attempts) */
-		finish_failed(job, "conversion-failed", "the worker stopped during every attempt");
+		finish_failed(job, "attempts-exhausted", "the worker stopped during every attempt");
 		return;
 	}
 	struct stat st;
@@ -344,7 +344,7 @@ static void process(struct cdr_job *job)
 		/* a refusal by the converter stands; a failure of ours does not
 		 * (the next job of that content tries again), nor a copy that
 		 * is gone */
-		bool ours = !strcmp(rec.reason, "conversion-failed") || !strcmp(rec.reason, "original-missing");
+		bool ours = !strcmp(rec.reason, "attempts-exhausted") || !strcmp(rec.reason, "original-missing");
 		bool ok = !strcmp(rec.result, "ok");
 		if (ok && good_ext(rec.out_ext))
 			snprintf(rec.copy, sizeof(rec.copy), "%s.copy.%s", job->sha256, rec.out_ext);

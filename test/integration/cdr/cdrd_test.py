@@ -263,8 +263,8 @@ def part_retry(args, tmp):
     s = env.jobs[jid][0]
     rp = os.path.join(env.outdir(), s + ".report.json")
     rep = json.load(open(rp)) if os.path.exists(rp) else {}
-    check(rep.get("result") == "conversion-failed" and rep.get("attempts") == 3,
-          "retry: the report says conversion-failed after 3 attempts (%s)" % rep)
+    check(rep.get("result") == "attempts-exhausted" and rep.get("attempts") == 3,
+          "retry: the report says attempts-exhausted after 3 attempts (%s)" % rep)
     recs = env.records()
     check(len(recs) == 1 and recs[0]["result"] == "failed" and recs[0]["attempts"] == 3,
           "retry: one record, failed, 3 attempts (%s)" % recs)

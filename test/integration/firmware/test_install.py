@@ -43,13 +43,11 @@ def main():
     X, R = 0o755, 0o644
     expect = {}
     for b in ("sekisho-rulec", "sekisho-gatewayd", "sekisho-replay", "sekisho-milter", "sekisho-sanitize",
-              "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdrd"):
+              "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdr", "sekisho-cdrd"):
         expect[os.path.join(sbindir, b)] = X
-    # sekisho-cdr, the CDR CLI for staff and scripts, which sekisho-cdrd runs per job
-    expect[os.path.join(prefix, option(opts, "bindir"), "sekisho-cdr")] = X
     # the CDR converters (issue 14) run only inside the sandbox: libexec, not sbin
     for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
-              "sekisho-cdr-image", "sekisho-cdr-ooxml"):
+              "sekisho-cdr-image", "sekisho-cdr-ooxml", "sekisho-cdr-office", "sekisho-cdr-text"):
         expect[os.path.join(lib, "sekisho", b)] = X
     for u in ("sekisho-netfilter.service", "sekisho-gatewayd.service", "sekisho-milter.service",
               "sekisho-cdrd.service", "sekisho-logexport@.service"):
