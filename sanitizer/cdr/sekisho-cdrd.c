@@ -58,8 +58,13 @@
 
 #define MAX_WORKERS 64
 #define MAX_MODES 16
-/* claims of one job beyond --max-attempts before it ends "failed" */
-#define MAX_WORKER_DEATHS 10
+/* claims of one job beyond --max-attempts before it ends "failed": the
+ * worker died while converting it that often.  Generous, because a kill
+ * from outside (an operator, the OOM killer) counts the same as a crash
+ * and hits the oldest job first, and a slow one (LibreOffice) again and
+ * again (the cdr-worker test kills 25 times in about 10 s); a real crash
+ * loop is stopped earlier by the unit's start limit (10 in 60 s). */
+#define MAX_WORKER_DEATHS 50
 
 static struct {
 	const char *queue, *qdir, *adir, *akey, *cdr, *libexec;
