@@ -372,7 +372,7 @@ int cdr_queue_lock(struct cdr_queue *q)
 /* Call fn for every entry of dfd that is a job id. */
 static int each_job(int dfd, int (*fn)(struct cdr_queue *, const char *, void *), struct cdr_queue *q, void *arg)
 {
-	int fd = dup(dfd);
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	DIR *d = fdopendir(fd);

@@ -265,7 +265,7 @@ static void finish_failed(struct cdr_job *job, const char *key, const char *deta
 	 * report about to say "no copy" must be the truth */
 	char prefix[80];
 	int plen = snprintf(prefix, sizeof(prefix), "%s.copy.", job->sha256);
-	int dfd = dup(outdfd);
+	int dfd = fcntl(outdfd, F_DUPFD_CLOEXEC, 0);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (d) {
 		struct dirent *e;
@@ -552,7 +552,7 @@ static int open_dirs(char *why, size_t whylen)
 		return -1;
 	}
 	/* what a killed worker left: nothing in .work is ever visible */
-	int fd = dup(workdfd);
+	int fd = fcntl(workdfd, F_DUPFD_CLOEXEC, 0);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (d) {
 		struct dirent *e;
