@@ -65,6 +65,8 @@
  * again (the cdr-worker test kills 25 times in about 10 s); a real crash
  * loop is stopped earlier by the unit's start limit (10 in 60 s). */
 #define MAX_WORKER_DEATHS 50
+/* the longest a worker yields to mail before it converts one file */
+#define YIELD_MAX_MS 10000
 
 static struct {
 	const char *queue, *qdir, *adir, *akey, *cdr, *libexec;
@@ -72,6 +74,7 @@ static struct {
 	size_t nmodes;
 	unsigned workers, reserve_cores, job_timeout_s, max_attempts, queue_max, stop_timeout_s;
 	const char *timeout; /* sekisho-cdr --timeout, or NULL for its default */
+	unsigned yield_ms;   /* mail first: no new conversion within this of a new job */
 	bool once, self_test;
 } cf = {
 	.cdr = SEKISHO_CDR_PATH,
@@ -79,6 +82,7 @@ static struct {
 	.job_timeout_s = 900,
 	.max_attempts = 3,
 	.stop_timeout_s = 20,
+	.yield_ms = 250,
 	.self_test = true,
 };
 
@@ -88,6 +92,7 @@ static int qdfd = -1, outdfd = -1, workdfd = -1;
 static atomic_bool stopping;
 static atomic_llong stop_deadline_ms; /* monotonic; kill running conversions past it */
 static atomic_uint busy;
+static atomic_llong last_enqueue_ms; /* monotonic: the milter's last job (inotify on new/) */
 static atomic_ulong n_ok, n_nocopy, n_failed, n_retry;
 static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -441,11 +446,35 @@ static void process(struct cdr_job *job)
 	attempt_failed(job, detail);
 }
 
+/* Mail first: while the milter is queueing jobs (mail is flowing), a
+ * worker starts no new conversion, for at most YIELD_MAX_MS, then one.
+ * SCHED_IDLE alone still cost the milter 10-30 % of its throughput on 2
+ * cores (a conversion's caches and wake-ups; docs/benchmarks.md). */
+static void yield_to_mail(void)
+{
+	long long from = now_ms();
+	pthread_mutex_lock(&wake_mu);
+	while (!atomic_load(&stopping) && now_ms() - atomic_load(&last_enqueue_ms) < (long long)cf.yield_ms &&
+	       now_ms() - from < YIELD_MAX_MS) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&wake, &wake_mu, &until);
+	}
+	pthread_mutex_unlock(&wake_mu);
+}
+
 static void *worker_main(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&stopping)) {
 		struct cdr_job job;
+		if (cf.yield_ms)
+			yield_to_mail();
 		int r = cdr_queue_claim(queue, &job);
 		if (r == 0) {
 			atomic_fetch_add(&busy, 1);
@@ -577,6 +606,8 @@ static void usage(FILE *f)
 	      "  --max-attempts N      failed attempts before a job ends \"failed\" (default 3)\n"
 	      "  --queue-max N         jobs the queue may hold (default 10000; the milter's cap)\n"
 	      "  --stop-timeout S      on SIGTERM, wait this long for running conversions (default 20)\n"
+	      "  --yield-ms MS         mail first: start no conversion while the milter queued a job\n"
+	      "                        within MS, for up to 10 s (default 250; 0: never wait)\n"
 	      "  --mode KIND=MODE      passed to sekisho-cdr (repeatable)\n"
 	      "  --cdr PATH            the sekisho-cdr program (default " SEKISHO_CDR_PATH ")\n"
 	      "  --libexec DIR         the converters (default " SEKISHO_LIBEXECDIR ")\n"
@@ -613,16 +644,30 @@ int main(int argc, char **argv)
 		O_CDR,
 		O_LIBEXEC,
 		O_TIMEOUT,
+		O_YIELD,
 		O_ONCE,
 		O_NOST
 	};
 	static const struct option opts[] = {
-		{"queue", 1, NULL, O_QUEUE},     {"quarantine", 1, NULL, O_Q},    {"audit-dir", 1, NULL, O_ADIR},
-		{"audit-key", 1, NULL, O_AKEY},  {"workers", 1, NULL, O_WORKERS}, {"reserve-cores", 1, NULL, O_RESERVE},
-		{"job-timeout", 1, NULL, O_JT},  {"max-attempts", 1, NULL, O_MA}, {"queue-max", 1, NULL, O_QM},
-		{"stop-timeout", 1, NULL, O_ST}, {"mode", 1, NULL, O_MODE},       {"cdr", 1, NULL, O_CDR},
-		{"libexec", 1, NULL, O_LIBEXEC}, {"once", 0, NULL, O_ONCE},       {"no-self-test", 0, NULL, O_NOST},
-		{"timeout", 1, NULL, O_TIMEOUT}, {"help", 0, NULL, 'h'},          {0},
+		{"queue", 1, NULL, O_QUEUE},
+		{"quarantine", 1, NULL, O_Q},
+		{"audit-dir", 1, NULL, O_ADIR},
+		{"audit-key", 1, NULL, O_AKEY},
+		{"workers", 1, NULL, O_WORKERS},
+		{"reserve-cores", 1, NULL, O_RESERVE},
+		{"job-timeout", 1, NULL, O_JT},
+		{"max-attempts", 1, NULL, O_MA},
+		{"queue-max", 1, NULL, O_QM},
+		{"stop-timeout", 1, NULL, O_ST},
+		{"mode", 1, NULL, O_MODE},
+		{"cdr", 1, NULL, O_CDR},
+		{"libexec", 1, NULL, O_LIBEXEC},
+		{"once", 0, NULL, O_ONCE},
+		{"no-self-test", 0, NULL, O_NOST},
+		{"timeout", 1, NULL, O_TIMEOUT},
+		{"yield-ms", 1, NULL, O_YIELD},
+		{"help", 0, NULL, 'h'},
+		{0},
 	};
 	int ch;
 	unsigned *num;
@@ -646,6 +691,9 @@ int main(int argc, char **argv)
 			break;
 		case O_RESERVE:
 			num = &cf.reserve_cores;
+			break;
+		case O_YIELD:
+			num = &cf.yield_ms;
 			break;
 		case O_JT:
 			num = &cf.job_timeout_s;
@@ -716,9 +764,9 @@ int main(int argc, char **argv)
 	cf.libexec = abs_lib;
 	cf.cdr = abs_cdr;
 	if (cf.workers == 0) {
-		/* one per core, less the cores kept for mail (cdr-bench, case
-		 * mail: on 2 cores, two busy workers cost the milter about a
-		 * quarter of its throughput, one worker nothing measurable) */
+		/* one per core, less the cores an operator keeps for mail
+		 * (with --yield-ms the milter lost nothing measurable to two
+		 * workers on 2 cores: docs/benchmarks.md) */
 		long nc = sysconf(_SC_NPROCESSORS_ONLN);
 		cf.workers = nc > (long)cf.reserve_cores ? (unsigned)nc - cf.reserve_cores : 1;
 	}
@@ -813,6 +861,7 @@ int main(int argc, char **argv)
 			char buf[4096];
 			while (read(ifd, buf, sizeof(buf)) > 0)
 				;
+			atomic_store(&last_enqueue_ms, now_ms());
 		}
 		if (cf.once && atomic_load(&busy) == 0 && cdr_queue_length(queue) == 0)
 			atomic_store(&stopping, true);

@@ -17,6 +17,8 @@ Parts (default all):
   stop     SIGTERM during a conversion: the daemon exits 0 within its
            --stop-timeout and the job is back in new/ with its attempt not
            counted.
+  yield    mail first: while jobs keep arriving, no new conversion starts;
+           they are all done once the burst is over.
   kill     kill -9 of the daemon at 25 random moments (fixed seed) while
            it works through a queue; at every kill nothing partial is
            visible under a final name; after a last clean run every job is
@@ -310,6 +312,49 @@ def part_stop(args, tmp):
     check(not subprocess.run(["pgrep", "-f", slow], capture_output=True).stdout, "stop: no conversion left running")
 
 
+def small_png(i):
+    """A distinct small PNG (no PIL needed)."""
+    import struct
+    import zlib
+    w, h = 64, 48
+    raw = b"".join(b"\0" + bytes(((x * 7 + y + i * 13) & 0xff) for x in range(w * 3)) for y in range(h))
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xffffffff)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def part_yield(args, tmp):
+    """Mail first: while jobs keep arriving (every 50 ms for 2 s, as the
+    milter queues them during a burst), the worker starts no conversion
+    but the ones it had begun; afterwards it does them all."""
+    env = Env(os.path.join(tmp, "yield"), args)
+    d = None
+    try:
+        d = subprocess.Popen(env.argv("--no-self-test", "--yield-ms", "250"), stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        end = time.monotonic() + 2.0
+        i = 0
+        while time.monotonic() < end:
+            env.enqueue(small_png(i), "y%d.png" % i)
+            i += 1
+            time.sleep(0.05)
+        during = len([f for f in os.listdir(env.outdir()) if f.endswith(".report.json")])
+        t0 = time.monotonic()
+        while time.monotonic() < t0 + 30 and (env.queue_files()["new"] or env.queue_files()["cur"]):
+            time.sleep(0.1)
+        after = len([f for f in os.listdir(env.outdir()) if f.endswith(".report.json")])
+        check(during <= 2, "yield: at most one conversion per worker while jobs arrive (%d of %d)" % (during, i))
+        check(after == i, "yield: all %d done once the burst is over (%d)" % (i, after))
+        print("yield: %d jobs in a 2 s burst, %d converted during it, all %d %.1f s after" % (i, during, after,
+              time.monotonic() - t0), flush=True)
+    finally:
+        if d:
+            d.terminate()
+            d.wait(30)
+
+
 def snapshot(env):
     """At a kill: whatever is under a final name must be whole: a report
     parses, a copy matches the out_sha256 of its report when there is one
@@ -508,7 +553,8 @@ def part_postfix(args, tmp):
             sink.stop()
 
 
-PARTS = {"corpus": part_corpus, "retry": part_retry, "stop": part_stop, "kill": part_kill, "postfix": part_postfix}
+PARTS = {"corpus": part_corpus, "retry": part_retry, "stop": part_stop, "yield": part_yield, "kill": part_kill,
+         "postfix": part_postfix}
 
 
 def main():
