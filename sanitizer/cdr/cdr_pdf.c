@@ -58,12 +58,6 @@ static const char *const pdf_ja_fonts[] = {
 /* fontconfig's cache: without it fontconfig would scan every font per run */
 static const char *const pdf_ro_paths[] = {"/var/cache/fontconfig", NULL};
 
-/* the converter's refusals this handler passes on as they are */
-static const char *const pdf_converter_keys[] = {
-	"pdf-encrypted",    "pdf-malformed", "pdf-no-pages",   "page-limit",
-	"input-size-limit", "pdf-no-cmaps",  "pdf-no-ja-font", "pdf-render",
-};
-
 /* the start-up check (also called by cdr_pdf_convert for every file: two
  * stat calls) */
 int cdr_pdf_check_environment(struct cdr_report *rep)
@@ -81,67 +75,53 @@ int cdr_pdf_check_environment(struct cdr_report *rep)
 	return 0;
 }
 
-/* a failed run: the converter's own refusal when it gave one of its keys,
- * else the sandbox's reason */
-static int pdf_run_failed(struct cdr_report *rep, const struct cdr_sandbox_result *res, int rc, const char *what)
-{
-	const char *line = res->err;
-
-	if (rc < 0)
-		return cdr_report_fail(rep, "sandbox-setup", "%s: the sandbox could not run the converter (%s)", what,
-				       strerror(-rc));
-	while (line && *line) {
-		if (strncmp(line, "refused ", 8) == 0) {
-			const char *k = line + 8;
-			size_t n = strcspn(k, "\n");
-			for (size_t i = 0; i < sizeof pdf_converter_keys / sizeof pdf_converter_keys[0]; i++)
-				if (strlen(pdf_converter_keys[i]) == n && strncmp(k, pdf_converter_keys[i], n) == 0)
-					return cdr_report_fail(rep, pdf_converter_keys[i],
-							       "%s: the converter refused the file", what);
-		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	if (strcmp(res->reason, "exit-status") == 0)
-		return cdr_report_fail(rep, "pdf-converter", "%s: the converter failed (exit %d)", what,
-				       res->exit_status);
-	return cdr_report_fail(rep, res->reason, "%s: the converter was stopped (%s, %llu ms, %llu KiB)", what,
-			       res->reason, (unsigned long long)res->wall_ms, (unsigned long long)res->maxrss_kib);
-}
-
-/* one sandboxed run of the converter; on success *ret_map maps its output
- * (munmap(*ret_map, *ret_len) when *ret_len) */
+/* One sandboxed run of the converter.  Its product is its stdout, or with
+ * err_max > 0 its stderr (the --info report, at most err_max bytes); on
+ * success *ret_map maps the product (munmap(*ret_map, *ret_len) when
+ * *ret_len). */
 static int pdf_run(const struct cdr_ctx *ctx, const char *const argv[], int in_fd, const struct cdr_sandbox_limits *lim,
-		   struct cdr_report *rep, const char *what, uint8_t **ret_map, size_t *ret_len)
+		   uint64_t err_max, struct cdr_report *rep, const char *what, uint8_t **ret_map, size_t *ret_len)
 {
 	struct cdr_sandbox_result res;
 	struct cdr_ctx c = *ctx;
-	int fd, rc;
+	int fd, err = -1, rc;
+	struct stat st;
 
 	*ret_map = NULL;
 	*ret_len = 0;
-	fd = memfd_create("cdr-pdf", MFD_CLOEXEC);
+	fd = cdr_memfd("cdr-pdf");
 	if (fd < 0)
-		return cdr_report_fail(rep, "sandbox-setup", "%s: memfd_create: %s", what, strerror(errno));
+		return cdr_report_fail(rep, "io-error", "%s: memfd: %s", what, strerror(-fd));
+	if (err_max) {
+		err = cdr_memfd("cdr-pdf-report");
+		if (err < 0) {
+			close(fd);
+			return cdr_report_fail(rep, "io-error", "%s: memfd: %s", what, strerror(-err));
+		}
+		c.sandbox.err_fd = err;
+		c.sandbox.err_max = err_max;
+	}
 	if (!ctx->sandbox.ro_paths)
 		c.sandbox.ro_paths = pdf_ro_paths;
 	memset(&res, 0, sizeof res);
 	rc = cdr_run_converter(&c, argv, in_fd, fd, lim, &res);
+	if (err >= 0) {
+		close(fd);
+		fd = err;
+	}
 	if (rc < 0 || !res.reason || strcmp(res.reason, "ok") != 0) {
 		close(fd);
-		return pdf_run_failed(rep, &res, rc, what);
+		return cdr_fail_from_run(rep, &res, rc);
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != res.out_bytes || (uint64_t)st.st_size > lim->out_max) {
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > (err_max ? err_max : lim->out_max)) {
 		close(fd);
-		return cdr_report_fail(rep, "pdf-converter", "%s: output size does not match", what);
+		return cdr_report_fail(rep, "converter-output", "%s: output size", what);
 	}
 	if (st.st_size > 0) {
 		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (m == MAP_FAILED) {
 			close(fd);
-			return cdr_report_fail(rep, "sandbox-setup", "%s: mmap: %s", what, strerror(errno));
+			return cdr_report_fail(rep, "io-error", "%s: mmap: %s", what, strerror(errno));
 		}
 		*ret_map = m;
 		*ret_len = (size_t)st.st_size;
@@ -213,7 +193,7 @@ static int pdf_batch(const struct cdr_ctx *ctx, int in_fd, const struct cdr_pdf_
 	lim.timeout_ms += PDF_MS_PER_PAGE * (last - first + 1);
 	lim.cpu_s += 2 * (last - first + 1);
 	lim.out_max = bytes;
-	rc = pdf_run(ctx, argv, in_fd, &lim, rep, what, &map, &len);
+	rc = pdf_run(ctx, argv, in_fd, &lim, 0, rep, what, &map, &len);
 	if (rc < 0)
 		return rc;
 	caps.max_width = CDR_PDF_MAX_SIDE;
@@ -223,12 +203,14 @@ static int pdf_batch(const struct cdr_ctx *ctx, int in_fd, const struct cdr_pdf_
 	caps.max_images = last - first + 1;
 	rc = cdr_pixels_parse(map, len, &caps, &imgs, &nimg, why, sizeof why);
 	if (rc < 0) {
-		rc = rc == -ENOMEM ? cdr_report_fail(rep, "out-of-memory", "%s: pixel stream", what)
-				   : cdr_report_fail(rep, "pdf-pixels", "%s: pixel stream refused (%s)", what, why);
+		rc = rc == -ENOMEM
+			? cdr_report_fail(rep, "out-of-memory", "%s: pixel stream", what)
+			: cdr_report_fail(rep, "converter-output", "%s: pixel stream refused (%s)", what, why);
 		goto out;
 	}
 	if (nimg != last - first + 1) {
-		rc = cdr_report_fail(rep, "pdf-pixels", "%s: %zu images for %u pages", what, nimg, last - first + 1);
+		rc = cdr_report_fail(rep, "converter-output", "%s: %zu images for %u pages", what, nimg,
+				     last - first + 1);
 		goto out;
 	}
 	for (size_t i = 0; i < nimg; i++) {
@@ -238,7 +220,7 @@ static int pdf_batch(const struct cdr_ctx *ctx, int in_fd, const struct cdr_pdf_
 		double ow, oh;
 		cdr_pdf_info_page_pixels(pg->w_pt, pg->h_pt, dpi, &pw, &ph);
 		if (imgs[i].width != pw || imgs[i].height != ph) {
-			rc = cdr_report_fail(rep, "pdf-pixels", "page %u: %ux%u pixels, expected %ux%u", p,
+			rc = cdr_report_fail(rep, "converter-output", "page %u: %ux%u pixels, expected %ux%u", p,
 					     imgs[i].width, imgs[i].height, pw, ph);
 			goto out;
 		}
@@ -251,7 +233,7 @@ static int pdf_batch(const struct cdr_ctx *ctx, int in_fd, const struct cdr_pdf_
 		pdf_out_size(pg, &ow, &oh);
 		rc = cdr_pdfw_page(w, &imgs[i], ow, oh, cdr_pdfw_choose(&imgs[i]));
 		if (rc < 0) {
-			rc = cdr_report_fail(rep, rc == -ENOMEM ? "out-of-memory" : "output-write", "page %u: %s", p,
+			rc = cdr_report_fail(rep, rc == -ENOMEM ? "out-of-memory" : "io-error", "page %u: %s", p,
 					     strerror(-rc));
 			goto out;
 		}
@@ -279,13 +261,13 @@ int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr
 	snprintf(rep->in_type, sizeof rep->in_type, "pdf");
 	rep->mode = "pixels";
 	if (dpi < 36 || dpi > 600)
-		return cdr_report_fail(rep, "bad-option", "pdf_dpi %u outside 36..600", dpi);
+		return cdr_report_fail(rep, "internal-error", "pdf_dpi %u outside 36..600", dpi);
 	rc = cdr_pdf_check_environment(rep);
 	if (rc < 0)
 		return rc;
 	snprintf(a_max, sizeof a_max, "%u", max_pages);
-	lim.out_max = PDF_INFO_MAX;
-	rc = pdf_run(ctx, argv, in_fd, &lim, rep, "info", &map, &len);
+	lim.out_max = 4096; /* stdout stays empty in --info */
+	rc = pdf_run(ctx, argv, in_fd, &lim, PDF_INFO_MAX, rep, "info", &map, &len);
 	if (rc < 0)
 		return rc;
 	rc = cdr_pdf_info_parse((const char *)map, len, max_pages, 1000, &info, why, sizeof why);
@@ -294,7 +276,7 @@ int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr
 	if (rc < 0)
 		return rc == -ENOMEM
 			? cdr_report_fail(rep, "out-of-memory", "converter report")
-			: cdr_report_fail(rep, strcmp(why, "page-limit") == 0 ? "page-limit" : "pdf-converter",
+			: cdr_report_fail(rep, strcmp(why, "page-limit") == 0 ? "page-limit" : "converter-output",
 					  "converter report refused (%s)", why);
 	rep->pages = info.pages;
 	for (size_t i = 0; i < info.nremoved; i++)
@@ -303,7 +285,7 @@ int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr
 	rc = cdr_pdfw_new(out_fd, &w);
 	if (rc < 0) {
 		cdr_pdf_info_free(&info);
-		return cdr_report_fail(rep, "output-write", "%s", strerror(-rc));
+		return cdr_report_fail(rep, "io-error", "%s", strerror(-rc));
 	}
 	for (unsigned first = 1; first <= info.pages && rc == 0;) {
 		unsigned last = first;
@@ -321,7 +303,7 @@ int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr
 	if (rc == 0) {
 		rc = cdr_pdfw_finish(w);
 		if (rc < 0)
-			rc = cdr_report_fail(rep, "output-write", "%s", strerror(-rc));
+			rc = cdr_report_fail(rep, "io-error", "%s", strerror(-rc));
 	}
 	cdr_pdfw_free(w);
 	cdr_pdf_info_free(&info);

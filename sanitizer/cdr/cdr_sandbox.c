@@ -400,6 +400,7 @@ int cdr_sandbox_run(const char *const argv[], int in_fd, int out_fd, const struc
 	char links[sizeof(root_links) / sizeof(root_links[0])][256], exe_in[4096], path[64];
 	char status[1024] = "", buf[65536];
 	size_t status_len = 0, err_len = 0;
+	uint64_t err_total = 0;
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, stp[2] = {-1, -1};
 	int sec = -1, in = -1, pidfd = -1, r = 0, wstatus = 0, exited = 0;
 	const char *killed = NULL;
@@ -506,7 +507,23 @@ int cdr_sandbox_run(const char *const argv[], int in_fd, int out_fd, const struc
 			ssize_t n = read(errp[0], buf, sizeof(buf));
 			if (n <= 0) {
 				close_fd(&errp[0]);
-			} else if (err_len < sizeof(ret->err) - 1) {
+				continue;
+			}
+			if (opts && opts->err_max) {
+				/* the whole report, capped like the output */
+				int w = err_total + (uint64_t)n > opts->err_max
+					? -EFBIG
+					: fdio_write_all(opts->err_fd, buf, (size_t)n);
+				err_total += (uint64_t)n;
+				if (w == -EFBIG) {
+					killed = "output-cap";
+				} else if (w < 0) {
+					r = w;
+					set_why(why, whylen, "write report: %s", strerror(-w));
+					killed = "sandbox-setup";
+				}
+			}
+			if (err_len < sizeof(ret->err) - 1) {
 				size_t k = (size_t)n < sizeof(ret->err) - 1 - err_len ? (size_t)n
 										      : sizeof(ret->err) - 1 - err_len;
 				memcpy(ret->err + err_len, buf, k);

@@ -49,6 +49,11 @@ struct cdr_sandbox_opts {
 	 * its own uid through an unprivileged user namespace */
 	uid_t uid;
 	gid_t gid;
+	/* when err_max > 0, the converter's whole stderr (its line report) is
+	 * also copied to err_fd; one byte past err_max kills the run with
+	 * "output-cap", like the output */
+	int err_fd;
+	uint64_t err_max;
 };
 
 struct cdr_sandbox_result {

@@ -2,7 +2,7 @@
  * on stdin; poppler (glib + cairo) reads it.  Two modes:
  *
  *   sekisho-cdr-pdf --info [--max-pages N]
- *     stdout: the report, one line per fact:
+ *     stdout: nothing; stderr: the report, one line per fact:
  *       pages N
  *       page I WxH TEXTCHARS     (size in points, e.g. 595.28x841.89; the
  *                                 non-space characters poppler finds on it)
@@ -14,10 +14,8 @@
  *     (1 channel) when every pixel of the page is grey, RGB otherwise.
  *     stderr: "page I WxH-PX DPI" per rendered page.
  *
- * The report goes to stdout in --info mode because the sandbox keeps only the
- * first 255 bytes of a converter's stderr (enough for a refusal, not for a
- * thousand pages).  Refusal: "refused KEY" on stderr, exit 1, nothing usable
- * on stdout; keys: pdf-encrypted, pdf-malformed, pdf-no-pages, page-limit,
+ * Refusal: "refused KEY" on stderr, exit 1, nothing usable on stdout; keys
+ * (cdr_reason.c): encrypted, pdf-malformed, pdf-no-pages, page-limit,
  * input-size-limit, pdf-no-cmaps (poppler-data missing), pdf-no-ja-font (no
  * Japanese font for fontconfig), pdf-render.  Exit 2: usage or I/O.
  *
@@ -70,7 +68,7 @@ static void removed(const char *kind, int page, const char *what, const char *na
 	for (char *p = buf; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
 			*p = '_';
-	printf("removed %s\n", buf);
+	fprintf(stderr, "removed %s\n", buf);
 }
 
 static const char *action_name(PopplerActionType t)
@@ -189,14 +187,14 @@ static int info(PopplerDocument *doc, int npages, const uint8_t *in, size_t inle
 	struct cdr_pdf_scan_result sr;
 	GList *atts, *l;
 
-	printf("pages %d\n", npages);
+	fprintf(stderr, "pages %d\n", npages);
 	for (int i = 0; i < npages; i++) {
 		PopplerPage *page = poppler_document_get_page(doc, i);
 		double w = 0, h = 0;
 		if (!page)
 			return refuse("pdf-malformed");
 		poppler_page_get_size(page, &w, &h);
-		printf("page %d %.2fx%.2f %lu\n", i + 1, w, h, text_chars(page));
+		fprintf(stderr, "page %d %.2fx%.2f %lu\n", i + 1, w, h, text_chars(page));
 		g_object_unref(page);
 	}
 	for (int i = 0; i < npages; i++) {
@@ -217,9 +215,9 @@ static int info(PopplerDocument *doc, int npages, const uint8_t *in, size_t inle
 	if (cdr_pdf_scan(in, inlen, &lim, &sr) == 0)
 		for (unsigned i = 0; i < CDR_PDF_SCAN_COUNT_; i++)
 			if (sr.count[i])
-				printf("removed %s\n", cdr_pdf_scan_item(i));
-	printf("ok\n");
-	return fflush(stdout) == 0 ? 0 : 2;
+				fprintf(stderr, "removed %s\n", cdr_pdf_scan_item(i));
+	fprintf(stderr, "ok\n");
+	return fflush(stderr) == 0 ? 0 : 2;
 }
 
 static int render_page(PopplerPage *page, int no, unsigned dpi, uint8_t *row)
@@ -398,7 +396,7 @@ int main(int argc, char **argv)
 		int enc = err && err->domain == POPPLER_ERROR && err->code == POPPLER_ERROR_ENCRYPTED;
 		g_clear_error(&err);
 		g_bytes_unref(bytes);
-		return refuse(enc ? "pdf-encrypted" : "pdf-malformed");
+		return refuse(enc ? "encrypted" : "pdf-malformed");
 	}
 	int npages = poppler_document_get_n_pages(doc);
 	if (npages < 1)
