@@ -46,6 +46,25 @@
 /* the CMaps of non-embedded Japanese fonts (poppler-data) */
 #define CMAP_DIR "/usr/share/poppler/cMap/Adobe-Japan1"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define PDF_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PDF_ASAN 1
+#endif
+#endif
+#ifdef PDF_ASAN
+/* Test builds under AddressSanitizer: no leak check at exit.  In the
+ * sandbox LeakSanitizer cannot stop the world (seccomp refuses ptrace) and
+ * turns every run into a failure; poppler and fontconfig also keep their
+ * caches until exit. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#endif
+
 static int refuse(const char *key)
 {
 	fprintf(stderr, "refused %s\n", key);
