@@ -11,6 +11,9 @@
  * page) and its pages are written at once into a new PDF (cdr_pdfw) made of
  * those pixels and nothing else.
  *
+ * Time: the whole conversion (every run) has ctx->limits.timeout_ms plus
+ * PDF_MS_PER_PAGE per page; each render run gets what is left of it.
+ *
  * Blank-page rule: a page that comes out without ink while the converter
  * counted text on it fails the whole file ("blank-page"): poppler draws a
  * non-embedded Japanese font it cannot resolve as nothing and exits 0.
@@ -28,6 +31,7 @@
 
 #include "sanitizer/cdr/cdr_pdf.h"
 
+#include "common/monotime.h"
 #include "sanitizer/cdr/cdr.h"
 #include "sanitizer/cdr/cdr_pdf_info.h"
 #include "sanitizer/cdr/cdr_pdfw.h"
@@ -165,7 +169,7 @@ static void pdf_out_size(const struct cdr_pdf_info_page *pg, double *ret_w, doub
 
 /* render pages first..last (1-based) in one run and write them */
 static int pdf_batch(const struct cdr_ctx *ctx, int in_fd, const struct cdr_pdf_info *info, unsigned first,
-		     unsigned last, unsigned dpi, struct cdr_pdfw *w, struct cdr_report *rep)
+		     unsigned last, unsigned dpi, int64_t deadline_ms, struct cdr_pdfw *w, struct cdr_report *rep)
 {
 	char a_first[16], a_last[16], a_dpi[16], a_max[16], what[48];
 	const char *argv[] = {PDF_CONVERTER, "--first", a_first,       "--last", a_last,
@@ -190,7 +194,11 @@ static int pdf_batch(const struct cdr_ctx *ctx, int in_fd, const struct cdr_pdf_
 		pixels += (uint64_t)pw * ph;
 		bytes += CDR_PIXELS_HEADER_SIZE + 3ull * pw * ph;
 	}
-	lim.timeout_ms += PDF_MS_PER_PAGE * (last - first + 1);
+	/* each run gets what is left of the whole conversion's time */
+	int64_t left = deadline_ms - monotime_ms();
+	if (left <= 0)
+		return cdr_report_fail(rep, "timeout", "%s: no time left", what);
+	lim.timeout_ms = left > UINT32_MAX ? UINT32_MAX : (unsigned)left;
 	lim.cpu_s += 2 * (last - first + 1);
 	lim.out_max = bytes;
 	rc = pdf_run(ctx, argv, in_fd, &lim, 0, rep, what, &map, &len);
@@ -258,6 +266,8 @@ int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr
 	char why[64];
 	int rc;
 
+	int64_t start_ms = monotime_ms();
+
 	snprintf(rep->in_type, sizeof rep->in_type, "pdf");
 	rep->mode = "pixels";
 	if (dpi < 36 || dpi > 600)
@@ -279,6 +289,8 @@ int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr
 			: cdr_report_fail(rep, strcmp(why, "page-limit") == 0 ? "page-limit" : "converter-output",
 					  "converter report refused (%s)", why);
 	rep->pages = info.pages;
+	/* the whole conversion's wall clock: the limit plus 2 s per page */
+	int64_t deadline_ms = start_ms + ctx->limits.timeout_ms + (int64_t)PDF_MS_PER_PAGE * info.pages;
 	for (size_t i = 0; i < info.nremoved; i++)
 		cdr_report_removed(rep, "%s", info.removed[i]);
 	rep->nremoved_more += info.nremoved_more;
@@ -297,7 +309,7 @@ int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr
 				break;
 			bytes += 3ull * pw * ph;
 		}
-		rc = pdf_batch(ctx, in_fd, &info, first, last - 1, dpi, w, rep);
+		rc = pdf_batch(ctx, in_fd, &info, first, last - 1, dpi, deadline_ms, w, rep);
 		first = last;
 	}
 	if (rc == 0) {
