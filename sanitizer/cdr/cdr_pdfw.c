@@ -31,6 +31,8 @@
 
 #define PDFW_MAX_OFFSET 9999999999ull /* ten digits in the xref table */
 #define PDFW_MAX_PT 14400.0           /* PDF's page size limit without UserUnit */
+/* zlib level: 4 is half the time of 6 for 2 % more bytes on a text page */
+#define PDFW_FLATE_LEVEL 4
 
 struct cdr_pdfw {
 	int fd;
@@ -170,7 +172,7 @@ static int pdfw_flate(const struct cdr_pixels_image *img, enum cdr_pdfw_enc enc,
 	prev = calloc(1, rb);
 	filt = malloc(rb + 1);
 	memset(&z, 0, sizeof z);
-	if (!cur || !prev || !filt || deflateInit(&z, 6) != Z_OK) {
+	if (!cur || !prev || !filt || deflateInit(&z, PDFW_FLATE_LEVEL) != Z_OK) {
 		free(cur);
 		free(prev);
 		free(filt);
