@@ -142,7 +142,13 @@ int cdr_memfd(const char *name);
  * kept as they are. */
 int cdr_fail_from_run(struct cdr_report *rep, const struct cdr_sandbox_result *res, int rc);
 
+/* first of the uids cdr_run_converter gives a root caller's conversions
+ * (one per calling thread: CDR_SANDBOX_UID_BASE + thread id) */
+#define CDR_SANDBOX_UID_BASE 0x40000000u
+
 /* Sandbox a converter of ours: argv[0] is a bare name under ctx->libexec.
+ * A root caller whose ctx->sandbox.uid is 0 runs it under a uid of its
+ * own (see CDR_SANDBOX_UID_BASE) and nobody's gid.
  * A convenience every handler uses; fills res and returns cdr_sandbox_run's
  * value; lim NULL means ctx->limits. */
 int cdr_run_converter(const struct cdr_ctx *ctx, const char *const argv[], int in_fd, int out_fd,

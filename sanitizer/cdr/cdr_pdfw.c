@@ -31,8 +31,10 @@
 
 #define PDFW_MAX_OFFSET 9999999999ull /* ten digits in the xref table */
 #define PDFW_MAX_PT 14400.0           /* PDF's page size limit without UserUnit */
-/* zlib level: 4 is half the time of 6 for 2 % more bytes on a text page */
-#define PDFW_FLATE_LEVEL 4
+/* zlib levels: for packed grey 4 is half the time of 6 for 2 % more bytes
+ * on a text page; for predicted RGB 6 saves 8 % on a colour page */
+#define PDFW_FLATE_LEVEL_GREY 4
+#define PDFW_FLATE_LEVEL_RGB 6
 
 struct cdr_pdfw {
 	int fd;
@@ -172,7 +174,7 @@ static int pdfw_flate(const struct cdr_pixels_image *img, enum cdr_pdfw_enc enc,
 	prev = calloc(1, rb);
 	filt = malloc(rb + 1);
 	memset(&z, 0, sizeof z);
-	if (!cur || !prev || !filt || deflateInit(&z, PDFW_FLATE_LEVEL) != Z_OK) {
+	if (!cur || !prev || !filt || deflateInit(&z, up ? PDFW_FLATE_LEVEL_RGB : PDFW_FLATE_LEVEL_GREY) != Z_OK) {
 		free(cur);
 		free(prev);
 		free(filt);

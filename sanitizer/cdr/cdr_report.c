@@ -48,13 +48,8 @@ void cdr_report_removed(struct cdr_report *rep, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof buf) {
-		/* cut at a character boundary: never half a UTF-8 sequence */
-		size_t end = sizeof buf - 1;
-		while (end > 0 && ((unsigned char)buf[end] & 0xc0) == 0x80)
-			end--;
-		buf[end] = 0;
-	}
+	if ((size_t)n >= sizeof buf) /* cut: never keep half a UTF-8 sequence */
+		buf[utf8_valid_prefix(buf, sizeof buf - 1)] = 0;
 	rep->removed = xreallocarray(rep->removed, rep->nremoved + 1, sizeof *rep->removed);
 	rep->removed[rep->nremoved++] = xstrdup(buf);
 }

@@ -213,6 +213,15 @@ static void add_root_link(struct argvec *a, const char *path, char *buf, size_t 
 static const char *const root_links[] = {"/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin"};
 static const char *const etc_files[] = {"/etc/ld.so.cache", "/etc/fonts", "/etc/localtime"};
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CDR_HAS_ASAN_ 1
+#endif
+#endif
+#ifndef CDR_HAS_ASAN_
+#define CDR_HAS_ASAN_ 0
+#endif
+
 /* the bwrap command line; exe_in is where argv[0] is seen inside */
 static int build_args(struct argvec *a, char links[][256], char *exe_in, size_t exe_inlen, const char *const argv[],
 		      const struct cdr_sandbox_limits *lim, const struct cdr_sandbox_opts *opts)
@@ -230,6 +239,14 @@ static int build_args(struct argvec *a, char links[][256], char *exe_in, size_t 
 	snprintf(a->fixed, sizeof(a->fixed), "%s", fixed);
 	for (char *w = strtok_r(a->fixed, " ", &save); w; w = strtok_r(NULL, " ", &save))
 		add(a, w);
+#if defined(__SANITIZE_ADDRESS__) || CDR_HAS_ASAN_
+	/* after --clearenv; test builds: converters built with LeakSanitizer would need ptrace,
+	 * which the filter refuses; their leaks are checked outside (the
+	 * converters' own tests) */
+	add(a, "--setenv");
+	add(a, "ASAN_OPTIONS");
+	add(a, "detect_leaks=0");
+#endif
 	for (size_t i = 0; i < sizeof(root_links) / sizeof(root_links[0]); i++)
 		add_root_link(a, root_links[i], links[i], 256);
 	for (size_t i = 0; i < sizeof(etc_files) / sizeof(etc_files[0]); i++) {
@@ -305,7 +322,9 @@ static void child(const int src[5], const char *const *args, const struct cdr_sa
 		_exit(125);
 	/* bwrap (its monitor stays outside the pid namespace) counts too; one spare */
 	set_limit(RLIMIT_NPROC, lim->nproc + 2, lim->nproc + 2);
-	set_limit(RLIMIT_AS, lim->as_bytes, lim->as_bytes);
+	/* 0: none (AddressSanitizer builds of the converters need terabytes of shadow) */
+	set_limit(RLIMIT_AS, lim->as_bytes ? lim->as_bytes : RLIM_INFINITY,
+		  lim->as_bytes ? lim->as_bytes : RLIM_INFINITY);
 	set_limit(RLIMIT_CPU, lim->cpu_s, lim->cpu_s + 1);
 	set_limit(RLIMIT_FSIZE, lim->fsize_bytes, lim->fsize_bytes);
 	set_limit(RLIMIT_NOFILE, lim->nofile, lim->nofile);
@@ -387,7 +406,7 @@ static void classify(struct cdr_sandbox_result *ret, const char *status, int wst
 	}
 	if (ret->signal == SIGXCPU || cpu_ms >= (uint64_t)lim->cpu_s * 1000)
 		ret->reason = "cpu";
-	else if (ret->maxrss_kib * 1024 >= lim->as_bytes / 2)
+	else if (lim->as_bytes && ret->maxrss_kib * 1024 >= lim->as_bytes / 2)
 		ret->reason = "memory";
 	else
 		ret->reason = ret->signal ? "signal" : "exit-status";
@@ -578,5 +597,62 @@ out:
 	close_fd(&in);
 	close_fd(&sec);
 	close_fd(&pidfd);
+	return r;
+}
+
+/* one line of a /proc/sys file as a number, or -1 when it is not there */
+static long read_sysctl(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long v = -1;
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+int cdr_sandbox_check(const struct cdr_sandbox_opts *opts, char *why, size_t whylen)
+{
+	struct stat st;
+	if (stat(CDR_SANDBOX_BWRAP, &st) < 0) {
+		set_why(why, whylen, "%s: %s (install the package bubblewrap)", CDR_SANDBOX_BWRAP, strerror(errno));
+		return -ENOENT;
+	}
+	/* a setuid bwrap runs with privileges the converter's filter and
+	 * namespaces were not designed around; Debian's is not setuid */
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_ISUID | S_ISGID))) {
+		set_why(why, whylen, "%s is setuid/setgid or not a regular file", CDR_SANDBOX_BWRAP);
+		return -EPERM;
+	}
+	if (read_sysctl("/proc/sys/user/max_user_namespaces") == 0 ||
+	    read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == 0) {
+		set_why(why, whylen,
+			"user namespaces are disabled (user.max_user_namespaces or "
+			"kernel.unprivileged_userns_clone is 0)");
+		return -EPERM;
+	}
+	/* and the real thing: a trivial converter through the whole sandbox */
+	struct cdr_sandbox_limits lim;
+	struct cdr_sandbox_result res;
+	cdr_sandbox_limits_default(&lim);
+	lim.timeout_ms = 10000;
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (in < 0 || out < 0) {
+		int e = errno;
+		if (in >= 0)
+			close(in);
+		set_why(why, whylen, "/dev/null: %s", strerror(e));
+		return -e;
+	}
+	static const char *const argv[] = {"/usr/bin/true", NULL};
+	int r = cdr_sandbox_run(argv, in, out, &lim, opts, &res, why, whylen);
+	close(in);
+	close(out);
+	if (r == 0 && strcmp(res.reason, "ok") != 0) {
+		set_why(why, whylen, "a trivial converter ended with %s: %.200s", res.reason, res.err);
+		r = -EPERM;
+	}
 	return r;
 }

@@ -27,7 +27,7 @@
 #define CDR_SANDBOX_NOBODY 65534
 
 struct cdr_sandbox_limits {
-	uint64_t as_bytes;    /* RLIMIT_AS of every process inside */
+	uint64_t as_bytes;    /* RLIMIT_AS of every process inside; 0: none */
 	unsigned cpu_s;       /* RLIMIT_CPU (soft; SIGKILL one second later) */
 	uint64_t fsize_bytes; /* RLIMIT_FSIZE: largest file written in the tmpfs */
 	uint64_t tmpfs_bytes; /* size of the one writable place, /tmp */
@@ -75,3 +75,9 @@ struct cdr_sandbox_result {
  * is "ok". */
 int cdr_sandbox_run(const char *const argv[], int in_fd, int out_fd, const struct cdr_sandbox_limits *lim,
 		    const struct cdr_sandbox_opts *opts, struct cdr_sandbox_result *ret, char *why, size_t whylen);
+
+/* Before the first job (the worker's start, `sekisho-cdr --check`): bwrap
+ * is installed and neither setuid nor setgid, user namespaces are enabled,
+ * and /usr/bin/true runs through the whole sandbox to "ok" with opts (NULL:
+ * defaults).  0, or -errno with what is wrong in why. */
+int cdr_sandbox_check(const struct cdr_sandbox_opts *opts, char *why, size_t whylen);

@@ -37,6 +37,7 @@
 #include <poppler.h>
 
 #include "common/fdio.h"
+#include "sanitizer/cdr/cdr_lockdown.h"
 #include "sanitizer/cdr/cdr_pdf_info.h"
 #include "sanitizer/cdr/cdr_pdf_scan.h"
 #include "sanitizer/cdr/cdr_pixels.h"
@@ -399,6 +400,12 @@ int main(int argc, char **argv)
 	}
 	if (!info_mode && (first < 1 || last < first || dpi < 36))
 		return usage();
+	/* no exec, no fork from here on: before fontconfig and the input */
+	rc = cdr_lockdown();
+	if (rc < 0) {
+		fprintf(stderr, "sekisho-cdr-pdf: seccomp: %s\n", strerror(-rc));
+		return 2;
+	}
 	g_log_set_handler("Poppler", G_LOG_LEVEL_MASK, quiet, NULL);
 	if (!environment_ok())
 		return 1;
