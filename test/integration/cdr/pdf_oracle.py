@@ -17,7 +17,10 @@ writer), judged only by independent tools:
   clean refusal (exit 1 with a reason key), never a crash;
 - the blank-page rule and the trusted side's checks fire against fake
   converters (white pages with a text count, the wrong size, extra pages,
-  a malformed report).
+  a malformed report);
+- with poppler-data or the Japanese fonts hidden (root: a private mount
+  namespace), no copy: pdf-no-cmaps / pdf-no-ja-font, from the trusted
+  side and from the converter itself.
 
 usage: pdf_oracle.py DRIVER LIBEXEC [SANITIZERS]"""
 import json
@@ -200,6 +203,35 @@ def generated(work):
     return files
 
 
+def hidden_data(driver, libexec, work, unlimited):
+    """without poppler-data or the Japanese fonts (hidden under an empty
+    tmpfs in a private mount namespace; root only) no copy is made: the
+    trusted side's start-up check, and the converter's own check inside"""
+    if os.geteuid() != 0 or shutil.which('unshare') is None:
+        print('hidden data: needs root and unshare, skipped')
+        return
+    src = os.path.join(CORPUS, 'gen-ja-noembed-msmincho.pdf')
+    conv = os.path.join(libexec, 'sekisho-cdr-pdf')
+    for hide, want in ((['/usr/share/poppler'], 'pdf-no-cmaps'),
+                       (['/usr/share/fonts', '/var/cache/fontconfig'], 'pdf-no-ja-font')):
+        mounts = ' && '.join(f'mount -t tmpfs tmpfs {d}' for d in hide)
+        report = os.path.join(work, 'hidden.json')
+        args = [driver, libexec, src, os.path.join(work, 'hidden.pdf'), report] + \
+            (['--unlimited-as'] if unlimited else [])
+        p = subprocess.run(['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+                            mounts + ' && exec "$@"', 'sh'] + args, capture_output=True, timeout=300)
+        rep = json.load(open(report)) if os.path.exists(report) else {}
+        check(p.returncode == 1 and rep.get('result') == want,
+              f'{hide} hidden: exit {p.returncode}, {rep.get("result")}, want {want}')
+        check(not os.path.exists(os.path.join(work, 'hidden.pdf')), f'{hide} hidden: a copy')
+        with open(src, 'rb') as f:
+            p = subprocess.run(['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+                                mounts + ' && exec "$@"', 'sh', conv, '--info'],
+                               stdin=f, capture_output=True, timeout=300)
+        check(p.returncode == 1 and p.stderr.decode(errors='replace').startswith(f'refused {want}'),
+              f'{hide} hidden: the converter says {p.stderr[:100]!r}, exit {p.returncode}')
+
+
 def self_check(work):
     """the oracle must see what it looks for: originals judged as copies fail"""
     global failures, checks, expect_fail
@@ -263,6 +295,7 @@ def main():
             print(f'{name}: {result} pages={rep.get("pages")} removed={len(rep.get("removed", []))} '
                   f'{rep.get("ms")} ms', flush=True)
         fakes(driver, work, os.path.join(CORPUS, 'gen-openaction-js.pdf'))
+        hidden_data(driver, libexec, work, unlimited)
         self_check(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
