@@ -75,6 +75,103 @@ static void scan_names_in(const uint8_t *p, size_t len, struct cdr_pdf_scan_resu
 	}
 }
 
+/* a direct integer after the name at p (white space between), or -1 */
+static int64_t scan_int_after(const uint8_t *p, const uint8_t *end)
+{
+	int64_t v = 0;
+	int digits = 0;
+
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\f'))
+		p++;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (++digits > 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	/* "N 0 R" is a reference, not the value */
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	if (digits == 0 || (p < end && *p >= '0' && *p <= '9'))
+		return -1;
+	return v;
+}
+
+/* the value of key (e.g. "/Width") in d[0..n), the first one, or -1 */
+static int64_t scan_key_int(const uint8_t *d, size_t n, const char *key)
+{
+	size_t k = strlen(key);
+	const uint8_t *end = d + n;
+
+	for (const uint8_t *s = memmem(d, n, key, k); s; s = memmem(s + 1, (size_t)(end - s - 1), key, k))
+		if (s + k < end && scan_name_end(s[k]))
+			return scan_int_after(s + k, end);
+		else if (s + 1 >= end)
+			break;
+	return -1;
+}
+
+/* the dictionary around p: back to the "<<" that opens it and forward to
+ * its ">>" (nested dictionaries skipped both ways), at most 4 KiB each way;
+ * 0 when there is none */
+static int scan_dict_around(const uint8_t *buf, const uint8_t *end, const uint8_t *p, const uint8_t **ret_start,
+			    size_t *ret_len)
+{
+	const uint8_t *s, *e;
+	int depth = 0;
+
+	/* s walks back over the pair s[-2], s[-1] */
+	s = p;
+	while (s - buf >= 2 && p - s < 4096) {
+		if (s[-1] == '>' && s[-2] == '>') {
+			depth++;
+			s -= 2;
+		} else if (s[-1] == '<' && s[-2] == '<') {
+			s -= 2;
+			if (depth-- == 0)
+				break;
+		} else {
+			s--;
+		}
+	}
+	if (depth >= 0)
+		return 0;
+	depth = 0;
+	for (e = s; e + 1 < end && e - p < 4096; e++) {
+		if (e[0] == '<' && e[1] == '<') {
+			depth++;
+			e++;
+		} else if (e[0] == '>' && e[1] == '>') {
+			e++;
+			if (--depth == 0) {
+				*ret_start = s;
+				*ret_len = (size_t)(e + 1 - s);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* every "/Subtype /Image" dictionary: the largest declared image */
+static void scan_images(const uint8_t *buf, size_t len, struct cdr_pdf_scan_result *ret)
+{
+	static const char key[] = "/Image";
+	const uint8_t *end = buf + len;
+
+	for (const uint8_t *s = memmem(buf, len, key, sizeof key - 1); s;
+	     s = memmem(s + 1, (size_t)(end - s - 1), key, sizeof key - 1)) {
+		const uint8_t *d;
+		size_t n;
+		if (s + sizeof key - 1 >= end)
+			break;
+		if (!scan_name_end(s[sizeof key - 1]) || !scan_dict_around(buf, end, s, &d, &n))
+			continue;
+		int64_t w = scan_key_int(d, n, "/Width"), h = scan_key_int(d, n, "/Height");
+		if (w > 0 && h > 0 && (uint64_t)w * (uint64_t)h > ret->max_image_pixels)
+			ret->max_image_pixels = (uint64_t)w * (uint64_t)h;
+	}
+}
+
 /* inflate the zlib stream at p (at most avail bytes of input) into out;
  * returns the bytes produced (a broken stream gives what came before) */
 static size_t scan_inflate(const uint8_t *p, size_t avail, uint8_t *out, size_t cap)
@@ -105,6 +202,7 @@ int cdr_pdf_scan(const uint8_t *buf, size_t len, const struct cdr_pdf_scan_limit
 	if (!lim->max_stream_out || !lim->max_total_out || !lim->max_streams)
 		return -EINVAL;
 	scan_names_in(buf, len, ret);
+	scan_images(buf, len, ret);
 	out = malloc(lim->max_stream_out);
 	if (!out)
 		return -ENOMEM;

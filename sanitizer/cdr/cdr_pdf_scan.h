@@ -42,9 +42,12 @@ struct cdr_pdf_scan_limits {
 
 struct cdr_pdf_scan_result {
 	unsigned count[CDR_PDF_SCAN_COUNT_]; /* occurrences, saturating */
-	size_t streams;                      /* streams tried */
-	size_t inflated;                     /* bytes inflated in all */
-	int capped;                          /* 1 when a cap stopped the scan early */
+	/* the largest /Width x /Height of an image XObject dictionary in the
+	 * raw bytes (direct integers only; 0 when none is found) */
+	uint64_t max_image_pixels;
+	size_t streams;  /* streams tried */
+	size_t inflated; /* bytes inflated in all */
+	int capped;      /* 1 when a cap stopped the scan early */
 };
 
 void cdr_pdf_scan_limits_default(struct cdr_pdf_scan_limits *ret_lim);

@@ -55,6 +55,7 @@ static const struct cdr_reason cdr_reasons[] = {
 	{"out-of-memory", "メモリが足りず変換できません。", "Out of memory while converting."},
 	{"output-cap", "変換結果が大きすぎます。", "The conversion's output exceeded its limit."},
 	{"page-limit", "ページ数が上限を超えています。", "The document has more pages than allowed."},
+	{"pdf-image-limit", "PDF 内の画像が大きすぎます。", "An image in the PDF is larger than allowed."},
 	{"pdf-info-page-size", "PDF 変換結果のページの大きさが不正です。",
 	 "The PDF converter reported an impossible page size."},
 	{"pdf-info-syntax", "PDF 変換結果の報告が不正です。", "The PDF converter's report is malformed."},

@@ -17,7 +17,8 @@
  * Refusal: "refused KEY" on stderr, exit 1, nothing usable on stdout; keys
  * (cdr_reason.c): encrypted, pdf-malformed, pdf-no-pages, page-limit,
  * input-size-limit, pdf-no-cmaps (poppler-data missing), pdf-no-ja-font (no
- * Japanese font for fontconfig), pdf-render.  Exit 2: usage or I/O.
+ * Japanese font for fontconfig), pdf-render, pdf-image-limit (an image
+ * XObject above PDF_MAX_IMAGE_PIXELS).  Exit 2: usage or I/O.
  *
  * Pages are rendered at --dpi (default 150) unless the page would exceed
  * CDR_PDF_MAX_SIDE pixels on a side or CDR_PDF_MAX_PIXELS in all; such a page is rendered at
@@ -43,6 +44,11 @@
 #include "sanitizer/cdr/cdr_pixels.h"
 
 #define PDF_MAX_INPUT (256u << 20)
+/* the largest image XObject a page may draw: poppler decodes an image whole
+ * (4 bytes a pixel through cairo), and under the sandbox's memory limit it
+ * leaves a larger one out of the page without a word; 100 Mpx is above a
+ * 600 dpi A3 scan (70 Mpx) */
+#define PDF_MAX_IMAGE_PIXELS (100u * 1000 * 1000)
 #define MAX_ITEM 120
 /* the CMaps of non-embedded Japanese fonts (poppler-data) */
 #define CMAP_DIR "/usr/share/poppler/cMap/Adobe-Japan1"
@@ -206,7 +212,13 @@ static int info(PopplerDocument *doc, int npages, const uint8_t *in, size_t inle
 	struct cdr_pdf_scan_limits lim;
 	struct cdr_pdf_scan_result sr;
 	GList *atts, *l;
+	int scanned;
 
+	/* the scan first: a refusal must be the first line on stderr */
+	cdr_pdf_scan_limits_default(&lim);
+	scanned = cdr_pdf_scan(in, inlen, &lim, &sr) == 0;
+	if (scanned && sr.max_image_pixels > PDF_MAX_IMAGE_PIXELS)
+		return refuse("pdf-image-limit");
 	fprintf(stderr, "pages %d\n", npages);
 	for (int i = 0; i < npages; i++) {
 		PopplerPage *page = poppler_document_get_page(doc, i);
@@ -231,8 +243,7 @@ static int info(PopplerDocument *doc, int npages, const uint8_t *in, size_t inle
 		g_object_unref(a);
 	}
 	g_list_free(atts);
-	cdr_pdf_scan_limits_default(&lim);
-	if (cdr_pdf_scan(in, inlen, &lim, &sr) == 0)
+	if (scanned)
 		for (unsigned i = 0; i < CDR_PDF_SCAN_COUNT_; i++)
 			if (sr.count[i])
 				fprintf(stderr, "removed %s\n", cdr_pdf_scan_item(i));

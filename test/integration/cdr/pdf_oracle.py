@@ -37,6 +37,7 @@ REFUSE = {
     'gen-encrypted-userpw-aes128.pdf': 'encrypted',
     'gen-encrypted-userpw-aes256.pdf': 'encrypted',
     'gen-1000pages-shared-content.pdf': 'page-limit',  # default max_pages 500
+    'gen-huge-image-xobject.pdf': 'pdf-image-limit',  # a 900 Mpx image XObject
 }
 # may be repaired into a copy, or refused with this key
 MALFORMED = {'gen-malformed-broken-objects.pdf', 'gen-malformed-truncated-xref.pdf'}
