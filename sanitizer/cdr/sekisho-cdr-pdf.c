@@ -231,6 +231,8 @@ static int info(PopplerDocument *doc, int npages, const uint8_t *in, size_t inle
 	}
 	for (int i = 0; i < npages; i++) {
 		PopplerPage *page = poppler_document_get_page(doc, i);
+		if (!page)
+			return refuse("pdf-malformed");
 		report_page(page, i + 1);
 		g_object_unref(page);
 	}
