@@ -18,6 +18,8 @@ writer), judged only by independent tools:
 - the blank-page rule and the trusted side's checks fire against fake
   converters (white pages with a text count, the wrong size, extra pages,
   a malformed report);
+- 24 damaged corpus files (fixed seed) give a checked copy or a clean
+  refusal;
 - with poppler-data or the Japanese fonts hidden (root: a private mount
   namespace), no copy: pdf-no-cmaps / pdf-no-ja-font, from the trusted
   side and from the converter itself.
@@ -204,6 +206,40 @@ def generated(work):
     return files
 
 
+def mutations(driver, libexec, work, unlimited, count=24):
+    """damaged copies of corpus files (a fixed seed: bytes flipped, cut,
+    a block duplicated) give a checked copy or a clean refusal, never a
+    crash, a hang or exit 2"""
+    import random
+    rnd = random.Random(14)
+    names = ['gen-openaction-js.pdf', 'testPDF.pdf', 'vertical.pdf', 'gen-xfa-form.pdf',
+             'attachment.pdf', 'noembed-sjis.pdf']
+    for k in range(count):
+        name = names[k % len(names)]
+        data = bytearray(open(os.path.join(CORPUS, name), 'rb').read())
+        how = k % 3
+        if how == 0:
+            for _ in range(8):
+                data[rnd.randrange(len(data))] = rnd.randrange(256)
+        elif how == 1:
+            data = data[:rnd.randrange(len(data) // 2, len(data))]
+        else:
+            a = rnd.randrange(len(data))
+            data[a:a] = data[a:a + 512]
+        src = os.path.join(work, f'mut{k}-{name}')
+        with open(src, 'wb') as f:
+            f.write(data)
+        out, report = src + '.out.pdf', src + '.json'
+        rc, rep, err = convert(driver, libexec, src, out, report, unlimited)
+        check(rc in (0, 1) and rep.get('result'), f'mutation {k} of {name}: exit {rc} {err[-300:]}')
+        if rc == 0:
+            p = subprocess.run(['qpdf', '--check', out], capture_output=True)
+            check(p.returncode == 0, f'mutation {k} of {name}: qpdf --check fails on the copy')
+            check(npages(out) == rep.get('pages'), f'mutation {k} of {name}: page count')
+        else:
+            check(not os.path.exists(out), f'mutation {k} of {name}: a copy although refused')
+
+
 def hidden_data(driver, libexec, work, unlimited):
     """without poppler-data or the Japanese fonts (hidden under an empty
     tmpfs in a private mount namespace; root only) no copy is made: the
@@ -296,6 +332,7 @@ def main():
             print(f'{name}: {result} pages={rep.get("pages")} removed={len(rep.get("removed", []))} '
                   f'{rep.get("ms")} ms', flush=True)
         fakes(driver, work, os.path.join(CORPUS, 'gen-openaction-js.pdf'))
+        mutations(driver, libexec, work, unlimited)
         hidden_data(driver, libexec, work, unlimited)
         self_check(work)
     finally:
