@@ -2,7 +2,8 @@
  * OUT --report REPORT, through cdr_convert, with the libexec directory
  * given and, with --unlimited-as, no address-space limit on the converter
  * (an AddressSanitizer converter reserves terabytes of shadow memory; the
- * plain builds keep the default limit).  Writes OUT only on success; the
+ * plain builds keep the default limit); --timeout-ms N sets the sandbox's
+ * wall-clock limit (default 60 s).  Writes OUT only on success; the
  * report (cdr_report_json) always.  Exit 0 copy, 1 no copy, 2 usage/I/O. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,13 +21,21 @@ int main(int argc, char **argv)
 	struct cdr_report rep;
 	int in, out, rc;
 
-	if (argc < 5 || (argc == 6 && strcmp(argv[5], "--unlimited-as") != 0) || argc > 6) {
-		fprintf(stderr, "usage: cdr-pdf-run LIBEXEC IN OUT REPORT [--unlimited-as]\n");
+	if (argc < 5) {
+		fprintf(stderr, "usage: cdr-pdf-run LIBEXEC IN OUT REPORT [--unlimited-as] [--timeout-ms N]\n");
 		return 2;
 	}
 	cdr_ctx_default(&ctx, argv[1]);
-	if (argc == 6)
-		ctx.limits.as_bytes = RLIM_INFINITY;
+	for (int i = 5; i < argc; i++) {
+		if (strcmp(argv[i], "--unlimited-as") == 0) {
+			ctx.limits.as_bytes = RLIM_INFINITY;
+		} else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc) {
+			ctx.limits.timeout_ms = (unsigned)strtoul(argv[++i], NULL, 10);
+		} else {
+			fprintf(stderr, "cdr-pdf-run: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
 	in = open(argv[2], O_RDONLY | O_CLOEXEC);
 	out = cdr_memfd("cdr-pdf-run");
 	if (in < 0 || out < 0) {

@@ -17,7 +17,8 @@ writer), judged only by independent tools:
   clean refusal (exit 1 with a reason key), never a crash;
 - the blank-page rule and the trusted side's checks fire against fake
   converters (white pages with a text count, the wrong size, extra pages,
-  a malformed report);
+  a malformed report, a render that never ends: stopped by the whole
+  conversion's clock, 3 s + 2 s a page);
 - 24 damaged corpus files (fixed seed) give a checked copy or a clean
   refusal;
 - with poppler-data or the Japanese fonts hidden (root: a private mount
@@ -31,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 CORPUS = '/work/shared/corpus/files/pdf'
 BANNED = {'/JS', '/JavaScript', '/AA', '/OpenAction', '/Launch', '/EmbeddedFile', '/EmbeddedFiles', '/URI',
@@ -65,8 +67,8 @@ def need(prog):
         sys.exit(1 if os.environ.get('CI') == 'true' else 77)
 
 
-def convert(driver, libexec, src, out, report, unlimited):
-    args = [driver, libexec, src, out, report] + (['--unlimited-as'] if unlimited else [])
+def convert(driver, libexec, src, out, report, unlimited, extra=()):
+    args = [driver, libexec, src, out, report] + (['--unlimited-as'] if unlimited else []) + list(extra)
     p = subprocess.run(args, capture_output=True, timeout=600)
     rep = json.load(open(report)) if os.path.exists(report) else {}
     return p.returncode, rep, p.stderr.decode(errors='replace')
@@ -143,6 +145,8 @@ args = sys.argv[1:]
 sys.stdin.buffer.read()
 if MODE == 'refuse':
     sys.stderr.write('refused pdf-malformed\n'); sys.exit(1)
+if MODE == 'slow' and '--info' not in args:
+    import time; time.sleep(60)
 if '--info' in args:
     if MODE == 'bad-info':
         sys.stderr.write('pages 1\npage 1 595.00x842.00 42\nremoved a b\nok\n'); sys.exit(0)
@@ -158,7 +162,8 @@ sys.stdout.buffer.write(page * (2 if MODE == 'extra-page' else 1))
 def fakes(driver, work, sample):
     """the trusted side's checks against converters that lie"""
     cases = {'white': 'blank-page', 'white-no-text': 'ok', 'wrong-size': 'converter-output',
-             'extra-page': 'converter-output', 'bad-info': 'converter-output', 'refuse': 'pdf-malformed'}
+             'extra-page': 'converter-output', 'bad-info': 'converter-output', 'refuse': 'pdf-malformed',
+             'slow': 'timeout'}
     for mode, want in cases.items():
         d = tempfile.mkdtemp(dir=work)
         os.chmod(d, 0o755)
@@ -167,7 +172,12 @@ def fakes(driver, work, sample):
             f.write(FAKE % mode)
         os.chmod(conv, 0o755)
         out, report = os.path.join(d, 'out.pdf'), os.path.join(d, 'r.json')
-        rc, rep, err = convert(driver, d, sample, out, report, False)
+        # 'slow': the whole conversion's clock is 3 s + 2 s for its one page
+        t0 = time.monotonic()
+        rc, rep, err = convert(driver, d, sample, out, report, False,
+                               ['--timeout-ms', '3000'] if mode == 'slow' else [])
+        dt = time.monotonic() - t0
+        check(mode != 'slow' or 4.5 < dt < 15, f'fake {mode}: {dt:.1f} s')
         check(rep.get('result') == want, f'fake {mode}: {rep.get("result")} ({rep.get("detail")}), want {want} {err}')
         check((rc == 0) == (want == 'ok') and os.path.exists(out) == (want == 'ok'), f'fake {mode}: rc {rc}')
         if want == 'ok':
