@@ -1,9 +1,10 @@
 /* cdr_pdf: the PDF handler of the trusted side (cdr_pdf_convert, cdr.h).
  *
  * The PDF is read only by the converter (sekisho-cdr-pdf, poppler) inside the
- * sandbox.  First an --info run: page count, page sizes, the characters of
- * text poppler finds on each page and the active items, parsed here with
- * caps (cdr_pdf_info).  Then the pages are rendered in batches (at most
+ * sandbox, each run through cdr_conv_run (its line report read whole by
+ * cdr_log).  First an --info run: page count, page sizes, the characters of
+ * text poppler finds on each page and the active items, given their meaning
+ * here with caps (cdr_pdf_info).  Then the pages are rendered in batches (at most
  * PDF_BATCH_PAGES pages and PDF_BATCH_BYTES of pixels each), every batch a
  * run of its own, so that neither side ever holds every page's pixels; each
  * batch's pixel stream is validated (cdr_pixels_parse: exactly the pages
@@ -26,19 +27,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sanitizer/cdr/cdr_pdf.h"
 
 #include "common/monotime.h"
 #include "sanitizer/cdr/cdr.h"
+#include "sanitizer/cdr/cdr_conv.h"
 #include "sanitizer/cdr/cdr_pdf_info.h"
 #include "sanitizer/cdr/cdr_pdfw.h"
 #include "sanitizer/cdr/cdr_pixels.h"
 
 #define PDF_CONVERTER "sekisho-cdr-pdf"
-#define PDF_INFO_MAX (1u << 20)       /* the --info report */
 #define PDF_BATCH_PAGES 16u           /* pages per render run */
 #define PDF_BATCH_BYTES (48ull << 20) /* pixels per render run, counted as RGB */
 #define PDF_MS_PER_PAGE 2000u         /* wall clock added per rendered page */
@@ -79,58 +79,47 @@ int cdr_pdf_check_environment(struct cdr_report *rep)
 	return 0;
 }
 
-/* One sandboxed run of the converter.  Its product is its stdout, or with
- * err_max > 0 its stderr (the --info report, at most err_max bytes); on
- * success *ret_map maps the product (munmap(*ret_map, *ret_len) when
- * *ret_len). */
-static int pdf_run(const struct cdr_ctx *ctx, const char *const argv[], int in_fd, const struct cdr_sandbox_limits *lim,
-		   uint64_t err_max, struct cdr_report *rep, const char *what, uint8_t **ret_map, size_t *ret_len)
+/* a render run's report: "page I WxH DPI" lines, informational only */
+static int pdf_render_line(void *arg, const char *key, const char *value, char *why, size_t whylen)
 {
-	struct cdr_sandbox_result res;
+	(void)arg;
+	(void)value;
+	return strcmp(key, "page") == 0 ? 0 : cdr_conv_unexpected(key, why, whylen);
+}
+
+/* One sandboxed run of the converter (cdr_conv_run: its report read whole
+ * by cdr_log through fn); on success *ret_map maps its product
+ * (munmap(*ret_map, *ret_len) when *ret_len). */
+static int pdf_run(const struct cdr_ctx *ctx, const char *const argv[], int in_fd, const struct cdr_sandbox_limits *lim,
+		   cdr_log_line_fn *fn, void *arg, struct cdr_report *rep, const char *what, uint8_t **ret_map,
+		   size_t *ret_len)
+{
+	struct cdr_conv_run run;
 	struct cdr_ctx c = *ctx;
-	int fd, err = -1, rc;
-	struct stat st;
+	int rc;
 
 	*ret_map = NULL;
 	*ret_len = 0;
-	fd = cdr_memfd("cdr-pdf");
-	if (fd < 0)
-		return cdr_report_fail(rep, "io-error", "%s: memfd: %s", what, strerror(-fd));
-	if (err_max) {
-		err = cdr_memfd("cdr-pdf-report");
-		if (err < 0) {
-			close(fd);
-			return cdr_report_fail(rep, "io-error", "%s: memfd: %s", what, strerror(-err));
-		}
-		c.sandbox.err_fd = err;
-		c.sandbox.err_max = err_max;
-	}
 	if (!ctx->sandbox.ro_paths)
 		c.sandbox.ro_paths = pdf_ro_paths;
-	memset(&res, 0, sizeof res);
-	rc = cdr_run_converter(&c, argv, in_fd, fd, lim, &res);
-	if (err >= 0) {
-		close(fd);
-		fd = err;
-	}
-	if (rc < 0 || !res.reason || strcmp(res.reason, "ok") != 0) {
-		close(fd);
-		return cdr_fail_from_run(rep, &res, rc);
-	}
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > (err_max ? err_max : lim->out_max)) {
-		close(fd);
+	rc = cdr_conv_run(&c, argv, in_fd, lim, fn, arg, &run, rep);
+	if (rc < 0)
+		return rc;
+	if (run.outlen > lim->out_max || run.outlen > SIZE_MAX) {
+		cdr_conv_run_free(&run);
 		return cdr_report_fail(rep, "converter-output", "%s: output size", what);
 	}
-	if (st.st_size > 0) {
-		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (run.outlen > 0) {
+		void *m = mmap(NULL, (size_t)run.outlen, PROT_READ, MAP_PRIVATE, run.fd, 0);
 		if (m == MAP_FAILED) {
-			close(fd);
-			return cdr_report_fail(rep, "io-error", "%s: mmap: %s", what, strerror(errno));
+			rc = -errno;
+			cdr_conv_run_free(&run);
+			return cdr_report_fail(rep, "io-error", "%s: mmap: %s", what, strerror(-rc));
 		}
 		*ret_map = m;
-		*ret_len = (size_t)st.st_size;
+		*ret_len = (size_t)run.outlen;
 	}
-	close(fd);
+	cdr_conv_run_free(&run);
 	return 0;
 }
 
@@ -201,7 +190,7 @@ static int pdf_batch(const struct cdr_ctx *ctx, int in_fd, const struct cdr_pdf_
 	lim.timeout_ms = left > UINT32_MAX ? UINT32_MAX : (unsigned)left;
 	lim.cpu_s += 2 * (last - first + 1);
 	lim.out_max = bytes;
-	rc = pdf_run(ctx, argv, in_fd, &lim, 0, rep, what, &map, &len);
+	rc = pdf_run(ctx, argv, in_fd, &lim, pdf_render_line, NULL, rep, what, &map, &len);
 	if (rc < 0)
 		return rc;
 	caps.max_width = CDR_PDF_MAX_SIDE;
@@ -260,6 +249,7 @@ int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr
 	char a_max[16];
 	const char *argv[] = {PDF_CONVERTER, "--info", "--max-pages", a_max, NULL};
 	struct cdr_sandbox_limits lim = ctx->limits;
+	struct cdr_pdf_info_reader reader;
 	struct cdr_pdf_info info;
 	struct cdr_pdfw *w = NULL;
 	unsigned dpi = ctx->pdf_dpi ? ctx->pdf_dpi : 150, max_pages = ctx->max_pages ? ctx->max_pages : 500;
@@ -279,17 +269,17 @@ int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr
 		return rc;
 	snprintf(a_max, sizeof a_max, "%u", max_pages);
 	lim.out_max = 4096; /* stdout stays empty in --info */
-	rc = pdf_run(ctx, argv, in_fd, &lim, PDF_INFO_MAX, rep, "info", &map, &len);
-	if (rc < 0)
-		return rc;
-	rc = cdr_pdf_info_parse((const char *)map, len, max_pages, 1000, &info, why, sizeof why);
+	cdr_pdf_info_init(&reader, max_pages, 1000);
+	rc = pdf_run(ctx, argv, in_fd, &lim, cdr_pdf_info_line, &reader, rep, "info", &map, &len);
 	if (len)
 		munmap(map, len);
+	if (rc < 0) {
+		cdr_pdf_info_free(&reader.info);
+		return rc;
+	}
+	rc = cdr_pdf_info_finish(&reader, &info, why, sizeof why);
 	if (rc < 0)
-		return rc == -ENOMEM
-			? cdr_report_fail(rep, "out-of-memory", "converter report")
-			: cdr_report_fail(rep, strcmp(why, "page-limit") == 0 ? "page-limit" : "converter-output",
-					  "converter report refused (%s)", why);
+		return cdr_report_fail(rep, "converter-report", "%s", why);
 	rep->pages = info.pages;
 	/* the whole conversion's wall clock: the limit plus 2 s per page */
 	int64_t deadline_ms = start_ms + ctx->limits.timeout_ms + (int64_t)PDF_MS_PER_PAGE * info.pages;

@@ -1,10 +1,11 @@
-/* cdr_pdf_info: parse the PDF converter's report (format in cdr_pdf_info.h).
+/* cdr_pdf_info: the meaning of the PDF converter's report lines (format in
+ * cdr_pdf_info.h; the framing is cdr_log's).
  *
- * The converter ran on attacker bytes, so this reads its text as hostile:
- * each line is bounded before it is looked at, numbers are parsed digit by
- * digit against their bounds (no strtod: it accepts hex, exponents, "inf"
- * and "nan"), the page lines must come in order, and everything after "ok"
- * is refused.  A refusal is -EBADMSG with a reason key; never logs. */
+ * The converter ran on attacker bytes, so its lines are hostile: numbers
+ * are parsed digit by digit against their bounds (no strtod: it accepts
+ * hex, exponents, "inf" and "nan"), the page lines must come in order and
+ * all of them, and unknown keys are refused.  A refusal is -EBADMSG with
+ * why starting with a key; never logs. */
 #include "sanitizer/cdr/cdr_pdf_info.h"
 
 #include <errno.h>
@@ -14,14 +15,7 @@
 #include <string.h>
 
 #include "common/utf8.h"
-
-static int info_refuse(struct cdr_pdf_info *ret, char *why, size_t whylen, const char *key)
-{
-	cdr_pdf_info_free(ret);
-	if (why && whylen)
-		snprintf(why, whylen, "%s", key);
-	return -EBADMSG;
-}
+#include "sanitizer/cdr/cdr_log.h"
 
 /* digits only, no sign, at most max; *p advances past them */
 static int info_uint(const char **p, const char *end, uint64_t max, uint64_t *ret)
@@ -94,87 +88,124 @@ static int info_item_ok(const char *s, size_t n)
 	return 1;
 }
 
+void cdr_pdf_info_init(struct cdr_pdf_info_reader *r, unsigned max_pages, size_t max_removed)
+{
+	memset(r, 0, sizeof *r);
+	r->max_pages = max_pages;
+	r->max_removed = max_removed;
+}
+
+/* "removed ITEM": kept once, counted past the cap */
+static int info_removed(struct cdr_pdf_info_reader *r, const char *item, char *why, size_t whylen)
+{
+	struct cdr_pdf_info *info = &r->info;
+	size_t n = strlen(item);
+
+	if (!info_item_ok(item, n))
+		return cdr_log_bad(why, whylen, "pdf-info-syntax: bad removed item");
+	for (size_t i = 0; i < info->nremoved; i++)
+		if (strcmp(info->removed[i], item) == 0)
+			return 0;
+	if (info->nremoved >= r->max_removed) {
+		info->nremoved_more++;
+		return 0;
+	}
+	if (info->nremoved == r->removed_cap) {
+		size_t cap = r->removed_cap ? r->removed_cap * 2 : 16;
+		char **p = realloc(info->removed, cap * sizeof *p);
+		if (!p)
+			return -ENOMEM;
+		info->removed = p;
+		r->removed_cap = cap;
+	}
+	info->removed[info->nremoved] = strdup(item);
+	if (!info->removed[info->nremoved])
+		return -ENOMEM;
+	info->nremoved++;
+	return 0;
+}
+
+int cdr_pdf_info_line(void *arg, const char *key, const char *value, char *why, size_t whylen)
+{
+	struct cdr_pdf_info_reader *r = arg;
+	struct cdr_pdf_info *info = &r->info;
+	const char *s = value, *end = value + strlen(value);
+	uint64_t v, w, h, t;
+
+	if (end - s > CDR_PDF_INFO_MAX_LINE)
+		return cdr_log_bad(why, whylen, "pdf-info-syntax: line too long");
+	if (strcmp(key, "pages") == 0) {
+		if (info->page || info_uint(&s, end, 0xffffffffu, &v) < 0 || s != end || v == 0)
+			return cdr_log_bad(why, whylen, "pdf-info-syntax: pages");
+		if (v > r->max_pages)
+			return cdr_log_bad(why, whylen, "page-limit");
+		info->page = calloc(v, sizeof *info->page);
+		if (!info->page)
+			return -ENOMEM;
+		info->pages = (unsigned)v;
+		return 0;
+	}
+	if (strcmp(key, "page") == 0) {
+		if (!info->page || r->next_page >= info->pages || info_uint(&s, end, info->pages, &v) < 0 ||
+		    v != r->next_page + 1 || info_literal(&s, end, " ") < 0 || info_points(&s, end, &w) < 0 ||
+		    info_literal(&s, end, "x") < 0 || info_points(&s, end, &h) < 0 || info_literal(&s, end, " ") < 0 ||
+		    info_uint(&s, end, 1000000000, &t) < 0 || s != end)
+			return cdr_log_bad(why, whylen, "pdf-info-syntax: page line %u", r->next_page + 1);
+		if (w < 100 || h < 100 || w > 100000000 || h > 100000000)
+			return cdr_log_bad(why, whylen, "pdf-info-page-size: page %u", r->next_page + 1);
+		info->page[r->next_page].w_pt = (double)w / 100;
+		info->page[r->next_page].h_pt = (double)h / 100;
+		info->page[r->next_page].text_chars = (uint32_t)t;
+		r->next_page++;
+		return 0;
+	}
+	if (strcmp(key, "removed") == 0) {
+		if (!info->page || r->next_page != info->pages)
+			return cdr_log_bad(why, whylen, "pdf-info-syntax: removed before the pages");
+		return info_removed(r, value, why, whylen);
+	}
+	return cdr_log_bad(why, whylen, "pdf-info-syntax: unknown line");
+}
+
+int cdr_pdf_info_finish(struct cdr_pdf_info_reader *r, struct cdr_pdf_info *ret, char *why, size_t whylen)
+{
+	memset(ret, 0, sizeof *ret);
+	if (!r->info.page || r->next_page != r->info.pages) {
+		int rc = cdr_log_bad(why, whylen, "pdf-info-syntax: %u of %u page lines", r->next_page, r->info.pages);
+		cdr_pdf_info_free(&r->info);
+		return rc;
+	}
+	*ret = r->info;
+	memset(&r->info, 0, sizeof r->info);
+	return 0;
+}
+
 int cdr_pdf_info_parse(const char *buf, size_t len, unsigned max_pages, size_t max_removed, struct cdr_pdf_info *ret,
 		       char *why, size_t whylen)
 {
-	const char *p = buf, *end = buf + len;
-	unsigned next_page = 0; /* page lines seen */
-	int done = 0;
-	size_t removed_cap = 0;
+	struct cdr_pdf_info_reader r;
+	struct cdr_log_end end;
+	int rc;
 
 	memset(ret, 0, sizeof *ret);
 	if (!max_pages || !max_removed)
 		return -EINVAL;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl || nl - p > CDR_PDF_INFO_MAX_LINE || done)
-			return info_refuse(ret, why, whylen, "pdf-info-syntax");
-		const char *s = p;
-		p = nl + 1;
-		uint64_t v, w, h, t;
-		if (!ret->page) {
-			/* the first line */
-			if (info_literal(&s, nl, "pages ") < 0 || info_uint(&s, nl, 0xffffffffu, &v) < 0 || s != nl ||
-			    v == 0)
-				return info_refuse(ret, why, whylen, "pdf-info-syntax");
-			if (v > max_pages)
-				return info_refuse(ret, why, whylen, "page-limit");
-			ret->pages = (unsigned)v;
-			ret->page = calloc(v, sizeof *ret->page);
-			if (!ret->page)
-				return -ENOMEM;
-			continue;
+	cdr_pdf_info_init(&r, max_pages, max_removed);
+	rc = cdr_log_parse(buf, len, cdr_pdf_info_line, &r, &end, why, whylen);
+	if (rc == 0 && !end.ok)
+		rc = cdr_log_bad(why, whylen, "pdf-info-syntax: the report ends refused");
+	if (rc < 0) {
+		cdr_pdf_info_free(&r.info);
+		/* cdr_log's own refusals name no key: ours is pdf-info-syntax */
+		if (rc == -EBADMSG && why && whylen && strncmp(why, "pdf-info-", 9) != 0 &&
+		    strcmp(why, "page-limit") != 0) {
+			char tmp[160];
+			snprintf(tmp, sizeof tmp, "pdf-info-syntax: %s", why);
+			snprintf(why, whylen, "%s", tmp);
 		}
-		if (next_page < ret->pages) {
-			if (info_literal(&s, nl, "page ") < 0 || info_uint(&s, nl, ret->pages, &v) < 0 ||
-			    v != next_page + 1 || info_literal(&s, nl, " ") < 0 || info_points(&s, nl, &w) < 0 ||
-			    info_literal(&s, nl, "x") < 0 || info_points(&s, nl, &h) < 0 ||
-			    info_literal(&s, nl, " ") < 0 || info_uint(&s, nl, 1000000000, &t) < 0 || s != nl)
-				return info_refuse(ret, why, whylen, "pdf-info-syntax");
-			if (w < 100 || h < 100 || w > 100000000 || h > 100000000)
-				return info_refuse(ret, why, whylen, "pdf-info-page-size");
-			ret->page[next_page].w_pt = (double)w / 100;
-			ret->page[next_page].h_pt = (double)h / 100;
-			ret->page[next_page].text_chars = (uint32_t)t;
-			next_page++;
-			continue;
-		}
-		if (nl - s == 2 && memcmp(s, "ok", 2) == 0) {
-			done = 1;
-			continue;
-		}
-		if (info_literal(&s, nl, "removed ") < 0 || !info_item_ok(s, (size_t)(nl - s)))
-			return info_refuse(ret, why, whylen, "pdf-info-syntax");
-		size_t n = (size_t)(nl - s), i;
-		for (i = 0; i < ret->nremoved; i++)
-			if (strlen(ret->removed[i]) == n && memcmp(ret->removed[i], s, n) == 0)
-				break;
-		if (i < ret->nremoved)
-			continue;
-		if (ret->nremoved >= max_removed) {
-			ret->nremoved_more++;
-			continue;
-		}
-		if (ret->nremoved == removed_cap) {
-			size_t cap = removed_cap ? removed_cap * 2 : 16;
-			char **r = realloc(ret->removed, cap * sizeof *r);
-			if (!r) {
-				cdr_pdf_info_free(ret);
-				return -ENOMEM;
-			}
-			ret->removed = r;
-			removed_cap = cap;
-		}
-		ret->removed[ret->nremoved] = strndup(s, n);
-		if (!ret->removed[ret->nremoved]) {
-			cdr_pdf_info_free(ret);
-			return -ENOMEM;
-		}
-		ret->nremoved++;
+		return rc;
 	}
-	if (!done)
-		return info_refuse(ret, why, whylen, "pdf-info-syntax");
-	return 0;
+	return cdr_pdf_info_finish(&r, ret, why, whylen);
 }
 
 void cdr_pdf_info_free(struct cdr_pdf_info *info)

@@ -4,18 +4,6 @@
  * when the last one is built. */
 #include "sanitizer/cdr/cdr.h"
 
-int cdr_office_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr_report *rep)
-{
-	(void)ctx, (void)in_fd, (void)out_fd;
-	return cdr_report_fail(rep, "not-built", "office documents");
-}
-
-int cdr_text_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr_report *rep)
-{
-	(void)ctx, (void)in_fd, (void)out_fd;
-	return cdr_report_fail(rep, "not-built", "text");
-}
-
 int cdr_archive_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr_report *rep)
 {
 	(void)ctx, (void)in_fd, (void)out_fd;

@@ -12,9 +12,10 @@
  *   sekisho-cdr-pdf --first I --last J [--dpi D] [--max-pages N]
  *     stdout: pages I..J as a cdr_pixels stream, one image per page, grey
  *     (1 channel) when every pixel of the page is grey, RGB otherwise.
- *     stderr: "page I WxH-PX DPI" per rendered page.
+ *     stderr: "page I WxH-PX DPI" per rendered page, then "ok".
  *
- * Refusal: "refused KEY" on stderr, exit 1, nothing usable on stdout; keys
+ * stderr is a cdr_log report in both modes (the trusted side reads it whole).
+ * Refusal: "refused KEY" on stderr, the last line, exit 1, nothing usable on stdout; keys
  * (cdr_reason.c): encrypted, pdf-malformed, pdf-no-pages, page-limit,
  * input-size-limit, pdf-no-cmaps (poppler-data missing), pdf-no-ja-font (no
  * Japanese font for fontconfig), pdf-render, pdf-image-limit (an image
@@ -458,6 +459,8 @@ int main(int argc, char **argv)
 		free(row);
 		if (rc == 0 && fflush(stdout) != 0)
 			rc = 2;
+		if (rc == 0)
+			fprintf(stderr, "ok\n");
 	}
 	g_object_unref(doc);
 	g_bytes_unref(bytes);

@@ -156,13 +156,14 @@ if '--info' in args:
 w, h = (1000, 1000) if MODE == 'wrong-size' else (1239, 1754)
 page = b'SKPX' + bytes([1, 1, 8, 0]) + struct.pack('>II', w, h) + b'\xff' * (w * h)
 sys.stdout.buffer.write(page * (2 if MODE == 'extra-page' else 1))
+sys.stderr.write('page 1 %%dx%%d 150\nok\n' %% (w, h))
 '''
 
 
 def fakes(driver, work, sample):
     """the trusted side's checks against converters that lie"""
     cases = {'white': 'blank-page', 'white-no-text': 'ok', 'wrong-size': 'converter-output',
-             'extra-page': 'converter-output', 'bad-info': 'converter-output', 'refuse': 'pdf-malformed',
+             'extra-page': 'converter-output', 'bad-info': 'converter-report', 'refuse': 'pdf-malformed',
              'slow': 'timeout'}
     for mode, want in cases.items():
         d = tempfile.mkdtemp(dir=work)

@@ -69,7 +69,8 @@ static void test_info(void)
 		int rc = cdr_pdf_info_parse(c->text, strlen(c->text), 500, 1000, &info, why, sizeof why);
 		CHECK(rc == c->rc, "case %zu: rc %d, want %d (%s)", i, rc, c->rc, why);
 		if (c->why)
-			CHECK(strcmp(why, c->why) == 0, "case %zu: why %s, want %s", i, why, c->why);
+			CHECK(strncmp(why, c->why, strlen(c->why)) == 0, "case %zu: why %s, want %s...", i, why,
+			      c->why);
 		if (rc == 0) {
 			CHECK_EQ_U(info.pages, c->pages);
 			CHECK_EQ_U(info.nremoved, c->nremoved);
