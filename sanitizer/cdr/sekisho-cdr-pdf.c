@@ -38,7 +38,7 @@
 #include <fontconfig/fontconfig.h>
 #include <poppler.h>
 
-#include "common/fdio.h"
+#include "sanitizer/cdr/cdr_filter.h"
 #include "sanitizer/cdr/cdr_lockdown.h"
 #include "sanitizer/cdr/cdr_pdf_info.h"
 #include "sanitizer/cdr/cdr_pdf_scan.h"
@@ -423,13 +423,9 @@ int main(int argc, char **argv)
 	g_log_set_handler("Poppler", G_LOG_LEVEL_MASK, quiet, NULL);
 	if (!environment_ok())
 		return 1;
-	rc = fdio_read_all(0, PDF_MAX_INPUT, &in, &inlen);
-	if (rc == -EFBIG)
-		return refuse("input-size-limit");
-	if (rc) {
-		fprintf(stderr, "sekisho-cdr-pdf: read: %s\n", strerror(-rc));
-		return 2;
-	}
+	rc = cdr_filter_read_input("sekisho-cdr-pdf", PDF_MAX_INPUT, &in, &inlen);
+	if (rc)
+		return rc;
 	GBytes *bytes = g_bytes_new_take(in, inlen);
 	PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &err);
 	if (!doc) {
