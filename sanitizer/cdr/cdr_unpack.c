@@ -434,8 +434,13 @@ int cdr_unpack_run(const uint8_t *in, size_t len, const struct cdr_unpack_opts *
 	archive_read_support_filter_lzma(u.a);
 	if (opts->password)
 		archive_read_add_passphrase(u.a, opts->password);
+	if (len == 0) {
+		rc = refuse(&u, "not-an-archive");
+		goto out;
+	}
+	/* no format chosen when open fails: nothing else may be asked then */
 	if (archive_read_open_memory(u.a, in, len) != ARCHIVE_OK) {
-		rc = refuse(&u, archive_read_has_encrypted_entries(u.a) > 0 ? "encrypted" : "bad-archive");
+		rc = refuse(&u, "bad-archive");
 		goto out;
 	}
 	for (;;) {
