@@ -432,6 +432,13 @@ int cdr_unpack_run(const uint8_t *in, size_t len, const struct cdr_unpack_opts *
 	archive_read_support_filter_bzip2(u.a);
 	archive_read_support_filter_xz(u.a);
 	archive_read_support_filter_lzma(u.a);
+	/* LHA names go through the locale's wide characters, and CP932 bytes
+	 * are not UTF-8: without this option every Japanese name is a fatal
+	 * error (zip names instead arrive as their bytes: cdr_unpack_name) */
+	if (archive_read_set_options(u.a, "lha:hdrcharset=CP932") != ARCHIVE_OK) {
+		rc = refuse(&u, "bad-archive");
+		goto out;
+	}
 	if (opts->password)
 		archive_read_add_passphrase(u.a, opts->password);
 	if (len == 0) {
