@@ -32,6 +32,12 @@ void cdr_members_caps_default(struct cdr_members_caps *ret_caps)
 	};
 }
 
+void cdr_members_caps_nested(struct cdr_members_caps *caps)
+{
+	if (caps->max_total_bytes > caps->max_member_bytes)
+		caps->max_total_bytes = caps->max_member_bytes;
+}
+
 uint64_t cdr_members_stream_max(const struct cdr_members_caps *caps)
 {
 	uint64_t per = CDR_MEMBERS_RECORD_SIZE + (uint64_t)caps->max_name_bytes + CDR_MEMBERS_REASON_MAX;

@@ -66,6 +66,10 @@ struct cdr_members_caps {
 };
 
 void cdr_members_caps_default(struct cdr_members_caps *ret_caps);
+/* The caps of an archive inside an archive (depth >= 1): its expanded
+ * total is at most one member's size, so that the memory a nest of
+ * archives holds at once stays near one top-level archive's (docs/cdr.md). */
+void cdr_members_caps_nested(struct cdr_members_caps *caps);
 
 /* The largest stream a converter may write under caps (headers, names,
  * reasons and contents): the sandbox's output cap for the converter. */

@@ -9,7 +9,8 @@
  * record, 1 when the archive was refused (the stream then ends with the
  * refusal record: the trusted side reads the key there, since the sandbox
  * keeps only the start of stderr), 2 usage or I/O.  The input is capped at
- * 256 MiB ("input-size-limit"). */
+ * 256 MiB ("input-size-limit").  --nested: the archive is inside another
+ * one (cdr_members_caps_nested). */
 #include <errno.h>
 #include <locale.h>
 #include <stdio.h>
@@ -29,9 +30,8 @@ int main(int argc, char **argv)
 	char why[64];
 	int rc;
 
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "usage: sekisho-cdr-archive < ARCHIVE > MEMBERS\n");
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--nested"))) {
+		fprintf(stderr, "usage: sekisho-cdr-archive [--nested] < ARCHIVE > MEMBERS\n");
 		return 2;
 	}
 	/* libarchive hands out names in the locale's charset: UTF-8, so that
@@ -42,6 +42,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cdr_unpack_opts_default(&o);
+	if (argc == 2)
+		cdr_members_caps_nested(&o.caps);
 	rc = fdio_read_all(0, MAX_INPUT, &in, &inlen);
 	if (rc == -EFBIG) {
 		fprintf(stderr, "refused input-size-limit\n");
