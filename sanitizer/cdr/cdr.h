@@ -110,6 +110,11 @@ int cdr_archive_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct
 int cdr_report_fail(struct cdr_report *rep, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void cdr_report_removed(struct cdr_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Takes a converter's line report (untrusted bytes: at most len, lines of
+ * at most 4 KiB): every "removed ITEM" line adds ITEM; other lines are
+ * ignored.  Returns 0, or -EBADMSG (and adds nothing more) at the first line
+ * that is not UTF-8 or holds a control character. */
+int cdr_report_take_removed(struct cdr_report *rep, const char *buf, size_t len);
 /* a zeroed report for member n of rep's archive, named name (copied) */
 struct cdr_report *cdr_report_member(struct cdr_report *rep, const char *name);
 void cdr_report_free(struct cdr_report *rep);
@@ -120,8 +125,30 @@ char *cdr_report_json(const struct cdr_report *rep);
  * give the key itself (a test checks that every key used has texts). */
 const char *cdr_reason_ja(const char *key);
 const char *cdr_reason_en(const char *key);
+/* the table's own (static) string for key, or NULL when it has none */
+const char *cdr_reason_key(const char *key);
+/* the table's i-th key in order, NULL past the end (for the test) */
+const char *cdr_reason_key_at(size_t i);
+
+/* A memfd (close-on-exec) for a converter's product or an intermediate
+ * file; returns the fd or -errno. */
+int cdr_memfd(const char *name);
+
+/* After a converter run that did not end "ok" (or returned < 0): sets the
+ * report's reason and returns < 0.  A converter's own refusal (exit 1 with a
+ * first stderr line "refused KEY" or "refused: KEY") gives KEY when the
+ * reason table knows it, else "exit-status" with the line as detail; the
+ * sandbox's reasons (timeout, memory, cpu, output-cap, signal, ...) are
+ * kept as they are. */
+int cdr_fail_from_run(struct cdr_report *rep, const struct cdr_sandbox_result *res, int rc);
+
+/* first of the uids cdr_run_converter gives a root caller's conversions
+ * (one per calling thread: CDR_SANDBOX_UID_BASE + thread id) */
+#define CDR_SANDBOX_UID_BASE 0x40000000u
 
 /* Sandbox a converter of ours: argv[0] is a bare name under ctx->libexec.
+ * A root caller whose ctx->sandbox.uid is 0 runs it under a uid of its
+ * own (see CDR_SANDBOX_UID_BASE) and nobody's gid.
  * A convenience every handler uses; fills res and returns cdr_sandbox_run's
  * value; lim NULL means ctx->limits. */
 int cdr_run_converter(const struct cdr_ctx *ctx, const char *const argv[], int in_fd, int out_fd,

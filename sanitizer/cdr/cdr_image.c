@@ -7,6 +7,9 @@
  * logged: libpng warnings are dropped, libjpeg's output_message is a no-op. */
 #include "sanitizer/cdr/cdr_image.h"
 
+#include <stdio.h>
+#include <unistd.h>
+
 #include <errno.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -14,6 +17,9 @@
 
 #include <jpeglib.h>
 #include <png.h>
+
+#include "common/fdio.h"
+#include "sanitizer/cdr/cdr.h"
 
 enum cdr_image_kind cdr_image_kind_of(const uint8_t *head, size_t len)
 {
@@ -193,4 +199,87 @@ int cdr_image_encode(const struct cdr_pixels_image *img, enum cdr_image_out out,
 		return -EINVAL;
 	return out == CDR_IMAGE_OUT_JPEG ? image_encode_jpeg(img, f, why, whylen)
 					 : image_encode_png(img, f, why, whylen);
+}
+
+/* The handler (cdr.h): sekisho-cdr-image in the sandbox, its pixels
+ * validated, a new PNG or JPEG written; the converter's "removed" lines
+ * name the metadata the copy no longer has. */
+int cdr_image_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr_report *rep)
+{
+	struct cdr_pixels_caps caps;
+	struct cdr_sandbox_limits lim = ctx->limits;
+	struct cdr_sandbox_result res;
+	struct cdr_ctx c = *ctx;
+	uint8_t head[16], *stream = NULL, *errs = NULL;
+	size_t len = 0, errlen = 0;
+	struct cdr_pixels_image *imgs = NULL;
+	size_t n = 0;
+	char why[64] = "";
+	int pix = -1, err = -1, r;
+
+	cdr_pixels_caps_default(&caps);
+	caps.max_images = 1;
+	caps.max_pixels_stream = caps.max_pixels_image;
+	lim.out_max = CDR_PIXELS_HEADER_SIZE + caps.max_pixels_image * 3;
+	ssize_t got = pread(in_fd, head, sizeof head, 0);
+	enum cdr_image_kind kind = cdr_image_kind_of(head, got > 0 ? (size_t)got : 0);
+	enum cdr_image_out out = cdr_image_output_for(kind);
+	rep->mode = "reencode";
+
+	pix = cdr_memfd("cdr-pixels");
+	err = cdr_memfd("cdr-report");
+	if (pix < 0 || err < 0) {
+		r = cdr_report_fail(rep, "io-error", "memfd: %s", strerror(-(pix < 0 ? pix : err)));
+		goto out;
+	}
+	c.sandbox.err_fd = err;
+	c.sandbox.err_max = 64 * 1024;
+	r = cdr_run_converter(&c, (const char *const[]){"sekisho-cdr-image", NULL}, in_fd, pix, &lim, &res);
+	if (r < 0 || strcmp(res.reason, "ok") != 0) {
+		r = cdr_fail_from_run(rep, &res, r);
+		goto out;
+	}
+	if (lseek(pix, 0, SEEK_SET) < 0 || lseek(err, 0, SEEK_SET) < 0 ||
+	    fdio_read_all(pix, lim.out_max, &stream, &len) < 0 ||
+	    fdio_read_all(err, c.sandbox.err_max, &errs, &errlen) < 0) {
+		r = cdr_report_fail(rep, "io-error", "reading the converter's product");
+		goto out;
+	}
+	r = cdr_pixels_parse(stream, len, &caps, &imgs, &n, why, sizeof why);
+	if (r < 0) {
+		r = cdr_report_fail(rep, "converter-output", "pixel stream: %s", why);
+		goto out;
+	}
+	r = cdr_report_take_removed(rep, (const char *)errs, errlen);
+	if (r < 0) {
+		r = cdr_report_fail(rep, "converter-output", "report lines");
+		goto out;
+	}
+	int dupfd = dup(out_fd);
+	FILE *f = dupfd >= 0 ? fdopen(dupfd, "wb") : NULL;
+	if (!f) {
+		if (dupfd >= 0)
+			close(dupfd);
+		r = cdr_report_fail(rep, "io-error", "opening the copy: %s", strerror(errno));
+		goto out;
+	}
+	r = cdr_image_encode(&imgs[0], out, f, why, sizeof why);
+	if (fclose(f) != 0 && r == 0)
+		r = -EIO;
+	if (r < 0) {
+		r = cdr_report_fail(rep, "encode-error", "%s", why);
+		goto out;
+	}
+	snprintf(rep->out_type, sizeof rep->out_type, "%s", out == CDR_IMAGE_OUT_JPEG ? "jpeg" : "png");
+	snprintf(rep->out_ext, sizeof rep->out_ext, "%s", out == CDR_IMAGE_OUT_JPEG ? "jpg" : "png");
+	snprintf(rep->detail, sizeof rep->detail, "%ux%u", imgs[0].width, imgs[0].height);
+out:
+	free(imgs);
+	free(stream);
+	free(errs);
+	if (pix >= 0)
+		close(pix);
+	if (err >= 0)
+		close(err);
+	return r;
 }

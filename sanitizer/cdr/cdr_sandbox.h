@@ -27,7 +27,7 @@
 #define CDR_SANDBOX_NOBODY 65534
 
 struct cdr_sandbox_limits {
-	uint64_t as_bytes;    /* RLIMIT_AS of every process inside */
+	uint64_t as_bytes;    /* RLIMIT_AS of every process inside; 0: none */
 	unsigned cpu_s;       /* RLIMIT_CPU (soft; SIGKILL one second later) */
 	uint64_t fsize_bytes; /* RLIMIT_FSIZE: largest file written in the tmpfs */
 	uint64_t tmpfs_bytes; /* size of the one writable place, /tmp */
@@ -49,6 +49,11 @@ struct cdr_sandbox_opts {
 	 * its own uid through an unprivileged user namespace */
 	uid_t uid;
 	gid_t gid;
+	/* when err_max > 0, the converter's whole stderr (its line report) is
+	 * also copied to err_fd; one byte past err_max kills the run with
+	 * "output-cap", like the output */
+	int err_fd;
+	uint64_t err_max;
 };
 
 struct cdr_sandbox_result {

@@ -4,7 +4,8 @@
  *
  * Reads one JPEG, PNG, GIF, BMP, TIFF or WebP file (at most 64 MiB) from
  * stdin and writes its first image as a pixel stream (cdr_pixels.h) to
- * stdout.  It is meant to run inside the CDR sandbox (cdr_sandbox) with no
+ * stdout, and names on stderr the metadata it did not carry over, one
+ * "removed metadata:NAME" line each (exif, gps, xmp, ...).  It is meant to run inside the CDR sandbox (cdr_sandbox) with no
  * network, capped memory and time; it trusts nothing it reads and the
  * trusted side trusts nothing it writes.  Exit 0 on success; 1 with
  * "refused: KEY" on stderr when the file is refused (the key is the reason
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "sanitizer/cdr/cdr_image_decode.h"
+#include "sanitizer/cdr/cdr_image_meta.h"
 #include "sanitizer/cdr/cdr_pixels.h"
 #include "common/fdio.h"
 
@@ -39,6 +41,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sekisho-cdr-image: reading stdin: %s\n", strerror(-r));
 		return 2;
 	}
+	/* named only after a successful decode: a refusal stays the first line */
+	unsigned meta = cdr_image_meta_scan(in, len);
 	struct cdr_pixels_caps caps;
 	cdr_pixels_caps_default(&caps);
 	struct cdr_image_decoded dec;
@@ -49,6 +53,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "refused: %s\n", why[0] ? why : "decode-error");
 		return 1;
 	}
+	for (unsigned bit = 1; bit <= CDR_META_OTHER; bit <<= 1)
+		if (meta & bit)
+			fprintf(stderr, "removed metadata:%s\n", cdr_image_meta_name(bit));
 	struct cdr_pixels_image img = {dec.width, dec.height, dec.channels, dec.pixels};
 	r = cdr_pixels_write(stdout, &img);
 	free(dec.pixels);

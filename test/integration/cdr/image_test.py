@@ -1,18 +1,20 @@
 #!/usr/bin/python3
-"""Image CDR end to end (issue 14): sekisho-cdr-image (the converter) ->
-cdr_pixels_parse (the reader) -> cdr_image_encode, through
-sekisho-cdr-image-test, over the shared corpus and generated hostile files.
+"""Image CDR end to end (issue 14): sekisho-cdr-image (the converter, in the
+sandbox) -> cdr_pixels_parse (the reader) -> cdr_image_encode, through
+sekisho-cdr, over the shared corpus and generated hostile files.
 
 Judged only by independent readers: Python PIL (format, size, info,
 getexif, pixels against PIL's own decode of the original) and exiftool when
 installed (no EXIF, XMP, IPTC, ICC, comment or other metadata group).
-Every bomb and broken file must be refused with its reason key, the
-converter running under prlimit --as (the sandbox is not there yet).
+Every bomb and broken file must be refused with its reason key: by the
+converter alone (run directly, under prlimit --as) and through the whole
+path, sekisho-cdr with the converter in the sandbox.
 
-usage: image_test.py CONVERTER DRIVER [SANITIZERS]
+usage: image_test.py CONVERTER SEKISHO-CDR [SANITIZERS]
 With AddressSanitizer (SANITIZERS from meson's b_sanitize) there is no
 address-space limit: ASan reserves terabytes of shadow; the refusals are
 still checked, and the limit is checked in the plain builds."""
+import json
 import os
 import resource
 import shutil
@@ -77,9 +79,14 @@ def pil_reference(path):
     return Image.alpha_composite(white, im).convert("RGB")
 
 
-def run_driver(driver, src, out):
-    return subprocess.run([driver, "--as", str(AS_BYTES >> 20), src, out], capture_output=True, text=True,
-                          timeout=60)
+def run_driver(driver, src, out, libexec=None, report=None):
+    """the whole path through sekisho-cdr: sandbox, reader, encoder"""
+    args = [driver, src, "-o", out, "-q"]
+    if libexec:
+        args += ["--libexec", libexec]
+    if report:
+        args += ["--report", report]
+    return subprocess.run(args, capture_output=True, text=True, timeout=60)
 
 
 def good_images(driver, work):
@@ -170,26 +177,38 @@ def bombs(conv, driver, work):
 
 
 def bad_streams(driver, work):
-    """a converter that lies: the reader refuses what it writes"""
+    """a converter that lies: it drops the input's first 16 bytes (the PNG
+    magic that makes the input an image) and passes the rest through as its
+    "pixel stream"; the trusted reader must refuse each lie"""
+    os.chmod(work, 0o755)  # the sandbox (not root) reads the liar from here
+    liar = os.path.join(work, "liar")
+    os.makedirs(liar)
+    with open(os.path.join(liar, "sekisho-cdr-image"), "w") as f:
+        f.write("#!/bin/sh\nexec tail -c +17\n")
+    os.chmod(os.path.join(liar, "sekisho-cdr-image"), 0o755)
+    os.chmod(liar, 0o755)
+    png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
     good = b"SKPX\x01\x01\x08\x00" + struct.pack(">II", 2, 2) + b"\x10\x20\x30\x40"
     cases = {
-        "truncated": good[:-1],
-        "trailing": good + b"\0",
-        "two-images": good + good,  # the image driver takes one
-        "huge": b"SKPX\x01\x03\x08\x00" + struct.pack(">II", 60000, 1),
+        "not-a-stream": (png, "bad-magic"),
+        "truncated": (good[:-1], "truncated"),
+        "trailing": (good + b"\0", "short-header"),
+        "two-images": (good + good, "image-count-limit"),  # the image handler takes one
+        "huge": (b"SKPX\x01\x03\x08\x00" + struct.pack(">II", 60000, 1), "width-limit"),
     }
-    keys = {"truncated": "truncated", "trailing": "short-header", "two-images": "image-count-limit",
-            "huge": "width-limit"}
-    for name, data in cases.items():
+    for name, (stream, key) in cases.items():
         path = os.path.join(work, "stream-" + name)
-        open(path, "wb").write(data)
-        p = subprocess.run([driver, "--converter", "/bin/cat", path, path + ".out"], capture_output=True, text=True)
-        check(p.returncode == 1 and p.stderr.strip() == f"refused: {keys[name]}",
-              f"stream {name}: exit {p.returncode}, {p.stderr.strip()!r}")
+        rep = path + ".json"
+        open(path, "wb").write(png + stream)
+        p = run_driver(driver, path, path + ".out", libexec=liar, report=rep)
+        r = json.load(open(rep)) if os.path.exists(rep) else {}
+        check(p.returncode == 1 and not os.path.exists(path + ".out"), f"stream {name}: exit {p.returncode}")
+        check(r.get("result") == "converter-output" and r.get("detail", "").endswith(key),
+              f"stream {name}: {r.get('result')} {r.get('detail')!r}, want converter-output ... {key}")
     path = os.path.join(work, "stream-good")
-    open(path, "wb").write(good)
-    p = subprocess.run([driver, "--converter", "/bin/cat", path, path + ".png"], capture_output=True, text=True)
-    check(p.returncode == 0, f"stream good: {p.stderr.strip()}")
+    open(path, "wb").write(png + good)
+    p = run_driver(driver, path, path + ".png", libexec=liar)
+    check(p.returncode == 0, f"stream good: exit {p.returncode} {p.stderr.strip()}")
     if p.returncode == 0:
         im = Image.open(path + ".png")
         check(im.mode == "L" and list(im.getdata()) == [0x10, 0x20, 0x30, 0x40], "stream good: pixels")

@@ -43,7 +43,7 @@ def main():
     X, R = 0o755, 0o644
     expect = {}
     for b in ("sekisho-rulec", "sekisho-gatewayd", "sekisho-replay", "sekisho-milter", "sekisho-sanitize",
-              "sekisho-quarantine", "sekisho-logexport", "sekishoctl"):
+              "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdr"):
         expect[os.path.join(sbindir, b)] = X
     # the CDR converters (issue 14) run only inside the sandbox: libexec, not sbin
     for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
