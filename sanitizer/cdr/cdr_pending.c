@@ -21,9 +21,3 @@ int cdr_text_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cd
 	(void)ctx, (void)in_fd, (void)out_fd;
 	return cdr_report_fail(rep, "not-built", "text");
 }
-
-int cdr_archive_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr_report *rep)
-{
-	(void)ctx, (void)in_fd, (void)out_fd;
-	return cdr_report_fail(rep, "not-built", "archives");
-}
