@@ -17,8 +17,7 @@ struct cdr_reason {
 /* sorted by key (bsearch; the test checks the order) */
 static const struct cdr_reason cdr_reasons[] = {
 	{"archive-empty", "アーカイブにファイルがありません。", "The archive holds no file."},
-	{"archive-no-copy",
-	 "アーカイブ内のどのファイルも無害化できませんでした(理由はファイルごとのレポートにあります)。",
+	{"archive-no-copy", "無害化できたファイルがアーカイブ内にありません(理由はファイルごとに記載)。",
 	 "No file in the archive could be made safe (each file's reason is in the report)."},
 	{"bad-archive", "アーカイブが壊れているか、読めない形式です。",
 	 "The archive is malformed or of a kind that cannot be read."},
