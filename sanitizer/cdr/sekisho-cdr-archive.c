@@ -9,13 +9,16 @@
  * record, 1 when the archive was refused (the stream then ends with the
  * refusal record: the trusted side reads the key there, since the sandbox
  * keeps only the start of stderr), 2 usage or I/O.  The input is capped at
- * 256 MiB ("input-size-limit").  --nested: the archive is inside another
+ * 256 MiB ("input-size-limit"); a regular file on stdin is mapped, not
+ * copied.  --nested: the archive is inside another
  * one (cdr_members_caps_nested). */
 #include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "common/fdio.h"
 #include "sanitizer/cdr/cdr_unpack.h"
@@ -44,7 +47,27 @@ int main(int argc, char **argv)
 	cdr_unpack_opts_default(&o);
 	if (argc == 2)
 		cdr_members_caps_nested(&o.caps);
-	rc = fdio_read_all(0, MAX_INPUT, &in, &inlen);
+	/* stdin is the caller's file reopened read-only by the sandbox: map
+	 * it rather than copy it, so that a large archive costs its size in
+	 * address space once, not twice (RLIMIT_AS); a pipe is read */
+	struct stat st;
+	void *map = NULL;
+	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode)) {
+		if ((uint64_t)st.st_size > MAX_INPUT)
+			rc = -EFBIG;
+		else if (st.st_size == 0)
+			rc = 0;
+		else if ((map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, 0, 0)) == MAP_FAILED)
+			rc = -errno;
+		else
+			rc = 0;
+		if (map == MAP_FAILED)
+			map = NULL;
+		in = map;
+		inlen = map ? (size_t)st.st_size : 0;
+	} else {
+		rc = fdio_read_all(0, MAX_INPUT, &in, &inlen);
+	}
 	if (rc == -EFBIG) {
 		fprintf(stderr, "refused input-size-limit\n");
 		if (cdr_members_write_header(stdout, 0) || cdr_members_write_refused(stdout, "input-size-limit") ||
@@ -57,7 +80,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rc = cdr_unpack_run(in, inlen, &o, stdout, stderr, why, sizeof why);
-	free(in);
+	if (map)
+		munmap(map, inlen);
+	else
+		free(in);
 	if (rc == -EPERM)
 		return 1;
 	if (rc) {
