@@ -213,6 +213,37 @@ class RawName(zipfile.ZipInfo):
         return self.raw, self.flag_bits
 
 
+def plain_zip():
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("mitsumori.txt", b"0123456789abcdef")
+    return b.getvalue()
+
+
+def encrypt_flag(data, aes):
+    """sets general-purpose bit 0 (encrypted) in every local and central
+    header; with aes also method 99 and an AES extra field (0x9901: vendor
+    version 2, "AE", strength 3, real method 0) in the central directory"""
+    d = bytearray(data)
+    for sig, flag_at, method_at in ((b"PK\x03\x04", 6, 8), (b"PK\x01\x02", 8, 10)):
+        i = d.find(sig)
+        while i >= 0:
+            d[i + flag_at] |= 1
+            if aes:
+                d[i + method_at:i + method_at + 2] = struct.pack("<H", 99)
+            i = d.find(sig, i + 4)
+    if aes:
+        extra = struct.pack("<HHH2sBH", 0x9901, 7, 2, b"AE", 3, 0)
+        c = d.find(b"PK\x01\x02")
+        n, m = struct.unpack("<HH", d[c + 28:c + 32])
+        d[c + 30:c + 32] = struct.pack("<H", m + len(extra))
+        d[c + 46 + n + m:c + 46 + n + m] = extra
+        e = d.find(b"PK\x05\x06")
+        size, = struct.unpack("<I", d[e + 12:e + 16])
+        d[e + 12:e + 16] = struct.pack("<I", size + len(extra))
+    return bytes(d)
+
+
 def made_zips():
     names = ["表示/ソフト.txt", "予算\\表.txt", "報告書_令和7年度.docx"]
     b = io.BytesIO()
@@ -238,6 +269,11 @@ def made_zips():
         "dup.txt": b"first", "a_b_.txt": b"rewritten"},
         {("DUP.TXT", "duplicate-name"), ("link", "link"), ("_CON.txt", "unsafe-name"),
          ("x_txt.exe", "unsafe-name")})
+
+    # PPAP made here: the encryption flag (bit 0) on an entry, and WinZip AES
+    # (method 99, extra field 0x9901) patched into a zip's local and central headers
+    expect_refused("zip with the encryption flag", encrypt_flag(plain_zip(), aes=False), "encrypted")
+    expect_refused("zip with WinZip AES", encrypt_flag(plain_zip(), aes=True), "encrypted")
 
     # caps: 5000 entries; a gzip'd non-archive that expands past the ratio
     b = io.BytesIO()
