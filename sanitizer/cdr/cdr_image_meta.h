@@ -4,7 +4,7 @@
  * walks attacker bytes (JPEG segments, PNG and WebP chunks), every step
  * bounds-checked, and only ever names things; the pixels never depend on it.
  *
- * Ownership: nothing is allocated or kept.  Never logs. */
+ * Ownership: only cdr_image_meta_orient allocates (see there).  Never logs. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +22,17 @@ enum cdr_image_meta_item {
 	CDR_META_OTHER = 1u << 8, /* other application segments or chunks */
 };
 
-/* The set of items found in buf (a bit mask of the enum). */
-unsigned cdr_image_meta_scan(const uint8_t *buf, size_t len);
+/* The set of items found in buf (a bit mask of the enum); the EXIF
+ * orientation (1..8, 1 when there is none) into *ret_orientation when it
+ * is not NULL. */
+unsigned cdr_image_meta_scan(const uint8_t *buf, size_t len, unsigned *ret_orientation);
 /* The name of one item bit ("exif", "gps", ...), NULL for an unknown bit. */
 const char *cdr_image_meta_name(unsigned bit);
+
+/* The pixels as the EXIF orientation says they are to be viewed (the copy
+ * carries no orientation tag, so the turn is made in the pixels).  For
+ * orientation 2..8, *ret_pixels is a new malloc'd buffer (the caller frees
+ * it) and *ret_w, *ret_h its size (swapped for 5..8); for any other value,
+ * *ret_pixels is NULL and nothing changes.  0 or -ENOMEM. */
+int cdr_image_meta_orient(const uint8_t *src, uint32_t w, uint32_t h, unsigned ch, unsigned orientation,
+			  uint8_t **ret_pixels, uint32_t *ret_w, uint32_t *ret_h);

@@ -599,3 +599,60 @@ out:
 	close_fd(&pidfd);
 	return r;
 }
+
+/* one line of a /proc/sys file as a number, or -1 when it is not there */
+static long read_sysctl(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long v = -1;
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+int cdr_sandbox_check(const struct cdr_sandbox_opts *opts, char *why, size_t whylen)
+{
+	struct stat st;
+	if (stat(CDR_SANDBOX_BWRAP, &st) < 0) {
+		set_why(why, whylen, "%s: %s (install the package bubblewrap)", CDR_SANDBOX_BWRAP, strerror(errno));
+		return -ENOENT;
+	}
+	/* a setuid bwrap runs with privileges the converter's filter and
+	 * namespaces were not designed around; Debian's is not setuid */
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_ISUID | S_ISGID))) {
+		set_why(why, whylen, "%s is setuid/setgid or not a regular file", CDR_SANDBOX_BWRAP);
+		return -EPERM;
+	}
+	if (read_sysctl("/proc/sys/user/max_user_namespaces") == 0 ||
+	    read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == 0) {
+		set_why(why, whylen,
+			"user namespaces are disabled (user.max_user_namespaces or "
+			"kernel.unprivileged_userns_clone is 0)");
+		return -EPERM;
+	}
+	/* and the real thing: a trivial converter through the whole sandbox */
+	struct cdr_sandbox_limits lim;
+	struct cdr_sandbox_result res;
+	cdr_sandbox_limits_default(&lim);
+	lim.timeout_ms = 10000;
+	int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (in < 0 || out < 0) {
+		int e = errno;
+		if (in >= 0)
+			close(in);
+		set_why(why, whylen, "/dev/null: %s", strerror(e));
+		return -e;
+	}
+	static const char *const argv[] = {"/usr/bin/true", NULL};
+	int r = cdr_sandbox_run(argv, in, out, &lim, opts, &res, why, whylen);
+	close(in);
+	close(out);
+	if (r == 0 && strcmp(res.reason, "ok") != 0) {
+		set_why(why, whylen, "a trivial converter ended with %s: %.200s", res.reason, res.err);
+		r = -EPERM;
+	}
+	return r;
+}

@@ -75,3 +75,9 @@ struct cdr_sandbox_result {
  * is "ok". */
 int cdr_sandbox_run(const char *const argv[], int in_fd, int out_fd, const struct cdr_sandbox_limits *lim,
 		    const struct cdr_sandbox_opts *opts, struct cdr_sandbox_result *ret, char *why, size_t whylen);
+
+/* Before the first job (the worker's start, `sekisho-cdr --check`): bwrap
+ * is installed and neither setuid nor setgid, user namespaces are enabled,
+ * and /usr/bin/true runs through the whole sandbox to "ok" with opts (NULL:
+ * defaults).  0, or -errno with what is wrong in why. */
+int cdr_sandbox_check(const struct cdr_sandbox_opts *opts, char *why, size_t whylen);

@@ -20,6 +20,7 @@
 #include "sanitizer/cdr/cdr_image_meta.h"
 #include "sanitizer/cdr/cdr_pixels.h"
 #include "common/fdio.h"
+#include "sanitizer/cdr/cdr_lockdown.h"
 
 #define IMAGE_INPUT_MAX (64u << 20)
 
@@ -28,6 +29,11 @@ int main(int argc, char **argv)
 	(void)argv;
 	if (argc != 1) {
 		fprintf(stderr, "usage: sekisho-cdr-image < IMAGE > PIXELS\n");
+		return 2;
+	}
+	int locked = cdr_lockdown();
+	if (locked < 0) {
+		fprintf(stderr, "sekisho-cdr-image: seccomp: %s\n", strerror(-locked));
 		return 2;
 	}
 	uint8_t *in = NULL;
@@ -42,7 +48,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* named only after a successful decode: a refusal stays the first line */
-	unsigned meta = cdr_image_meta_scan(in, len);
+	unsigned orient = 1, meta = cdr_image_meta_scan(in, len, &orient);
 	struct cdr_pixels_caps caps;
 	cdr_pixels_caps_default(&caps);
 	struct cdr_image_decoded dec;
@@ -56,7 +62,20 @@ int main(int argc, char **argv)
 	for (unsigned bit = 1; bit <= CDR_META_OTHER; bit <<= 1)
 		if (meta & bit)
 			fprintf(stderr, "removed metadata:%s\n", cdr_image_meta_name(bit));
-	struct cdr_pixels_image img = {dec.width, dec.height, dec.channels, dec.pixels};
+	/* the copy has no orientation tag: turn the pixels as a viewer would */
+	uint8_t *turned = NULL;
+	uint32_t w = dec.width, h = dec.height;
+	if (cdr_image_meta_orient(dec.pixels, dec.width, dec.height, dec.channels, orient, &turned, &w, &h) < 0) {
+		fprintf(stderr, "refused: out-of-memory\n");
+		free(dec.pixels);
+		return 1;
+	}
+	if (turned) {
+		free(dec.pixels);
+		dec.pixels = turned;
+		fprintf(stderr, "orientation %u applied\n", orient);
+	}
+	struct cdr_pixels_image img = {w, h, dec.channels, dec.pixels};
 	r = cdr_pixels_write(stdout, &img);
 	free(dec.pixels);
 	if (r < 0 || fflush(stdout) != 0) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/fdio.h"
+#include "sanitizer/cdr/cdr_lockdown.h"
 #include "sanitizer/cdr/cdr_ooxml.h"
 
 #define MAX_INPUT (64u << 20)
@@ -30,6 +31,11 @@ int main(int argc, char **argv)
 	(void)argv;
 	if (argc != 1) {
 		fprintf(stderr, "usage: sekisho-cdr-ooxml < IN > OUT\n");
+		return 2;
+	}
+	int locked = cdr_lockdown();
+	if (locked < 0) {
+		fprintf(stderr, "sekisho-cdr-ooxml: seccomp: %s\n", strerror(-locked));
 		return 2;
 	}
 	rc = fdio_read_all(0, MAX_INPUT, &in, &inlen);

@@ -39,6 +39,7 @@ static const char cdr_usage[] = "使い方 usage: sekisho-cdr [OPTION]... IN -o 
 				"      --libexec DIR      the converters' directory (default " CDR_LIBEXEC ")\n"
 				"      --timeout SEC      wall-clock limit of one conversion (default 60)\n"
 				"  -q, --quiet            no summary on stdout\n"
+				"      --check            only check that the sandbox works here (exit 0 or 2)\n"
 				"      --help, --version\n"
 				"exit: 0 copy made, 1 no copy (see the report), 2 usage or system error\n";
 
@@ -150,7 +151,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"output", 1, NULL, 'o'},  {"report", 1, NULL, 'r'},  {"name", 1, NULL, 'n'},  {"mode", 1, NULL, 'm'},
 		{"libexec", 1, NULL, 'l'}, {"timeout", 1, NULL, 't'}, {"quiet", 0, NULL, 'q'}, {"help", 0, NULL, 'h'},
-		{"version", 0, NULL, 'V'}, {NULL, 0, NULL, 0},
+		{"version", 0, NULL, 'V'}, {"check", 0, NULL, 'c'},   {NULL, 0, NULL, 0},
 	};
 	char self[PATH_MAX], tmp[PATH_MAX];
 	const char *out = NULL, *report = NULL, *name = NULL, *libexec = NULL;
@@ -197,6 +198,15 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("sekisho-cdr %s\n", CDR_VERSION);
 			return 0;
+		case 'c': {
+			char why[512] = "";
+			if (cdr_sandbox_check(&ctx.sandbox, why, sizeof why) < 0) {
+				printf("サンドボックスが使えません / the sandbox does not work here: %s\n", why);
+				return 2;
+			}
+			printf("サンドボックスは使えます / the sandbox works (%s)\n", CDR_SANDBOX_BWRAP);
+			return 0;
+		}
 		default:
 			fputs(cdr_usage, stderr);
 			return 2;

@@ -13,7 +13,7 @@
  *    "cdr_files_per_s":...,"rezip_files_per_s":...,"ratio":...,
  *    "cdr_mib_per_s":...,"peak_rss_mib":...}
  * ratio = cdr_files_per_s / rezip_files_per_s (target >= 0.5).
- * (Joined later with test/bench/cdr-bench, the sandbox case.)
+ * Run by test/bench/cdr-bench (case ooxml) with the other CDR cases.
  * Not a test: it never fails on timings. */
 #include <archive.h>
 #include <archive_entry.h>

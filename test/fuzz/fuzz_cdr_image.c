@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cdr_image_decoded img;
 	char why[64];
 	why[0] = 0;
-	(void)cdr_image_meta_scan(data, size); /* the metadata namer walks the same bytes */
+	(void)cdr_image_meta_scan(data, size, NULL); /* the metadata namer walks the same bytes */
 	int r = cdr_image_decode(data, size, &caps, &img, why, sizeof why);
 	if (r < 0) {
 		if ((r != -EBADMSG && r != -ENOMEM) || why[0] == 0)

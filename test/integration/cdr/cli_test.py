@@ -88,6 +88,8 @@ def main():
         check(p.returncode == 0 and "sekisho-cdr" in p.stdout and "無害化" in p.stdout, "--help")
         p = run(["--version"])
         check(p.returncode == 0 and p.stdout.startswith("sekisho-cdr "), "--version")
+        p = run(["--check"])
+        check(p.returncode == 0 and "the sandbox works" in p.stdout, f"--check: {p.returncode} {p.stdout}")
         check(run([]).returncode == 2, "no arguments: exit 2")
         check(run(["/nonexistent", "-o", os.path.join(tmp, "x")]).returncode == 2, "missing input: exit 2")
         check(run(["--mode", "pdf=magic", "a", "-o", "b"]).returncode == 2, "unknown mode: exit 2")

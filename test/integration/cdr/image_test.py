@@ -25,7 +25,7 @@ import tempfile
 import zlib
 
 try:
-    from PIL import Image, ImageChops, ImageStat
+    from PIL import Image, ImageChops, ImageOps, ImageStat
 except ImportError:
     print("python3-pil is missing")
     sys.exit(1 if os.environ.get("CI") == "true" else 77)
@@ -214,6 +214,33 @@ def bad_streams(driver, work):
         check(im.mode == "L" and list(im.getdata()) == [0x10, 0x20, 0x30, 0x40], "stream good: pixels")
 
 
+def orientations(driver, work):
+    """a photo tagged with each EXIF orientation comes out the way a viewer
+    shows it (PIL's exif_transpose of the original is the reference), with
+    no tag left: the turn is in the pixels"""
+    base = Image.new("RGB", (48, 24), (40, 40, 200))
+    for x in range(12):
+        for y in range(8):
+            base.putpixel((x, y), (230, 30, 30))  # a red top-left corner
+    for o in range(1, 9):
+        src = os.path.join(work, f"orient-{o}.jpg")
+        out = src + ".out"
+        ex = Image.Exif()
+        ex[0x0112] = o
+        base.save(src, quality=95, exif=ex.tobytes())
+        p = run_driver(driver, src, out)
+        check(p.returncode == 0, f"orientation {o}: exit {p.returncode}")
+        if p.returncode != 0:
+            continue
+        ref = ImageOps.exif_transpose(Image.open(src)).convert("RGB")
+        im = Image.open(out)
+        check(im.size == ref.size, f"orientation {o}: size {im.size}, viewer shows {ref.size}")
+        check(0x0112 not in im.getexif(), f"orientation {o}: tag left")
+        if im.size == ref.size:
+            diff = ImageStat.Stat(ImageChops.difference(im.convert("RGB"), ref)).mean
+            check(max(diff) <= 3, f"orientation {o}: mean difference {diff}")
+
+
 def main():
     conv, driver = sys.argv[1], sys.argv[2]
     if not os.path.isdir(CORPUS):
@@ -228,6 +255,7 @@ def main():
         check(AS_BYTES == 0 or peak_mib < 64, f"peak RSS of the converter and driver {peak_mib} MiB")
         print(f"peak RSS of any child: {peak_mib} MiB")
         bad_streams(driver, work)
+        orientations(driver, work)
     print(f"{checks} checks, {failures} failures")
     return 1 if failures else 0
 

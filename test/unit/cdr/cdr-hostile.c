@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -21,7 +22,10 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "sanitizer/cdr/cdr_lockdown.h"
 
 static void report(const char *what, int ok, int err)
 {
@@ -229,6 +233,34 @@ static int alloc(void)
 	}
 }
 
+/* the converters' own lockdown: no new program, no new process, threads still fine */
+static void *lockdown_thread(void *arg)
+{
+	return arg;
+}
+
+static int lockdown(void)
+{
+	int r = cdr_lockdown();
+	printf("lockdown %d\n", r);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	printf("fork %s\n", pid < 0 ? strerror(errno) : "allowed");
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	static char *const av[] = {"/usr/bin/true", NULL};
+	execv(av[0], av);
+	printf("exec %s\n", strerror(errno));
+	pthread_t t;
+	int tr = pthread_create(&t, NULL, lockdown_thread, NULL);
+	if (tr == 0)
+		pthread_join(t, NULL);
+	printf("thread %s\n", tr == 0 ? "allowed" : strerror(tr));
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "copy";
@@ -252,6 +284,8 @@ int main(int argc, char **argv)
 		forks();
 	else if (strcmp(mode, "alloc") == 0)
 		return alloc();
+	else if (strcmp(mode, "lockdown") == 0)
+		return lockdown();
 	else if (strcmp(mode, "forever") == 0) {
 		for (;;)
 			;

@@ -247,6 +247,19 @@ static void test_fork(void)
 	CHECK(strstr(r.out, "EAGAIN") != NULL, "%s", r.out);
 }
 
+/* the converters' own second filter: no fork, no exec, threads allowed */
+static void test_lockdown(void)
+{
+	struct run r;
+	struct cdr_sandbox_limits lim = small();
+	run(&r, (const char *[]){"lockdown", NULL}, "", &lim);
+	CHECK_STR(r.res.reason, "ok");
+	CHECK(strstr(r.out, "lockdown 0\n") != NULL, "%s", r.out);
+	CHECK(strstr(r.out, "fork Operation not permitted") != NULL, "%s", r.out);
+	CHECK(strstr(r.out, "exec Operation not permitted") != NULL, "%s", r.out);
+	CHECK(strstr(r.out, "thread allowed") != NULL, "%s", r.out);
+}
+
 static void test_alloc(void)
 {
 	struct cdr_sandbox_limits lim = small();
@@ -344,6 +357,7 @@ int main(int argc, char **argv)
 	test_fds();
 	test_fork();
 	test_alloc();
+	test_lockdown();
 	test_cpu();
 	test_timeout();
 	test_flood();
