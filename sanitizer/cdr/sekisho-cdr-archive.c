@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "common/fdio.h"
+#include "sanitizer/cdr/cdr_lockdown.h"
 #include "sanitizer/cdr/cdr_unpack.h"
 
 #define MAX_INPUT (256u << 20)
@@ -42,6 +43,13 @@ int main(int argc, char **argv)
 	 * their stored bytes (cdr_unpack_name decodes those) */
 	if (!setlocale(LC_CTYPE, "C.UTF-8")) {
 		fprintf(stderr, "sekisho-cdr-archive: no C.UTF-8 locale\n");
+		return 2;
+	}
+	/* no exec, no fork from here on: libarchive would start a helper
+	 * program for a filter it lacks (none is enabled; this makes sure) */
+	int locked = cdr_lockdown();
+	if (locked < 0) {
+		fprintf(stderr, "sekisho-cdr-archive: seccomp: %s\n", strerror(-locked));
 		return 2;
 	}
 	cdr_unpack_opts_default(&o);
