@@ -17,8 +17,10 @@
  * ("archive-no-copy"), an empty one neither ("archive-empty"); a refusal
  * of the converter (encrypted, a bomb, a broken archive) is the archive's
  * reason.  Nesting beyond ctx->max_depth archives inside the top one is
- * refused ("depth-limit").  The whole archive has TIME_FACTOR times one
- * conversion's wall clock ("timeout").
+ * refused ("depth-limit").  Time: the top archive has TIME_FACTOR times
+ * one conversion's wall clock ("timeout"); each member's conversion gets
+ * at most what remains, and an archive inside another takes that as its
+ * whole budget, so a nest of archives ends near the top one's deadline.
  *
  * Ownership: ctx is the caller's; member reports belong to rep.  Fails
  * closed: any error returns < 0 with rep->result set; out_fd may then hold
@@ -44,7 +46,7 @@
 
 /* the report inside the copy: Japanese first, as staff read it */
 #define REPORT_NAME "無害化レポート_sanitization-report.txt"
-/* the whole archive may take this many times one conversion's wall clock */
+/* the top archive may take this many times one conversion's wall clock */
 #define TIME_FACTOR 5
 /* removed items named per member in the report file; the JSON has all */
 #define REPORT_REMOVED_MAX 20
@@ -204,7 +206,7 @@ static char *single_name(const struct cdr_report *rep)
  * own report says), or -errno when the environment failed (no memfd, the
  * zip cannot be written): the whole archive then fails. */
 static int one_member(const struct cdr_ctx *ctx, struct cdr_report *rep, struct out *o, const char *name,
-		      const uint8_t *data, size_t len)
+		      const uint8_t *data, size_t len, int64_t deadline)
 {
 	struct cdr_report *m = cdr_report_member(rep, name);
 	struct cdr_ctx sub = *ctx;
@@ -212,6 +214,11 @@ static int one_member(const struct cdr_ctx *ctx, struct cdr_report *rep, struct 
 	struct stat st;
 
 	sub.depth = ctx->depth + 1;
+	/* never past the archive's deadline (by more than the sandbox's own
+	 * reaction time); at least 1 ms: 0 may mean "no limit" to a caller */
+	int64_t left = deadline - monotime_ms();
+	if (left < (int64_t)sub.limits.timeout_ms)
+		sub.limits.timeout_ms = left > 0 ? (unsigned)left : 1;
 	in = cdr_memfd("cdr-member");
 	copy = cdr_memfd("cdr-member-copy");
 	if (in < 0 || copy < 0) {
@@ -276,7 +283,10 @@ static int convert_stream(const struct cdr_ctx *ctx, const struct cdr_members_st
 			  struct cdr_report *rep)
 {
 	struct out o = {.names = cdr_names_new(), .copies = STRBUF_INIT, .dropped = STRBUF_INIT};
-	int64_t deadline = monotime_ms() + (int64_t)ctx->limits.timeout_ms * TIME_FACTOR;
+	/* an archive inside another was given what remained of its parent's
+	 * time as its timeout (one_member): that is its whole budget */
+	uint64_t budget = (uint64_t)ctx->limits.timeout_ms * (ctx->depth == 0 ? TIME_FACTOR : 1);
+	int64_t deadline = monotime_ms() + (int64_t)budget;
 	int rc = 0;
 
 	cdr_names_add(o.names, REPORT_NAME, strlen(REPORT_NAME));
@@ -302,10 +312,10 @@ static int convert_stream(const struct cdr_ctx *ctx, const struct cdr_members_st
 			note_dropped(&o, rep, name, key);
 		} else if (monotime_ms() > deadline) {
 			free(name);
-			rc = cdr_report_fail(rep, "timeout", "archive: %zu of %zu members done in %u ms", i, s->nrec,
-					     ctx->limits.timeout_ms * TIME_FACTOR);
+			rc = cdr_report_fail(rep, "timeout", "archive: %zu of %zu records done in %llu ms", i, s->nrec,
+					     (unsigned long long)budget);
 			goto out;
-		} else if ((rc = one_member(ctx, rep, &o, name, r->data, r->len))) {
+		} else if ((rc = one_member(ctx, rep, &o, name, r->data, r->len, deadline))) {
 			free(name);
 			rc = cdr_report_fail(rep, "internal-error", "member: %s", strerror(-rc));
 			goto out;
