@@ -241,6 +241,12 @@ static int one_member(const struct cdr_ctx *ctx, struct cdr_report *rep, struct 
 	char *want = copy_name(name, m->out_ext), *got = unique_name(o, want);
 	free(want);
 	if (!got) {
+		/* the member's copy is not delivered: its report must not say
+		 * there is one */
+		m->out_sha256[0] = 0;
+		m->out_bytes = 0;
+		m->out_type[0] = 0;
+		m->out_ext[0] = 0;
 		cdr_report_fail(m, "duplicate-name", "no free name for the copy");
 		note_dropped(o, rep, name, "duplicate-name");
 		rc = 0;
