@@ -288,6 +288,17 @@ def made_zips():
     expect_refused("a plain text", b"not an archive\n", "not-an-archive")
     expect_refused("nothing", b"", "not-an-archive")
 
+    # a GNU tar with CP932 names (as an old Windows tar writes them), by
+    # Python's tarfile
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w", format=tarfile.GNU_FORMAT, encoding="cp932") as t:
+        for n, d in (("表示/ソフト.txt", b"cp932 tar"), ("予算.csv", b"1,2")):
+            ti = tarfile.TarInfo(n)
+            ti.size = len(d)
+            t.addfile(ti, io.BytesIO(d))
+    check("表示".encode("cp932") in b.getvalue(), "the tar holds CP932 bytes")
+    expect_members("CP932 tar", b.getvalue(), {"表示/ソフト.txt": b"cp932 tar", "予算.csv": b"1,2"})
+
     # tar.xz with a symlink, a hard link, a FIFO and a member
     b = io.BytesIO()
     with tarfile.open(fileobj=b, mode="w:xz") as t:

@@ -250,6 +250,16 @@ static void test_archives(void)
 	free(in);
 	free(zeros);
 
+	/* 7z with Japanese names (UTF-16 inside: they arrive as UTF-8) */
+	const struct ent ja[] = {
+		{"日本語/資料.txt", AE_IFREG, "shiryou", 0, NULL},
+		{"表.txt", AE_IFREG, "hyou", 0, NULL},
+	};
+	in = build("7zip", NULL, ja, 2, &len);
+	CHECK(unpack(in, len, &caps, desc, sizeof desc, &flags) == 0);
+	CHECK_STR(desc, "M 日本語/資料.txt 7;M 表.txt 4");
+	free(in);
+
 	/* a single gzip'd file: one member "data", the SINGLE flag */
 	const struct ent one[] = {{"x", AE_IFREG, "hello", 0, NULL}};
 	in = build("raw", "gzip", one, 1, &len);
