@@ -333,6 +333,50 @@ static void test_failures(void)
 	close(out);
 }
 
+/* opts.err_fd: the whole stderr (a converter's line report) reaches the
+ * caller, the start still lands in res.err, and err_max is a cap like
+ * out_max: one byte more and the run is killed */
+static void test_stderr(void)
+{
+	struct cdr_sandbox_limits lim = small();
+	const char *argv[] = {"/usr/bin/sh", "-c",
+			      "i=0; while [ $i -lt 2000 ]; do echo \"removed item-$i\" >&2; "
+			      "i=$((i+1)); done; echo out",
+			      NULL};
+	struct cdr_sandbox_opts opts = {.err_max = 1 << 20};
+	struct cdr_sandbox_result res;
+	char why[256], line[64];
+	uint8_t buf[65536];
+	int in = memfd_create("in", MFD_CLOEXEC), out = memfd_create("out", MFD_CLOEXEC);
+	ssize_t n;
+
+	REQUIRE(in >= 0 && out >= 0);
+	opts.err_fd = memfd_create("err", MFD_CLOEXEC);
+	REQUIRE(opts.err_fd >= 0);
+	CHECK(cdr_sandbox_run(argv, in, out, &lim, &opts, &res, why, sizeof(why)) == 0, "%s", why);
+	CHECK_STR(res.reason, "ok");
+	n = pread(opts.err_fd, buf, sizeof(buf) - 1, 0);
+	CHECK(n > 0);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK(n >= 30 && memcmp(buf, "removed item-0\nremoved item-1\n", 30) == 0);
+	snprintf(line, sizeof(line), "removed item-1999\n");
+	CHECK(n > 0 && (size_t)n > strlen(line) && strcmp((char *)buf + n - strlen(line), line) == 0);
+	CHECK(strncmp(res.err, "removed item-0\n", 15) == 0);
+	CHECK_EQ_U(strlen(res.err), sizeof(res.err) - 1);
+	close(opts.err_fd);
+
+	/* over the cap: killed, however far the converter got */
+	opts.err_fd = memfd_create("err", MFD_CLOEXEC);
+	opts.err_max = 1000;
+	REQUIRE(opts.err_fd >= 0);
+	CHECK(cdr_sandbox_run(argv, in, out, &lim, &opts, &res, why, sizeof(why)) == 0, "%s", why);
+	CHECK_STR(res.reason, "output-cap");
+	CHECK(lseek(opts.err_fd, 0, SEEK_END) <= 1000);
+	close(opts.err_fd);
+	close(in);
+	close(out);
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc == 2 || (argc == 3 && strcmp(argv[2], "--unprivileged") == 0));
@@ -362,6 +406,7 @@ int main(int argc, char **argv)
 	test_timeout();
 	test_flood();
 	test_failures();
+	test_stderr();
 	free((void *)(uintptr_t)hostile);
 	return check_done();
 }
