@@ -436,6 +436,12 @@ def judge_member(label, name, data, original, member_report):
                   f"{label}: {name} keeps active parts")
             for n in z.namelist():
                 check(b"SEKISHO-CDR-MARKER" not in z.read(n), f"{label}: {name}:{n} keeps the marker")
+            kept = b"".join(z.read(n) for n in z.namelist())
+        if original is not None:
+            with zipfile.ZipFile(io.BytesIO(original)) as zo:
+                want = set(re.findall(rb"SEKISHO-KEEP-[A-Za-z0-9_-]+", b"".join(zo.read(n) for n in zo.namelist())))
+            for token in want:
+                check(token in kept, f"{label}: {name} lost {token!r}")
     elif ext == "pdf":
         check(data.startswith(b"%PDF-"), f"{label}: {name} is not a PDF")
         if shutil.which("qpdf"):
