@@ -127,7 +127,8 @@ bool cdr_members_name_ok(const char *name, size_t len, const struct cdr_members_
 			size_t end = cp == '/' ? i : i + n;
 			size_t sl = end - seg_start;
 			const char *seg = name + seg_start;
-			if (sl == 0 || (sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.'))
+			if (sl == 0 || sl > CDR_MEMBERS_SEGMENT_MAX || (sl == 1 && seg[0] == '.') ||
+			    (sl == 2 && seg[0] == '.' && seg[1] == '.'))
 				return false;
 			if (seg[sl - 1] == '.' || seg[sl - 1] == ' ' || cdr_members_device_name(seg, sl))
 				return false;

@@ -25,8 +25,9 @@
  * A name is the member's path inside the archive, already decoded to UTF-8
  * and checked by the converter (cdr_members_name_ok: relative, '/'
  * separated, no empty, "." or ".." segment, no control character, no
- * backslash, no ':', no leading or trailing space or dot in a segment, at
- * most max_name_bytes and max_segments).  A reason key is 1-32 bytes of
+ * backslash, no ':', no trailing space or dot in a segment, no Windows
+ * device name, at most max_name_bytes, max_segments and
+ * CDR_MEMBERS_SEGMENT_MAX bytes per segment).  A reason key is 1-32 bytes of
  * [a-z0-9-].  The stream ends with exactly one E (the converter finished:
  * exit 0) or one R (it refused the whole archive: exit 1); nothing follows.
  * No two member names are the same, ignoring ASCII case, and no member name
@@ -53,6 +54,9 @@
 #define CDR_MEMBERS_RECORD_SIZE 12
 #define CDR_MEMBERS_FLAG_SINGLE 0x01
 #define CDR_MEMBERS_REASON_MAX 32
+/* bytes of one path segment: Windows allows 255 UTF-16 units per
+ * component, and 255 UTF-8 bytes are never more */
+#define CDR_MEMBERS_SEGMENT_MAX 255
 
 /* What one archive may hold: the converter refuses past them and the
  * reader checks them again.  One meaning for both sides (docs/cdr.md). */

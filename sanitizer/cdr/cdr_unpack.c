@@ -126,7 +126,7 @@ int cdr_unpack_name(const char *raw, size_t rawlen, const struct cdr_members_cap
 	struct strbuf sb = STRBUF_INIT;
 	const char *bad = NULL;
 	char *u;
-	size_t segments = 0;
+	size_t segments = 0, longest = 0;
 
 	if (memchr(raw, 0, rawlen))
 		bad = "unsafe-name";
@@ -152,8 +152,11 @@ int cdr_unpack_name(const char *raw, size_t rawlen, const struct cdr_members_cap
 		if (n && !(n == 1 && u[i] == '.')) {
 			if (segments++)
 				strbuf_putc(&sb, '/');
+			size_t before = sb.len;
 			if (!add_segment(&sb, u + i, n))
 				bad = "unsafe-name";
+			if (sb.len - before > longest)
+				longest = sb.len - before;
 		}
 		i = j + 1;
 	}
@@ -163,7 +166,8 @@ int cdr_unpack_name(const char *raw, size_t rawlen, const struct cdr_members_cap
 		bad = "unsafe-name";
 		segments = 1;
 	}
-	if (!bad && (sb.len > caps->max_name_bytes || segments > caps->max_segments))
+	if (!bad &&
+	    (sb.len > caps->max_name_bytes || segments > caps->max_segments || longest > CDR_MEMBERS_SEGMENT_MAX))
 		bad = "name-limit";
 	if (!bad && !cdr_members_name_ok(sb.buf, sb.len, caps))
 		bad = "unsafe-name"; /* not expected: the steps above make it safe */

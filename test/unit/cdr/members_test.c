@@ -311,6 +311,13 @@ static void test_names(void)
 		CHECK(cdr_members_name_ok(cases[i].name, strlen(cases[i].name), &caps) == cases[i].ok, "name %s",
 		      cases[i].name);
 	CHECK(!cdr_members_name_ok("a\0b", 3, &caps));
+	/* one segment of 255 bytes passes, 256 do not (Windows' component limit) */
+	struct cdr_members_caps big;
+	cdr_members_caps_default(&big);
+	char seg[300];
+	memset(seg, 'x', sizeof seg);
+	CHECK(cdr_members_name_ok(seg, 255, &big));
+	CHECK(!cdr_members_name_ok(seg, 256, &big));
 	CHECK(cdr_members_reason_ok("unsafe-name", 11));
 	CHECK(!cdr_members_reason_ok("x_y", 3));
 	CHECK(!cdr_members_reason_ok("123456789012345678901234567890123", 33));

@@ -67,6 +67,18 @@ static void test_names(void)
 			CHECK_STR(out, cases[i].want);
 		}
 	}
+	/* a segment of 256 bytes: name-limit, and the display form still passes */
+	struct cdr_members_caps dflt;
+	cdr_members_caps_default(&dflt);
+	char longseg[300], disp[600], w[32];
+	memset(longseg, 'y', 256);
+	memcpy(longseg + 256, ".txt", 5);
+	CHECK(cdr_unpack_name(longseg, 260, &dflt, disp, sizeof disp, w, sizeof w) == -EINVAL &&
+		      !strcmp(w, "name-limit"),
+	      "256-byte segment: %s", w);
+	CHECK(cdr_members_name_ok(disp, strlen(disp), &dflt), "display %s", disp);
+	memcpy(longseg + 251, ".txt", 5); /* 251 + ".txt": 255 bytes, fine */
+	CHECK(cdr_unpack_name(longseg, 255, &dflt, disp, sizeof disp, w, sizeof w) == 0);
 	/* a NUL in the stored name */
 	char out[64], why[32];
 	CHECK(cdr_unpack_name("invoice.pdf\0.exe", 16, &caps, out, sizeof out, why, sizeof why) == -EINVAL);
