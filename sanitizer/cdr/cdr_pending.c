@@ -9,9 +9,3 @@ int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr
 	(void)ctx, (void)in_fd, (void)out_fd;
 	return cdr_report_fail(rep, "not-built", "PDF");
 }
-
-int cdr_archive_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr_report *rep)
-{
-	(void)ctx, (void)in_fd, (void)out_fd;
-	return cdr_report_fail(rep, "not-built", "archives");
-}
