@@ -253,8 +253,11 @@ static int one_member(const struct cdr_ctx *ctx, struct cdr_report *rep, struct 
 		goto out;
 	}
 	rc = zip_add_fd(o, got, copy, (uint64_t)st.st_size, compressible(m->out_ext));
-	if (!rc)
+	if (!rc) {
 		note_copy(o, name, got, m);
+		m->out_name = got; /* the report keeps where the copy is */
+		got = NULL;
+	}
 	free(got);
 out:
 	if (in >= 0)

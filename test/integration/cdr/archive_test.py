@@ -496,7 +496,11 @@ def judge_zip(label, copy, originals, report):
             stem = m["name"].rsplit(".", 1)[0] if "." in m["name"].rsplit("/", 1)[-1] else m["name"]
             check(entry == f"{stem}.{m['out_ext']}" or entry.startswith(f"{stem} ("),
                   f"{label}: {m['name']} ({m['out_ext']}) copied as {entry}")
+            check(m.get("out_name") == entry, f"{label}: JSON out_name {m.get('out_name')}, report file {entry}")
             judge_member(label, entry, z.read(entry), (originals or {}).get(m["name"]), m)
+        for m in report["members"]:
+            if m["result"] != "ok":
+                check(m.get("out_name") is None, f"{label}: {m['name']} has no copy but out_name {m.get('out_name')}")
         return names
 
 
