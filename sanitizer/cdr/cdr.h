@@ -73,6 +73,7 @@ struct cdr_report {
 	char **removed;     /* every removed item by name, e.g. "part:/word/vbaProject.bin", "action:/OpenAction" */
 	size_t nremoved;
 	size_t nremoved_more;       /* removed items past the cap, counted only */
+	char *out_name;             /* archive members: the copy's name inside the new zip, or NULL */
 	struct cdr_report *members; /* archives: one report per member */
 	size_t nmembers;
 	/* filled by cdr_convert */

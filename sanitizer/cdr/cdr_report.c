@@ -68,6 +68,7 @@ void cdr_report_free(struct cdr_report *rep)
 	if (!rep)
 		return;
 	free(rep->name);
+	free(rep->out_name);
 	for (size_t i = 0; i < rep->nremoved; i++)
 		free(rep->removed[i]);
 	free(rep->removed);
@@ -95,6 +96,7 @@ static struct json_object *cdr_report_obj(const struct cdr_report *rep)
 	cdr_json_str(o, "in_type", rep->in_type);
 	cdr_json_str(o, "out_type", rep->out_type);
 	cdr_json_str(o, "out_ext", rep->out_ext);
+	cdr_json_str(o, "out_name", rep->out_name);
 	cdr_json_str(o, "mode", rep->mode);
 	json_object_object_add(o, "pages", json_object_new_int64(rep->pages));
 	json_object_object_add(o, "in_bytes", json_object_new_int64((int64_t)rep->in_bytes));

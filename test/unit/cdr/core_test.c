@@ -156,10 +156,10 @@ static void test_json(void)
 	CHECK(json_object_object_get_ex(m0, "result", &v) &&
 	      strcmp(json_object_get_string(v), "unsupported-format") == 0);
 	CHECK(json_object_object_get_ex(m0, "detail", &v) && strcmp(json_object_get_string(v), "type exe") == 0);
-	static const char *const keys[] = {"name",  "result",   "reason_ja",    "reason_en", "detail",
-					   "kind",  "in_type",  "out_type",     "out_ext",   "mode",
-					   "pages", "in_bytes", "out_bytes",    "in_sha256", "out_sha256",
-					   "ms",    "removed",  "removed_more", "members"};
+	static const char *const keys[] = {"name",       "result",  "reason_ja", "reason_en",    "detail",
+					   "kind",       "in_type", "out_type",  "out_ext",      "out_name",
+					   "mode",       "pages",   "in_bytes",  "out_bytes",    "in_sha256",
+					   "out_sha256", "ms",      "removed",   "removed_more", "members"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		CHECK(json_object_object_get_ex(m0, keys[i], NULL), "member lacks %s", keys[i]);
 	json_object_put(o);
