@@ -127,6 +127,14 @@ enum cdr_kind cdr_kind_of(const uint8_t *head, size_t len, const char *name, cha
 		return cdr_set(in_type, in_type_len, "7z", CDR_KIND_ARCHIVE);
 	if (len >= 2 && head[0] == 0x1f && head[1] == 0x8b)
 		return cdr_set(in_type, in_type_len, "gz", CDR_KIND_ARCHIVE);
+	if (len >= 6 &&
+	    memcmp(head,
+		   "\xfd"
+		   "7zXZ\0",
+		   6) == 0)
+		return cdr_set(in_type, in_type_len, "xz", CDR_KIND_ARCHIVE);
+	if (len >= 4 && memcmp(head, "BZh", 3) == 0 && head[3] >= '1' && head[3] <= '9')
+		return cdr_set(in_type, in_type_len, "bz2", CDR_KIND_ARCHIVE);
 	if (len >= 2 && head[0] == 'M' && head[1] == 'Z')
 		return cdr_set(in_type, in_type_len, "exe", CDR_KIND_UNKNOWN);
 	if (len >= 4 &&
@@ -135,6 +143,10 @@ enum cdr_kind cdr_kind_of(const uint8_t *head, size_t len, const char *name, cha
 		   "ELF",
 		   4) == 0)
 		return cdr_set(in_type, in_type_len, "elf", CDR_KIND_UNKNOWN);
+	/* a tar's magic ("ustar" at 257) is past the head: the name decides,
+	 * and the archive converter refuses what is not one */
+	if (strcmp(ext, "tar") == 0)
+		return cdr_set(in_type, in_type_len, "tar", CDR_KIND_ARCHIVE);
 	/* text has no magic: the name decides, the converter checks the bytes */
 	if (cdr_ext_in(ext, cdr_text_exts))
 		return cdr_set(in_type, in_type_len, strcmp(ext, "csv") == 0 || strcmp(ext, "tsv") == 0 ? ext : "txt",

@@ -73,6 +73,7 @@ struct cdr_report {
 	char **removed;     /* every removed item by name, e.g. "part:/word/vbaProject.bin", "action:/OpenAction" */
 	size_t nremoved;
 	size_t nremoved_more;       /* removed items past the cap, counted only */
+	char *out_name;             /* archive members: the copy's name inside the new zip, or NULL */
 	struct cdr_report *members; /* archives: one report per member */
 	size_t nmembers;
 	/* filled by cdr_convert */
@@ -110,11 +111,6 @@ int cdr_archive_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct
 int cdr_report_fail(struct cdr_report *rep, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void cdr_report_removed(struct cdr_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Takes a converter's line report (untrusted bytes: at most len, lines of
- * at most 4 KiB): every "removed ITEM" line adds ITEM; other lines are
- * ignored.  Returns 0, or -EBADMSG (and adds nothing more) at the first line
- * that is not UTF-8 or holds a control character. */
-int cdr_report_take_removed(struct cdr_report *rep, const char *buf, size_t len);
 /* a zeroed report for member n of rep's archive, named name (copied) */
 struct cdr_report *cdr_report_member(struct cdr_report *rep, const char *name);
 void cdr_report_free(struct cdr_report *rep);

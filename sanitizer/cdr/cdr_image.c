@@ -18,8 +18,8 @@
 #include <jpeglib.h>
 #include <png.h>
 
-#include "common/fdio.h"
 #include "sanitizer/cdr/cdr.h"
+#include "sanitizer/cdr/cdr_conv.h"
 
 enum cdr_image_kind cdr_image_kind_of(const uint8_t *head, size_t len)
 {
@@ -201,21 +201,35 @@ int cdr_image_encode(const struct cdr_pixels_image *img, enum cdr_image_out out,
 					 : image_encode_png(img, f, why, whylen);
 }
 
+/* one line of sekisho-cdr-image's report: the metadata the copy lost, the turn */
+static int cdr_image_line(void *arg, const char *key, const char *value, char *why, size_t whylen)
+{
+	static const char *const meta[] = {"metadata:exif", "metadata:gps",  "metadata:xmp",
+					   "metadata:iptc", "metadata:icc",  "metadata:comment",
+					   "metadata:text", "metadata:time", "metadata:other"};
+	struct cdr_report *rep = arg;
+	if (strcmp(key, "removed") == 0 && cdr_conv_one_of(value, meta, sizeof meta / sizeof meta[0])) {
+		cdr_report_removed(rep, "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "orientation") == 0 && value[0] >= '2' && value[0] <= '8' && !value[1])
+		return 0;
+	return cdr_conv_unexpected(key, why, whylen);
+}
+
 /* The handler (cdr.h): sekisho-cdr-image in the sandbox, its pixels
- * validated, a new PNG or JPEG written; the converter's "removed" lines
- * name the metadata the copy no longer has. */
+ * validated, a new PNG or JPEG written. */
 int cdr_image_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr_report *rep)
 {
 	struct cdr_pixels_caps caps;
 	struct cdr_sandbox_limits lim = ctx->limits;
-	struct cdr_sandbox_result res;
-	struct cdr_ctx c = *ctx;
-	uint8_t head[16], *stream = NULL, *errs = NULL;
-	size_t len = 0, errlen = 0;
+	struct cdr_conv_run run;
+	uint8_t head[16], *stream = NULL;
+	size_t len = 0;
 	struct cdr_pixels_image *imgs = NULL;
 	size_t n = 0;
 	char why[64] = "";
-	int pix = -1, err = -1, r;
+	int r;
 
 	cdr_pixels_caps_default(&caps);
 	caps.max_images = 1;
@@ -226,33 +240,17 @@ int cdr_image_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct c
 	enum cdr_image_out out = cdr_image_output_for(kind);
 	rep->mode = "reencode";
 
-	pix = cdr_memfd("cdr-pixels");
-	err = cdr_memfd("cdr-report");
-	if (pix < 0 || err < 0) {
-		r = cdr_report_fail(rep, "io-error", "memfd: %s", strerror(-(pix < 0 ? pix : err)));
-		goto out;
-	}
-	c.sandbox.err_fd = err;
-	c.sandbox.err_max = 64 * 1024;
-	r = cdr_run_converter(&c, (const char *const[]){"sekisho-cdr-image", NULL}, in_fd, pix, &lim, &res);
-	if (r < 0 || strcmp(res.reason, "ok") != 0) {
-		r = cdr_fail_from_run(rep, &res, r);
-		goto out;
-	}
-	if (lseek(pix, 0, SEEK_SET) < 0 || lseek(err, 0, SEEK_SET) < 0 ||
-	    fdio_read_all(pix, lim.out_max, &stream, &len) < 0 ||
-	    fdio_read_all(err, c.sandbox.err_max, &errs, &errlen) < 0) {
-		r = cdr_report_fail(rep, "io-error", "reading the converter's product");
-		goto out;
-	}
+	r = cdr_conv_run(ctx, (const char *const[]){"sekisho-cdr-image", NULL}, in_fd, &lim, cdr_image_line, rep, &run,
+			 rep);
+	if (r < 0)
+		return r;
+	r = cdr_conv_read(&run, &stream, &len);
+	cdr_conv_run_free(&run);
+	if (r < 0)
+		return cdr_report_fail(rep, "io-error", "reading the converter's product: %s", strerror(-r));
 	r = cdr_pixels_parse(stream, len, &caps, &imgs, &n, why, sizeof why);
 	if (r < 0) {
 		r = cdr_report_fail(rep, "converter-output", "pixel stream: %s", why);
-		goto out;
-	}
-	r = cdr_report_take_removed(rep, (const char *)errs, errlen);
-	if (r < 0) {
-		r = cdr_report_fail(rep, "converter-output", "report lines");
 		goto out;
 	}
 	int dupfd = dup(out_fd);
@@ -276,10 +274,5 @@ int cdr_image_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct c
 out:
 	free(imgs);
 	free(stream);
-	free(errs);
-	if (pix >= 0)
-		close(pix);
-	if (err >= 0)
-		close(err);
 	return r;
 }

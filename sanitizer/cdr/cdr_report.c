@@ -54,24 +54,6 @@ void cdr_report_removed(struct cdr_report *rep, const char *fmt, ...)
 	rep->removed[rep->nremoved++] = xstrdup(buf);
 }
 
-int cdr_report_take_removed(struct cdr_report *rep, const char *buf, size_t len)
-{
-	while (len > 0) {
-		const char *nl = memchr(buf, '\n', len);
-		size_t ll = nl ? (size_t)(nl - buf) : len;
-		if (ll > 4096 || !utf8_valid(buf, ll))
-			return -EBADMSG;
-		for (size_t i = 0; i < ll; i++)
-			if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-				return -EBADMSG;
-		if (ll > 8 && memcmp(buf, "removed ", 8) == 0)
-			cdr_report_removed(rep, "%.*s", (int)(ll - 8), buf + 8);
-		buf += ll + (nl ? 1 : 0);
-		len -= ll + (nl ? 1 : 0);
-	}
-	return 0;
-}
-
 struct cdr_report *cdr_report_member(struct cdr_report *rep, const char *name)
 {
 	rep->members = xreallocarray(rep->members, rep->nmembers + 1, sizeof *rep->members);
@@ -86,6 +68,7 @@ void cdr_report_free(struct cdr_report *rep)
 	if (!rep)
 		return;
 	free(rep->name);
+	free(rep->out_name);
 	for (size_t i = 0; i < rep->nremoved; i++)
 		free(rep->removed[i]);
 	free(rep->removed);
@@ -113,6 +96,7 @@ static struct json_object *cdr_report_obj(const struct cdr_report *rep)
 	cdr_json_str(o, "in_type", rep->in_type);
 	cdr_json_str(o, "out_type", rep->out_type);
 	cdr_json_str(o, "out_ext", rep->out_ext);
+	cdr_json_str(o, "out_name", rep->out_name);
 	cdr_json_str(o, "mode", rep->mode);
 	json_object_object_add(o, "pages", json_object_new_int64(rep->pages));
 	json_object_object_add(o, "in_bytes", json_object_new_int64((int64_t)rep->in_bytes));

@@ -126,7 +126,9 @@ static void cdr_cli_summary(const struct cdr_report *rep, const char *out, int i
 	const char *res = rep->result ? rep->result : "internal-error";
 	printf("%*s%s: %s\n%*s  %s\n", indent, "", rep->name ? rep->name : "-", cdr_reason_ja(res), indent, "",
 	       cdr_reason_en(res));
-	if (rep->detail[0])
+	if (rep->detail[0] && strcmp(res, "ok") == 0)
+		printf("%*s  (%s)\n", indent, "", rep->detail);
+	else if (rep->detail[0])
 		printf("%*s  (%s: %s)\n", indent, "", res, rep->detail);
 	printf("%*s  入力 input: %s, %llu bytes\n", indent, "", rep->in_type[0] ? rep->in_type : "?",
 	       (unsigned long long)rep->in_bytes);

@@ -170,23 +170,30 @@ def bombs(conv, driver, work):
             limit = ["prlimit", f"--as={AS_BYTES}", "--"] if AS_BYTES else []
             p = subprocess.run(limit + [conv], stdin=f, capture_output=True, timeout=60)
         err = p.stderr.decode(errors="replace").strip()
-        check(p.returncode == 1 and err == f"refused: {key}", f"{name}: exit {p.returncode}, {err!r}, want {key}")
+        check(p.returncode == 1 and err == f"refused {key}", f"{name}: exit {p.returncode}, {err!r}, want {key}")
         check(p.stdout == b"", f"{name}: converter wrote {len(p.stdout)} bytes")
         d = run_driver(driver, path, path + ".out")
         check(d.returncode == 1 and not os.path.exists(path + ".out"), f"{name}: driver exit {d.returncode}")
 
 
+def script_converter(work, name, body):
+    """a converter of our own making: DIR/sekisho-cdr-image running body"""
+    d = os.path.join(work, name)
+    os.makedirs(d)
+    with open(os.path.join(d, "sekisho-cdr-image"), "w") as f:
+        f.write("#!/bin/sh\n" + body + "\n")
+    os.chmod(os.path.join(d, "sekisho-cdr-image"), 0o755)
+    os.chmod(d, 0o755)
+    return d
+
+
 def bad_streams(driver, work):
     """a converter that lies: it drops the input's first 16 bytes (the PNG
     magic that makes the input an image) and passes the rest through as its
-    "pixel stream"; the trusted reader must refuse each lie"""
+    "pixel stream", with a well-formed report; the trusted reader must refuse
+    each lie.  A converter whose report has no end line is refused too."""
     os.chmod(work, 0o755)  # the sandbox (not root) reads the liar from here
-    liar = os.path.join(work, "liar")
-    os.makedirs(liar)
-    with open(os.path.join(liar, "sekisho-cdr-image"), "w") as f:
-        f.write("#!/bin/sh\nexec tail -c +17\n")
-    os.chmod(os.path.join(liar, "sekisho-cdr-image"), 0o755)
-    os.chmod(liar, 0o755)
+    liar = script_converter(work, "liar", "tail -c +17 && echo ok >&2")
     png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"
     good = b"SKPX\x01\x01\x08\x00" + struct.pack(">II", 2, 2) + b"\x10\x20\x30\x40"
     cases = {
@@ -205,6 +212,13 @@ def bad_streams(driver, work):
         check(p.returncode == 1 and not os.path.exists(path + ".out"), f"stream {name}: exit {p.returncode}")
         check(r.get("result") == "converter-output" and r.get("detail", "").endswith(key),
               f"stream {name}: {r.get('result')} {r.get('detail')!r}, want converter-output ... {key}")
+    mute = script_converter(work, "mute", "exec tail -c +17")
+    path = os.path.join(work, "stream-no-end-line")
+    open(path, "wb").write(png + good)
+    rep = path + ".json"
+    p = run_driver(driver, path, path + ".out", libexec=mute, report=rep)
+    r = json.load(open(rep)) if os.path.exists(rep) else {}
+    check(p.returncode == 1 and r.get("result") == "converter-report", f"no end line: {r.get('result')}")
     path = os.path.join(work, "stream-good")
     open(path, "wb").write(png + good)
     p = run_driver(driver, path, path + ".png", libexec=liar)

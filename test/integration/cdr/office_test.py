@@ -18,8 +18,10 @@ rule allows and equals Python's own decoding of the input, minus the control
 characters.  Encrypted files must be refused "encrypted".
 
 With --topdf: CDR_MODE_TO_PDF for a doc and a docx (LibreOffice -> PDF ->
-the PDF path), judged by qpdf and pdftotext; skipped (77) while the PDF path
-is the placeholder (reason "not-built").
+the PDF path), judged by qpdf (check, page count) and pdftoppm (no blank
+page; the copy is pixels, so the text is looked for in LibreOffice's own
+PDF of the original); skipped (77) while the PDF path is the placeholder
+(reason "not-built").
 
 Legacy conversions take 2-4 s each (two sandboxed runs, one of them
 LibreOffice): the list below is chosen to cover each format and each kind
@@ -413,10 +415,28 @@ def test_topdf(cli, work):
             f.write(data)
         if subprocess.run(["qpdf", "--check", pdf], capture_output=True).returncode != 0:
             fail(rel, "qpdf --check")
+        # the PDF path copies pages as pixels (no text layer, no OCR yet): the
+        # text is checked in LibreOffice's own PDF, the copy for pages with ink
+        pages = subprocess.run(["qpdf", "--show-npages", pdf], capture_output=True, text=True).stdout.strip()
+        if report.get("mode") != "libreoffice+pdf" or not pages.isdigit() or int(pages) != report.get("pages"):
+            fail(rel, f"mode {report.get('mode')}, {pages} pages, report {report.get('pages')}")
+        for i in range(1, int(pages) + 1 if pages.isdigit() else 1):
+            ppm = subprocess.run(["pdftoppm", "-r", "20", "-gray", "-f", str(i), "-l", str(i), pdf],
+                                 capture_output=True).stdout
+            # a binary PGM: the pixels follow the header's last line (maxval)
+            body = ppm.split(b"\n", 3)[3] if ppm.startswith(b"P5") and ppm.count(b"\n") >= 3 else b""
+            if not body or min(body) > 128:
+                fail(rel, f"page {i} of the copy is blank")
         if keep:
-            t = subprocess.run(["pdftotext", pdf, "-"], capture_output=True).stdout.decode("utf-8", "replace")
+            soffice_pdf = os.path.join(work, "lo")
+            subprocess.run(["unshare", "-rn", "soffice", f"-env:UserInstallation=file://{work}/lo-profile",
+                            "--headless", "--norestore", "--convert-to", "pdf", "--outdir", soffice_pdf,
+                            os.path.join(CORPUS, rel)],
+                           capture_output=True, timeout=300)
+            lo = os.path.join(soffice_pdf, os.path.splitext(os.path.basename(rel))[0] + ".pdf")
+            t = subprocess.run(["pdftotext", lo, "-"], capture_output=True).stdout.decode("utf-8", "replace")
             if keep not in t:
-                fail(rel, f"'{keep}' not in the PDF's text (the PDF path may render to pixels: then check OCR)")
+                fail(rel, f"'{keep}' not in LibreOffice's PDF of it")
 
 
 def main():

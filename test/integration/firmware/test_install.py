@@ -47,7 +47,8 @@ def main():
         expect[os.path.join(sbindir, b)] = X
     # the CDR converters (issue 14) run only inside the sandbox: libexec, not sbin
     for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
-              "sekisho-cdr-image", "sekisho-cdr-ooxml", "sekisho-cdr-office", "sekisho-cdr-text"):
+              "sekisho-cdr-image", "sekisho-cdr-ooxml", "sekisho-cdr-office", "sekisho-cdr-text",
+              "sekisho-cdr-archive", "sekisho-cdr-pdf"):
         expect[os.path.join(lib, "sekisho", b)] = X
     for u in ("sekisho-netfilter.service", "sekisho-gatewayd.service", "sekisho-milter.service",
               "sekisho-cdrd.service", "sekisho-logexport@.service"):

@@ -1,0 +1,15 @@
+/* cdr_pdf: the PDF handler's helpers beside cdr_pdf_convert (declared in
+ * cdr.h), exposed for the tests.  Nothing is kept; never logs. */
+#pragma once
+#include <stdint.h>
+
+#include "sanitizer/cdr/cdr.h"
+#include "sanitizer/cdr/cdr_pixels.h"
+
+/* The start-up check: poppler-data's Japanese CMaps and a Japanese font are
+ * installed.  Returns 0, or fails the report with "pdf-no-cmaps" or
+ * "pdf-no-ja-font". */
+int cdr_pdf_check_environment(struct cdr_report *rep);
+/* The pixels of img far from its most common value (the background): fewer
+ * than a handful on a page with text means the text was not drawn. */
+uint64_t cdr_pdf_ink(const struct cdr_pixels_image *img);

@@ -1,0 +1,102 @@
+/* sekisho-cdr-archive: an archive on stdin (zip, lzh, 7z, tar, gz / bz2 /
+ * xz) to the member stream (cdr_members.h) on stdout, inside the CDR
+ * sandbox.  The trusted side (cdr_archive.c) converts each member on its
+ * own and writes the new zip; this program only unpacks, decodes names and
+ * enforces the caps (cdr_unpack.h).
+ *
+ * stderr gets the report lines: "member NAME SIZE", "skipped NAME REASON",
+ * then "ok", or "refused KEY".  Exit 0 when the stream ends with its end
+ * record, 1 when the archive was refused (the stream then ends with the
+ * refusal record: the trusted side reads the key there, since the sandbox
+ * keeps only the start of stderr), 2 usage or I/O.  The input is capped at
+ * 256 MiB ("input-size-limit"); a regular file on stdin is mapped, not
+ * copied.  --nested: the archive is inside another
+ * one (cdr_members_caps_nested). */
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "common/fdio.h"
+#include "sanitizer/cdr/cdr_lockdown.h"
+#include "sanitizer/cdr/cdr_unpack.h"
+
+#define MAX_INPUT (256u << 20)
+
+int main(int argc, char **argv)
+{
+	struct cdr_unpack_opts o;
+	uint8_t *in = NULL;
+	size_t inlen = 0;
+	char why[64];
+	int rc;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--nested"))) {
+		fprintf(stderr, "usage: sekisho-cdr-archive [--nested] < ARCHIVE > MEMBERS\n");
+		return 2;
+	}
+	/* libarchive hands out names in the locale's charset: UTF-8, so that
+	 * 7z's UTF-16 and flagged zip names arrive as UTF-8 and the rest as
+	 * their stored bytes (cdr_unpack_name decodes those) */
+	if (!setlocale(LC_CTYPE, "C.UTF-8")) {
+		fprintf(stderr, "sekisho-cdr-archive: no C.UTF-8 locale\n");
+		return 2;
+	}
+	/* no exec, no fork from here on: libarchive would start a helper
+	 * program for a filter it lacks (none is enabled; this makes sure) */
+	int locked = cdr_lockdown();
+	if (locked < 0) {
+		fprintf(stderr, "sekisho-cdr-archive: seccomp: %s\n", strerror(-locked));
+		return 2;
+	}
+	cdr_unpack_opts_default(&o);
+	if (argc == 2)
+		cdr_members_caps_nested(&o.caps);
+	/* stdin is the caller's file reopened read-only by the sandbox: map
+	 * it rather than copy it, so that a large archive costs its size in
+	 * address space once, not twice (RLIMIT_AS); a pipe is read */
+	struct stat st;
+	void *map = NULL;
+	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode)) {
+		if ((uint64_t)st.st_size > MAX_INPUT)
+			rc = -EFBIG;
+		else if (st.st_size == 0)
+			rc = 0;
+		else if ((map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, 0, 0)) == MAP_FAILED)
+			rc = -errno;
+		else
+			rc = 0;
+		if (map == MAP_FAILED)
+			map = NULL;
+		in = map;
+		inlen = map ? (size_t)st.st_size : 0;
+	} else {
+		rc = fdio_read_all(0, MAX_INPUT, &in, &inlen);
+	}
+	if (rc == -EFBIG) {
+		fprintf(stderr, "refused input-size-limit\n");
+		if (cdr_members_write_header(stdout, 0) || cdr_members_write_refused(stdout, "input-size-limit") ||
+		    fflush(stdout))
+			return 2;
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "sekisho-cdr-archive: read: %s\n", strerror(-rc));
+		return 2;
+	}
+	rc = cdr_unpack_run(in, inlen, &o, stdout, stderr, why, sizeof why);
+	if (map)
+		munmap(map, inlen);
+	else
+		free(in);
+	if (rc == -EPERM)
+		return 1;
+	if (rc) {
+		fprintf(stderr, "sekisho-cdr-archive: write: %s\n", strerror(-rc));
+		return 2;
+	}
+	return 0;
+}
