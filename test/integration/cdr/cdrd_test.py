@@ -8,8 +8,9 @@ Parts (default all):
            legacy files) quarantined and queued (job files written here, by
            the documented format), the daemon run with --once: one report
            per job beside the original, a copy exactly when the report says
-           ok, judged by PIL (images: decodes, same size) and Python's
-           zipfile (OOXML: no macro/ActiveX/OLE part, no SEKISHO-CDR-MARKER);
+           ok, judged by PIL (images: decodes, same size), Python's zipfile
+           (OOXML: no macro/ActiveX/OLE part; archives; no
+           SEKISHO-CDR-MARKER) and qpdf (PDFs, no active keys);
            the report's hashes match the files; one file.sanitized record
            per job; the chain verifies (sekisho-logexport verify).
   retry    a converter program that crashes every time: the job ends
@@ -142,8 +143,28 @@ class Env:
 
 
 def judge_copy(path, data_in, copy, report, what):
-    """The independent oracles: PIL for images, zipfile for OOXML."""
+    """The independent oracles: PIL for images, zipfile for OOXML and
+    archives, qpdf for PDFs."""
     t = report.get("out_type", "")
+    if t == "pdf":
+        check(copy.startswith(b"%PDF-"), what + ": a PDF")
+        for bad in (b"/JavaScript", b"/JS", b"/OpenAction", b"/Launch", b"/EmbeddedFile", b"/URI", b"/AA"):
+            check(bad not in copy, "%s: %s in the copy" % (what, bad.decode()))
+        if shutil.which("qpdf"):
+            p = subprocess.run(["qpdf", "--check", "-"], input=copy, capture_output=True)
+            if p.returncode == 2:  # older qpdf: no stdin
+                tf = tempfile.NamedTemporaryFile(suffix=".pdf")
+                tf.write(copy)
+                tf.flush()
+                p = subprocess.run(["qpdf", "--check", tf.name], capture_output=True)
+            check(p.returncode == 0, "%s: qpdf --check (%d)" % (what, p.returncode))
+        return
+    if t == "zip":
+        z = zipfile.ZipFile(io.BytesIO(copy))
+        check(z.testzip() is None, what + ": zip CRCs")
+        marker = [n for n in z.namelist() if b"SEKISHO-CDR-MARKER" in z.read(n)]
+        check(not marker, "%s: SEKISHO-CDR-MARKER in %s" % (what, marker))
+        return
     if t in ("png", "jpeg"):
         try:
             from PIL import Image
