@@ -135,8 +135,10 @@ int san_opts_open(struct san_opts *o, char *why, size_t whylen)
 		o->cfg.notice = o->notice;
 	}
 	if (o->qdir) {
-		struct san_quarantine_opts qo = {
-			.dir = o->qdir, .max_bytes = o->qmax, .retain_seconds = (uint64_t)o->retain_days * 86400};
+		struct san_quarantine_opts qo = {.dir = o->qdir,
+						 .max_bytes = o->qmax,
+						 .retain_seconds = (uint64_t)o->retain_days * 86400,
+						 .group_read = o->qgroup_read};
 		char w[480] = "";
 		int r = san_quarantine_open(&qo, &o->q, w, sizeof(w));
 		if (r < 0) {

@@ -72,6 +72,7 @@ struct san_opts {
 	const char *extra[SAN_OPTS_MAX_LIST];
 	const char *notice_path, *qdir;
 	size_t qmax, retain_days;
+	bool qgroup_read;          /* san_quarantine_opts.group_read (the milter's --quarantine-group-read) */
 	struct san_notice *notice; /* san_opts_open */
 	struct san_quarantine *q;  /* san_opts_open, when qdir */
 };

@@ -33,6 +33,7 @@ struct san_quarantine {
 	char *dir;
 	int dfd;
 	uint64_t max_bytes, retain, used;
+	mode_t fmode; /* of every file written: 0600, or 0640 with group_read */
 	pthread_rwlock_t rw;
 	pthread_mutex_t stripe[Q_STRIPES];
 };
@@ -176,8 +177,9 @@ int san_quarantine_open(const struct san_quarantine_opts *o, struct san_quaranti
 		return r;
 	}
 	struct stat st;
-	if (fstat(dfd, &st) < 0 || (st.st_mode & 077) || st.st_uid != geteuid()) {
-		snprintf(why, whylen, "%s: must be a directory of this user with mode 0700", o->dir);
+	if (fstat(dfd, &st) < 0 || (st.st_mode & (o->group_read ? 027 : 077)) || st.st_uid != geteuid()) {
+		snprintf(why, whylen, "%s: must be a directory of this user with mode 0700%s", o->dir,
+			 o->group_read ? " or 0750" : "");
 		close(dfd);
 		return -EPERM;
 	}
@@ -188,6 +190,7 @@ int san_quarantine_open(const struct san_quarantine_opts *o, struct san_quaranti
 		return -ENOMEM;
 	}
 	q->dfd = dfd;
+	q->fmode = o->group_read ? 0640 : 0600;
 	pthread_rwlock_init(&q->rw, NULL);
 	for (int i = 0; i < Q_STRIPES; i++)
 		pthread_mutex_init(&q->stripe[i], NULL);
@@ -248,14 +251,17 @@ static pthread_mutex_t *stripe_of(struct san_quarantine *q, const char *sha)
 }
 
 /* The temporary name is unique per item (the caller holds its stripe). */
-static int write_file(int dfd, const char *name, const void *buf, size_t len)
+static int write_file(int dfd, const char *name, const void *buf, size_t len, mode_t mode)
 {
 	char tmp[128];
 	snprintf(tmp, sizeof(tmp), ".tmp.%d.%s", (int)getpid(), name);
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	int r = fdio_write_all(fd, buf, len);
+	/* the mode whatever the umask (a service's UMask=0077) */
+	int r = mode != 0600 && fchmod(fd, mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = fdio_write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
@@ -344,9 +350,9 @@ static int put_locked(struct san_quarantine *q, const void *buf, size_t len, con
 		return -ENOMEM;
 	}
 	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	int r = write_file(q->dfd, dn, buf, len);
+	int r = write_file(q->dfd, dn, buf, len, q->fmode);
 	if (r == 0)
-		r = write_file(q->dfd, jn, js, strlen(js));
+		r = write_file(q->dfd, jn, js, strlen(js), q->fmode);
 	json_object_put(o);
 	if (r == 0 && fsync(q->dfd) < 0)
 		r = -errno;
@@ -379,7 +385,9 @@ static int put_fd_locked(struct san_quarantine *q, int fd, uint64_t off, uint64_
 		unreserve(q, len);
 		return e;
 	}
-	int r = hash_copy(fd, off, len, out, ret_sha);
+	int r = q->fmode != 0600 && fchmod(out, q->fmode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = hash_copy(fd, off, len, out, ret_sha);
 	if (r == 0 && fsync(out) < 0)
 		r = -errno;
 	if (close(out) < 0 && r == 0)
@@ -422,7 +430,7 @@ static int put_fd_item(struct san_quarantine *q, const char *tmp, uint64_t len, 
 		return -ENOMEM;
 	}
 	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	r = write_file(q->dfd, jn, js, strlen(js));
+	r = write_file(q->dfd, jn, js, strlen(js), q->fmode);
 	json_object_put(o);
 	if (r == 0 && fsync(q->dfd) < 0)
 		r = -errno;

@@ -2,7 +2,7 @@
  * SHA-256 with JSON metadata.
  *
  * Layout: DIR (mode 0700, created if missing; an existing DIR with group or
- * other permissions is refused) holds <sha256>.data (0600, the exact bytes)
+ * other permissions is refused, unless group_read allows group r-x) holds <sha256>.data (0600, the exact bytes)
  * and <sha256>.json (metadata).  Files are written to a temporary name,
  * fsynced and renamed, so an item is either complete or absent.  The same
  * content is stored once.  The quarantine id shown to users is the first
@@ -20,6 +20,7 @@
  *
  * Ownership: struct san_quarantine is owned by its opener (_close).  Never prints. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,10 @@ struct san_quarantine_opts {
 	const char *dir;
 	uint64_t max_bytes;      /* 0 = 10 GiB */
 	uint64_t retain_seconds; /* 0 = keep forever */
+	/* shared with the CDR worker (docs/cdr.md): DIR may also be readable
+	 * by its group (never writable, never other), and items are written
+	 * 0640 so that the worker's group reads them */
+	bool group_read;
 };
 
 struct san_qmeta {

@@ -8,6 +8,13 @@
  * output's header fields and replaces the body.  It writes one
  * mail.sanitized audit record per message (docs/audit.md).
  *
+ * File 無害化: with --cdr-queue, every removed attachment it quarantined
+ * becomes a job for sekisho-cdrd (one small fsynced file per attachment,
+ * cdr_queue.h), after the message's changes were sent.  Delivery never
+ * waits for a conversion; when a job cannot be queued (queue full or
+ * failing) the mail still goes and a file.sanitized record with result
+ * "not-queued" says so.
+ *
  * Fail closed: any error -- the message larger than --max-size, the
  * in-flight memory budget exceeded, no worker free in time, the library
  * returning no output (quarantine full or failing), a failed modification
@@ -50,6 +57,8 @@
 
 #include "common/audit/audit.h"
 #include "common/strbuf.h"
+#include "sanitizer/cdr/cdr_queue.h"
+#include "sanitizer/cdr/cdr_record.h"
 #include "sanitizer/san_opts.h"
 #include "sanitizer/san_record.h"
 #include "sanitizer/sanitize.h"
@@ -79,7 +88,8 @@ static bool want_nr; /* no-reply stages: only on a unix socket (see on_negotiate
 static size_t spool_mem = (size_t)1 << 20;
 static size_t memory_budget;
 static atomic_size_t inflight;
-static atomic_ulong n_ok, n_tempfail;
+static atomic_ulong n_ok, n_tempfail, n_queued, n_notqueued;
+static struct cdr_queue *cdrq; /* --cdr-queue, or NULL */
 
 /* The worker pool: a free list of library contexts. */
 static struct sanitize_ctx *pool[MAX_WORKERS];
@@ -408,6 +418,44 @@ static int replace_body(SMFICTX *ctx, const char *b, size_t len)
 	return r;
 }
 
+/* One job per quarantined item of the message (the original itself is
+ * not an attachment).  A failure does not stop delivery: it is recorded. */
+static void enqueue_cdr(struct conn *c, SMFICTX *ctx, const struct sanitize_result *res)
+{
+	const char *queue_id = smfi_getsymval(ctx, "i");
+	for (size_t i = 0; i < res->n_items; i++) {
+		const struct sanitize_item *it = &res->items[i];
+		if (!it->qid[0])
+			continue;
+		struct cdr_job job = {0};
+		snprintf(job.sha256, sizeof(job.sha256), "%s", it->sha256);
+		job.name = it->name;
+		job.type = it->detected && it->detected[0] ? it->detected : it->declared;
+		job.message_id = res->message_id;
+		job.queue_id = (char *)(uintptr_t)queue_id; /* only read */
+		for (size_t k = 0; k < c->n_to && k < CDR_JOB_MAX_RCPT; k++)
+			job.rcpt[job.nrcpt++] = c->env_to[k];
+		int r = cdr_queue_enqueue(cdrq, &job);
+		if (r == 0) {
+			atomic_fetch_add(&n_queued, 1);
+			continue;
+		}
+		atomic_fetch_add(&n_notqueued, 1);
+		if (!audit)
+			continue;
+		struct cdr_record rec = {.job_id = "",
+					 .sha256 = it->sha256,
+					 .name = it->name,
+					 .message_id = res->message_id,
+					 .queue_id = queue_id};
+		snprintf(rec.result, sizeof(rec.result), "not-queued");
+		snprintf(rec.reason, sizeof(rec.reason), "%s", r == -ENOSPC ? "queue-full" : "queue-error");
+		snprintf(rec.in_sha256, sizeof(rec.in_sha256), "%s", it->sha256);
+		rec.in_bytes = it->size;
+		cdr_record_emit(audit, &rec);
+	}
+}
+
 static sfsistat on_eom(SMFICTX *ctx)
 {
 	struct conn *c = get_conn(ctx);
@@ -440,6 +488,8 @@ static sfsistat on_eom(SMFICTX *ctx)
 		goto done;
 	}
 	write_audit(c, ctx, &res, false, NULL);
+	if (cdrq)
+		enqueue_cdr(c, ctx, &res);
 	atomic_fetch_add(&n_ok, 1);
 	conn_reset(c);
 	st = SMFIS_CONTINUE;
@@ -503,7 +553,10 @@ static void usage(FILE *f)
 	      "  --spool-dir DIR          messages above --spool-mem go to an unlinked file here\n"
 	      "                           (default: the quarantine directory)\n"
 	      "  --spool-mem BYTES        bytes of one message kept in memory (default 1 MiB)\n"
-	      "  --timeout SECONDS        libmilter I/O timeout towards the MTA (default 600)\n" SAN_OPTS_USAGE
+	      "  --timeout SECONDS        libmilter I/O timeout towards the MTA (default 600)\n"
+	      "  --cdr-queue DIR          a job for sekisho-cdrd per quarantined attachment (file 無害化)\n"
+	      "  --cdr-queue-max N        jobs the queue may hold; beyond, \"not-queued\" (default 10000)\n"
+	      "  --quarantine-group-read  quarantine readable by its group (the CDR worker's)\n" SAN_OPTS_USAGE
 	      "every failure answers tempfail (4xx): nothing is accepted unsanitised\n",
 	      f);
 }
@@ -515,7 +568,21 @@ int main(int argc, char **argv)
 	const char *adir = NULL, *akey = NULL;
 	size_t workers = 2, timeout = 600, v;
 	long sock_mode = -1;
-	enum { O_ADIR = SAN_OPT_LAST + 1, O_AKEY, O_WORKERS, O_BUDGET, O_TIMEOUT, O_SPOOL, O_SPOOLMEM, O_SOCKMODE };
+	enum {
+		O_ADIR = SAN_OPT_LAST + 1,
+		O_AKEY,
+		O_WORKERS,
+		O_BUDGET,
+		O_TIMEOUT,
+		O_SPOOL,
+		O_SPOOLMEM,
+		O_SOCKMODE,
+		O_CDRQ,
+		O_CDRQMAX,
+		O_QGROUP
+	};
+	const char *cdrq_dir = NULL;
+	size_t cdrq_max = 0;
 	static const struct option opts[] = {
 		{"socket", 1, NULL, 's'},
 		SAN_OPTS_LONG,
@@ -527,6 +594,9 @@ int main(int argc, char **argv)
 		{"spool-dir", 1, NULL, O_SPOOL},
 		{"spool-mem", 1, NULL, O_SPOOLMEM},
 		{"socket-mode", 1, NULL, O_SOCKMODE},
+		{"cdr-queue", 1, NULL, O_CDRQ},
+		{"cdr-queue-max", 1, NULL, O_CDRQMAX},
+		{"quarantine-group-read", 0, NULL, O_QGROUP},
 		{"help", 0, NULL, 'h'},
 		{0},
 	};
@@ -554,6 +624,12 @@ int main(int argc, char **argv)
 		case O_SPOOL:
 			spool_dir = optarg;
 			break;
+		case O_CDRQ:
+			cdrq_dir = optarg;
+			break;
+		case O_QGROUP:
+			so.qgroup_read = true;
+			break;
 		case O_SOCKMODE: {
 			char *end;
 			errno = 0;
@@ -572,6 +648,7 @@ int main(int argc, char **argv)
 		case O_BUDGET:
 		case O_TIMEOUT:
 		case O_SPOOLMEM:
+		case O_CDRQMAX:
 			if (san_opts_parse_size(optarg, &v) < 0) {
 				fprintf(stderr, "sekisho-milter: bad number '%s'\n", optarg);
 				return 2;
@@ -582,6 +659,8 @@ int main(int argc, char **argv)
 				memory_budget = v;
 			else if (ch == O_SPOOLMEM)
 				spool_mem = v;
+			else if (ch == O_CDRQMAX)
+				cdrq_max = v;
 			else
 				timeout = v;
 			break;
@@ -631,6 +710,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sekisho-milter: audit: %s\n", why);
 		goto out;
 	}
+	if (cdrq_dir) {
+		struct cdr_queue_opts qo = {.dir = cdrq_dir,
+					    .max_jobs = cdrq_max > UINT32_MAX ? UINT32_MAX : (unsigned)cdrq_max};
+		if (cdr_queue_open(&qo, &cdrq, why, sizeof(why)) < 0) {
+			fprintf(stderr, "sekisho-milter: cdr queue: %s\n", why);
+			goto out;
+		}
+	}
 	xmlInitParser();
 	for (; made < workers; made++) {
 		r = sanitize_ctx_new(&so.cfg, &pool[made]);
@@ -679,8 +766,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sekisho-milter: warning: could not set TCP_NODELAY on %s (slower replies)\n", sock);
 	fprintf(stderr, "sekisho-milter: listening on %s (%zu workers)\n", sock, workers);
 	ex = smfi_main() == MI_SUCCESS ? 0 : 2;
-	fprintf(stderr, "sekisho-milter: stopped: %lu sanitised, %lu tempfailed\n", (unsigned long)n_ok,
-		(unsigned long)n_tempfail);
+	fprintf(stderr, "sekisho-milter: stopped: %lu sanitised, %lu tempfailed, %lu CDR jobs queued, %lu not queued\n",
+		(unsigned long)n_ok, (unsigned long)n_tempfail, (unsigned long)n_queued, (unsigned long)n_notqueued);
 out:
 	for (size_t i = 0; i < made; i++)
 		sanitize_ctx_free(pool[i]);
@@ -689,5 +776,6 @@ out:
 		ex = 2;
 	}
 	san_opts_close(&so);
+	cdr_queue_close(cdrq);
 	return ex;
 }

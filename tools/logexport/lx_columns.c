@@ -117,6 +117,28 @@ static const struct col mail_cols[] = {
 	DATA("output_sha256", "無害化後のSHA-256"),
 };
 
+/* file 無害化 (CDR): one record per quarantined attachment (sekisho-cdrd,
+ * or the milter's "not-queued"); docs/audit.md */
+static const struct col file_cols[] = {
+	DATA("quarantine_id", "無害化対象の隔離ID"),
+	DATA("name", "ファイル名"),
+	DATA("result", "結果"),
+	DATA("reason", "理由"),
+	DATA("in_type", "元の形式"),
+	DATA("out_type", "無害化後の形式"),
+	DATA("mode", "方式"),
+	DATA("removed", "除去した項目の数"),
+	DATA("in_bytes", "元のサイズ"),
+	DATA("out_bytes", "無害化後のサイズ"),
+	DATA("in_sha256", "無害化前のSHA-256"),
+	DATA("out_sha256", "無害化コピーのSHA-256"),
+	DATA("copy", "無害化コピー"),
+	DATA("message_id", "メッセージID"),
+	DATA("queue_id", "キューID"),
+	DATA("job_id", "ジョブID"),
+	DATA("ms", "処理時間(ms)"),
+};
+
 static const struct col policy_cols[] = {
 	DATA("policy_name", "ポリシー名"),
 	DATA("version", "版"),
@@ -207,7 +229,7 @@ static const struct event_cols known[] = {
 	EV("policy.load", policy_cols),       EV("config.change", config_cols), EV("lifecycle.start", lifecycle_cols),
 	EV("lifecycle.stop", lifecycle_cols), EV("clock.status", clock_cols),   EV("audit.lost", lost_cols),
 	EV("log.open", logfile_cols),         EV("log.resume", logfile_cols),   EV("log.close", logfile_cols),
-	EV("log.retention", logfile_cols),
+	EV("log.retention", logfile_cols),    EV("file.sanitized", file_cols),
 };
 
 struct lx_colset {

@@ -43,7 +43,7 @@ def main():
     X, R = 0o755, 0o644
     expect = {}
     for b in ("sekisho-rulec", "sekisho-gatewayd", "sekisho-replay", "sekisho-milter", "sekisho-sanitize",
-              "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdr"):
+              "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdr", "sekisho-cdrd"):
         expect[os.path.join(sbindir, b)] = X
     # the CDR converters (issue 14) run only inside the sandbox: libexec, not sbin
     for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
@@ -51,7 +51,7 @@ def main():
               "sekisho-cdr-archive", "sekisho-cdr-pdf"):
         expect[os.path.join(lib, "sekisho", b)] = X
     for u in ("sekisho-netfilter.service", "sekisho-gatewayd.service", "sekisho-milter.service",
-              "sekisho-logexport@.service"):
+              "sekisho-cdrd.service", "sekisho-logexport@.service"):
         expect[os.path.join(lib, "systemd/system", u)] = R
     expect[os.path.join(lib, "sysctl.d/50-sekisho.conf")] = R
     expect[os.path.join(lib, "sysusers.d/sekisho.conf")] = R
@@ -112,7 +112,8 @@ def main():
         check(re.search(r"^ExecStop", nf, re.M) is None, "bootstrap never lifts the ruleset on stop")
         check(re.search(r"^Conflicts=.*\bnftables\.service\b.*\bnetfilter-persistent\.service\b", nf, re.M),
               "bootstrap conflicts with nftables.service and netfilter-persistent.service")
-        for name in ("sekisho-gatewayd.service", "sekisho-milter.service", "sekisho-logexport@.service"):
+        for name in ("sekisho-gatewayd.service", "sekisho-milter.service", "sekisho-cdrd.service",
+                     "sekisho-logexport@.service"):
             u = units[name]
             for need in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "MemoryMax=",
                          "Restart=always", "StartLimitIntervalSec=", "StartLimitBurst=",
@@ -124,6 +125,12 @@ def main():
               and re.search(r"^AmbientCapabilities=CAP_NET_ADMIN$", gw, re.M), "gatewayd: CAP_NET_ADMIN only")
         check(re.search(r"^CapabilityBoundingSet=$", units["sekisho-milter.service"], re.M) is not None,
               "milter: no capability")
+        cu = units["sekisho-cdrd.service"]
+        for need in ("CapabilityBoundingSet=", "RestrictAddressFamilies=AF_UNIX", "PrivateNetwork=yes",
+                     "User=sekisho-cdr", r"TasksMax=\d+", r"MemoryMax=\d+[KMG]?"):
+            check(re.search("^" + need + "$", cu, re.M) is not None, "cdrd: " + need)
+        check("--queue /var/lib/sekisho/cdr-queue" in cu and "--cdr-queue /var/lib/sekisho/cdr-queue"
+              in text(os.path.join(sysconfdir, "sekisho/sanitizer.conf")), "cdrd and the milter name the same queue")
 
         sysctl = text(os.path.join(lib, "sysctl.d/50-sekisho.conf"))
         for need in ("net.ipv4.conf.all.rp_filter = 1", "net.ipv4.conf.all.accept_redirects = 0",
@@ -132,8 +139,10 @@ def main():
                      "net.ipv4.conf.default.forwarding = 0", "net.ipv4.conf.sk-mgmt.forwarding = 0"):
             check(need in sysctl, "sysctl: " + need)
         users = text(os.path.join(lib, "sysusers.d/sekisho.conf"))
-        for u in ("sekisho-gw", "sekisho-milter", "sekisho-log"):
+        for u in ("sekisho-gw", "sekisho-milter", "sekisho-log", "sekisho-cdr"):
             check(re.search(r"^u %s\s" % u, users, re.M) is not None, "sysusers: user " + u)
+        check(re.search(r"^m sekisho-milter\s+sekisho-cdr$", users, re.M) is not None,
+              "sysusers: the milter may write the CDR queue")
         tmpf = {}
         for line in text(os.path.join(lib, "tmpfiles.d/sekisho.conf")).splitlines():
             f = line.split()
@@ -141,7 +150,10 @@ def main():
                 tmpf[f[1]] = (f[2], f[3])
         for path, mode, owner in (("/var/lib/sekisho", "0750", "root"), ("/var/log/sekisho", "0750", "root"),
                                   ("/run/sekisho", "0755", "root"),
-                                  ("/var/lib/sekisho/quarantine", "0700", "sekisho-milter"),
+                                  ("/var/lib/sekisho/quarantine", "2750", "sekisho-milter"),
+                                  ("/var/lib/sekisho/quarantine/cdr", "0750", "sekisho-cdr"),
+                                  ("/var/lib/sekisho/cdr-queue", "2770", "sekisho-cdr"),
+                                  ("/var/log/sekisho/cdr", "0700", "sekisho-cdr"),
                                   ("/var/log/sekisho/gateway", "0700", "sekisho-gw"),
                                   ("/run/sekisho/gateway", "0750", "sekisho-gw")):
             check(tmpf.get(path) == (mode, owner), "tmpfiles: %s %s %s (got %s)" % (path, mode, owner, tmpf.get(path)))

@@ -102,6 +102,28 @@ int main(void)
 	san_quarantine_close(q);
 	chmod(qd, 0755);
 	CHECK(san_quarantine_open(&o, &q, why, sizeof(why)) == -EPERM, "group/other permissions refused");
+	/* shared with the CDR worker's group: group r-x allowed, never other
+	 * or group write; items 0640 whatever the umask */
+	o.group_read = true;
+	CHECK(san_quarantine_open(&o, &q, why, sizeof(why)) == -EPERM, "group_read: other permissions refused");
+	chmod(qd, 0770);
+	CHECK(san_quarantine_open(&o, &q, why, sizeof(why)) == -EPERM, "group_read: group write refused");
+	chmod(qd, 0750);
+	mode_t um = umask(077);
+	CHECK(san_quarantine_open(&o, &q, why, sizeof(why)) == 0, "group_read: 0750 accepted: %s", why);
+	CHECK(san_quarantine_put(q, "shared", 6, &m, sha2) == 0, "group_read put");
+	snprintf(p, sizeof(p), "%s/%s.data", qd, sha2);
+	CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0640, "group_read: data 0640");
+	snprintf(p, sizeof(p), "%s/%s.json", qd, sha2);
+	CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0640, "group_read: json 0640");
+	int sfd = open(p, O_RDONLY);
+	CHECK(san_quarantine_put_fd(q, sfd, 0, 4, &m, sha2) == 0, "group_read put_fd");
+	close(sfd);
+	snprintf(p, sizeof(p), "%s/%s.data", qd, sha2);
+	CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0640, "group_read: put_fd data 0640");
+	umask(um);
+	san_quarantine_close(q);
+	o.group_read = false;
 
 	/* Concurrent puts: every item complete, used what a rescan finds. */
 	char qd2[80], qd3[80];

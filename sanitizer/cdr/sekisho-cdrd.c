@@ -1,0 +1,890 @@
+/* sekisho-cdrd: the CDR worker.  It takes jobs (one per quarantined
+ * attachment) from the queue the milter fills, makes a safe copy of each
+ * original with sekisho-cdr, stores the copy and its report beside the
+ * original, and writes one file.sanitized audit record per job.
+ *
+ *   sekisho-cdrd --queue DIR --quarantine DIR --audit-dir DIR --audit-key FILE [OPTIONS]
+ *
+ * Each conversion is a sekisho-cdr process (in its own process group; it
+ * runs the converters in the sandbox): a crash, a leak or a hang of one
+ * conversion ends with that process, never with the worker, and its exit
+ * status says which it was (0 copy, 1 no copy, anything else a failed
+ * attempt).  N worker threads each wait for one such process.
+ *
+ * Output, beside the original <quarantine>/<sha256>.data, in
+ * <quarantine>/cdr/: <sha256>.copy.<ext> and <sha256>.report.json, each made
+ * visible by rename after fsync (the CLI fsyncs into a per-job work
+ * directory <quarantine>/cdr/.work/<job id>/, then the worker renames and
+ * fsyncs the directory); the report last, so a report always has its copy.
+ * A job leaves the queue only after its record is flushed to the audit
+ * chain: kill -9 at any moment loses no job; the job is then done again on
+ * restart (same names, same content), and at most its record is written
+ * twice (same job id).  A job that fails max-attempts times ends "failed"
+ * with a report.  Docs: docs/cdr.md, "Worker and queue".
+ *
+ * Exit: 0 after SIGTERM/SIGINT (running conversions finish within
+ * --stop-timeout, or are killed and their jobs put back), 2 usage, setup or
+ * failed start-up check. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "common/audit/audit.h"
+#include "common/fdio.h"
+#include "common/monotime.h"
+#include "sanitizer/cdr/cdr.h"
+#include "sanitizer/cdr/cdr_queue.h"
+#include "sanitizer/cdr/cdr_record.h"
+
+#define MAX_WORKERS 64
+#define MAX_MODES 16
+/* claims of one job beyond --max-attempts before it ends "failed": the
+ * worker died while converting it that often.  Generous, because a kill
+ * from outside (an operator, the OOM killer) counts the same as a crash
+ * and hits the oldest job first, and a slow one (LibreOffice) again and
+ * again (the cdr-worker test kills 25 times in about 10 s); a real crash
+ * loop is stopped earlier by the unit's start limit (10 in 60 s). */
+#define MAX_WORKER_DEATHS 50
+/* the longest a worker yields to mail before it converts one file */
+#define YIELD_MAX_MS 10000
+
+static struct {
+	const char *queue, *qdir, *adir, *akey, *cdr, *libexec;
+	const char *modes[MAX_MODES];
+	size_t nmodes;
+	unsigned workers, reserve_cores, job_timeout_s, max_attempts, queue_max, stop_timeout_s;
+	const char *timeout; /* sekisho-cdr --timeout, or NULL for its default */
+	unsigned yield_ms;   /* mail first: no new conversion within this of a new job */
+	bool once, self_test;
+} cf = {
+	.cdr = SEKISHO_CDR_PATH,
+	.libexec = SEKISHO_LIBEXECDIR,
+	.job_timeout_s = 900,
+	.max_attempts = 3,
+	.stop_timeout_s = 20,
+	.yield_ms = 250,
+	.self_test = true,
+};
+
+static struct cdr_queue *queue;
+static struct audit_log *audit;
+static int qdfd = -1, outdfd = -1, workdfd = -1;
+static atomic_bool stopping;
+static atomic_llong stop_deadline_ms; /* monotonic; kill running conversions past it */
+static atomic_uint busy;
+static atomic_llong last_enqueue_ms; /* monotonic: the milter's last job (inotify on new/) */
+static atomic_ulong n_ok, n_nocopy, n_failed, n_retry;
+static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wake_all(void)
+{
+	pthread_mutex_lock(&wake_mu);
+	pthread_cond_broadcast(&wake);
+	pthread_mutex_unlock(&wake_mu);
+}
+
+/* Remove dir/name and what it holds (one level: a job's work directory). */
+static void rm_work(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		DIR *d = fdopendir(fd);
+		if (d) {
+			struct dirent *e;
+			while ((e = readdir(d)))
+				if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+					unlinkat(fd, e->d_name, 0);
+			closedir(d);
+		} else {
+			close(fd);
+		}
+	}
+	unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+enum run_end { RUN_EXITED, RUN_SIGNALED, RUN_TIMEOUT, RUN_STOPPED, RUN_ERROR };
+
+/* Run argv (the CLI) in its own process group with a clean signal state,
+ * and wait for it: up to timeout_s, or until the stop deadline passes.
+ * The group is killed on timeout or stop (the CLI's sandbox dies with it:
+ * bubblewrap runs --die-with-parent).  fork, not posix_spawn: the child
+ * asks for SIGKILL when this worker thread ends (PR_SET_PDEATHSIG), so a
+ * kill -9 of the worker leaves no conversion running on its own. */
+static enum run_end run_cli(const char *const argv[], unsigned timeout_s, int *ret_status)
+{
+	/* execv's argv is not const-qualified; it does not write it */
+	union {
+		const char *const *c;
+		char *const *m;
+	} av = {.c = argv};
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "sekisho-cdrd: cannot run %s: %s\n", argv[0], strerror(errno));
+		return RUN_ERROR;
+	}
+	if (pid == 0) {
+		/* async-signal-safe calls only (a threaded parent) */
+		sigset_t none;
+		sigemptyset(&none);
+		setpgid(0, 0);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execv(argv[0], av.m);
+		_exit(127);
+	}
+	setpgid(pid, pid); /* also here: no kill(-pid) before the child's own call */
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	long long until = now_ms() + (long long)timeout_s * 1000;
+	enum run_end end = RUN_EXITED;
+	for (;;) {
+		long long dl = atomic_load(&stop_deadline_ms);
+		long long t = now_ms();
+		if (t >= until) {
+			end = RUN_TIMEOUT;
+			break;
+		}
+		if (dl && t >= dl) {
+			end = RUN_STOPPED;
+			break;
+		}
+		if (pfd >= 0) {
+			struct pollfd p = {.fd = pfd, .events = POLLIN};
+			if (poll(&p, 1, 250) > 0)
+				break;
+		} else {
+			/* no pidfd (old kernel): poll the child */
+			int st;
+			if (waitpid(pid, &st, WNOHANG) == pid) {
+				if (pfd >= 0)
+					close(pfd);
+				*ret_status = st;
+				return WIFEXITED(st) ? RUN_EXITED : RUN_SIGNALED;
+			}
+			usleep(100000);
+		}
+	}
+	if (end != RUN_EXITED)
+		kill(-pid, SIGKILL);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (pfd >= 0)
+		close(pfd);
+	*ret_status = st;
+	if (end != RUN_EXITED)
+		return end;
+	return WIFEXITED(st) ? RUN_EXITED : RUN_SIGNALED;
+}
+
+/* Read a report file (capped) and parse it into rec. */
+static int read_report(int dfd, const char *path, struct cdr_record *rec)
+{
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = fdio_read_all(fd, CDR_RECORD_MAX_REPORT, &buf, &len);
+	close(fd);
+	if (r == 0)
+		r = cdr_record_parse((const char *)buf, len, rec);
+	free(buf);
+	return r;
+}
+
+static bool good_ext(const char *e)
+{
+	size_t n = strlen(e);
+	if (n == 0 || n > 7)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((e[i] >= 'a' && e[i] <= 'z') || (e[i] >= '0' && e[i] <= '9')))
+			return false;
+	return true;
+}
+
+static void fill_job(struct cdr_record *rec, const struct cdr_job *job)
+{
+	rec->job_id = job->id;
+	rec->sha256 = job->sha256;
+	rec->name = job->name;
+	rec->message_id = job->message_id;
+	rec->queue_id = job->queue_id;
+	rec->attempts = job->attempts;
+}
+
+/* The record is durable, then the job goes: at least once. */
+static void finish(struct cdr_job *job, struct cdr_record *rec)
+{
+	fill_job(rec, job);
+	if (cdr_record_emit(audit, rec) < 0 || audit_flush(audit) < 0)
+		fprintf(stderr, "sekisho-cdrd: %s: audit record not written\n", job->id);
+	if (cdr_queue_complete(queue, job) < 0)
+		fprintf(stderr, "sekisho-cdrd: %s: cannot remove the job: %s\n", job->id, strerror(errno));
+	if (!strcmp(rec->result, "ok"))
+		atomic_fetch_add(&n_ok, 1);
+	else if (!strcmp(rec->result, "no-copy"))
+		atomic_fetch_add(&n_nocopy, 1);
+	else
+		atomic_fetch_add(&n_failed, 1);
+	fprintf(stderr, "sekisho-cdrd: %s %.16s %s%s%s%s%s\n", job->id, job->sha256, rec->result,
+		rec->reason[0] ? " " : "", rec->reason, rec->copy[0] ? " " : "", rec->copy);
+}
+
+/* No copy after every attempt (or no original): our own report, then the
+ * record.  The report has the CLI's schema (docs/cdr.md). */
+static void finish_failed(struct cdr_job *job, const char *key, const char *detail)
+{
+	/* a copy an earlier attempt published before it was killed: the
+	 * report about to say "no copy" must be the truth */
+	char prefix[80];
+	int plen = snprintf(prefix, sizeof(prefix), "%s.copy.", job->sha256);
+	int dfd = fcntl(outdfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (!strncmp(e->d_name, prefix, (size_t)plen))
+				unlinkat(outdfd, e->d_name, 0);
+		closedir(d);
+	} else if (dfd >= 0) {
+		close(dfd);
+	}
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", job->name ? json_object_new_string(job->name) : NULL);
+	json_object_object_add(o, "result", json_object_new_string(key));
+	json_object_object_add(o, "reason_ja", json_object_new_string(cdr_reason_ja(key)));
+	json_object_object_add(o, "reason_en", json_object_new_string(cdr_reason_en(key)));
+	json_object_object_add(o, "detail", json_object_new_string(detail));
+	json_object_object_add(o, "in_sha256", json_object_new_string(job->sha256));
+	json_object_object_add(o, "removed", json_object_new_array());
+	json_object_object_add(o, "attempts", json_object_new_int((int)job->attempts));
+	json_object_object_add(o, "failures", json_object_new_int((int)job->failures));
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char tmp[64], final[96];
+	snprintf(tmp, sizeof(tmp), "%s.failed", job->id);
+	snprintf(final, sizeof(final), "%s.report.json", job->sha256);
+	int fd = openat(workdfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int r = fd < 0 ? -errno : fdio_write_all(fd, text, strlen(text));
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (r == 0 && renameat(workdfd, tmp, outdfd, final) < 0)
+		r = -errno;
+	if (r == 0)
+		fsync(outdfd);
+	else
+		unlinkat(workdfd, tmp, 0);
+	json_object_put(o);
+	struct cdr_record rec = {0};
+	snprintf(rec.result, sizeof(rec.result), "failed");
+	snprintf(rec.reason, sizeof(rec.reason), "%s", key);
+	snprintf(rec.in_sha256, sizeof(rec.in_sha256), "%s", job->sha256);
+	finish(job, &rec);
+}
+
+/* An attempt failed (the CLI crashed, timed out, or wrote no report):
+ * again later, or "failed" at the cap. */
+static void attempt_failed(struct cdr_job *job, const char *detail)
+{
+	job->failures++;
+	if (job->failures >= cf.max_attempts) {
+		finish_failed(job, "attempts-exhausted", detail);
+		return;
+	}
+	atomic_fetch_add(&n_retry, 1);
+	fprintf(stderr, "sekisho-cdrd: %s: attempt %u failed (%s), again later\n", job->id, job->failures, detail);
+	if (cdr_queue_release(queue, job, false) < 0)
+		fprintf(stderr, "sekisho-cdrd: %s: cannot put the job back\n", job->id);
+}
+
+static void process(struct cdr_job *job)
+{
+	char data[80], report[96];
+	snprintf(data, sizeof(data), "%s.data", job->sha256);
+	snprintf(report, sizeof(report), "%s.report.json", job->sha256);
+	if (job->attempts > cf.max_attempts + MAX_WORKER_DEATHS) {
+		/* claimed that often and never finished: the worker itself
+		 * died each time (a kill -9 from outside counts too, hence the
+		 * margin above max_attempts) */
+		finish_failed(job, "attempts-exhausted", "the worker stopped during every attempt");
+		return;
+	}
+	struct stat st;
+	if (fstatat(qdfd, data, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+		finish_failed(job, "original-missing", "the quarantined original is not there (expired or released)");
+		return;
+	}
+	/* Idempotent: an earlier job of the same content (or this job,
+	 * before a crash) already published a copy or a refusal. */
+	struct cdr_record rec = {0};
+	if (read_report(outdfd, report, &rec) == 0) {
+		/* a refusal by the converter stands; a failure of ours does not
+		 * (the next job of that content tries again), nor a copy that
+		 * is gone */
+		bool ours = !strcmp(rec.reason, "attempts-exhausted") || !strcmp(rec.reason, "original-missing");
+		bool ok = !strcmp(rec.result, "ok");
+		if (ok && good_ext(rec.out_ext))
+			snprintf(rec.copy, sizeof(rec.copy), "%s.copy.%s", job->sha256, rec.out_ext);
+		if (!ours && (!ok || (rec.copy[0] && faccessat(outdfd, rec.copy, F_OK, AT_SYMLINK_NOFOLLOW) == 0))) {
+			rec.reused = true;
+			finish(job, &rec);
+			return;
+		}
+	}
+	memset(&rec, 0, sizeof(rec));
+	rm_work(workdfd, job->id);
+	if (mkdirat(workdfd, job->id, 0700) < 0) {
+		attempt_failed(job, "cannot make the work directory");
+		return;
+	}
+	char in[4200], out[4200], rep[4200];
+	snprintf(in, sizeof(in), "%s/%s", cf.qdir, data);
+	snprintf(out, sizeof(out), "%s/cdr/.work/%s/out", cf.qdir, job->id);
+	snprintf(rep, sizeof(rep), "%s/cdr/.work/%s/report.json", cf.qdir, job->id);
+	const char *argv[16 + 2 * MAX_MODES];
+	size_t n = 0;
+	argv[n++] = cf.cdr;
+	if (job->name) {
+		argv[n++] = "--name";
+		argv[n++] = job->name;
+	}
+	argv[n++] = "--report";
+	argv[n++] = rep;
+	argv[n++] = "--libexec";
+	argv[n++] = cf.libexec;
+	if (cf.timeout) {
+		argv[n++] = "--timeout";
+		argv[n++] = cf.timeout;
+	}
+	for (size_t i = 0; i < cf.nmodes; i++) {
+		argv[n++] = "--mode";
+		argv[n++] = cf.modes[i];
+	}
+	argv[n++] = "--quiet";
+	argv[n++] = in;
+	argv[n++] = "-o";
+	argv[n++] = out;
+	argv[n] = NULL;
+	int status = 0;
+	enum run_end end = run_cli(argv, cf.job_timeout_s, &status);
+	char wrep[64], wout[64];
+	snprintf(wrep, sizeof(wrep), "%s/report.json", job->id);
+	snprintf(wout, sizeof(wout), "%s/out", job->id);
+	if (end == RUN_STOPPED) {
+		/* not the conversion's fault: the attempt does not count */
+		rm_work(workdfd, job->id);
+		cdr_queue_release(queue, job, true);
+		fprintf(stderr, "sekisho-cdrd: %s: stopped, put back\n", job->id);
+		return;
+	}
+	int code = end == RUN_EXITED ? WEXITSTATUS(status) : -1;
+	if (end == RUN_EXITED && (code == 0 || code == 1) && read_report(workdfd, wrep, &rec) == 0 &&
+	    (code == 0) == !strcmp(rec.result, "ok")) {
+		int r = 0;
+		if (code == 0) {
+			if (!good_ext(rec.out_ext))
+				r = -EINVAL;
+			snprintf(rec.copy, sizeof(rec.copy), "%s.copy.%s", job->sha256, rec.out_ext);
+			if (r == 0 && renameat(workdfd, wout, outdfd, rec.copy) < 0)
+				r = -errno;
+		}
+		if (r == 0 && renameat(workdfd, wrep, outdfd, report) < 0)
+			r = -errno;
+		if (r == 0 && fsync(outdfd) < 0)
+			r = -errno;
+		rm_work(workdfd, job->id);
+		if (r < 0) {
+			attempt_failed(job, "cannot publish the copy");
+			return;
+		}
+		finish(job, &rec);
+		return;
+	}
+	rm_work(workdfd, job->id);
+	char detail[128];
+	if (end == RUN_TIMEOUT)
+		snprintf(detail, sizeof(detail), "sekisho-cdr ran longer than %u s", cf.job_timeout_s);
+	else if (end == RUN_SIGNALED)
+		snprintf(detail, sizeof(detail), "sekisho-cdr was killed by signal %d", WTERMSIG(status));
+	else if (end == RUN_ERROR)
+		snprintf(detail, sizeof(detail), "sekisho-cdr could not be started");
+	else
+		snprintf(detail, sizeof(detail), "sekisho-cdr exited %d without a consistent report", code);
+	attempt_failed(job, detail);
+}
+
+/* Mail first: while the milter is queueing jobs (mail is flowing), a
+ * worker starts no new conversion, for at most YIELD_MAX_MS, then one.
+ * SCHED_IDLE alone still cost the milter 10-30 % of its throughput on 2
+ * cores (a conversion's caches and wake-ups; docs/benchmarks.md). */
+static void yield_to_mail(void)
+{
+	long long from = now_ms();
+	pthread_mutex_lock(&wake_mu);
+	while (!atomic_load(&stopping) && now_ms() - atomic_load(&last_enqueue_ms) < (long long)cf.yield_ms &&
+	       now_ms() - from < YIELD_MAX_MS) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&wake, &wake_mu, &until);
+	}
+	pthread_mutex_unlock(&wake_mu);
+}
+
+static void *worker_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stopping)) {
+		struct cdr_job job;
+		if (cf.yield_ms)
+			yield_to_mail();
+		int r = cdr_queue_claim(queue, &job);
+		if (r == 0) {
+			atomic_fetch_add(&busy, 1);
+			process(&job);
+			cdr_job_free(&job);
+			atomic_fetch_sub(&busy, 1);
+			continue;
+		}
+		if (r != -EAGAIN)
+			fprintf(stderr, "sekisho-cdrd: claim: %s\n", strerror(-r));
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_mutex_lock(&wake_mu);
+		if (!atomic_load(&stopping))
+			pthread_cond_timedwait(&wake, &wake_mu, &until);
+		pthread_mutex_unlock(&wake_mu);
+	}
+	return NULL;
+}
+
+/* The sandbox must work before any job is taken: bubblewrap present and
+ * not setuid (the sandbox is built for unprivileged user namespaces),
+ * user namespaces allowed, and one trivial conversion (a 1 x 1 PNG) made. */
+static int self_test(char *why, size_t whylen)
+{
+	struct stat st;
+	if (stat(CDR_SANDBOX_BWRAP, &st) < 0) {
+		snprintf(why, whylen, "%s is missing (package bubblewrap)", CDR_SANDBOX_BWRAP);
+		return -1;
+	}
+	if (st.st_mode & S_ISUID) {
+		snprintf(why, whylen, "%s is setuid: the sandbox needs the unprivileged (non-setuid) bubblewrap",
+			 CDR_SANDBOX_BWRAP);
+		return -1;
+	}
+	FILE *f = fopen("/proc/sys/user/max_user_namespaces", "r");
+	long v = -1;
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	if (v == 0) {
+		snprintf(why, whylen, "user namespaces are off (user.max_user_namespaces = 0)");
+		return -1;
+	}
+	static const unsigned char png[] = {
+		0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00,
+		0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3a, 0x7e, 0x9b, 0x55, 0x00,
+		0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x68, 0x00, 0x00, 0x00, 0x82, 0x00, 0x81,
+		0x77, 0xcd, 0x72, 0xb6, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+	rm_work(workdfd, ".selftest");
+	if (mkdirat(workdfd, ".selftest", 0700) < 0) {
+		snprintf(why, whylen, "cannot make the work directory: %s", strerror(errno));
+		return -1;
+	}
+	int fd = openat(workdfd, ".selftest/in.png", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || fdio_write_all(fd, png, sizeof(png)) < 0) {
+		snprintf(why, whylen, "cannot write the test image");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	char in[4200], out[4200], rep[4200];
+	snprintf(in, sizeof(in), "%s/cdr/.work/.selftest/in.png", cf.qdir);
+	snprintf(out, sizeof(out), "%s/cdr/.work/.selftest/out", cf.qdir);
+	snprintf(rep, sizeof(rep), "%s/cdr/.work/.selftest/report.json", cf.qdir);
+	const char *argv[] = {cf.cdr,    "--name", "selftest.png", "--report", rep, "--libexec", cf.libexec,
+			      "--quiet", in,       "-o",           out,        NULL};
+	int status = 0;
+	enum run_end end = run_cli(argv, 60, &status);
+	struct cdr_record rec = {0};
+	int rr = read_report(workdfd, ".selftest/report.json", &rec);
+	bool ok = end == RUN_EXITED && WEXITSTATUS(status) == 0 && rr == 0 && !strcmp(rec.result, "ok") &&
+		faccessat(workdfd, ".selftest/out", F_OK, 0) == 0;
+	if (!ok)
+		snprintf(why, whylen, "a 1 x 1 PNG was not converted (%s %d, report: %s%s%s)",
+			 end == RUN_EXITED ? "exit" : "signal/timeout",
+			 end == RUN_EXITED ? WEXITSTATUS(status) : WTERMSIG(status), rr == 0 ? rec.result : "none",
+			 rec.reason[0] ? " " : "", rec.reason);
+	rm_work(workdfd, ".selftest");
+	return ok ? 0 : -1;
+}
+
+static int open_dirs(char *why, size_t whylen)
+{
+	qdfd = open(cf.qdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (qdfd < 0) {
+		snprintf(why, whylen, "%s: %s", cf.qdir, strerror(errno));
+		return -1;
+	}
+	/* cdr/ is created by tmpfiles on the appliance (owned by this
+	 * service's user); for a hand-made quarantine it is made here */
+	if (mkdirat(qdfd, "cdr", 0750) < 0 && errno != EEXIST) {
+		snprintf(why, whylen, "%s/cdr: %s", cf.qdir, strerror(errno));
+		return -1;
+	}
+	outdfd = openat(qdfd, "cdr", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (outdfd < 0 || (mkdirat(outdfd, ".work", 0700) < 0 && errno != EEXIST) ||
+	    (workdfd = openat(outdfd, ".work", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		snprintf(why, whylen, "%s/cdr/.work: %s", cf.qdir, strerror(errno));
+		return -1;
+	}
+	/* what a killed worker left: nothing in .work is ever visible */
+	int fd = fcntl(workdfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			if (unlinkat(workdfd, e->d_name, 0) < 0)
+				rm_work(workdfd, e->d_name);
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: sekisho-cdrd --queue DIR --quarantine DIR --audit-dir DIR --audit-key FILE [OPTIONS]\n"
+	      "  --workers N           conversions at once (default 0: the number of cores...)\n"
+	      "  --reserve-cores N     ...less N, at least one (default 0)\n"
+	      "  --timeout S           a conversion's limit, passed to sekisho-cdr --timeout (its default: 60)\n"
+	      "  --job-timeout S       wall clock of one sekisho-cdr run, whatever it does (default 900)\n"
+	      "  --max-attempts N      failed attempts before a job ends \"failed\" (default 3)\n"
+	      "  --queue-max N         jobs the queue may hold (default 10000; the milter's cap)\n"
+	      "  --stop-timeout S      on SIGTERM, wait this long for running conversions (default 20)\n"
+	      "  --yield-ms MS         mail first: start no conversion while the milter queued a job\n"
+	      "                        within MS, for up to 10 s (default 250; 0: never wait)\n"
+	      "  --mode KIND=MODE      passed to sekisho-cdr (repeatable)\n"
+	      "  --cdr PATH            the sekisho-cdr program (default " SEKISHO_CDR_PATH ")\n"
+	      "  --libexec DIR         the converters (default " SEKISHO_LIBEXECDIR ")\n"
+	      "  --once                exit when the queue is empty (tests, benchmarks)\n"
+	      "  --no-self-test        skip the start-up conversion (tests only)\n",
+	      f);
+}
+
+static int parse_uint(const char *s, unsigned *ret)
+{
+	char *e;
+	errno = 0;
+	unsigned long v = strtoul(s, &e, 10);
+	if (errno || e == s || *e || v > 1000000)
+		return -1;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum {
+		O_QUEUE = 256,
+		O_Q,
+		O_ADIR,
+		O_AKEY,
+		O_WORKERS,
+		O_RESERVE,
+		O_JT,
+		O_MA,
+		O_QM,
+		O_ST,
+		O_MODE,
+		O_CDR,
+		O_LIBEXEC,
+		O_TIMEOUT,
+		O_YIELD,
+		O_ONCE,
+		O_NOST
+	};
+	static const struct option opts[] = {
+		{"queue", 1, NULL, O_QUEUE},
+		{"quarantine", 1, NULL, O_Q},
+		{"audit-dir", 1, NULL, O_ADIR},
+		{"audit-key", 1, NULL, O_AKEY},
+		{"workers", 1, NULL, O_WORKERS},
+		{"reserve-cores", 1, NULL, O_RESERVE},
+		{"job-timeout", 1, NULL, O_JT},
+		{"max-attempts", 1, NULL, O_MA},
+		{"queue-max", 1, NULL, O_QM},
+		{"stop-timeout", 1, NULL, O_ST},
+		{"mode", 1, NULL, O_MODE},
+		{"cdr", 1, NULL, O_CDR},
+		{"libexec", 1, NULL, O_LIBEXEC},
+		{"once", 0, NULL, O_ONCE},
+		{"no-self-test", 0, NULL, O_NOST},
+		{"timeout", 1, NULL, O_TIMEOUT},
+		{"yield-ms", 1, NULL, O_YIELD},
+		{"help", 0, NULL, 'h'},
+		{0},
+	};
+	int ch;
+	unsigned *num;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		num = NULL;
+		switch (ch) {
+		case O_QUEUE:
+			cf.queue = optarg;
+			break;
+		case O_Q:
+			cf.qdir = optarg;
+			break;
+		case O_ADIR:
+			cf.adir = optarg;
+			break;
+		case O_AKEY:
+			cf.akey = optarg;
+			break;
+		case O_WORKERS:
+			num = &cf.workers;
+			break;
+		case O_RESERVE:
+			num = &cf.reserve_cores;
+			break;
+		case O_YIELD:
+			num = &cf.yield_ms;
+			break;
+		case O_JT:
+			num = &cf.job_timeout_s;
+			break;
+		case O_MA:
+			num = &cf.max_attempts;
+			break;
+		case O_QM:
+			num = &cf.queue_max;
+			break;
+		case O_ST:
+			num = &cf.stop_timeout_s;
+			break;
+		case O_MODE:
+			if (cf.nmodes == MAX_MODES || !strchr(optarg, '=')) {
+				fprintf(stderr, "sekisho-cdrd: bad --mode '%s' (KIND=MODE, at most %d)\n", optarg,
+					MAX_MODES);
+				return 2;
+			}
+			cf.modes[cf.nmodes++] = optarg;
+			break;
+		case O_CDR:
+			cf.cdr = optarg;
+			break;
+		case O_LIBEXEC:
+			cf.libexec = optarg;
+			break;
+		case O_TIMEOUT: {
+			unsigned v;
+			if (parse_uint(optarg, &v) < 0 || v == 0) {
+				fprintf(stderr, "sekisho-cdrd: bad --timeout '%s'\n", optarg);
+				return 2;
+			}
+			cf.timeout = optarg;
+			break;
+		}
+		case O_ONCE:
+			cf.once = true;
+			break;
+		case O_NOST:
+			cf.self_test = false;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (num && parse_uint(optarg, num) < 0) {
+			fprintf(stderr, "sekisho-cdrd: bad number '%s'\n", optarg);
+			return 2;
+		}
+	}
+	if (!cf.queue || !cf.qdir || !cf.adir || !cf.akey || optind != argc) {
+		fprintf(stderr, "sekisho-cdrd: --queue, --quarantine, --audit-dir and --audit-key are required\n");
+		usage(stderr);
+		return 2;
+	}
+	/* sekisho-cdr gets absolute paths (the sandbox binds the converters
+	 * by absolute path; the worker's directory is not theirs) */
+	static char abs_q[PATH_MAX], abs_lib[PATH_MAX], abs_cdr[PATH_MAX];
+	if (!realpath(cf.qdir, abs_q) || !realpath(cf.libexec, abs_lib) || !realpath(cf.cdr, abs_cdr)) {
+		fprintf(stderr, "sekisho-cdrd: %s, %s or %s: %s\n", cf.qdir, cf.libexec, cf.cdr, strerror(errno));
+		return 2;
+	}
+	cf.qdir = abs_q;
+	cf.libexec = abs_lib;
+	cf.cdr = abs_cdr;
+	if (cf.workers == 0) {
+		/* one per core, less the cores an operator keeps for mail
+		 * (with --yield-ms the milter lost nothing measurable to two
+		 * workers on 2 cores: docs/benchmarks.md) */
+		long nc = sysconf(_SC_NPROCESSORS_ONLN);
+		cf.workers = nc > (long)cf.reserve_cores ? (unsigned)nc - cf.reserve_cores : 1;
+	}
+	if (cf.workers > MAX_WORKERS)
+		cf.workers = MAX_WORKERS;
+	if (cf.max_attempts == 0)
+		cf.max_attempts = 1;
+	if (cf.job_timeout_s == 0)
+		cf.job_timeout_s = 1;
+
+	/* signals arrive through the signalfd of the main thread only: block
+	 * them before any thread (the audit writer's too) exists */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char why[512] = "";
+	int ex = 2;
+	pthread_t th[MAX_WORKERS];
+	unsigned started = 0;
+	int sfd = -1, ifd = -1;
+	struct cdr_queue_opts qo = {.dir = cf.queue, .max_jobs = cf.queue_max};
+	if (cdr_queue_open(&qo, &queue, why, sizeof(why)) < 0) {
+		fprintf(stderr, "sekisho-cdrd: queue: %s\n", why);
+		return 2;
+	}
+	int r = cdr_queue_lock(queue);
+	if (r < 0) {
+		fprintf(stderr, "sekisho-cdrd: %s: %s\n", cf.queue,
+			r == -EWOULDBLOCK ? "another sekisho-cdrd works on this queue" : strerror(-r));
+		goto out;
+	}
+	if (open_dirs(why, sizeof(why)) < 0) {
+		fprintf(stderr, "sekisho-cdrd: %s\n", why);
+		goto out;
+	}
+	struct audit_key key;
+	if (audit_key_load(cf.akey, &key, why, sizeof(why)) < 0) {
+		fprintf(stderr, "sekisho-cdrd: audit key: %s\n", why);
+		goto out;
+	}
+	struct audit_opts ao = {.dir = cf.adir, .component = "cdr", .key = &key, .lock_timeout_ms = 10000};
+	r = audit_open(&ao, &audit, why, sizeof(why));
+	audit_key_wipe(&key);
+	if (r < 0) {
+		fprintf(stderr, "sekisho-cdrd: audit: %s\n", why);
+		goto out;
+	}
+	if (cf.self_test && self_test(why, sizeof(why)) < 0) {
+		fprintf(stderr, "sekisho-cdrd: refusing to start: the sandbox does not work: %s\n", why);
+		goto out;
+	}
+	r = cdr_queue_recover(queue, 600);
+	if (r < 0) {
+		fprintf(stderr, "sekisho-cdrd: recover: %s\n", strerror(-r));
+		goto out;
+	}
+	if (r > 0)
+		fprintf(stderr, "sekisho-cdrd: %d claimed jobs resumed\n", r);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd >= 0 && inotify_add_watch(ifd, cdr_queue_new_dir(queue), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		close(ifd);
+		ifd = -1; /* the 1 s poll still finds new jobs */
+	}
+	for (; started < cf.workers; started++)
+		if (pthread_create(&th[started], NULL, worker_main, NULL) != 0)
+			break;
+	if (started == 0) {
+		fprintf(stderr, "sekisho-cdrd: no worker thread\n");
+		goto out;
+	}
+	fprintf(stderr, "sekisho-cdrd: %u workers on %s\n", started, cf.queue);
+	ex = 0;
+	while (!atomic_load(&stopping)) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = ifd, .events = POLLIN}};
+		int n = poll(p, 2, 1000);
+		if (n > 0 && (p[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				fprintf(stderr, "sekisho-cdrd: signal %u: stopping (%u s for running conversions)\n",
+					si.ssi_signo, cf.stop_timeout_s);
+				atomic_store(&stop_deadline_ms, now_ms() + (long long)cf.stop_timeout_s * 1000 + 1);
+				atomic_store(&stopping, true);
+			}
+		}
+		if (n > 0 && (p[1].revents & POLLIN)) {
+			char buf[4096];
+			while (read(ifd, buf, sizeof(buf)) > 0)
+				;
+			atomic_store(&last_enqueue_ms, now_ms());
+		}
+		if (cf.once && atomic_load(&busy) == 0 && cdr_queue_length(queue) == 0)
+			atomic_store(&stopping, true);
+		wake_all();
+	}
+	wake_all();
+out:
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	fprintf(stderr, "sekisho-cdrd: stopped: %lu copies, %lu without copy, %lu failed, %lu retried\n",
+		(unsigned long)n_ok, (unsigned long)n_nocopy, (unsigned long)n_failed, (unsigned long)n_retry);
+	if (audit && audit_close(audit) < 0) {
+		fprintf(stderr, "sekisho-cdrd: audit log write failed\n");
+		ex = 2;
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (ifd >= 0)
+		close(ifd);
+	int fds[] = {workdfd, outdfd, qdfd};
+	for (size_t i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	cdr_queue_close(queue);
+	return ex;
+}
