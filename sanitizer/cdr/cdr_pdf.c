@@ -52,6 +52,7 @@
 #define PDF_VECTOR_OUT_MIN (16ull << 20) /* vector product cap: this plus ... */
 #define PDF_VECTOR_OUT_RATIO 8u          /* ... this many times the input, ... */
 #define PDF_VECTOR_OUT_MAX (1ull << 30)  /* ... at most this */
+#define PDF_JSON_MAX (256ull << 20)      /* qpdf --json of the product (no stream data) */
 #define PDF_BATCH_PAGES 16u              /* pages per render run */
 #define PDF_BATCH_BYTES (48ull << 20)    /* pixels per render run, counted as RGB */
 #define PDF_MS_PER_PAGE 2000u            /* wall clock added per rendered page */
@@ -286,6 +287,24 @@ out:
 	return rc;
 }
 
+/* the names no copy may hold (qpdf --json writes a name as a JSON string
+ * "/Name" and a PDF string with a "u:" or "b:" prefix, so a quoted name
+ * below can only be a name, or a string's escaped text, refused too) */
+static const char *const pdf_banned[] = {
+	"\"/JS\"",           "\"/JavaScript\"",    "\"/AA\"",         "\"/OpenAction\"", "\"/Launch\"",
+	"\"/EmbeddedFile\"", "\"/EmbeddedFiles\"", "\"/URI\"",        "\"/RichMedia\"",  "\"/XFA\"",
+	"\"/AcroForm\"",     "\"/SubmitForm\"",    "\"/ImportData\"", "\"/GoToR\"",      "\"/GoToE\"",
+	"\"/Names\"",        "\"/Annots\"",        "\"/Metadata\"",
+};
+
+const char *cdr_pdf_json_banned(const uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof pdf_banned / sizeof pdf_banned[0]; i++)
+		if (memmem(buf, len, pdf_banned[i], strlen(pdf_banned[i])))
+			return pdf_banned[i];
+	return NULL;
+}
+
 /* qpdf --show-npages' answer: digits and one newline, nothing else */
 int cdr_pdf_npages_parse(const uint8_t *buf, size_t len, unsigned *ret)
 {
@@ -300,23 +319,24 @@ int cdr_pdf_npages_parse(const uint8_t *buf, size_t len, unsigned *ret)
 	return 0;
 }
 
-/* One sandboxed run of Debian's qpdf over the product (fd); ok only on exit
- * 0 (qpdf exits 2 on errors, 3 on warnings: both refuse the copy).  With
- * ret_map, its stdout (at most out_max bytes) is mapped for the caller. */
-static int pdf_qpdf(const struct cdr_ctx *ctx, const char *opt, int fd, uint64_t out_max, int64_t deadline_ms,
-		    struct cdr_report *rep, uint8_t *ret_buf, size_t *ret_len)
+/* One sandboxed run of Debian's qpdf (argv, its input "/dev/stdin") over the
+ * product (fd); ok only on exit 0 (qpdf exits 2 on errors, 3 on warnings:
+ * both refuse the copy).  Its stdout (at most out_max bytes) is mapped into
+ * *ret_map when ret_map is not NULL (munmap(*ret_map, *ret_len) when
+ * *ret_len). */
+static int pdf_qpdf(const struct cdr_ctx *ctx, const char *const argv[], int fd, uint64_t out_max, int64_t deadline_ms,
+		    struct cdr_report *rep, uint8_t **ret_map, size_t *ret_len)
 {
-	const char *argv[] = {PDF_QPDF, opt, "/dev/stdin", NULL};
 	struct cdr_sandbox_limits lim = ctx->limits;
 	struct cdr_sandbox_result res;
-	int out = cdr_memfd("cdr-qpdf"), rc;
+	int out = cdr_memfd("cdr-qpdf"), rc = 0;
 	int64_t left = deadline_ms - monotime_ms();
 
 	if (out < 0)
 		return cdr_report_fail(rep, "io-error", "memfd: %s", strerror(-out));
 	if (left <= 0) {
 		close(out);
-		return cdr_report_fail(rep, "timeout", "qpdf %s: no time left", opt);
+		return cdr_report_fail(rep, "timeout", "qpdf %s: no time left", argv[1]);
 	}
 	lim.timeout_ms = left > UINT32_MAX ? UINT32_MAX : (unsigned)left;
 	lim.out_max = out_max;
@@ -325,26 +345,29 @@ static int pdf_qpdf(const struct cdr_ctx *ctx, const char *opt, int fd, uint64_t
 	if (rc < 0 || strcmp(res.reason, "ok") != 0) {
 		close(out);
 		if (rc == 0 && strcmp(res.reason, "exit-status") == 0)
-			return cdr_report_fail(rep, "pdf-vector-check", "qpdf %s exit %d", opt, res.exit_status);
+			return cdr_report_fail(rep, "pdf-vector-check", "qpdf %s exit %d", argv[1], res.exit_status);
 		return cdr_fail_from_run(rep, &res, rc);
 	}
-	if (ret_buf) {
-		ssize_t got = pread(out, ret_buf, *ret_len, 0);
-		if (got < 0) {
-			rc = -errno;
-			close(out);
-			return cdr_report_fail(rep, "io-error", "qpdf output: %s", strerror(-rc));
+	if (ret_map) {
+		*ret_map = NULL;
+		*ret_len = 0;
+		if (res.out_bytes > 0 && res.out_bytes <= SIZE_MAX) {
+			void *m = mmap(NULL, (size_t)res.out_bytes, PROT_READ, MAP_PRIVATE, out, 0);
+			if (m == MAP_FAILED)
+				rc = cdr_report_fail(rep, "io-error", "qpdf %s: mmap: %s", argv[1], strerror(errno));
+			else
+				*ret_map = m, *ret_len = (size_t)res.out_bytes;
 		}
-		*ret_len = (size_t)got;
 	}
 	close(out);
-	return 0;
+	return rc;
 }
 
 /* The vector mode (CDR_MODE_VECTOR): the converter re-draws every page with
  * poppler onto cairo's PDF surface; the product is a PDF, a container this
  * side must not parse, so it is judged by sandboxed runs only: qpdf --check
- * (no error, no warning), qpdf --show-npages and a second --info run of the
+ * (no error, no warning), qpdf --show-npages, qpdf --json (its dictionaries,
+ * searched for the banned names) and a second --info run of the
  * converter over the product (the page count equal to the original's, no
  * active item at all, and text on every page where the original has text:
  * the blank-page rule, for glyphs cairo could not keep).  Only then are the
@@ -359,8 +382,12 @@ static int pdf_vector(const struct cdr_ctx *ctx, int in_fd, int out_fd, const st
 	struct cdr_conv_run run;
 	struct cdr_ctx c = *ctx;
 	struct stat st;
-	uint8_t npbuf[16], *map = NULL;
-	size_t nplen = sizeof npbuf;
+	const char *argv_check[] = {PDF_QPDF, "--check", "/dev/stdin", NULL};
+	const char *argv_npages[] = {PDF_QPDF, "--show-npages", "/dev/stdin", NULL};
+	const char *argv_json[] = {PDF_QPDF,          "--json",     "--json-stream-data=none",
+				   "--json-key=qpdf", "/dev/stdin", NULL};
+	uint8_t *np = NULL, *map = NULL, *json = NULL;
+	size_t nplen = 0, jsonlen = 0;
 	unsigned qpages = 0;
 	int rc;
 
@@ -387,14 +414,27 @@ static int pdf_vector(const struct cdr_ctx *ctx, int in_fd, int out_fd, const st
 				     (unsigned long long)run.outlen);
 		goto out;
 	}
-	rc = pdf_qpdf(ctx, "--check", run.fd, 1 << 20, deadline_ms, rep, NULL, NULL);
+	rc = pdf_qpdf(ctx, argv_check, run.fd, 1 << 20, deadline_ms, rep, NULL, NULL);
 	if (rc == 0)
-		rc = pdf_qpdf(ctx, "--show-npages", run.fd, sizeof npbuf, deadline_ms, rep, npbuf, &nplen);
+		rc = pdf_qpdf(ctx, argv_npages, run.fd, 16, deadline_ms, rep, &np, &nplen);
 	if (rc < 0)
 		goto out;
-	if (cdr_pdf_npages_parse(npbuf, nplen, &qpages) < 0 || qpages != info->pages) {
+	rc = cdr_pdf_npages_parse(np, nplen, &qpages);
+	if (nplen)
+		munmap(np, nplen);
+	if (rc < 0 || qpages != info->pages) {
 		rc = cdr_report_fail(rep, "pdf-vector-pages", "qpdf counts %u pages, the original has %u", qpages,
 				     info->pages);
+		goto out;
+	}
+	rc = pdf_qpdf(ctx, argv_json, run.fd, PDF_JSON_MAX, deadline_ms, rep, &json, &jsonlen);
+	if (rc < 0)
+		goto out;
+	const char *key = cdr_pdf_json_banned(json, jsonlen);
+	if (jsonlen)
+		munmap(json, jsonlen);
+	if (key) {
+		rc = cdr_report_fail(rep, "pdf-vector-active", "qpdf finds %s in the copy", key);
 		goto out;
 	}
 	/* the second --info run: poppler's view of the copy */

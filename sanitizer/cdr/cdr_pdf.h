@@ -17,3 +17,9 @@ uint64_t cdr_pdf_ink(const struct cdr_pixels_image *img);
 /* qpdf --show-npages' stdout (the vector mode's independent page count):
  * 1..7 digits and one newline, nothing else; 0 or -EBADMSG */
 int cdr_pdf_npages_parse(const uint8_t *buf, size_t len, unsigned *ret);
+/* qpdf --json's output (version 2, no stream data) over the vector copy:
+ * the first banned name found as a JSON string ("\"/OpenAction\"", ...;
+ * /JS /JavaScript /AA /OpenAction /Launch /EmbeddedFile(s) /URI /RichMedia
+ * /XFA /AcroForm /SubmitForm /ImportData /GoToR /GoToE /Names /Annots
+ * /Metadata), or NULL.  A byte search, no parse: any occurrence refuses. */
+const char *cdr_pdf_json_banned(const uint8_t *buf, size_t len);
