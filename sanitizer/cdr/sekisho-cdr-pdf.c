@@ -15,7 +15,7 @@
  *     stderr: "page I WxH-PX DPI" per rendered page, then "ok".
  *   sekisho-cdr-pdf --vector [--max-pages N]
  *     stdout: a new PDF written by cairo (its PDF surface): every page drawn
- *     by poppler as for printing (glyphs with subset fonts, paths, images),
+ *     by poppler (glyphs with subset fonts, paths, re-encoded images),
  *     none of the input's objects; stderr: "page I WxH" per page, then "ok".
  *
  * stderr is a cdr_log report in both modes (the trusted side reads it whole).
@@ -341,10 +341,14 @@ static cairo_status_t vector_write(void *closure, const unsigned char *data, uns
 
 /* Every page drawn onto one cairo PDF surface: the product is what cairo
  * writes for the drawing operations poppler makes, so no object, action,
- * annotation, form, attachment or metadata of the input can reach it
- * (render_for_printing draws annotation appearances as plain graphics, the
- * way a printout shows them).  A side above PDF's 14400 pt is scaled down
- * with the page, as in the pixel mode. */
+ * annotation, form, attachment or metadata of the input can reach it.
+ * Display rendering (poppler_page_render), not render_for_printing: for
+ * printing poppler hands cairo the original's JPEG, JPX, JBIG2 and CCITT
+ * streams to embed as they are (measured: testPDF_incrementalUpdates.pdf's
+ * JPEG came through byte for byte); for display it gives decoded pixels,
+ * which cairo writes as new Flate images, so no image codec of the input
+ * reaches a viewer.  A side above PDF's 14400 pt is scaled down with the
+ * page, as in the pixel mode. */
 static int vector(PopplerDocument *doc, int npages)
 {
 	cairo_surface_t *surf = cairo_pdf_surface_create_for_stream(vector_write, NULL, 1, 1);
@@ -375,7 +379,7 @@ static int vector(PopplerDocument *doc, int npages)
 		cairo_pdf_surface_set_size(surf, w * s < 1 ? 1 : w * s, h * s < 1 ? 1 : h * s);
 		cr = cairo_create(surf);
 		cairo_scale(cr, s, s);
-		poppler_page_render_for_printing(page, cr);
+		poppler_page_render(page, cr);
 		cairo_show_page(cr);
 		if (cairo_status(cr) != CAIRO_STATUS_SUCCESS)
 			rc = refuse("pdf-render");

@@ -10,7 +10,9 @@ tools:
 - qpdf --json: none of the banned keys or names (pdf_oracle.BANNED: /JS
   /JavaScript /AA /OpenAction /Launch /EmbeddedFile(s) /URI /RichMedia /XFA
   /AcroForm /Annots /Names /Metadata /SubmitForm /GoToR), and
-  SEKISHO-CDR-MARKER nowhere in the uncompressed copy;
+  SEKISHO-CDR-MARKER nowhere in the uncompressed copy; no image filter
+  but Flate (no JPEG, JPX, JBIG2 or CCITT stream of the original passed
+  through);
 - the page count (qpdf --show-npages) equals the original's and the report's;
 - the text stays text: pdftotext finds every SEKISHO-KEEP-... string of the
   original in the copy, and the original's whole text (white space removed)
@@ -40,6 +42,7 @@ import unicodedata
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pdf_oracle as po  # noqa: E402
 
+CODECS = ('/DCTDecode', '/JPXDecode', '/JBIG2Decode', '/CCITTFaxDecode')
 # the Japanese files whose whole text must survive (vertical.pdf: see above)
 JA_TEXT = po.JAPANESE - {'vertical.pdf'}
 
@@ -68,6 +71,9 @@ def judge_vector(name, src, out, rep, work):
     except ValueError:
         check(False, f'{name}: qpdf --json unreadable')
     check(not found, f'{name}: {sorted(found)} in the copy')
+    # images are re-encoded from pixels: no codec of the original passes through
+    codecs = {c for c in CODECS if f'"{c}"' in p.stdout}
+    check(not codecs, f'{name}: {sorted(codecs)} in the copy')
     raw = subprocess.run(['qpdf', '--stream-data=uncompress', '--object-streams=disable', out, '-'],
                          capture_output=True).stdout
     check(b'SEKISHO-CDR-MARKER' not in raw, f'{name}: the marker is in the copy')
