@@ -391,6 +391,9 @@ static int pdf_vector(const struct cdr_ctx *ctx, int in_fd, int out_fd, const st
 	unsigned qpages = 0;
 	int rc;
 
+	/* without the check no copy: said before any run */
+	if (access(PDF_QPDF, X_OK) != 0)
+		return cdr_report_fail(rep, "pdf-no-qpdf", "%s is not installed", PDF_QPDF);
 	if (fstat(in_fd, &st) < 0)
 		return cdr_report_fail(rep, "io-error", "fstat: %s", strerror(errno));
 	snprintf(a_max, sizeof a_max, "%u", info->pages);

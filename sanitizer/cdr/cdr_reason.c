@@ -85,6 +85,8 @@ static const struct cdr_reason cdr_reasons[] = {
 	 "poppler-data (the CMaps for Japanese PDFs) is not installed (tell the administrator)."},
 	{"pdf-no-ja-font", "日本語フォントがありません(管理者に連絡してください)。",
 	 "No Japanese font is installed (tell the administrator)."},
+	{"pdf-no-qpdf", "PDF の検査に必要な qpdf がありません(管理者に連絡してください)。",
+	 "qpdf, needed to check the re-drawn PDF, is not installed (tell the administrator)."},
 	{"pdf-no-pages", "PDF にページがありません。", "The PDF has no pages."},
 	{"pdf-render", "PDF のページを画像にできませんでした。", "A page of the PDF could not be rendered."},
 	{"pdf-vector-active", "再描画した PDF に動的な要素が残っていたため、コピーを作成しませんでした。",

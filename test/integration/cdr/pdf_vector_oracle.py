@@ -26,7 +26,9 @@ tools:
   JSON), with two pages for one, a broken product (qpdf --check), a product
   without text where the original has text (blank-page), and a product the
   converter's own check run calls clean while it is not; an honest fake is
-  accepted, so the refusals come from the checks.
+  accepted, so the refusals come from the checks;
+- without /usr/bin/qpdf (root: /dev/null bound over it in a private mount
+  namespace) no copy: pdf-no-qpdf.
 
 Prints each copy's size against the original's (out_vs_in).
 
@@ -164,6 +166,23 @@ def fakes(driver, work, sample):
         print(f'fake {mode}: {rep.get("result")} ({rep.get("detail")})', flush=True)
 
 
+def no_qpdf(driver, libexec, work, unlimited):
+    """without qpdf (/dev/null bound over it in a private mount namespace;
+    root only) no copy: pdf-no-qpdf"""
+    if os.geteuid() != 0 or shutil.which('unshare') is None:
+        print('no qpdf: needs root and unshare, skipped')
+        return
+    src = os.path.join(po.CORPUS, 'testPDF.pdf')
+    out, report = os.path.join(work, 'noqpdf.pdf'), os.path.join(work, 'noqpdf.json')
+    args = [driver, libexec, src, out, report, '--vector'] + (['--unlimited-as'] if unlimited else [])
+    p = subprocess.run(['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+                        'mount --bind /dev/null /usr/bin/qpdf && exec "$@"', 'sh'] + args,
+                       capture_output=True, timeout=300)
+    rep = po.json.load(open(report)) if os.path.exists(report) else {}
+    po.check(p.returncode == 1 and rep.get('result') == 'pdf-no-qpdf' and not os.path.exists(out),
+             f'no qpdf: exit {p.returncode}, {rep.get("result")} {p.stderr[-200:]!r}')
+
+
 def main():
     driver, libexec, unlimited = po.setup(__doc__)
     work = tempfile.mkdtemp(prefix='cdr-pdf-vector-')
@@ -198,6 +217,7 @@ def main():
             print(f'{name}: {result} pages={rep.get("pages")} removed={len(rep.get("removed", []))} '
                   f'{rep.get("ms")} ms {ratio}', flush=True)
         fakes(driver, work, os.path.join(po.CORPUS, 'gen-openaction-js.pdf'))
+        no_qpdf(driver, libexec, work, unlimited)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f'{po.checks} checks, {po.failures} failures')
