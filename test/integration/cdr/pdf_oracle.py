@@ -223,7 +223,7 @@ def generated(work):
     return files
 
 
-def mutations(driver, libexec, work, unlimited, count=24):
+def mutations(driver, libexec, work, unlimited, count=24, extra=()):
     """damaged copies of corpus files (a fixed seed: bytes flipped, cut,
     a block duplicated) give a checked copy or a clean refusal, never a
     crash, a hang or exit 2"""
@@ -247,7 +247,7 @@ def mutations(driver, libexec, work, unlimited, count=24):
         with open(src, 'wb') as f:
             f.write(data)
         out, report = src + '.out.pdf', src + '.json'
-        rc, rep, err = convert(driver, libexec, src, out, report, unlimited)
+        rc, rep, err = convert(driver, libexec, src, out, report, unlimited, extra)
         check(rc in (0, 1) and rep.get('result'), f'mutation {k} of {name}: exit {rc} {err[-300:]}')
         if rc == 0:
             p = subprocess.run(['qpdf', '--check', out], capture_output=True)

@@ -22,8 +22,10 @@ tools:
   whose vertical text cairo writes with glyphs pdftotext cannot map back
   (docs/cdr.md): there the copy's pages must have ink (pdftoppm, PIL);
 - the refusals of the pixel mode hold (encrypted, page-limit, image-limit);
+- 24 damaged corpus files (pdf_oracle's fixed seed) give a copy that
+  passes qpdf --check with the right page count, or a clean refusal;
 - converters that lie are refused: a product with an /OpenAction (qpdf's
-  JSON), with two pages for one, a broken product (qpdf --check), a product
+  JSON), the same written /Open#41ction and /J#53, with two pages for one, a broken product (qpdf --check), a product
   without text where the original has text (blank-page), and a product the
   converter's own check run calls clean while it is not; an honest fake is
   accepted, so the refusals come from the checks;
@@ -142,6 +144,8 @@ if '--info' in args:
     sys.exit(0)
 if MODE == 'openaction':
     out = pdf(1, b'/OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >>')
+elif MODE == 'escaped':
+    out = pdf(1, b'/Open#41ction << /S /JavaScript /J#53 (app.alert\\(1\\)) >>')
 elif MODE == 'two-pages':
     out = pdf(2)
 elif MODE == 'broken':
@@ -155,7 +159,8 @@ sys.stderr.write('page 1 595.00x842.00\nok\n')
 
 def fakes(driver, work, sample):
     """the vector checks against converters that lie"""
-    cases = {'honest': 'ok', 'openaction': 'pdf-vector-active', 'two-pages': 'pdf-vector-pages',
+    cases = {'honest': 'ok', 'openaction': 'pdf-vector-active', 'escaped': 'pdf-vector-active',
+             'two-pages': 'pdf-vector-pages',
              'broken': 'pdf-vector-check', 'no-text': 'blank-page', 'info-active': 'pdf-vector-active'}
     for mode, want in cases.items():
         d, out, report = po.fake_dir(work, FAKE % mode)
@@ -218,6 +223,7 @@ def main():
                   f'{rep.get("ms")} ms {ratio}', flush=True)
         fakes(driver, work, os.path.join(po.CORPUS, 'gen-openaction-js.pdf'))
         no_qpdf(driver, libexec, work, unlimited)
+        po.mutations(driver, libexec, work, unlimited, extra=['--vector'])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f'{po.checks} checks, {po.failures} failures')
