@@ -171,6 +171,14 @@ int cdr_run_converter(const struct cdr_ctx *ctx, const char *const argv[], int i
 		av[n++] = argv[i];
 	}
 	av[n] = NULL;
+	return cdr_run_program(ctx, av, in_fd, out_fd, lim, res);
+}
+
+int cdr_run_program(const struct cdr_ctx *ctx, const char *const av[], int in_fd, int out_fd,
+		    const struct cdr_sandbox_limits *lim, struct cdr_sandbox_result *res)
+{
+	if (av[0][0] != '/')
+		return -EINVAL;
 	char why[256];
 	struct cdr_sandbox_opts o = ctx->sandbox;
 	if (!o.uid && geteuid() == 0) {

@@ -46,6 +46,7 @@ enum cdr_mode {
 	CDR_MODE_PIXELS,  /* PDF: render to pixels (the default for PDF) */
 	CDR_MODE_REBUILD, /* OOXML: structural rebuild (the default for OOXML) */
 	CDR_MODE_TO_PDF,  /* OOXML, legacy: LibreOffice -> PDF -> pixels */
+	CDR_MODE_VECTOR,  /* PDF: poppler -> cairo re-draw, checked by qpdf in the sandbox */
 };
 
 struct cdr_ctx {
@@ -149,3 +150,8 @@ int cdr_fail_from_run(struct cdr_report *rep, const struct cdr_sandbox_result *r
  * value; lim NULL means ctx->limits. */
 int cdr_run_converter(const struct cdr_ctx *ctx, const char *const argv[], int in_fd, int out_fd,
 		      const struct cdr_sandbox_limits *lim, struct cdr_sandbox_result *res);
+/* The same for a program of Debian's (argv[0] an absolute path under /usr,
+ * e.g. /usr/bin/qpdf): the independent checks that read a converter's
+ * product, which is a container the trusted side does not parse. */
+int cdr_run_program(const struct cdr_ctx *ctx, const char *const argv[], int in_fd, int out_fd,
+		    const struct cdr_sandbox_limits *lim, struct cdr_sandbox_result *res);

@@ -12,6 +12,13 @@
  * page) and its pages are written at once into a new PDF (cdr_pdfw) made of
  * those pixels and nothing else.
  *
+ * The vector mode (ctx->mode[CDR_KIND_PDF] == CDR_MODE_VECTOR, report mode
+ * "vector"): after the same --info run, one --vector run re-draws every
+ * page with poppler onto cairo's PDF surface; that product is a container
+ * this side does not parse, so it is judged only by sandboxed runs (Debian's
+ * qpdf --check and --show-npages, and the converter's --info over it) and
+ * its bytes become the copy only when every check passes (pdf_vector).
+ *
  * Time: the whole conversion (every run) has ctx->limits.timeout_ms plus
  * PDF_MS_PER_PAGE per page; each render run gets what is left of it.
  *
@@ -27,10 +34,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sanitizer/cdr/cdr_pdf.h"
 
+#include "common/fdio.h"
 #include "common/monotime.h"
 #include "sanitizer/cdr/cdr.h"
 #include "sanitizer/cdr/cdr_conv.h"
@@ -39,12 +48,17 @@
 #include "sanitizer/cdr/cdr_pixels.h"
 
 #define PDF_CONVERTER "sekisho-cdr-pdf"
-#define PDF_BATCH_PAGES 16u           /* pages per render run */
-#define PDF_BATCH_BYTES (48ull << 20) /* pixels per render run, counted as RGB */
-#define PDF_MS_PER_PAGE 2000u         /* wall clock added per rendered page */
-#define PDF_MAX_PT 14400.0            /* PDF's largest page side without UserUnit */
-#define PDF_INK_DELTA 48              /* a pixel this far from the background is ink */
-#define PDF_BLANK_INK 16              /* fewer ink pixels than this: a blank page */
+#define PDF_QPDF "/usr/bin/qpdf"
+#define PDF_VECTOR_OUT_MIN (16ull << 20) /* vector product cap: this plus ... */
+#define PDF_VECTOR_OUT_RATIO 8u          /* ... this many times the input, ... */
+#define PDF_VECTOR_OUT_MAX (1ull << 30)  /* ... at most this */
+#define PDF_JSON_MAX (256ull << 20)      /* qpdf --json of the product (no stream data) */
+#define PDF_BATCH_PAGES 16u              /* pages per render run */
+#define PDF_BATCH_BYTES (48ull << 20)    /* pixels per render run, counted as RGB */
+#define PDF_MS_PER_PAGE 2000u            /* wall clock added per rendered page */
+#define PDF_MAX_PT 14400.0               /* PDF's largest page side without UserUnit */
+#define PDF_INK_DELTA 48                 /* a pixel this far from the background is ink */
+#define PDF_BLANK_INK 16                 /* fewer ink pixels than this: a blank page */
 
 /* what poppler needs to draw Japanese text in fonts the file does not
  * embed: poppler-data's CMaps and a Japanese font (fonts-noto-cjk or
@@ -120,6 +134,35 @@ static int pdf_run(const struct cdr_ctx *ctx, const char *const argv[], int in_f
 		*ret_len = (size_t)run.outlen;
 	}
 	cdr_conv_run_free(&run);
+	return 0;
+}
+
+/* an --info run over fd (the input, or the vector mode's product): its
+ * report read into ret (cdr_pdf_info_free) */
+static int pdf_info_run(const struct cdr_ctx *ctx, int fd, unsigned max_pages, const struct cdr_sandbox_limits *lim0,
+			struct cdr_report *rep, const char *what, struct cdr_pdf_info *ret)
+{
+	char a_max[16], why[64];
+	const char *argv[] = {PDF_CONVERTER, "--info", "--max-pages", a_max, NULL};
+	struct cdr_sandbox_limits lim = *lim0;
+	struct cdr_pdf_info_reader reader;
+	uint8_t *map;
+	size_t len;
+	int rc;
+
+	snprintf(a_max, sizeof a_max, "%u", max_pages);
+	lim.out_max = 4096; /* stdout stays empty in --info */
+	cdr_pdf_info_init(&reader, max_pages, 1000);
+	rc = pdf_run(ctx, argv, fd, &lim, cdr_pdf_info_line, &reader, rep, what, &map, &len);
+	if (len)
+		munmap(map, len);
+	if (rc < 0) {
+		cdr_pdf_info_free(&reader.info);
+		return rc;
+	}
+	rc = cdr_pdf_info_finish(&reader, ret, why, sizeof why);
+	if (rc < 0)
+		return cdr_report_fail(rep, "converter-report", "%s: %s", what, why);
 	return 0;
 }
 
@@ -244,64 +287,219 @@ out:
 	return rc;
 }
 
-int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr_report *rep)
+/* the names no copy may hold (qpdf --json writes a name as a JSON string
+ * "/Name" and a PDF string with a "u:" or "b:" prefix, so a quoted name
+ * below can only be a name, or a string's escaped text, refused too) */
+static const char *const pdf_banned[] = {
+	"\"/JS\"",           "\"/JavaScript\"",    "\"/AA\"",         "\"/OpenAction\"", "\"/Launch\"",
+	"\"/EmbeddedFile\"", "\"/EmbeddedFiles\"", "\"/URI\"",        "\"/RichMedia\"",  "\"/XFA\"",
+	"\"/AcroForm\"",     "\"/SubmitForm\"",    "\"/ImportData\"", "\"/GoToR\"",      "\"/GoToE\"",
+	"\"/Names\"",        "\"/Annots\"",        "\"/Metadata\"",
+};
+
+const char *cdr_pdf_json_banned(const uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof pdf_banned / sizeof pdf_banned[0]; i++)
+		if (memmem(buf, len, pdf_banned[i], strlen(pdf_banned[i])))
+			return pdf_banned[i];
+	return NULL;
+}
+
+/* qpdf --show-npages' answer: digits and one newline, nothing else */
+int cdr_pdf_npages_parse(const uint8_t *buf, size_t len, unsigned *ret)
+{
+	unsigned long v = 0;
+	size_t i = 0;
+
+	for (; i < len && i < 7 && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (buf[i] - '0');
+	if (i == 0 || i + 1 != len || buf[i] != '\n')
+		return -EBADMSG;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* One sandboxed run of Debian's qpdf (argv, its input "/dev/stdin") over the
+ * product (fd); ok only on exit 0 (qpdf exits 2 on errors, 3 on warnings:
+ * both refuse the copy).  Its stdout (at most out_max bytes) is mapped into
+ * *ret_map when ret_map is not NULL (munmap(*ret_map, *ret_len) when
+ * *ret_len). */
+static int pdf_qpdf(const struct cdr_ctx *ctx, const char *const argv[], int fd, uint64_t out_max, int64_t deadline_ms,
+		    struct cdr_report *rep, uint8_t **ret_map, size_t *ret_len)
+{
+	struct cdr_sandbox_limits lim = ctx->limits;
+	struct cdr_sandbox_result res;
+	int out = cdr_memfd("cdr-qpdf"), rc = 0;
+	int64_t left = deadline_ms - monotime_ms();
+
+	if (out < 0)
+		return cdr_report_fail(rep, "io-error", "memfd: %s", strerror(-out));
+	if (left <= 0) {
+		close(out);
+		return cdr_report_fail(rep, "timeout", "qpdf %s: no time left", argv[1]);
+	}
+	lim.timeout_ms = left > UINT32_MAX ? UINT32_MAX : (unsigned)left;
+	lim.out_max = out_max;
+	memset(&res, 0, sizeof res);
+	rc = cdr_run_program(ctx, argv, fd, out, &lim, &res);
+	if (rc < 0 || strcmp(res.reason, "ok") != 0) {
+		close(out);
+		if (rc == 0 && strcmp(res.reason, "exit-status") == 0)
+			return cdr_report_fail(rep, "pdf-vector-check", "qpdf %s exit %d", argv[1], res.exit_status);
+		return cdr_fail_from_run(rep, &res, rc);
+	}
+	if (ret_map) {
+		*ret_map = NULL;
+		*ret_len = 0;
+		if (res.out_bytes > 0 && res.out_bytes <= SIZE_MAX) {
+			void *m = mmap(NULL, (size_t)res.out_bytes, PROT_READ, MAP_PRIVATE, out, 0);
+			if (m == MAP_FAILED)
+				rc = cdr_report_fail(rep, "io-error", "qpdf %s: mmap: %s", argv[1], strerror(errno));
+			else
+				*ret_map = m, *ret_len = (size_t)res.out_bytes;
+		}
+	}
+	close(out);
+	return rc;
+}
+
+/* The vector mode (CDR_MODE_VECTOR): the converter re-draws every page with
+ * poppler onto cairo's PDF surface; the product is a PDF, a container this
+ * side must not parse, so it is judged by sandboxed runs only: qpdf --check
+ * (no error, no warning), qpdf --show-npages, qpdf --json (its dictionaries,
+ * searched for the banned names) and a second --info run of the
+ * converter over the product (the page count equal to the original's, no
+ * active item at all, and text on every page where the original has text:
+ * the blank-page rule, for glyphs cairo could not keep).  Only then are the
+ * product's bytes the copy. */
+static int pdf_vector(const struct cdr_ctx *ctx, int in_fd, int out_fd, const struct cdr_pdf_info *info,
+		      int64_t deadline_ms, struct cdr_report *rep)
 {
 	char a_max[16];
-	const char *argv[] = {PDF_CONVERTER, "--info", "--max-pages", a_max, NULL};
+	const char *argv[] = {PDF_CONVERTER, "--vector", "--max-pages", a_max, NULL};
 	struct cdr_sandbox_limits lim = ctx->limits;
-	struct cdr_pdf_info_reader reader;
-	struct cdr_pdf_info info;
-	struct cdr_pdfw *w = NULL;
-	unsigned dpi = ctx->pdf_dpi ? ctx->pdf_dpi : 150, max_pages = ctx->max_pages ? ctx->max_pages : 500;
-	uint8_t *map;
-	size_t len;
-	char why[64];
+	struct cdr_pdf_info copy;
+	struct cdr_conv_run run;
+	struct cdr_ctx c = *ctx;
+	struct stat st;
+	const char *argv_check[] = {PDF_QPDF, "--check", "/dev/stdin", NULL};
+	const char *argv_npages[] = {PDF_QPDF, "--show-npages", "/dev/stdin", NULL};
+	const char *argv_json[] = {PDF_QPDF,          "--json",     "--json-stream-data=none",
+				   "--json-key=qpdf", "/dev/stdin", NULL};
+	uint8_t *np = NULL, *map = NULL, *json = NULL;
+	size_t nplen = 0, jsonlen = 0;
+	unsigned qpages = 0;
 	int rc;
 
-	int64_t start_ms = monotime_ms();
+	/* without the check no copy: said before any run */
+	if (access(PDF_QPDF, X_OK) != 0)
+		return cdr_report_fail(rep, "pdf-no-qpdf", "%s is not installed", PDF_QPDF);
+	if (fstat(in_fd, &st) < 0)
+		return cdr_report_fail(rep, "io-error", "fstat: %s", strerror(errno));
+	snprintf(a_max, sizeof a_max, "%u", info->pages);
+	int64_t left = deadline_ms - monotime_ms();
+	if (left <= 0)
+		return cdr_report_fail(rep, "timeout", "vector: no time left");
+	lim.timeout_ms = left > UINT32_MAX ? UINT32_MAX : (unsigned)left;
+	lim.cpu_s += 2 * info->pages;
+	/* fonts and images are copied, not blown up into pixels: the copy may
+	 * be a few times the original, never without bound */
+	lim.out_max = PDF_VECTOR_OUT_MIN + PDF_VECTOR_OUT_RATIO * (uint64_t)st.st_size;
+	if (lim.out_max > PDF_VECTOR_OUT_MAX)
+		lim.out_max = PDF_VECTOR_OUT_MAX;
+	if (!ctx->sandbox.ro_paths)
+		c.sandbox.ro_paths = pdf_ro_paths;
+	rc = cdr_conv_run(&c, argv, in_fd, &lim, pdf_render_line, NULL, &run, rep);
+	if (rc < 0)
+		return rc;
+	if (run.outlen == 0 || run.outlen > lim.out_max || run.outlen > SIZE_MAX) {
+		rc = cdr_report_fail(rep, "converter-output", "vector: output size %llu",
+				     (unsigned long long)run.outlen);
+		goto out;
+	}
+	rc = pdf_qpdf(ctx, argv_check, run.fd, 1 << 20, deadline_ms, rep, NULL, NULL);
+	if (rc == 0)
+		rc = pdf_qpdf(ctx, argv_npages, run.fd, 16, deadline_ms, rep, &np, &nplen);
+	if (rc < 0)
+		goto out;
+	rc = cdr_pdf_npages_parse(np, nplen, &qpages);
+	if (nplen)
+		munmap(np, nplen);
+	if (rc < 0 || qpages != info->pages) {
+		rc = cdr_report_fail(rep, "pdf-vector-pages", "qpdf counts %u pages, the original has %u", qpages,
+				     info->pages);
+		goto out;
+	}
+	rc = pdf_qpdf(ctx, argv_json, run.fd, PDF_JSON_MAX, deadline_ms, rep, &json, &jsonlen);
+	if (rc < 0)
+		goto out;
+	const char *key = cdr_pdf_json_banned(json, jsonlen);
+	if (jsonlen)
+		munmap(json, jsonlen);
+	if (key) {
+		rc = cdr_report_fail(rep, "pdf-vector-active", "qpdf finds %s in the copy", key);
+		goto out;
+	}
+	/* the second --info run: poppler's view of the copy */
+	lim = ctx->limits;
+	left = deadline_ms - monotime_ms();
+	if (left <= 0) {
+		rc = cdr_report_fail(rep, "timeout", "vector check: no time left");
+		goto out;
+	}
+	lim.timeout_ms = left > UINT32_MAX ? UINT32_MAX : (unsigned)left;
+	rc = pdf_info_run(ctx, run.fd, info->pages, &lim, rep, "vector check", &copy);
+	if (rc < 0)
+		goto out;
+	if (copy.pages != info->pages)
+		rc = cdr_report_fail(rep, "pdf-vector-pages", "the copy has %u pages, the original %u", copy.pages,
+				     info->pages);
+	else if (copy.nremoved || copy.nremoved_more)
+		rc = cdr_report_fail(rep, "pdf-vector-active", "the copy has %s",
+				     copy.nremoved ? copy.removed[0] : "active items");
+	for (unsigned p = 0; rc == 0 && p < info->pages; p++)
+		if (info->page[p].text_chars > 0 && copy.page[p].text_chars == 0)
+			rc = cdr_report_fail(rep, "blank-page",
+					     "page %u has no text in the copy although it has %u characters", p + 1,
+					     info->page[p].text_chars);
+	cdr_pdf_info_free(&copy);
+	if (rc < 0)
+		goto out;
+	map = mmap(NULL, (size_t)run.outlen, PROT_READ, MAP_PRIVATE, run.fd, 0);
+	if (map == MAP_FAILED) {
+		rc = cdr_report_fail(rep, "io-error", "mmap: %s", strerror(errno));
+		goto out;
+	}
+	rc = fdio_write_all(out_fd, map, (size_t)run.outlen);
+	munmap(map, (size_t)run.outlen);
+	if (rc < 0)
+		rc = cdr_report_fail(rep, "io-error", "write: %s", strerror(-rc));
+out:
+	cdr_conv_run_free(&run);
+	return rc;
+}
 
-	snprintf(rep->in_type, sizeof rep->in_type, "pdf");
-	rep->mode = "pixels";
-	if (dpi < 36 || dpi > 600)
-		return cdr_report_fail(rep, "internal-error", "pdf_dpi %u outside 36..600", dpi);
-	rc = cdr_pdf_check_environment(rep);
+/* the pixel mode (the default): the pages rendered in batches into a new
+ * PDF made of their pixels (cdr_pdfw) */
+static int pdf_pixels(const struct cdr_ctx *ctx, int in_fd, int out_fd, const struct cdr_pdf_info *info, unsigned dpi,
+		      int64_t deadline_ms, struct cdr_report *rep)
+{
+	struct cdr_pdfw *w = NULL;
+	int rc = cdr_pdfw_new(out_fd, &w);
+
 	if (rc < 0)
-		return rc;
-	snprintf(a_max, sizeof a_max, "%u", max_pages);
-	lim.out_max = 4096; /* stdout stays empty in --info */
-	cdr_pdf_info_init(&reader, max_pages, 1000);
-	rc = pdf_run(ctx, argv, in_fd, &lim, cdr_pdf_info_line, &reader, rep, "info", &map, &len);
-	if (len)
-		munmap(map, len);
-	if (rc < 0) {
-		cdr_pdf_info_free(&reader.info);
-		return rc;
-	}
-	rc = cdr_pdf_info_finish(&reader, &info, why, sizeof why);
-	if (rc < 0)
-		return cdr_report_fail(rep, "converter-report", "%s", why);
-	rep->pages = info.pages;
-	/* the whole conversion's wall clock: the limit plus 2 s per page */
-	int64_t deadline_ms = start_ms + ctx->limits.timeout_ms + (int64_t)PDF_MS_PER_PAGE * info.pages;
-	for (size_t i = 0; i < info.nremoved; i++)
-		cdr_report_removed(rep, "%s", info.removed[i]);
-	rep->nremoved_more += info.nremoved_more;
-	rc = cdr_pdfw_new(out_fd, &w);
-	if (rc < 0) {
-		cdr_pdf_info_free(&info);
 		return cdr_report_fail(rep, "io-error", "%s", strerror(-rc));
-	}
-	for (unsigned first = 1; first <= info.pages && rc == 0;) {
+	for (unsigned first = 1; first <= info->pages && rc == 0;) {
 		unsigned last = first;
 		uint64_t bytes = 0;
-		for (; last <= info.pages && last - first < PDF_BATCH_PAGES; last++) {
+		for (; last <= info->pages && last - first < PDF_BATCH_PAGES; last++) {
 			uint32_t pw, ph;
-			cdr_pdf_info_page_pixels(info.page[last - 1].w_pt, info.page[last - 1].h_pt, dpi, &pw, &ph);
+			cdr_pdf_info_page_pixels(info->page[last - 1].w_pt, info->page[last - 1].h_pt, dpi, &pw, &ph);
 			if (last > first && bytes + 3ull * pw * ph > PDF_BATCH_BYTES)
 				break;
 			bytes += 3ull * pw * ph;
 		}
-		rc = pdf_batch(ctx, in_fd, &info, first, last - 1, dpi, deadline_ms, w, rep);
+		rc = pdf_batch(ctx, in_fd, info, first, last - 1, dpi, deadline_ms, w, rep);
 		first = last;
 	}
 	if (rc == 0) {
@@ -310,6 +508,36 @@ int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr
 			rc = cdr_report_fail(rep, "io-error", "%s", strerror(-rc));
 	}
 	cdr_pdfw_free(w);
+	return rc;
+}
+
+int cdr_pdf_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr_report *rep)
+{
+	struct cdr_pdf_info info;
+	unsigned dpi = ctx->pdf_dpi ? ctx->pdf_dpi : 150, max_pages = ctx->max_pages ? ctx->max_pages : 500;
+	int rc;
+
+	int64_t start_ms = monotime_ms();
+	bool vector = ctx->mode[CDR_KIND_PDF] == CDR_MODE_VECTOR;
+
+	snprintf(rep->in_type, sizeof rep->in_type, "pdf");
+	rep->mode = vector ? "vector" : "pixels";
+	if (dpi < 36 || dpi > 600)
+		return cdr_report_fail(rep, "internal-error", "pdf_dpi %u outside 36..600", dpi);
+	rc = cdr_pdf_check_environment(rep);
+	if (rc < 0)
+		return rc;
+	rc = pdf_info_run(ctx, in_fd, max_pages, &ctx->limits, rep, "info", &info);
+	if (rc < 0)
+		return rc;
+	rep->pages = info.pages;
+	/* the whole conversion's wall clock: the limit plus 2 s per page */
+	int64_t deadline_ms = start_ms + ctx->limits.timeout_ms + (int64_t)PDF_MS_PER_PAGE * info.pages;
+	for (size_t i = 0; i < info.nremoved; i++)
+		cdr_report_removed(rep, "%s", info.removed[i]);
+	rep->nremoved_more += info.nremoved_more;
+	rc = vector ? pdf_vector(ctx, in_fd, out_fd, &info, deadline_ms, rep)
+		    : pdf_pixels(ctx, in_fd, out_fd, &info, dpi, deadline_ms, rep);
 	cdr_pdf_info_free(&info);
 	if (rc < 0)
 		return rc;

@@ -13,6 +13,10 @@
  *     stdout: pages I..J as a cdr_pixels stream, one image per page, grey
  *     (1 channel) when every pixel of the page is grey, RGB otherwise.
  *     stderr: "page I WxH-PX DPI" per rendered page, then "ok".
+ *   sekisho-cdr-pdf --vector [--max-pages N]
+ *     stdout: a new PDF written by cairo (its PDF surface): every page drawn
+ *     by poppler (glyphs with subset fonts, paths, re-encoded images),
+ *     none of the input's objects; stderr: "page I WxH" per page, then "ok".
  *
  * stderr is a cdr_log report in both modes (the trusted side reads it whole).
  * Refusal: "refused KEY" on stderr, the last line, exit 1, nothing usable on stdout; keys
@@ -34,6 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cairo-pdf.h>
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
 #include <poppler.h>
@@ -328,6 +333,72 @@ io:
 	return 2;
 }
 
+static cairo_status_t vector_write(void *closure, const unsigned char *data, unsigned int len)
+{
+	(void)closure;
+	return fwrite(data, 1, len, stdout) == len ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
+/* Every page drawn onto one cairo PDF surface: the product is what cairo
+ * writes for the drawing operations poppler makes, so no object, action,
+ * annotation, form, attachment or metadata of the input can reach it.
+ * Display rendering (poppler_page_render), not render_for_printing: for
+ * printing poppler hands cairo the original's JPEG, JPX, JBIG2 and CCITT
+ * streams to embed as they are (measured: testPDF_incrementalUpdates.pdf's
+ * JPEG came through byte for byte); for display it gives decoded pixels,
+ * which cairo writes as new Flate images, so no image codec of the input
+ * reaches a viewer.  A side above PDF's 14400 pt is scaled down with the
+ * page, as in the pixel mode. */
+static int vector(PopplerDocument *doc, int npages)
+{
+	cairo_surface_t *surf = cairo_pdf_surface_create_for_stream(vector_write, NULL, 1, 1);
+	cairo_t *cr = NULL;
+	int rc = 0;
+
+	if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
+		cairo_surface_destroy(surf);
+		return refuse("pdf-render");
+	}
+	for (int i = 0; i < npages && rc == 0; i++) {
+		PopplerPage *page = poppler_document_get_page(doc, i);
+		double w = 0, h = 0, s = 1;
+		if (!page) {
+			rc = refuse("pdf-malformed");
+			break;
+		}
+		poppler_page_get_size(page, &w, &h);
+		if (!(w > 0) || !(h > 0) || w > 1e6 || h > 1e6) {
+			g_object_unref(page);
+			rc = refuse("pdf-malformed");
+			break;
+		}
+		if (w > 14400)
+			s = 14400 / w;
+		if (h * s > 14400)
+			s = 14400 / h;
+		cairo_pdf_surface_set_size(surf, w * s < 1 ? 1 : w * s, h * s < 1 ? 1 : h * s);
+		cr = cairo_create(surf);
+		cairo_scale(cr, s, s);
+		poppler_page_render(page, cr);
+		cairo_show_page(cr);
+		if (cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+			rc = refuse("pdf-render");
+		cairo_destroy(cr);
+		g_object_unref(page);
+		if (rc == 0)
+			fprintf(stderr, "page %d %.2fx%.2f\n", i + 1, w * s, h * s);
+	}
+	cairo_surface_finish(surf);
+	if (rc == 0 && cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS)
+		rc = refuse("pdf-render");
+	cairo_surface_destroy(surf);
+	if (rc == 0 && fflush(stdout) != 0)
+		rc = 2;
+	if (rc == 0)
+		fprintf(stderr, "ok\n");
+	return rc;
+}
+
 /* the start-up check: what poppler needs to draw Japanese text in a font the
  * file does not embed; without it such text renders as nothing (exit 0) */
 static int environment_ok(void)
@@ -383,14 +454,15 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: sekisho-cdr-pdf --info [--max-pages N] < IN > REPORT\n"
-		"       sekisho-cdr-pdf --first I --last J [--dpi D] [--max-pages N] < IN > PIXELS\n");
+		"       sekisho-cdr-pdf --first I --last J [--dpi D] [--max-pages N] < IN > PIXELS\n"
+		"       sekisho-cdr-pdf --vector [--max-pages N] < IN > PDF\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long first = 0, last = 0, dpi = 150, max_pages = 500;
-	int info_mode = 0, rc;
+	int info_mode = 0, vector_mode = 0, rc;
 	uint8_t *in = NULL;
 	size_t inlen = 0;
 	GError *err = NULL;
@@ -399,6 +471,10 @@ int main(int argc, char **argv)
 		unsigned long *v = NULL, max = 0;
 		if (strcmp(argv[i], "--info") == 0) {
 			info_mode = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--vector") == 0) {
+			vector_mode = 1;
 			continue;
 		}
 		if (strcmp(argv[i], "--first") == 0)
@@ -412,7 +488,9 @@ int main(int argc, char **argv)
 		if (!v || i + 1 >= argc || parse_uint(argv[++i], max, v) < 0)
 			return usage();
 	}
-	if (!info_mode && (first < 1 || last < first || dpi < 36))
+	if (info_mode && vector_mode)
+		return usage();
+	if (!info_mode && !vector_mode && (first < 1 || last < first || dpi < 36))
 		return usage();
 	/* no exec, no fork from here on: before fontconfig and the input */
 	rc = cdr_lockdown();
@@ -441,6 +519,8 @@ int main(int argc, char **argv)
 		rc = refuse("page-limit");
 	else if (info_mode)
 		rc = info(doc, npages, g_bytes_get_data(bytes, NULL), inlen);
+	else if (vector_mode)
+		rc = vector(doc, npages);
 	else if (last > (unsigned long)npages)
 		rc = usage();
 	else {

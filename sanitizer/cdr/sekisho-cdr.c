@@ -35,7 +35,7 @@ static const char cdr_usage[] = "使い方 usage: sekisho-cdr [OPTION]... IN -o 
 				"  -o, --output OUT       the copy (written only on success, atomically)\n"
 				"      --report FILE      the JSON report (always written)\n"
 				"      --name NAME        the file's original name (default: IN's name)\n"
-				"      --mode KIND=MODE   pdf=pixels | ooxml=rebuild|pdf | legacy=rebuild|pdf\n"
+				"      --mode KIND=MODE   pdf=pixels|vector | ooxml=rebuild|pdf | legacy=rebuild|pdf\n"
 				"      --libexec DIR      the converters' directory (default " CDR_LIBEXEC ")\n"
 				"      --timeout SEC      wall-clock limit of one conversion (default 60)\n"
 				"  -q, --quiet            no summary on stdout\n"
@@ -50,9 +50,9 @@ static int cdr_cli_mode(struct cdr_ctx *ctx, const char *arg)
 		enum cdr_kind kind;
 		enum cdr_mode mode;
 	} modes[] = {
-		{"pdf=pixels", CDR_KIND_PDF, CDR_MODE_PIXELS},    {"ooxml=rebuild", CDR_KIND_OOXML, CDR_MODE_REBUILD},
-		{"ooxml=pdf", CDR_KIND_OOXML, CDR_MODE_TO_PDF},   {"legacy=rebuild", CDR_KIND_LEGACY, CDR_MODE_REBUILD},
-		{"legacy=pdf", CDR_KIND_LEGACY, CDR_MODE_TO_PDF},
+		{"pdf=pixels", CDR_KIND_PDF, CDR_MODE_PIXELS},         {"pdf=vector", CDR_KIND_PDF, CDR_MODE_VECTOR},
+		{"ooxml=rebuild", CDR_KIND_OOXML, CDR_MODE_REBUILD},   {"ooxml=pdf", CDR_KIND_OOXML, CDR_MODE_TO_PDF},
+		{"legacy=rebuild", CDR_KIND_LEGACY, CDR_MODE_REBUILD}, {"legacy=pdf", CDR_KIND_LEGACY, CDR_MODE_TO_PDF},
 	};
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
 		if (strcmp(arg, modes[i].spec) == 0) {

@@ -3,7 +3,8 @@
  * given and, with --unlimited-as, no address-space limit on the converter
  * (an AddressSanitizer converter reserves terabytes of shadow memory; the
  * plain builds keep the default limit); --timeout-ms N sets the sandbox's
- * wall-clock limit (default 60 s).  Writes OUT only on success; the
+ * wall-clock limit (default 60 s); --vector the PDF vector mode
+ * (CDR_MODE_VECTOR) instead of pixels.  Writes OUT only on success; the
  * report (cdr_report_json) always.  Exit 0 copy, 1 no copy, 2 usage/I/O. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,13 +23,16 @@ int main(int argc, char **argv)
 	int in, out, rc;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: cdr-pdf-run LIBEXEC IN OUT REPORT [--unlimited-as] [--timeout-ms N]\n");
+		fprintf(stderr,
+			"usage: cdr-pdf-run LIBEXEC IN OUT REPORT [--unlimited-as] [--timeout-ms N] [--vector]\n");
 		return 2;
 	}
 	cdr_ctx_default(&ctx, argv[1]);
 	for (int i = 5; i < argc; i++) {
 		if (strcmp(argv[i], "--unlimited-as") == 0) {
 			ctx.limits.as_bytes = RLIM_INFINITY;
+		} else if (strcmp(argv[i], "--vector") == 0) {
+			ctx.mode[CDR_KIND_PDF] = CDR_MODE_VECTOR;
 		} else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc) {
 			ctx.limits.timeout_ms = (unsigned)strtoul(argv[++i], NULL, 10);
 		} else {

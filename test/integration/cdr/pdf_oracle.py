@@ -160,19 +160,25 @@ sys.stderr.write('page 1 %%dx%%d 150\nok\n' %% (w, h))
 '''
 
 
+def fake_dir(work, script):
+    """a libexec directory of its own holding script as sekisho-cdr-pdf;
+    returns it, the copy's path and the report's path"""
+    d = tempfile.mkdtemp(dir=work)
+    os.chmod(d, 0o755)
+    conv = os.path.join(d, 'sekisho-cdr-pdf')
+    with open(conv, 'w') as f:
+        f.write(script)
+    os.chmod(conv, 0o755)
+    return d, os.path.join(d, 'out.pdf'), os.path.join(d, 'r.json')
+
+
 def fakes(driver, work, sample):
     """the trusted side's checks against converters that lie"""
     cases = {'white': 'blank-page', 'white-no-text': 'ok', 'wrong-size': 'converter-output',
              'extra-page': 'converter-output', 'bad-info': 'converter-report', 'refuse': 'pdf-malformed',
              'slow': 'timeout'}
     for mode, want in cases.items():
-        d = tempfile.mkdtemp(dir=work)
-        os.chmod(d, 0o755)
-        conv = os.path.join(d, 'sekisho-cdr-pdf')
-        with open(conv, 'w') as f:
-            f.write(FAKE % mode)
-        os.chmod(conv, 0o755)
-        out, report = os.path.join(d, 'out.pdf'), os.path.join(d, 'r.json')
+        d, out, report = fake_dir(work, FAKE % mode)
         # 'slow': the whole conversion's clock is 3 s + 2 s for its one page
         t0 = time.monotonic()
         rc, rep, err = convert(driver, d, sample, out, report, False,
@@ -217,7 +223,7 @@ def generated(work):
     return files
 
 
-def mutations(driver, libexec, work, unlimited, count=24):
+def mutations(driver, libexec, work, unlimited, count=24, extra=()):
     """damaged copies of corpus files (a fixed seed: bytes flipped, cut,
     a block duplicated) give a checked copy or a clean refusal, never a
     crash, a hang or exit 2"""
@@ -241,7 +247,7 @@ def mutations(driver, libexec, work, unlimited, count=24):
         with open(src, 'wb') as f:
             f.write(data)
         out, report = src + '.out.pdf', src + '.json'
-        rc, rep, err = convert(driver, libexec, src, out, report, unlimited)
+        rc, rep, err = convert(driver, libexec, src, out, report, unlimited, extra)
         check(rc in (0, 1) and rep.get('result'), f'mutation {k} of {name}: exit {rc} {err[-300:]}')
         if rc == 0:
             p = subprocess.run(['qpdf', '--check', out], capture_output=True)
@@ -299,11 +305,11 @@ def self_check(work):
     expect_fail = False
 
 
-def main():
+def setup(doc):
+    """the arguments (driver, libexec, unlimited) and the tools, or exit
+    (77: skipped)"""
     if len(sys.argv) < 3:
-        sys.exit(__doc__)
-    driver, libexec = sys.argv[1], sys.argv[2]
-    unlimited = 'address' in (sys.argv[3] if len(sys.argv) > 3 else '')
+        sys.exit(doc)
     for prog in ('qpdf', 'pdftotext', 'pdftoppm', 'bwrap'):
         need(prog)
     try:
@@ -314,6 +320,11 @@ def main():
     if not os.path.isdir(CORPUS):
         print('corpus missing')
         sys.exit(77)
+    return sys.argv[1], sys.argv[2], 'address' in (sys.argv[3] if len(sys.argv) > 3 else '')
+
+
+def main():
+    driver, libexec, unlimited = setup(__doc__)
     work = tempfile.mkdtemp(prefix='cdr-pdf-oracle-')
     os.chmod(work, 0o755)
     try:

@@ -410,8 +410,48 @@ static void test_writer(void)
 	}
 }
 
+/* the vector mode's readers of qpdf's output: --show-npages' count and the
+ * banned-name search over --json */
+static void test_vector_readers(void)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		unsigned n;
+	} np[] = {
+		{"1\n", 0, 1},         {"200\n", 0, 200},           {"9999999\n", 0, 9999999}, {"", -EBADMSG, 0},
+		{"\n", -EBADMSG, 0},   {"12", -EBADMSG, 0},         {"12\n\n", -EBADMSG, 0},   {"-1\n", -EBADMSG, 0},
+		{"1 \n", -EBADMSG, 0}, {"10000000\n", -EBADMSG, 0}, {"x\n", -EBADMSG, 0},
+	};
+	for (size_t i = 0; i < sizeof np / sizeof np[0]; i++) {
+		unsigned n = 77;
+		int rc = cdr_pdf_npages_parse((const uint8_t *)np[i].text, strlen(np[i].text), &n);
+		CHECK(rc == np[i].rc, "npages case %zu: rc %d", i, rc);
+		CHECK(n == (rc == 0 ? np[i].n : 77u), "npages case %zu: %u", i, n);
+	}
+	static const struct {
+		const char *json;
+		const char *key;
+	} js[] = {
+		{"{\"/Type\": \"/Page\", \"/Contents\": \"4 0 R\"}", NULL},
+		{"{\"/OpenAction\": {\"/S\": \"/JavaScript\"}}", "\"/JavaScript\""},
+		{"{\"/S\": \"/URI\"}", "\"/URI\""},
+		{"{\"/Names\": {}}", "\"/Names\""},
+		{"{\"/AAx\": 1, \"/JSON\": 2}", NULL}, /* longer names are not the banned ones */
+		{"{\"/Producer\": \"u:/JS\"}", NULL},  /* a string, not a name */
+		{"\"/AcroForm", NULL},                 /* cut off: no closing quote */
+		{"", NULL},
+	};
+	for (size_t i = 0; i < sizeof js / sizeof js[0]; i++) {
+		const char *got = cdr_pdf_json_banned((const uint8_t *)js[i].json, strlen(js[i].json));
+		CHECK(got == js[i].key || (got && js[i].key && strcmp(got, js[i].key) == 0), "json case %zu: %s", i,
+		      got ? got : "(none)");
+	}
+}
+
 int main(void)
 {
+	test_vector_readers();
 	test_info();
 	test_page_pixels();
 	test_ink_choose();
