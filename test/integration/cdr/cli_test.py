@@ -32,16 +32,7 @@ CLI = sys.argv[1]
 CORPUS = os.path.join(os.path.dirname(os.environ.get("SEKISHO_SOURCE_ROOT", ".")), "shared", "corpus", "files")
 if not os.path.isdir(CORPUS):
     CORPUS = "/work/shared/corpus/files"
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
+from cdrcheck import check, done  # noqa: E402  (the one assertion helper of these tests)
 
 
 def sha(path):
@@ -158,8 +149,7 @@ def main():
         check(p.returncode == 1 and p.stdout == "" and open(dst).read() == "earlier copy", "failure kept OUT")
     finally:
         shutil.rmtree(tmp)
-    print(f"{checks} checks, {failures} failures")
-    return 1 if failures else 0
+    return done()
 
 
 sys.exit(main())

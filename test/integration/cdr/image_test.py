@@ -34,16 +34,7 @@ CORPUS = "/work/shared/corpus/files/image"
 AS_BYTES = 512 << 20  # the converter's address space in these tests (0: none)
 if len(sys.argv) > 3 and "address" in sys.argv[3]:
     AS_BYTES = 0
-failures = 0
-checks = 0
-
-
-def check(cond, what):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
+from cdrcheck import check, done  # noqa: E402  (the one assertion helper of these tests)
 
 
 # input file -> (output format, largest mean channel difference to PIL's decode:
@@ -270,8 +261,7 @@ def main():
         print(f"peak RSS of any child: {peak_mib} MiB")
         bad_streams(driver, work)
         orientations(driver, work)
-    print(f"{checks} checks, {failures} failures")
-    return 1 if failures else 0
+    return done()
 
 
 if __name__ == "__main__":

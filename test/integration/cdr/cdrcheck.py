@@ -1,0 +1,20 @@
+"""The CDR integration tests' one assertion helper: check() counts and
+prints each failure; done() prints "N checks, N failures" and gives the
+exit status.  Imported by the test scripts beside it (their directory is
+on sys.path when they run)."""
+failures = 0
+checks = 0
+
+
+def check(cond, what):
+    global failures, checks
+    checks += 1
+    if not cond:
+        failures += 1
+        print("FAIL:", what)
+    return bool(cond)
+
+
+def done(extra=""):
+    print(f"{checks} checks, {failures} failures{extra}")
+    return 1 if failures else 0
