@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/monotime.h"
+#include "sanitizer/cdr/cdr_asan.h"
 #include "sanitizer/cdr/cdr_image.h"
 
 void cdr_ctx_default(struct cdr_ctx *ret_ctx, const char *libexec)
@@ -29,16 +30,11 @@ void cdr_ctx_default(struct cdr_ctx *ret_ctx, const char *libexec)
 	memset(ret_ctx, 0, sizeof *ret_ctx);
 	ret_ctx->libexec = libexec;
 	cdr_sandbox_limits_default(&ret_ctx->limits);
-#if defined(__SANITIZE_ADDRESS__)
 	/* a converter built with AddressSanitizer reserves terabytes of shadow
 	 * memory: the test builds run it without an address-space limit (the
 	 * plain builds keep and test the limit) */
-	ret_ctx->limits.as_bytes = 0;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-	ret_ctx->limits.as_bytes = 0;
-#endif
-#endif
+	if (CDR_ASAN)
+		ret_ctx->limits.as_bytes = 0;
 	ret_ctx->max_depth = 3;
 	ret_ctx->pdf_dpi = 150;
 	ret_ctx->max_pages = 500;

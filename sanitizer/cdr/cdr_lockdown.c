@@ -2,6 +2,7 @@
  * sandbox test's hostile converter as a source), never into the trusted
  * side. */
 #include "sanitizer/cdr/cdr_lockdown.h"
+#include "sanitizer/cdr/cdr_asan.h"
 
 #include <errno.h>
 #include <linux/sched.h>
@@ -11,16 +12,6 @@
 /* LeakSanitizer's exit check runs in a task made with clone (not a
  * thread), so the test builds keep clone open; fork, vfork and exec stay
  * refused there too, and the plain builds refuse all of it */
-#if defined(__SANITIZE_ADDRESS__)
-#define CDR_LOCKDOWN_ASAN_ 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CDR_LOCKDOWN_ASAN_ 1
-#endif
-#endif
-#ifndef CDR_LOCKDOWN_ASAN_
-#define CDR_LOCKDOWN_ASAN_ 0
-#endif
 
 int cdr_lockdown(void)
 {
@@ -35,7 +26,7 @@ int cdr_lockdown(void)
 	r = r ? r : seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execveat), 0);
 	r = r ? r : seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fork), 0);
 	r = r ? r : seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(vfork), 0);
-#if !CDR_LOCKDOWN_ASAN_
+#if !CDR_ASAN
 	/* clone for a new process has no CLONE_THREAD; a thread has it */
 	r = r ? r
 	      : seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,

@@ -36,6 +36,7 @@
 
 #include "common/fdio.h"
 #include "common/monotime.h"
+#include "sanitizer/cdr/cdr_asan.h"
 
 #define MAX_ARGS 128
 
@@ -213,15 +214,6 @@ static void add_root_link(struct argvec *a, const char *path, char *buf, size_t 
 static const char *const root_links[] = {"/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin"};
 static const char *const etc_files[] = {"/etc/ld.so.cache", "/etc/fonts", "/etc/localtime"};
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CDR_HAS_ASAN_ 1
-#endif
-#endif
-#ifndef CDR_HAS_ASAN_
-#define CDR_HAS_ASAN_ 0
-#endif
-
 /* the bwrap command line; exe_in is where argv[0] is seen inside */
 static int build_args(struct argvec *a, char links[][256], char *exe_in, size_t exe_inlen, const char *const argv[],
 		      const struct cdr_sandbox_limits *lim, const struct cdr_sandbox_opts *opts)
@@ -239,7 +231,7 @@ static int build_args(struct argvec *a, char links[][256], char *exe_in, size_t 
 	snprintf(a->fixed, sizeof(a->fixed), "%s", fixed);
 	for (char *w = strtok_r(a->fixed, " ", &save); w; w = strtok_r(NULL, " ", &save))
 		add(a, w);
-#if defined(__SANITIZE_ADDRESS__) || CDR_HAS_ASAN_
+#if CDR_ASAN
 	/* after --clearenv; test builds: converters built with LeakSanitizer would need ptrace,
 	 * which the filter refuses; their leaks are checked outside (the
 	 * converters' own tests) */

@@ -45,6 +45,7 @@
 
 #include "sanitizer/cdr/cdr_filter.h"
 #include "sanitizer/cdr/cdr_lockdown.h"
+#include "sanitizer/cdr/cdr_asan.h"
 #include "sanitizer/cdr/cdr_pdf_info.h"
 #include "sanitizer/cdr/cdr_pdf_scan.h"
 #include "sanitizer/cdr/cdr_pixels.h"
@@ -59,14 +60,7 @@
 /* the CMaps of non-embedded Japanese fonts (poppler-data) */
 #define CMAP_DIR "/usr/share/poppler/cMap/Adobe-Japan1"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define PDF_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PDF_ASAN 1
-#endif
-#endif
-#ifdef PDF_ASAN
+#if CDR_ASAN
 /* Test builds under AddressSanitizer: no leak check at exit.  In the
  * sandbox LeakSanitizer cannot stop the world (seccomp refuses ptrace) and
  * turns every run into a failure; poppler and fontconfig also keep their
