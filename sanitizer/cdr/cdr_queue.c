@@ -175,6 +175,12 @@ char *cdr_job_text(const struct cdr_job *job)
 	jstr(o, "type", job->type);
 	jstr(o, "message_id", job->message_id);
 	jstr(o, "queue_id", job->queue_id);
+	if (job->link[0])
+		jstr(o, "link", job->link);
+	if (job->origin[0])
+		jstr(o, "origin", job->origin);
+	if (job->deliver[0])
+		jstr(o, "deliver", job->deliver);
 	struct json_object *a = json_object_new_array();
 	for (size_t i = 0; a && i < job->nrcpt && i < CDR_JOB_MAX_RCPT; i++)
 		json_object_array_add(a, json_object_new_string(job->rcpt[i]));
@@ -202,6 +208,23 @@ static bool get_str(struct json_object *o, const char *k, char **ret)
 	if (strlen(s) != (size_t)json_object_get_string_len(v))
 		return false; /* an embedded NUL */
 	return (*ret = strdup(s)) != NULL;
+}
+
+/* An optional member that must be one of two words: copied into ret
+ * (size > both), "" when absent.  false for anything else. */
+static bool get_word(struct json_object *o, const char *k, char *ret, size_t size, const char *a, const char *b)
+{
+	struct json_object *v;
+	ret[0] = 0;
+	if (!json_object_object_get_ex(o, k, &v))
+		return true;
+	if (!json_object_is_type(v, json_type_string))
+		return false;
+	const char *s = json_object_get_string(v);
+	if (strcmp(s, a) != 0 && strcmp(s, b) != 0)
+		return false;
+	snprintf(ret, size, "%s", s);
+	return true;
 }
 
 int cdr_job_parse(const char *buf, size_t len, size_t max_bytes, struct cdr_job *ret)
@@ -232,6 +255,14 @@ int cdr_job_parse(const char *buf, size_t len, size_t max_bytes, struct cdr_job 
 	snprintf(ret->sha256, sizeof(ret->sha256), "%s", json_object_get_string(v));
 	if (!get_str(o, "name", &ret->name) || !get_str(o, "type", &ret->type) ||
 	    !get_str(o, "message_id", &ret->message_id) || !get_str(o, "queue_id", &ret->queue_id))
+		goto out;
+	if (json_object_object_get_ex(o, "link", &v)) {
+		if (!json_object_is_type(v, json_type_string) || !is_sha(json_object_get_string(v)))
+			goto out;
+		snprintf(ret->link, sizeof(ret->link), "%s", json_object_get_string(v));
+	}
+	if (!get_word(o, "origin", ret->origin, sizeof(ret->origin), "mail", "upload") ||
+	    !get_word(o, "deliver", ret->deliver, sizeof(ret->deliver), "link", "mail"))
 		goto out;
 	if (json_object_object_get_ex(o, "rcpt", &v)) {
 		if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > CDR_JOB_MAX_RCPT)

@@ -39,6 +39,14 @@ struct cdr_job {
 	char *type;      /* detected (or declared) content type, may be NULL */
 	char *message_id;
 	char *queue_id; /* the MTA's queue id */
+	/* the portal (docs/portal.md): the link manifest this file belongs to
+	 * (64 hex digits, "" for none); where the original is ("mail":
+	 * quarantine/, "upload": transfer/; "" = mail); how the recipients get
+	 * the copy ("link", or "mail": a follow-up mail once every file of
+	 * the manifest has its result; "" = link) */
+	char link[65];
+	char origin[8];
+	char deliver[8];
 	char *rcpt[CDR_JOB_MAX_RCPT];
 	size_t nrcpt;
 	int64_t enqueued;  /* seconds since the epoch */

@@ -217,6 +217,19 @@ static void test_format(void)
 		{"{\"v\":1,\"id\":\"0123456789abcdef-01234567\",\"sha256\":\"" SHA_A
 		 "\",\"enqueued\":5,\"attempts\":0} trailing",
 		 -EINVAL},
+		/* the portal's fields: link a hash, origin and deliver one of two words */
+		{"{\"v\":1,\"id\":\"0123456789abcdef-01234567\",\"sha256\":\"" SHA_A "\",\"link\":\"" SHA_B
+		 "\",\"origin\":\"upload\",\"deliver\":\"mail\",\"enqueued\":5,\"attempts\":0}",
+		 0},
+		{"{\"v\":1,\"id\":\"0123456789abcdef-01234567\",\"sha256\":\"" SHA_A
+		 "\",\"link\":\"../x\",\"enqueued\":5,\"attempts\":0}",
+		 -EINVAL},
+		{"{\"v\":1,\"id\":\"0123456789abcdef-01234567\",\"sha256\":\"" SHA_A
+		 "\",\"origin\":\"disk\",\"enqueued\":5,\"attempts\":0}",
+		 -EINVAL},
+		{"{\"v\":1,\"id\":\"0123456789abcdef-01234567\",\"sha256\":\"" SHA_A
+		 "\",\"deliver\":7,\"enqueued\":5,\"attempts\":0}",
+		 -EINVAL},
 		{"[1,2]", -EINVAL},
 		{"", -EINVAL},
 	};
@@ -229,7 +242,8 @@ static void test_format(void)
 			char *t = cdr_job_text(&j);
 			struct cdr_job k;
 			CHECK(t && cdr_job_parse(t, strlen(t), 65536, &k) == 0 && !strcmp(k.id, j.id) &&
-				      k.attempts == j.attempts,
+				      k.attempts == j.attempts && !strcmp(k.link, j.link) &&
+				      !strcmp(k.origin, j.origin) && !strcmp(k.deliver, j.deliver),
 			      "case %zu round trip", i);
 			free(t);
 			cdr_job_free(&k);
