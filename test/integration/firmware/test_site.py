@@ -134,6 +134,31 @@ def run(made):
                           and not os.path.exists(os.path.join(r2, "etc/hostname")),
                           f"sanitizer.conf {spec}: refused, nothing written ({rr.stderr.strip()})")
 
+        # the file portals ([portal]): portal.conf names each portal's own address,
+        # the URL in the milter's and the worker's options; no certificate given:
+        # none written (first boot makes them)
+        pc = read(root, "etc/sekisho/portal.conf")
+
+        def env(key):
+            m = re.findall(rf"^{key}=(.*)$", pc, re.M)
+            return m[-1] if len(m) == 1 else f"<{len(m)} lines>"
+        check(env("SEKISHO_PORTAL_LISTEN") == "198.18.20.1:443" and env("SEKISHO_UPLOAD_LISTEN") == "198.18.30.1:443",
+              "portal.conf: the LGWAN portal on the LGWAN address, the upload portal on the Internet one")
+        check(env("SEKISHO_PORTAL_URL") == "https://198.18.20.1" and env("SEKISHO_UPLOAD_RCPT_DOMAIN") == "city.example.lg.jp",
+              "portal.conf: URL, the uploads' recipient domain")
+        check(env("SEKISHO_MILTER_PORTAL_OPTS") == "--links-dir /var/lib/sekisho/links --copies-dir /var/lib/sekisho/copies "
+              "--portal-url https://198.18.20.1 --link-days 7 --deliver-copies link",
+              f"portal.conf: the milter's link options ({env('SEKISHO_MILTER_PORTAL_OPTS')})")
+        check(env("SEKISHO_CDRD_PORTAL_OPTS") == "--portal-url https://198.18.20.1 --smtp 127.0.0.1:10026 "
+              "--mail-from sekisho-portal@sekisho-johoku.city.example.lg.jp",
+              f"portal.conf: the worker's options ({env('SEKISHO_CDRD_PORTAL_OPTS')})")
+        popts = env("SEKISHO_PORTAL_OPTS").split()
+        check("--originals" in popts and popts[popts.index("--originals") + 1] == "on" and "--two-approvers" not in popts
+              and popts[popts.index("--release-hours") + 1] == "24" and "--max-conn" in popts,
+              f"portal.conf: the portal's options ({' '.join(popts)})")
+        check("--approval off" in env("SEKISHO_UPLOAD_OPTS"), "portal.conf: the upload's approval option")
+        check(not os.path.exists(os.path.join(root, "etc/sekisho/tls")), "no certificate given: none written")
+
         pol = read(root, "etc/sekisho/policy.d/main.policy")
         zones = dict(re.findall(r"^zone\s+(\S+)\s.*?\binterface\s+(\S+)", pol, re.M))
         check(zones == {"mynumber": "sk-mynumber", "lgwan": "sk-lgwan", "lgwan-wan": "sk-lgwanwan",
@@ -164,6 +189,46 @@ def run(made):
         r = subprocess.run([RULEC, "--no-color", "check", os.path.join(root, "etc/sekisho/policy.d/main.policy")],
                            capture_output=True, text=True)
         check(r.returncode == 0, "that policy still compiles")
+
+    # [portal] variants: none (portals off), the options, the site's certificates
+    v = site_variant(made, "noportal", lambda t: t[:t.index("[portal]")])
+    with tempfile.TemporaryDirectory() as root:
+        r = render(v, root)
+        pc = read(root, "etc/sekisho/portal.conf") if r.returncode == 0 else ""
+        check(r.returncode == 0 and re.search(r"^SEKISHO_PORTAL_LISTEN=$", pc, re.M)
+              and re.search(r"^SEKISHO_UPLOAD_LISTEN=$", pc, re.M) and re.search(r"^SEKISHO_MILTER_PORTAL_OPTS=$", pc, re.M),
+              "no [portal]: portal.conf names no address (the units are skipped), no links")
+    v = site_variant(made, "portalopts", lambda t: t.replace("two_approvers = no", "two_approvers = yes")
+                     .replace("originals = on", "originals = off").replace("deliver_copies = link", "deliver_copies = mail")
+                     .replace("upload_approval = off", "upload_approval = on").replace("link_days = 7", "link_days = 14")
+                     .replace("internet_address = 198.18.30.1\n", "").replace("url = https://198.18.20.1", "url = https://portal.city.example.lg.jp/"))
+    with tempfile.TemporaryDirectory() as root:
+        r = render(v, root)
+        pc = read(root, "etc/sekisho/portal.conf") if r.returncode == 0 else ""
+        check(r.returncode == 0 and "--originals off" in pc and "--two-approvers" in pc and "--approval on" in pc
+              and "--link-days 14 --deliver-copies mail" in pc and "--portal-url https://portal.city.example.lg.jp " in pc
+              and re.search(r"^SEKISHO_UPLOAD_LISTEN=$", pc, re.M) and re.search(r"^SEKISHO_UPLOAD_RCPT_DOMAIN=$", pc, re.M),
+              "[portal] options reach portal.conf; without internet_address no upload portal")
+    tls = os.path.join(made, "tls")
+    os.makedirs(tls)
+    for n in ("a", "b"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "2", "-subj", f"/CN={n}", "-keyout", f"{tls}/{n}.key", "-out", f"{tls}/{n}.crt"],
+                       check=True, capture_output=True)
+    v = site_variant(made, "certs", lambda t: t.replace("#cert = tls/portal.crt", "cert = tls/a.crt")
+                     .replace("#key = tls/portal.key", "key = tls/a.key")
+                     .replace("#upload_cert = tls/upload.crt", "upload_cert = tls/b.crt")
+                     .replace("#upload_key = tls/upload.key", "upload_key = tls/b.key"))
+    with tempfile.TemporaryDirectory() as root:
+        r = render(v, root)
+        ok = r.returncode == 0
+        for name, src in (("portal", "a"), ("upload", "b")):
+            key = os.path.join(root, f"etc/sekisho/tls/{name}.key")
+            ok = ok and os.path.exists(key) and read(root, f"etc/sekisho/tls/{name}.crt") == read(tls, f"{src}.crt") \
+                and read(root, f"etc/sekisho/tls/{name}.key") == read(tls, f"{src}.key") \
+                and os.stat(key).st_mode & 0o777 == 0o600
+        check(ok and os.stat(os.path.join(root, "etc/sekisho/tls")).st_mode & 0o777 == 0o700,
+              f"the site's certificates: tls/portal.* and upload.*, keys 0600 in a 0700 directory ({r.stderr.strip()})")
 
     # refused: (name, edit, text on the reported line, message)
     bad = [
@@ -208,6 +273,33 @@ def run(made):
          "ssh_key = ssh-dss", "OpenSSH public key"),
         ("twice", lambda t: t.replace("zone = lgwan\n", "zone = lgwan\nzone = internet\n"),
          "zone = internet\nmac = 52:54:00:5e:20:01", "given twice"),
+        ("portaladdr", lambda t: t.replace("lgwan_address = 198.18.20.1", "lgwan_address = 198.18.20.9"),
+         "lgwan_address = 198.18.20.9", "is not an address of a segment"),
+        ("portalmgmt", lambda t: t.replace("lgwan_address = 198.18.20.1", "lgwan_address = 198.18.40.1"),
+         "lgwan_address = 198.18.40.1", "on the management segment"),
+        ("portalsame", lambda t: t.replace("internet_address = 198.18.30.1", "internet_address = 2001:db8:20::1"),
+         "internet_address = 2001:db8:20::1", "same segment as lgwan_address"),
+        ("portalnone", lambda t: t.replace("lgwan_address = 198.18.20.1\n", ""), "[portal]", '"lgwan_address" is missing'),
+        ("portalurl", lambda t: t.replace("url = https://198.18.20.1", "url = http://198.18.20.1"),
+         "url = http://198.18.20.1", "expected https://HOST[:PORT]"),
+        ("portalurlpath", lambda t: t.replace("url = https://198.18.20.1", "url = https://198.18.20.1/../x"),
+         "url = https://198.18.20.1/../x", "expected https://HOST[:PORT]"),
+        ("portalrcpt", lambda t: t.replace("rcpt_domain = city.example.lg.jp", "rcpt_domain = example.com"),
+         "rcpt_domain = example.com", "not one of [mail] relay_domains"),
+        ("portaldays", lambda t: t.replace("link_days = 7", "link_days = 0"), "link_days = 0", "from 1 to 365"),
+        ("portalcopies", lambda t: t.replace("deliver_copies = link", "deliver_copies = both"),
+         "deliver_copies = both", "link or mail"),
+        ("portalfrom", lambda t: t.replace("#mail_from = sekisho-portal@", "mail_from = a b@"), "mail_from = a b@",
+         "not a mail address"),
+        ("portalhalf", lambda t: t.replace("#cert = tls/portal.crt", "cert = tls/a.crt"), "cert = tls/a.crt",
+         "cert and key go together"),
+        ("portalnocert", lambda t: t.replace("#cert = tls/portal.crt", "cert = tls/nosuch.crt")
+         .replace("#key = tls/portal.key", "key = tls/a.key"), "cert = tls/nosuch.crt", "No such file"),
+        ("portalnotpem", lambda t: t.replace("#cert = tls/portal.crt", "cert = tls/a.key")
+         .replace("#key = tls/portal.key", "key = tls/a.key"), "cert = tls/a.key", "is not a PEM certificate"),
+        ("portalpair", lambda t: t.replace("#cert = tls/portal.crt", "cert = tls/a.crt")
+         .replace("#key = tls/portal.key", "key = tls/b.key"), "key = tls/b.key", "is not the key of cert"),
+        ("portaltwice", lambda t: t + "\n[ portal ]\nlgwan_address = 198.18.20.1\n", "[ portal ]", "given twice"),
     ]
     for name, edit, where, msg in bad:
         v = site_variant(made, name, edit)
