@@ -56,6 +56,42 @@ def line_of(site, needle):
     raise AssertionError(needle)
 
 
+def firstboot_certs(made):
+    """firmware/image/sekisho-firstboot's certificate part against a rendered
+    portal.conf (its /etc/sekisho made the temporary root's): judged by
+    openssl's own reading of what it made."""
+    with open(os.path.join(SRC, "firmware/image/sekisho-firstboot"), encoding="utf-8") as f:
+        script = f.read()
+    part = script[script.index("\nconf() {"):script.index("\nif [ ! -f /var/lib/sekisho/policy.table ]")]
+    for name, edit, want_san in (
+            ("v4", lambda t: t, ["IP Address:198.18.20.1"]),
+            ("v6", lambda t: t.replace("lgwan_address = 198.18.20.1", "lgwan_address = 2001:db8:20::1")
+             .replace("url = https://198.18.20.1", "url = https://portal.city.example.lg.jp:8443/")
+             .replace("internet_address = 198.18.30.1\n", ""),
+             ["IP Address:2001:DB8:20:0:0:0:0:1", "DNS:portal.city.example.lg.jp"])):
+        v = site_variant(made, "firstboot-" + name, lambda t, edit=edit: edit(t).replace("hostname = sekisho-johoku",
+                                                                                        "hostname = sekisho-fb"))
+        with tempfile.TemporaryDirectory() as root:
+            check(render(v, root).returncode == 0, f"first boot {name}: rendered")
+            etc = os.path.join(root, "etc/sekisho")
+            code = "set -euo pipefail\numask 077\n" + part.replace("/etc/sekisho", etc)
+            runs = [subprocess.run(["bash", "-c", code], capture_output=True, text=True) for _ in range(2)]
+            crt, key = os.path.join(etc, "tls/portal.crt"), os.path.join(etc, "tls/portal.key")
+            ok = all(r.returncode == 0 for r in runs) and os.path.exists(crt)
+            san = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName,basicConstraints,extendedKeyUsage",
+                                  "-in", crt], capture_output=True, text=True).stdout if ok else ""
+            pub1 = subprocess.run(["openssl", "x509", "-noout", "-pubkey", "-in", crt], capture_output=True).stdout if ok else b"1"
+            pub2 = subprocess.run(["openssl", "pkey", "-pubout", "-in", key], capture_output=True).stdout if ok else b"2"
+            check(ok and all(s in san for s in want_san) and "CA:FALSE" in san and "TLS Web Server Authentication" in san
+                  and pub1 == pub2 and os.stat(key).st_mode & 0o777 == 0o600
+                  and os.stat(os.path.dirname(key)).st_mode & 0o777 == 0o700
+                  and "created" in runs[0].stdout and "created" not in runs[1].stdout,
+                  f"first boot {name}: a self-signed certificate for {want_san}, its key 0600, made once "
+                  f"({san.split()[-6:]}; {[r.stderr.strip()[-100:] for r in runs]})")
+            check(os.path.exists(os.path.join(etc, "tls/upload.key")) == (name == "v4"),
+                  f"first boot {name}: the upload portal's certificate exactly when it has an address")
+
+
 def main():
     with tempfile.TemporaryDirectory() as made:
         run(made)
@@ -209,6 +245,8 @@ def run(made):
               and "--link-days 14 --deliver-copies mail" in pc and "--portal-url https://portal.city.example.lg.jp " in pc
               and re.search(r"^SEKISHO_UPLOAD_LISTEN=$", pc, re.M) and re.search(r"^SEKISHO_UPLOAD_RCPT_DOMAIN=$", pc, re.M),
               "[portal] options reach portal.conf; without internet_address no upload portal")
+    firstboot_certs(made)
+
     tls = os.path.join(made, "tls")
     os.makedirs(tls)
     for n in ("a", "b"):
