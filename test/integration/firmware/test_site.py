@@ -194,6 +194,10 @@ def run(made):
               f"portal.conf: the portal's options ({' '.join(popts)})")
         check("--approval off" in env("SEKISHO_UPLOAD_OPTS"), "portal.conf: the upload's approval option")
         check(not os.path.exists(os.path.join(root, "etc/sekisho/tls")), "no certificate given: none written")
+        for unit, allow in (("sekisho-portal", "198.18.20.0/24 2001:db8:20::/64"), ("sekisho-upload", "198.18.30.0/24")):
+            drop = read(root, f"etc/systemd/system/{unit}.service.d/50-site.conf")
+            check("\n[Service]\nIPAddressDeny=any\n" in drop and re.findall(r"^IPAddressAllow=(.*)$", drop, re.M) == [allow],
+                  f"{unit}: peers only its segment's networks, not the default route ({allow})")
 
         pol = read(root, "etc/sekisho/policy.d/main.policy")
         zones = dict(re.findall(r"^zone\s+(\S+)\s.*?\binterface\s+(\S+)", pol, re.M))

@@ -493,6 +493,10 @@ def portal_test(lab, con):
           and any("198.18.30.1:443" in ln and "sekisho-upload" in ln for ln in lines)
           and not any(re.search(r"(0\.0\.0\.0|\*|\[::\]):443", ln) for ln in lines),
           f"each portal bound to its own address only ({' | '.join(lines)})")
+    rc, out = con.run("systemctl show -p IPAddressAllow --value sekisho-portal; "
+                      "systemctl show -p IPAddressAllow --value sekisho-upload")
+    check("198.18.20.0/24" in out and "198.18.30.0/24" in out,
+          f"the site's drop-ins: each portal's peers are its segment's networks ({' | '.join(out.split(chr(10)))})")
     rc, out = con.run("stat -c '%U %a' /etc/sekisho/tls /etc/sekisho/tls/portal.key /etc/sekisho/tls/upload.key")
     check(out.split() == ["root", "700", "root", "600", "root", "600"], f"portal keys root 0600 ({' '.join(out.split())})")
     rc, crt = con.run("cat /etc/sekisho/tls/portal.crt")
