@@ -69,6 +69,8 @@ def main():
         ("lgwan", "self", "tcp", "198.18.20.130", "198.18.20.1:443", "allow", "ファイル受け取りポータル"),
         ("lgwan", "self", "tcp", "[2001:db8:20:80::5]", "[2001:db8:20::1]:443", "allow", "ファイル受け取りポータル"),
         ("internet", "self", "tcp", "198.18.30.130", "198.18.30.1:443", "allow", "ファイルアップロード"),
+        # the virtual browser (仮想ブラウザ), where staff download on the Internet side
+        ("internet", "self", "tcp", "198.18.30.50", "198.18.30.1:443", "allow", "ファイルアップロード"),
         # each portal answers only from its own side
         ("internet", "self", "tcp", "198.18.30.130", "198.18.20.1:443", "deny", None),
         ("internet", "self", "tcp", "203.0.113.9", "198.18.20.1:443", "deny", None),
