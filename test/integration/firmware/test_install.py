@@ -142,7 +142,7 @@ def main():
                      "IPAddressDeny=any", "IPAddressAllow=localhost",
                      "User=sekisho-cdr", r"TasksMax=\d+", r"MemoryMax=\d+[KMG]?"):
             check(re.search("^" + need + "$", cu, re.M) is not None, "cdrd: " + need)
-        for d in ("copies", "links", "portal-queue", "inbox", "transfer"):
+        for d in ("copies", "links", "portal-queue", "releases", "inbox", "transfer"):
             check("--%s /var/lib/sekisho/%s " % (d, d) in cu, "cdrd: --%s /var/lib/sekisho/%s" % (d, d))
         # the portals: CAP_NET_BIND_SERVICE only (443), no loopback (Postfix's
         # milter-less listener is the worker's), the originals invisible,

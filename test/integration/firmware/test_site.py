@@ -183,7 +183,7 @@ def run(made):
         check(env("SEKISHO_PORTAL_URL") == "https://198.18.20.1" and env("SEKISHO_UPLOAD_RCPT_DOMAIN") == "city.example.lg.jp",
               "portal.conf: URL, the uploads' recipient domain")
         check(env("SEKISHO_MILTER_PORTAL_OPTS") == "--links-dir /var/lib/sekisho/links --copies-dir /var/lib/sekisho/copies "
-              "--portal-url https://198.18.20.1 --link-days 7 --deliver-copies link",
+              "--portal-url https://198.18.20.1 --link-days 7 --deliver-copies link --originals on",
               f"portal.conf: the milter's link options ({env('SEKISHO_MILTER_PORTAL_OPTS')})")
         check(env("SEKISHO_CDRD_PORTAL_OPTS") == "--portal-url https://198.18.20.1 --smtp 127.0.0.1:10026 "
               "--mail-from sekisho-portal@sekisho-johoku.city.example.lg.jp",
