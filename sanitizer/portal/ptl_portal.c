@@ -1309,12 +1309,9 @@ int ptl_portal_sweep(struct ptl_portal *p, int64_t now)
 	int n = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
-		if (l != PTL_ID_LEN + 5 || strcmp(e->d_name + PTL_ID_LEN, ".data") != 0)
-			continue;
 		char id[PTL_ID_LEN + 1];
-		memcpy(id, e->d_name, PTL_ID_LEN);
-		id[PTL_ID_LEN] = 0;
+		if (!ptl_id_of_name(e->d_name, ".data", id))
+			continue;
 		struct ptl_request q;
 		pthread_mutex_lock(&p->mu);
 		bool busy = false;

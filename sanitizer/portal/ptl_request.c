@@ -176,12 +176,9 @@ int ptl_request_list(const char *reqdir, struct ptl_request **ret, size_t *ret_n
 	size_t n = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) && n < PTL_REQUESTS_MAX) {
-		size_t l = strlen(e->d_name);
-		if (l != PTL_ID_LEN + 5 || strcmp(e->d_name + PTL_ID_LEN, ".json") != 0)
-			continue;
 		char id[PTL_ID_LEN + 1];
-		memcpy(id, e->d_name, PTL_ID_LEN);
-		id[PTL_ID_LEN] = 0;
+		if (!ptl_id_of_name(e->d_name, ".json", id))
+			continue;
 		struct ptl_request r;
 		if (ptl_request_load(reqdir, id, &r) < 0)
 			continue;

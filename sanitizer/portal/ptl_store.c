@@ -119,3 +119,12 @@ bool ptl_id_valid(const char *s)
 			return false;
 	return true;
 }
+
+bool ptl_id_of_name(const char *name, const char *suffix, char id[PTL_ID_LEN + 1])
+{
+	if (strlen(name) != PTL_ID_LEN + strlen(suffix) || strcmp(name + PTL_ID_LEN, suffix) != 0)
+		return false;
+	memcpy(id, name, PTL_ID_LEN);
+	id[PTL_ID_LEN] = 0;
+	return ptl_id_valid(id);
+}

@@ -26,3 +26,6 @@ int ptl_queue_put(const char *qdir, const char *text, char id[PTL_QUEUE_ID_LEN +
 int ptl_id_new(char id[PTL_ID_LEN + 1]);
 /* true for the id form above */
 bool ptl_id_valid(const char *s);
+/* The id of a directory entry named "<id><suffix>" (".json", ".data") into
+ * id; false for any other name. */
+bool ptl_id_of_name(const char *name, const char *suffix, char id[PTL_ID_LEN + 1]);
