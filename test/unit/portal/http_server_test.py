@@ -102,6 +102,27 @@ try:
     check(r.status == 413, "declared body over the route cap: %d" % r.status)
     c.close()
 
+    # a chunked body past the cap (no Content-Length to refuse early): the
+    # connection is closed, the handler never runs
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+    try:
+        c.request("POST", "/form", body=iter([b"a=" + b"x" * 1000, b"y" * 1000]),
+                  headers={"Content-Type": "application/x-www-form-urlencoded", "Transfer-Encoding": "chunked"},
+                  encode_chunked=True)
+        r = c.getresponse()
+        got = r.status
+    except (http.client.HTTPException, OSError):
+        got = None
+    check(got is None or got == 413, "chunked body over the cap: %r" % got)
+    c.close()
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+    c.request("POST", "/stream", body=iter([b"x" * 5000, b"y" * 5000]), headers={"Transfer-Encoding": "chunked"},
+              encode_chunked=True)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    check(r.status == 200 and body == b"10000\n", "chunked stream under its cap: %r" % body)
+
     st, h, body, cookies = req("GET", "/cookie", headers={"Cookie": "__Host-t=abc"})
     check(body == b"0 abc\n", "cookie read %r" % body)
     check(cookies == ["__Host-t=v1; Path=/; Secure; HttpOnly; SameSite=Strict"], "set-cookie %r" % cookies)
