@@ -268,11 +268,45 @@ static bool post_ok(struct ptl_req *req, const struct ptl_session *s)
 	return ok;
 }
 
+/* Reload the account file when it changed on disk (user add/passwd/del
+ * while the portal runs).  Caller holds mu. */
+static void users_refresh(struct ptl_portal *pt)
+{
+	struct stat st;
+	if (stat(pt->accounts, &st) < 0)
+		memset(&st, 0, sizeof st);
+	if (st.st_ino == pt->users_st.st_ino && st.st_size == pt->users_st.st_size &&
+	    st.st_mtim.tv_sec == pt->users_st.st_mtim.tv_sec && st.st_mtim.tv_nsec == pt->users_st.st_mtim.tv_nsec)
+		return;
+	struct ptl_users u;
+	char why[256];
+	if (ptl_users_load(pt->accounts, &u, why, sizeof why) < 0)
+		return; /* keep the accounts known to be good */
+	ptl_users_free(&pt->users);
+	pt->users = u;
+	pt->users_st = st;
+}
+
+/* true when the session's account still exists, is enabled and has the
+ * session's role (an account deleted, disabled or changed with
+ * "sekisho-portal user" while logged in loses its sessions at once) */
+static bool account_live(struct ptl_portal *pt, const struct ptl_session *s)
+{
+	pthread_mutex_lock(&pt->mu);
+	users_refresh(pt);
+	const struct ptl_user *u = ptl_users_find(&pt->users, s->user);
+	bool ok = u && !u->disabled && u->role == s->role;
+	pthread_mutex_unlock(&pt->mu);
+	if (!ok)
+		ptl_session_end_user(&pt->sessions, s->user);
+	return ok;
+}
+
 /* The session with role, or an answer: the login page for none, 403 for
  * another role.  true when the handler may go on. */
 static bool require_role(struct ptl_req *req, enum ptl_role role, struct ptl_session *s)
 {
-	if (!session_of(req, s)) {
+	if (!session_of(req, s) || !account_live(P(req), s)) {
 		ptl_send_redirect(req, "/login");
 		return false;
 	}
@@ -824,25 +858,6 @@ static void h_request(struct ptl_req *req)
 }
 
 /* ---------------------------------------------------------------- login -- */
-
-/* Reload the account file when it changed on disk (user add/passwd/del
- * while the portal runs).  Caller holds mu. */
-static void users_refresh(struct ptl_portal *pt)
-{
-	struct stat st;
-	if (stat(pt->accounts, &st) < 0)
-		memset(&st, 0, sizeof st);
-	if (st.st_ino == pt->users_st.st_ino && st.st_size == pt->users_st.st_size &&
-	    st.st_mtim.tv_sec == pt->users_st.st_mtim.tv_sec && st.st_mtim.tv_nsec == pt->users_st.st_mtim.tv_nsec)
-		return;
-	struct ptl_users u;
-	char why[256];
-	if (ptl_users_load(pt->accounts, &u, why, sizeof why) < 0)
-		return; /* keep the accounts known to be good */
-	ptl_users_free(&pt->users);
-	pt->users = u;
-	pt->users_st = st;
-}
 
 static void login_page(struct ptl_req *req, unsigned status, const char *error, const char *user)
 {

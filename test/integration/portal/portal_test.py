@@ -507,6 +507,14 @@ try:
     refused(b.req("GET", "/r/%s_%s" % (rid, rq["release"])), 410, "expired release")
     check(not os.path.exists(os.path.join(D["releases"], rid + ".data")), "expired release file deleted")
 
+    # an account deleted while logged in loses its session at once
+    check(user("add", "temp", "approver", password="temp-pw").returncode == 0, "user add temp")
+    t = Browser("127.0.0.1", PORT, CERT)
+    check(login(t, "temp", "temp-pw")[0] == 303 and t.req("GET", "/approvals")[0] == 200, "temp logged in")
+    check(user("del", "temp").returncode == 0, "user del temp")
+    st, h, _, _ = t.req("GET", "/approvals")
+    check(st == 303 and h.get("location") == "/login", "deleted account: session gone (%d)" % st)
+
     # ------------------------------------------------------------ attacks --
     # login brute force from one address: locked, even with the right password
     x = Browser("127.0.0.1", PORT, CERT, source="127.0.0.2")
