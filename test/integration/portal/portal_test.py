@@ -625,7 +625,7 @@ finally:
         proc.kill()
         proc.wait()
     log = open(os.path.join(tmp, "portal.log")).read() if os.path.exists(os.path.join(tmp, "portal.log")) else ""
-    if "ERROR: AddressSanitizer" in log or "runtime error" in log:
+    if "Sanitizer" in log or "runtime error" in log:
         check(False, "sanitizer report: " + log[-2000:])
     shutil.rmtree(tmp, ignore_errors=True)
 sys.exit(done())
