@@ -791,12 +791,12 @@ static void h_request(struct ptl_req *req)
 	char hash[PTL_HASH_LEN + 1];
 	size_t n;
 	struct ptl_session s, *sp = session_of(req, &s) ? &s : NULL;
-	if (!post_ok(req, NULL))
-		return;
-	if (!pt->o.originals) {
+	if (!pt->o.originals) { /* before the form checks: nothing to protect */
 		refuse_key(req, "originals-disabled");
 		return;
 	}
+	if (!post_ok(req, NULL))
+		return;
 	if (!load_link(req, &l, hash))
 		return;
 	if (!file_index(req, &l, &n)) {

@@ -67,9 +67,10 @@ def user(*args, password=None):
                           text=True, timeout=60)
 
 
-def start(*extra):
+def start(*extra, host="127.0.0.1"):
     global proc
-    proc = subprocess.Popen([PORTAL, "serve", "--listen", "127.0.0.1:%d" % PORT, "--cert", CERT, "--key", CERTKEY,
+    listen = ("[%s]:%d" if ":" in host else "%s:%d") % (host, PORT)
+    proc = subprocess.Popen([PORTAL, "serve", "--listen", listen, "--cert", CERT, "--key", CERTKEY,
                              "--state", D["state"], "--links", D["links"], "--copies", D["copies"], "--releases",
                              D["releases"], "--queue", D["queue"], "--audit-dir", D["audit"], "--audit-key", KEY,
                              "--max-conn-per-ip", "8"] + list(extra),
@@ -79,7 +80,7 @@ def start(*extra):
         if proc.poll() is not None:
             raise RuntimeError("sekisho-portal exited: " + open(os.path.join(tmp, "portal.log")).read())
         try:
-            socket.create_connection(("127.0.0.1", PORT), 0.5).close()
+            socket.create_connection((host, PORT), 0.5).close()
             return
         except OSError:
             time.sleep(0.05)
@@ -601,6 +602,26 @@ try:
     check(not os.listdir(os.path.join(D["queue"], "tmp")), "no half-written queue job")
     stop()
 
+    # ------------------------------------- originals off, listening on IPv6 --
+    start("--originals", "off", host="::1")
+    b6 = Browser("::1", PORT, CERT)
+    TOKEN5, _ = write_manifest(files[:1])
+    st, h, page, _ = b6.req("GET", "/m/" + TOKEN5)
+    check(st == 200 and form(page, "/m/%s/request/0" % TOKEN5) is None, "no request form with --originals off")
+    check("/m/%s/copy/0" % TOKEN5 in Forms(page.decode()).links, "copies still offered")
+    pre = b6.cookies.get("__Host-pre", "")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.decode())
+    refused(b6.req("POST", "/m/%s/request/0" % TOKEN5, form={"reason": "x", "csrf": csrf.group(1) if csrf else ""}),
+            403, "requests refused with --originals off")
+    check(pre and any(r["data"].get("peer") == "::1" for r in wait_records("portal.view", 1)), "IPv6 peer recorded")
+    try:
+        socket.create_connection(("127.0.0.1", PORT), 2).close()
+        v4 = True
+    except OSError:
+        v4 = False
+    check(not v4, "bound to the one address given")
+    stop()
+
     # ------------------------------------------------------------- audit --
     allrec = records()
     text = "\n".join(json.dumps(r, ensure_ascii=False) for r in allrec)
@@ -613,7 +634,7 @@ try:
     reasons = {r["data"]["reason"] for r in allrec if r["event"] == "portal.refused"}
     for k in ("not-found", "expired", "revoked", "csrf", "locked-out", "too-many", "too-large", "release-used",
               "release-not-ready", "release-expired", "same-approver", "own-request", "forbidden", "bad-form",
-              "integrity", "already-decided"):
+              "integrity", "already-decided", "originals-disabled"):
         check(k in reasons, "refusal recorded: " + k)
     rl = [r for r in allrec if r["event"] == "portal.release"]
     check(rl and rl[0]["data"]["complete"] is True and rl[0]["data"]["bytes"] == len(orig0), "release record")

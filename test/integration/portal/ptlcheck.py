@@ -16,12 +16,12 @@ from cdrcheck import check, done  # noqa: E402,F401
 from pfharness import free_port  # noqa: E402,F401
 
 
-def make_cert(tmp, ip="127.0.0.1"):
-    """A self-signed P-256 certificate for ip; returns (cert, key) paths."""
+def make_cert(tmp, ips=("127.0.0.1", "::1")):
+    """A self-signed P-256 certificate for the addresses ips; returns (cert, key) paths."""
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                     "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=IP:" + ip], check=True, capture_output=True)
+                    "-addext", "subjectAltName=" + ",".join("IP:" + ip for ip in ips)], check=True, capture_output=True)
     return cert, key
 
 
