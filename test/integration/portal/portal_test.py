@@ -622,6 +622,45 @@ try:
     check(not v4, "bound to the one address given")
     stop()
 
+    # ---------------------------------------- kill -9 during a release --
+    # the record says "downloaded" only after a complete send: a portal
+    # killed in the middle leaves the original downloadable once more
+    start()
+    big = os.urandom(24 << 20)
+    TOKEN6, HASH6 = write_manifest([{"sha256": sha(big), "name": "大きい.bin", "type": "application/octet-stream",
+                                     "bytes": len(big), "cdr": "none:unsupported-format"}])
+    b = Browser("127.0.0.1", PORT, CERT)
+    page = b.req("GET", "/m/" + TOKEN6)[2]
+    f = form(page, "/m/%s/request/0" % TOKEN6)
+    b.req("POST", f["action"], form={"reason": "大きいファイル", "csrf": f["fields"]["csrf"]})
+    rid6 = [n[:-5] for n in os.listdir(os.path.join(D["state"], "requests"))
+            if json.load(open(os.path.join(D["state"], "requests", n)))["link"] == HASH6][0]
+    a = Browser("127.0.0.1", PORT, CERT)
+    check(login(a, "sato", "sato-pw-1")[0] == 303, "approver login (kill phase)")
+    fd = form(a.req("GET", "/approvals/" + rid6)[2], "/approvals/" + rid6)
+    a.req("POST", "/approvals/" + rid6, form={"decision": "approve", "csrf": fd["fields"]["csrf"]})
+    check(len(take_jobs("release")) == 1, "release job (kill phase)")
+    with open(os.path.join(D["releases"], rid6 + ".data"), "wb") as fo:
+        fo.write(big)
+    rl6 = [x for x in Forms(b.req("GET", "/m/" + TOKEN6)[2].decode()).links if x.startswith("/r/")][0]
+    c = http.client.HTTPSConnection("127.0.0.1", PORT, timeout=30, context=ssl.create_default_context(cafile=CERT))
+    c.request("GET", rl6)
+    r = c.getresponse()
+    part = r.read(1 << 20)
+    check(r.status == 200 and part == big[:1 << 20], "the download started")
+    proc.kill()
+    proc.wait()
+    c.close()
+    rq6 = json.load(open(os.path.join(D["state"], "requests", rid6 + ".json")))
+    check(rq6["downloaded"] == 0 and os.path.exists(os.path.join(D["releases"], rid6 + ".data")),
+          "after kill -9: not marked downloaded, the file kept")
+    start()
+    st, h, got, _ = b.req("GET", rl6)
+    check(st == 200 and got == big, "after the restart the original downloads whole")
+    wait_records("portal.release", 1, lambda r: r["data"]["id"] == rid6)
+    refused(b.req("GET", rl6), 410, "and only once")
+    stop()
+
     # ------------------------------------------------------------- audit --
     allrec = records()
     text = "\n".join(json.dumps(r, ensure_ascii=False) for r in allrec)
