@@ -234,6 +234,23 @@ def login(b, name, password):
     return b.req("POST", "/login", form={"user": name, "password": password, "csrf": f["fields"]["csrf"]})
 
 
+def request_original(br, token, link_hash, n, reason):
+    """Ask for file n's original through the link page; the new request's id."""
+    f = form(br.req("GET", "/m/" + token)[2], "/m/%s/request/%d" % (token, n))
+    br.req("POST", f["action"], form={"reason": reason, "csrf": f["fields"]["csrf"]})
+    rd = os.path.join(D["state"], "requests")
+    recs = [json.load(open(os.path.join(rd, x))) for x in sorted(os.listdir(rd))]
+    ids = [r["id"] for r in recs if r["link"] == link_hash and r["n"] == n]
+    return ids[-1] if ids else "none"
+
+
+def decide(br, rid, decision, comment=""):
+    """An approver's decision through the decision page's form."""
+    fd = form(br.req("GET", "/approvals/" + rid)[2], "/approvals/" + rid)
+    csrf = fd["fields"]["csrf"] if fd else ""
+    return br.req("POST", "/approvals/" + rid, form={"decision": decision, "comment": comment, "csrf": csrf})
+
+
 # ------------------------------------------------------------------ setup --
 try:
     r = user("add", "sato", "approver", password="sato-pw-1")
@@ -431,13 +448,8 @@ try:
     check("ダウンロード済み" in b.req("GET", "/m/" + TOKEN)[2].decode(), "page says downloaded")
 
     # --------------------------------------------------------------- deny --
-    st, h, page, _ = b.req("GET", "/m/" + TOKEN)
-    f3 = form(page, "/m/%s/request/3" % TOKEN)
-    b.req("POST", f3["action"], form={"reason": "ツールが必要", "csrf": f3["fields"]["csrf"]})
-    rid3 = [n[:-5] for n in os.listdir(os.path.join(D["state"], "requests")) if n[:-5] != RID][0]
-    fd = form(a.req("GET", "/approvals/" + rid3)[2], "/approvals/" + rid3)
-    st, _, _, _ = a.req("POST", "/approvals/" + rid3, form={"decision": "deny", "comment": "実行ファイルは不可",
-                                                             "csrf": fd["fields"]["csrf"]})
+    rid3 = request_original(b, TOKEN, HASH, 3, "ツールが必要")
+    st = decide(a, rid3, "deny", "実行ファイルは不可")[0]
     check(st == 303 and not take_jobs("release"), "deny: no release job")
     check("実行ファイルは不可" in b.req("GET", "/m/" + TOKEN)[2].decode(), "denial shown with its comment")
 
@@ -469,36 +481,23 @@ try:
     b = Browser("127.0.0.1", PORT, CERT)
     a = Browser("127.0.0.1", PORT, CERT)
     check(login(a, "sato", "sato-pw-1")[0] == 303, "sessions end with the process: log in again")
-    page = b.req("GET", "/m/" + TOKEN2)[2]
-    f = form(page, "/m/%s/request/0" % TOKEN2)
-    b.req("POST", f["action"], form={"reason": "二人承認", "csrf": f["fields"]["csrf"]})
-    rid = [n[:-5] for n in os.listdir(os.path.join(D["state"], "requests"))
-           if json.load(open(os.path.join(D["state"], "requests", n)))["link"] == HASH2][0]
+    rid = request_original(b, TOKEN2, HASH2, 0, "二人承認")
     fd = form(a.req("GET", "/approvals/" + rid)[2], "/approvals/" + rid)
-    check(a.req("POST", "/approvals/" + rid, form={"decision": "approve", "csrf": fd["fields"]["csrf"]})[0] == 303,
-          "first approval")
+    check(decide(a, rid, "approve")[0] == 303, "first approval")
     check(not take_jobs("release"), "one approver is not enough")
     refused(a.req("POST", "/approvals/" + rid, form={"decision": "approve", "csrf": fd["fields"]["csrf"]}), 409,
             "the same approver twice")
     s2 = Browser("127.0.0.1", PORT, CERT)
     check(login(s2, "suzuki", "suzuki-pw-2")[0] == 303, "second approver login")
-    fd2 = form(s2.req("GET", "/approvals/" + rid)[2], "/approvals/" + rid)
-    check(s2.req("POST", "/approvals/" + rid, form={"decision": "approve", "csrf": fd2["fields"]["csrf"]})[0] == 303,
-          "second approval")
+    check(decide(s2, rid, "approve")[0] == 303, "second approval")
     rel = take_jobs("release")
     check(len(rel) == 1 and rel[0]["approvers"] == ["sato", "suzuki"], "release after two: %r" % rel)
     rq = json.load(open(os.path.join(D["state"], "requests", rid + ".json")))
     check(rq["state"] == "approved" and 3500 <= rq["release_expires"] - int(time.time()) <= 3600, "release hours")
     # the requester's own request: sato, logged in, asks through the link
     TOKEN3, HASH3 = write_manifest(files[:1])
-    page = a.req("GET", "/m/" + TOKEN3)[2]
-    f = form(page, "/m/%s/request/0" % TOKEN3)
-    a.req("POST", f["action"], form={"reason": "自分で申請", "csrf": f["fields"]["csrf"]})
-    rid_own = [n[:-5] for n in os.listdir(os.path.join(D["state"], "requests"))
-               if json.load(open(os.path.join(D["state"], "requests", n)))["link"] == HASH3][0]
-    fd = form(a.req("GET", "/approvals/" + rid_own)[2], "/approvals/" + rid_own)
-    refused(a.req("POST", "/approvals/" + rid_own, form={"decision": "approve", "csrf": fd["fields"]["csrf"]}), 403,
-            "the requester never approves")
+    rid_own = request_original(a, TOKEN3, HASH3, 0, "自分で申請")
+    refused(decide(a, rid_own, "approve"), 403, "the requester never approves")
     # an expired release: the file is refused and deleted
     with open(os.path.join(D["releases"], rid + ".data"), "wb") as fo:
         fo.write(orig0)
@@ -630,15 +629,10 @@ try:
     TOKEN6, HASH6 = write_manifest([{"sha256": sha(big), "name": "大きい.bin", "type": "application/octet-stream",
                                      "bytes": len(big), "cdr": "none:unsupported-format"}])
     b = Browser("127.0.0.1", PORT, CERT)
-    page = b.req("GET", "/m/" + TOKEN6)[2]
-    f = form(page, "/m/%s/request/0" % TOKEN6)
-    b.req("POST", f["action"], form={"reason": "大きいファイル", "csrf": f["fields"]["csrf"]})
-    rid6 = [n[:-5] for n in os.listdir(os.path.join(D["state"], "requests"))
-            if json.load(open(os.path.join(D["state"], "requests", n)))["link"] == HASH6][0]
+    rid6 = request_original(b, TOKEN6, HASH6, 0, "大きいファイル")
     a = Browser("127.0.0.1", PORT, CERT)
     check(login(a, "sato", "sato-pw-1")[0] == 303, "approver login (kill phase)")
-    fd = form(a.req("GET", "/approvals/" + rid6)[2], "/approvals/" + rid6)
-    a.req("POST", "/approvals/" + rid6, form={"decision": "approve", "csrf": fd["fields"]["csrf"]})
+    decide(a, rid6, "approve")
     check(len(take_jobs("release")) == 1, "release job (kill phase)")
     with open(os.path.join(D["releases"], rid6 + ".data"), "wb") as fo:
         fo.write(big)
