@@ -224,7 +224,8 @@ int ptl_send_file(struct ptl_req *req, int fd, uint64_t size, const char *ctype,
  * RFC 5987 filename*), exposed for tests. */
 void ptl_disposition(struct strbuf *sb, const char *filename);
 
-/* Match path against pattern ("*" = one non-empty segment of at most 128
- * bytes, no "." or ".." and no %, \ or control bytes), filling args with
- * pointers into buf (a copy of path, buflen bytes).  true on a match. */
+/* Match path against pattern ("*" = one segment of 1 to 128 characters of
+ * [A-Za-z0-9_-]: no ".", "/", "%", "\\", space or control byte ever reaches
+ * a handler), filling args with pointers into buf (a copy of path, buflen
+ * bytes).  true on a match. */
 bool ptl_route_match(const char *pattern, const char *path, char *buf, size_t buflen, const char **args, size_t *nargs);
