@@ -43,7 +43,9 @@
 #define PRE_BYTES 16
 #define AUDIT_TAIL_BYTES ((size_t)256 << 10)
 #define OPS_RECORDS 200
-#define COMMENT_MAX 2000
+/* bytes of a comment or reason: the form parser's value cap; the text
+ * areas say 1000 characters, which Japanese text fits in (3 bytes each) */
+#define COMMENT_MAX PTL_REASON_MAX
 #define RELEASE_TOKEN_LEN (PTL_ID_LEN + 1 + PTL_RELEASE_SECRET_LEN)
 #define RELEASES_IN_FLIGHT 64
 
@@ -497,7 +499,7 @@ static void put_original(struct ptl_req *req, struct ptl_page *p, const char *to
 			     rq->denied.comment ? rq->denied.comment : "");
 	ptl_page_put(p,
 		     "<form method=\"post\" action=\"/m/%s/request/%zu\"><label for=\"reason%zu\">%s</label>"
-		     "<textarea id=\"reason%zu\" name=\"reason\" rows=\"3\" maxlength=\"2000\" required></textarea>",
+		     "<textarea id=\"reason%zu\" name=\"reason\" rows=\"3\" maxlength=\"1000\" required></textarea>",
 		     token, n, n, T(req, "原本が必要な理由", "Why you need the original"), n);
 	ptl_page_csrf(p, csrf);
 	ptl_page_put(p, "<button type=\"submit\">%s</button></form>", T(req, "原本を申請する", "Request the original"));
@@ -1081,7 +1083,7 @@ static void h_approval_get(struct ptl_req *req)
 			     "<input type=\"radio\" id=\"d-deny\" name=\"decision\" value=\"deny\">"
 			     "<label for=\"d-deny\" class=\"inline\">%s</label></fieldset>"
 			     "<label for=\"comment\">%s</label><textarea id=\"comment\" name=\"comment\" rows=\"3\" "
-			     "maxlength=\"2000\"></textarea>",
+			     "maxlength=\"1000\"></textarea>",
 			     q.id, T(req, "判断", "Decision"), T(req, "承認する", "Approve"),
 			     T(req, "却下する", "Deny"), T(req, "コメント", "Comment"));
 		ptl_page_csrf(&p, csrf);

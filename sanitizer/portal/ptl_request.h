@@ -25,7 +25,7 @@
 
 #define PTL_REQUEST_MAX_BYTES ((size_t)64 << 10)
 #define PTL_REQUESTS_MAX 4096
-#define PTL_REASON_MAX 2000
+#define PTL_REASON_MAX 4096 /* bytes; = PTL_FORM_MAX_VALUE */
 #define PTL_RELEASE_SECRET_LEN 43
 
 struct ptl_approval {

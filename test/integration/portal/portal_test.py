@@ -448,7 +448,8 @@ try:
     check("ダウンロード済み" in b.req("GET", "/m/" + TOKEN)[2].decode(), "page says downloaded")
 
     # --------------------------------------------------------------- deny --
-    rid3 = request_original(b, TOKEN, HASH, 3, "ツールが必要")
+    rid3 = request_original(b, TOKEN, HASH, 3, "ツール" * 333 + "が必要")   # 1000 characters, 3000 bytes
+    check(rid3 != "none", "a reason of 1000 Japanese characters fits the caps")
     st = decide(a, rid3, "deny", "実行ファイルは不可")[0]
     check(st == 303 and not take_jobs("release"), "deny: no release job")
     check("実行ファイルは不可" in b.req("GET", "/m/" + TOKEN)[2].decode(), "denial shown with its comment")
