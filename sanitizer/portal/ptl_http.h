@@ -129,8 +129,11 @@ struct ptl_req;
  * returning without one sends 500). */
 typedef void ptl_handler_fn(struct ptl_req *req);
 /* A streaming body consumer: called with each chunk (len > 0), then once
- * with len 0 at the end.  0 to go on; a negative errno stops reading and
- * the handler runs with req->body_error set. */
+ * with data NULL and len 0 at the end.  0 to go on; a negative errno makes
+ * the rest of the body be read and dropped (up to the route's max_body) and
+ * the handler run with req->body_error set.  It may keep state in
+ * req->user (freed by opts.done) and may use req->conn for
+ * MHD_create_post_processor (multipart/form-data). */
 typedef int ptl_body_fn(struct ptl_req *req, const char *data, size_t len);
 /* Called once when a request ends (also after an aborted one), for
  * req->user; completed_ok: the whole response was sent. */
@@ -183,9 +186,9 @@ struct ptl_req {
 	char peer[INADDR_STRLEN];
 	int peer_family;
 	u128 peer_addr;
-	const char *refusal; /* for opts.refuse */
+	const char *refusal;         /* for opts.refuse */
+	struct MHD_Connection *conn; /* for MHD_PostProcessor in a body function */
 	/* private to ptl_http */
-	struct MHD_Connection *conn;
 	struct strbuf body;
 	size_t body_bytes;
 	bool answered;
@@ -221,7 +224,8 @@ int ptl_send_file(struct ptl_req *req, int fd, uint64_t size, const char *ctype,
  * RFC 5987 filename*), exposed for tests. */
 void ptl_disposition(struct strbuf *sb, const char *filename);
 
-/* Match path against pattern ("*" = one non-empty segment of at most 128
- * bytes, no "." or ".." and no %, \ or control bytes), filling args with
- * pointers into buf (a copy of path, buflen bytes).  true on a match. */
+/* Match path against pattern ("*" = one segment of 1 to 128 characters of
+ * [A-Za-z0-9_-]: no ".", "/", "%", "\\", space or control byte ever reaches
+ * a handler), filling args with pointers into buf (a copy of path, buflen
+ * bytes).  true on a match. */
 bool ptl_route_match(const char *pattern, const char *path, char *buf, size_t buflen, const char **args, size_t *nargs);

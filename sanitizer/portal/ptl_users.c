@@ -24,6 +24,7 @@
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "sanitizer/portal/ptl_http.h"
+#include "sanitizer/portal/ptl_store.h"
 #include "sanitizer/portal/ptl_users.h"
 
 static const char *const role_names[] = {"", "approver", "operator", "staff"};
@@ -162,33 +163,10 @@ int ptl_users_save(const char *path, const struct ptl_users *u)
 	for (size_t i = 0; i < u->n; i++)
 		strbuf_printf(&sb, "%s:%s:%s:%s\n", u->v[i].name, ptl_role_name(u->v[i].role), u->v[i].hash,
 			      u->v[i].disabled ? "disabled" : "-");
-	char *tmp = xasprintf("%s.tmp", path);
-	int r = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		r = -errno;
-	if (!r && fchmod(fd, 0600) < 0)
-		r = -errno;
-	if (!r)
-		r = fdio_write_all(fd, sb.buf, sb.len);
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	if (fd >= 0 && close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	else {
-		char *d = xstrdup(path);
-		int dfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-		free(d);
-	}
-	free(tmp);
+	char *d = xstrdup(path), *b = xstrdup(path);
+	int r = ptl_store_write(dirname(d), basename(b), sb.buf, sb.len, 0600, true);
+	free(d);
+	free(b);
 	strbuf_free(&sb);
 	return r;
 }
