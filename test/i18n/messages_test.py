@@ -13,7 +13,8 @@ With the build tree's catalogue ($SEKISHO_LOCALEDIR):
     English, and its source and caret lines are the same bytes in both
     languages, also when the source line has Japanese in it;
   - what other programs parse stays English: compile's summary line (the
-    policy hash sekishoctl reads) and show's listing;
+    policy hash sekishoctl reads) and show's listing; diff's words are
+    translated around the policy syntax (zones, actions, packets);
   - sekishoctl (through gettext.sh) and sekisho-ctl-audit say their errors
     and status in Japanese from the same catalogue."""
 import os
@@ -113,6 +114,16 @@ check("compile's summary (policy sha256) is not translated",
 en = run([rulec, "show", "jp.policy"], EN, cwd=work)
 ja = run([rulec, "show", "jp.policy"], JA, cwd=work)
 check("show's listing is not translated", en.returncode == 0 and en.stdout == ja.stdout, en.stdout + ja.stdout)
+
+# diff, for people: Japanese words around the unchanged policy syntax
+with open(os.path.join(work, "b.policy"), "w", encoding="utf-8") as f:
+    f.write(open(policy, encoding="utf-8").read().replace('"out" reject', '"out" deny'))
+en = run([rulec, "diff", "jp.policy", "b.policy"], EN, cwd=work)
+ja = run([rulec, "diff", "jp.policy", "b.policy"], JA, cwd=work)
+check("diff in English", en.returncode == 0 and "  reject -> deny  " in en.stdout and "      was: rule 1 \"out\"" in en.stdout,
+      en.stdout + en.stderr)
+check("diff in Japanese", ja.returncode == 0 and "  reject -> deny  " in ja.stdout and
+      "      変更前: ルール 1 \"out\"" in ja.stdout, ja.stdout + ja.stderr)
 
 # sekishoctl and its audit helper, from the same catalogue
 ctl_env = {"SEKISHO_CONF": "/dev/null", "SEKISHO_RULEC": rulec, "SEKISHO_STATE_DIR": os.path.join(work, "state"),
