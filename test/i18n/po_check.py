@@ -51,9 +51,19 @@ def main():
             print(f"xgettext found only {len(now)} messages: are the keywords right?")
             failures += 1
 
+        # the check bites: a translation that drops a directive is refused
+        bad = os.path.join(tmp, "bad.po")
+        with open(bad, "w", encoding="utf-8") as f:
+            f.write('msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                    '#, c-format\nmsgid "unknown zone \'%s\'%s"\nmsgstr "不明なゾーン \'%s\' です"\n')
+        r = subprocess.run(["msgfmt", "--check-format", "-o", os.devnull, bad], capture_output=True, text=True)
+        if r.returncode == 0:
+            print("msgfmt --check-format accepted a translation that drops a %s")
+            failures += 1
+
         for lang in langs:
             path = os.path.join(po, lang + ".po")
-            r = subprocess.run(["msgfmt", "--check", "--statistics", "-o", os.devnull, path],
+            r = subprocess.run(["msgfmt", "--check", "--check-format", "--statistics", "-o", os.devnull, path],
                                capture_output=True, text=True, env=dict(os.environ, LC_ALL="C"))
             stats = r.stderr.strip()
             if r.returncode != 0:
