@@ -1222,7 +1222,7 @@ static uint64_t ev_zoneref(struct ev *e, const struct ast_item *it)
 		if (!sug[0]) {
 			const char *t = policy_parse_suggest(s, it->w.len, ev_tier_words, NELEM(ev_tier_words));
 			if (t)
-				snprintf(sug, sizeof sug, "; did you mean '%s'?", t);
+				snprintf(sug, sizeof sug, _("; did you mean '%s'?"), t);
 		}
 		policy_diag_error(e->d, dloc(e, it->w.loc), "unknown zone or tier '%s'%s", s, sug);
 		return 0;

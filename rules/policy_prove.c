@@ -318,15 +318,24 @@ static void inv_add_exception(struct prove_invariant *inv, uint32_t id)
 	inv->exception_ids[inv->nexceptions++] = id;
 }
 
+/* The counterexample: 'rule N "name" allows PACKET', one sentence for the
+ * catalogue (the packet is policy syntax and stays as it is). */
+static void describe_crossing(const struct policy *p, const struct policy_rule *r, const struct policy_packet *pkt,
+			      struct strbuf *out)
+{
+	struct strbuf rule = STRBUF_INIT, packet = STRBUF_INIT;
+	rule_describe(r, &rule);
+	policy_show_packet_format(p, pkt, &packet);
+	strbuf_printf(out, _("%s allows %s"), strbuf_str(&rule), strbuf_str(&packet));
+	strbuf_free(&rule);
+	strbuf_free(&packet);
+}
+
 static void report_violation(struct ctx *c, struct prove_invariant *inv, const struct policy_rule *r,
 			     const struct policy_packet *pkt, struct policy_loc inv_loc, const char *why)
 {
-	struct strbuf sb = STRBUF_INIT, rule = STRBUF_INIT, packet = STRBUF_INIT;
-	rule_describe(r, &rule);
-	policy_show_packet_format(c->p, pkt, &packet);
-	strbuf_printf(&sb, _("%s allows %s"), strbuf_str(&rule), strbuf_str(&packet));
-	strbuf_free(&rule);
-	strbuf_free(&packet);
+	struct strbuf sb = STRBUF_INIT;
+	describe_crossing(c->p, r, pkt, &sb);
 	policy_diag_error(c->d, r->loc, "invariant '%s' violated: %s", inv->text, strbuf_str(&sb));
 	if (inv_loc.file)
 		policy_diag_note(c->d, inv_loc, "invariant declared here%s%s", why ? _("; ") : "", why ? why : "");
@@ -588,9 +597,7 @@ static void prove_sanitize(struct ctx *c, uint32_t si, const struct sgroup *g, s
 			rc = rule_witness(c, ri, g[k].pairs, &g[k].pm, NULL, &b, &pkt);
 			if (rc > 0) {
 				struct strbuf sb = STRBUF_INIT;
-				rule_describe(r, &sb);
-				strbuf_puts(&sb, " allows ");
-				policy_show_packet_format(p, &pkt, &sb);
+				describe_crossing(p, r, &pkt, &sb);
 				if (!inv->counterexample)
 					inv->counterexample = strbuf_steal(&sb);
 				strbuf_free(&sb);
