@@ -64,6 +64,7 @@
 
 #include <linux/rtnetlink.h>
 
+#include "common/version.h"
 #include "common/audit/audit.h"
 #include "gateway/gw_capture.h"
 #include "gateway/gw_control.h"
@@ -99,7 +100,8 @@ static void usage(FILE *out)
 		"                        [--host NAME] [--user NAME] [--control-group NAME]\n"
 		"                        [--capture-dir DIR [--capture-files N] [--capture-file-size BYTES]]\n"
 		"                        [--no-watch]\n"
-		"       sekisho-gatewayd ctl SOCKET status|counters|reload\n");
+		"       sekisho-gatewayd ctl SOCKET status|counters|reload\n"
+		"       sekisho-gatewayd --help | --version\n");
 }
 
 int main(int argc, char **argv)
@@ -125,6 +127,7 @@ int main(int argc, char **argv)
 		{"deny-budget", required_argument, NULL, 'd'},
 		{"host", required_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{"user", required_argument, NULL, 'u'},
 		{"capture-dir", required_argument, NULL, 'c'},
 		{"capture-files", required_argument, NULL, 'C'},
@@ -189,6 +192,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			version_print(stdout, "sekisho-gatewayd");
 			return 0;
 		default:
 			usage(stderr);
