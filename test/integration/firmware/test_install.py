@@ -76,6 +76,16 @@ def main():
             for f in files:
                 p = os.path.join(root, f)
                 got["/" + os.path.relpath(p, dest)] = stat.S_IMODE(os.lstat(p).st_mode)
+        # the man pages and bash completions: which exist is checked by
+        # test/man (every installed program has a page); here their place and mode
+        docs = {p: m for p, m in got.items()
+                if p.startswith((os.path.join(datadir, "man") + "/",
+                                 os.path.join(datadir, "bash-completion/completions") + "/"))}
+        check(any("/man8/sekisho-rulec.8" in p for p in docs) and any(p.endswith("/completions/sekishoctl")
+                                                                      for p in docs),
+              "man pages in share/man, completions in share/bash-completion/completions")
+        check(all(m == R for m in docs.values()), "man pages and completions are 0644")
+        got = {p: m for p, m in got.items() if p not in docs}
         missing = sorted(set(expect) - set(got))
         extra = sorted(set(got) - set(expect))
         check(not missing, "every expected file installed (missing: %s)" % missing)
