@@ -51,10 +51,11 @@ def page_options(scd):
         return {o for line in f if line.startswith("*-") for o in LONG.findall(line)}
 
 
-def aliases():
-    """{alias page: target page} from the built one-line .so pages."""
+def aliases(sub=""):
+    """{alias page: target page} from the built one-line .so pages (of the
+    Japanese pages with sub="ja")."""
     out = {}
-    for p in glob.glob(os.path.join(MAN_BUILD, "*.[58]")):
+    for p in glob.glob(os.path.join(MAN_BUILD, sub, "*.[58]")):
         with open(p, encoding="utf-8") as f:
             text = f.read()
         m = re.fullmatch(r"\.so man[58]/(\S+)\n", text)
@@ -92,10 +93,14 @@ def main():
     alias = aliases()
 
     # 1. rendering
+    alias_ja = aliases("ja")
+    check(alias_ja == alias, "the Japanese pages have the same aliases")
     for p in built:
         rel = os.path.relpath(p, MAN_BUILD)
-        if os.path.basename(p) in alias and os.path.dirname(p) == MAN_BUILD:
-            check(os.path.exists(os.path.join(MAN_BUILD, alias[rel])), "%s: .so points at a page" % rel)
+        sub = os.path.dirname(rel)
+        if os.path.basename(p) in (alias_ja if sub else alias):
+            check(os.path.exists(os.path.join(MAN_BUILD, sub, alias[os.path.basename(p)])),
+                  "%s: .so points at a page" % rel)
             continue
         g = subprocess.run(["groff", "-k", "-ww", "-z", "-man", "-Tutf8", p], capture_output=True, text=True, env=env)
         check(g.returncode == 0 and not g.stderr, "%s: groff -ww: no warning %s" % (rel, g.stderr.strip()[:300]))
