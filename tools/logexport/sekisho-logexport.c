@@ -37,7 +37,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "The key defaults to " LX_DEFAULT_KEY " (a regular file, mode 0600, owned by you).\n"
 	      "Exit status: 0 ok, 1 verification failure or broken chain, 2 usage or I/O error.\n"
-	      "'" LX_PROG " COMMAND --help' shows a command's options; docs/logexport.md has the rest.\n",
+	      "'" LX_PROG " COMMAND --help' shows a command's options; man sekisho-logexport has the rest.\n",
 	      f);
 }
 
