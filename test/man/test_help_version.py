@@ -42,6 +42,7 @@ def main():
     else:
         check(git == "unknown", "outside git the description is 'unknown' (%r)" % git)
 
+    version_lib = os.path.join(BUILD, "common", "libsekisho-version.a")
     progs = installed_programs()
     env = run_env(progs)
     tested = 0
@@ -51,6 +52,10 @@ def main():
             continue
         argv = command(path)
         tested += 1
+        if os.access(path, os.X_OK) and os.path.getmtime(path) < os.path.getmtime(version_lib):
+            check(False, "%s is older than the version library: add it to man_test_programs in "
+                  "test/man/meson.build (meson test rebuilds only a test's depends)" % name)
+            continue
 
         def run(*args):
             return subprocess.run(argv + list(args), capture_output=True, text=True, env=env, timeout=30)
