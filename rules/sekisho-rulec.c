@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "common/version.h"
 #include "common/audit/audit.h"
 #include "common/i18n.h"
 #include "common/strbuf.h"
@@ -95,7 +96,8 @@ static void usage(FILE *f)
 		"      --audit-dir DIR         record compiles in this audit chain (also SEKISHO_AUDIT_DIR)\n"
 		"      --audit-key FILE        its key file, mode 0600 (also SEKISHO_AUDIT_KEY)\n"
 		"      --color / --no-color    colour diagnostics (default: when stderr is a terminal)\n"
-		"  -h, --help\n"
+		"  -h, --help                  this text\n"
+		"      --version               the version and the build's git description\n"
 		"\n"
 		"exit status: 0 clean, 1 policy errors, 2 usage or I/O errors\n"),
 	      f);
@@ -778,17 +780,12 @@ static int cmd_emit_nft(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"strict", no_argument, NULL, 's'},
-		{"today", required_argument, NULL, 't'},
-		{"budget", required_argument, NULL, 'b'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"color", no_argument, NULL, 'c'},
-		{"no-color", no_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
-		{"audit-dir", required_argument, NULL, 'A'},
-		{"audit-key", required_argument, NULL, 'K'},
-		{0},
+		{"output", required_argument, NULL, 'o'},    {"strict", no_argument, NULL, 's'},
+		{"today", required_argument, NULL, 't'},     {"budget", required_argument, NULL, 'b'},
+		{"quiet", no_argument, NULL, 'q'},           {"color", no_argument, NULL, 'c'},
+		{"no-color", no_argument, NULL, 'C'},        {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},         {"audit-dir", required_argument, NULL, 'A'},
+		{"audit-key", required_argument, NULL, 'K'}, {0},
 	};
 	static const struct {
 		const char *name;
@@ -840,6 +837,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			version_print(stdout, "sekisho-rulec");
 			return EXIT_OK;
 		default:
 			usage(stderr);

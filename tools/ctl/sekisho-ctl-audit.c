@@ -17,13 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "common/audit/audit.h"
 #include "common/i18n.h"
 
 static void usage(FILE *out)
 {
 	fputs("usage: sekisho-ctl-audit --audit-dir DIR --audit-key FILE [--host NAME] EVENT "
-	      "[NAME=VALUE | NAME#=INTEGER]...\n",
+	      "[NAME=VALUE | NAME#=INTEGER]...\n"
+	      "       sekisho-ctl-audit --help | --version\n",
 	      out);
 }
 
@@ -52,11 +54,9 @@ static int parse_field(char *arg, struct audit_field *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"audit-dir", required_argument, NULL, 'a'},
-		{"audit-key", required_argument, NULL, 'k'},
-		{"host", required_argument, NULL, 'H'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"audit-dir", required_argument, NULL, 'a'}, {"audit-key", required_argument, NULL, 'k'},
+		{"host", required_argument, NULL, 'H'},      {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},         {0},
 	};
 	const char *dir = NULL, *keypath = NULL, *host = NULL;
 	int ch;
@@ -74,6 +74,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			version_print(stdout, "sekisho-ctl-audit");
 			return 0;
 		default:
 			usage(stderr);
