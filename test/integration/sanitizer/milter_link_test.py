@@ -13,7 +13,8 @@ its link"): a mail with an xlsx, a pdf and an exe goes through the milter
   its name, size and state;
 - every CDR job carries the manifest's hash, origin "mail" and the
   delivery mode; mail.sanitized carries the hash and never the token;
-- --deliver-copies mail, --originals off, --lang en, --link-days;
+- --deliver-copies mail, --originals off, --lang en, --link-days,
+  --charset iso-2022-jp;
 - a copy already in --copies-dir shows as available, a converter's refusal
   there as "no copy possible";
 - a manifest that cannot be written does not hold the mail back: the
@@ -299,6 +300,17 @@ try:
     check(len(mans) == 1 and mans[0]["expires"] - mans[0]["created"] == 3 * 86400, "--link-days 3")
     check(all(j.get("deliver") == "mail" for j in e.jobs()) and len(e.jobs()) == 3, "jobs: deliver mail")
     e.stop()
+
+    # --- ISO-2022-JP output: every new text has its JIS form ---------------
+    j = Milter(tmp, "jis", ["--charset", "iso-2022-jp"])
+    started.append(j)
+    reply, out, text = j.send(raw, "QJIS1")
+    lk = LINK.findall(text)
+    check(out is not None and out.get_body(("plain",)).get_content_charset() == "iso-2022-jp" and len(lk) == 1 and
+          "無害化コピー: 作成中（できしだい下記のリンクから受け取れます）" in text and
+          "無害化コピー: 作れません（理由:" in text and "原本が必要な場合は、上記のページから" in text and
+          "有効期限" in text, "iso-2022-jp: the states, the link and its lines decode", text[:1500])
+    j.stop()
 
     # --- without --portal-url: as before ----------------------------------
     n = Milter(tmp, "plain", portal=False)
