@@ -24,8 +24,11 @@
 #include "sanitizer/portal/ptl_link.h"
 
 /* caps of what the sender controls, so that 64 files and 64 recipients
- * stay below PTL_LINK_MAX_BYTES (64 x (512 + 128) + 64 x 320 + 1024 is
- * about 62 KiB, escapes aside; a manifest still over is a failed link) */
+ * stay below PTL_LINK_MAX_BYTES: a file is at most about 680 bytes of
+ * JSON (name 400, type 100, SHA-256 64, state and keys), a recipient 260,
+ * subject and message id 1024 each: 64 x 680 + 64 x 260 + 2 x 1024 + 254
+ * is about 61 KiB before JSON escapes; a manifest still over is a failed
+ * link (link-too-large), never a held mail */
 #define CAP_SUBJECT 1024
 #define CAP_NAME 400
 #define CAP_TYPE 100
