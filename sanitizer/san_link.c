@@ -27,8 +27,10 @@
  * stay below PTL_LINK_MAX_BYTES: a file is at most about 680 bytes of
  * JSON (name 400, type 100, SHA-256 64, state and keys), a recipient 260,
  * subject and message id 1024 each: 64 x 680 + 64 x 260 + 2 x 1024 + 254
- * is about 61 KiB before JSON escapes; a manifest still over is a failed
- * link (link-too-large), never a held mail */
+ * is about 61 KiB before JSON escapes.  Escapes can double the strings: a
+ * manifest over the cap is made again with a quarter of each cap (64 x
+ * (2 x 125 + 64 + 60) + 64 x (2 x 63 + 4) + 4 x 256 + 2 x 63 is about
+ * 33 KiB, whatever the strings), so a link is never lost to its size */
 #define CAP_SUBJECT 1024
 #define CAP_NAME 400
 #define CAP_TYPE 100
@@ -188,7 +190,9 @@ static void link_failed(struct sanitize_result *res, const char *key)
 	}
 }
 
-int san_link_manifest(const struct san_link_env *env, struct sanitize_result *res, struct ptl_link *ret)
+/* The manifest with every cap divided by shrink (1, or 4 for the second
+ * try: see san_link_hook).  An item's state is decided once. */
+static int manifest(const struct san_link_env *env, struct sanitize_result *res, size_t shrink, struct ptl_link *ret)
 {
 	const struct san_link_opts *o = env->o;
 	int64_t now = env->now ? env->now : (int64_t)time(NULL);
@@ -197,20 +201,20 @@ int san_link_manifest(const struct san_link_env *env, struct sanitize_result *re
 	snprintf(l->origin, sizeof(l->origin), "mail");
 	l->created = now;
 	l->expires = now + (int64_t)o->days * 86400;
-	l->message_id = clean_dup(res->message_id, CAP_SUBJECT);
+	l->message_id = clean_dup(res->message_id, CAP_SUBJECT / shrink);
 	l->queue_id = clean_dup(env->queue_id, 64);
-	l->from = clean_dup(env->env_from, CAP_ADDR);
-	l->subject = clean_dup(res->subject, CAP_SUBJECT);
+	l->from = clean_dup(env->env_from, CAP_ADDR / shrink);
+	l->subject = clean_dup(res->subject, CAP_SUBJECT / shrink);
 	for (size_t i = 0; i < env->n_to && l->nrcpt < PTL_LINK_MAX_RCPT; i++)
-		if ((l->rcpt[l->nrcpt] = clean_dup(env->env_to[i], CAP_ADDR)))
+		if ((l->rcpt[l->nrcpt] = clean_dup(env->env_to[i], CAP_ADDR / shrink)))
 			l->nrcpt++;
 	for (size_t i = 0; i < res->n_items; i++) {
 		struct sanitize_item *it = &res->items[i];
 		if (!it->qid[0])
 			continue;
-		if (san_link_state(o, it, &it->cdr) < 0)
+		if (!it->cdr && san_link_state(o, it, &it->cdr) < 0)
 			goto nomem;
-		if (!strncmp(it->cdr, "none:", 5)) {
+		if (!strncmp(it->cdr, "none:", 5) && !it->cdr_reason) {
 			const char *k = it->cdr + 5;
 			it->cdr_reason =
 				strdup(o->lang && !strcmp(o->lang, "en") ? cdr_reason_en(k) : cdr_reason_ja(k));
@@ -219,8 +223,8 @@ int san_link_manifest(const struct san_link_env *env, struct sanitize_result *re
 			continue; /* the notice still shows it; the portal lists the first 64 */
 		struct ptl_link_file *f = &l->files[l->nfiles++];
 		memcpy(f->sha256, it->sha256, sizeof(f->sha256));
-		f->name = clean_dup(it->name, CAP_NAME);
-		f->type = clean_dup(it->detected && it->detected[0] ? it->detected : it->declared, CAP_TYPE);
+		f->name = clean_dup(it->name, CAP_NAME / shrink);
+		f->type = clean_dup(it->detected && it->detected[0] ? it->detected : it->declared, CAP_TYPE / shrink);
 		f->bytes = it->size;
 		if (!(f->cdr = strdup(it->cdr)))
 			goto nomem;
@@ -231,15 +235,29 @@ nomem:
 	return -ENOMEM;
 }
 
+int san_link_manifest(const struct san_link_env *env, struct sanitize_result *res, struct ptl_link *ret)
+{
+	return manifest(env, res, 1, ret);
+}
+
 void san_link_hook(void *arg, struct sanitize_result *res)
 {
 	const struct san_link_env *env = arg;
 	const struct san_link_opts *o = env->o;
 	struct ptl_link l;
 	char token[PTL_TOKEN_LEN + 1], hash[PTL_HASH_LEN + 1];
-	int r = san_link_manifest(env, res, &l);
+	int r = manifest(env, res, 1, &l);
 	if (r == 0)
 		r = ptl_link_write(o->links_dir, &l, token, hash);
+	if (r == -EFBIG) {
+		/* what the sender wrote escapes to twice its size in JSON
+		 * (quotes, backslashes): the same manifest with a quarter of
+		 * every string cap fits whatever it holds */
+		ptl_link_free(&l);
+		r = manifest(env, res, 4, &l);
+		if (r == 0)
+			r = ptl_link_write(o->links_dir, &l, token, hash);
+	}
 	int64_t expires = l.expires;
 	ptl_link_free(&l);
 	if (r < 0) {

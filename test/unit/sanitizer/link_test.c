@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/utf8.h"
@@ -290,6 +291,64 @@ static void hook_checks(struct san_link_opts *o)
 	sanitize_result_free(&res);
 }
 
+/* Every string at its cap, 64 files, 64 recipients: still one manifest
+ * under PTL_LINK_MAX_BYTES (the caps' arithmetic in san_link.c). */
+static void full_checks(const struct san_link_opts *lo)
+{
+	struct san_link_opts o2 = *lo;
+	o2.qdir = o2.copies_dir = NULL;
+	o2.links_dir = ldir;
+	static char big[2100];
+	memset(big, 'x', sizeof(big) - 1);
+	struct sanitize_result res = {0};
+	res.n_items = 70;
+	res.items = calloc(res.n_items, sizeof(*res.items));
+	for (size_t i = 0; i < res.n_items; i++) {
+		item(&res.items[i], "0123456789abcdef"[i % 16], "x", NULL, 10);
+		res.items[i].sha256[1] = "0123456789abcdef"[i / 16];
+		free(res.items[i].name);
+		free(res.items[i].detected);
+		res.items[i].name = strdup(big);
+		res.items[i].detected = strdup(big);
+	}
+	res.subject = strdup(big);
+	res.message_id = strdup(big);
+	const char *to[70];
+	for (int i = 0; i < 70; i++)
+		to[i] = big;
+	struct san_link_env env = {.o = &o2, .queue_id = big, .env_from = big, .env_to = to, .n_to = 70};
+	san_link_hook(&env, &res);
+	CHECK(res.link.url && !res.link.failed, "every cap reached: the manifest is still written (%s)",
+	      res.link.error ? res.link.error : "");
+	struct ptl_link back;
+	CHECK(res.link.hash[0] && ptl_link_load_hash(ldir, res.link.hash, time(NULL), &back) == 0 &&
+		      strlen(back.files[0].name) == 400 && back.nfiles == 64 && back.nrcpt == 64,
+	      "full caps: names of 400 bytes, 64 files, 64 recipients");
+	ptl_link_free(&back);
+	/* quotes escape to twice their size: over 64 KiB at full caps, so
+	 * the manifest is made again with a quarter of each cap */
+	memset(big, '"', sizeof(big) - 1);
+	for (size_t i = 0; i < res.n_items; i++) {
+		free(res.items[i].cdr);
+		free(res.items[i].name);
+		res.items[i].cdr = NULL;
+		res.items[i].name = strdup(big);
+	}
+	free(res.subject);
+	res.subject = strdup(big);
+	free(res.link.url);
+	free(res.link.error);
+	memset(&res.link, 0, sizeof(res.link));
+	san_link_hook(&env, &res);
+	CHECK(res.link.url && !res.link.failed, "quotes everywhere: still a link (%s)",
+	      res.link.error ? res.link.error : "");
+	CHECK(res.link.hash[0] && ptl_link_load_hash(ldir, res.link.hash, time(NULL), &back) == 0 &&
+		      strlen(back.files[0].name) == 100 && back.nfiles == 64 && strlen(back.subject) == 256,
+	      "quotes: the second try's caps (names 100, subject 256)");
+	ptl_link_free(&back);
+	sanitize_result_free(&res);
+}
+
 int main(void)
 {
 	REQUIRE(mkdtemp(tmp) != NULL);
@@ -308,6 +367,8 @@ int main(void)
 	state_checks(&o);
 	manifest_checks(&o);
 	hook_checks(&o);
+	o.links_dir = ldir;
+	full_checks(&o);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 	CHECK(system(cmd) == 0, "cleanup");
