@@ -199,6 +199,8 @@ static const char *event_name(const char *ev, struct json_object *d)
 		{"log.retention", "Audit files removed by retention"},
 		{"file.sanitized", "File sanitised"},
 		{"portal.view", "Portal link viewed"},
+		{"portal.start", "Portal started"},
+		{"portal.stop", "Portal stopped"},
 		{"portal.download", "Safe copy downloaded"},
 		{"portal.ppap", "PPAP password entered"},
 		{"portal.request", "Original requested"},

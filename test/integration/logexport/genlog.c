@@ -368,19 +368,24 @@ static const char *const peers[] = {"198.18.1.10", "198.18.1.11", "2001:db8::20"
 
 static void emit_portal(struct audit_log *log, uint64_t i)
 {
-	char link[65], sha[65], req[32], id[40];
+	/* portal.*: docs/audit.md's schemas (peer first); file.released,
+	 * mail.* and upload.*: the members the report reads (docs/logexport.md) */
+	char link[65], sha[65], csha[65], req[40], up[40];
 	hex64(link);
 	hex64(sha);
-	snprintf(req, sizeof req, "r%06llu", (unsigned long long)i);
-	snprintf(id, sizeof id, "%016llx-%016llx", (unsigned long long)i, (unsigned long long)(rnd() >> 1));
+	hex64(csha);
+	snprintf(req, sizeof req, "%016llx-%016llx", (unsigned long long)i, (unsigned long long)(rnd() >> 1));
+	snprintf(up, sizeof up, "%016llx-%016llx", (unsigned long long)(i + 1000000), (unsigned long long)(rnd() >> 1));
 	const struct attach *a = &attachments[i % (sizeof attachments / sizeof attachments[0])];
 	const char *peer = peers[i % 3], *rcpt[] = {recipients[i % 4]};
 	switch (i % 8) {
 	case 0: {
-		struct audit_field f[] = {AUDIT_STR("link", link), AUDIT_STR("peer", peer)};
+		struct audit_field f[] = {AUDIT_STR("peer", peer), AUDIT_STR("link", link), AUDIT_UINT("files", 2)};
 		emit(log, "portal.view", f, AUDIT_N(f));
-		struct audit_field g[] = {AUDIT_STR("link", link), AUDIT_STR("name", a->name), AUDIT_STR("sha256", sha),
-					  AUDIT_UINT("bytes", 1000 + i), AUDIT_STR("peer", peer)};
+		struct audit_field g[] = {
+			AUDIT_STR("peer", peer),   AUDIT_STR("link", link),        AUDIT_UINT("n", 0),
+			AUDIT_STR("sha256", sha),  AUDIT_STR("copy_sha256", csha), AUDIT_UINT("bytes", 1000 + i),
+			AUDIT_BOOL("ppap", false), AUDIT_STR("name", a->name)};
 		emit(log, "portal.download", g, AUDIT_N(g));
 		break;
 	}
@@ -392,56 +397,69 @@ static void emit_portal(struct audit_log *log, uint64_t i)
 	}
 	case 2:
 	case 5: {
-		/* requested, then approved (2) or denied (5) */
-		struct audit_field f[] = {AUDIT_STR("request", req),
+		/* requested by the link's holder, then approved (2) or denied (5) */
+		struct audit_field f[] = {AUDIT_STR("peer", peer),
+					  AUDIT_STR("id", req),
 					  AUDIT_STR("link", link),
-					  AUDIT_STR("name", a->name),
+					  AUDIT_UINT("n", 1),
 					  AUDIT_STR("sha256", sha),
+					  AUDIT_STR("origin", "mail"),
 					  AUDIT_STR("reason", "取引先の原本が必要"),
-					  AUDIT_STR("peer", peer)};
+					  AUDIT_STR("user", "")};
 		emit(log, "portal.request", f, AUDIT_N(f));
 		const char *who = approvers[(i / 8) % 2];
-		struct audit_field g[] = {AUDIT_STR("request", req), AUDIT_STR("name", a->name),
-					  AUDIT_STR("sha256", sha), AUDIT_STR("user", who),
-					  AUDIT_STR("comment", i % 8 == 2 ? "確認済み" : "マクロ付きのため不可")};
-		emit(log, i % 8 == 2 ? "portal.approve" : "portal.deny", g, AUDIT_N(g));
-		if (i % 8 == 5)
+		if (i % 8 == 5) {
+			struct audit_field g[] = {AUDIT_STR("peer", "198.18.1.50"), AUDIT_STR("id", req),
+						  AUDIT_STR("user", who), AUDIT_STR("comment", "マクロ付きのため不可"),
+						  AUDIT_STR("sha256", sha)};
+			emit(log, "portal.deny", g, AUDIT_N(g));
 			break;
+		}
+		struct audit_field g[] = {
+			AUDIT_STR("peer", "198.18.1.50"), AUDIT_STR("id", req),       AUDIT_STR("user", who),
+			AUDIT_STR("comment", "確認済み"), AUDIT_UINT("approvals", 1), AUDIT_UINT("needed", 1),
+			AUDIT_BOOL("final", true),        AUDIT_STR("sha256", sha),   AUDIT_STR("job", up)};
+		emit(log, "portal.approve", g, AUDIT_N(g));
 		const char *ap[] = {who};
-		struct audit_field h[] = {AUDIT_STR("request", req), AUDIT_STR("sha256", sha),
+		struct audit_field h[] = {AUDIT_STR("id", req), AUDIT_STR("sha256", sha),
 					  AUDIT_STRLIST("approvers", ap, 1), AUDIT_STR("origin", "mail")};
 		emit(log, "file.released", h, AUDIT_N(h));
-		struct audit_field k[] = {AUDIT_STR("request", req), AUDIT_STR("name", a->name),
-					  AUDIT_STR("sha256", sha), AUDIT_STR("peer", peer)};
+		struct audit_field k[] = {AUDIT_STR("peer", peer), AUDIT_STR("id", req), AUDIT_STR("sha256", sha),
+					  AUDIT_UINT("bytes", 2000 + i), AUDIT_BOOL("complete", true)};
 		emit(log, "portal.release", k, AUDIT_N(k));
 		break;
 	}
 	case 3: {
-		struct audit_field f[] = {AUDIT_STR("user", i % 16 == 3 ? "admin" : "tanaka"), AUDIT_STR("peer", peer),
-					  AUDIT_STR("reason", "bad-password")};
+		struct audit_field f[] = {AUDIT_STR("peer", peer), AUDIT_STR("user", i % 16 == 3 ? "admin" : "tanaka"),
+					  AUDIT_BOOL("locked", false), AUDIT_STR("why", "password")};
 		emit(log, "portal.login_failed", f, AUDIT_N(f));
-		struct audit_field g[] = {AUDIT_STR("user", "tanaka"), AUDIT_STR("peer", peer)};
+		struct audit_field g[] = {AUDIT_STR("peer", peer), AUDIT_STR("user", "tanaka"),
+					  AUDIT_STR("role", "approver")};
 		emit(log, "portal.login", g, AUDIT_N(g));
 		break;
 	}
 	case 4: {
-		struct audit_field f[] = {AUDIT_STR("id", id),           AUDIT_STR("uploader", "yamada"),
-					  AUDIT_STR("rcpt", rcpt[0]),    AUDIT_UINT("files", 1),
-					  AUDIT_UINT("bytes", 5000 + i), AUDIT_STR("peer", "198.18.100.5")};
+		struct audit_field f[] = {
+			AUDIT_STR("peer", "198.18.100.5"), AUDIT_STR("id", up),    AUDIT_STR("uploader", "yamada"),
+			AUDIT_STR("rcpt", rcpt[0]),        AUDIT_UINT("files", 1), AUDIT_UINT("bytes", 5000 + i)};
 		emit(log, "upload.received", f, AUDIT_N(f));
-		struct audit_field g[] = {AUDIT_STR("id", id), AUDIT_STR("link", link), AUDIT_STR("rcpt", rcpt[0])};
+		struct audit_field g[] = {AUDIT_STR("id", up), AUDIT_STR("link", link), AUDIT_STR("rcpt", rcpt[0])};
 		emit(log, "mail.upload_notice", g, AUDIT_N(g));
 		break;
 	}
 	case 6: {
-		struct audit_field f[] = {AUDIT_STR("reason", i % 16 == 6 ? "link-expired" : "csrf"),
-					  AUDIT_STR("route", "/m/<token>"), AUDIT_STR("peer", peer)};
+		struct audit_field f[] = {AUDIT_STR("peer", peer),
+					  AUDIT_STR("reason", i % 16 == 6 ? "expired" : "csrf"),
+					  AUDIT_UINT("status", i % 16 == 6 ? 410 : 403),
+					  AUDIT_STR("method", i % 16 == 6 ? "GET" : "POST"),
+					  AUDIT_STR("route", "/m/<token>"),
+					  AUDIT_STR("path", "/m/AAAA")};
 		emit(log, "portal.refused", f, AUDIT_N(f));
 		break;
 	}
 	default: {
-		struct audit_field f[] = {AUDIT_STR("user", "yamada"), AUDIT_STR("peer", "198.18.100.5"),
-					  AUDIT_STR("reason", "locked")};
+		struct audit_field f[] = {AUDIT_STR("peer", "198.18.100.5"), AUDIT_STR("user", "yamada"),
+					  AUDIT_BOOL("locked", true), AUDIT_STR("why", "locked-out")};
 		emit(log, "upload.login_failed", f, AUDIT_N(f));
 		break;
 	}
@@ -643,7 +661,7 @@ int main(int argc, char **argv)
 		emit(log, "policy.load", pf, AUDIT_N(pf));
 		/* and where the portal section shows names, users and reasons */
 		struct audit_field af[] = {
-			AUDIT_STR("request", "<a href=\"https://evil.example/\">r</a>"),
+			AUDIT_STR("id", "<a href=\"https://evil.example/\">r</a>"),
 			AUDIT_STR("name", "<script>alert(5)</script>.xlsx"),
 			AUDIT_STR("user", "<img src=x onerror=alert(6)>"),
 			AUDIT_STR("comment", "</table><iframe src=x>"),

@@ -131,12 +131,18 @@ try:
     check(f"report: originals table has {len(orig)} rows", table.count("<tr>") == len(orig) + 1,
           str(table.count("<tr>")))
     for x in orig:
-        req = x["data"]["request"]
+        req = x["data"]["id"]
         check(f"report: {x['event']} of {req} listed", f'<td class="mono">{req}</td>' in table)
     denied = by_ev["portal.deny"][0]["data"]
+    row = re.search(r'<tr><td class="mono"[^>]*>[^<]*</td><td><span class="tag t-bad">却下</span></td><td></td>'
+                    rf'<td class="mono">{denied["id"]}</td><td>.*?</td><td>([^<]*)</td><td>([^<]*)</td></tr>', table)
     check("report: a denial with its approver and comment",
-          f'<span class="tag t-bad">却下</span></td><td>{html.escape(denied["name"])}</td>'
-          f'<td class="mono">{denied["request"]}</td>' in table and denied["comment"] in table)
+          row is not None and row.groups() == (denied["user"], html.escape(denied["comment"])),
+          row.groups() if row else table[:300])
+    req = by_ev["portal.request"][0]["data"]
+    row = re.search(rf'<td class="mono">{req["id"]}</td><td>.*?</td><td>([^<]*)</td><td>([^<]*)</td></tr>', table)
+    check("report: a link holder's request: by its peer, with the reason",
+          row is not None and row.groups() == (req["peer"], req["reason"]), row.groups() if row else "")
 
     # English
     r = lx("report", "--key", wd.key, "--since", since, "--until", until, "--lang", "en", pd)
@@ -156,17 +162,21 @@ try:
     prow = [x for x in rows if portal_event(x["event"])]
     check(f"export csv: one row per portal record ({len(recs)})", len(prow) == len(recs), str(len(prow)))
     hdr = rows[0].keys() if rows else []
-    check("export csv: portal columns", all(c in hdr for c in ("user", "approvers", "peer", "request", "link",
-                                                               "uploader", "comment", "rcpt")), str(list(hdr)))
-    ok = all(x["request"] == y["data"].get("request", "") and x["user"] == y["data"].get("user", "") and
+    check("export csv: portal columns", all(c in hdr for c in ("user", "approvers", "peer", "id", "link", "n",
+                                                               "uploader", "comment", "rcpt", "why", "final")),
+          str(list(hdr)))
+    ok = all(x["id"] == y["data"].get("id", "") and x["user"] == y["data"].get("user", "") and
              x["peer"] == y["data"].get("peer", "") and x["approvers"] == "\n".join(y["data"].get("approvers", []))
              for x, y in zip(prow, recs))
     check("export csv: request, user, peer, approvers as logged", ok)
-    check("export csv: nothing left in 'other' but origin",
-          all(x["other"] in ("", '{"origin":"mail"}') for x in prow), str({x["other"] for x in prow}))
+    # "status" is the common verification column's name: the HTTP status of
+    # a refusal stays in "other"
+    check("export csv: nothing left in 'other' but a refusal's HTTP status",
+          all(x["other"] == "" or (x["event"] == "portal.refused" and re.fullmatch(r'\{"status":\d+\}', x["other"]))
+              for x in prow), str({x["other"] for x in prow}))
     r = lx("export", "--key", wd.key, "--format", "csv", "--headers", "ja", pd)
     head = r.stdout.lstrip("\ufeff").splitlines()[0]
-    check("export csv --headers ja: Japanese portal labels", "承認者" in head and "接続元" in head and "申請ID" in head)
+    check("export csv --headers ja: Japanese portal labels", "承認者" in head and "接続元" in head and "申請・受付ID" in head)
 
     # CEF: named, failed logins at severity 6
     r = lx("export", "--key", wd.key, "--format", "cef", pd)
