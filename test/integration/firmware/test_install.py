@@ -43,7 +43,8 @@ def main():
     X, R = 0o755, 0o644
     expect = {}
     for b in ("sekisho-rulec", "sekisho-gatewayd", "sekisho-replay", "sekisho-milter", "sekisho-sanitize",
-              "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdr", "sekisho-cdrd"):
+              "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdr", "sekisho-cdrd",
+              "sekisho-metrics", "sekisho-portal"):
         expect[os.path.join(sbindir, b)] = X
     # the file portals (issue 15): expected once their sources are in the tree
     # (the units are installed before the programs land: docs/portal.md)
@@ -59,13 +60,18 @@ def main():
               "sekisho-cdr-archive", "sekisho-cdr-pdf"):
         expect[os.path.join(lib, "sekisho", b)] = X
     for u in ("sekisho-netfilter.service", "sekisho-gatewayd.service", "sekisho-milter.service",
-              "sekisho-cdrd.service", "sekisho-logexport@.service", "sekisho-portal.service",
-              "sekisho-upload.service"):
+              "sekisho-cdrd.service", "sekisho-logexport@.service", "sekisho-metrics.service",
+              "sekisho-metrics.timer", "sekisho-portal.service", "sekisho-upload.service"):
         expect[os.path.join(lib, "systemd/system", u)] = R
+    # the Japanese message catalogue (po/, docs/i18n.md)
+    expect[os.path.join(datadir, "locale/ja/LC_MESSAGES/sekisho.mo")] = R
+    # sekisho-metrics' MIB for snmptranslate and the NMS (docs/metrics.md)
+    expect[os.path.join(datadir, "snmp/mibs/SEKISHO-MIB.txt")] = R
     expect[os.path.join(lib, "sysctl.d/50-sekisho.conf")] = R
     expect[os.path.join(lib, "sysusers.d/sekisho.conf")] = R
     expect[os.path.join(lib, "tmpfiles.d/sekisho.conf")] = R
-    for f in ("sekisho.conf", "sanitizer.conf", "logexport.conf.example", "portal.conf", "policy.d/main.policy",
+    for f in ("sekisho.conf", "sanitizer.conf", "logexport.conf.example", "snmpd.sekisho.conf", "portal.conf",
+              "policy.d/main.policy",
               "policy.d/objects.policy"):
         expect[os.path.join(sysconfdir, "sekisho", f)] = R
     for f in ("postfix/main.cf", "postfix/master.cf"):
@@ -85,6 +91,16 @@ def main():
             for f in files:
                 p = os.path.join(root, f)
                 got["/" + os.path.relpath(p, dest)] = stat.S_IMODE(os.lstat(p).st_mode)
+        # the man pages and bash completions: which exist is checked by
+        # test/man (every installed program has a page); here their place and mode
+        docs = {p: m for p, m in got.items()
+                if p.startswith((os.path.join(datadir, "man") + "/",
+                                 os.path.join(datadir, "bash-completion/completions") + "/"))}
+        check(any("/man8/sekisho-rulec.8" in p for p in docs) and any(p.endswith("/completions/sekishoctl")
+                                                                      for p in docs),
+              "man pages in share/man, completions in share/bash-completion/completions")
+        check(all(m == R for m in docs.values()), "man pages and completions are 0644")
+        got = {p: m for p, m in got.items() if p not in docs}
         missing = sorted(set(expect) - set(got))
         extra = sorted(set(got) - set(expect))
         check(not missing, "every expected file installed (missing: %s)" % missing)
@@ -109,7 +125,8 @@ def main():
                     named.add(m.group(0).rstrip("."))
         # made on the box: the audit key, the portals' certificates (site or first boot)
         optional = {os.path.join(sysconfdir, "sekisho", f) for f in (
-            "audit.key", "logexport.conf", "tls/portal.crt", "tls/portal.key", "tls/upload.crt", "tls/upload.key")}
+            "audit.key", "logexport.conf", "metrics.conf",
+            "tls/portal.crt", "tls/portal.key", "tls/upload.crt", "tls/upload.key")}
         unresolved = sorted(n for n in named - optional - pending if n not in got)
         check(len(named) >= 10 and not unresolved, "paths named by units and sekishoctl exist (%d named; missing: %s)"
               % (len(named), unresolved))
