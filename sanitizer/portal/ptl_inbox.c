@@ -209,8 +209,9 @@ int ptl_parcel_file_write(struct ptl_parcel *p, const void *buf, size_t len)
 	if (p->state != P_OPEN || p->fd < 0)
 		return -EINVAL;
 	if (len > p->caps.max_bytes - p->cur_bytes || len > p->caps.max_total - p->total) {
+		int r = len > p->caps.max_bytes - p->cur_bytes ? -EFBIG : -EDQUOT;
 		parcel_fail(p);
-		return -EFBIG;
+		return r;
 	}
 	int r = fdio_write_all(p->fd, buf, len);
 	if (r == 0 && EVP_DigestUpdate(p->md, buf, len) != 1)
@@ -354,6 +355,11 @@ int ptl_parcel_publish(struct ptl_parcel *p, const struct ptl_parcel_meta *m)
 	if (r < 0 && p->state != P_PUBLISHED)
 		parcel_fail(p);
 	return r;
+}
+
+bool ptl_parcel_published(const struct ptl_parcel *p)
+{
+	return p->state == P_PUBLISHED;
 }
 
 const struct ptl_inbox_file *ptl_parcel_files(const struct ptl_parcel *p, size_t *ret_n)

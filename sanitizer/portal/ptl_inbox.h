@@ -81,9 +81,10 @@ const char *ptl_parcel_id(const struct ptl_parcel *p);
  * -EINVAL (a file is open, the name is invalid, or the parcel is
  * published / failed), -errno. */
 int ptl_parcel_file_begin(struct ptl_parcel *p, const char *name);
-/* Append to the open file.  -EFBIG when the file would pass max_bytes or
- * the parcel max_total (nothing of buf is written then; the parcel is
- * failed: only _free remains), -EINVAL without an open file, -errno. */
+/* Append to the open file.  -EFBIG when the file would pass max_bytes,
+ * -EDQUOT when the parcel would pass max_total (nothing of buf is written
+ * then; the parcel is failed: its files are removed, only _free remains),
+ * -EINVAL without an open file, -errno. */
 int ptl_parcel_file_write(struct ptl_parcel *p, const void *buf, size_t len);
 /* Finish the open file: fsync, close, record its size and SHA-256. */
 int ptl_parcel_file_end(struct ptl_parcel *p);
@@ -95,6 +96,8 @@ int ptl_parcel_file_end(struct ptl_parcel *p);
  * past PTL_INBOX_MAX_META), -errno. */
 int ptl_parcel_publish(struct ptl_parcel *p, const struct ptl_parcel_meta *m);
 
+/* true once publish made the .json (even if its last sync failed) */
+bool ptl_parcel_published(const struct ptl_parcel *p);
 /* The finished files (for the result page and the audit record). */
 const struct ptl_inbox_file *ptl_parcel_files(const struct ptl_parcel *p, size_t *ret_n);
 uint64_t ptl_parcel_total(const struct ptl_parcel *p);

@@ -164,9 +164,9 @@ static void test_refusals(const char *dir)
 	CHECK(ptl_parcel_file_end(p) == 0);
 	CHECK(ptl_parcel_file_begin(p, "b") == 0);
 	CHECK(ptl_parcel_file_write(p, "01234", 5) == 0);
-	CHECK(ptl_parcel_file_write(p, "5", 1) == -EFBIG, "max_total");
+	CHECK(ptl_parcel_file_write(p, "5", 1) == -EDQUOT, "max_total");
 	c = census(dir);
-	CHECK(c.part == 0 && c.data == 0 && c.json == 0, "after -EFBIG");
+	CHECK(c.part == 0 && c.data == 0 && c.json == 0, "after -EDQUOT");
 	CHECK(ptl_parcel_file_write(p, "5", 1) == -EINVAL, "failed parcel");
 	CHECK(ptl_parcel_publish(p, &META) == -EINVAL);
 	ptl_parcel_free(p);
