@@ -6,6 +6,7 @@
  * listed.  Nothing prints. */
 #include "sanitizer/portal/ptl_inbox.h"
 #include "common/fdio.h"
+#include "common/sha256.h"
 #include "common/utf8.h"
 
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #define DEFAULT_MAX_BYTES ((uint64_t)100 << 20)
 #define DEFAULT_MAX_FILES 10
@@ -37,7 +37,7 @@ struct ptl_parcel {
 	enum parcel_state state;
 	/* the open file: fd >= 0 */
 	int fd;
-	EVP_MD_CTX *md;
+	struct sha256_run md; /* of the open file */
 	uint64_t cur_bytes, total;
 	struct ptl_inbox_file files[PTL_INBOX_MAX_FILES];
 	size_t nfiles;   /* finished files */
@@ -153,19 +153,22 @@ int ptl_parcel_file_begin(struct ptl_parcel *p, const char *name)
 		return -E2BIG;
 	char pn[64];
 	part_name(p, p->nfiles, pn, sizeof(pn));
-	if (!p->md && !(p->md = EVP_MD_CTX_new()))
-		return -ENOMEM;
-	if (EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1)
-		return -ENOMEM;
 	/* 0644: the worker reads it through "other" only if the mode says so;
 	 * its group is the directory's (setgid), the worker owns the directory */
 	int fd = openat(p->ib->dfd, pn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
+	int r = sha256_run_init(&p->md);
+	if (r < 0) {
+		close(fd);
+		unlinkat(p->ib->dfd, pn, 0);
+		return r;
+	}
 	/* whatever the umask: the worker (owner of the directory, not of the
 	 * file) must read it */
 	if (fchmod(fd, 0644) < 0) {
-		int r = -errno;
+		r = -errno;
+		sha256_run_abandon(&p->md);
 		close(fd);
 		unlinkat(p->ib->dfd, pn, 0);
 		return r;
@@ -186,6 +189,7 @@ static void parcel_fail(struct ptl_parcel *p)
 	if (p->fd >= 0) {
 		close(p->fd);
 		p->fd = -1;
+		sha256_run_abandon(&p->md);
 	}
 	char nm[64];
 	for (size_t i = 0; i < p->nmade; i++) {
@@ -214,8 +218,8 @@ int ptl_parcel_file_write(struct ptl_parcel *p, const void *buf, size_t len)
 		return r;
 	}
 	int r = fdio_write_all(p->fd, buf, len);
-	if (r == 0 && EVP_DigestUpdate(p->md, buf, len) != 1)
-		r = -ENOMEM;
+	if (r == 0)
+		r = sha256_run_update(&p->md, buf, len);
 	if (r < 0) {
 		parcel_fail(p);
 		return r;
@@ -233,17 +237,15 @@ int ptl_parcel_file_end(struct ptl_parcel *p)
 	if (close(p->fd) < 0 && r == 0)
 		r = -errno;
 	p->fd = -1;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	if (r == 0 && (EVP_DigestFinal_ex(p->md, md, &mdlen) != 1 || mdlen != 32))
-		r = -ENOMEM;
+	struct ptl_inbox_file *f = &p->files[p->nfiles];
+	if (r == 0)
+		r = sha256_run_hex(&p->md, f->sha256);
+	else
+		sha256_run_abandon(&p->md);
 	if (r < 0) {
 		parcel_fail(p);
 		return r;
 	}
-	struct ptl_inbox_file *f = &p->files[p->nfiles];
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(f->sha256 + 2 * i, 3, "%02x", md[i]);
 	f->bytes = p->cur_bytes;
 	p->nfiles++;
 	return 0;
@@ -379,6 +381,5 @@ void ptl_parcel_free(struct ptl_parcel *p)
 		return;
 	if (p->state == P_OPEN)
 		parcel_fail(p);
-	EVP_MD_CTX_free(p->md);
 	free(p);
 }
