@@ -22,11 +22,11 @@
  * <id> is 16 hex digits of nanoseconds since the epoch, '-', 16 random hex
  * digits; <n> counts files from 0.
  *
- * Ownership: a struct ptl_inbox belongs to its opener (_close) and may be
- * shared by parcels of one thread at a time; a struct ptl_parcel belongs
- * to its creator (_free; freeing an unpublished parcel removes its files).
- * Strings given to the functions are copied.  Functions return 0 or
- * -errno; nothing prints. */
+ * Ownership: a struct ptl_inbox belongs to its opener (_close); it is only
+ * read after open, so parcels of any threads may share it.  A struct
+ * ptl_parcel belongs to its creator (_free; freeing an unpublished parcel
+ * removes its files).  Strings given to the functions are copied.
+ * Functions return 0 or -errno; nothing prints. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
