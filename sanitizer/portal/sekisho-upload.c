@@ -164,7 +164,7 @@ static void send_refusal(struct ptl_req *req, unsigned status, const char *why)
 	struct ptl_page p;
 	char cap[512];
 	const char *fmt = reason_text(req, why, cap, sizeof(cap));
-	page_head(&p, req, "送信できませんでした", "Not sent");
+	page_head(&p, req, "受け付けられませんでした", "Not accepted");
 	/* fmt is our own text; the cap (or the key) goes through the
 	 * builder's escape like every %s */
 	ptl_page_put(&p, "<p role=\"alert\">");
