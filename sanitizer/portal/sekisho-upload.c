@@ -56,7 +56,7 @@ static struct {
 	unsigned max_conn, max_conn_per_ip, timeout_s;
 } cf = {.max_bytes = (uint64_t)100 << 20, .max_files = 10};
 
-static struct ptl_users users;
+static char *accounts; /* the account file, read at every login */
 static struct ptl_throttle throttle;
 static struct ptl_sessions sessions;
 static uint8_t csrf_key[PTL_CSRF_KEY_BYTES];
@@ -276,8 +276,20 @@ static void post_login(struct ptl_req *req)
 			      "Too many failed logins: logging in is blocked for a while. Please try again later."));
 		return;
 	}
+	/* the account file is read at each login: "user add|passwd|del" take
+	 * effect without a restart, and no thread shares a list */
+	struct ptl_users users = {0};
+	char why[256] = "";
+	int r = ptl_users_load(accounts, &users, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "sekisho-upload: %s: %s\n", accounts, why[0] ? why : strerror(-r));
+		send_refusal(req, 500, "io");
+		return;
+	}
 	enum ptl_role role = PTL_ROLE_NONE;
-	if (ptl_users_login(&users, user, password, &role) < 0 || role != PTL_ROLE_STAFF) {
+	r = ptl_users_login(&users, user, password, &role);
+	ptl_users_free(&users);
+	if (r < 0 || role != PTL_ROLE_STAFF) {
 		bool locked = ptl_throttle_fail(&throttle, user, req->peer, now);
 		struct audit_field f[] = {
 			AUDIT_STR("user", user),
@@ -697,14 +709,17 @@ static int cmd_serve(int argc, char **argv)
 	if (!cf.max_total)
 		cf.max_total = cf.max_bytes * cf.max_files;
 	char why[512] = "";
-	char *path = accounts_path();
-	int r = ptl_users_load(path, &users, why, sizeof(why));
+	/* checked once here (a broken file stops the start), then read at
+	 * each login */
+	accounts = accounts_path();
+	struct ptl_users users = {0};
+	int r = ptl_users_load(accounts, &users, why, sizeof(why));
 	if (r < 0) {
-		fprintf(stderr, "sekisho-upload: %s: %s\n", path, why[0] ? why : strerror(-r));
-		free(path);
+		fprintf(stderr, "sekisho-upload: %s: %s\n", accounts, why[0] ? why : strerror(-r));
 		return 2;
 	}
-	free(path);
+	size_t naccounts = users.n;
+	ptl_users_free(&users);
 	r = ptl_inbox_open(cf.inbox, &inbox);
 	if (r < 0) {
 		fprintf(stderr, "sekisho-upload: inbox %s: %s\n", cf.inbox, strerror(-r));
@@ -764,13 +779,13 @@ static int cmd_serve(int argc, char **argv)
 	human_size(cf.max_total, total, sizeof(total));
 	fprintf(stderr,
 		"sekisho-upload: listening on %s (%zu accounts; %s per file, %u files, %s in all; approval %s)\n",
-		cf.listen, users.n, per, cf.max_files, total, cf.approval ? "on" : "off");
+		cf.listen, naccounts, per, cf.max_files, total, cf.approval ? "on" : "off");
 	int sig = 0;
 	sigwait(&sigs, &sig);
 	ptl_http_stop(h);
 	audit_close(audit);
 	ptl_inbox_close(inbox);
-	ptl_users_free(&users);
+	free(accounts);
 	return 0;
 }
 

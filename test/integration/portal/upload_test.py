@@ -13,8 +13,8 @@ last, every .data's size and SHA-256 equal to what was sent, no .part left);
 the caps (a file too big, too many files, too much in all: 413 naming the
 cap), a bad recipient, multipart games (no boundary, huge part headers,
 nested multipart, a part without a name, CR/LF in a file name), CSRF
-(missing, wrong, from another origin), lockout after repeated failures, and
-the audit records; then with the default caps a 100 MiB upload streamed
+(missing, wrong, from another origin), lockout after repeated failures,
+accounts added and deleted while the portal runs, and the audit records; then with the default caps a 100 MiB upload streamed
 with bounded memory (VmHWM of the process) and a kill -9 in the middle of
 an upload: no .json, nothing but .part files, and the restarted portal
 takes the next upload.  Bounded loops, no timing in a verdict."""
@@ -70,6 +70,10 @@ r = subprocess.run(run_as + [EXE, "user", "list", "--state", state], capture_out
 check(r.stdout.split() == ["yamada", "staff", "suzuki", "staff"], "user list: %r" % r.stdout)
 
 ctx = ssl.create_default_context(cafile=cert)
+# under AddressSanitizer, freed memory waits in a quarantine (256 MiB by
+# default) and would count as the upload's: keep it small
+env = dict(os.environ)
+env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=8"
 srv = None
 port = 0
 
@@ -80,7 +84,7 @@ def start(*extra):
     srv = subprocess.Popen(run_as + [EXE, "serve", "--listen", "127.0.0.1:%d" % port, "--cert", cert, "--key", key,
                                      "--state", state, "--inbox", inbox, "--audit-dir", adir, "--audit-key", akey,
                                      "--rcpt-domain", DOMAIN, "--rcpt-domain", "town.example.lg.jp"] + list(extra),
-                           stderr=subprocess.PIPE, text=True)
+                           stderr=subprocess.PIPE, text=True, env=env)
     line = srv.stderr.readline()
     if "listening" not in line:
         print("sekisho-upload did not start: " + line + srv.stderr.read(), file=sys.stderr)
@@ -274,6 +278,18 @@ try:
     st, _, _, _ = login("yamada")
     check(st == 303, "another user is not locked: %d" % st)
 
+    # accounts changed while the portal runs take effect at the next login
+    def user(*args):
+        return subprocess.run(run_as + [EXE, "user"] + list(args) + ["--state", state, "--password-stdin"],
+                              input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+    check(user("add", "kato").returncode == 0, "user add while running")
+    st, _, _, _ = login("kato")
+    check(st == 303, "a new account logs in without a restart: %d" % st)
+    check(user("del", "kato").returncode == 0, "user del while running")
+    st, _, _, _ = login("kato")
+    check(st == 403, "a deleted account does not: %d" % st)
+    check(user("add", "yamada").returncode != 0, "user add of an existing name fails")
+
     # audit records, read as JSON
     stop()
     rec = records("upload.received")
@@ -285,7 +301,7 @@ try:
               == [(m["name"], m["bytes"], m["sha256"]) for m in mf], "upload.received files")
     check(len(records("upload.login")) >= 3, "upload.login")
     lf = records("upload.login_failed")
-    check(len(lf) == 6 and lf[-1]["data"]["reason"] == "locked" and lf[4]["data"]["lockout"] is True,
+    check(len(lf) == 7 and lf[5]["data"]["reason"] == "locked" and lf[4]["data"]["lockout"] is True,
           "upload.login_failed %r" % [r["data"] for r in lf])
     reasons = [r["data"]["reason"] for r in records("upload.refused")]
     for want in ("file-too-big", "too-many-files", "total-too-big", "rcpt-domain", "rcpt-syntax", "mp-content-type",
@@ -366,7 +382,7 @@ try:
         check(meta["files"][0]["bytes"] == size and meta["files"][0]["sha256"] == sha.hexdigest(),
               "100 MiB: size and SHA-256")
     print("sekisho-upload VmHWM: %d KiB before, %d KiB after a 100 MiB upload" % (base, peak))
-    check(0 < peak < 64 * 1024, "bounded memory: VmHWM %d KiB" % peak)
+    check(0 < base and peak - base < 32 * 1024, "bounded memory: VmHWM %d KiB -> %d KiB" % (base, peak))
 
     # kill -9 in the middle of an upload: only .part files remain
     for n in inbox_names():
