@@ -375,11 +375,12 @@ static void get_form(struct ptl_req *req)
 	ptl_page_put(
 		&p,
 		"</small></p>\n<p><label for=\"note\">%s</label><br>"
-		"<textarea id=\"note\" name=\"note\" rows=\"4\" cols=\"60\" maxlength=\"4096\"></textarea></p>\n"
+		"<textarea id=\"note\" name=\"note\" rows=\"4\" cols=\"60\" maxlength=\"1000\"></textarea></p>\n"
 		"<p><label for=\"file\">%s</label><br>"
 		"<input id=\"file\" name=\"file\" type=\"file\" multiple required aria-describedby=\"file-hint\"><br>"
 		"<small id=\"file-hint\">",
-		TX(req, "メモ (任意)", "Note (optional)"), TX(req, "ファイル", "Files"));
+		TX(req, "メモ (任意、1000 文字まで)", "Note (optional, up to 1000 characters)"),
+		TX(req, "ファイル", "Files"));
 	ptl_page_put(&p,
 		     TX(req, "1 ファイル %s まで、%u ファイル、合計 %s まで", "up to %s per file, %u files, %s in all"),
 		     per, cf.max_files, total);
