@@ -33,7 +33,8 @@ ensure_packages() {
 			"postfix postfix/mailname string sekisho.invalid" | debconf-set-selections
 	fi
 	apt-get update -qq >/dev/null || die "apt-get update failed"
-	# keepalived and conntrackd (the HA test) likewise run only as private
+	# keepalived and conntrackd (the HA test), node_exporter and snmpd (the
+	# metrics test) likewise run only as private
 	# instances in test namespaces: their packages must not start or enable
 	# the system's daemons (Debian's policy-rc.d protocol: 101 = not allowed).
 	local rcd=/usr/sbin/policy-rc.d own_rcd=
@@ -45,7 +46,7 @@ ensure_packages() {
 		{ [ -z "$own_rcd" ] || rm -f "$rcd"; die "apt-get install failed: $missing"; }
 	[ -z "$own_rcd" ] || rm -f "$rcd"
 	local unit
-	for unit in keepalived conntrackd; do
+	for unit in keepalived conntrackd prometheus-node-exporter snmpd; do
 		case " $missing " in
 		*" $unit "*) systemctl disable "$unit.service" >/dev/null 2>&1 || true ;;
 		esac
