@@ -476,10 +476,11 @@ static void post_upload(struct ptl_req *req)
 		fo[i] = (struct audit_field)AUDIT_OBJ("", ff[i], 4);
 	}
 	struct audit_field af[] = {
-		AUDIT_STR("parcel", ptl_parcel_id(pc)),
+		AUDIT_STR("id", ptl_parcel_id(pc)),
 		AUDIT_STR("uploader", up->s.user),
 		AUDIT_STR("peer", req->peer),
 		AUDIT_STR("rcpt", ptl_upload_rcpt(up->u)),
+		AUDIT_STR("note", ptl_upload_note(up->u)),
 		AUDIT_BOOL("approval", cf.approval),
 		AUDIT_UINT("bytes", ptl_parcel_total(pc)),
 		AUDIT_LIST("files", fo, n),

@@ -293,8 +293,9 @@ try:
     # audit records, read as JSON
     stop()
     rec = records("upload.received")
-    check(len(rec) == 1 and rec[0]["data"]["parcel"] == pid and rec[0]["data"]["rcpt"] == RCPT
-          and rec[0]["data"]["uploader"] == "yamada", "upload.received %r" % rec)
+    check(len(rec) == 1 and rec[0]["data"]["id"] == pid and rec[0]["data"]["rcpt"] == RCPT
+          and rec[0]["data"]["uploader"] == "yamada" and rec[0]["data"]["note"] == "見積書です",
+          "upload.received %r" % rec)
     if rec:
         fl = rec[0]["data"]["files"]
         check([(f["name"], f["bytes"], f["sha256"]) for f in fl]
