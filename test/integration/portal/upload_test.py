@@ -10,6 +10,7 @@ mode (3730, owned by root:nogroup: it can create files there but not list
 them), otherwise as the caller.  Checks: login (CSRF-bound pre-session
 cookie), the form, an upload of three files -> a complete parcel (the .json
 last, every .data's size and SHA-256 equal to what was sent, no .part left);
+file names (a bidi override escaped, a long name cut, a path cut);
 the caps (a file too big, too many files, too much in all: 413 naming the
 cap), a bad recipient, multipart games (no boundary, huge part headers,
 nested multipart, a part without a name, CR/LF in a file name), CSRF
@@ -209,6 +210,19 @@ try:
               and mf[i]["n"] == i, "file %d metadata" % i)
         check(hashlib.sha256(data).hexdigest().encode() in body, "result page shows file %d's SHA-256" % i)
     check(len(names) == 4, "nothing else in the inbox: %r" % names)
+
+    # file names: a bidi override shown escaped, a long name cut to 255 bytes
+    # of UTF-8, a Unix path cut to its last component
+    st, _, body, _ = upload(ck, csrf, [("file", "請求書\u202efdp.exe", b"1"), ("file", "あ" * 400 + ".txt", b"2"),
+                                       ("file", "../../etc/passwd", b"3")])
+    check(st == 200, "odd names: %d" % st)
+    js2 = [n for n in inbox_names() if n.endswith(".json") and n != js[0]]
+    meta2 = json.load(open(os.path.join(inbox, js2[0]), encoding="utf-8")) if len(js2) == 1 else {"files": []}
+    n2 = [f["name"] for f in meta2["files"]]
+    check(len(n2) == 3 and n2[0] == "請求書<U+202E>fdp.exe", "bidi override escaped: %r" % n2[:1])
+    check(len(n2) == 3 and len(n2[1].encode()) <= 255 and n2[1].startswith("あああ"), "long name cut: %r" % n2[1:2])
+    check(len(n2) == 3 and n2[2] == "passwd", "path cut: %r" % n2[2:])
+    check("<U+202E>".encode() in body and "\u202e".encode() not in body, "the result page shows the escape")
     before = inbox_names()
 
     def refused(what, res, status, text=None):
@@ -292,7 +306,8 @@ try:
 
     # audit records, read as JSON
     stop()
-    rec = records("upload.received")
+    rec = [r for r in records("upload.received") if r["data"]["id"] == pid]
+    check(len(records("upload.received")) == 2, "two upload.received")
     check(len(rec) == 1 and rec[0]["data"]["id"] == pid and rec[0]["data"]["rcpt"] == RCPT
           and rec[0]["data"]["uploader"] == "yamada" and rec[0]["data"]["note"] == "見積書です",
           "upload.received %r" % rec)
@@ -382,6 +397,7 @@ try:
         meta = json.load(open(os.path.join(inbox, js[0]), encoding="utf-8"))
         check(meta["files"][0]["bytes"] == size and meta["files"][0]["sha256"] == sha.hexdigest(),
               "100 MiB: size and SHA-256")
+        check(meta["approval"] is False, "approval off by default")
     print("sekisho-upload VmHWM: %d KiB before, %d KiB after a 100 MiB upload" % (base, peak))
     check(0 < base and peak - base < 32 * 1024, "bounded memory: VmHWM %d KiB -> %d KiB" % (base, peak))
 
