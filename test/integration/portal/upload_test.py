@@ -256,6 +256,14 @@ try:
     refused("a part without a name", upload(ck, csrf, None, raw=(noname, "multipart/form-data; boundary=B")), 400)
     crlf = head + b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\r\nb.txt\"\r\n\r\nx\r\n--B--\r\n"
     refused("CR/LF in a file name", upload(ck, csrf, None, raw=(crlf, "multipart/form-data; boundary=B")), 400)
+    # huge HTTP request headers: the server's header memory cap answers (or
+    # closes), and nothing is written
+    try:
+        st, _, _, _ = upload(ck, csrf, [("file", "a", b"x")], headers={"X-Pad": "p" * 100000})
+    except (OSError, http.client.HTTPException):
+        st = 0
+    check(st == 0 or 400 <= st < 500, "huge request headers: %d" % st)
+    check(inbox_names() == before, "huge request headers: inbox unchanged")
     cut = head + b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nxyz"
     refused("a body cut short", upload(ck, csrf, None, raw=(cut, "multipart/form-data; boundary=B")), 400)
 
