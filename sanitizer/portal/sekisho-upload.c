@@ -381,9 +381,10 @@ static void get_form(struct ptl_req *req)
 		"<small id=\"file-hint\">",
 		TX(req, "メモ (任意、1000 文字まで)", "Note (optional, up to 1000 characters)"),
 		TX(req, "ファイル", "Files"));
-	ptl_page_put(&p,
-		     TX(req, "1 ファイル %s まで、%u ファイルまで、合計 %s まで", "up to %s per file, %u files, %s in all"),
-		     per, cf.max_files, total);
+	ptl_page_put(
+		&p,
+		TX(req, "1 ファイル %s まで、%u ファイルまで、合計 %s まで", "up to %s per file, %u files, %s in all"),
+		per, cf.max_files, total);
 	ptl_page_put(&p, "</small></p>\n<p><button type=\"submit\">%s</button></p>\n</form>\n",
 		     TX(req, "送信", "Send"));
 	ptl_page_put(&p, "<form method=\"post\" action=\"/logout\">");
