@@ -44,7 +44,7 @@ def main():
     expect = {}
     for b in ("sekisho-rulec", "sekisho-gatewayd", "sekisho-replay", "sekisho-milter", "sekisho-sanitize",
               "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdr", "sekisho-cdrd",
-              "sekisho-metrics", "sekisho-portal"):
+              "sekisho-metrics", "sekisho-portal", "sekisho-upload"):
         expect[os.path.join(sbindir, b)] = X
     # the CDR converters (issue 14) run only inside the sandbox: libexec, not sbin
     for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
