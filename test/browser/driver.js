@@ -15,6 +15,7 @@
 //        {"text": T} | {"selector": CSS}; "exact": true for exact text):
 //   {"goto": URL}                        -> status, url, title
 //   {"fill": TARGET, "value": V}
+//   {"files": TARGET, "paths": [P...]}     choose files in a file input
 //   {"click": TARGET, "navigate": true}  -> status, url, title (navigate: wait for the next page)
 //   {"download": TARGET, "path": P}      -> click, save the download to P: suggested, bytes
 //   {"download_url": URL, "path": P}     -> the same for a URL that answers with an attachment
@@ -46,6 +47,10 @@ async function runStep(page, s, ms) {
 	}
 	if (s.fill !== undefined) {
 		await locate(page, s.fill, s.exact).fill(String(s.value), { timeout: ms });
+		return {};
+	}
+	if (s.files !== undefined) {
+		await locate(page, s.files, s.exact).setInputFiles(s.paths, { timeout: ms });
 		return {};
 	}
 	if (s.click !== undefined) {
