@@ -3,6 +3,7 @@
  * failures return -errno and leave no partial item.  Nothing prints. */
 #include "sanitizer/san_quarantine.h"
 #include "common/fdio.h"
+#include "common/sha256.h"
 
 #include <dirent.h>
 #include <stdbool.h>
@@ -17,8 +18,6 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 
 /* Puts of different content run in parallel: each put waits for three
  * fsyncs, and with one lock over them every worker of the milter queued
@@ -38,21 +37,9 @@ struct san_quarantine {
 	pthread_mutex_t stripe[Q_STRIPES];
 };
 
-static void hex_digest(const unsigned char *d, char out[65])
-{
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-		out[2 * i] = hex[d[i] >> 4];
-		out[2 * i + 1] = hex[d[i] & 0xF];
-	}
-	out[2 * SHA256_DIGEST_LENGTH] = '\0';
-}
-
 void san_quarantine_sha256_hex(const void *buf, size_t len, char out[65])
 {
-	unsigned char d[SHA256_DIGEST_LENGTH];
-	SHA256(buf, len, d);
-	hex_digest(d, out);
+	sha256_hex(buf, len, out);
 }
 
 static ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off)
@@ -75,11 +62,9 @@ static ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off)
 /* Hash len bytes of fd from off, copying them to outfd when outfd >= 0. */
 static int hash_copy(int fd, uint64_t off, uint64_t len, int outfd, char out[65])
 {
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	if (!m || EVP_DigestInit_ex(m, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(m);
+	struct sha256_run h;
+	if (sha256_run_init(&h) < 0)
 		return -ENOMEM;
-	}
 	static __thread unsigned char buf[65536];
 	int r = 0;
 	for (uint64_t done = 0; done < len && r == 0;) {
@@ -89,19 +74,14 @@ static int hash_copy(int fd, uint64_t off, uint64_t len, int outfd, char out[65]
 			r = (int)n;
 			break;
 		}
-		if (EVP_DigestUpdate(m, buf, (size_t)n) != 1)
-			r = -EIO;
-		else if (outfd >= 0)
+		r = sha256_run_update(&h, buf, (size_t)n);
+		if (r == 0 && outfd >= 0)
 			r = fdio_write_all(outfd, buf, (size_t)n);
 		done += (uint64_t)n;
 	}
-	unsigned char d[SHA256_DIGEST_LENGTH];
-	unsigned dl = 0;
-	if (r == 0 && EVP_DigestFinal_ex(m, d, &dl) != 1)
-		r = -EIO;
-	EVP_MD_CTX_free(m);
 	if (r == 0)
-		hex_digest(d, out);
+		return sha256_run_hex(&h, out);
+	sha256_run_abandon(&h);
 	return r;
 }
 

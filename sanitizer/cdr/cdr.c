@@ -11,7 +11,6 @@
 #include "sanitizer/cdr/cdr.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/monotime.h"
+#include "common/sha256.h"
 #include "sanitizer/cdr/cdr_asan.h"
 #include "sanitizer/cdr/cdr_image.h"
 
@@ -196,33 +196,25 @@ int cdr_run_program(const struct cdr_ctx *ctx, const char *const av[], int in_fd
 /* SHA-256 of an fd's whole content, read with pread (the position stays) */
 static int cdr_sha256_fd(int fd, char hex[65], uint64_t *ret_bytes)
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char buf[65536], dig[32];
-	unsigned dlen = 0;
+	struct sha256_run h;
+	unsigned char buf[65536];
 	uint64_t off = 0;
-	int r = 0;
-	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(md);
-		return -ENOMEM;
-	}
-	for (;;) {
+	int r = sha256_run_init(&h);
+	while (r == 0) {
 		ssize_t got = pread(fd, buf, sizeof buf, (off_t)off);
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got < 0) {
-			r = -errno;
+		if (got <= 0) {
+			r = got < 0 ? -errno : 1;
 			break;
 		}
-		if (got == 0)
-			break;
-		EVP_DigestUpdate(md, buf, (size_t)got);
+		r = sha256_run_update(&h, buf, (size_t)got);
 		off += (uint64_t)got;
 	}
-	if (r == 0 && EVP_DigestFinal_ex(md, dig, &dlen) == 1)
-		for (unsigned i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", dig[i]);
-	EVP_MD_CTX_free(md);
 	*ret_bytes = off;
+	if (r == 1)
+		return sha256_run_hex(&h, hex);
+	sha256_run_abandon(&h);
 	return r;
 }
 

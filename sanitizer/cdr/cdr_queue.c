@@ -5,6 +5,7 @@
  * failure returns -errno and leaves no partial job under a job name.
  * Nothing prints. */
 #include "sanitizer/cdr/cdr_queue.h"
+#include "common/jsonx.h"
 #include "sanitizer/cdr/cdr_dirq.h"
 
 #include <errno.h>
@@ -135,22 +136,6 @@ char *cdr_job_text(const struct cdr_job *job)
 	return t;
 }
 
-/* An optional string member: absent or null gives NULL; any other type is
- * an error.  false when the member is bad or memory runs out. */
-static bool get_str(struct json_object *o, const char *k, char **ret)
-{
-	struct json_object *v;
-	*ret = NULL;
-	if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
-		return true;
-	if (!json_object_is_type(v, json_type_string))
-		return false;
-	const char *s = json_object_get_string(v);
-	if (strlen(s) != (size_t)json_object_get_string_len(v))
-		return false; /* an embedded NUL */
-	return (*ret = strdup(s)) != NULL;
-}
-
 /* An optional member that must be one of two words: copied into ret
  * (size > both), "" when absent.  false for anything else. */
 static bool get_word(struct json_object *o, const char *k, char *ret, size_t size, const char *a, const char *b)
@@ -173,15 +158,10 @@ int cdr_job_parse(const char *buf, size_t len, size_t max_bytes, struct cdr_job 
 	memset(ret, 0, sizeof(*ret));
 	if (len > max_bytes || len > INT32_MAX)
 		return -EFBIG;
-	struct json_tokener *tok = json_tokener_new_ex(16);
-	if (!tok)
-		return -ENOMEM;
-	struct json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
-	bool whole = o && json_tokener_get_parse_end(tok) == len;
-	json_tokener_free(tok);
+	struct json_object *o = jsonx_parse(buf, len, 16);
 	int r = -EINVAL;
 	struct json_object *v;
-	if (!whole || !json_object_is_type(o, json_type_object))
+	if (!o || !json_object_is_type(o, json_type_object))
 		goto out;
 	if (!json_object_object_get_ex(o, "v", &v) || !json_object_is_type(v, json_type_int) ||
 	    json_object_get_int64(v) != 1)
@@ -194,8 +174,8 @@ int cdr_job_parse(const char *buf, size_t len, size_t max_bytes, struct cdr_job 
 	    !is_sha(json_object_get_string(v)))
 		goto out;
 	snprintf(ret->sha256, sizeof(ret->sha256), "%s", json_object_get_string(v));
-	if (!get_str(o, "name", &ret->name) || !get_str(o, "type", &ret->type) ||
-	    !get_str(o, "message_id", &ret->message_id) || !get_str(o, "queue_id", &ret->queue_id))
+	if (!jsonx_opt_str(o, "name", &ret->name) || !jsonx_opt_str(o, "type", &ret->type) ||
+	    !jsonx_opt_str(o, "message_id", &ret->message_id) || !jsonx_opt_str(o, "queue_id", &ret->queue_id))
 		goto out;
 	if (json_object_object_get_ex(o, "link", &v)) {
 		if (!json_object_is_type(v, json_type_string) || !is_sha(json_object_get_string(v)))

@@ -3,6 +3,7 @@
  * zeroed and returns -EINVAL); emit copies everything (audit_emit).  Nothing
  * prints. */
 #include "sanitizer/cdr/cdr_record.h"
+#include "common/jsonx.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -48,19 +49,12 @@ int cdr_record_parse(const char *buf, size_t len, struct cdr_record *ret)
 	clear_report(ret);
 	if (len > CDR_RECORD_MAX_REPORT)
 		return -EFBIG;
-	struct json_tokener *tok = json_tokener_new_ex(32);
-	if (!tok)
-		return -ENOMEM;
-	struct json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
-	size_t end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
 	/* only white space may follow the object */
-	while (o && end < len && (buf[end] == '\n' || buf[end] == ' ' || buf[end] == '\r' || buf[end] == '\t'))
-		end++;
+	struct json_object *o = jsonx_parse(buf, len, 32);
 	int r = -EINVAL;
 	struct json_object *v;
 	uint64_t more = 0;
-	if (!o || end != len || !json_object_is_type(o, json_type_object))
+	if (!o || !json_object_is_type(o, json_type_object))
 		goto out;
 	if (!str_member(o, "result", ret->reason, sizeof(ret->reason)) || !ret->reason[0] ||
 	    !str_member(o, "kind", ret->kind, sizeof(ret->kind)) ||

@@ -220,7 +220,7 @@ class Postfix:
     milter_spec None = no milter (the plain baseline), else the Milter's spec
     ("unix:/path" or "inet:127.0.0.1:PORT")."""
 
-    def __init__(self, directory, relay_port, milter_spec=None, port=None, overrides=None):
+    def __init__(self, directory, relay_port, milter_spec=None, port=None, overrides=None, own_port=None):
         self.dir = os.path.abspath(directory)
         self.port = port or free_port()
         self.conf = os.path.join(self.dir, "etc")
@@ -233,6 +233,11 @@ class Postfix:
         os.chown(self.data, _uid("postfix"), -1)
         master = open(os.path.join(FIRMWARE, "master.cf")).read()
         master = re.sub(r"^smtp(\s+)inet", "127.0.0.1:%d inet" % self.port, master, flags=re.M)
+        # the appliance's own mail (the CDR worker's follow-up mail and
+        # upload notices) enters by a milter-less loopback listener: on a
+        # free port here, never the system's 10026
+        self.own_port = own_port or free_port()
+        master = re.sub(r"^127\.0\.0\.1:10026(\s+)inet", "127.0.0.1:%d inet" % self.own_port, master, flags=re.M)
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
             f.write(master)
         with open(os.path.join(FIRMWARE, "main.cf")) as src, open(os.path.join(self.conf, "main.cf"), "w") as f:
