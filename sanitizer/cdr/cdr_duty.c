@@ -340,7 +340,7 @@ static int upload_notice(struct cdr_duty *d, const struct ptl_link *l, const cha
 
 /* ------------------------------------------------------------- uploads -- */
 
-static void parcel_refused(struct cdr_duty *d, const char *id, const char *key, const char *detail)
+static void parcel_reject(struct cdr_duty *d, const char *id, const char *key, const char *detail)
 {
 	struct audit_field f[] = {
 		AUDIT_STR("parcel", id),
@@ -510,7 +510,7 @@ static int intake_one(struct cdr_duty *d, const char *id, char *why, size_t whyl
 		r = -EINVAL;
 	}
 	if (r == -EINVAL || r == -EFBIG) {
-		parcel_refused(d, id, "bad-metadata",
+		parcel_reject(d, id, "bad-metadata",
 			       r == -EFBIG ? "metadata over 64 KiB" : "metadata not in the documented format");
 		parcel_drop(d, id);
 		return 1;
@@ -530,7 +530,7 @@ static int intake_one(struct cdr_duty *d, const char *id, char *why, size_t whyl
 	const char *key = NULL;
 	r = parcel_copy(d, &p, &key, why, whylen);
 	if (r < 0 && key) {
-		parcel_refused(d, id, key, why);
+		parcel_reject(d, id, key, why);
 		parcel_remove(d, id, p.nfiles);
 		cdr_parcel_free(&p);
 		return 1;

@@ -36,7 +36,7 @@ bool cdr_parcel_id_ok(const char *s)
 	return s && strlen(s) == CDR_PARCEL_ID_LEN && s[16] == '-' && hex_run(s, 16) && hex_run(s + 17, 16);
 }
 
-static bool req_id_ok(const char *s)
+bool cdr_portal_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > CDR_PORTAL_ID_MAX)
@@ -191,7 +191,7 @@ int cdr_portal_req_parse(const char *buf, size_t len, struct cdr_portal_req *ret
 		ret->kind = CDR_PORTAL_NOTIFY;
 	else
 		goto out;
-	if (!get_word(o, "id", req_id_ok, ret->id, sizeof(ret->id)))
+	if (!get_word(o, "id", cdr_portal_name_ok, ret->id, sizeof(ret->id)))
 		goto out;
 	bool want_sha = ret->kind != CDR_PORTAL_NOTIFY, want_link = ret->kind != CDR_PORTAL_RELEASE;
 	if (want_sha && !get_word(o, "sha256", cdr_portal_hex64, ret->sha256, sizeof(ret->sha256)))

@@ -41,6 +41,9 @@ struct cdr_portal_req {
 int cdr_portal_req_parse(const char *buf, size_t len, struct cdr_portal_req *ret);
 void cdr_portal_req_free(struct cdr_portal_req *r);
 const char *cdr_portal_kind_name(enum cdr_portal_kind k);
+/* true when s may name a request file in portal-queue/ (and be a request
+ * id): [A-Za-z0-9_-], 1..64 characters */
+bool cdr_portal_name_ok(const char *s);
 
 #define CDR_PARCEL_ID_LEN 33 /* 16 hex, '-', 16 hex */
 #define CDR_PARCEL_MAX_FILES 32
