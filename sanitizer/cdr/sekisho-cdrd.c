@@ -719,9 +719,11 @@ static int open_portal(char *why, size_t whylen)
 	duty.inbox = open_opt_dir(cf.inbox, 0700, why, whylen, &bad);
 	duty.releases = open_opt_dir(cf.releases, 0750, why, whylen, &bad);
 	duty.sent = -1;
-	if (!bad && (mkdirat(outdfd, ".sent", 0700) < 0 && errno != EEXIST))
+	/* the follow-up markers, only where follow-ups are possible */
+	if (!bad && cf.links && (mkdirat(outdfd, ".sent", 0700) < 0 && errno != EEXIST))
 		bad = true;
-	if (!bad && (duty.sent = openat(outdfd, ".sent", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+	if (!bad && cf.links &&
+	    (duty.sent = openat(outdfd, ".sent", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		snprintf(why, whylen, "%s/.sent: %s", cf.copies, strerror(errno));
 		bad = true;
 	}
