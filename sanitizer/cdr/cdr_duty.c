@@ -511,7 +511,7 @@ static int intake_one(struct cdr_duty *d, const char *id, char *why, size_t whyl
 	}
 	if (r == -EINVAL || r == -EFBIG) {
 		parcel_reject(d, id, "bad-metadata",
-			       r == -EFBIG ? "metadata over 64 KiB" : "metadata not in the documented format");
+			      r == -EFBIG ? "metadata over 64 KiB" : "metadata not in the documented format");
 		parcel_drop(d, id);
 		return 1;
 	}
@@ -638,6 +638,11 @@ static void sweep_one(struct cdr_duty *d, const char *name)
 	}
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 int cdr_duty_intake(struct cdr_duty *d, char *why, size_t whylen)
 {
 	if (d->inbox < 0 || d->transfer < 0 || !d->links)
@@ -679,7 +684,7 @@ int cdr_duty_intake(struct cdr_duty *d, char *why, size_t whylen)
 		}
 	}
 	closedir(dir);
-	qsort(ids, n, sizeof(*ids), (int (*)(const void *, const void *))strcmp);
+	qsort(ids, n, sizeof(*ids), cmp_id);
 	int done = 0, err = 0;
 	why[0] = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -69,6 +69,8 @@
  * again (the cdr-worker test kills 25 times in about 10 s); a real crash
  * loop is stopped earlier by the unit's start limit (10 in 60 s). */
 #define MAX_WORKER_DEATHS 50
+/* the portal duties' pause after a failure of ours (ms) */
+#define BACKOFF_MS 30000
 /* the longest a worker yields to mail before it converts one file */
 #define YIELD_MAX_MS 10000
 
@@ -342,7 +344,9 @@ static void finish_failed(struct cdr_job *job, const char *key, const char *deta
 	snprintf(tmp, sizeof(tmp), "%s.failed", job->id);
 	snprintf(final, sizeof(final), "%s.report.json", job->sha256);
 	int fd = openat(workdfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	int r = fd < 0 ? -errno : fdio_write_all(fd, text, strlen(text));
+	/* 0640 whatever the umask: the portal reads reports through the
+	 * copies directory's group */
+	int r = fd < 0 ? -errno : fchmod(fd, 0640) < 0 ? -errno : fdio_write_all(fd, text, strlen(text));
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (fd >= 0)
@@ -865,13 +869,14 @@ static int do_ppap(const struct cdr_portal_req *r, char *why, size_t whylen)
 }
 
 /* One portal request; the request file goes when it is done (a password
- * is never kept), and stays for another try when it could not be done. */
-static bool portal_request(void)
+ * is never kept), and stays for another try when it could not be done.
+ * 1 done, 0 nothing waits, -1 it must wait (a failure of ours). */
+static int portal_request(void)
 {
 	char name[CDR_DIRQ_NAME_MAX + 1], *text = NULL;
 	size_t len = 0;
 	if (!pqueue || cdr_dirq_claim(pqueue, name, &text, &len) < 0)
-		return false;
+		return 0;
 	struct cdr_portal_req req;
 	int r = cdr_portal_req_parse(text, len, &req);
 	explicit_bzero(text, len);
@@ -879,7 +884,7 @@ static bool portal_request(void)
 	if (r < 0) {
 		fprintf(stderr, "sekisho-cdrd: portal request %s: not in the documented format, deleted\n", name);
 		cdr_dirq_bad(pqueue, name);
-		return true;
+		return 1;
 	}
 	char why[512] = "";
 	switch (req.kind) {
@@ -904,7 +909,7 @@ static bool portal_request(void)
 	else
 		cdr_dirq_done(pqueue, name);
 	cdr_portal_req_free(&req);
-	return r >= 0;
+	return r >= 0 ? 1 : -1;
 }
 
 /* The portal thread: requests first (people wait for them), then the
@@ -912,20 +917,28 @@ static bool portal_request(void)
 static void *portal_main(void *arg)
 {
 	(void)arg;
-	long long last_retry = 0;
+	long long last_retry = 0, pause_until = 0;
 	while (!atomic_load(&stopping)) {
 		bool busy_pass = false;
-		for (int i = 0; i < 16 && !atomic_load(&stopping); i++) {
-			if (!portal_request())
+		/* after a failure of ours (the mail server down, a full disk)
+		 * the requests and the inbox wait BACKOFF_MS, not a second */
+		bool paused = now_ms() < pause_until;
+		for (int i = 0; i < 16 && !paused && !atomic_load(&stopping); i++) {
+			int r = portal_request();
+			if (r < 0)
+				pause_until = now_ms() + BACKOFF_MS;
+			if (r <= 0)
 				break;
 			busy_pass = true;
 		}
 		char why[512] = "";
-		int r = cdr_duty_intake(&duty, why, sizeof(why));
+		int r = paused ? 0 : cdr_duty_intake(&duty, why, sizeof(why));
 		if (r > 0)
 			busy_pass = true;
-		if (why[0])
-			fprintf(stderr, "sekisho-cdrd: inbox: %s\n", why);
+		if (why[0]) {
+			fprintf(stderr, "sekisho-cdrd: inbox: %s (again in %d s)\n", why, BACKOFF_MS / 1000);
+			pause_until = now_ms() + BACKOFF_MS;
+		}
 		if (now_ms() - last_retry > 60000) {
 			last_retry = now_ms();
 			why[0] = 0;
