@@ -444,6 +444,16 @@ static int parcel_copy(struct cdr_duty *d, const struct cdr_parcel *p, const cha
 				close(in);
 			return -ENOENT;
 		}
+		/* the upload process caps sizes; the worker caps them too,
+		 * since the metadata comes from the Internet side */
+		uint64_t cap = d->max_file_bytes ? d->max_file_bytes : (uint64_t)1 << 30;
+		if (f->bytes > cap) {
+			close(in);
+			*key = "input-size-limit";
+			snprintf(why, whylen, "%s: %llu bytes, over %llu", name, (unsigned long long)f->bytes,
+				 (unsigned long long)cap);
+			return -EFBIG;
+		}
 		uint64_t bytes = 0;
 		int r = copy_hashed(in, d->transfer, tmp, 0600, f->bytes, hex, &bytes);
 		close(in);

@@ -48,7 +48,8 @@ struct cdr_duty {
 	uint64_t follow_up_max; /* bytes of attachments in one follow-up */
 	int64_t link_ttl_s;
 	unsigned smtp_timeout_ms;
-	unsigned max_parcels; /* per intake scan */
+	unsigned max_parcels;    /* per intake scan */
+	uint64_t max_file_bytes; /* of one uploaded file, whatever its metadata says; 0 = 1 GiB */
 	pthread_mutex_t mu;
 };
 

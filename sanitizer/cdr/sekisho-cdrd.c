@@ -78,7 +78,7 @@ static struct {
 	const char *queue, *qdir, *adir, *akey, *cdr, *libexec;
 	/* the portals (docs/portal.md): all optional */
 	const char *copies, *pqueue, *releases, *inbox, *transfer, *links, *smtp, *mail_from, *portal_url;
-	uint64_t follow_up_max;
+	uint64_t follow_up_max, upload_max;
 	unsigned link_ttl_s;
 	const char *modes[MAX_MODES];
 	size_t nmodes;
@@ -96,6 +96,7 @@ static struct {
 	.self_test = true,
 	.smtp = "127.0.0.1:10026",
 	.follow_up_max = (uint64_t)20 << 20,
+	.upload_max = (uint64_t)1 << 30,
 	.link_ttl_s = 7 * 86400,
 };
 
@@ -705,6 +706,7 @@ static int open_portal(char *why, size_t whylen)
 	duty.link_ttl_s = cf.link_ttl_s;
 	duty.smtp_timeout_ms = 60000;
 	duty.max_parcels = 64;
+	duty.max_file_bytes = cf.upload_max;
 	pthread_mutex_init(&duty.mu, NULL);
 	duty.smtp_set = cdr_smtp_parse_addr(cf.smtp, &duty.smtp) == 0;
 	if (!duty.smtp_set) {
@@ -980,6 +982,7 @@ static void usage(FILE *f)
 	      "  --portal-url URL      the LGWAN portal, for links in mail (https://HOST)\n"
 	      "  --follow-up-max B     attachments of one follow-up mail (default 20 MiB; over: no attachment)\n"
 	      "  --link-ttl S          uploads' links are valid this long (default 604800)\n"
+	      "  --upload-max B        one uploaded file at most (default 1 GiB; over: the parcel is refused)\n"
 	      "  --once                exit when the queues and the inbox are empty (tests, benchmarks)\n"
 	      "  --no-self-test        skip the start-up conversion (tests only)\n",
 	      f);
@@ -1026,7 +1029,8 @@ int main(int argc, char **argv)
 		O_FROM,
 		O_URL,
 		O_FUMAX,
-		O_TTL
+		O_TTL,
+		O_UPMAX
 	};
 	static const struct option opts[] = {
 		{"queue", 1, NULL, O_QUEUE},
@@ -1057,6 +1061,7 @@ int main(int argc, char **argv)
 		{"portal-url", 1, NULL, O_URL},
 		{"follow-up-max", 1, NULL, O_FUMAX},
 		{"link-ttl", 1, NULL, O_TTL},
+		{"upload-max", 1, NULL, O_UPMAX},
 		{"help", 0, NULL, 'h'},
 		{0},
 	};
@@ -1152,6 +1157,7 @@ int main(int argc, char **argv)
 			cf.portal_url = optarg;
 			break;
 		case O_TTL:
+		case O_UPMAX:
 		case O_FUMAX: {
 			char *e;
 			errno = 0;
@@ -1163,6 +1169,8 @@ int main(int argc, char **argv)
 			}
 			if (ch == O_TTL)
 				cf.link_ttl_s = (unsigned)v;
+			else if (ch == O_UPMAX)
+				cf.upload_max = v;
 			else
 				cf.follow_up_max = v;
 			break;

@@ -239,13 +239,14 @@ def part_upload(env, sink):
     bad_hash, _ = env.parcel([("a.txt", TXT)], tamper=lambda m: m["files"][0].update(sha256=sha(b"other")))
     bad_size, _ = env.parcel([("b.txt", TXT)], tamper=lambda m: m["files"][0].update(bytes=len(TXT) + 1))
     bad_meta, _ = env.parcel([("c.txt", TXT)], tamper=lambda m: m.update(rcpt="a@b\r\nBcc: x@y"))
+    too_big, _ = env.parcel([("d.bin", os.urandom(200000))])
     # a writer that died: an old .part goes, a fresh one stays
     old = os.path.join(env.inbox, ".%016x-%016x.0.part" % (1, 2))
     fresh = os.path.join(env.inbox, ".%016x-%016x.0.part" % (3, 4))
     for p in (old, fresh):
         open(p, "wb").write(b"partial")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
-    env.run_once()
+    env.run_once("--upload-max", "100000")
     left = sorted(os.listdir(env.inbox))
     check(left == [os.path.basename(fresh)], "upload: the inbox holds only the fresh .part: %s" % left)
     for name, data in (("見積書.csv", CSV), ("写真.png", img), ("memo.txt", TXT)):
@@ -285,6 +286,7 @@ def part_upload(env, sink):
     check(refused.get(bad_hash) == "hash-mismatch", "upload: hash-mismatch refused: %s" % refused)
     check(refused.get(bad_size) == "size-mismatch", "upload: size-mismatch refused")
     check(refused.get(bad_meta) == "bad-metadata", "upload: bad-metadata refused")
+    check(refused.get(too_big) == "input-size-limit", "upload: over --upload-max refused")
     intake = env.records("upload.intake")
     check(len(intake) == 1 and intake[0]["parcel"] == pid and intake[0]["uploader"] == "yamada",
           "upload: one upload.intake record")
@@ -411,7 +413,9 @@ def part_followup(env, sink):
     n0 = len(sink.messages())
     img = png(20, 10)
     exe = b"MZ\x90\x00" + os.urandom(200)
-    files = [("予算 (最終版).csv", CSV + b"9,x,1\n", "pending"), ("図.png", img, "pending"),
+    # a name long enough for RFC 2231 continuations (filename*0*, *1*, ...)
+    files = [("令和8年度 第3四半期 予算執行状況報告書 (最終版; 総務課).csv", CSV + b"9,x,1\n", "pending"),
+             ("図.png", img, "pending"),
              ("setup.exe", exe, "none:unsupported-format")]
     token, h = env.manifest(files, deliver_rcpt=("<%s>" % RCPT, "kato@city.example.lg.jp"))
     for name, data, state in files[:2]:
@@ -422,6 +426,7 @@ def part_followup(env, sink):
         msg, envl, raw = got[0]
         check(sorted(envl["to"]) == ["<kato@city.example.lg.jp>", "<%s>" % RCPT], "followup: envelope %s" % envl)
         check(msg.get_content_type() == "multipart/mixed", "followup: multipart/mixed")
+        check(b"filename*1*=" in raw, "followup: the long name is split (RFC 2231 continuations)")
         att = dict(attachments(msg))
         want = {}
         for name, data, _ in files[:2]:
