@@ -302,7 +302,8 @@ static char *notice_body(const struct cdr_duty *d, const struct ptl_link *l, con
 }
 
 /* Send the notification of manifest l (hash) with its token; audit
- * mail.upload_notice.  via: "intake" or the notify request's id. */
+ * mail.upload_notice (flushed for a notify request; the intake flushes
+ * once, with its own record, before the parcel goes). */
 static int upload_notice(struct cdr_duty *d, const struct ptl_link *l, const char *hash, const char *token,
 			 const char *parcel, const char *request, char *why, size_t whylen)
 {
@@ -334,7 +335,7 @@ static int upload_notice(struct cdr_duty *d, const struct ptl_link *l, const cha
 		AUDIT_STR("smtp", why),
 	};
 	audit_emit(d->audit, "mail.upload_notice", f, sizeof(f) / sizeof(f[0]));
-	int fr = audit_flush(d->audit);
+	int fr = parcel ? 0 : audit_flush(d->audit);
 	return r < 0 ? r : fr;
 }
 
@@ -376,7 +377,7 @@ static void parcel_drop(struct cdr_duty *d, const char *id)
 
 /* the intake state of a parcel: transfer/<id>.intake */
 struct intake_state {
-	char stage[16]; /* "", "linked", "queued", "delivered" */
+	char stage[16]; /* "", "linked", "delivered" */
 	char hash[PTL_HASH_LEN + 1];
 	char token[PTL_TOKEN_LEN + 1];
 };
@@ -556,6 +557,8 @@ static int intake_one(struct cdr_duty *d, const char *id, char *why, size_t whyl
 		else
 			r = state_save(d, id, &st, "linked");
 	}
+	/* after a kill from here on the jobs are queued again: a duplicate
+	 * job finds its result and reuses it (one fsynced stage less) */
 	if (r == 0 && !strcmp(st.stage, "linked")) {
 		for (size_t i = 0; r == 0 && i < p.nfiles; i++) {
 			struct cdr_job j = {0};
@@ -570,10 +573,8 @@ static int intake_one(struct cdr_duty *d, const char *id, char *why, size_t whyl
 			if (r < 0)
 				snprintf(why, whylen, "cdr queue: %s", strerror(-r));
 		}
-		if (r == 0)
-			r = state_save(d, id, &st, "queued");
 	}
-	if (r == 0 && !strcmp(st.stage, "queued")) {
+	if (r == 0 && !strcmp(st.stage, "linked")) {
 		if (p.approval) {
 			/* the notify request has only the hash: the token waits
 			 * here, readable by the worker alone, until then */
