@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -242,6 +243,11 @@ int cdr_smtp_send(const struct cdr_smtp_addr *to, const char *helo, const char *
 	s.fd = socket(to->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s.fd < 0)
 		return -errno;
+	/* the message's last piece and the final dot are separate writes
+	 * before a read: without this, Nagle holds the dot for the server's
+	 * delayed ACK (40 ms a message) */
+	int one = 1;
+	setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	int r = 0;
 	if (connect(s.fd, (const struct sockaddr *)&to->sa, to->len) < 0) {
 		if (errno != EINPROGRESS) {
