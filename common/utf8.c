@@ -100,3 +100,16 @@ size_t utf8_encode(uint32_t cp, char ret_buf[UTF8_MAX])
 	ret_buf[3] = (char)(0x80 | (cp & 0x3f));
 	return 4;
 }
+
+bool utf8_text(const void *s, size_t n)
+{
+	const char *p = s;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = 0;
+		size_t k = utf8_decode(p + i, n - i, &cp);
+		if (k == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			return false;
+		i += k;
+	}
+	return true;
+}

@@ -27,6 +27,11 @@ size_t utf8_valid_prefix(const void *s, size_t n);
 /* True when all of s[0..n) is valid UTF-8. */
 bool utf8_valid(const void *s, size_t n);
 
+/* True when all of s[0..n) is valid UTF-8 without a control character
+ * (C0, DEL or C1): text from another process that may reach a page, a
+ * record or a terminal as it is. */
+bool utf8_text(const void *s, size_t n);
+
 /* Writes the encoding of cp to ret_buf (UTF8_MAX bytes, not terminated) and
  * returns its length; returns 0 for a surrogate or a value past U+10FFFF. */
 size_t utf8_encode(uint32_t cp, char ret_buf[UTF8_MAX]);

@@ -2,18 +2,19 @@
  *
  * Program code, not library code: the roles of sekisho-gatewayd report on
  * stderr (journald) through this one function, so every line has the same
- * prefix.  Never fails; output errors are ignored. */
+ * prefix and its priority (common/svc).  Never fails; output errors are
+ * ignored. */
 #include "gateway/gw_daemon.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
-void gw_daemon_log(const char *fmt, ...)
+#include "common/svc.h"
+
+void gw_daemon_log(int prio, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "sekisho-gatewayd: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	svc_vlog((enum svc_prio)prio, "sekisho-gatewayd", fmt, ap);
 	va_end(ap);
 }

@@ -63,5 +63,7 @@ struct gw_daemon {
 	char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-/* One line on stderr, prefixed with the program name (the daemon's log). */
-void gw_daemon_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line on stderr, prefixed with the program name (the daemon's log),
+ * with its syslog priority (SVC_ERR, SVC_WARNING, SVC_NOTICE, SVC_INFO of
+ * common/svc.h) for the journal. */
+void gw_daemon_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

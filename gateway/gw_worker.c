@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -349,7 +350,11 @@ void *gw_worker_main(void *arg)
 		w->iov[i] = (struct iovec){.iov_base = w->bufs[i], .iov_len = GW_RECV_BUF};
 		w->msgs[i].msg_hdr = (struct msghdr){.msg_iov = &w->iov[i], .msg_iovlen = 1};
 	}
+	char name[16];
+	snprintf(name, sizeof name, "gw-queue%u", w->index);
+	pthread_setname_np(pthread_self(), name); /* ps -L, the watchdog test */
 	while (!atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
+		atomic_fetch_add_explicit(&w->heartbeat, 1, memory_order_relaxed);
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int pr = poll(&p, 1, 200);
 		int64_t now = now_second();

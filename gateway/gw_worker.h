@@ -63,6 +63,11 @@ struct gw_worker {
 	struct gw_ifcache ifc;
 	struct gw_fold fold;
 	struct gw_capture *cap; /* NULL without --capture-dir */
+	/* counted up by the thread at every turn of its loop (at least every
+	 * 200 ms, packets or not): main sends the systemd watchdog its ping
+	 * only while every worker's count moves (a stuck worker stops the
+	 * pings, systemd restarts the daemon, the box stays closed meanwhile) */
+	_Atomic uint64_t heartbeat;
 	struct gw_verdicts verdicts;
 	struct mmsghdr msgs[GW_RECV_BATCH];
 	struct iovec iov[GW_RECV_BATCH];

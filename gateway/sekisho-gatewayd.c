@@ -65,6 +65,8 @@
 #include <linux/rtnetlink.h>
 
 #include "common/audit/audit.h"
+#include "common/monotime.h"
+#include "common/svc.h"
 #include "gateway/gw_capture.h"
 #include "gateway/gw_control.h"
 #include "gateway/gw_ctx.h"
@@ -100,6 +102,60 @@ static void usage(FILE *out)
 		"                        [--capture-dir DIR [--capture-files N] [--capture-file-size BYTES]]\n"
 		"                        [--no-watch]\n"
 		"       sekisho-gatewayd ctl SOCKET status|counters|reload\n");
+}
+
+/* The systemd watchdog (WatchdogSec= of the unit): main pings at half the
+ * interval, and only when every queue thread's heartbeat moved since the
+ * last ping.  A thread stuck in a verdict, a lock or a loop therefore stops
+ * the pings; systemd kills and restarts the daemon, and meanwhile NFQUEUE
+ * without a reader drops every packet (no --queue-bypass) and the helper's
+ * fence closes established flows: the box stays closed.  Main being stuck
+ * stops them too. */
+struct watchdog {
+	uint64_t usec;  /* 0: no watchdog */
+	int period_ms;  /* main loop's poll timeout */
+	int64_t due_ms; /* next ping */
+	uint64_t *seen; /* heartbeats at the last ping */
+	bool stalled;   /* said once per stall */
+};
+
+static void watchdog_init(struct watchdog *wd, struct gw_daemon *d)
+{
+	memset(wd, 0, sizeof *wd);
+	wd->usec = svc_watchdog_usec();
+	wd->period_ms = 1000;
+	if (!wd->usec)
+		return;
+	int64_t half = (int64_t)(wd->usec / 2000);
+	wd->period_ms = half < 1 ? 1 : half < 1000 ? (int)half : 1000;
+	wd->seen = calloc(d->cfg.nqueues, sizeof *wd->seen);
+	for (unsigned i = 0; wd->seen && i < d->cfg.nqueues; i++)
+		wd->seen[i] = atomic_load(&d->workers[i].heartbeat);
+	svc_watchdog();
+	wd->due_ms = monotime_ms() + half;
+}
+
+static void watchdog_tick(struct watchdog *wd, struct gw_daemon *d)
+{
+	if (!wd->usec || !wd->seen || monotime_ms() < wd->due_ms)
+		return;
+	for (unsigned i = 0; i < d->cfg.nqueues; i++) {
+		uint64_t hb = atomic_load(&d->workers[i].heartbeat);
+		if (hb == wd->seen[i]) {
+			if (!wd->stalled)
+				gw_daemon_log(SVC_CRIT,
+					      "queue %u has made no progress: no watchdog ping (systemd restarts "
+					      "the daemon; the box stays closed meanwhile)",
+					      d->cfg.queue_base + i);
+			wd->stalled = true;
+			return;
+		}
+	}
+	for (unsigned i = 0; i < d->cfg.nqueues; i++)
+		wd->seen[i] = atomic_load(&d->workers[i].heartbeat);
+	wd->stalled = false;
+	svc_watchdog();
+	wd->due_ms = monotime_ms() + (int64_t)(wd->usec / 2000);
 }
 
 int main(int argc, char **argv)
@@ -205,7 +261,7 @@ int main(int argc, char **argv)
 	if (cfg->user) {
 		struct passwd *pw = getpwnam(cfg->user);
 		if (!pw || pw->pw_uid == 0) {
-			gw_daemon_log("--user %s: no such unprivileged user", cfg->user);
+			gw_daemon_log(SVC_ERR, "--user %s: no such unprivileged user", cfg->user);
 			return 2;
 		}
 		cfg->uid = pw->pw_uid;
@@ -216,10 +272,11 @@ int main(int argc, char **argv)
 		if (gr) {
 			cfg->ctl_gid = gr->gr_gid;
 		} else if (cfg->ctl_group_given) {
-			gw_daemon_log("--control-group %s: no such group", cfg->ctl_group);
+			gw_daemon_log(SVC_ERR, "--control-group %s: no such group", cfg->ctl_group);
 			return 2;
 		} else {
 			gw_daemon_log(
+				SVC_WARNING,
 				"warning: no group %s: only root and the daemon's user may use the control socket",
 				cfg->ctl_group);
 			cfg->ctl_group = NULL;
@@ -228,7 +285,7 @@ int main(int argc, char **argv)
 	/* The helper is forked first, so that it holds nothing but its socket;
 	 * in every mode, so that the daemon's end always fences. */
 	if ((r = gw_priv_start(&d->priv, cfg)) < 0) {
-		gw_daemon_log("cannot start the netfilter helper: %s", strerror(-r));
+		gw_daemon_log(SVC_ERR, "cannot start the netfilter helper: %s", strerror(-r));
 		return 1;
 	}
 
@@ -244,7 +301,7 @@ int main(int argc, char **argv)
 	char why[512] = "";
 	struct audit_key key;
 	if (audit_key_load(cfg->audit_key, &key, why, sizeof why) < 0) {
-		gw_daemon_log("audit key: %s", why);
+		gw_daemon_log(SVC_ERR, "audit key: %s", why);
 		return 1;
 	}
 	struct audit_opts ao = {.dir = cfg->audit_dir,
@@ -256,16 +313,17 @@ int main(int argc, char **argv)
 	r = audit_open(&ao, &d->audit, why, sizeof why);
 	audit_key_wipe(&key);
 	if (r < 0) {
-		gw_daemon_log("audit log: %s", why);
+		gw_daemon_log(SVC_ERR, "audit log: %s", why);
 		return 1;
 	}
 	if (!audit_clock_synced())
-		gw_daemon_log("warning: the system clock is not synchronised; audit times deserve less trust");
+		gw_daemon_log(SVC_WARNING,
+			      "warning: the system clock is not synchronised; audit times deserve less trust");
 
 	uint32_t gen = gw_reload_next_generation(d);
 	struct gw_ctx *c;
 	if (gw_ctx_load(cfg->table_path, gen, &c, why, sizeof why) < 0) {
-		gw_daemon_log("table: %s", why);
+		gw_daemon_log(SVC_ERR, "table: %s", why);
 		audit_close(d->audit);
 		return 1;
 	}
@@ -273,25 +331,25 @@ int main(int argc, char **argv)
 
 	d->workers = calloc(cfg->nqueues, sizeof *d->workers);
 	if (!d->workers) {
-		gw_daemon_log("out of memory");
+		gw_daemon_log(SVC_ERR, "out of memory");
 		return 1;
 	}
 	for (unsigned i = 0; i < cfg->nqueues; i++) {
 		struct gw_worker *w = &d->workers[i];
 		gw_worker_init(w, d, i);
 		if (gw_nfq_open((uint16_t)(cfg->queue_base + i), &w->q, why, sizeof why) < 0) {
-			gw_daemon_log("queue: %s", why);
+			gw_daemon_log(SVC_ERR, "queue: %s", why);
 			return 1;
 		}
 		if ((r = gw_nfq_ct_open(&w->ct)) < 0) {
-			gw_daemon_log("conntrack socket: %s", strerror(-r));
+			gw_daemon_log(SVC_ERR, "conntrack socket: %s", strerror(-r));
 			return 1;
 		}
 	}
 	/* Bound before the generation moves: the flows of the previous run are
 	 * re-decided from now on. */
 	if (gw_priv_generation(&d->priv, gen, why, sizeof why) < 0) {
-		gw_daemon_log("bootstrap: %s", why);
+		gw_daemon_log(SVC_ERR, "bootstrap: %s", why);
 		return 1;
 	}
 	gw_reload_save_generation(d, gen);
@@ -299,19 +357,19 @@ int main(int argc, char **argv)
 	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	int lfd = gw_control_listen(d);
 	if (sfd < 0 || lfd < 0) {
-		gw_daemon_log("control socket %s: %s", d->ctl_path, strerror(lfd < 0 ? -lfd : errno));
+		gw_daemon_log(SVC_ERR, "control socket %s: %s", d->ctl_path, strerror(lfd < 0 ? -lfd : errno));
 		return 1;
 	}
 	struct mnl_socket *rtnl = NULL;
 	if ((r = rtnl_open(&rtnl)) < 0)
-		gw_daemon_log("warning: no link events (%s): interface caches never expire", strerror(-r));
+		gw_daemon_log(SVC_WARNING, "warning: no link events (%s): interface caches never expire", strerror(-r));
 
 	if (cfg->user) {
 		if (gw_priv_drop(cfg, why, sizeof why) < 0) {
-			gw_daemon_log("%s", why);
+			gw_daemon_log(SVC_ERR, "%s", why);
 			return 1;
 		}
-		gw_daemon_log("running as %s with CAP_NET_ADMIN only", cfg->user);
+		gw_daemon_log(SVC_INFO, "running as %s with CAP_NET_ADMIN only", cfg->user);
 	}
 	/* Capture rings are opened as the user that will rotate them. */
 	for (unsigned i = 0; cfg->capture_dir && i < cfg->nqueues; i++) {
@@ -319,13 +377,13 @@ int main(int argc, char **argv)
 		snprintf(tag, sizeof tag, "denied-q%u", i + cfg->queue_base);
 		if ((r = gw_capture_open(cfg->capture_dir, tag, cfg->capture_files, cfg->capture_bytes,
 					 &d->workers[i].cap)) < 0) {
-			gw_daemon_log("capture %s: %s", cfg->capture_dir, strerror(-r));
+			gw_daemon_log(SVC_ERR, "capture %s: %s", cfg->capture_dir, strerror(-r));
 			return 1;
 		}
 	}
 	for (unsigned i = 0; i < cfg->nqueues; i++) {
 		if ((r = pthread_create(&d->workers[i].thread, NULL, gw_worker_main, &d->workers[i])) != 0) {
-			gw_daemon_log("thread: %s", strerror(r));
+			gw_daemon_log(SVC_ERR, "thread: %s", strerror(r));
 			return 1;
 		}
 	}
@@ -341,9 +399,18 @@ int main(int argc, char **argv)
 		};
 		audit_emit(d->audit, "gateway.start", f, AUDIT_N(f));
 	}
-	gw_daemon_log("ready: %u queue(s) from %u, generation %u, table %s", cfg->nqueues, cfg->queue_base, gen,
-		      cfg->table_path);
-	fflush(stderr);
+	gw_daemon_log(SVC_INFO, "ready: %u queue(s) from %u, generation %u, table %s", cfg->nqueues, cfg->queue_base,
+		      gen, cfg->table_path);
+	/* systemd (Type=notify): ready once every queue is bound and its
+	 * thread runs; the watchdog below from then on */
+	{
+		char status[160];
+		snprintf(status, sizeof status, "deciding on %u queue(s) from %u, table generation %u", cfg->nqueues,
+			 cfg->queue_base, gen);
+		svc_ready(status);
+	}
+	struct watchdog wd;
+	watchdog_init(&wd, d);
 
 	uint64_t last_enobufs = 0;
 	while (!atomic_load(&d->stop)) {
@@ -351,7 +418,8 @@ int main(int argc, char **argv)
 				      {.fd = lfd, .events = POLLIN},
 				      {.fd = rtnl ? mnl_socket_get_fd(rtnl) : -1, .events = POLLIN},
 				      {.fd = d->priv.events, .events = POLLIN}};
-		int pr = poll(p, 4, 1000);
+		int pr = poll(p, 4, wd.period_ms);
+		watchdog_tick(&wd, d);
 		if (pr > 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR)))
 			gw_priv_events(&d->priv, d->audit);
 		if (pr > 0 && (p[0].revents & POLLIN)) {
@@ -376,13 +444,15 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < cfg->nqueues; i++)
 			enobufs += atomic_load(&d->workers[i].st.enobufs);
 		if (enobufs != last_enobufs) {
-			gw_daemon_log("warning: %" PRIu64
+			gw_daemon_log(SVC_WARNING,
+				      "warning: %" PRIu64
 				      " receive buffer overruns (ENOBUFS) so far: packets were dropped",
 				      enobufs);
 			last_enobufs = enobufs;
 		}
 	}
-	gw_daemon_log("stopping");
+	gw_daemon_log(SVC_INFO, "stopping");
+	svc_stopping();
 	for (unsigned i = 0; i < cfg->nqueues; i++)
 		pthread_join(d->workers[i].thread, NULL);
 	for (unsigned i = 0; i < cfg->nqueues; i++) {
@@ -401,5 +471,6 @@ int main(int argc, char **argv)
 	audit_close(d->audit);
 	gw_ctx_free(atomic_load(&d->ctx));
 	free(d->workers);
+	free(wd.seen);
 	return 0;
 }

@@ -33,7 +33,8 @@ ensure_packages() {
 			"postfix postfix/mailname string sekisho.invalid" | debconf-set-selections
 	fi
 	apt-get update -qq >/dev/null || die "apt-get update failed"
-	# keepalived and conntrackd (the HA test) likewise run only as private
+	# keepalived and conntrackd (the HA test), node_exporter and snmpd (the
+	# metrics test) likewise run only as private
 	# instances in test namespaces: their packages must not start or enable
 	# the system's daemons (Debian's policy-rc.d protocol: 101 = not allowed).
 	local rcd=/usr/sbin/policy-rc.d own_rcd=
@@ -45,7 +46,7 @@ ensure_packages() {
 		{ [ -z "$own_rcd" ] || rm -f "$rcd"; die "apt-get install failed: $missing"; }
 	[ -z "$own_rcd" ] || rm -f "$rcd"
 	local unit
-	for unit in keepalived conntrackd; do
+	for unit in keepalived conntrackd prometheus-node-exporter snmpd; do
 		case " $missing " in
 		*" $unit "*) systemctl disable "$unit.service" >/dev/null 2>&1 || true ;;
 		esac
@@ -60,4 +61,18 @@ configure() {
 	else
 		meson setup "$dir" "$@" >/dev/null
 	fi
+}
+
+# Generate a locale (e.g. ja_JP.UTF-8) when it is missing and we are root:
+# the i18n test runs its LANG=ja_JP.UTF-8 case with it (the golden-ja tests
+# need none: they use LANGUAGE=ja under C.UTF-8).  Without root the case is
+# skipped, which CI=true counts as a failure.
+ensure_locale() {
+	local want=$1 norm
+	norm=$(printf '%s' "$want" | tr 'A-Z' 'a-z' | sed 's/utf-8/utf8/')
+	locale -a 2>/dev/null | tr 'A-Z' 'a-z' | grep -qx "$norm" && return 0
+	[ "$(id -u)" = 0 ] || { say "locale $want missing (run as root to generate it)"; return 0; }
+	command -v locale-gen >/dev/null || { say "locale-gen missing (package locales)"; return 0; }
+	grep -q "^$want UTF-8" /etc/locale.gen 2>/dev/null || echo "$want UTF-8" >>/etc/locale.gen
+	locale-gen "$want" >/dev/null 2>&1 || locale-gen >/dev/null 2>&1 || say "locale-gen $want failed"
 }

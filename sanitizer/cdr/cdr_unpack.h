@@ -35,7 +35,7 @@
 
 #include "sanitizer/cdr/cdr_members.h"
 
-#define CDR_UNPACK_MAX_PASSWORD 256
+#define CDR_UNPACK_MAX_PASSWORD 1024
 
 struct cdr_unpack_opts {
 	struct cdr_members_caps caps;

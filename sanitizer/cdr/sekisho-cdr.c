@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 		{"check", 0, NULL, 'c'},  {"password-fd", 1, NULL, 'p'}, {NULL, 0, NULL, 0},
 	};
 	char self[PATH_MAX], tmp[PATH_MAX];
-	static char password[258];
+	static char password[1026]; /* 1024 bytes, a newline, the NUL */
 	const char *out = NULL, *report = NULL, *name = NULL, *libexec = NULL;
 	bool quiet = false;
 	struct cdr_ctx ctx;
@@ -198,7 +198,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'p': {
-			/* one line, at most 256 bytes: read whole, then closed */
+			/* one line, at most 1024 bytes: read whole, then closed */
 			char *end;
 			long fd = strtol(optarg, &end, 10);
 			ssize_t n = -1;
@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 				}
 			}
 			if (n < 0) {
-				fprintf(stderr, "sekisho-cdr: --password-fd: one line of 1..256 bytes on fd 3..1023\n");
+				fprintf(stderr, "sekisho-cdr: --password-fd: one line of 1..1024 bytes on fd 3..1023\n");
 				return 2;
 			}
 			ctx.archive_password = password;

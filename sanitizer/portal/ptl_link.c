@@ -81,16 +81,7 @@ bool ptl_hash_valid(const char *s)
  * manifest from smuggling a line break. */
 static bool str_ok(const char *s, size_t len)
 {
-	if (len > PTL_LINK_MAX_STR || !utf8_valid(s, len))
-		return false;
-	for (size_t i = 0; i < len;) {
-		uint32_t cp = 0;
-		size_t k = utf8_decode(s + i, len - i, &cp);
-		if (k == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
-			return false;
-		i += k;
-	}
-	return true;
+	return len <= PTL_LINK_MAX_STR && utf8_text(s, len);
 }
 
 void ptl_link_free(struct ptl_link *l)

@@ -1,6 +1,8 @@
 /* cmd_forward: `sekisho-logexport forward` -- send a chain to a syslog
- * collector (RFC 5424 over TCP, RFC 6587 octet counting), every record
- * once and in order, resuming where the state file says.
+ * collector (RFC 5424 over TLS, RFC 5425, with its octet-counting framing;
+ * plain TCP, RFC 6587 octet counting, only with --plain and never to port
+ * 6514, the port of syslog over TLS), every record once and in order,
+ * resuming where the state file says.
  *
  * Contract:
  *  - Records are read through the verifying iterator; only records that
@@ -67,9 +69,13 @@ static void usage(FILE *f)
 {
 	fputs("usage: " LX_PROG " forward --to HOST:PORT [--key FILE] [--state FILE] [--follow]\n"
 	      "          [--interval SEC] [--allow-broken] [--facility N] [--batch N] [--rate N]\n"
-	      "          [--retries N] [--timeout SEC] DIR\n"
-	      "  Send the chain in DIR to a syslog collector over TCP (RFC 5424, octet\n"
-	      "  counting).  --state FILE remembers the last record the collector\n"
+	      "          [--retries N] [--timeout SEC] [--ca FILE] [--server-name NAME]\n"
+	      "          [--client-cert FILE --client-key FILE] [--plain] DIR\n"
+	      "  Send the chain in DIR to a syslog collector over TLS (RFC 5425: RFC 5424\n"
+	      "  messages, octet counting).  The collector's certificate must chain to --ca\n"
+	      "  (default: the system's CAs) and carry --server-name (default: the host of\n"
+	      "  --to).  --plain sends cleartext TCP instead (refused to port 6514).\n"
+	      "  --state FILE remembers the last record the collector\n"
 	      "  acknowledged, so a rerun continues there.  --follow keeps watching for new\n"
 	      "  records until SIGTERM.  Stops at a break in the chain unless --allow-broken.\n",
 	      f);
@@ -84,7 +90,9 @@ struct fwd {
 	uint64_t batch, rate, retries, interval_ms, timeout_ms;
 	const struct audit_key *key;
 	/* connection */
-	int fd;
+	struct lx_conn conn;
+	void *tls; /* NULL with --plain */
+	const char *server_name;
 	/* position: the last record acknowledged (and saved) */
 	struct lx_state st;
 	bool have_pos;
@@ -117,9 +125,7 @@ static void nap(int64_t ms, bool interruptible)
 
 static void disconnect(struct fwd *w)
 {
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = -1;
+	lx_net_close(&w->conn);
 }
 
 /* Send the batch and wait for its acknowledgement, reconnecting with
@@ -134,16 +140,17 @@ static int flush_batch(struct fwd *w)
 	char why[512];
 	while (w->buf.len) {
 		int r;
-		if (w->fd < 0) {
+		if (w->conn.fd < 0) {
 			why[0] = '\0';
-			r = lx_net_connect(w->host, w->port, (int)w->timeout_ms, &w->fd, why, sizeof why);
+			r = lx_net_open(&w->conn, w->host, w->port, w->tls, w->server_name, (int)w->timeout_ms, why,
+					sizeof why);
 		} else {
 			r = 0;
 		}
 		if (r == 0) {
-			r = lx_net_send_all(w->fd, w->buf.buf, w->buf.len, (int)w->timeout_ms);
+			r = lx_net_send_all(&w->conn, w->buf.buf, w->buf.len);
 			if (r == 0)
-				r = lx_net_wait_acked(w->fd, (int)w->timeout_ms);
+				r = lx_net_wait_acked(&w->conn, (int)w->timeout_ms);
 			if (r < 0)
 				snprintf(why, sizeof why, "sending to %s: %s", w->to, strerror(-r));
 		}
@@ -536,7 +543,23 @@ static int forward(struct fwd *w)
 
 int cmd_forward_main(int argc, char **argv)
 {
-	enum { O_TO = 256, O_STATE, O_FOLLOW, O_INTERVAL, O_ALLOW, O_FACILITY, O_BATCH, O_RATE, O_RETRIES, O_TIMEOUT };
+	enum {
+		O_TO = 256,
+		O_STATE,
+		O_FOLLOW,
+		O_INTERVAL,
+		O_ALLOW,
+		O_FACILITY,
+		O_BATCH,
+		O_RATE,
+		O_RETRIES,
+		O_TIMEOUT,
+		O_CA,
+		O_NAME,
+		O_CCERT,
+		O_CKEY,
+		O_PLAIN,
+	};
 	static const struct option opts[] = {
 		{"key", required_argument, NULL, 'k'},
 		{"to", required_argument, NULL, O_TO},
@@ -549,11 +572,18 @@ int cmd_forward_main(int argc, char **argv)
 		{"rate", required_argument, NULL, O_RATE},
 		{"retries", required_argument, NULL, O_RETRIES},
 		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"ca", required_argument, NULL, O_CA},
+		{"server-name", required_argument, NULL, O_NAME},
+		{"client-cert", required_argument, NULL, O_CCERT},
+		{"client-key", required_argument, NULL, O_CKEY},
+		{"plain", no_argument, NULL, O_PLAIN},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	struct lx_tls_opts tls = {0};
+	bool plain = false;
 	struct fwd w = {
-		.fd = -1,
+		.conn = LX_CONN_NONE,
 		.facility = LX_SYSLOG_FACILITY_DEFAULT,
 		.batch = 256,
 		.retries = 8,
@@ -607,6 +637,21 @@ int cmd_forward_main(int argc, char **argv)
 				return LX_EXIT_USAGE;
 			w.timeout_ms = v * 1000;
 			break;
+		case O_CA:
+			tls.ca = optarg;
+			break;
+		case O_NAME:
+			tls.name = w.server_name = optarg;
+			break;
+		case O_CCERT:
+			tls.cert = optarg;
+			break;
+		case O_CKEY:
+			tls.key = optarg;
+			break;
+		case O_PLAIN:
+			plain = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return LX_EXIT_OK;
@@ -621,6 +666,16 @@ int cmd_forward_main(int argc, char **argv)
 	}
 	if (lx_net_split(w.to, w.host, w.port) < 0) {
 		lx_cli_err("--to: expected HOST:PORT or [IPV6]:PORT");
+		return LX_EXIT_USAGE;
+	}
+	if (plain && (tls.ca || tls.name || tls.cert || tls.key)) {
+		lx_cli_err(
+			"--plain sends cleartext: --ca, --server-name, --client-cert and --client-key are TLS options");
+		return LX_EXIT_USAGE;
+	}
+	if (plain && strcmp(w.port, "6514") == 0) {
+		lx_cli_err("--plain to port 6514 refused: 6514 is syslog over TLS (RFC 5425); a cleartext collector "
+			   "must listen elsewhere (514 is customary)");
 		return LX_EXIT_USAGE;
 	}
 	char real[PATH_MAX];
@@ -652,6 +707,14 @@ int cmd_forward_main(int argc, char **argv)
 	if (!lx_cli_load_key(keypath, &key))
 		return LX_EXIT_USAGE;
 	w.key = &key;
+	if (!plain) {
+		char why[512] = "";
+		if (lx_tls_new(&tls, &w.tls, why, sizeof why) < 0) {
+			lx_cli_err("%s", why);
+			audit_key_wipe(&key);
+			return LX_EXIT_USAGE;
+		}
+	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -668,6 +731,7 @@ int cmd_forward_main(int argc, char **argv)
 	if (w.notices)
 		lx_cli_err("sent %" PRIu64 " chain.broken notice%s", w.notices, w.notices == 1 ? "" : "s");
 	strbuf_free(&w.buf);
+	lx_tls_free(w.tls);
 	audit_key_wipe(&key);
 	return rc;
 }

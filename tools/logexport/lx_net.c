@@ -1,8 +1,13 @@
-/* lx_net: TCP client pieces for forward (see lx_net.h).
+/* lx_net: TCP and TLS client pieces for forward (see lx_net.h).
  *
- * Contract: every wait is bounded by the caller's timeout; SIGPIPE is
- * avoided with MSG_NOSIGNAL; a peer that closes (a read of 0) is an error
- * because a syslog collector never sends on the connection. */
+ * Contract: every wait is bounded by the caller's timeout (SO_SNDTIMEO and
+ * SO_RCVTIMEO bound the TLS handshake too); SIGPIPE is avoided with
+ * MSG_NOSIGNAL (the caller also ignores SIGPIPE, which OpenSSL's writes
+ * could raise); a peer that closes (a read of 0, a TLS close_notify or
+ * alert) is an error because a syslog collector never sends application
+ * data on the connection.  A TLS 1.3 server does send records after the
+ * handshake (session tickets): those are read and dropped by OpenSSL
+ * while waiting for the acknowledgement, never taken from under it. */
 #include "tools/logexport/lx_net.h"
 
 #include <errno.h>
@@ -11,6 +16,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +26,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "common/monotime.h"
 
@@ -94,11 +105,12 @@ static int connect_one(const struct addrinfo *ai, int timeout_ms, int *ret_fd)
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
 	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	*ret_fd = fd;
 	return 0;
 }
 
-int lx_net_connect(const char *host, const char *port, int timeout_ms, int *ret_fd, char *why, size_t whylen)
+static int tcp_connect(const char *host, const char *port, int timeout_ms, int *ret_fd, char *why, size_t whylen)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
 	struct addrinfo *res = NULL;
@@ -120,12 +132,146 @@ int lx_net_connect(const char *host, const char *port, int timeout_ms, int *ret_
 	return r;
 }
 
-int lx_net_send_all(int fd, const void *buf, size_t n, int timeout_ms)
+/* The first queued OpenSSL error as text, "" when none. */
+static const char *ssl_err(void)
 {
-	(void)timeout_ms; /* SO_SNDTIMEO set at connect */
+	static __thread char buf[256];
+	unsigned long e = ERR_get_error();
+	buf[0] = '\0';
+	if (e)
+		ERR_error_string_n(e, buf, sizeof buf);
+	ERR_clear_error();
+	return buf;
+}
+
+int lx_tls_new(const struct lx_tls_opts *o, void **ret_ctx, char *why, size_t whylen)
+{
+	*ret_ctx = NULL;
+	if (!o->cert != !o->key) {
+		snprintf(why, whylen, "a client certificate needs both its certificate and its key");
+		return -EINVAL;
+	}
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		snprintf(why, whylen, "TLS: %s", ssl_err());
+		return -ENOMEM;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* no automatic retry: a session ticket read while waiting for the
+	 * acknowledgement must return, not block for application data */
+	SSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
+	int ok = o->ca ? SSL_CTX_load_verify_locations(ctx, o->ca, NULL) : SSL_CTX_set_default_verify_paths(ctx);
+	if (ok != 1) {
+		snprintf(why, whylen, "%s: cannot load the CA certificates: %s", o->ca ? o->ca : "system store",
+			 ssl_err());
+		SSL_CTX_free(ctx);
+		return -EINVAL;
+	}
+	if (o->cert) {
+		if (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(ctx) != 1) {
+			snprintf(why, whylen, "client certificate %s / key %s: %s", o->cert, o->key, ssl_err());
+			SSL_CTX_free(ctx);
+			return -EINVAL;
+		}
+	}
+	*ret_ctx = ctx;
+	return 0;
+}
+
+void lx_tls_free(void *ctx)
+{
+	SSL_CTX_free(ctx);
+}
+
+/* The handshake on a connected fd, verifying the peer for name (an IP
+ * address literal is checked against the certificate's IP entries, any
+ * other name against its DNS names, with SNI). */
+static int tls_start(struct lx_conn *c, SSL_CTX *ctx, const char *name, char *why, size_t whylen)
+{
+	SSL *ssl = SSL_new(ctx);
+	if (!ssl) {
+		snprintf(why, whylen, "TLS: %s", ssl_err());
+		return -ENOMEM;
+	}
+	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+	unsigned char ip[16];
+	bool is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+	/* SSL_set_tlsext_host_name is a macro that casts away const: give
+	 * it a copy of its own */
+	char sni[256];
+	snprintf(sni, sizeof sni, "%s", name);
+	int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name)
+		       : SSL_set_tlsext_host_name(ssl, sni) == 1 && SSL_set1_host(ssl, name) == 1;
+	if (ok != 1 || SSL_set_fd(ssl, c->fd) != 1) {
+		snprintf(why, whylen, "TLS: cannot set the name %s: %s", name, ssl_err());
+		SSL_free(ssl);
+		return -EINVAL;
+	}
+	if (SSL_connect(ssl) != 1) {
+		long v = SSL_get_verify_result(ssl);
+		if (v != X509_V_OK)
+			snprintf(why, whylen, "TLS: the collector's certificate is not trusted for %s: %s", name,
+				 X509_verify_cert_error_string(v));
+		else {
+			const char *e = ssl_err();
+			snprintf(why, whylen, "TLS handshake with %s failed%s%s", name,
+				 e[0] ? ": " : " (connection closed)", e);
+		}
+		SSL_free(ssl);
+		return -EPROTO;
+	}
+	c->ssl = ssl;
+	return 0;
+}
+
+int lx_net_open(struct lx_conn *c, const char *host, const char *port, void *tls, const char *name, int timeout_ms,
+		char *why, size_t whylen)
+{
+	*c = LX_CONN_NONE;
+	int r = tcp_connect(host, port, timeout_ms, &c->fd, why, whylen);
+	if (r < 0 || !tls)
+		return r;
+	r = tls_start(c, tls, name ? name : host, why, whylen);
+	if (r < 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	return r;
+}
+
+void lx_net_close(struct lx_conn *c)
+{
+	if (c->ssl) {
+		/* one close_notify, not waiting for the collector's */
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	*c = LX_CONN_NONE;
+}
+
+int lx_net_send_all(struct lx_conn *c, const void *buf, size_t n)
+{
 	const char *p = buf;
 	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (c->ssl) {
+			size_t w = 0;
+			if (SSL_write_ex(c->ssl, p, n, &w) != 1) {
+				int e = SSL_get_error(c->ssl, 0);
+				ERR_clear_error();
+				if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
+					return -ETIMEDOUT;
+				return e == SSL_ERROR_SYSCALL && errno ? -errno : -ECONNRESET;
+			}
+			p += w;
+			n -= w;
+			continue;
+		}
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -137,22 +283,42 @@ int lx_net_send_all(int fd, const void *buf, size_t n, int timeout_ms)
 	return 0;
 }
 
-int lx_net_wait_acked(int fd, int timeout_ms)
+/* Something to read on a connection the collector never writes to: for
+ * TLS, let OpenSSL take it (session tickets are fine, anything else, a
+ * close_notify or an alert, means the connection is over); for plain TCP
+ * any byte or the end is.  0 or -ECONNRESET. */
+static int drain(struct lx_conn *c)
+{
+	if (c->ssl) {
+		char b[512];
+		size_t got = 0;
+		if (SSL_read_ex(c->ssl, b, sizeof b, &got) == 1)
+			return 0; /* application data from a collector: ignored */
+		int e = SSL_get_error(c->ssl, 0);
+		ERR_clear_error();
+		return e == SSL_ERROR_WANT_READ ? 0 : -ECONNRESET;
+	}
+	char ch;
+	ssize_t rd = recv(c->fd, &ch, 1, MSG_DONTWAIT);
+	if (rd == 0 || (rd < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		return -ECONNRESET;
+	return 0;
+}
+
+int lx_net_wait_acked(struct lx_conn *c, int timeout_ms)
 {
 	int64_t deadline = monotime_ms() + timeout_ms;
 	long sleep_us = 50;
 	for (;;) {
 		int outq = 0;
-		if (ioctl(fd, SIOCOUTQ, &outq) < 0)
+		if (ioctl(c->fd, SIOCOUTQ, &outq) < 0)
 			return -errno;
 		/* A closed or reset peer shows as readable with 0 bytes / an error. */
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
 		if (poll(&p, 1, 0) > 0) {
 			if (p.revents & (POLLERR | POLLHUP))
 				return -ECONNRESET;
-			char c;
-			ssize_t rd = recv(fd, &c, 1, MSG_DONTWAIT);
-			if (rd == 0 || (rd < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			if (drain(c) < 0)
 				return -ECONNRESET;
 		}
 		if (outq == 0)

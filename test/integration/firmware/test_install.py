@@ -43,7 +43,8 @@ def main():
     X, R = 0o755, 0o644
     expect = {}
     for b in ("sekisho-rulec", "sekisho-gatewayd", "sekisho-replay", "sekisho-milter", "sekisho-sanitize",
-              "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdr", "sekisho-cdrd"):
+              "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdr", "sekisho-cdrd",
+              "sekisho-metrics"):
         expect[os.path.join(sbindir, b)] = X
     # the CDR converters (issue 14) run only inside the sandbox: libexec, not sbin
     for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
@@ -51,12 +52,15 @@ def main():
               "sekisho-cdr-archive", "sekisho-cdr-pdf"):
         expect[os.path.join(lib, "sekisho", b)] = X
     for u in ("sekisho-netfilter.service", "sekisho-gatewayd.service", "sekisho-milter.service",
-              "sekisho-cdrd.service", "sekisho-logexport@.service"):
+              "sekisho-cdrd.service", "sekisho-logexport@.service", "sekisho-metrics.service",
+              "sekisho-metrics.timer"):
         expect[os.path.join(lib, "systemd/system", u)] = R
+    # sekisho-metrics' MIB for snmptranslate and the NMS (docs/metrics.md)
+    expect[os.path.join(datadir, "snmp/mibs/SEKISHO-MIB.txt")] = R
     expect[os.path.join(lib, "sysctl.d/50-sekisho.conf")] = R
     expect[os.path.join(lib, "sysusers.d/sekisho.conf")] = R
     expect[os.path.join(lib, "tmpfiles.d/sekisho.conf")] = R
-    for f in ("sekisho.conf", "sanitizer.conf", "logexport.conf.example", "policy.d/main.policy",
+    for f in ("sekisho.conf", "sanitizer.conf", "logexport.conf.example", "snmpd.sekisho.conf", "policy.d/main.policy",
               "policy.d/objects.policy"):
         expect[os.path.join(sysconfdir, "sekisho", f)] = R
     for f in ("postfix/main.cf", "postfix/master.cf"):
@@ -98,7 +102,7 @@ def main():
             if "/systemd/system/" in p or p.endswith("/sekishoctl"):
                 for m in ours.finditer(text(p)):
                     named.add(m.group(0).rstrip("."))
-        optional = {os.path.join(sysconfdir, "sekisho", f) for f in ("audit.key", "logexport.conf")}
+        optional = {os.path.join(sysconfdir, "sekisho", f) for f in ("audit.key", "logexport.conf", "metrics.conf")}
         unresolved = sorted(n for n in named - optional if n not in got)
         check(len(named) >= 10 and not unresolved, "paths named by units and sekishoctl exist (%d named; missing: %s)"
               % (len(named), unresolved))

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """sekisho-logexport forward, to a REAL rsyslog started here (imtcp on a free
 127.0.0.1 port, its own config, work directory and pid file; never the
-system's instance):
+system's instance), over TLS (RFC 5425: rsyslog's gtls driver, a CA and
+certificates made here with the openssl CLI) unless a check says plain:
 
 - everything arrives exactly once, in order, as RFC 5424 with octet
   counting: rsyslog's own parser sees APP-NAME sekisho-COMPONENT, MSGID =
@@ -14,7 +15,13 @@ system's instance):
 - a break stops forwarding (exit 1) before the break; --allow-broken goes
   on and sends a chain.broken notice instead of the edited line;
 - no collector yet: bounded retries with backoff, then exit 2; a collector
-  that comes up during the backoff gets everything."""
+  that comes up during the backoff gets everything;
+- TLS: a collector whose certificate does not chain to --ca, or does not
+  carry the expected name, gets nothing (the reason is said); the system's
+  CAs alone do not trust the test CA; a collector that requires client
+  certificates (x509/certvalid) refuses a forwarder without one and
+  accepts it with --client-cert/--client-key; --plain works only when
+  asked for, and never to port 6514."""
 import json
 import os
 import re
@@ -39,11 +46,41 @@ def free_port():
     return p
 
 
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+class Pki:
+    """A test CA with a collector certificate (IP 127.0.0.1, DNS
+    collector.test), a client certificate, and an unrelated second CA."""
+
+    def __init__(self, wd):
+        self.dir = wd.sub("pki")
+        os.makedirs(self.dir)
+        p = lambda n: os.path.join(self.dir, n)  # noqa: E731
+        for ca in ("ca", "rogue"):
+            openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                    p(ca + ".key"), "-out", p(ca + ".pem"), "-days", "2", "-subj", "/CN=sekisho test " + ca)
+        for name, ext in (("server", "subjectAltName=IP:127.0.0.1,DNS:collector.test"),
+                          ("client", "extendedKeyUsage=clientAuth")):
+            openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                    p(name + ".key"), "-out", p(name + ".csr"), "-subj", "/CN=" + name + ".test")
+            with open(p(name + ".ext"), "w") as f:
+                f.write(ext + "\n")
+            openssl("x509", "-req", "-in", p(name + ".csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+                    "-CAcreateserial", "-days", "2", "-extfile", p(name + ".ext"), "-out", p(name + ".pem"))
+        self.ca, self.rogue = p("ca.pem"), p("rogue.pem")
+        self.server, self.server_key = p("server.pem"), p("server.key")
+        self.client, self.client_key = p("client.pem"), p("client.key")
+
+
 class Collector:
     """An rsyslogd of our own: imtcp on 127.0.0.1:port, raw messages to a file
-    and rsyslog's parse of each RFC 5424 message to a second file."""
+    and rsyslog's parse of each RFC 5424 message to a second file.  tls:
+    None (plain TCP), "anon" (TLS, no client certificate asked) or
+    "x509/certvalid" (a client certificate from the test CA required)."""
 
-    def __init__(self, wd, tag, port=None):
+    def __init__(self, wd, tag, port=None, tls="anon"):
         self.dir = wd.sub("rsyslog-" + tag)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
@@ -51,9 +88,16 @@ class Collector:
         self.parsed = os.path.join(self.dir, "parsed.log")
         self.conf = os.path.join(self.dir, "rsyslog.conf")
         self.pidfile = os.path.join(self.dir, "rsyslogd.pid")
+        if tls:
+            glob = (f'global(workDirectory="{self.dir}" maxMessageSize="256k" DefaultNetstreamDriver="gtls"\n'
+                    f'  DefaultNetstreamDriverCAFile="{PKI.ca}" DefaultNetstreamDriverCertFile="{PKI.server}"\n'
+                    f'  DefaultNetstreamDriverKeyFile="{PKI.server_key}")\n'
+                    f'module(load="imtcp" MaxSessions="20" StreamDriver.Name="gtls" StreamDriver.Mode="1"\n'
+                    f'  StreamDriver.AuthMode="{tls}")')
+        else:
+            glob = f'global(workDirectory="{self.dir}" maxMessageSize="256k")\nmodule(load="imtcp" MaxSessions="20")'
         with open(self.conf, "w") as f:
-            f.write(f'''global(workDirectory="{self.dir}" maxMessageSize="256k")
-module(load="imtcp" MaxSessions="20")
+            f.write(glob + f'''
 template(name="raw" type="string" string="%rawmsg%\\n")
 template(name="parsed" type="string" string="%pri%\\t%timereported:::date-rfc3339%\\t%hostname%\\t%app-name%\\t%msgid%\\t%structured-data%\\t%msg%\\n")
 ruleset(name="collect") {{
@@ -116,12 +160,19 @@ def records(raw):
     return recs, notices
 
 
+def fwd_argv(*args):
+    """forward's argv, trusting the test CA unless the args choose otherwise"""
+    a = list(map(str, args))
+    tls = [] if "--plain" in a or "--ca" in a else ["--ca", PKI.ca]
+    return [LOGEXPORT, "forward", *tls, *a]
+
+
 def forward(*args, **kw):
-    return subprocess.run([LOGEXPORT, "forward", *map(str, args)], capture_output=True, text=True, env=env(),
-                          timeout=kw.get("timeout", 120))
+    return subprocess.run(fwd_argv(*args), capture_output=True, text=True, env=env(), timeout=kw.get("timeout", 120))
 
 
 wd = Workdir("forward")
+PKI = Pki(wd)
 collectors = []
 try:
     gw = wd.sub("gateway")
@@ -174,8 +225,8 @@ try:
     # ---- SIGTERM mid-way, rerun ----
     genlog(wd, gw, "--count", 1500, "--start", "2026-11-24T09:00:00+09:00", "--seed", 23)
     src3 = lines_of(gw)
-    p = subprocess.Popen([LOGEXPORT, "forward", "--to", f"127.0.0.1:{c.port}", "--key", wd.key, "--state", state,
-                          "--rate", "400", "--batch", "16", gw], env=env(), stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(fwd_argv("--to", f"127.0.0.1:{c.port}", "--key", wd.key, "--state", state,
+                          "--rate", "400", "--batch", "16", gw), env=env(), stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
     p.send_signal(signal.SIGTERM)
     err = p.communicate(timeout=30)[1]
@@ -194,8 +245,8 @@ try:
     # ---- SIGKILL mid-way, rerun ----
     genlog(wd, gw, "--count", 1500, "--start", "2026-11-25T09:00:00+09:00", "--seed", 24)
     src4 = lines_of(gw)
-    p = subprocess.Popen([LOGEXPORT, "forward", "--to", f"127.0.0.1:{c.port}", "--key", wd.key, "--state", state,
-                          "--rate", "400", "--batch", "16", gw], env=env(), stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(fwd_argv("--to", f"127.0.0.1:{c.port}", "--key", wd.key, "--state", state,
+                          "--rate", "400", "--batch", "16", gw), env=env(), stderr=subprocess.DEVNULL)
     time.sleep(1.5)
     p.kill()
     p.wait()
@@ -216,8 +267,8 @@ try:
 
     # ---- --follow ----
     base = len(c.messages())
-    p = subprocess.Popen([LOGEXPORT, "forward", "--to", f"127.0.0.1:{c.port}", "--key", wd.key, "--state", state,
-                          "--follow", "--interval", "1", gw], env=env(), stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(fwd_argv("--to", f"127.0.0.1:{c.port}", "--key", wd.key, "--state", state,
+                          "--follow", "--interval", "1", gw), env=env(), stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
     genlog(wd, gw, "--count", 200, "--start", "2026-11-26T09:00:00+09:00", "--seed", 25)
     src5 = lines_of(gw)
@@ -271,7 +322,7 @@ try:
           r.stderr)
     # a collector that appears during the backoff gets everything
     port = free_port()
-    p = subprocess.Popen([LOGEXPORT, "forward", "--to", f"127.0.0.1:{port}", "--key", wd.key, gw], env=env(),
+    p = subprocess.Popen(fwd_argv("--to", f"127.0.0.1:{port}", "--key", wd.key, gw), env=env(),
                          stderr=subprocess.PIPE, text=True)
     time.sleep(1.2)
     c3 = Collector(wd, "late", port=port)
@@ -280,6 +331,55 @@ try:
     recs, _ = records(c3.messages(len(src5)))
     check("collector up during the backoff: reconnects and delivers all, in order",
           p.returncode == 0 and "retrying in" in err and [x[2] for x in recs] == src5, f"rc={p.returncode} {err}")
+
+    # ---- TLS: who is trusted ----
+    tsrc = lines_of(bd)[:100]
+    c4 = Collector(wd, "tls-checks")
+    collectors.append(c4)
+    r = forward("--to", f"127.0.0.1:{c4.port}", "--key", wd.key, "--ca", PKI.rogue, "--retries", "0", bd)
+    check("TLS: a collector not signed by --ca gets nothing, exit 2, says why",
+          r.returncode == 2 and "not trusted" in r.stderr and not c4.messages(), r.stderr)
+    r = subprocess.run([LOGEXPORT, "forward", "--to", f"127.0.0.1:{c4.port}", "--key", wd.key, "--retries", "0",
+                        bd], capture_output=True, text=True, env=env(), timeout=60)
+    check("TLS: without --ca the system's CAs do not trust the test CA", r.returncode == 2 and
+          "not trusted" in r.stderr and not c4.messages(), r.stderr)
+    r = forward("--to", f"127.0.0.1:{c4.port}", "--key", wd.key, "--server-name", "other.test", "--retries", "0", bd)
+    check("TLS: a certificate without the expected name is refused", r.returncode == 2 and "not trusted" in r.stderr
+          and not c4.messages(), r.stderr)
+    r = forward("--to", f"127.0.0.1:{c4.port}", "--key", wd.key, "--server-name", "collector.test",
+                "--allow-broken", bd)
+    got = [x[2] for x in records(c4.messages(len(lines_of(bd))))[0]]
+    check("TLS: the DNS name of the certificate (--server-name) is accepted; records arrive",
+          r.returncode == 0 and got[:100] == tsrc, r.stderr)
+    c5 = Collector(wd, "tls-client", tls="x509/certvalid")
+    collectors.append(c5)
+    r = forward("--to", f"127.0.0.1:{c5.port}", "--key", wd.key, "--retries", "0", "--allow-broken", bd)
+    check("TLS: a collector that requires a client certificate refuses one without",
+          r.returncode == 2 and not c5.messages(), r.stderr)
+    print("     (" + [x for x in r.stderr.splitlines() if "--state" not in x][0][:200] + ")")
+    r = forward("--to", f"127.0.0.1:{c5.port}", "--key", wd.key, "--client-cert", PKI.client, "--client-key",
+                PKI.client_key, "--allow-broken", bd)
+    got = [x[2] for x in records(c5.messages(len(lines_of(bd))))[0]]
+    check("TLS: ... and accepts it with --client-cert/--client-key", r.returncode == 0 and got[:100] == tsrc,
+          r.stderr)
+    r = forward("--to", f"127.0.0.1:{c5.port}", "--key", wd.key, "--client-cert", PKI.client, bd)
+    check("TLS: --client-cert without --client-key is a usage error", r.returncode == 2 and "both" in r.stderr,
+          r.stderr)
+    # ---- plain only when asked, never to 6514 ----
+    c6 = Collector(wd, "plain", tls=None)
+    collectors.append(c6)
+    r = forward("--to", f"127.0.0.1:{c6.port}", "--key", wd.key, "--retries", "0", "--timeout", "3",
+                "--allow-broken", bd)
+    check("plain collector: TLS by default, so nothing readable arrives", r.returncode == 2 and
+          not records(c6.messages())[0] and "handshake" in r.stderr, r.stderr)
+    r = forward("--plain", "--to", f"127.0.0.1:{c6.port}", "--key", wd.key, "--allow-broken", bd)
+    got = [x[2] for x in records(c6.messages(len(lines_of(bd))))[0]]
+    check("--plain: cleartext when asked for", r.returncode == 0 and got[:100] == tsrc, r.stderr)
+    r = forward("--plain", "--to", "127.0.0.1:6514", "--key", wd.key, bd)
+    check("--plain to port 6514: refused (exit 2) before connecting", r.returncode == 2 and "6514" in r.stderr,
+          r.stderr)
+    r = forward("--plain", "--ca", PKI.ca, "--to", f"127.0.0.1:{c6.port}", "--key", wd.key, bd)
+    check("--plain with a TLS option: usage error", r.returncode == 2, r.stderr)
 
     # ---- usage ----
     check("--to missing: exit 2", forward("--key", wd.key, gw).returncode == 2)

@@ -132,8 +132,25 @@ static size_t ref_decode(const unsigned char *p, size_t n, uint32_t *ret_cp)
 	return len;
 }
 
+/* utf8_text: valid UTF-8 without C0, DEL or C1 controls */
+static void check_text(void)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} t[] = {
+		{"", true},         {"見積書.xlsx", true},  {"a b", true},         {"tab\t", false},
+		{"nl\n", false},    {"del\x7f", false},     {"c1\xc2\x85", false}, {"nbsp\xc2\xa0", true},
+		{"bad\xff", false}, {"cut\xe8\xa6", false},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		CHECK(utf8_text(t[i].s, strlen(t[i].s)) == t[i].ok, "utf8_text case %zu", i);
+	CHECK(!utf8_text("a\0b", 3), "NUL is a control");
+}
+
 int main(void)
 {
+	check_text();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		uint32_t cp = 0xabcd;
 		size_t len = utf8_decode(cases[i].s, cases[i].n, &cp);
