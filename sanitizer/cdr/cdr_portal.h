@@ -19,7 +19,7 @@
 #define CDR_PORTAL_ID_MAX 64 /* request id: [A-Za-z0-9_-], 1..64 */
 #define CDR_PORTAL_MAX_APPROVERS 8
 #define CDR_PORTAL_MAX_PASSWORD 1024 /* bytes (the portal form's cap, PTL_PASSWORD_MAX) */
-#define CDR_PORTAL_MAX_STR 4096     /* bytes of any other string */
+#define CDR_PORTAL_MAX_STR 4096      /* bytes of any other string */
 
 enum cdr_portal_kind { CDR_PORTAL_RELEASE = 1, CDR_PORTAL_PPAP, CDR_PORTAL_NOTIFY };
 

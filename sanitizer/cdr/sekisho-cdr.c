@@ -218,7 +218,8 @@ int main(int argc, char **argv)
 				}
 			}
 			if (n < 0) {
-				fprintf(stderr, "sekisho-cdr: --password-fd: one line of 1..1024 bytes on fd 3..1023\n");
+				fprintf(stderr,
+					"sekisho-cdr: --password-fd: one line of 1..1024 bytes on fd 3..1023\n");
 				return 2;
 			}
 			ctx.archive_password = password;
