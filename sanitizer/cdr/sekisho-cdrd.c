@@ -11,16 +11,24 @@
  * status says which it was (0 copy, 1 no copy, anything else a failed
  * attempt).  N worker threads each wait for one such process.
  *
- * Output, beside the original <quarantine>/<sha256>.data, in
- * <quarantine>/cdr/: <sha256>.copy.<ext> and <sha256>.report.json, each made
- * visible by rename after fsync (the CLI fsyncs into a per-job work
- * directory <quarantine>/cdr/.work/<job id>/, then the worker renames and
- * fsyncs the directory); the report last, so a report always has its copy.
+ * Output, in the copies directory (--copies, default <quarantine>/cdr/):
+ * <sha256>.copy.<ext> and <sha256>.report.json (0640), each made visible by
+ * rename after fsync (the CLI fsyncs into a per-job work directory
+ * <copies>/.work/<job id>/, then the worker renames and fsyncs the
+ * directory); the report last, so a report always has its copy.
  * A job leaves the queue only after its record is flushed to the audit
  * chain: kill -9 at any moment loses no job; the job is then done again on
  * restart (same names, same content), and at most its record is written
  * twice (same job id).  A job that fails max-attempts times ends "failed"
  * with a report.  Docs: docs/cdr.md, "Worker and queue".
+ *
+ * The portals (docs/portal.md, "The worker's portal duties"), all
+ * optional: one more thread serves the portal's requests (release, notify:
+ * cdr_duty.c; ppap: here, a conversion with the password on fd 3), takes
+ * upload parcels from the inbox (cdr_duty.c), and retries follow-up mail;
+ * a conversion thread sends a manifest's follow-up mail after its last
+ * result.  A request file goes only when its request is done (a PPAP
+ * password is then gone with it); an unreadable one is deleted.
  *
  * Exit: 0 after SIGTERM/SIGINT (running conversions finish within
  * --stop-timeout, or are killed and their jobs put back), 2 usage, setup or
