@@ -331,7 +331,10 @@ static int upload_notice(struct cdr_duty *d, const struct ptl_link *l, const cha
 		l->from ? (struct audit_field)AUDIT_STR("uploader", l->from)
 			: (struct audit_field)AUDIT_NULL("uploader"),
 		AUDIT_UINT("files", l->nfiles),
-		AUDIT_STR("result", r == 0 ? "sent" : "failed"),
+		AUDIT_STR("result",
+			  r == 0                    ? "sent"
+				  : r == -EREMOTEIO ? "refused"
+						    : "failed"),
 		AUDIT_STR("smtp", why),
 	};
 	audit_emit(d->audit, "mail.upload_notice", f, sizeof(f) / sizeof(f[0]));
@@ -533,13 +536,10 @@ static int intake_one(struct cdr_duty *d, const char *id, char *why, size_t whyl
 	struct intake_state st;
 	if (state_load(d, id, &st) < 0)
 		memset(&st, 0, sizeof(st)); /* damaged: start again */
-	if (!strcmp(st.stage, "delivered")) {
-		parcel_remove(d, id, p.nfiles);
-		cdr_parcel_free(&p);
-		return 1;
-	}
+	/* delivered before a kill: only the record and the removal are left */
+	bool delivered = !strcmp(st.stage, "delivered");
 	const char *key = NULL;
-	r = parcel_copy(d, &p, &key, why, whylen);
+	r = delivered ? 0 : parcel_copy(d, &p, &key, why, whylen);
 	if (r < 0 && key) {
 		parcel_reject(d, id, key, why);
 		parcel_remove(d, id, p.nfiles);
@@ -583,6 +583,10 @@ static int intake_one(struct cdr_duty *d, const char *id, char *why, size_t whyl
 			r = write_small(d->transfer, tname, st.token, 0600);
 		} else {
 			r = upload_notice(d, &l, st.hash, st.token, id, NULL, why, whylen);
+			/* refused for good (5xx, recorded "refused"): trying again
+			 * would only block the inbox */
+			if (r == -EREMOTEIO)
+				r = 0;
 		}
 		if (r == 0)
 			r = state_save(d, id, &st, "delivered");
@@ -747,6 +751,8 @@ int cdr_duty_notify(struct cdr_duty *d, const struct cdr_portal_req *r, char *wh
 		rc = -EINVAL;
 	if (rc == 0)
 		rc = upload_notice(d, &l, r->link, token, NULL, r->id, why, whylen);
+	if (rc == -EREMOTEIO)
+		rc = 0; /* refused for good, recorded: the request ends */
 	if (rc == 0) {
 		unlinkat(d->transfer, tname, 0);
 		fsync(d->transfer);
@@ -977,7 +983,9 @@ static int follow_up_locked(struct cdr_duty *d, const char *link, char *why, siz
 				      over ? NULL : att, over ? 0 : natt, why, whylen);
 	}
 	free(body);
-	if (r == 0) {
+	/* refused for good (5xx): recorded, and not tried again */
+	bool refused = r == -EREMOTEIO;
+	if (r == 0 || refused) {
 		r = marker(d, link, "sent", true);
 		marker(d, link, "pending", false);
 		const char *names[PTL_LINK_MAX_FILES];
@@ -985,6 +993,7 @@ static int follow_up_locked(struct cdr_duty *d, const char *link, char *why, siz
 			names[i] = att[i].name;
 		struct audit_field f[] = {
 			AUDIT_STR("link", link),
+			AUDIT_STR("result", refused ? "refused" : "sent"),
 			l.message_id ? (struct audit_field)AUDIT_STR("message_id", l.message_id)
 				     : (struct audit_field)AUDIT_NULL("message_id"),
 			AUDIT_STRLIST("rcpt", to, nto),

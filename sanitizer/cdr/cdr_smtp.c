@@ -186,7 +186,7 @@ static int command(struct session *s, bool *refused, int want, const char *fmt, 
 		r = read_reply(s);
 	if (r >= 0 && r / 100 != want) {
 		*refused = true;
-		return -EPROTO;
+		return r / 100 == 5 ? -EREMOTEIO : -EPROTO;
 	}
 	return r < 0 ? r : 0;
 }
@@ -265,7 +265,7 @@ int cdr_smtp_send(const struct cdr_smtp_addr *to, const char *helo, const char *
 		r = read_reply(&s);
 		if (r >= 0 && r != 220) {
 			refused = true;
-			r = -EPROTO;
+			r = r / 100 == 5 ? -EREMOTEIO : -EPROTO;
 		}
 		r = r < 0 ? r : 0;
 	}
@@ -283,7 +283,7 @@ int cdr_smtp_send(const struct cdr_smtp_addr *to, const char *helo, const char *
 			r = read_reply(&s);
 			if (r >= 0 && r / 100 != 2) {
 				refused = true;
-				r = -EPROTO;
+				r = r / 100 == 5 ? -EREMOTEIO : -EPROTO;
 			}
 			r = r < 0 ? r : 0;
 		}

@@ -25,7 +25,8 @@ int cdr_smtp_parse_addr(const char *hostport, struct cdr_smtp_addr *ret);
 
 /* Send one message from `from` to the nrcpt addresses (each a plain
  * address, checked by the caller).  0 when the server accepted it for
- * every recipient; -EPROTO when it refused (why has its reply), -ETIMEDOUT,
- * -ECONNREFUSED, -errno. */
+ * every recipient; -EREMOTEIO when it refused for good (a 5xx reply: why
+ * has it), -EPROTO for a 4xx or a reply out of the protocol (try again
+ * later), -ETIMEDOUT, -ECONNREFUSED, -errno. */
 int cdr_smtp_send(const struct cdr_smtp_addr *to, const char *helo, const char *from, const char *const *rcpt,
 		  size_t nrcpt, const char *msg, size_t len, unsigned timeout_ms, char *why, size_t whylen);

@@ -28,6 +28,8 @@ Parts (default all):
             to the originals' names with the copies' extensions) and the
             file without a copy listed with its reason; a second run sends
             nothing; over --follow-up-max the mail has no attachment.
+  refused   an SMTP server that answers 451: the parcel waits; one that
+            answers 550: the parcel ends, both recorded (mail.upload_notice).
   kill      kill -9 of the worker at 8 moments (fixed seed) while it takes
             24 parcels; after a last clean run no parcel is lost or half
             done: the inbox is empty, every parcel's files are in
@@ -512,6 +514,67 @@ def part_kill(env, sink):
     env.verify("kill")
 
 
+class Refuser:
+    """An SMTP server on loopback that refuses every recipient: 550 (for
+    good) or 451 (later); it counts the RCPTs it saw."""
+
+    def __init__(self, code):
+        import socketserver
+        import threading
+        self.rcpts = 0
+        me = self
+
+        class H(socketserver.StreamRequestHandler):
+            timeout = 30
+
+            def handle(self):
+                self.wfile.write(b"220 refuser\r\n")
+                while True:
+                    line = self.rfile.readline(4096)
+                    if not line:
+                        return
+                    up = line.upper()
+                    if up.startswith(b"RCPT"):
+                        me.rcpts += 1
+                        self.wfile.write(b"%d refused\r\n" % code)
+                    elif up.startswith(b"QUIT"):
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def part_refused(env, sink):
+    """A 4xx leaves the parcel for later; a 5xx ends it, recorded."""
+    later = Refuser(451)
+    try:
+        pid, _ = env.parcel([("later.txt", TXT + b"later\n")])
+        env.run_once("--smtp", "127.0.0.1:%d" % later.port)
+        check(os.path.exists(os.path.join(env.inbox, pid + ".json")), "refused: a 451 leaves the parcel")
+        check(later.rcpts == 1, "refused: tried once in the run (then a pause), %d" % later.rcpts)
+    finally:
+        later.stop()
+    never = Refuser(550)
+    try:
+        env.run_once("--smtp", "127.0.0.1:%d" % never.port)
+        check(not os.path.exists(os.path.join(env.inbox, pid + ".json")), "refused: a 550 ends the parcel")
+        recs = [r for r in env.records("mail.upload_notice") if r["parcel"] == pid]
+        check([r["result"] for r in recs] == ["failed", "refused"], "refused: the records %s" % recs)
+        check(len(env.records("upload.intake")) == 1, "refused: the parcel is recorded taken")
+    finally:
+        never.stop()
+    env.verify("refused")
+
+
 def part_postfix(env, sink, root):
     if os.geteuid() != 0 or not shutil.which("postfix"):
         print("postfix: skipped (needs root and Postfix)")
@@ -552,7 +615,7 @@ def main(argv):
     if len(argv) < 4:
         print(__doc__)
         return 2
-    parts = argv[4:] or ["upload", "approval", "release", "ppap", "followup", "kill", "postfix"]
+    parts = argv[4:] or ["upload", "approval", "release", "ppap", "followup", "refused", "kill", "postfix"]
     if not shutil.which("bwrap"):
         print("skipped: no bubblewrap")
         return 77

@@ -300,8 +300,12 @@ static void smtp(void)
 
 	static const char *const refuse[] = {"250 x\r\n", "250 ok\r\n", "550 5.1.1 no such user\r\n", NULL};
 	struct server s2 = {.replies = refuse, .greeting = "220 test\r\n"};
-	CHECK(smtp_run(&s2, 5000, why, sizeof(why)) == -EPROTO);
+	CHECK(smtp_run(&s2, 5000, why, sizeof(why)) == -EREMOTEIO);
 	CHECK(strstr(why, "550 5.1.1"), "%s", why);
+	static const char *const later[] = {"250 x\r\n", "451 4.3.0 try later\r\n", NULL};
+	struct server s5 = {.replies = later, .greeting = "220 test\r\n"};
+	CHECK(smtp_run(&s5, 5000, why, sizeof(why)) == -EPROTO);
+	CHECK(strstr(why, "451"), "%s", why);
 	CHECK(!strstr(s2.got, "DATA"));
 
 	struct server s3 = {.replies = ok, .greeting = NULL};
