@@ -485,8 +485,12 @@ def pem_of(text):
 def portal_test(lab, con):
     """The LGWAN portal answers on the LGWAN address only, the upload portal
     on the Internet-side address only; first boot made their certificates."""
-    rc, out = con.run("systemctl is-active sekisho-portal sekisho-upload")
-    check(rc == 0 and out.split() == ["active"] * 2, f"portal units active: {' '.join(out.split())}")
+    rc, out = con.run("systemctl is-active sekisho-portal sekisho-upload sekisho-cdrd; "
+                      "systemctl show -p NRestarts --value sekisho-cdrd")
+    check(rc == 0 and out.split() == ["active"] * 3 + ["0"],
+          f"portal units and the worker (its portal options, loopback only) active, no restart: {' '.join(out.split())}")
+    rc, out = con.run("ss -Htln | grep -c '127.0.0.1:10026 '")
+    check(out.strip() == "1", f"Postfix's own-mail listener for the worker on 127.0.0.1:10026 ({out.strip()})")
     rc, out = con.run("ss -Htlnp | grep ':443 '")
     lines = out.strip().splitlines()
     check(any("198.18.20.1:443" in ln and "sekisho-portal" in ln for ln in lines)
