@@ -714,7 +714,10 @@ int cdr_duty_intake(struct cdr_duty *d, char *why, size_t whylen)
 		int r = intake_one(d, ids[i], w, sizeof(w));
 		if (r > 0)
 			done++;
-		if (w[0] && !why[0]) {
+		/* a parcel done (taken, or refused for good) may leave a text
+		 * in w (the server's 250, the refusal's detail): only one
+		 * left for later is a failure that makes the caller wait */
+		if (r <= 0 && w[0] && !why[0]) {
 			snprintf(why, whylen, "parcel %s: %s", ids[i], w);
 			err = r < 0 ? r : -EAGAIN;
 		}
