@@ -1451,9 +1451,10 @@ static void h_upload_post(struct ptl_req *req)
 		 * revoking) */
 		int r = approve ? queue_notify(pt, hash, job) : ptl_link_revoke(pt->links, hash);
 		done = r == 0;
-		if (r == 0)
-			r = ptl_link_approval_clear(pt->links, hash);
-		if (r < 0 && r != -ENOENT)
+		/* a mark another process removed meanwhile is removed */
+		if (done && (r = ptl_link_approval_clear(pt->links, hash)) == -ENOENT)
+			r = 0;
+		if (r < 0)
 			refusal = "server-error";
 	}
 	pthread_mutex_unlock(&pt->mu);

@@ -588,6 +588,23 @@ try:
           and "job" not in dn[0]["data"], "portal.deny (upload): %r" % dn)
     refused(s2.req("POST", "/approvals/u/" + DN, form={"decision": "approve", "csrf": fs2["fields"]["csrf"]}), 409,
             "a denied upload decided again")
+    # the queue cannot take the request: 500, nothing decided, the upload still listed
+    _, FL = write_upload(up_files[:1], "キュー障害")
+    ff = form(a.req("GET", "/approvals/u/" + FL)[2], "/approvals/u/" + FL)
+    qnew = os.path.join(D["queue"], "new")
+    os.rename(qnew, qnew + ".away")
+    try:
+        refused(a.req("POST", "/approvals/u/" + FL, form={"decision": "approve", "csrf": ff["fields"]["csrf"]}),
+                500, "upload: the queue fails")
+    finally:
+        os.rename(qnew + ".away", qnew)
+    check(os.path.exists(os.path.join(D["links"], FL + ".approval")) and
+          "/approvals/u/" + FL in a.req("GET", "/approvals")[2].decode(), "a failed approval leaves the upload listed")
+    st, _, _, _ = a.req("POST", "/approvals/u/" + FL, form={"decision": "approve", "csrf": ff["fields"]["csrf"]})
+    check(st == 200 and [j["link"] for j in take_jobs("notify")] == [FL], "and it is approved once the queue works")
+    check(len(wait_records("portal.approve", 1, lambda r: r["data"].get("link") == FL)) == 1,
+          "one record: the approval that happened")
+
     text = a.req("GET", "/approvals")[2].decode()
     check("/approvals/u/" + UP not in text and "/approvals/u/" + DN not in text, "decided uploads leave the list")
     check("承認待ちのアップロードはありません" in text, "and the list says so")
@@ -741,7 +758,7 @@ try:
           "copies/ only as the test wrote it")
     check(set(os.listdir(D["links"])) - set(before["links"]) ==
           {HASH + ".revoked", HASH2 + ".json", HASH3 + ".json", HASH4 + ".json", DN + ".revoked"} |
-          {x + ".json" for x in (UP, DN, UP_REV, UP_OLD, UP_DONE, MAIL_MARK)} |
+          {x + ".json" for x in (UP, DN, UP_REV, UP_OLD, UP_DONE, MAIL_MARK, FL)} |
           {x + ".approval" for x in (UP_REV, UP_OLD, MAIL_MARK)} | {UP_REV + ".revoked"},
           "links/: only the revocations and the decided marks gone")
     check(not os.listdir(os.path.join(D["queue"], "tmp")), "no half-written queue job")
