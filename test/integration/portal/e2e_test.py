@@ -26,6 +26,10 @@ tools: Python's email (the mail the LGWAN mailbox got), http.client + ssl
    address with a note; the worker takes the parcel, makes the copy and the
    notification mail reaches the LGWAN mailbox through the relay; its link
    works from the LGWAN side.
+   5b. The upload portal restarted with --approval on: a second upload
+   reaches the worker, which mails nothing; it waits in the approvers'
+   queue; an approver approves it; then the notification arrives and its
+   link works.
 6. Reachability: the LGWAN portal does not listen on the Internet-side
    address, the upload portal not on the LGWAN-side one.
 With --demo it prints what happens for a person (tools/demo's part 15)."""
@@ -353,6 +357,57 @@ try:
             st, _, pg, _ = lg.req("GET", "/m/" + token3)
         check(st == 200 and b"siryou.pdf" in pg, "the link works from the LGWAN side: %d" % st)
         say("   notification: %s" % text3.strip().splitlines()[0][:100] if text3 else "")
+
+    # ---- 5b. an upload under --approval on: nothing until an approver ----
+    ch.kill9("upload")
+    ch.extra["upload"] += ["--approval", "on"]
+    ch.start_upload()
+    name4 = "keikaku" + os.path.splitext(sorted(inputs)[1])[1]
+    data4 = inputs[sorted(inputs)[1]]
+    up = Browser(chain.INET_GW, chain.UPLOAD_PORT, ch.ucert)   # the restart ended the sessions
+    with Side(ch, "inet"):
+        st, _, _, _ = login(up, "yamada", "yamada-pw-3")
+        _, _, fp, _ = up.req("GET", "/")
+        body, ct = multipart([("csrf", form_csrf(fp)), ("rcpt", LGWAN_RCPT), ("note", "承認をお願いします")],
+                             [(name4, data4)])
+        st2, _, res, _ = up.req("POST", "/upload", raw=body, headers={"Content-Type": ct})
+    check(st in (200, 303) and st2 in (200, 303), "upload under --approval on: login %d, upload %d" % (st, st2))
+    # the worker's intake record is written after its last step: from then
+    # on a mail it would have sent is recorded (mail.upload_notice) first
+    intake = ch.wait_for(lambda: [r for r in ch.records("cdr", "upload.intake") if r["data"].get("approval")],
+                         timeout=180)
+    check(len(intake) == 1, "the worker took the parcel awaiting approval: %s" % ch.logs("cdrd")[-600:])
+    h4 = intake[0]["data"]["link"] if intake else "none"
+    check(os.path.exists(os.path.join(ch.dirs["links"], h4 + ".approval")), "the upload's approval mark")
+    check(len(ch.records("cdr", "mail.upload_notice")) == 1, "no notification before the approval")
+    ch.pf.flush()
+    check(len(ch.sink.messages()) == 3 and ch.pf.queued() == 0,
+          "nothing more reached the LGWAN mailbox or waits in Postfix (%d)" % len(ch.sink.messages()))
+    say("== 承認待ちのアップロード / an upload awaiting approval: no mail yet")
+    with Side(ch, "lgwan"):
+        st, _, lst, _ = ap.req("GET", "/approvals")
+    check(st == 200 and ("/approvals/u/" + h4).encode() in lst and b"yamada" in lst and name4.encode() in lst,
+          "the approvers' queue lists the upload: %d" % st)
+    with Side(ch, "lgwan"):
+        _, _, dp, _ = ap.req("GET", "/approvals/u/" + h4)
+        st, _, res, _ = ap.req("POST", "/approvals/u/" + h4,
+                               form={"decision": "approve", "comment": "業務で必要", "csrf": form_csrf(dp)})
+    check(st == 200 and "承認" in res.decode(), "the approver approves the upload: %d" % st)
+    got = ch.wait_mail(4, timeout=180)
+    token4, text4, _ = notice_link(got[3][0]) if len(got) >= 4 else (None, "", None)
+    check(token4 is not None and sha(token4.encode()) == h4,
+          "after the approval the notification reached the LGWAN mailbox with the upload's link")
+    check("承認をお願いします" in text4, "the uploader's note is in it")
+    check(not os.path.exists(os.path.join(ch.dirs["links"], h4 + ".approval")), "the mark is gone")
+    if token4:
+        ch.wait_for(lambda: copies_for(ch, sha(data4)), timeout=120)
+        with Side(ch, "lgwan"):
+            st, _, pg, _ = lg.req("GET", "/m/" + token4)
+        check(st == 200 and name4.encode() in pg, "the approved upload's link works from the LGWAN side: %d" % st)
+    pa = [r for r in ch.records("portal", "portal.approve") if r["data"].get("upload")]
+    check(len(pa) == 1 and pa[0]["data"]["link"] == h4 and pa[0]["data"]["uploader"] == "yamada"
+          and pa[0]["data"]["names"] == [name4], "portal.approve of the upload recorded: %r" % pa)
+    say("   approved by sato; the notification arrived: %s" % (text4.strip().splitlines()[0][:100] if text4 else ""))
 
     # ---- 6. each portal only on its own side ----
     for side, host, port, what in (("inet", chain.INET_GW, chain.PORTAL_PORT, "the LGWAN portal"),
