@@ -581,6 +581,13 @@ static int intake_one(struct cdr_duty *d, const char *id, char *why, size_t whyl
 			char tname[96];
 			snprintf(tname, sizeof(tname), "%s.token", st.hash);
 			r = write_small(d->transfer, tname, st.token, 0600);
+			/* then the mark by which the portal lists it (it cannot
+			 * read transfer/); after the token, so that an approval
+			 * always finds one to mail */
+			if (r == 0)
+				r = ptl_link_approval_mark(d->links, st.hash);
+			if (r < 0)
+				snprintf(why, whylen, "approval: %s", strerror(-r));
 		} else {
 			r = upload_notice(d, &l, st.hash, st.token, id, NULL, why, whylen);
 			/* refused for good (5xx, recorded "refused"): trying again
@@ -707,7 +714,10 @@ int cdr_duty_intake(struct cdr_duty *d, char *why, size_t whylen)
 		int r = intake_one(d, ids[i], w, sizeof(w));
 		if (r > 0)
 			done++;
-		if (w[0] && !why[0]) {
+		/* a parcel done (taken, or refused for good) may leave a text
+		 * in w (the server's 250, the refusal's detail): only one
+		 * left for later is a failure that makes the caller wait */
+		if (r <= 0 && w[0] && !why[0]) {
 			snprintf(why, whylen, "parcel %s: %s", ids[i], w);
 			err = r < 0 ? r : -EAGAIN;
 		}

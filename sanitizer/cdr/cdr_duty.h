@@ -55,7 +55,8 @@ struct cdr_duty {
 
 /* One pass over inbox/: every complete parcel (at most max_parcels) taken
  * or refused, stale .part files removed.  Returns the parcels taken or
- * refused, or -errno (why). */
+ * refused, or -errno (why).  why is set only for a parcel left for a later
+ * pass (a failure of ours: the caller backs off). */
 int cdr_duty_intake(struct cdr_duty *d, char *why, size_t whylen);
 
 /* A release request: the original (checked against its SHA-256) into

@@ -404,23 +404,56 @@ int ptl_link_load(const char *dir, const char *token, int64_t now, struct ptl_li
 	return r;
 }
 
-int ptl_link_revoke(const char *dir, const char *hash)
+/* DIR for readdir, its fd in *d; NULL with -errno in *d */
+static DIR *open_list(const char *dir, int *d)
+{
+	*d = open_dir(dir);
+	if (*d < 0)
+		return NULL;
+	DIR *dp = fdopendir(*d);
+	if (!dp) {
+		int e = -errno;
+		close(*d);
+		*d = e;
+	}
+	return dp;
+}
+
+#define MARK_NAME_MAX (PTL_HASH_LEN + 16)
+
+/* DIR opened for the file <hash><ext>, its name in name: the fd or
+ * -EINVAL (not a hash), -errno */
+static int open_for(const char *dir, const char *hash, const char *ext, char name[MARK_NAME_MAX])
 {
 	if (!ptl_hash_valid(hash))
 		return -EINVAL;
-	int d = open_dir(dir);
+	snprintf(name, MARK_NAME_MAX, "%s%s", hash, ext);
+	return open_dir(dir);
+}
+
+/* Create the empty mark DIR/<hash><ext> of an existing manifest, fsync
+ * DIR.  A group mark (the approval: the portal, another user of the group,
+ * removes it) is made group-writable whatever the umask, and given the
+ * directory's group even where DIR lacks setgid. */
+static int make_mark(const char *dir, const char *hash, const char *ext, bool group)
+{
+	char name[MARK_NAME_MAX];
+	int d = open_for(dir, hash, ".json", name);
 	if (d < 0)
 		return d;
-	char name[PTL_HASH_LEN + 16];
-	snprintf(name, sizeof(name), "%s.json", hash);
-	int r = 0;
-	if (faccessat(d, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-		r = -errno;
-	snprintf(name, sizeof(name), "%s.revoked", hash);
-	int fd = r == 0 ? openat(d, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640) : -1;
+	int r = faccessat(d, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	snprintf(name, sizeof(name), "%s%s", hash, ext);
+	int fd = r == 0 ? openat(d, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, group ? 0660 : 0640) : -1;
 	if (r == 0 && fd < 0)
 		r = -errno;
-	if (fd >= 0 && close(fd) < 0)
+	struct stat ds;
+	if (group && r == 0 && fstat(d, &ds) < 0)
+		r = -errno;
+	if (group && r == 0 && fchown(fd, (uid_t)-1, ds.st_gid) < 0)
+		r = -errno;
+	if (group && r == 0 && fchmod(fd, 0660) < 0)
+		r = -errno;
+	if (fd >= 0 && close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && fsync(d) < 0)
 		r = -errno;
@@ -428,8 +461,114 @@ int ptl_link_revoke(const char *dir, const char *hash)
 	return r;
 }
 
-/* The hash part of "<hash>.json" / "<hash>.revoked" / ".<hash>.tmp", or
- * NULL for any other name (left alone). */
+int ptl_link_revoke(const char *dir, const char *hash)
+{
+	return make_mark(dir, hash, ".revoked", false);
+}
+
+int ptl_link_approval_mark(const char *dir, const char *hash)
+{
+	return make_mark(dir, hash, ".approval", true);
+}
+
+bool ptl_link_approval_pending(const char *dir, const char *hash)
+{
+	char name[MARK_NAME_MAX];
+	int d = open_for(dir, hash, ".approval", name);
+	if (d < 0)
+		return false;
+	struct stat st;
+	bool ok = fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	close(d);
+	return ok;
+}
+
+int ptl_link_approval_clear(const char *dir, const char *hash)
+{
+	char name[MARK_NAME_MAX];
+	int d = open_for(dir, hash, ".approval", name);
+	if (d < 0)
+		return d;
+	int r = unlinkat(d, name, 0) < 0 ? -errno : 0;
+	if (r == 0 && fsync(d) < 0)
+		r = -errno;
+	close(d);
+	return r;
+}
+
+struct mark {
+	char hash[PTL_HASH_LEN + 1];
+	int64_t sec, nsec;
+};
+
+static int mark_cmp(const void *a, const void *b)
+{
+	const struct mark *x = a, *y = b;
+	if (x->sec != y->sec)
+		return x->sec < y->sec ? -1 : 1;
+	if (x->nsec != y->nsec)
+		return x->nsec < y->nsec ? -1 : 1;
+	return strcmp(x->hash, y->hash);
+}
+
+int ptl_link_approval_list(const char *dir, size_t max, char (**ret)[PTL_HASH_LEN + 1], size_t *ret_n, size_t *ret_more)
+{
+	*ret = NULL;
+	*ret_n = *ret_more = 0;
+	int d;
+	DIR *dp = open_list(dir, &d);
+	if (!dp)
+		return d;
+	/* every mark is kept while reading (a directory of at most a few
+	 * thousand uploads), sorted, then cut at max */
+	struct mark *v = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	struct dirent *e;
+	while ((e = readdir(dp))) {
+		const char *dot = strchr(e->d_name, '.');
+		struct stat st;
+		if (!dot || dot - e->d_name != PTL_HASH_LEN || strcmp(dot, ".approval") != 0 ||
+		    fstatat(d, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct mark *nv = reallocarray(v, nc, sizeof(*v));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		memcpy(v[n].hash, e->d_name, PTL_HASH_LEN);
+		v[n].hash[PTL_HASH_LEN] = '\0';
+		if (!ptl_hash_valid(v[n].hash))
+			continue;
+		v[n].sec = (int64_t)st.st_mtim.tv_sec;
+		v[n].nsec = (int64_t)st.st_mtim.tv_nsec;
+		n++;
+	}
+	closedir(dp);
+	if (r == 0 && n) {
+		qsort(v, n, sizeof(*v), mark_cmp);
+		size_t k = n < max ? n : max;
+		*ret = k ? calloc(k, sizeof(**ret)) : NULL;
+		if (k && !*ret)
+			r = -ENOMEM;
+		for (size_t i = 0; r == 0 && i < k; i++)
+			memcpy((*ret)[i], v[i].hash, PTL_HASH_LEN + 1);
+		if (r == 0) {
+			*ret_n = k;
+			*ret_more = n - k;
+		}
+	}
+	free(v);
+	return r;
+}
+
+/* The hash part of "<hash>.json" / "<hash>.revoked" / "<hash>.approval" /
+ * ".<hash>.tmp", or NULL for any other name (left alone). */
 static const char *entry_hash(const char *n, char h[PTL_HASH_LEN + 1], const char **ext)
 {
 	const char *p = n[0] == '.' ? n + 1 : n;
@@ -440,21 +579,18 @@ static const char *entry_hash(const char *n, char h[PTL_HASH_LEN + 1], const cha
 	*ext = p + PTL_HASH_LEN;
 	if (!ptl_hash_valid(h))
 		return NULL;
-	if (n[0] == '.' ? strcmp(*ext, ".tmp") : strcmp(*ext, ".json") && strcmp(*ext, ".revoked"))
+	if (n[0] == '.' ? strcmp(*ext, ".tmp")
+			: strcmp(*ext, ".json") && strcmp(*ext, ".revoked") && strcmp(*ext, ".approval"))
 		return NULL;
 	return h;
 }
 
 int ptl_link_sweep(const char *dir, int64_t now, int64_t grace)
 {
-	int d = open_dir(dir);
-	if (d < 0)
+	int d;
+	DIR *dp = open_list(dir, &d);
+	if (!dp)
 		return d;
-	DIR *dp = fdopendir(d);
-	if (!dp) {
-		close(d);
-		return -errno;
-	}
 	int deleted = 0;
 	struct dirent *e;
 	while ((e = readdir(dp))) {
@@ -475,9 +611,11 @@ int ptl_link_sweep(const char *dir, int64_t now, int64_t grace)
 				char rn[PTL_HASH_LEN + 16];
 				snprintf(rn, sizeof(rn), "%s.revoked", h);
 				unlinkat(d, rn, 0);
+				snprintf(rn, sizeof(rn), "%s.approval", h);
+				unlinkat(d, rn, 0);
 			}
 		} else {
-			/* a .revoked mark or a temporary file: with its manifest
+			/* a .revoked or .approval mark or a temporary file: with its manifest
 			 * gone, and stale */
 			char jn[PTL_HASH_LEN + 8];
 			snprintf(jn, sizeof(jn), "%s.json", h);

@@ -82,7 +82,23 @@ int ptl_link_load_hash(const char *dir, const char *hash, int64_t now, struct pt
  * -ENOENT (no such manifest), -EINVAL (not a hash), -errno. */
 int ptl_link_revoke(const char *dir, const char *hash);
 
-/* Delete manifests (and their .revoked marks) whose expires is more than
+/* Uploads awaiting an approver (docs/portal.md, "The approval of uploads"):
+ * the empty mark DIR/<hash>.approval, made by the worker once the manifest
+ * is written and removed by the portal's decision.
+ * ptl_link_approval_mark: create it (0660, the directory's group, so the
+ * portal may remove it), fsync DIR: 0, -EINVAL (not a hash), -ENOENT (no
+ * manifest), -errno.  ptl_link_approval_pending: true when the mark is
+ * there.  ptl_link_approval_clear: remove it: 0, -ENOENT (none: decided
+ * already), -EINVAL, -errno.  ptl_link_approval_list: the hashes with a
+ * mark, oldest mark first, at most max (the rest counted in *ret_more);
+ * *ret is malloc'd (free it), 0 or -errno. */
+int ptl_link_approval_mark(const char *dir, const char *hash);
+bool ptl_link_approval_pending(const char *dir, const char *hash);
+int ptl_link_approval_clear(const char *dir, const char *hash);
+int ptl_link_approval_list(const char *dir, size_t max, char (**ret)[PTL_HASH_LEN + 1], size_t *ret_n,
+			   size_t *ret_more);
+
+/* Delete manifests (and their .revoked and .approval marks) whose expires is more than
  * grace seconds before now; unreadable manifests older than that by mtime
  * too.  Returns the number deleted or -errno. */
 int ptl_link_sweep(const char *dir, int64_t now, int64_t grace);

@@ -48,6 +48,7 @@
 #define COMMENT_MAX PTL_REASON_MAX
 #define RELEASE_TOKEN_LEN (PTL_ID_LEN + 1 + PTL_RELEASE_SECRET_LEN)
 #define RELEASES_IN_FLIGHT 64
+#define UPLOADS_SHOWN 200 /* uploads awaiting approval on one page */
 
 struct ptl_portal {
 	struct ptl_portal_opts o;
@@ -983,6 +984,85 @@ static void h_index(struct ptl_req *req)
 
 /* ------------------------------------------------------------ approvals -- */
 
+/* A file's CDR state in a few words, from its report in copies/ (or the
+ * manifest's state while there is none), for the approvers' list. */
+static void put_cdr_short(struct ptl_req *req, struct ptl_page *p, const struct ptl_link_file *f)
+{
+	struct ptl_report rep;
+	int r = ptl_report_load(P(req)->copies, f->sha256, false, &rep);
+	if (r == -ENOENT && f->cdr && !strncmp(f->cdr, "none:", 5))
+		ptl_page_put(p, "<span class=\"ng\">%s (%s)</span>", T(req, "無害化できません", "no safe copy"),
+			     f->cdr + 5);
+	else if (r == -ENOENT)
+		ptl_page_put(p, "%s", T(req, "作成中", "being made"));
+	else if (r < 0)
+		ptl_page_put(p, "<span class=\"ng\">%s</span>", T(req, "報告を読めません", "report unreadable"));
+	else if (rep.has_copy)
+		ptl_page_put(p, "<span class=\"ok\">%s</span>", T(req, "無害化済み", "safe copy made"));
+	else
+		ptl_page_put(
+			p, "<span class=\"ng\">%s</span>",
+			T(req, rep.reason_ja ? rep.reason_ja : rep.result, rep.reason_en ? rep.reason_en : rep.result));
+	if (r == 0)
+		ptl_report_free(&rep);
+}
+
+/* the recipients of a manifest, comma-separated, escaped by the page */
+static void put_rcpts(struct ptl_page *p, const struct ptl_link *l)
+{
+	for (size_t i = 0; i < l->nrcpt; i++)
+		ptl_page_put(p, "%s%s", i ? ", " : "", l->rcpt[i]);
+}
+
+/* The uploads awaiting approval: every links/<hash>.approval whose
+ * manifest loads (origin upload, neither revoked nor expired), oldest
+ * first, at most UPLOADS_SHOWN. */
+static void put_uploads(struct ptl_req *req, struct ptl_page *p)
+{
+	struct ptl_portal *pt = P(req);
+	char(*v)[PTL_HASH_LEN + 1] = NULL;
+	size_t n = 0, more = 0, shown = 0;
+	(void)ptl_link_approval_list(pt->links, UPLOADS_SHOWN, &v, &n, &more);
+	ptl_page_put(p, "<h2>%s</h2>", T(req, "アップロードの承認待ち", "Uploads awaiting approval"));
+	ptl_page_put(p,
+		     "<table><tr><th scope=\"col\">%s</th><th scope=\"col\">%s</th><th scope=\"col\">%s</th>"
+		     "<th scope=\"col\">%s</th><th scope=\"col\">%s</th></tr>",
+		     T(req, "受付日時", "Received"), T(req, "送信者", "Uploader"), T(req, "宛先", "Recipient"),
+		     T(req, "メモ", "Note"), T(req, "ファイル(無害化の状態)", "Files (conversion)"));
+	int64_t now = now_s();
+	for (size_t i = 0; i < n; i++) {
+		struct ptl_link l;
+		if (ptl_link_load_hash(pt->links, v[i], now, &l) < 0)
+			continue;
+		if (strcmp(l.origin, "upload") != 0) {
+			ptl_link_free(&l);
+			continue;
+		}
+		char at[32], sz[32];
+		fmt_time(l.created, at, sizeof at);
+		ptl_page_put(p, "<tr><td><a href=\"/approvals/u/%s\">%s</a></td><td>%s</td><td>", v[i], at,
+			     l.from ? l.from : "-");
+		put_rcpts(p, &l);
+		ptl_page_put(p, "</td><td>%s</td><td><ul>", l.note ? l.note : "");
+		for (size_t k = 0; k < l.nfiles; k++) {
+			ptl_page_put(p, "<li>%s (%s): ", l.files[k].name ? l.files[k].name : "-",
+				     size_text(l.files[k].bytes, sz, sizeof sz));
+			put_cdr_short(req, p, &l.files[k]);
+			ptl_page_put(p, "</li>");
+		}
+		ptl_page_put(p, "</ul></td></tr>");
+		ptl_link_free(&l);
+		shown++;
+	}
+	ptl_page_put(p, "</table>");
+	if (!shown)
+		ptl_page_put(p, "<p>%s</p>",
+			     T(req, "承認待ちのアップロードはありません。", "No uploads await approval."));
+	if (more)
+		ptl_page_put(p, "<p>%s %zu</p>", T(req, "表示していない承認待ち:", "Not shown:"), more);
+	free(v);
+}
+
 static void h_approvals(struct ptl_req *req)
 {
 	struct ptl_portal *pt = P(req);
@@ -993,7 +1073,9 @@ static void h_approvals(struct ptl_req *req)
 	size_t nrv;
 	(void)ptl_request_list(pt->reqdir, &rv, &nrv);
 	struct ptl_page p;
-	page_start(req, &p, "原本の申請(承認待ち)", "Requests for originals", &s);
+	page_start(req, &p, "承認待ち一覧", "Approvals", &s);
+	put_uploads(req, &p);
+	ptl_page_put(&p, "<h2>%s</h2>", T(req, "原本の申請", "Requests for originals"));
 	ptl_page_put(&p,
 		     "<table><tr><th scope=\"col\">%s</th><th scope=\"col\">%s</th><th scope=\"col\">%s</th>"
 		     "<th scope=\"col\">%s</th><th scope=\"col\">%s</th></tr>",
@@ -1016,6 +1098,24 @@ static void h_approvals(struct ptl_req *req)
 		ptl_page_put(&p, "<p>%s</p>", T(req, "申請はありません。", "No requests."));
 	send_page(req, &p, 200);
 	ptl_request_list_free(rv, nrv);
+}
+
+/* the approve / deny form posting to /approvals/<kind><id> */
+static void put_decision_form(struct ptl_req *req, struct ptl_page *p, const char *kind, const char *id,
+			      const char *comment_label, const char *csrf)
+{
+	ptl_page_put(p,
+		     "<form method=\"post\" action=\"/approvals/%s%s\"><fieldset><legend>%s</legend>"
+		     "<input type=\"radio\" id=\"d-approve\" name=\"decision\" value=\"approve\" required>"
+		     "<label for=\"d-approve\" class=\"inline\">%s</label>"
+		     "<input type=\"radio\" id=\"d-deny\" name=\"decision\" value=\"deny\">"
+		     "<label for=\"d-deny\" class=\"inline\">%s</label></fieldset>"
+		     "<label for=\"comment\">%s</label><textarea id=\"comment\" name=\"comment\" rows=\"3\" "
+		     "maxlength=\"1000\"></textarea>",
+		     kind, id, T(req, "判断", "Decision"), T(req, "承認する", "Approve"), T(req, "却下する", "Deny"),
+		     comment_label);
+	ptl_page_csrf(p, csrf);
+	ptl_page_put(p, "<button type=\"submit\">%s</button></form>", T(req, "送信", "Submit"));
 }
 
 static void h_approval_get(struct ptl_req *req)
@@ -1076,21 +1176,29 @@ static void h_approval_get(struct ptl_req *req)
 	ptl_page_put(&p, "</ul><p>%s: %d</p>", T(req, "必要な承認者数", "Approvers needed"),
 		     pt->o.two_approvers ? 2 : 1);
 	if (!strcmp(q.state, "pending")) {
-		ptl_page_put(&p,
-			     "<form method=\"post\" action=\"/approvals/%s\"><fieldset><legend>%s</legend>"
-			     "<input type=\"radio\" id=\"d-approve\" name=\"decision\" value=\"approve\" required>"
-			     "<label for=\"d-approve\" class=\"inline\">%s</label>"
-			     "<input type=\"radio\" id=\"d-deny\" name=\"decision\" value=\"deny\">"
-			     "<label for=\"d-deny\" class=\"inline\">%s</label></fieldset>"
-			     "<label for=\"comment\">%s</label><textarea id=\"comment\" name=\"comment\" rows=\"3\" "
-			     "maxlength=\"1000\"></textarea>",
-			     q.id, T(req, "判断", "Decision"), T(req, "承認する", "Approve"),
-			     T(req, "却下する", "Deny"), T(req, "コメント", "Comment"));
-		ptl_page_csrf(&p, csrf);
-		ptl_page_put(&p, "<button type=\"submit\">%s</button></form>", T(req, "送信", "Submit"));
+		put_decision_form(req, &p, "", q.id, T(req, "コメント", "Comment"), csrf);
 	}
 	send_page(req, &p, 200);
 	ptl_request_free(&q);
+}
+
+/* An approver's decision: the session, the POST's checks, the form's
+ * fields (decision approve|deny, an optional comment); false when an
+ * answer was given (login, 403, csrf, bad-form) */
+static bool decision_form(struct ptl_req *req, struct ptl_session *s, const char **decision, const char **comment)
+{
+	if (!require_role(req, PTL_ROLE_APPROVER, s) || !post_ok(req, s))
+		return false;
+	*decision = ptl_form_get(&req->form, "decision");
+	*comment = ptl_form_get(&req->form, "comment");
+	if (!*comment)
+		*comment = "";
+	if (!*decision || (strcmp(*decision, "approve") && strcmp(*decision, "deny")) ||
+	    !text_len_ok(*comment, COMMENT_MAX)) {
+		refuse_key(req, "bad-form");
+		return false;
+	}
+	return true;
 }
 
 /* the release job for an approved request */
@@ -1117,17 +1225,9 @@ static void h_approval_post(struct ptl_req *req)
 {
 	struct ptl_portal *pt = P(req);
 	struct ptl_session s;
-	if (!require_role(req, PTL_ROLE_APPROVER, &s) || !post_ok(req, &s))
+	const char *decision, *comment;
+	if (!decision_form(req, &s, &decision, &comment))
 		return;
-	const char *decision = ptl_form_get(&req->form, "decision");
-	const char *comment = ptl_form_get(&req->form, "comment");
-	if (!comment)
-		comment = "";
-	if (!decision || (strcmp(decision, "approve") && strcmp(decision, "deny")) ||
-	    !text_len_ok(comment, COMMENT_MAX)) {
-		refuse_key(req, "bad-form");
-		return;
-	}
 	pthread_mutex_lock(&pt->mu);
 	struct ptl_request q;
 	const char *refusal = NULL;
@@ -1174,21 +1274,232 @@ static void h_approval_post(struct ptl_req *req)
 	} else {
 		if (!strcmp(decision, "approve"))
 			emit(req, "portal.approve",
-			     (struct audit_field[]){
-				     AUDIT_STR("id", q.id), AUDIT_STR("user", s.user), AUDIT_STR("comment", comment),
-				     AUDIT_UINT("approvals", q.napprovals), AUDIT_UINT("needed", needed),
-				     AUDIT_BOOL("final", final), AUDIT_STR("sha256", q.sha256), AUDIT_STR("job", job)},
-			     8);
+			     (struct audit_field[]){AUDIT_BOOL("upload", false), AUDIT_STR("id", q.id),
+						    AUDIT_STR("user", s.user), AUDIT_STR("comment", comment),
+						    AUDIT_UINT("approvals", q.napprovals), AUDIT_UINT("needed", needed),
+						    AUDIT_BOOL("final", final), AUDIT_STR("sha256", q.sha256),
+						    AUDIT_STR("job", job)},
+			     9);
 		else
 			emit(req, "portal.deny",
-			     (struct audit_field[]){AUDIT_STR("id", q.id), AUDIT_STR("user", s.user),
-						    AUDIT_STR("comment", comment), AUDIT_STR("sha256", q.sha256)},
-			     4);
+			     (struct audit_field[]){AUDIT_BOOL("upload", false), AUDIT_STR("id", q.id),
+						    AUDIT_STR("user", s.user), AUDIT_STR("comment", comment),
+						    AUDIT_STR("sha256", q.sha256)},
+			     5);
 		char *loc = xasprintf("/approvals/%s", q.id);
 		ptl_send_redirect(req, loc);
 		free(loc);
 	}
 	ptl_request_free(&q);
+}
+
+/* ------------------------------------------------- approval of uploads -- */
+
+/* The upload in args[0] (a manifest hash) while it awaits approval, or a
+ * refusal: not-found (no such manifest, not a hash, not an upload),
+ * already-decided (no mark: approved or denied before), revoked, expired.
+ * The mark is looked at first: a denied upload is revoked, and its second
+ * decision must read "already decided", not "revoked".  Caller holds mu
+ * when it is going to decide. */
+static const char *upload_awaiting(struct ptl_req *req, struct ptl_link *l)
+{
+	struct ptl_portal *pt = P(req);
+	const char *hash = req->args[0];
+	memset(l, 0, sizeof *l);
+	if (!ptl_hash_valid(hash))
+		return "not-found";
+	int r = ptl_link_load_hash(pt->links, hash, now_s(), l);
+	if (r == -ENOENT || r == -EINVAL || r == -EFBIG || r == -ELOOP)
+		return "not-found";
+	if (!ptl_link_approval_pending(pt->links, hash)) {
+		ptl_link_free(l);
+		return "already-decided";
+	}
+	if (r == -EKEYREVOKED)
+		return "revoked";
+	if (r == -EKEYEXPIRED)
+		return "expired";
+	if (r < 0)
+		return "server-error";
+	if (strcmp(l->origin, "upload") != 0) {
+		ptl_link_free(l);
+		return "not-found";
+	}
+	return NULL;
+}
+
+/* the facts of an upload: the table at the top of its pages */
+static void put_upload_facts(struct ptl_req *req, struct ptl_page *p, const struct ptl_link *l)
+{
+	char at[32], until[32];
+	fmt_time(l->created, at, sizeof at);
+	fmt_time(l->expires, until, sizeof until);
+	ptl_page_put(p, "<table><tr><th scope=\"row\">%s</th><td>%s</td></tr><tr><th scope=\"row\">%s</th><td>",
+		     T(req, "送信者(インターネット接続系)", "Uploader (Internet side)"), l->from ? l->from : "-",
+		     T(req, "宛先", "Recipient"));
+	put_rcpts(p, l);
+	ptl_page_put(
+		p,
+		"</td></tr><tr><th scope=\"row\">%s</th><td>%s</td></tr><tr><th scope=\"row\">%s</th><td>%s</td></tr>"
+		"<tr><th scope=\"row\">%s</th><td>%s</td></tr></table>\n",
+		T(req, "メモ", "Note"), l->note ? l->note : "", T(req, "受付日時", "Received"), at,
+		T(req, "リンクの期限", "Link expires"), until);
+}
+
+/* one file of an upload with its CDR report, as the message page shows
+ * it (no download: an approver holds no token) */
+static void put_upload_file(struct ptl_req *req, struct ptl_page *p, const struct ptl_link_file *f)
+{
+	char sz[32];
+	ptl_page_put(p,
+		     "<section><h3>%s</h3><table><tr><th scope=\"row\">%s</th><td>%s (%llu B)</td></tr>"
+		     "<tr><th scope=\"row\">SHA-256</th><td>%s</td></tr></table>",
+		     f->name ? f->name : T(req, "(名前なし)", "(no name)"), T(req, "サイズ", "Size"),
+		     size_text(f->bytes, sz, sizeof sz), (unsigned long long)f->bytes, f->sha256);
+	struct ptl_report rep;
+	int r = ptl_report_load(P(req)->copies, f->sha256, false, &rep);
+	if (r == -ENOENT) {
+		if (f->cdr && !strncmp(f->cdr, "none:", 5))
+			ptl_page_put(p, "<p class=\"ng\">%s (%s)</p>",
+				     T(req, "無害化できないファイルです。", "No safe copy can be made."), f->cdr + 5);
+		else
+			ptl_page_put(p, "<p>%s</p>",
+				     T(req, "無害化済みファイルを作成中です。", "The safe copy is being made."));
+	} else if (r < 0) {
+		ptl_page_put(p, "<p class=\"ng\">%s</p>",
+			     T(req, "無害化の結果を読み取れません。", "The conversion report cannot be read."));
+	} else {
+		char osz[32];
+		if (rep.has_copy)
+			ptl_page_put(p, "<p class=\"ok\">%s (%s, %s)</p>",
+				     T(req, "無害化済みファイルは作成されています。", "A safe copy was made."),
+				     rep.out_ext, size_text(rep.out_bytes, osz, sizeof osz));
+		else
+			put_reason(req, p, &rep);
+		put_removed(req, p, &rep);
+		put_members(req, p, &rep);
+		ptl_report_free(&rep);
+	}
+	ptl_page_put(p, "</section>\n");
+}
+
+static void h_upload_get(struct ptl_req *req)
+{
+	struct ptl_session s;
+	if (!require_role(req, PTL_ROLE_APPROVER, &s))
+		return;
+	struct ptl_link l;
+	const char *refusal = upload_awaiting(req, &l);
+	if (refusal) {
+		refuse_key(req, refusal);
+		return;
+	}
+	char csrf[PTL_CSRF_LEN + 1];
+	csrf_for_page(req, &s, csrf);
+	struct ptl_page p;
+	page_start(req, &p, "アップロードの承認", "Approval of an upload", &s);
+	put_upload_facts(req, &p, &l);
+	ptl_page_put(&p, "<h2>%s (%zu)</h2>", T(req, "ファイルと無害化の結果", "Files and their conversion"), l.nfiles);
+	for (size_t i = 0; i < l.nfiles; i++)
+		put_upload_file(req, &p, &l.files[i]);
+	ptl_page_put(&p, "<p class=\"note\">%s</p><p class=\"note\">%s</p>",
+		     T(req, "承認すると、宛先に通知メール(受け取り用のリンク付き)が送られます。",
+		       "Approve: the recipient gets the notification mail with the link."),
+		     T(req,
+		       "却下すると、リンクは取り消され、宛先には何も届きません。送信者にも通知されません"
+		       "(必要なら直接連絡してください)。",
+		       "Deny: the link is revoked and the recipient gets nothing. The uploader is not told either "
+		       "(contact them if needed)."));
+	put_decision_form(req, &p, "u/", req->args[0],
+			  T(req, "コメント(監査ログに残ります)", "Comment (kept in the audit log)"), csrf);
+	send_page(req, &p, 200);
+	ptl_link_free(&l);
+}
+
+/* the notify job for an approved upload: the worker mails its link */
+static int queue_notify(struct ptl_portal *pt, const char *hash, char job[PTL_QUEUE_ID_LEN + 1])
+{
+	char id[PTL_QUEUE_ID_LEN + 1], text[256];
+	/* the request's own id: the job's name is made by the put, so a
+	 * second random name of the same form serves as id */
+	if (ptl_random_token(12, id, sizeof id) < 0)
+		return -EIO;
+	snprintf(text, sizeof text, "{\"v\":1,\"kind\":\"notify\",\"id\":\"u-%s\",\"link\":\"%s\"}", id, hash);
+	return ptl_queue_put(pt->queue, text, job);
+}
+
+static void h_upload_post(struct ptl_req *req)
+{
+	struct ptl_portal *pt = P(req);
+	struct ptl_session s;
+	const char *decision, *comment;
+	if (!decision_form(req, &s, &decision, &comment))
+		return;
+	bool approve = !strcmp(decision, "approve");
+	const char *hash = req->args[0];
+	char job[PTL_QUEUE_ID_LEN + 1] = "";
+	struct ptl_link l;
+	/* under mu: two approvers of this process decide one after the other,
+	 * and the second finds no mark ("already-decided") */
+	pthread_mutex_lock(&pt->mu);
+	const char *refusal = upload_awaiting(req, &l);
+	bool done = false;
+	if (!refusal) {
+		/* the action first, then the mark: a failure or a kill in
+		 * between leaves the upload listed, and deciding it again is
+		 * harmless (the worker mails a link once; revoking twice is
+		 * revoking) */
+		int r = approve ? queue_notify(pt, hash, job) : ptl_link_revoke(pt->links, hash);
+		done = r == 0;
+		/* a mark another process removed meanwhile is removed */
+		if (done && (r = ptl_link_approval_clear(pt->links, hash)) == -ENOENT)
+			r = 0;
+		if (r < 0)
+			refusal = "server-error";
+	}
+	pthread_mutex_unlock(&pt->mu);
+	if (done) {
+		const char *names[PTL_LINK_MAX_FILES], *shas[PTL_LINK_MAX_FILES], *rcpt[PTL_LINK_MAX_RCPT];
+		for (size_t i = 0; i < l.nfiles; i++) {
+			names[i] = l.files[i].name ? l.files[i].name : "";
+			shas[i] = l.files[i].sha256;
+		}
+		for (size_t i = 0; i < l.nrcpt; i++)
+			rcpt[i] = l.rcpt[i];
+		struct audit_field f[] = {
+			AUDIT_BOOL("upload", true),
+			AUDIT_STR("link", hash),
+			AUDIT_STR("user", s.user),
+			AUDIT_STR("comment", comment),
+			AUDIT_STR("uploader", l.from ? l.from : ""),
+			AUDIT_STRLIST("rcpt", rcpt, l.nrcpt),
+			AUDIT_STRLIST("names", names, l.nfiles),
+			AUDIT_STRLIST("sha256", shas, l.nfiles),
+			AUDIT_STR("job", job),
+		};
+		size_t nf = sizeof f / sizeof f[0];
+		emit(req, approve ? "portal.approve" : "portal.deny", f, approve ? nf : nf - 1);
+	}
+	if (refusal) {
+		refuse_key(req, refusal);
+		ptl_link_free(&l);
+		return;
+	}
+	struct ptl_page p;
+	page_start(req, &p, approve ? "アップロードを承認しました" : "アップロードを却下しました",
+		   approve ? "Upload approved" : "Upload denied", &s);
+	put_upload_facts(req, &p, &l);
+	if (approve)
+		ptl_page_put(&p, "<p class=\"ok\">%s</p>",
+			     T(req, "宛先に通知メール(受け取り用のリンク付き)を送ります。",
+			       "The recipient will get the notification mail with the link."));
+	else
+		ptl_page_put(&p, "<p class=\"ng\">%s</p>",
+			     T(req, "リンクを取り消しました。宛先には何も届きません。送信者にも通知されません。",
+			       "The link is revoked; the recipient gets nothing. The uploader is not told either."));
+	ptl_page_put(&p, "<p><a href=\"/approvals\">%s</a></p>", T(req, "承認待ち一覧へ", "Back to the approvals"));
+	send_page(req, &p, 200);
+	ptl_link_free(&l);
 }
 
 /* -------------------------------------------------------------- release -- */
@@ -1480,6 +1791,8 @@ static const struct ptl_route routes[] = {
 	{"GET", "/approvals", h_approvals, NULL, 0},
 	{"GET", "/approvals/*", h_approval_get, NULL, 0},
 	{"POST", "/approvals/*", h_approval_post, NULL, 0},
+	{"GET", "/approvals/u/*", h_upload_get, NULL, 0},
+	{"POST", "/approvals/u/*", h_upload_post, NULL, 0},
 	{"GET", "/r/*", h_release, NULL, 0},
 	{"GET", "/ops", h_ops, NULL, 0},
 	{"POST", "/ops/revoke", h_revoke, NULL, 0},

@@ -13,8 +13,10 @@ Parts (default all):
             link whose SHA-256 names the manifest, the uploader, the note,
             the names); bad parcels (hash, size, metadata) refused and
             audited, nothing of them left; stale .part files removed.
-  approval  approval: no mail at intake, the token kept in transfer/;
-            a notify request sends the mail once, a second one does not.
+  approval  approval: no mail at intake, the token kept in transfer/, the
+            mark links/<hash>.approval (0660, the group of links/) for the
+            portal; a notify request sends the mail once, a second one
+            does not (the mark is the portal's to remove).
   release   release requests (an upload's original, a mail's original):
             releases/<id>.data equal to the original, 0640, file.released
             with the approvers; a request for a missing original goes.
@@ -311,6 +313,13 @@ def part_approval(env, sink):
     h = os.path.basename(tokens[0])[:-6]
     tok = open(tokens[0]).read()
     check(sha(tok.encode()) == h and mode(tokens[0]) == 0o600, "approval: the token file names its hash, 0600")
+    mark = os.path.join(env.links, h + ".approval")
+    check(os.path.isfile(mark) and os.path.getsize(mark) == 0 and mode(mark) == 0o660 and
+          os.stat(mark).st_gid == os.stat(env.links).st_gid,
+          "approval: links/<hash>.approval, empty, 0660, the group of links/")
+    check(sorted(glob.glob(os.path.join(env.links, "*.approval"))) == [mark], "approval: one mark")
+    man = json.load(open(os.path.join(env.links, h + ".json")))
+    check(man["origin"] == "upload" and man["rcpt"] == [RCPT], "approval: the marked manifest is the upload's")
     env.request({"v": 1, "kind": "notify", "id": "n-1", "link": h})
     env.run_once()
     got = mails(sink, n0)

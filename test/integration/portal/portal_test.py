@@ -97,7 +97,8 @@ def sha(b):
     return hashlib.sha256(b).hexdigest()
 
 
-def write_manifest(files, expires_in=7 * 86400, subject="見積書の送付", sender="tanaka@example.jp", origin="mail"):
+def write_manifest(files, expires_in=7 * 86400, subject="見積書の送付", sender="tanaka@example.jp", origin="mail",
+                   note=None, rcpt=("soumu@city.example.lg.jp",)):
     """A manifest in the documented format; returns (token, hash)."""
     token = secrets.token_urlsafe(32)
     assert len(token) == 43
@@ -105,8 +106,8 @@ def write_manifest(files, expires_in=7 * 86400, subject="見積書の送付", se
     now = int(time.time())
     created = min(now, now + expires_in - 60)
     m = {"v": 1, "origin": origin, "created": created, "expires": now + expires_in, "message_id": "<m1@example.jp>",
-         "queue_id": "4XyZ1", "from": sender, "rcpt": ["soumu@city.example.lg.jp"], "subject": subject,
-         "note": None, "files": files}
+         "queue_id": "4XyZ1", "from": sender, "rcpt": list(rcpt), "subject": subject,
+         "note": note, "files": files}
     p = os.path.join(D["links"], h + ".json")
     with open(p, "w", encoding="utf-8") as f:
         json.dump(m, f, ensure_ascii=False)
@@ -133,6 +134,19 @@ def write_failed(original, key, ja, en):
            "out_bytes": None, "out_sha256": None, "removed": [], "removed_more": 0}
     with open(os.path.join(D["copies"], s + ".report.json"), "w", encoding="utf-8") as f:
         json.dump(rep, f, ensure_ascii=False)
+
+
+def write_upload(files, note, expires_in=7 * 86400, mark=True):
+    """An upload's manifest as the worker writes it (origin upload, the
+    uploader as from, one recipient, no subject) and, when it awaits an
+    approver, its mark links/<hash>.approval (0660); returns (token, hash)."""
+    token, h = write_manifest(files, expires_in=expires_in, subject=None, sender="yamada", origin="upload",
+                              note=note, rcpt=("sato@city.example.lg.jp",))
+    if mark:
+        p = os.path.join(D["links"], h + ".approval")
+        open(p, "w").close()
+        os.chmod(p, 0o660)
+    return token, h
 
 
 def queue_jobs():
@@ -471,13 +485,141 @@ try:
     check(st == 303 and not take_jobs("release"), "deny: no release job")
     check("実行ファイルは不可" in b.req("GET", "/m/" + TOKEN)[2].decode(), "denial shown with its comment")
 
+    # ------------------------------------------------ uploads awaiting approval --
+    up_files = [{"sha256": sha(orig0), "name": "見積書.xlsx", "type": None, "bytes": len(orig0), "cdr": "pending"},
+                {"sha256": sha(orig3), "name": "tool<b>.exe", "type": None, "bytes": len(orig3),
+                 "cdr": "none:unsupported-format"},
+                {"sha256": sha(b"not converted yet"), "name": "議事録.docx", "type": None, "bytes": 17,
+                 "cdr": "pending"}]
+    UP_TOKEN, UP = write_upload(up_files, "至急<お願い>します")
+    DN_TOKEN, DN = write_upload(up_files[:1], "却下される予定")
+    _, UP_REV = write_upload(up_files[:1], "取り消し済み")
+    open(os.path.join(D["links"], UP_REV + ".revoked"), "w").close()
+    _, UP_OLD = write_upload(up_files[:1], "期限切れ", expires_in=-10)
+    _, UP_DONE = write_upload(up_files[:1], "承認不要", mark=False)
+    _, MAIL_MARK = write_manifest(files[:1])
+    open(os.path.join(D["links"], MAIL_MARK + ".approval"), "w").close()   # a mark on a mail manifest: ignored
+    n_notify = lambda: len([j for _, j, _ in queue_jobs() if j.get("kind") == "notify"])  # noqa: E731
+
+    st, h, _, _ = b.req("GET", "/approvals/u/" + UP)
+    check(st == 303 and h.get("location") == "/login", "upload approval needs a login")
+    st, h, page, _ = a.req("GET", "/approvals")
+    text = page.decode()
+    links = Forms(text).links
+    check(st == 200 and "/approvals/u/" + UP in links and "/approvals/u/" + DN in links, "uploads listed")
+    check(all("/approvals/u/" + x not in links for x in (UP_REV, UP_OLD, UP_DONE, MAIL_MARK)),
+          "not listed: revoked, expired, unmarked, a mail manifest")
+    check(links.index("/approvals/u/" + UP) < links.index("/approvals/u/" + DN), "oldest mark first")
+    check("yamada" in text and "sato@city.example.lg.jp" in text and "至急&lt;お願い&gt;します" in text
+          and "<お願い>" not in text, "uploader, recipient, note (escaped)")
+    check("見積書.xlsx" in text and "tool&lt;b&gt;.exe" in text and "無害化済み" in text and "作成中" in text
+          and "この形式は変換できません" in text, "files with their conversion state")
+    check("/approvals/" + RID in links, "requests for originals still listed")
+    check(UP_TOKEN not in text and DN_TOKEN not in text, "the list never shows a token")
+
+    st, h, page, _ = a.req("GET", "/approvals/u/" + UP)
+    text = page.decode()
+    secure(h, "upload decision page")
+    check(st == 200 and "yamada" in text and "至急&lt;お願い&gt;します" in text and "macros" in text
+          and "SHA-256" in text and sha(orig0) in text, "upload decision page: facts and reports")
+    check("送信者にも通知されません" in text, "the page says the uploader is not told")
+    check(UP_TOKEN not in text and "/m/" not in text, "the decision page never shows the token or a link")
+    fu = form(page, "/approvals/u/" + UP)
+    check(fu is not None and {"decision", "comment", "csrf"} <= set(fu["fields"]), "upload decision form")
+    st, _, page_en, _ = a.req("GET", "/approvals/u/" + UP, headers={"Accept-Language": "en-US,en;q=0.9"})
+    check(st == 200 and Forms(page_en.decode()).lang == "en" and b"Approval of an upload" in page_en
+          and b"The uploader is not told" in page_en, "English by Accept-Language")
+    refused(a.req("GET", "/approvals/u/" + "0" * 64), 404, "unknown upload")
+    refused(a.req("GET", "/approvals/u/" + UP.upper()), 404, "not a hash")
+    refused(a.req("GET", "/approvals/u/" + MAIL_MARK), 404, "a mail manifest is no upload")
+    refused(a.req("GET", "/approvals/u/" + UP_REV), 410, "revoked upload")
+    refused(a.req("GET", "/approvals/u/" + UP_OLD), 410, "expired upload")
+    refused(a.req("GET", "/approvals/u/" + UP_DONE), 409, "an upload without its mark was decided")
+
+    mark = os.path.join(D["links"], UP + ".approval")
+    good = {"decision": "approve", "comment": "確認しました", "csrf": fu["fields"]["csrf"]}
+    refused(a.req("POST", "/approvals/u/" + UP, form={"decision": "approve"}), 403, "upload: no csrf")
+    refused(a.req("POST", "/approvals/u/" + UP, form=dict(good, csrf=csrf_pre)), 403, "upload: a pre-session token")
+    refused(a.req("POST", "/approvals/u/" + UP, form=good, headers={"Origin": "https://evil.example"}), 403,
+            "upload: another origin")
+    refused(a.req("POST", "/approvals/u/" + UP, form=dict(good, decision="maybe")), 400, "upload: bad decision")
+    anon = Browser("127.0.0.1", PORT, CERT)
+    st, h, _, _ = anon.req("POST", "/approvals/u/" + UP, form=good)
+    check(st == 303 and h.get("location") == "/login", "upload: not logged in")
+    check(os.path.exists(mark) and n_notify() == 0, "refused posts change nothing")
+
+    st, h, page, _ = a.req("POST", "/approvals/u/" + UP, form=good)
+    check(st == 200 and "通知メール" in page.decode() and UP_TOKEN not in page.decode(), "upload approved: %d" % st)
+    jobs = [(n, j, m) for n, j, m in queue_jobs() if j.get("kind") == "notify"]
+    check(len(jobs) == 1 and jobs[0][1]["link"] == UP and jobs[0][1]["v"] == 1
+          and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", jobs[0][1]["id"]) is not None
+          and set(jobs[0][1]) == {"v", "kind", "id", "link"}, "notify request: %r" % jobs)
+    check(not os.path.exists(mark), "the mark is gone")
+    check(not os.path.exists(os.path.join(D["links"], UP + ".revoked")), "an approved upload is not revoked")
+    ap = wait_records("portal.approve", 1, lambda r: r["data"].get("upload") is True)
+    check(len(ap) == 1 and ap[0]["data"]["link"] == UP and ap[0]["data"]["user"] == "sato"
+          and ap[0]["data"]["uploader"] == "yamada" and ap[0]["data"]["rcpt"] == ["sato@city.example.lg.jp"]
+          and ap[0]["data"]["names"] == ["見積書.xlsx", "tool<b>.exe", "議事録.docx"]
+          and ap[0]["data"]["sha256"][0] == sha(orig0) and ap[0]["data"]["comment"] == "確認しました"
+          and jobs and ap[0]["data"]["job"] == jobs[0][0], "portal.approve (upload): %r" % ap)
+    # the second decision (a second approver racing, or the same twice)
+    s2 = Browser("127.0.0.1", PORT, CERT)
+    check(login(s2, "suzuki", "suzuki-pw-2")[0] == 303, "second approver")
+    f2 = form(a.req("GET", "/approvals/u/" + DN)[2], "/approvals/u/" + DN)
+    refused(a.req("POST", "/approvals/u/" + UP, form=good), 409, "upload decided twice")
+    fs2 = form(s2.req("GET", "/approvals")[2], "/logout")
+    refused(s2.req("POST", "/approvals/u/" + UP, form={"decision": "deny", "csrf": fs2["fields"]["csrf"]}), 409,
+            "another approver after the decision")
+    refused(a.req("GET", "/approvals/u/" + UP), 409, "the decided upload's page")
+    check(n_notify() == 1 and not os.path.exists(os.path.join(D["links"], UP + ".revoked")),
+          "no second request, no revocation")
+    take_jobs("notify")
+
+    st, h, page, _ = a.req("POST", "/approvals/u/" + DN, form={"decision": "deny", "comment": "宛先違い",
+                                                               "csrf": f2["fields"]["csrf"]})
+    check(st == 200 and "送信者にも通知されません" in page.decode(), "upload denied: %d" % st)
+    check(os.path.exists(os.path.join(D["links"], DN + ".revoked")) and
+          not os.path.exists(os.path.join(D["links"], DN + ".approval")) and n_notify() == 0,
+          "denied: revoked, the mark gone, no notify request")
+    refused(b.req("GET", "/m/" + DN_TOKEN), 410, "the denied upload's link is refused")
+    dn = wait_records("portal.deny", 1, lambda r: r["data"].get("upload") is True)
+    check(len(dn) == 1 and dn[0]["data"]["link"] == DN and dn[0]["data"]["uploader"] == "yamada"
+          and dn[0]["data"]["names"] == ["見積書.xlsx"] and dn[0]["data"]["comment"] == "宛先違い"
+          and "job" not in dn[0]["data"], "portal.deny (upload): %r" % dn)
+    refused(s2.req("POST", "/approvals/u/" + DN, form={"decision": "approve", "csrf": fs2["fields"]["csrf"]}), 409,
+            "a denied upload decided again")
+    # the queue cannot take the request: 500, nothing decided, the upload still listed
+    _, FL = write_upload(up_files[:1], "キュー障害")
+    ff = form(a.req("GET", "/approvals/u/" + FL)[2], "/approvals/u/" + FL)
+    qnew = os.path.join(D["queue"], "new")
+    os.rename(qnew, qnew + ".away")
+    try:
+        refused(a.req("POST", "/approvals/u/" + FL, form={"decision": "approve", "csrf": ff["fields"]["csrf"]}),
+                500, "upload: the queue fails")
+    finally:
+        os.rename(qnew + ".away", qnew)
+    check(os.path.exists(os.path.join(D["links"], FL + ".approval")) and
+          "/approvals/u/" + FL in a.req("GET", "/approvals")[2].decode(), "a failed approval leaves the upload listed")
+    st, _, _, _ = a.req("POST", "/approvals/u/" + FL, form={"decision": "approve", "csrf": ff["fields"]["csrf"]})
+    check(st == 200 and [j["link"] for j in take_jobs("notify")] == [FL], "and it is approved once the queue works")
+    check(len(wait_records("portal.approve", 1, lambda r: r["data"].get("link") == FL)) == 1,
+          "one record: the approval that happened")
+
+    text = a.req("GET", "/approvals")[2].decode()
+    check("/approvals/u/" + UP not in text and "/approvals/u/" + DN not in text, "decided uploads leave the list")
+    check("承認待ちのアップロードはありません" in text, "and the list says so")
+
     # -------------------------------------------------------------- roles --
     refused(a.req("GET", "/ops"), 403, "an approver is not an operator")
     o = Browser("127.0.0.1", PORT, CERT)
     check(login(o, "ops1", "ops-pw-3")[0] == 303, "operator login")
     refused(o.req("GET", "/approvals"), 403, "an operator is not an approver")
+    refused(o.req("GET", "/approvals/u/" + UP), 403, "an operator decides no upload")
     st, h, page, _ = o.req("GET", "/ops")
     check(st == 200 and "portal.approve" in page.decode() and "portal.view" in page.decode(), "recent activity")
+    # (a refused link's path is in its portal.refused record, so the denied
+    # upload's token, refused above, may be shown; the approved one's never)
+    check(UP_TOKEN not in page.decode() and UP in page.decode(), "the operators' view: the hash, never the token")
     ev = re.findall(r"<td>(portal\.[a-z_]+)</td>", page.decode())
     check(len(ev) > 5 and ev[0] != "portal.start", "newest first: %r" % ev[:3])
     fr = form(page, "/ops/revoke")
@@ -615,7 +757,10 @@ try:
                                                                           sha(orig2) + ".ppap.report.json"]),
           "copies/ only as the test wrote it")
     check(set(os.listdir(D["links"])) - set(before["links"]) ==
-          {HASH + ".revoked", HASH2 + ".json", HASH3 + ".json", HASH4 + ".json"}, "links/: only the revocation")
+          {HASH + ".revoked", HASH2 + ".json", HASH3 + ".json", HASH4 + ".json", DN + ".revoked"} |
+          {x + ".json" for x in (UP, DN, UP_REV, UP_OLD, UP_DONE, MAIL_MARK, FL)} |
+          {x + ".approval" for x in (UP_REV, UP_OLD, MAIL_MARK)} | {UP_REV + ".revoked"},
+          "links/: only the revocations and the decided marks gone")
     check(not os.listdir(os.path.join(D["queue"], "tmp")), "no half-written queue job")
     stop()
 

@@ -5,7 +5,10 @@
  * independent oracle); malformed tokens never reach a path.  Manifests:
  * written whole (no temporary left, mode 0640), read back equal, revoked,
  * expired, swept; damaged and hostile manifests (caps, types, control
- * characters, bad hashes, symlinks, a FIFO) refused. */
+ * characters, bad hashes, symlinks, a FIFO) refused.  Approval marks of
+ * uploads: made (0660, the directory's group), listed oldest first and
+ * capped, cleared once (the second clear finds none), swept with their
+ * manifest. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -299,6 +302,64 @@ static void test_hostile_manifests(void)
 	CHECK(count_files() == 2);
 }
 
+static void test_approval_marks(void)
+{
+	struct ptl_link l = sample();
+	snprintf(l.origin, sizeof(l.origin), "upload");
+	char h[3][PTL_HASH_LEN + 1];
+	for (int i = 0; i < 3; i++)
+		REQUIRE(ptl_link_write(dir, &l, NULL, h[i]) == 0);
+	CHECK(ptl_link_approval_mark(dir, SHA_B) == -ENOENT, "no manifest, no mark");
+	CHECK(ptl_link_approval_mark(dir, "../../x") == -EINVAL);
+	CHECK(!ptl_link_approval_pending(dir, h[0]));
+	mode_t old = umask(077);
+	for (int i = 0; i < 3; i++) {
+		CHECK(ptl_link_approval_mark(dir, h[i]) == 0);
+		/* distinct mark times, so "oldest first" is decided by them */
+		usleep(20000);
+	}
+	umask(old);
+	CHECK(ptl_link_approval_mark(dir, h[1]) == 0, "twice is fine");
+	char p[400];
+	struct stat st, ds;
+	snprintf(p, sizeof(p), "%s/%s.approval", dir, h[0]);
+	REQUIRE(stat(p, &st) == 0 && stat(dir, &ds) == 0);
+	CHECK((st.st_mode & 07777) == 0660 && st.st_size == 0, "mode 0660 whatever the umask, empty");
+	CHECK(st.st_gid == ds.st_gid, "the directory's group");
+	CHECK(ptl_link_approval_pending(dir, h[0]) && ptl_link_approval_pending(dir, h[2]));
+
+	char(*v)[PTL_HASH_LEN + 1];
+	size_t n, more;
+	REQUIRE(ptl_link_approval_list(dir, 10, &v, &n, &more) == 0);
+	CHECK(n == 3 && more == 0 && !strcmp(v[0], h[0]) && !strcmp(v[2], h[2]), "all three, oldest first");
+	free(v);
+	REQUIRE(ptl_link_approval_list(dir, 2, &v, &n, &more) == 0);
+	CHECK(n == 2 && more == 1 && !strcmp(v[0], h[0]), "capped, the rest counted");
+	free(v);
+	/* a name that only looks like a mark is not listed */
+	write_file("zz.approval", "");
+	snprintf(p, sizeof(p), "%s/%s.approvalx", dir, h[0]);
+	close(open(p, O_CREAT | O_WRONLY, 0600));
+
+	CHECK(ptl_link_approval_clear(dir, h[0]) == 0);
+	CHECK(ptl_link_approval_clear(dir, h[0]) == -ENOENT, "the second decision finds no mark");
+	CHECK(ptl_link_approval_clear(dir, "x") == -EINVAL);
+	CHECK(!ptl_link_approval_pending(dir, h[0]));
+	REQUIRE(ptl_link_approval_list(dir, 10, &v, &n, &more) == 0);
+	CHECK(n == 2 && !strcmp(v[0], h[1]), "the cleared one is gone");
+	free(v);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/zz.approval", dir);
+	unlink(p);
+
+	/* sweep: the marks go with their manifests */
+	int before = count_files();
+	CHECK(ptl_link_sweep(dir, l.expires + 3601, 3600) == 3);
+	CHECK(count_files() == before - 5, "three manifests and their two marks (names not ours stay)");
+	REQUIRE(ptl_link_approval_list(dir, 10, &v, &n, &more) == 0);
+	CHECK(n == 0 && v == NULL);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "%s/ptl_link_test.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -307,6 +368,7 @@ int main(void)
 	test_write_read();
 	test_invalid_writes();
 	test_hostile_manifests();
+	test_approval_marks();
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
