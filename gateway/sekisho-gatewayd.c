@@ -64,6 +64,7 @@
 
 #include <linux/rtnetlink.h>
 
+#include "common/version.h"
 #include "common/audit/audit.h"
 #include "common/monotime.h"
 #include "common/svc.h"
@@ -101,7 +102,8 @@ static void usage(FILE *out)
 		"                        [--host NAME] [--user NAME] [--control-group NAME]\n"
 		"                        [--capture-dir DIR [--capture-files N] [--capture-file-size BYTES]]\n"
 		"                        [--no-watch]\n"
-		"       sekisho-gatewayd ctl SOCKET status|counters|reload\n");
+		"       sekisho-gatewayd ctl SOCKET status|counters|reload\n"
+		"       sekisho-gatewayd --help | --version\n");
 }
 
 /* The systemd watchdog (WatchdogSec= of the unit): main pings at half the
@@ -181,6 +183,7 @@ int main(int argc, char **argv)
 		{"deny-budget", required_argument, NULL, 'd'},
 		{"host", required_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{"user", required_argument, NULL, 'u'},
 		{"capture-dir", required_argument, NULL, 'c'},
 		{"capture-files", required_argument, NULL, 'C'},
@@ -245,6 +248,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			version_print(stdout, "sekisho-gatewayd");
 			return 0;
 		default:
 			usage(stderr);

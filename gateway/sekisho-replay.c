@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/version.h"
 #include "common/fdio.h"
 #include "common/inaddr.h"
 #include "gateway/gw_replay.h"
@@ -144,23 +145,19 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: sekisho-replay --table FILE [--in-zone ZONE | --in-if IFNAME] [--out-zone ZONE]\n"
 		"                      [--net CIDR=ZONE ...] [--json] [--max-flows N] [--max-bytes N]\n"
-		"                      [--keep-outgoing] CAPTURE.pcap|.pcapng\n");
+		"                      [--keep-outgoing] CAPTURE.pcap|.pcapng\n"
+		"       sekisho-replay --help | --version\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"table", required_argument, NULL, 't'},
-		{"in-zone", required_argument, NULL, 'i'},
-		{"in-if", required_argument, NULL, 'I'},
-		{"out-zone", required_argument, NULL, 'o'},
-		{"net", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},
-		{"max-flows", required_argument, NULL, 'f'},
-		{"max-bytes", required_argument, NULL, 'b'},
-		{"keep-outgoing", no_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"table", required_argument, NULL, 't'},     {"in-zone", required_argument, NULL, 'i'},
+		{"in-if", required_argument, NULL, 'I'},     {"out-zone", required_argument, NULL, 'o'},
+		{"net", required_argument, NULL, 'n'},       {"json", no_argument, NULL, 'j'},
+		{"max-flows", required_argument, NULL, 'f'}, {"max-bytes", required_argument, NULL, 'b'},
+		{"keep-outgoing", no_argument, NULL, 'k'},   {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},         {0},
 	};
 	const char *table_path = NULL, *in_zone = NULL, *in_if = NULL, *out_zone = NULL;
 	const char *nets_text[GW_REPLAY_MAX_NETS];
@@ -204,6 +201,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			version_print(stdout, "sekisho-replay");
 			return 0;
 		default:
 			usage(stderr);

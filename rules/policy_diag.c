@@ -11,6 +11,13 @@
  * than tab are shown as '?' so that a diagnostic never writes raw control
  * bytes to a terminal.
  *
+ * Messages are translated when they are reported (i18n.h): the format
+ * goes through the catalogue before it is expanded, so the call sites stay
+ * plain printf calls, xgettext finds them by the macro names (po/meson.build),
+ * and the arguments (names from the policy) are never looked up.  The
+ * "file:line:col: error:" prefix stays English whatever the language: editors
+ * and scripts parse it (as they do GCC's, which keeps it too).
+ *
  * Past max_errors errors one final "too many errors" error is recorded and
  * everything after it is dropped (nerrors keeps counting, so callers can
  * still tell that errors happened).  Allocation failures abort (xalloc). */
@@ -20,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/i18n.h"
 #include "common/utf8.h"
 #include "common/xalloc.h"
 
@@ -83,14 +91,14 @@ void policy_diag_report(struct diag *d, enum diag_severity sev, struct policy_lo
 	if (sev == DIAG_ERROR && d->nerrors == max) {
 		d->nerrors++;
 		diag_append(d, DIAG_ERROR, (struct policy_loc){0},
-			    xasprintf("too many errors (more than %zu); the rest are not shown", max));
+			    xasprintf(_("too many errors (more than %zu); the rest are not shown"), max));
 		return;
 	}
 
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	strbuf_vprintf(&sb, fmt, ap);
+	strbuf_vprintf(&sb, _(fmt), ap);
 	va_end(ap);
 	diag_append(d, sev, loc, strbuf_steal(&sb));
 	if (sev == DIAG_ERROR)

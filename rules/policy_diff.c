@@ -15,6 +15,9 @@
  * policy are listed, not compared.  The budget bounds the whole diff; when
  * it runs out the result says so (complete = false) and keeps what it has.
  *
+ * The rendering is for people and translated (i18n.h); the zone names,
+ * actions and packets in it are policy syntax and stay as they are.
+ *
  * Ownership: the result owns its arrays and strings (policy_diff_free).
  * Allocation failures abort (xalloc). */
 #include "rules/policy_diff.h"
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/i18n.h"
 #include "common/xalloc.h"
 #include "rules/policy_show.h"
 #include "rules/pspace.h"
@@ -297,30 +301,31 @@ static void describe(const struct policy *p, long rule, unsigned f, unsigned t, 
 		return;
 	}
 	const struct policy_rule *r = &p->rules[rule];
-	strbuf_printf(out, "rule %u \"%s\"", r->id, r->name ? r->name : "");
+	strbuf_printf(out, _("rule %u \"%s\""), r->id, r->name ? r->name : "");
 	if (r->loc.file)
 		strbuf_printf(out, " (%s:%u)", r->loc.file, r->loc.line);
 }
 
-static void names_render(const char *what, char **v, size_t n, struct strbuf *out)
+/* head: "zones added:" or "zones removed:", already translated */
+static void names_render(const char *head, char **v, size_t n, struct strbuf *out)
 {
 	if (!n)
 		return;
-	strbuf_printf(out, "zones %s:", what);
+	strbuf_puts(out, head);
 	for (size_t i = 0; i < n; i++)
 		strbuf_printf(out, "%s %s", i ? "," : "", v[i]);
-	strbuf_puts(out, " (traffic to or from them is not compared)\n");
+	strbuf_puts(out, _(" (traffic to or from them is not compared)\n"));
 }
 
 void policy_diff_render(const struct policy *old, const struct policy *new, const struct diff_result *r,
 			struct strbuf *out)
 {
-	names_render("added", r->zones_added, r->nadded, out);
-	names_render("removed", r->zones_removed, r->nremoved, out);
+	names_render(_("zones added:"), r->zones_added, r->nadded, out);
+	names_render(_("zones removed:"), r->zones_removed, r->nremoved, out);
 	if (!r->n)
 		strbuf_puts(out,
-			    r->complete ? "no change in what is allowed or denied\n"
-					: "no change found before the analysis budget ran out\n");
+			    r->complete ? _("no change in what is allowed or denied\n")
+					: _("no change found before the analysis budget ran out\n"));
 	struct strbuf pkt = STRBUF_INIT;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct diff_change *ch = &r->v[i];
@@ -342,15 +347,16 @@ void policy_diff_render(const struct policy *old, const struct policy *new, cons
 			      table_action_name(ch->new_action), text);
 
 		int of = policy_zone_find(old, fname), ot = policy_zone_find(old, tname);
-		strbuf_puts(out, "      was: ");
+		strbuf_puts(out, _("      was: "));
 		describe(old, ch->old_rule, of < 0 ? 0 : (unsigned)of, ot < 0 ? 0 : (unsigned)ot, out);
-		strbuf_puts(out, "\n      now: ");
+		strbuf_putc(out, '\n');
+		strbuf_puts(out, _("      now: "));
 		describe(new, ch->new_rule, nf, nt, out);
 		strbuf_putc(out, '\n');
 	}
 	strbuf_free(&pkt);
 	if (r->n && !r->complete)
-		strbuf_puts(out, "(the analysis budget ran out: there may be more changes than listed)\n");
+		strbuf_puts(out, _("(the analysis budget ran out: there may be more changes than listed)\n"));
 }
 
 void policy_diff_free(struct diff_result *r)

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/i18n.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "rules/policy_ast.h"
@@ -77,7 +78,7 @@ __attribute__((format(printf, 4, 5))) static int ev_why(struct policy_why *why, 
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(why->msg, sizeof why->msg, fmt, ap);
+	vsnprintf(why->msg, sizeof why->msg, _(fmt), ap);
 	va_end(ap);
 	why->off = (uint32_t)off;
 	why->len = (uint32_t)len;
@@ -111,14 +112,14 @@ static int ev_ports(const char *s, size_t n, size_t off, uint16_t *lo, uint16_t 
 		return ev_why(why, off, 0, "missing port (expected N, N-M or any)");
 	const char *dash = memchr(s, '-', n);
 	if (!dash) {
-		if (ev_number(s, n, 65535, "port", off, &a, why) < 0)
+		if (ev_number(s, n, 65535, _("port"), off, &a, why) < 0)
 			return -EINVAL;
 		*lo = *hi = (uint16_t)a;
 		return 0;
 	}
 	size_t an = (size_t)(dash - s);
-	if (ev_number(s, an, 65535, "port", off, &a, why) < 0 ||
-	    ev_number(dash + 1, n - an - 1, 65535, "port", off + an + 1, &b, why) < 0)
+	if (ev_number(s, an, 65535, _("port"), off, &a, why) < 0 ||
+	    ev_number(dash + 1, n - an - 1, 65535, _("port"), off + an + 1, &b, why) < 0)
 		return -EINVAL;
 	if (a > b)
 		return ev_why(why, off, n, "port range %u-%u is backwards", a, b);
@@ -181,7 +182,7 @@ static int ev_icmp(unsigned proto, const char *s, size_t n, size_t off, struct s
 		return 0;
 	}
 	if (tn && s[0] >= '0' && s[0] <= '9') {
-		if (ev_number(s, tn, 255, "ICMP type", off, &type, why) < 0)
+		if (ev_number(s, tn, 255, _("ICMP type"), off, &type, why) < 0)
 			return -EINVAL;
 	} else {
 		int v = ev_lookup_num(t, nt, s, tn);
@@ -205,7 +206,7 @@ static int ev_icmp(unsigned proto, const char *s, size_t n, size_t off, struct s
 	}
 	if (colon) {
 		unsigned code;
-		if (ev_number(colon + 1, n - tn - 1, 255, "ICMP code", off + tn + 1, &code, why) < 0)
+		if (ev_number(colon + 1, n - tn - 1, 255, _("ICMP code"), off + tn + 1, &code, why) < 0)
 			return -EINVAL;
 		code_lo = code_hi = code;
 	}
@@ -235,7 +236,7 @@ int policy_eval_spec(const char *spec, size_t n, const char *sport, size_t sn, s
 		if (!slash)
 			return ev_why(why, 0, n, "'proto' needs a protocol: proto/NUMBER or proto/NAME");
 		if (an && arg[0] >= '0' && arg[0] <= '9') {
-			if (ev_number(arg, an, 255, "protocol number", aoff, &proto, why) < 0)
+			if (ev_number(arg, an, 255, _("protocol number"), aoff, &proto, why) < 0)
 				return -EINVAL;
 		} else {
 			int v = policy_proto_by_name(arg, an);
@@ -584,21 +585,21 @@ static const char *ev_kind_name(enum ast_stmt_kind k)
 {
 	switch (k) {
 	case AST_HOST:
-		return "host";
+		return _("host");
 	case AST_NETWORK:
-		return "network";
+		return _("network");
 	case AST_RANGE:
-		return "range";
+		return _("range");
 	case AST_GROUP:
-		return "group";
+		return _("group");
 	case AST_SERVICE:
-		return "service";
+		return _("service");
 	case AST_SERVICE_GROUP:
-		return "service-group";
+		return _("service-group");
 	case AST_ZONE:
-		return "zone";
+		return _("zone");
 	default:
-		return "statement";
+		return _("statement");
 	}
 }
 
@@ -634,7 +635,7 @@ static void ev_suggest(struct ev *e, const char *s, size_t len, int ns, char *bu
 		}
 	}
 	if (best)
-		snprintf(buf, n, "; did you mean '%s'?", best);
+		snprintf(buf, n, _("; did you mean '%s'?"), best);
 }
 
 static void ev_dup_error(struct ev *e, const struct ast_word *name, const char *what, struct ast_loc first)
@@ -674,16 +675,22 @@ static void ev_define(struct ev *e)
 		case AST_ZONE: {
 			if (!nm->s)
 				break;
-			if (!strcmp(nm->s, "self") || !strcmp(nm->s, "any")) {
+			if (!strcmp(nm->s, "self")) {
+				policy_diag_error(
+					e->d, dloc(e, nm->loc),
+					"'%s' is built in and cannot be defined as a zone (it is the appliance itself)",
+					nm->s);
+				break;
+			}
+			if (!strcmp(nm->s, "any")) {
 				policy_diag_error(e->d, dloc(e, nm->loc),
-						  "'%s' is built in and cannot be defined as a zone%s", nm->s,
-						  !strcmp(nm->s, "self") ? " (it is the appliance itself)" : "");
+						  "'%s' is built in and cannot be defined as a zone", nm->s);
 				break;
 			}
 			long prev = htab_get(&e->zone_ht, nm->s);
 			if (prev >= 0) {
 				if (prev < TABLE_MAX_ZONES)
-					ev_dup_error(e, nm, "zone", e->zone_st[prev]->name.loc);
+					ev_dup_error(e, nm, _("zone"), e->zone_st[prev]->name.loc);
 				break;
 			}
 			if (p->nzones >= TABLE_MAX_ZONES) {
@@ -729,10 +736,12 @@ static void ev_define(struct ev *e)
 			long prev = htab_get(h, nm->s);
 			if (prev >= 0) {
 				const struct ast_stmt *first = e->objs[prev].st;
-				policy_diag_error(e->d, dloc(e, nm->loc), "%s '%s' is already defined%s%s",
-						  ev_kind_name(st->kind), nm->s,
-						  first->kind != st->kind ? " as a " : "",
-						  first->kind != st->kind ? ev_kind_name(first->kind) : "");
+				if (first->kind != st->kind)
+					policy_diag_error(e->d, dloc(e, nm->loc), "%s '%s' is already defined as a %s",
+							  ev_kind_name(st->kind), nm->s, ev_kind_name(first->kind));
+				else
+					policy_diag_error(e->d, dloc(e, nm->loc), "%s '%s' is already defined",
+							  ev_kind_name(st->kind), nm->s);
 				policy_diag_note(e->d, dloc(e, first->name.loc), "'%s' was first defined here", nm->s);
 				break;
 			}
@@ -882,9 +891,14 @@ static struct obj *ev_member(struct ev *e, struct obj *o, const struct ast_word 
 	if (ci >= 0 && e->objs[ci].state == OBJ_NEW && e->npath >= POLICY_MAX_GROUP_DEPTH) {
 		/* once per chain: the rest of it is resolved later, from the
 		 * top, and must stay quiet */
-		if (!ev_path_too_deep(e))
-			policy_diag_error(e->d, dloc(e, w->loc), "%sgroups nested deeper than %d levels",
-					  svc ? "service " : "", POLICY_MAX_GROUP_DEPTH);
+		if (!ev_path_too_deep(e)) {
+			if (svc)
+				policy_diag_error(e->d, dloc(e, w->loc), "service groups nested deeper than %d levels",
+						  POLICY_MAX_GROUP_DEPTH);
+			else
+				policy_diag_error(e->d, dloc(e, w->loc), "groups nested deeper than %d levels",
+						  POLICY_MAX_GROUP_DEPTH);
+		}
 		o->too_deep = true;
 		e->objs[ci].too_deep = true;
 		e->objs[ci].used = true;
@@ -1208,7 +1222,7 @@ static uint64_t ev_zoneref(struct ev *e, const struct ast_item *it)
 		if (!sug[0]) {
 			const char *t = policy_parse_suggest(s, it->w.len, ev_tier_words, NELEM(ev_tier_words));
 			if (t)
-				snprintf(sug, sizeof sug, "; did you mean '%s'?", t);
+				snprintf(sug, sizeof sug, _("; did you mean '%s'?"), t);
 		}
 		policy_diag_error(e->d, dloc(e, it->w.loc), "unknown zone or tier '%s'%s", s, sug);
 		return 0;
@@ -1324,10 +1338,16 @@ static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint6
 				continue;
 			}
 			if (o->self && zones && zones != ((uint64_t)1 << TABLE_ZONE_SELF)) {
-				policy_diag_error(e->d, dloc(e, w->loc),
-						  "'%s' %s the appliance itself (host ... self); "
-						  "it can only be used where the zone is exactly self",
-						  w->s, o->st->kind == AST_HOST ? "is" : "contains");
+				if (o->st->kind == AST_HOST)
+					policy_diag_error(e->d, dloc(e, w->loc),
+							  "'%s' is the appliance itself (host ... self); "
+							  "it can only be used where the zone is exactly self",
+							  w->s);
+				else
+					policy_diag_error(e->d, dloc(e, w->loc),
+							  "'%s' contains the appliance itself (host ... self); "
+							  "it can only be used where the zone is exactly self",
+							  w->s);
 				continue;
 			}
 			hosts &= o->hosts;
@@ -1344,8 +1364,13 @@ static void ev_endpoint_addrs(struct ev *e, const struct ast_endpoint *ep, uint6
 		if (nets && !aset_subset(&one, nets)) {
 			struct strbuf zn = STRBUF_INIT;
 			ev_zone_names(e, zones, &zn);
-			policy_diag_warning(e->d, dloc(e, w->loc), "'%s' is not inside the networks of zone%s %s", w->s,
-					    strchr(strbuf_str(&zn), ',') ? "s" : "", strbuf_str(&zn));
+			if (strchr(strbuf_str(&zn), ','))
+				policy_diag_warning(e->d, dloc(e, w->loc),
+						    "'%s' is not inside the networks of zones %s", w->s,
+						    strbuf_str(&zn));
+			else
+				policy_diag_warning(e->d, dloc(e, w->loc), "'%s' is not inside the networks of zone %s",
+						    w->s, strbuf_str(&zn));
 			strbuf_free(&zn);
 		}
 		aset_add_set(&set, &one);
@@ -1556,11 +1581,12 @@ static void ev_sanitize(struct ev *e, const struct ast_stmt *st)
 	if (both) {
 		struct strbuf zn = STRBUF_INIT;
 		ev_zone_names(e, both, &zn);
-		bool many = strchr(strbuf_str(&zn), ',');
-		policy_diag_error(e->d, dloc(e, st->to.zones.v[0].w.loc),
-				  "zone%s %s %s on both sides of "
-				  "sanitize",
-				  many ? "s" : "", strbuf_str(&zn), many ? "are" : "is");
+		if (strchr(strbuf_str(&zn), ','))
+			policy_diag_error(e->d, dloc(e, st->to.zones.v[0].w.loc),
+					  "zones %s are on both sides of sanitize", strbuf_str(&zn));
+		else
+			policy_diag_error(e->d, dloc(e, st->to.zones.v[0].w.loc),
+					  "zone %s is on both sides of sanitize", strbuf_str(&zn));
 		strbuf_free(&zn);
 	}
 	for (uint32_t k = 0; k < st->via.n; k++) {

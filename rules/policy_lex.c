@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "common/i18n.h"
 #include "common/utf8.h"
 
 void policy_lex_init(struct policy_lexer *lx, const char *file, const char *src, size_t len, struct diag *d)
@@ -37,13 +38,13 @@ const char *policy_lex_kind_name(enum policy_tok_kind k)
 {
 	switch (k) {
 	case TOK_EOF:
-		return "end of file";
+		return _("end of file");
 	case TOK_NEWLINE:
-		return "end of line";
+		return _("end of line");
 	case TOK_WORD:
-		return "a word";
+		return _("a word");
 	case TOK_STRING:
-		return "a string";
+		return _("a string");
 	case TOK_COMMA:
 		return "','";
 	case TOK_LBRACKET:

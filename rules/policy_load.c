@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/i18n.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "rules/policy_eval.h"
@@ -115,18 +116,18 @@ static int load_read_file(const char *path, size_t budget, char **ret, size_t *r
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		*why = S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file";
+		*why = S_ISDIR(st.st_mode) ? _("it is a directory") : _("not a regular file");
 		/* not -EINVAL: that means "the policy has errors" */
 		return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTSUP;
 	}
 	if ((uint64_t)st.st_size > POLICY_MAX_FILE_BYTES) {
 		close(fd);
-		*why = "larger than 64 MiB";
+		*why = _("larger than 64 MiB");
 		return -EFBIG;
 	}
 	if ((size_t)st.st_size > budget) {
 		close(fd);
-		*why = "the policy files together are larger than 256 MiB";
+		*why = _("the policy files together are larger than 256 MiB");
 		return -EFBIG;
 	}
 	size_t cap = (size_t)st.st_size + 1, n = 0;
@@ -137,7 +138,7 @@ static int load_read_file(const char *path, size_t budget, char **ret, size_t *r
 			if (cap > POLICY_MAX_FILE_BYTES || cap > budget) {
 				free(buf);
 				close(fd);
-				*why = "larger than 64 MiB";
+				*why = _("larger than 64 MiB");
 				return -EFBIG;
 			}
 			buf = xreallocarray(buf, cap, 2);
@@ -160,7 +161,7 @@ static int load_read_file(const char *path, size_t budget, char **ret, size_t *r
 	close(fd);
 	if (n > POLICY_MAX_FILE_BYTES) {
 		free(buf);
-		*why = "larger than 64 MiB";
+		*why = _("larger than 64 MiB");
 		return -EFBIG;
 	}
 	*ret = buf;

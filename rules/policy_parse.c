@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/i18n.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 
@@ -145,7 +146,7 @@ __attribute__((format(printf, 2, 3))) static void syntax_error(struct parser *p,
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	strbuf_vprintf(&sb, fmt, ap);
+	strbuf_vprintf(&sb, _(fmt), ap);
 	va_end(ap);
 	struct policy_loc loc = p->tok.loc;
 	if (p->tok.kind == TOK_NEWLINE || p->tok.kind == TOK_EOF)
@@ -154,18 +155,19 @@ __attribute__((format(printf, 2, 3))) static void syntax_error(struct parser *p,
 	strbuf_free(&sb);
 }
 
-/* "expected X, found Y" at the current token. */
+/* "expected X, found Y" at the current token; what is a message of its own
+ * (a keyword of xgettext, translated here) or already translated. */
 static void expected(struct parser *p, const char *what)
 {
 	char buf[64];
-	syntax_error(p, "expected %s, found %s", what, tok_desc(p, buf, sizeof buf));
+	syntax_error(p, "expected %s, found %s", _(what), tok_desc(p, buf, sizeof buf));
 }
 
 static bool expect_string(struct parser *p, struct ast_word *out, const char *after)
 {
 	if (p->tok.kind != TOK_STRING) {
 		char what[96];
-		snprintf(what, sizeof what, "a string in double quotes after '%s'", after);
+		snprintf(what, sizeof what, _("a string in double quotes after '%s'"), after);
 		expected(p, what);
 		return false;
 	}
@@ -179,7 +181,7 @@ static bool expect_name(struct parser *p, struct ast_word *out, const char *afte
 {
 	if (p->tok.kind != TOK_WORD) {
 		char what[96];
-		snprintf(what, sizeof what, "a name after '%s'", after);
+		snprintf(what, sizeof what, _("a name after '%s'"), after);
 		expected(p, what);
 		return false;
 	}
@@ -344,7 +346,7 @@ static void bad_option(struct parser *p, const char *stmt, const char *const *op
 	char buf[64];
 	struct strbuf sb = STRBUF_INIT;
 	for (size_t i = 0; i < n; i++)
-		strbuf_printf(&sb, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", opts[i]);
+		strbuf_printf(&sb, "%s%s", i == 0 ? "" : i + 1 == n ? _(" or ") : _(", "), opts[i]);
 	if (p->tok.kind == TOK_WORD) {
 		const char *s = policy_parse_suggest(p->tok.text, p->tok.len, opts, n);
 		if (s)

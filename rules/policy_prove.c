@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/i18n.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "rules/policy_show.h"
@@ -152,7 +153,7 @@ static bool applies(const struct ctx *c, uint32_t rule, unsigned f, unsigned t)
 
 static void rule_describe(const struct policy_rule *r, struct strbuf *out)
 {
-	strbuf_printf(out, "rule %u \"%s\"", r->id, r->name ? r->name : "");
+	strbuf_printf(out, _("rule %u \"%s\""), r->id, r->name ? r->name : "");
 }
 
 static void rule_describe_at(const struct policy_rule *r, struct strbuf *out)
@@ -317,18 +318,29 @@ static void inv_add_exception(struct prove_invariant *inv, uint32_t id)
 	inv->exception_ids[inv->nexceptions++] = id;
 }
 
+/* The counterexample: 'rule N "name" allows PACKET', one sentence for the
+ * catalogue (the packet is policy syntax and stays as it is). */
+static void describe_crossing(const struct policy *p, const struct policy_rule *r, const struct policy_packet *pkt,
+			      struct strbuf *out)
+{
+	struct strbuf rule = STRBUF_INIT, packet = STRBUF_INIT;
+	rule_describe(r, &rule);
+	policy_show_packet_format(p, pkt, &packet);
+	strbuf_printf(out, _("%s allows %s"), strbuf_str(&rule), strbuf_str(&packet));
+	strbuf_free(&rule);
+	strbuf_free(&packet);
+}
+
 static void report_violation(struct ctx *c, struct prove_invariant *inv, const struct policy_rule *r,
 			     const struct policy_packet *pkt, struct policy_loc inv_loc, const char *why)
 {
 	struct strbuf sb = STRBUF_INIT;
-	rule_describe(r, &sb);
-	strbuf_puts(&sb, " allows ");
-	policy_show_packet_format(c->p, pkt, &sb);
+	describe_crossing(c->p, r, pkt, &sb);
 	policy_diag_error(c->d, r->loc, "invariant '%s' violated: %s", inv->text, strbuf_str(&sb));
 	if (inv_loc.file)
-		policy_diag_note(c->d, inv_loc, "invariant declared here%s%s", why ? "; " : "", why ? why : "");
+		policy_diag_note(c->d, inv_loc, "invariant declared here%s%s", why ? _("; ") : "", why ? why : "");
 	else
-		policy_diag_note(c->d, no_loc, "%s", why ? why : "this invariant is part of the policy");
+		policy_diag_note(c->d, no_loc, "%s", why ? why : _("this invariant is part of the policy"));
 	if (!inv->counterexample)
 		inv->counterexample = strbuf_steal(&sb);
 	strbuf_free(&sb);
@@ -351,26 +363,26 @@ static char *isolate_why(const struct policy_rule *r, bool implicit, const char 
 	struct strbuf sb = STRBUF_INIT;
 	if (implicit)
 		strbuf_printf(&sb,
-			      "'%s' is the standard three-tier invariant, in force because the policy "
-			      "declares none; ",
+			      _("'%s' is the standard three-tier invariant, in force because the policy "
+				"declares none; "),
 			      text);
-	strbuf_printf(&sb, "rule %u is not an admitted exception:", r->id);
+	strbuf_printf(&sb, _("rule %u is not an admitted exception:"), r->id);
 	const char *sep = " ";
 	if (!(r->flags & POLICY_RULE_SRC_HOSTS)) {
-		strbuf_printf(&sb, "%sits source is not single hosts", sep);
-		sep = ", ";
+		strbuf_printf(&sb, "%s%s", sep, _("its source is not single hosts"));
+		sep = _(", ");
 	}
 	if (!(r->flags & POLICY_RULE_DST_HOSTS)) {
-		strbuf_printf(&sb, "%sits destination is not single hosts", sep);
-		sep = ", ";
+		strbuf_printf(&sb, "%s%s", sep, _("its destination is not single hosts"));
+		sep = _(", ");
 	}
 	if (!(r->flags & POLICY_RULE_SVC_EXPLICIT)) {
-		strbuf_printf(&sb, "%sit names no explicit service", sep);
-		sep = ", ";
+		strbuf_printf(&sb, "%s%s", sep, _("it names no explicit service"));
+		sep = _(", ");
 	}
 	if (!(r->flags & POLICY_RULE_LOG))
-		strbuf_printf(&sb, "%sit does not log", sep);
-	strbuf_puts(&sb, " (an exception names single hosts on both ends and explicit services, and logs)");
+		strbuf_printf(&sb, "%s%s", sep, _("it does not log"));
+	strbuf_puts(&sb, _(" (an exception names single hosts on both ends and explicit services, and logs)"));
 	return strbuf_steal(&sb);
 }
 
@@ -527,9 +539,9 @@ static char *sanitize_why(const struct policy *p, const struct policy_sanitize *
 	struct strbuf sb = STRBUF_INIT;
 	if (s->implicit)
 		strbuf_printf(&sb,
-			      "'%s' is the standard three-tier invariant, in force because the policy "
-			      "declares no sanitize statement; declare the sanitising relays with "
-			      "'sanitize A <-> B via RELAY service SERVICE'",
+			      _("'%s' is the standard three-tier invariant, in force because the policy "
+				"declares no sanitize statement; declare the sanitising relays with "
+				"'sanitize A <-> B via RELAY service SERVICE'"),
 			      text);
 	/* only statements that declare this direction lent their relays */
 	size_t lent = 0;
@@ -537,10 +549,10 @@ static char *sanitize_why(const struct policy *p, const struct policy_sanitize *
 		if (!g->sends[i])
 			continue;
 		if (!lent++) {
-			strbuf_puts(&sb, s->implicit ? "; " : "");
-			strbuf_puts(&sb, "the relays of these statements were permitted too:");
+			strbuf_puts(&sb, s->implicit ? _("; ") : "");
+			strbuf_puts(&sb, _("the relays of these statements were permitted too:"));
 		}
-		strbuf_printf(&sb, "%s '%s'", lent > 1 ? "," : "",
+		strbuf_printf(&sb, "%s '%s'", lent > 1 ? _(",") : "",
 			      p->sanitize[g->stmts[i]].text ? p->sanitize[g->stmts[i]].text : "sanitize");
 	}
 	return sb.len ? strbuf_steal(&sb) : NULL;
@@ -585,9 +597,7 @@ static void prove_sanitize(struct ctx *c, uint32_t si, const struct sgroup *g, s
 			rc = rule_witness(c, ri, g[k].pairs, &g[k].pm, NULL, &b, &pkt);
 			if (rc > 0) {
 				struct strbuf sb = STRBUF_INIT;
-				rule_describe(r, &sb);
-				strbuf_puts(&sb, " allows ");
-				policy_show_packet_format(p, &pkt, &sb);
+				describe_crossing(p, r, &pkt, &sb);
 				if (!inv->counterexample)
 					inv->counterexample = strbuf_steal(&sb);
 				strbuf_free(&sb);
@@ -759,13 +769,13 @@ static void warn_unreachable(struct ctx *c, const struct policy_rule *r, const u
 	policy_diag_warning(c->d, r->loc, "rule %u can never match: every packet it covers is decided by earlier rules",
 			    r->id);
 	struct strbuf sb = STRBUF_INIT;
-	strbuf_puts(&sb, n == 1 ? "it is covered by the earlier rule:" : "it is covered by the earlier rules:");
+	strbuf_puts(&sb, n == 1 ? _("it is covered by the earlier rule:") : _("it is covered by the earlier rules:"));
 	for (size_t i = 0; i < n && i < PROVE_NOTE_MAX_RULES; i++) {
 		strbuf_puts(&sb, "\n  ");
 		rule_describe_at(&c->p->rules[covering[i]], &sb);
 	}
 	if (n > PROVE_NOTE_MAX_RULES)
-		strbuf_printf(&sb, "\n  and %zu more", n - PROVE_NOTE_MAX_RULES);
+		strbuf_printf(&sb, _("\n  and %zu more"), n - PROVE_NOTE_MAX_RULES);
 	policy_diag_note(c->d, no_loc, "%s", strbuf_str(&sb));
 	strbuf_free(&sb);
 }

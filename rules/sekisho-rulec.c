@@ -26,8 +26,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
+#include "common/version.h"
 #include "common/audit/audit.h"
+#include "common/i18n.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "rules/policy.h"
@@ -72,30 +75,31 @@ static void outcome_free(struct outcome *o)
 
 static void usage(FILE *f)
 {
-	fputs("usage: sekisho-rulec [options] COMMAND ...\n"
-	      "\n"
-	      "commands:\n"
-	      "  check FILE                  parse, evaluate and prove the three-tier invariants\n"
-	      "  compile FILE -o TABLE       check, then write the compiled table\n"
-	      "  explain FILE|TABLE FROM TO PROTO SRC[:SPORT] DST[:DPORT] [type T [code C]]\n"
-	      "                              the rule that decides one packet (FROM/TO: zone, or\n"
-	      "                              if:IFNAME; IPv6 with a port as [ADDR]:PORT)\n"
-	      "  diff OLD NEW                what traffic becomes allowed or denied, with examples\n"
-	      "  show FILE|TABLE             normalised listing and zone matrix\n"
-	      "  emit-nft FILE               nftables ruleset enforcing the invariants (backstop)\n"
-	      "\n"
-	      "options:\n"
-	      "  -o, --output FILE           where compile writes the table\n"
-	      "      --strict                warnings also fail (exit 1)\n"
-	      "      --today YYYY-MM-DD      date used for rule expiry (default: today, UTC)\n"
-	      "      --budget N              analysis step budget (default 50000000)\n"
-	      "  -q, --quiet                 print diagnostics only\n"
-	      "      --audit-dir DIR         record compiles in this audit chain (also SEKISHO_AUDIT_DIR)\n"
-	      "      --audit-key FILE        its key file, mode 0600 (also SEKISHO_AUDIT_KEY)\n"
-	      "      --color / --no-color    colour diagnostics (default: when stderr is a terminal)\n"
-	      "  -h, --help\n"
-	      "\n"
-	      "exit status: 0 clean, 1 policy errors, 2 usage or I/O errors\n",
+	fputs(_("usage: sekisho-rulec [options] COMMAND ...\n"
+		"\n"
+		"commands:\n"
+		"  check FILE                  parse, evaluate and prove the three-tier invariants\n"
+		"  compile FILE -o TABLE       check, then write the compiled table\n"
+		"  explain FILE|TABLE FROM TO PROTO SRC[:SPORT] DST[:DPORT] [type T [code C]]\n"
+		"                              the rule that decides one packet (FROM/TO: zone, or\n"
+		"                              if:IFNAME; IPv6 with a port as [ADDR]:PORT)\n"
+		"  diff OLD NEW                what traffic becomes allowed or denied, with examples\n"
+		"  show FILE|TABLE             normalised listing and zone matrix\n"
+		"  emit-nft FILE               nftables ruleset enforcing the invariants (backstop)\n"
+		"\n"
+		"options:\n"
+		"  -o, --output FILE           where compile writes the table\n"
+		"      --strict                warnings also fail (exit 1)\n"
+		"      --today YYYY-MM-DD      date used for rule expiry (default: today, UTC)\n"
+		"      --budget N              analysis step budget (default 50000000)\n"
+		"  -q, --quiet                 print diagnostics only\n"
+		"      --audit-dir DIR         record compiles in this audit chain (also SEKISHO_AUDIT_DIR)\n"
+		"      --audit-key FILE        its key file, mode 0600 (also SEKISHO_AUDIT_KEY)\n"
+		"      --color / --no-color    colour diagnostics (default: when stderr is a terminal)\n"
+		"  -h, --help                  this text\n"
+		"      --version               the version and the build's git description\n"
+		"\n"
+		"exit status: 0 clean, 1 policy errors, 2 usage or I/O errors\n"),
 	      f);
 }
 
@@ -161,23 +165,45 @@ static const char *status_text(enum prove_status s)
 	}
 }
 
+/* status_text for people: translated, and padded to its column by the
+ * width on a terminal (a Japanese character takes two columns, and printf
+ * pads by bytes).  The audit record keeps status_text. */
+static void print_status(enum prove_status s)
+{
+	const char *t = s == PROVE_PROVEN ? _("proven")
+		: s == PROVE_VIOLATED     ? _("VIOLATED")
+					  : _("NOT PROVEN (budget)");
+	int w = -1;
+	size_t n = mbstowcs(NULL, t, 0);
+	if (n != (size_t)-1) {
+		wchar_t *wc = xcalloc(n + 1, sizeof *wc);
+		mbstowcs(wc, t, n + 1);
+		w = wcswidth(wc, n);
+		free(wc);
+	}
+	if (w < 0)
+		w = (int)strlen(t);
+	printf("  %s%*s", t, w < 9 ? 9 - w : 0, "");
+}
+
 static void print_proofs(const struct policy *p, const struct prove_report *rep)
 {
 	for (uint32_t i = 0; i < rep->ninvariants; i++) {
 		const struct prove_invariant *inv = &rep->inv[i];
-		printf("  %-9s %s", status_text(inv->status), inv->text);
+		print_status(inv->status);
+		printf(" %s", inv->text);
 		if (inv->nexceptions) {
-			printf("  (admitted by rule%s", inv->nexceptions > 1 ? "s" : "");
+			fputs(inv->nexceptions > 1 ? _("  (admitted by rules") : _("  (admitted by rule"), stdout);
 			for (uint32_t j = 0; j < inv->nexceptions; j++)
 				printf(" #%u", inv->exception_ids[j]);
-			printf(")");
+			fputs(_(")"), stdout);
 		}
 		printf("\n");
 		if (inv->counterexample)
-			printf("            counterexample: %s\n", inv->counterexample);
+			printf(_("            counterexample: %s\n"), inv->counterexample);
 	}
 	if (!rep->ninvariants)
-		printf("  (no invariants: the policy has no three-tier zones)\n");
+		fputs(_("  (no invariants: the policy has no three-tier zones)\n"), stdout);
 	(void)p;
 }
 
@@ -206,17 +232,23 @@ static void print_check(const char *path, bool show_proofs, const struct policy_
 {
 	const struct policy *p = c->policy;
 	if (show_proofs && p && !opt.quiet) {
-		printf("%s: policy \"%s\" version \"%s\": %u zones, %u rules\n", path, p->name ? p->name : "",
+		printf(_("%s: policy \"%s\" version \"%s\": %u zones, %u rules\n"), path, p->name ? p->name : "",
 		       p->version ? p->version : "", p->nzones, p->nrules);
-		printf("three-tier invariants:\n");
+		fputs(_("three-tier invariants:\n"), stdout);
 		print_proofs(p, &c->report);
 		if (!c->report.reachability_complete)
-			printf("  (reachability analysis cut short by the budget)\n");
+			fputs(_("  (reachability analysis cut short by the budget)\n"), stdout);
 	}
 	print_diags(d);
-	if (!opt.quiet && (d->nerrors || d->nwarnings))
-		fprintf(stderr, "%zu error%s, %zu warning%s\n", d->nerrors, d->nerrors == 1 ? "" : "s", d->nwarnings,
-			d->nwarnings == 1 ? "" : "s");
+	if (!opt.quiet && (d->nerrors || d->nwarnings)) {
+		char *e = xasprintf(dngettext(SEKISHO_TEXTDOMAIN, "%zu error", "%zu errors", d->nerrors), d->nerrors);
+		char *w = xasprintf(dngettext(SEKISHO_TEXTDOMAIN, "%zu warning", "%zu warnings", d->nwarnings),
+				    d->nwarnings);
+		/* TRANSLATORS: the counts of errors and of warnings, as above */
+		fprintf(stderr, _("%s, %s\n"), e, w);
+		free(e);
+		free(w);
+	}
 }
 
 /* load + evaluate + prove, reported; *ret holds the policy afterwards. */
@@ -267,14 +299,14 @@ static int audit_start(struct audit_log **ret)
 	if (!opt.audit_dir && !opt.audit_key)
 		return 0;
 	if (!opt.audit_dir || !opt.audit_key) {
-		fprintf(stderr, "sekisho-rulec: --audit-dir and --audit-key go together\n");
+		fprintf(stderr, _("sekisho-rulec: --audit-dir and --audit-key go together\n"));
 		return -EINVAL;
 	}
 	struct audit_key key;
 	char why[256] = "";
 	int r = audit_key_load(opt.audit_key, &key, why, sizeof why);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-rulec: audit key %s: %s\n", opt.audit_key, why);
+		fprintf(stderr, _("sekisho-rulec: audit key %s: %s\n"), opt.audit_key, why);
 		return r;
 	}
 	struct audit_opts ao = {
@@ -287,12 +319,12 @@ static int audit_start(struct audit_log **ret)
 	r = audit_open(&ao, ret, why, sizeof why);
 	audit_key_wipe(&key);
 	if (r < 0)
-		fprintf(stderr, "sekisho-rulec: audit log %s: %s\n", opt.audit_dir, why);
+		fprintf(stderr, _("sekisho-rulec: audit log %s: %s\n"), opt.audit_dir, why);
 	else if (!audit_clock_synced() && !opt.quiet)
 		/* the record says so too (clock.status); staff should hear it now */
-		fprintf(stderr,
-			"sekisho-rulec: warning: the system clock is not synchronised; "
-			"audit time stamps may be wrong (時刻が同期していません)\n");
+		fprintf(stderr, "%s",
+			_("sekisho-rulec: warning: the system clock is not synchronised; "
+			  "audit time stamps may be wrong (時刻が同期していません)\n"));
 	return r;
 }
 
@@ -370,13 +402,13 @@ static int cmd_compile(int argc, char **argv)
 	print_check(argv[0], false, &c, &d);
 	switch (c.stage) {
 	case POLICY_COMPILE_BUILD:
-		fprintf(stderr, "sekisho-rulec: %s: cannot compile: %s\n", argv[0], c.why);
+		fprintf(stderr, _("sekisho-rulec: %s: cannot compile: %s\n"), argv[0], c.why);
 		break;
 	case POLICY_COMPILE_RECORD:
-		fprintf(stderr, "sekisho-rulec: cannot write the audit record; table not written\n");
+		fprintf(stderr, _("sekisho-rulec: cannot write the audit record; table not written\n"));
 		break;
 	case POLICY_COMPILE_WRITE:
-		fprintf(stderr, "sekisho-rulec: %s\n", c.why);
+		fprintf(stderr, _("sekisho-rulec: %s\n"), c.why);
 		break;
 	default:
 		break;
@@ -398,12 +430,13 @@ static int cmd_compile(int argc, char **argv)
 			printf("\n");
 			table_close(t);
 		} else {
-			fprintf(stderr, "sekisho-rulec: internal error: the table just built does not load: %s\n", why);
+			fprintf(stderr, _("sekisho-rulec: internal error: the table just built does not load: %s\n"),
+				why);
 			rc = EXIT_POLICY;
 		}
 	}
 	if (log && audit_close(log) < 0 && rc == EXIT_OK) {
-		fprintf(stderr, "sekisho-rulec: audit log %s: write error\n", opt.audit_dir);
+		fprintf(stderr, _("sekisho-rulec: audit log %s: write error\n"), opt.audit_dir);
 		rc = EXIT_USAGE;
 	}
 	policy_diag_free(&d);
@@ -435,7 +468,7 @@ static int load_any(const char *path, struct loaded *ret)
 	memset(ret, 0, sizeof *ret);
 	if (is_table_file(path)) {
 		if (table_open(path, &ret->table, why, sizeof why) < 0) {
-			fprintf(stderr, "sekisho-rulec: %s: %s\n", path, why);
+			fprintf(stderr, _("sekisho-rulec: %s: %s\n"), path, why);
 			return EXIT_USAGE;
 		}
 		return EXIT_OK;
@@ -450,7 +483,7 @@ static int load_any(const char *path, struct loaded *ret)
 	if (r < 0 && c->stage == POLICY_COMPILE_LOAD)
 		return exit_status(c, r);
 	if (r < 0 || table_open_buffer(c->table, c->table_len, &ret->table, c->why, sizeof c->why) < 0) {
-		fprintf(stderr, "sekisho-rulec: %s: cannot compile: %s\n", path, c->why);
+		fprintf(stderr, _("sekisho-rulec: %s: cannot compile: %s\n"), path, c->why);
 		return EXIT_POLICY;
 	}
 	return EXIT_OK;
@@ -542,17 +575,17 @@ static int cmd_explain(int argc, char **argv)
 	long type = 0, code = 0;
 	rc = EXIT_USAGE;
 	if (from < 0 || to < 0) {
-		fprintf(stderr, "sekisho-rulec: unknown zone or interface '%s'\n", from < 0 ? argv[1] : argv[2]);
+		fprintf(stderr, _("sekisho-rulec: unknown zone or interface '%s'\n"), from < 0 ? argv[1] : argv[2]);
 		goto out;
 	}
 	if (proto < 0) {
-		fprintf(stderr, "sekisho-rulec: unknown protocol '%s'\n", argv[3]);
+		fprintf(stderr, _("sekisho-rulec: unknown protocol '%s'\n"), argv[3]);
 		goto out;
 	}
 	bool ports = table_proto_has_ports((uint8_t)proto);
 	if (parse_endpoint(argv[4], false, &fam1, &q.src, &sport) < 0 ||
 	    parse_endpoint(argv[5], false, &fam2, &q.dst, &dport) < 0 || fam1 != fam2) {
-		fprintf(stderr, "sekisho-rulec: bad addresses '%s' '%s' (same family; ADDR:PORT or [V6]:PORT)\n",
+		fprintf(stderr, _("sekisho-rulec: bad addresses '%s' '%s' (same family; ADDR:PORT or [V6]:PORT)\n"),
 			argv[4], argv[5]);
 		goto out;
 	}
@@ -561,13 +594,13 @@ static int cmd_explain(int argc, char **argv)
 		char *end;
 		long v = strtol(argv[i + 1], &end, 10);
 		if (!dst || *end || v < 0 || v > 255) {
-			fprintf(stderr, "sekisho-rulec: bad packet field '%s %s'\n", argv[i], argv[i + 1]);
+			fprintf(stderr, _("sekisho-rulec: bad packet field '%s %s'\n"), argv[i], argv[i + 1]);
 			goto out;
 		}
 		*dst = v;
 	}
 	if ((argc - 6) % 2) {
-		fprintf(stderr, "sekisho-rulec: missing value after '%s'\n", argv[argc - 1]);
+		fprintf(stderr, _("sekisho-rulec: missing value after '%s'\n"), argv[argc - 1]);
 		goto out;
 	}
 	q.from_zone = (uint8_t)from;
@@ -642,7 +675,7 @@ static int cmd_diff(int argc, char **argv)
 	if (rc == EXIT_OK) {
 		struct diff_result res;
 		if (policy_diff(a.policy, b.policy, opt.budget, &res) < 0) {
-			fprintf(stderr, "sekisho-rulec: diff failed\n");
+			fprintf(stderr, _("sekisho-rulec: diff failed\n"));
 			rc = EXIT_USAGE;
 		} else {
 			struct strbuf sb = STRBUF_INIT;
@@ -734,7 +767,7 @@ static int cmd_emit_nft(int argc, char **argv)
 	struct strbuf sb = STRBUF_INIT;
 	char why[256] = "";
 	if (policy_nft_emit(c.policy, &sb, why, sizeof why) < 0) {
-		fprintf(stderr, "sekisho-rulec: %s: %s\n", argv[0], why);
+		fprintf(stderr, _("sekisho-rulec: %s: %s\n"), argv[0], why);
 		rc = EXIT_POLICY;
 	} else {
 		fputs(strbuf_str(&sb), stdout);
@@ -747,17 +780,12 @@ static int cmd_emit_nft(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"strict", no_argument, NULL, 's'},
-		{"today", required_argument, NULL, 't'},
-		{"budget", required_argument, NULL, 'b'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"color", no_argument, NULL, 'c'},
-		{"no-color", no_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
-		{"audit-dir", required_argument, NULL, 'A'},
-		{"audit-key", required_argument, NULL, 'K'},
-		{0},
+		{"output", required_argument, NULL, 'o'},    {"strict", no_argument, NULL, 's'},
+		{"today", required_argument, NULL, 't'},     {"budget", required_argument, NULL, 'b'},
+		{"quiet", no_argument, NULL, 'q'},           {"color", no_argument, NULL, 'c'},
+		{"no-color", no_argument, NULL, 'C'},        {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},         {"audit-dir", required_argument, NULL, 'A'},
+		{"audit-key", required_argument, NULL, 'K'}, {0},
 	};
 	static const struct {
 		const char *name;
@@ -768,6 +796,7 @@ int main(int argc, char **argv)
 	};
 	int c;
 
+	i18n_init();
 	opt.color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
 	opt.today = getenv("SEKISHO_TODAY");
 	opt.audit_dir = getenv("SEKISHO_AUDIT_DIR");
@@ -809,6 +838,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
+		case 'V':
+			version_print(stdout, "sekisho-rulec");
+			return EXIT_OK;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -849,7 +881,7 @@ int main(int argc, char **argv)
 			found = true;
 		}
 	if (!found) {
-		fprintf(stderr, "sekisho-rulec: unknown command '%s'\n", cmd);
+		fprintf(stderr, _("sekisho-rulec: unknown command '%s'\n"), cmd);
 		usage(stderr);
 	}
 	free(cargv);

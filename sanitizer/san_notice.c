@@ -12,10 +12,38 @@
 #include "sanitizer/san_charset.h"
 
 static const char *const KEYS[] = {
-	"title",          "intro",         "html",      "malformed", "failed",      "utf7",
-	"removed",        "item",          "item_tnef", "flag_bidi", "flag_double", "flag_exec",
-	"flag_encrypted", "flag_mismatch", "blob_line", "not_kept",  "image",       "forward",
-	"forward_end",    "end",           "empty",     "url",       "url_removed", "hidden",
+	"title",
+	"intro",
+	"html",
+	"malformed",
+	"failed",
+	"utf7",
+	"removed",
+	"item",
+	"item_tnef",
+	"flag_bidi",
+	"flag_double",
+	"flag_exec",
+	"flag_encrypted",
+	"flag_mismatch",
+	"blob_line",
+	"not_kept",
+	"image",
+	"forward",
+	"forward_end",
+	"end",
+	"empty",
+	"url",
+	"url_removed",
+	"hidden",
+	/* the file portals (docs/portal.md, "The notice and its link") */
+	"cdr_pending",
+	"cdr_ready",
+	"cdr_none",
+	"portal_link",
+	"portal_mail",
+	"portal_original",
+	"portal_failed",
 };
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
 
@@ -44,6 +72,13 @@ static const char *const JA[NKEYS] = {
 	"本文中のリンクを無効化しました（hxxps[:]// のような表示、または削除）。",
 	"[URL 削除]",
 	"注意: HTML の中で表示されないよう隠されていたテキストを削除しました（{count} 箇所）。",
+	"  無害化コピー: 作成中（できしだい下記のリンクから受け取れます）",
+	"  無害化コピー: 作成済み（下記のリンクから受け取れます）",
+	"  無害化コピー: 作れません（理由: {reason}）",
+	"無害化したファイルの受け取り（このメッセージ専用のリンク、有効期限 {expires}）:\n{url}",
+	"無害化コピーは、できあがりしだい別のメールでお送りします。",
+	"原本が必要な場合は、上記のページから取り出しを申請できます（承認が必要です）。",
+	"注意: ファイル受け取り用のリンクを作成できませんでした。必要な場合は隔離IDを添えて管理者に連絡してください。",
 };
 
 static const char *const EN[NKEYS] = {
@@ -71,6 +106,13 @@ static const char *const EN[NKEYS] = {
 	"Links in the text were disabled (shown as hxxps[:]//... or removed).",
 	"[URL removed]",
 	"Warning: text hidden from view in the HTML was removed ({count} places).",
+	"  safe copy: being made (available from the link below when ready)",
+	"  safe copy: already available (from the link below)",
+	"  safe copy: no copy possible: {reason}",
+	"Safe copies of the files (a link for this message only, valid until {expires}):\n{url}",
+	"The safe copies will follow in a separate mail as soon as they are made.",
+	"If you need an original, you can request it on that page (an approver must agree).",
+	"Warning: the link for the files could not be made. If you need them, tell the administrator the quarantine ids.",
 };
 
 struct san_notice {

@@ -58,8 +58,17 @@ int san_record_mail(struct audit_log *log, const struct sanitize_result *res, co
 		AUDIT_STR("result", result),
 		AUDIT_STR("reason", reason),
 		AUDIT_STR("verdict", tempfail ? "tempfail" : "delivered"),
+		/* the portal link (docs/portal.md): its manifest's name, never
+		 * the token; only when the milter made or tried one */
+		AUDIT_STR("link", res ? res->link.hash : ""),
+		AUDIT_STR("link_error", res && res->link.error ? res->link.error : ""),
 	};
-	int r = audit_emit(log, "mail.sanitized", f, AUDIT_N(f));
+	size_t nf = AUDIT_N(f);
+	if (!res || (!res->link.hash[0] && !res->link.failed))
+		nf -= 2;
+	else if (!res->link.failed)
+		nf -= 1;
+	int r = audit_emit(log, "mail.sanitized", f, nf);
 	free(rem);
 	free(obj);
 	free(qids);

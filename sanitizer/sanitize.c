@@ -42,6 +42,8 @@ struct sanitize_ctx {
 	struct san_notice *own_notice;
 	const struct san_notice *notice;
 	GMimeParserOptions *popts;
+	sanitize_link_fn link_fn; /* sanitize_ctx_set_link */
+	void *link_arg;
 };
 
 struct run {
@@ -183,11 +185,19 @@ void sanitize_ctx_free(struct sanitize_ctx *x)
 	free(x);
 }
 
+void sanitize_ctx_set_link(struct sanitize_ctx *x, sanitize_link_fn fn, void *arg)
+{
+	x->link_fn = fn;
+	x->link_arg = arg;
+}
+
 void sanitize_result_free(struct sanitize_result *r)
 {
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n_items; i++) {
+		free(r->items[i].cdr);
+		free(r->items[i].cdr_reason);
 		free(r->items[i].name);
 		free(r->items[i].declared);
 		free(r->items[i].detected);
@@ -201,6 +211,9 @@ void sanitize_result_free(struct sanitize_result *r)
 	free(r->reason);
 	free(r->repairs);
 	free(r->message_id);
+	free(r->subject);
+	free(r->link.url);
+	free(r->link.error);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -961,7 +974,34 @@ static void fmt_size(size_t n, char *out, size_t outlen)
 	snprintf(out, outlen, "%zu", n);
 }
 
-/* The notice at the top of the body. */
+/* One line of the notice: the text of key, when cond. */
+static void notice_line(struct strbuf *nb, const struct san_notice *N, bool cond, const char *key)
+{
+	if (!cond)
+		return;
+	strbuf_puts(nb, san_notice_get(N, key));
+	strbuf_putc(nb, '\n');
+}
+
+/* An item's CDR state line, when the link hook set one. */
+static void render_cdr_state(const struct san_notice *N, const struct sanitize_item *it, struct strbuf *nb)
+{
+	if (!it->cdr)
+		return;
+	const char *key = !strcmp(it->cdr, "pending") ? "cdr_pending"
+		: !strcmp(it->cdr, "ready")           ? "cdr_ready"
+		: !strncmp(it->cdr, "none:", 5)       ? "cdr_none"
+						      : NULL;
+	if (!key)
+		return;
+	/* without a text from the hook, the reason key itself */
+	const char *why = it->cdr_reason ? it->cdr_reason : !strncmp(it->cdr, "none:", 5) ? it->cdr + 5 : "";
+	const char *kv[] = {"reason", why, NULL};
+	san_notice_render(N, key, kv, nb);
+	strbuf_putc(nb, '\n');
+}
+
+/* The notice at the top of the body, up to its end (render_notice_end). */
 static void render_notice(struct run *r, struct strbuf *nb)
 {
 	const struct san_notice *N = r->ctx->notice;
@@ -980,18 +1020,9 @@ static void render_notice(struct run *r, struct strbuf *nb)
 		san_notice_render(N, "malformed", kvr, nb);
 		strbuf_putc(nb, '\n');
 	}
-	if (r->html) {
-		strbuf_puts(nb, san_notice_get(N, "html"));
-		strbuf_putc(nb, '\n');
-	}
-	if (r->utf7) {
-		strbuf_puts(nb, san_notice_get(N, "utf7"));
-		strbuf_putc(nb, '\n');
-	}
-	if (r->text_urls) {
-		strbuf_puts(nb, san_notice_get(N, "url"));
-		strbuf_putc(nb, '\n');
-	}
+	notice_line(nb, N, r->html, "html");
+	notice_line(nb, N, r->utf7, "utf7");
+	notice_line(nb, N, r->text_urls, "url");
 	if (r->hidden) {
 		char cnt[32];
 		snprintf(cnt, sizeof(cnt), "%zu", r->hidden);
@@ -1020,32 +1051,40 @@ static void render_notice(struct run *r, struct strbuf *nb)
 					    NULL};
 			san_notice_render(N, "item", kv, nb);
 			strbuf_putc(nb, '\n');
+			render_cdr_state(N, it, nb);
 			if (it->contents) {
 				san_notice_render(N, "item_tnef", kv, nb);
 				strbuf_putc(nb, '\n');
 			}
-			if (it->flags & SANITIZE_F_BIDI) {
-				strbuf_puts(nb, san_notice_get(N, "flag_bidi"));
-				strbuf_putc(nb, '\n');
-			}
-			if (it->flags & SANITIZE_F_DOUBLEEXT) {
-				strbuf_puts(nb, san_notice_get(N, "flag_double"));
-				strbuf_putc(nb, '\n');
-			}
-			if (it->flags & SANITIZE_F_EXEC) {
-				strbuf_puts(nb, san_notice_get(N, "flag_exec"));
-				strbuf_putc(nb, '\n');
-			}
-			if (it->flags & SANITIZE_F_ENCRYPTED) {
-				strbuf_puts(nb, san_notice_get(N, "flag_encrypted"));
-				strbuf_putc(nb, '\n');
-			}
-			if (it->flags & SANITIZE_F_MISMATCH) {
-				strbuf_puts(nb, san_notice_get(N, "flag_mismatch"));
-				strbuf_putc(nb, '\n');
-			}
+			notice_line(nb, N, it->flags & SANITIZE_F_BIDI, "flag_bidi");
+			notice_line(nb, N, it->flags & SANITIZE_F_DOUBLEEXT, "flag_double");
+			notice_line(nb, N, it->flags & SANITIZE_F_EXEC, "flag_exec");
+			notice_line(nb, N, it->flags & SANITIZE_F_ENCRYPTED, "flag_encrypted");
+			notice_line(nb, N, it->flags & SANITIZE_F_MISMATCH, "flag_mismatch");
 		}
 	}
+}
+
+/* The notice's end: the portal link (when the hook made one, or said it
+ * could not), then the closing line.  Written after the notice was
+ * defanged: the link is the appliance's own, not the sender's. */
+static void render_notice_end(struct run *r, struct strbuf *nb)
+{
+	const struct san_notice *N = r->ctx->notice;
+	const struct sanitize_link *l = &r->res->link;
+	if (l->url) {
+		char exp[40] = "";
+		time_t t = (time_t)(l->expires + 9 * 3600); /* JST has no DST */
+		struct tm tm;
+		if (gmtime_r(&t, &tm))
+			strftime(exp, sizeof(exp), "%Y-%m-%d %H:%M JST", &tm);
+		const char *kv[] = {"url", l->url, "expires", exp, NULL};
+		san_notice_render(N, "portal_link", kv, nb);
+		strbuf_putc(nb, '\n');
+		notice_line(nb, N, l->copies_mail, "portal_mail");
+		notice_line(nb, N, l->originals, "portal_original");
+	}
+	notice_line(nb, N, !l->url && l->failed, "portal_failed");
 	strbuf_puts(nb, san_notice_get(N, "end"));
 	strbuf_puts(nb, "\n\n");
 }
@@ -1122,6 +1161,8 @@ static void copy_headers(struct run *r, GMimeMessage *orig, GMimeMessage *out, c
 			free(v);
 			continue;
 		}
+		if (!strcasecmp(nm, "subject") && !r->res->subject)
+			r->res->subject = strdup(v); /* for the link manifest */
 		g_mime_object_append_header(GMIME_OBJECT(out), nm, v, charset);
 		GMimeHeader *nh = g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(out)), nm);
 		const char *fr = nh ? g_mime_header_get_raw_value(nh) : NULL;
@@ -1385,6 +1426,15 @@ static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbu
 	unsigned dropped = 0;
 	if (orig)
 		copy_headers(&r, orig, om, charset, &dropped);
+	/* the portal link (the milter's hook): the items are kept, their
+	 * hashes known; the notice shows what the hook made */
+	if (ctx->link_fn) {
+		bool kept = false;
+		for (size_t i = 0; i < res->n_items && !kept; i++)
+			kept = res->items[i].qid[0] != 0;
+		if (kept)
+			ctx->link_fn(ctx->link_arg, res);
+	}
 	struct strbuf text = STRBUF_INIT;
 	render_notice(&r, &text);
 	/* the notice shows what the sender named (file names, declared
@@ -1396,6 +1446,8 @@ static int run_src(struct sanitize_ctx *ctx, const struct src *src, struct strbu
 		strbuf_free(&text);
 		text = nt;
 	}
+	if (text.len)
+		render_notice_end(&r, &text);
 	if (r.body.len)
 		strbuf_append(&text, r.body.buf, r.body.len);
 	else if (!r.failed) {

@@ -69,6 +69,25 @@ struct sanitize_item {
 	char sha256[65];
 	char qid[SAN_QID_LEN + 1]; /* "" when not kept */
 	unsigned flags;            /* SANITIZE_F_* */
+	/* set by the link hook (sanitize_ctx_set_link), else NULL: the
+	 * item's CDR state in its link manifest ("pending", "ready",
+	 * "none:<reason key>") and, for "none", the reason's text in the
+	 * notice's language */
+	char *cdr;
+	char *cdr_reason;
+};
+
+/* The portal link of one message (docs/portal.md, "The notice and its
+ * link"), filled by the link hook.  The notice shows it after the text
+ * was defanged: it is the appliance's own link, not the sender's. */
+struct sanitize_link {
+	char *url;        /* https://HOST/m/<token>, or NULL when no link */
+	int64_t expires;  /* seconds since the epoch */
+	char hash[65];    /* the manifest's name (never the token), "" when none */
+	bool failed;      /* the hook tried and no link could be made */
+	char *error;      /* why (a reason key for the audit record), or NULL */
+	bool originals;   /* originals may be requested from the portal */
+	bool copies_mail; /* the copies follow in a separate mail */
 };
 
 struct sanitize_result {
@@ -80,6 +99,8 @@ struct sanitize_result {
 	size_t n_actions;
 	char *repairs;    /* charset repairs, comma-separated, or NULL */
 	char *message_id; /* of the original, or NULL */
+	char *subject;    /* decoded and cleaned, or NULL */
+	struct sanitize_link link;
 	size_t size;
 	char original_sha256[65], output_sha256[65];
 	char original_qid[SAN_QID_LEN + 1]; /* "" when not kept */
@@ -92,6 +113,16 @@ struct sanitize_ctx;
 /* Copies *cfg (not the strings it points to).  0 or -errno (libmagic). */
 int sanitize_ctx_new(const struct sanitize_config *cfg, struct sanitize_ctx **ret);
 void sanitize_ctx_free(struct sanitize_ctx *ctx);
+
+/* The link hook: called once per message, after the quarantine kept its
+ * items and before the notice is written, when at least one item was
+ * kept.  It may set each item's cdr / cdr_reason and res->link (strings
+ * malloc'd: the result frees them).  Its return value is ignored: a hook
+ * that fails sets link.failed (the mail is never held back for a link).
+ * Set per message by the thread that owns ctx (the milter sets its
+ * envelope in arg); NULL fn: no hook. */
+typedef void (*sanitize_link_fn)(void *arg, struct sanitize_result *res);
+void sanitize_ctx_set_link(struct sanitize_ctx *ctx, sanitize_link_fn fn, void *arg);
 
 /* Sanitise the message in[0..len) and append the new message to out.
  * Returns 0 (see ret->status), or a negative errno when no output may be

@@ -15,6 +15,13 @@
  * failing) the mail still goes and a file.sanitized record with result
  * "not-queued" says so.
  *
+ * The file portals: with --portal-url, every message with a kept
+ * attachment gets one link manifest in --links-dir and its link in the
+ * notice, with each attachment's CDR state (san_link.h; docs/portal.md,
+ * "The notice and its link"); its jobs carry the manifest's hash.  A
+ * manifest that cannot be written never holds the mail back: the notice
+ * says so and mail.sanitized records link_error.
+ *
  * Fail closed: any error -- the message larger than --max-size, the
  * in-flight memory budget exceeded, no worker free in time, the library
  * returning no output (quarantine full or failing), a failed modification
@@ -59,6 +66,7 @@
 #include "common/strbuf.h"
 #include "sanitizer/cdr/cdr_queue.h"
 #include "sanitizer/cdr/cdr_record.h"
+#include "sanitizer/san_link.h"
 #include "sanitizer/san_opts.h"
 #include "sanitizer/san_record.h"
 #include "sanitizer/sanitize.h"
@@ -89,7 +97,9 @@ static size_t spool_mem = (size_t)1 << 20;
 static size_t memory_budget;
 static atomic_size_t inflight;
 static atomic_ulong n_ok, n_tempfail, n_queued, n_notqueued;
-static struct cdr_queue *cdrq; /* --cdr-queue, or NULL */
+static struct cdr_queue *cdrq;                                   /* --cdr-queue, or NULL */
+static struct san_link_opts lo = {.days = 7, .originals = true}; /* used when lo.portal_url */
+static char portal_url[SAN_LINK_URL_MAX + 1];
 
 /* The worker pool: a free list of library contexts. */
 static struct sanitize_ctx *pool[MAX_WORKERS];
@@ -433,6 +443,9 @@ static void enqueue_cdr(struct conn *c, SMFICTX *ctx, const struct sanitize_resu
 		job.type = it->detected && it->detected[0] ? it->detected : it->declared;
 		job.message_id = res->message_id;
 		job.queue_id = (char *)(uintptr_t)queue_id; /* only read */
+		snprintf(job.link, sizeof(job.link), "%s", res->link.hash);
+		snprintf(job.origin, sizeof(job.origin), "mail");
+		snprintf(job.deliver, sizeof(job.deliver), "%s", lo.copies_mail ? "mail" : "link");
 		for (size_t k = 0; k < c->n_to && k < CDR_JOB_MAX_RCPT; k++)
 			job.rcpt[job.nrcpt++] = c->env_to[k];
 		int r = cdr_queue_enqueue(cdrq, &job);
@@ -468,7 +481,14 @@ static sfsistat on_eom(SMFICTX *ctx)
 		return tempfail(c, ctx, NULL, "no-worker");
 	struct strbuf out = STRBUF_INIT;
 	struct sanitize_result res;
+	struct san_link_env le = {.o = &lo,
+				  .queue_id = smfi_getsymval(ctx, "i"),
+				  .env_from = c->env_from,
+				  .env_to = (const char *const *)c->env_to,
+				  .n_to = c->n_to};
+	sanitize_ctx_set_link(x, lo.portal_url ? san_link_hook : NULL, &le);
 	int r = sanitize_spool(x, &c->msg, &out, &res);
+	sanitize_ctx_set_link(x, NULL, NULL);
 	pool_put(x);
 	sfsistat st;
 	if (r < 0) {
@@ -556,7 +576,14 @@ static void usage(FILE *f)
 	      "  --timeout SECONDS        libmilter I/O timeout towards the MTA (default 600)\n"
 	      "  --cdr-queue DIR          a job for sekisho-cdrd per quarantined attachment (file 無害化)\n"
 	      "  --cdr-queue-max N        jobs the queue may hold; beyond, \"not-queued\" (default 10000)\n"
-	      "  --quarantine-group-read  quarantine readable by its group (the CDR worker's)\n" SAN_OPTS_USAGE
+	      "  --quarantine-group-read  quarantine readable by its group (the CDR worker's)\n"
+	      "  --portal-url URL         the LGWAN portal (https://HOST[:PORT][/PATH]): one link per message\n"
+	      "                           with kept attachments in the notice (needs --links-dir)\n"
+	      "  --links-dir DIR          where the link manifests go (docs/portal.md)\n"
+	      "  --copies-dir DIR         the worker's copies: a copy made before is shown as available\n"
+	      "  --link-days N            a link's lifetime in days (default 7, at most 365)\n"
+	      "  --deliver-copies link|mail  copies by the link only, or also by a follow-up mail (default link)\n"
+	      "  --originals on|off       the notice offers to request the original (default on)\n" SAN_OPTS_USAGE
 	      "every failure answers tempfail (4xx): nothing is accepted unsanitised\n",
 	      f);
 }
@@ -579,7 +606,13 @@ int main(int argc, char **argv)
 		O_SOCKMODE,
 		O_CDRQ,
 		O_CDRQMAX,
-		O_QGROUP
+		O_QGROUP,
+		O_PORTAL,
+		O_LINKS,
+		O_COPIES,
+		O_LDAYS,
+		O_DELIVER,
+		O_ORIGINALS
 	};
 	const char *cdrq_dir = NULL;
 	size_t cdrq_max = 0;
@@ -597,6 +630,12 @@ int main(int argc, char **argv)
 		{"cdr-queue", 1, NULL, O_CDRQ},
 		{"cdr-queue-max", 1, NULL, O_CDRQMAX},
 		{"quarantine-group-read", 0, NULL, O_QGROUP},
+		{"portal-url", 1, NULL, O_PORTAL},
+		{"links-dir", 1, NULL, O_LINKS},
+		{"copies-dir", 1, NULL, O_COPIES},
+		{"link-days", 1, NULL, O_LDAYS},
+		{"deliver-copies", 1, NULL, O_DELIVER},
+		{"originals", 1, NULL, O_ORIGINALS},
 		{"help", 0, NULL, 'h'},
 		{0},
 	};
@@ -630,6 +669,41 @@ int main(int argc, char **argv)
 		case O_QGROUP:
 			so.qgroup_read = true;
 			break;
+		case O_PORTAL:
+			if (san_link_url_check(optarg, portal_url, why, sizeof(why)) < 0) {
+				fprintf(stderr, "sekisho-milter: %s\n", why);
+				return 2;
+			}
+			lo.portal_url = portal_url;
+			break;
+		case O_LINKS:
+			lo.links_dir = optarg;
+			break;
+		case O_COPIES:
+			lo.copies_dir = optarg;
+			break;
+		case O_LDAYS:
+			if (san_opts_parse_size(optarg, &v) < 0 || v > SAN_LINK_MAX_DAYS) {
+				fprintf(stderr, "sekisho-milter: --link-days: 1 to %d, not '%s'\n", SAN_LINK_MAX_DAYS,
+					optarg);
+				return 2;
+			}
+			lo.days = (unsigned)v;
+			break;
+		case O_DELIVER:
+		case O_ORIGINALS: {
+			const char *a = ch == O_DELIVER ? "link" : "on", *b = ch == O_DELIVER ? "mail" : "off";
+			if (strcmp(optarg, a) && strcmp(optarg, b)) {
+				fprintf(stderr, "sekisho-milter: --%s: %s or %s, not '%s'\n",
+					ch == O_DELIVER ? "deliver-copies" : "originals", a, b, optarg);
+				return 2;
+			}
+			if (ch == O_DELIVER)
+				lo.copies_mail = !strcmp(optarg, "mail");
+			else
+				lo.originals = !strcmp(optarg, "on");
+			break;
+		}
 		case O_SOCKMODE: {
 			char *end;
 			errno = 0;
@@ -674,6 +748,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (lo.portal_url && !lo.links_dir) {
+		fprintf(stderr, "sekisho-milter: --portal-url needs --links-dir\n");
+		return 2;
+	}
+	if (lo.portal_url && access(lo.links_dir, W_OK | X_OK) < 0) {
+		fprintf(stderr, "sekisho-milter: --links-dir %s: %s\n", lo.links_dir, strerror(errno));
+		return 2;
+	}
+	lo.qdir = so.qdir;
+	lo.lang = so.cfg.lang;
 	if (!spool_dir)
 		spool_dir = so.qdir;
 	want_nr = !strncmp(sock, "unix:", 5) || !strncmp(sock, "local:", 6);

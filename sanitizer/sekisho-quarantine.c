@@ -23,6 +23,7 @@
 
 #include <json-c/json.h>
 
+#include "common/version.h"
 #include "common/audit/audit.h"
 #include "sanitizer/san_quarantine.h"
 
@@ -30,7 +31,8 @@ static void usage(FILE *f)
 {
 	fputs("usage: sekisho-quarantine --dir DIR list | show ID | expire --retain-days N\n"
 	      "       sekisho-quarantine --dir DIR release ID --to FILE --by USER --reason TEXT\n"
-	      "                          --audit-dir DIR --audit-key FILE\n",
+	      "                          --audit-dir DIR --audit-key FILE\n"
+	      "       sekisho-quarantine --help | --version\n",
 	      f);
 }
 
@@ -87,9 +89,11 @@ int main(int argc, char **argv)
 	const char *dir = NULL, *to = NULL, *by = NULL, *reason = NULL, *adir = NULL, *akey = NULL;
 	unsigned long retain = 0;
 	static const struct option opts[] = {
-		{"dir", 1, NULL, 'd'},         {"to", 1, NULL, 't'},        {"by", 1, NULL, 'b'},
-		{"reason", 1, NULL, 'r'},      {"audit-dir", 1, NULL, 'A'}, {"audit-key", 1, NULL, 'K'},
-		{"retain-days", 1, NULL, 'R'}, {"help", 0, NULL, 'h'},      {0},
+		{"dir", 1, NULL, 'd'},         {"to", 1, NULL, 't'},
+		{"by", 1, NULL, 'b'},          {"reason", 1, NULL, 'r'},
+		{"audit-dir", 1, NULL, 'A'},   {"audit-key", 1, NULL, 'K'},
+		{"retain-days", 1, NULL, 'R'}, {"help", 0, NULL, 'h'},
+		{"version", 0, NULL, 'V'},     {0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -117,6 +121,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			version_print(stdout, "sekisho-quarantine");
 			return 0;
 		default:
 			usage(stderr);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/version.h"
 #include "common/audit/audit.h"
 #include "common/fdio.h"
 #include "common/strbuf.h"
@@ -43,6 +44,7 @@ static void usage(FILE *f)
 	      "  --audit-dir DIR --audit-key FILE   write a mail.sanitized record per message\n"
 	      "  --queue-id ID --env-from ADDR --env-to ADDR   envelope data for the audit record\n"
 	      "  -o, --output DIR        batch mode: write OUTDIR/<name> for each input file\n"
+	      "  -h, --help, --version\n"
 	      "exit: 0 ok, 1 some message failed closed, 2 usage/I-O error, 75 tempfail (no output)\n",
 	      f);
 }
@@ -138,7 +140,7 @@ int main(int argc, char **argv)
 	san_opts_init(&so);
 	const char *outdir = NULL, *adir = NULL, *akey = NULL;
 	spool_dir = getenv("TMPDIR");
-	enum { O_DUMP = SAN_OPT_LAST + 1, O_ADIR, O_AKEY, O_QID, O_FROM, O_TO, O_SPOOL };
+	enum { O_DUMP = SAN_OPT_LAST + 1, O_ADIR, O_AKEY, O_QID, O_FROM, O_TO, O_SPOOL, O_VERSION };
 	static const struct option opts[] = {
 		SAN_OPTS_LONG,
 		{"dump-template", 1, NULL, O_DUMP},
@@ -150,6 +152,7 @@ int main(int argc, char **argv)
 		{"env-to", 1, NULL, O_TO},
 		{"output", 1, NULL, 'o'},
 		{"help", 0, NULL, 'h'},
+		{"version", 0, NULL, O_VERSION},
 		{0},
 	};
 	int c;
@@ -193,6 +196,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case O_VERSION:
+			version_print(stdout, "sekisho-sanitize");
 			return 0;
 		default:
 			usage(stderr);

@@ -62,3 +62,17 @@ configure() {
 		meson setup "$dir" "$@" >/dev/null
 	fi
 }
+
+# Generate a locale (e.g. ja_JP.UTF-8) when it is missing and we are root:
+# the i18n test runs its LANG=ja_JP.UTF-8 case with it (the golden-ja tests
+# need none: they use LANGUAGE=ja under C.UTF-8).  Without root the case is
+# skipped, which CI=true counts as a failure.
+ensure_locale() {
+	local want=$1 norm
+	norm=$(printf '%s' "$want" | tr 'A-Z' 'a-z' | sed 's/utf-8/utf8/')
+	locale -a 2>/dev/null | tr 'A-Z' 'a-z' | grep -qx "$norm" && return 0
+	[ "$(id -u)" = 0 ] || { say "locale $want missing (run as root to generate it)"; return 0; }
+	command -v locale-gen >/dev/null || { say "locale-gen missing (package locales)"; return 0; }
+	grep -q "^$want UTF-8" /etc/locale.gen 2>/dev/null || echo "$want UTF-8" >>/etc/locale.gen
+	locale-gen "$want" >/dev/null 2>&1 || locale-gen >/dev/null 2>&1 || say "locale-gen $want failed"
+}

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "common/version.h"
 #include "common/fdio.h"
 #include "sanitizer/cdr/cdr_lockdown.h"
 #include "sanitizer/cdr/cdr_unpack.h"
@@ -34,8 +35,11 @@ int main(int argc, char **argv)
 	char why[64];
 	int rc;
 
+	static const char usage[] = "usage: sekisho-cdr-archive [--nested] < ARCHIVE > MEMBERS\n";
+	if ((rc = version_cli(argc, argv, "sekisho-cdr-archive", usage)) >= 0)
+		return rc;
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--nested"))) {
-		fprintf(stderr, "usage: sekisho-cdr-archive [--nested] < ARCHIVE > MEMBERS\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	/* libarchive hands out names in the locale's charset: UTF-8, so that

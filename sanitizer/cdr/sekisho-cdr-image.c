@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/version.h"
 #include "sanitizer/cdr/cdr_image_decode.h"
 #include "sanitizer/cdr/cdr_image_meta.h"
 #include "sanitizer/cdr/cdr_pixels.h"
@@ -27,9 +28,12 @@
 
 int main(int argc, char **argv)
 {
-	(void)argv;
+	static const char usage[] = "usage: sekisho-cdr-image < IMAGE > PIXELS\n";
+	int rc = version_cli(argc, argv, "sekisho-cdr-image", usage);
+	if (rc >= 0)
+		return rc;
 	if (argc != 1) {
-		fprintf(stderr, "usage: sekisho-cdr-image < IMAGE > PIXELS\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	int locked = cdr_lockdown();

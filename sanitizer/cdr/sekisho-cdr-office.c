@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/version.h"
 #include "common/fdio.h"
 #include "sanitizer/cdr/cdr_filter.h"
 #include "sanitizer/cdr/cdr_legacy.h"
@@ -121,8 +122,11 @@ int main(int argc, char **argv)
 	const char *ext;
 	int rc;
 
+	static const char usage[] = "usage: sekisho-cdr-office ooxml|pdf < IN > OUT\n";
+	if ((rc = version_cli(argc, argv, "sekisho-cdr-office", usage)) >= 0)
+		return rc;
 	if (argc != 2 || (strcmp(argv[1], "ooxml") != 0 && strcmp(argv[1], "pdf") != 0)) {
-		fprintf(stderr, "usage: sekisho-cdr-office ooxml|pdf < IN > OUT\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	rc = cdr_filter_read_input("sekisho-cdr-office", MAX_INPUT, &in, &inlen);

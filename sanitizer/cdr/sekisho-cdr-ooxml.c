@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/version.h"
 #include "common/utf8.h"
 #include "sanitizer/cdr/cdr_filter.h"
 #include "sanitizer/cdr/cdr_lockdown.h"
@@ -58,9 +59,11 @@ int main(int argc, char **argv)
 	char why[256];
 	int rc;
 
-	(void)argv;
+	static const char usage[] = "usage: sekisho-cdr-ooxml < IN > OUT\n";
+	if ((rc = version_cli(argc, argv, "sekisho-cdr-ooxml", usage)) >= 0)
+		return rc;
 	if (argc != 1) {
-		fprintf(stderr, "usage: sekisho-cdr-ooxml < IN > OUT\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	int locked = cdr_lockdown();

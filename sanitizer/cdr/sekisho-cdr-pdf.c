@@ -43,6 +43,7 @@
 #include <fontconfig/fontconfig.h>
 #include <poppler.h>
 
+#include "common/version.h"
 #include "sanitizer/cdr/cdr_filter.h"
 #include "sanitizer/cdr/cdr_lockdown.h"
 #include "sanitizer/cdr/cdr_asan.h"
@@ -444,12 +445,13 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *ret)
 	return 0;
 }
 
+static const char usage_text[] = "usage: sekisho-cdr-pdf --info [--max-pages N] < IN > REPORT\n"
+				 "       sekisho-cdr-pdf --first I --last J [--dpi D] [--max-pages N] < IN > PIXELS\n"
+				 "       sekisho-cdr-pdf --vector [--max-pages N] < IN > PDF\n";
+
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: sekisho-cdr-pdf --info [--max-pages N] < IN > REPORT\n"
-		"       sekisho-cdr-pdf --first I --last J [--dpi D] [--max-pages N] < IN > PIXELS\n"
-		"       sekisho-cdr-pdf --vector [--max-pages N] < IN > PDF\n");
+	fputs(usage_text, stderr);
 	return 2;
 }
 
@@ -461,6 +463,8 @@ int main(int argc, char **argv)
 	size_t inlen = 0;
 	GError *err = NULL;
 
+	if ((rc = version_cli(argc, argv, "sekisho-cdr-pdf", usage_text)) >= 0)
+		return rc;
 	for (int i = 1; i < argc; i++) {
 		unsigned long *v = NULL, max = 0;
 		if (strcmp(argv[i], "--info") == 0) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "sanitizer/cdr/cdr_filter.h"
 #include "sanitizer/cdr/cdr_lockdown.h"
 #include "sanitizer/cdr/cdr_textconv.h"
@@ -23,8 +24,11 @@ int main(int argc, char **argv)
 	char why[64];
 	int rc;
 
+	static const char usage[] = "usage: sekisho-cdr-text txt|csv < IN > OUT\n";
+	if ((rc = version_cli(argc, argv, "sekisho-cdr-text", usage)) >= 0)
+		return rc;
 	if (argc != 2 || (strcmp(argv[1], "txt") != 0 && strcmp(argv[1], "csv") != 0)) {
-		fprintf(stderr, "usage: sekisho-cdr-text txt|csv < IN > OUT\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	/* single process: no exec, no fork from here on (cdr_lockdown.h) */

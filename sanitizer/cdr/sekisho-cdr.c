@@ -20,16 +20,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/version.h"
 #include "common/fdio.h"
 #include "sanitizer/cdr/cdr.h"
 
 #ifndef CDR_LIBEXEC
 #define CDR_LIBEXEC "/usr/lib/sekisho"
 #endif
-#ifndef CDR_VERSION
-#define CDR_VERSION "unknown"
-#endif
-
 static const char cdr_usage[] = "使い方 usage: sekisho-cdr [OPTION]... IN -o OUT\n"
 				"ファイルの無害化コピーを作ります。Makes the safe copy of one file (CDR).\n"
 				"  -o, --output OUT       the copy (written only on success, atomically)\n"
@@ -198,7 +195,7 @@ int main(int argc, char **argv)
 			fputs(cdr_usage, stdout);
 			return 0;
 		case 'V':
-			printf("sekisho-cdr %s\n", CDR_VERSION);
+			version_print(stdout, "sekisho-cdr");
 			return 0;
 		case 'c': {
 			char why[512] = "";

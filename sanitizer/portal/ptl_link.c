@@ -106,10 +106,12 @@ static bool origin_ok(const char *o)
 	return !strcmp(o, "mail") || !strcmp(o, "upload");
 }
 
-/* "pending" or "none:<key>" with a key of [a-z0-9-], 1..47 bytes */
+/* "pending", "ready" (a copy of the same content already existed: the
+ * milter's notice says so) or "none:<key>" with a key of [a-z0-9-],
+ * 1..47 bytes */
 static bool cdr_state_ok(const char *s)
 {
-	if (!strcmp(s, "pending"))
+	if (!strcmp(s, "pending") || !strcmp(s, "ready"))
 		return true;
 	if (strncmp(s, "none:", 5) != 0)
 		return false;

@@ -34,8 +34,9 @@ struct ptl_link_file {
 	char *name;      /* neutralised name, may be NULL */
 	char *type;      /* detected content type, may be NULL */
 	uint64_t bytes;
-	/* the CDR state when the manifest was written: "pending", or
-	 * "none:<reason key>" when no copy can be made */
+	/* the CDR state when the manifest was written: "pending", "ready"
+	 * (a copy of the same content already existed), or "none:<reason
+	 * key>" when no copy can be made */
 	char *cdr;
 };
 

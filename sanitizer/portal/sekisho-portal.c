@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/audit/audit.h"
+#include "common/svc.h"
 #include "common/xalloc.h"
 #include "sanitizer/portal/ptl_http.h"
 #include "sanitizer/portal/ptl_portal.h"
@@ -205,7 +206,7 @@ static int cmd_user(int argc, char **argv)
 static void on_audit_error(void *arg, int err, const char *why)
 {
 	(void)arg;
-	fprintf(stderr, "sekisho-portal: audit: %s (%s)\n", why, strerror(-err));
+	svc_log(SVC_ERR, "sekisho-portal", "audit: %s (%s)", why, strerror(-err));
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -338,7 +339,7 @@ static int cmd_serve(int argc, char **argv)
 	char why[512];
 	struct audit_key key;
 	if (audit_key_load(akey, &key, why, sizeof why) < 0) {
-		fprintf(stderr, "sekisho-portal: audit key: %s\n", why);
+		svc_log(SVC_ERR, "sekisho-portal", "audit key: %s", why);
 		return 1;
 	}
 	struct audit_opts ao = {.dir = po.audit_dir,
@@ -350,13 +351,13 @@ static int cmd_serve(int argc, char **argv)
 	int r = audit_open(&ao, &audit, why, sizeof why);
 	audit_key_wipe(&key);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-portal: audit: %s\n", why);
+		svc_log(SVC_ERR, "sekisho-portal", "audit: %s", why);
 		return 1;
 	}
 	struct ptl_portal *portal;
 	r = ptl_portal_new(&po, audit, &portal, why, sizeof why);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-portal: %s\n", why);
+		svc_log(SVC_ERR, "sekisho-portal", "%s", why);
 		audit_close(audit);
 		return 1;
 	}
@@ -367,7 +368,7 @@ static int cmd_serve(int argc, char **argv)
 	struct ptl_http *http;
 	r = ptl_http_start(&ho, &http, why, sizeof why);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-portal: %s\n", why);
+		svc_log(SVC_ERR, "sekisho-portal", "%s", why);
 		ptl_portal_free(portal);
 		audit_close(audit);
 		return 1;
@@ -378,19 +379,37 @@ static int cmd_serve(int argc, char **argv)
 						AUDIT_UINT("release_hours", po.release_hours)},
 			 4);
 	(void)audit_flush(audit);
-	fprintf(stderr, "sekisho-portal: listening on %s\n", ho.listen);
+	svc_log(SVC_INFO, "sekisho-portal", "listening on %s", ho.listen);
+	/* systemd (Type=notify): ready once the listener is bound; the
+	 * watchdog from this loop, which also runs the sweep (the HTTP
+	 * threads are libmicrohttpd's) */
+	char status[160];
+	snprintf(status, sizeof status, "serving HTTPS on %s", ho.listen);
+	svc_ready(status);
+	uint64_t wd = svc_watchdog_usec();
+	int64_t last_sweep = 0;
 	for (;;) {
 		struct timespec tick = {.tv_sec = 60};
+		if (wd)
+			tick = (struct timespec){.tv_sec = (time_t)(wd / 2000000),
+						 .tv_nsec = (long)(wd / 2 % 1000000) * 1000};
 		int sig = sigtimedwait(&sigs, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		(void)ptl_portal_sweep(portal, (int64_t)time(NULL));
+		if (wd)
+			svc_watchdog();
+		int64_t now = (int64_t)time(NULL);
+		if (now - last_sweep >= 60) {
+			(void)ptl_portal_sweep(portal, now);
+			last_sweep = now;
+		}
 	}
+	svc_stopping();
 	ptl_http_stop(http);
 	(void)audit_emit(audit, "portal.stop", NULL, 0);
 	ptl_portal_free(portal);
 	if (audit_close(audit) < 0) {
-		fprintf(stderr, "sekisho-portal: audit log write failed\n");
+		svc_log(SVC_ERR, "sekisho-portal", "audit log write failed");
 		return 1;
 	}
 	return 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden test for the policy compiler: one case per call.
 
-  run-golden.py RULEC CASE.policy [--update]
+  run-golden.py RULEC CASE.policy [--lang ja] [--update]
 
 NNN.policy       must be accepted; `sekisho-rulec show` output must equal
                  NNN.expected, and `check` must print NNN.check-expected
@@ -11,14 +11,26 @@ fail-NNN.policy  must be refused (exit 1); the diagnostics must equal
 
 Runs with the golden directory as the current directory so that file names
 in the output are the short relative ones.  --update rewrites the expected
-files (review the diff before committing)."""
+files (review the diff before committing).
+
+--lang ja runs the same case with Japanese messages (LANGUAGE=ja under
+LC_ALL=C.UTF-8, which glibc honours without a generated ja_JP locale; the
+catalogue from $SEKISHO_LOCALEDIR, the build tree's po/) against its own
+files, fail-NNN.ja.expected and NNN.ja.check-expected; the listing of
+`show` is not translated (it is policy syntax), so it must still equal
+NNN.expected.  Without --lang the messages are English (LANGUAGE, LANG and
+LC_* are cleared)."""
 import os
 import subprocess
 import sys
 
 
+LANG_ENV = {}
+
+
 def run(rulec, args):
-    env = dict(os.environ, NO_COLOR="1", SEKISHO_TODAY="2026-11-22", SOURCE_DATE_EPOCH="1795305600")
+    env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LANG") and not k.startswith("LC_")}
+    env.update(NO_COLOR="1", SEKISHO_TODAY="2026-11-22", SOURCE_DATE_EPOCH="1795305600", **LANG_ENV)
     return subprocess.run([rulec, "--no-color"] + args, capture_output=True, env=env, timeout=120)
 
 
@@ -47,6 +59,14 @@ def main():
     rulec = os.path.abspath(sys.argv[1])
     case = sys.argv[2]
     update = "--update" in sys.argv[3:]
+    lang = sys.argv[sys.argv.index("--lang") + 1] if "--lang" in sys.argv[3:] else None
+    suffix = ""
+    if lang:
+        if not os.environ.get("SEKISHO_LOCALEDIR"):
+            print("--lang needs SEKISHO_LOCALEDIR (the build tree's po/)")
+            return 2
+        LANG_ENV.update(LANGUAGE=lang, LC_ALL="C.UTF-8")
+        suffix = "." + lang
     os.chdir(os.path.dirname(os.path.abspath(case)))
     name = os.path.basename(case)
     base = name[: -len(".policy")]
@@ -57,16 +77,16 @@ def main():
             print(f"{name}: exit {r.returncode}, want 1 (refused)")
             print(r.stderr.decode(errors="replace"))
             ok = False
-        ok &= compare(base + ".expected", r.stderr, update)
+        ok &= compare(base + suffix + ".expected", r.stderr, update)
     else:
         r = run(rulec, ["show", name])
         if r.returncode != 0:
             print(f"{name}: show exit {r.returncode}\n{r.stderr.decode(errors='replace')}")
             ok = False
-        ok &= compare(base + ".expected", r.stdout, update)
+        ok &= compare(base + ".expected", r.stdout, update and not lang)
         if os.path.exists(base + ".check-expected") or update:
             c = run(rulec, ["check", name])
-            ok &= compare(base + ".check-expected", c.stdout + c.stderr, update)
+            ok &= compare(base + suffix + ".check-expected", c.stdout + c.stderr, update)
     print("ok" if ok else "FAIL")
     return 0 if ok else 1
 

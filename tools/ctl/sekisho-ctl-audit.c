@@ -17,12 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "common/audit/audit.h"
+#include "common/i18n.h"
 
 static void usage(FILE *out)
 {
 	fputs("usage: sekisho-ctl-audit --audit-dir DIR --audit-key FILE [--host NAME] EVENT "
-	      "[NAME=VALUE | NAME#=INTEGER]...\n",
+	      "[NAME=VALUE | NAME#=INTEGER]...\n"
+	      "       sekisho-ctl-audit --help | --version\n",
 	      out);
 }
 
@@ -51,14 +54,13 @@ static int parse_field(char *arg, struct audit_field *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"audit-dir", required_argument, NULL, 'a'},
-		{"audit-key", required_argument, NULL, 'k'},
-		{"host", required_argument, NULL, 'H'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"audit-dir", required_argument, NULL, 'a'}, {"audit-key", required_argument, NULL, 'k'},
+		{"host", required_argument, NULL, 'H'},      {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},         {0},
 	};
 	const char *dir = NULL, *keypath = NULL, *host = NULL;
 	int ch;
+	i18n_init();
 	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -72,6 +74,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			version_print(stdout, "sekisho-ctl-audit");
 			return 0;
 		default:
 			usage(stderr);
@@ -87,7 +92,7 @@ int main(int argc, char **argv)
 	size_t n = 0;
 	for (; optind < argc; optind++) {
 		if (parse_field(argv[optind], &fields[n]) < 0) {
-			fprintf(stderr, "sekisho-ctl-audit: bad field '%s' (NAME=VALUE or NAME#=INTEGER)\n",
+			fprintf(stderr, _("sekisho-ctl-audit: bad field '%s' (NAME=VALUE or NAME#=INTEGER)\n"),
 				argv[optind]);
 			return 2;
 		}
@@ -98,7 +103,7 @@ int main(int argc, char **argv)
 	struct audit_key key;
 	int r = audit_key_load(keypath, &key, why, sizeof why);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-ctl-audit: audit key %s: %s\n", keypath, why[0] ? why : strerror(-r));
+		fprintf(stderr, _("sekisho-ctl-audit: audit key %s: %s\n"), keypath, why[0] ? why : strerror(-r));
 		return 2;
 	}
 	struct audit_opts o = {
@@ -113,25 +118,25 @@ int main(int argc, char **argv)
 	r = audit_open(&o, &log, why, sizeof why);
 	audit_key_wipe(&key);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-ctl-audit: audit log %s: %s\n", dir, why[0] ? why : strerror(-r));
+		fprintf(stderr, _("sekisho-ctl-audit: audit log %s: %s\n"), dir, why[0] ? why : strerror(-r));
 		return 2;
 	}
 	int rc = 0;
 	r = audit_emit(log, event, fields, n);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-ctl-audit: event '%s': %s\n", event, strerror(-r));
+		fprintf(stderr, _("sekisho-ctl-audit: event '%s': %s\n"), event, strerror(-r));
 		rc = 2;
 	} else if ((r = audit_flush(log)) < 0) {
-		fprintf(stderr, "sekisho-ctl-audit: writing %s: %s\n", dir, strerror(-r));
+		fprintf(stderr, _("sekisho-ctl-audit: writing %s: %s\n"), dir, strerror(-r));
 		rc = 2;
 	}
 	struct audit_stats st;
 	audit_get_stats(log, &st);
 	if (rc == 0 && st.truncated) {
-		fprintf(stderr, "sekisho-ctl-audit: a field was cut or left out (see data._truncated)\n");
+		fprintf(stderr, _("sekisho-ctl-audit: a field was cut or left out (see data._truncated)\n"));
 	}
 	if ((r = audit_close(log)) < 0 && rc == 0) {
-		fprintf(stderr, "sekisho-ctl-audit: closing %s: %s\n", dir, strerror(-r));
+		fprintf(stderr, _("sekisho-ctl-audit: closing %s: %s\n"), dir, strerror(-r));
 		rc = 2;
 	}
 	return rc;

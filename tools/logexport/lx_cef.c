@@ -167,6 +167,15 @@ int lx_cef_severity(struct json_object *rec)
 	}
 	if (strcmp(ev, "config.change") == 0 || strncmp(ev, "policy.", 7) == 0)
 		return 4;
+	/* the file portals: a failed login or a refused request is what an
+	 * attack looks like; an original leaving the quarantine is rare and
+	 * approved */
+	if (!strcmp(ev, "portal.login_failed") || !strcmp(ev, "upload.login_failed") || !strcmp(ev, "portal.refused") ||
+	    !strcmp(ev, "upload.refused"))
+		return 6;
+	if (!strcmp(ev, "portal.approve") || !strcmp(ev, "portal.release") || !strcmp(ev, "file.released") ||
+	    !strcmp(ev, "portal.revoke"))
+		return 4;
 	return 2;
 }
 
@@ -176,12 +185,40 @@ static const char *event_name(const char *ev, struct json_object *d)
 	static const struct {
 		const char *ev, *name;
 	} names[] = {
-		{"mail.sanitized", "Mail sanitised"},     {"policy.compile", "Policy compiled"},
-		{"policy.load", "Policy loaded"},         {"config.change", "Configuration changed"},
-		{"lifecycle.start", "Component started"}, {"lifecycle.stop", "Component stopped"},
-		{"clock.status", "Clock status"},         {"audit.lost", "Audit records lost"},
-		{"log.open", "Audit log opened"},         {"log.resume", "Audit log resumed"},
-		{"log.close", "Audit log closed"},        {"log.retention", "Audit files removed by retention"},
+		{"mail.sanitized", "Mail sanitised"},
+		{"policy.compile", "Policy compiled"},
+		{"policy.load", "Policy loaded"},
+		{"config.change", "Configuration changed"},
+		{"lifecycle.start", "Component started"},
+		{"lifecycle.stop", "Component stopped"},
+		{"clock.status", "Clock status"},
+		{"audit.lost", "Audit records lost"},
+		{"log.open", "Audit log opened"},
+		{"log.resume", "Audit log resumed"},
+		{"log.close", "Audit log closed"},
+		{"log.retention", "Audit files removed by retention"},
+		{"file.sanitized", "File sanitised"},
+		{"portal.view", "Portal link viewed"},
+		{"portal.start", "Portal started"},
+		{"portal.stop", "Portal stopped"},
+		{"portal.download", "Safe copy downloaded"},
+		{"portal.ppap", "PPAP password entered"},
+		{"portal.request", "Original requested"},
+		{"portal.approve", "Original approved"},
+		{"portal.deny", "Original denied"},
+		{"portal.release", "Original downloaded"},
+		{"portal.login", "Portal login"},
+		{"portal.login_failed", "Portal login failed"},
+		{"portal.logout", "Portal logout"},
+		{"portal.refused", "Portal request refused"},
+		{"portal.revoke", "Portal link revoked"},
+		{"upload.login", "Upload portal login"},
+		{"upload.login_failed", "Upload portal login failed"},
+		{"upload.received", "Upload received"},
+		{"upload.refused", "Upload refused"},
+		{"file.released", "Original released"},
+		{"mail.copies_sent", "Safe copies sent by mail"},
+		{"mail.upload_notice", "Upload notification sent"},
 	};
 	if (!ev)
 		return "Unknown record";

@@ -733,6 +733,170 @@ static void short_hash(struct strbuf *o, const char *h)
 	strbuf_puts(o, "</span>");
 }
 
+/* The file portals' events, in the order the section lists them. */
+static const struct {
+	const char *ev, *ev2, *ja, *en;
+	bool bad; /* counted red when not zero */
+} portal_rows[] = {
+	{"portal.download", NULL, "無害化コピーのダウンロード", "Safe copies downloaded", false},
+	{"mail.copies_sent", NULL, "無害化コピーのメール送付", "Safe copies sent by mail", false},
+	{"portal.view", NULL, "リンクの閲覧", "Link pages viewed", false},
+	{"portal.ppap", NULL, "PPAP のパスワード入力", "PPAP passwords entered", false},
+	{"portal.request", NULL, "原本の取り出し申請", "Originals requested", false},
+	{"portal.approve", NULL, "承認", "Approvals", false},
+	{"portal.deny", NULL, "却下", "Denials", false},
+	{"portal.release", NULL, "原本のダウンロード", "Originals downloaded", false},
+	{"file.released", NULL, "原本の払い出し（ワーカー）", "Originals released (worker)", false},
+	{"upload.received", NULL, "アップロードの受付", "Uploads received", false},
+	{"mail.upload_notice", NULL, "受け渡しの通知メール", "Upload notifications sent", false},
+	{"portal.login", "upload.login", "ログイン", "Logins", false},
+	{"portal.login_failed", "upload.login_failed", "ログイン失敗", "Failed logins", true},
+	{"portal.refused", "upload.refused", "拒否した要求", "Requests refused", true},
+	{"portal.revoke", NULL, "リンクの無効化", "Links revoked", false},
+};
+
+static const char *portal_label(const char *ev, const struct lx_report_meta *m)
+{
+	for (size_t i = 0; i < sizeof portal_rows / sizeof portal_rows[0]; i++)
+		if (!strcmp(ev, portal_rows[i].ev) || (portal_rows[i].ev2 && !strcmp(ev, portal_rows[i].ev2)))
+			return L(m, portal_rows[i].ja, portal_rows[i].en);
+	return ev;
+}
+
+/* A table of "A\tB" tally keys with counts, the TOP_N largest. */
+static void tally_table(struct strbuf *o, const struct lx_tally *t, const char *h1, const char *h2, const char *hn,
+			bool label_first, const struct lx_report_meta *m)
+{
+	size_t n;
+	const struct lx_tally_entry **e = lx_tally_sorted(t, &n);
+	strbuf_printf(o, "<table><tr><th>%s</th><th>%s</th><th class=\"n\">%s</th></tr>", h1, h2, hn);
+	for (size_t i = 0; i < n && i < TOP_N; i++) {
+		char *k = xstrdup(e[i]->key), *tab = strchr(k, '\t');
+		const char *a = k, *b = "";
+		if (tab) {
+			*tab = '\0';
+			b = tab + 1;
+		}
+		strbuf_puts(o, "<tr><td>");
+		esc(o, label_first ? portal_label(a, m) : a);
+		strbuf_puts(o, "</td><td>");
+		esc(o, b);
+		strbuf_puts(o, "</td><td class=\"n\">");
+		num(o, e[i]->n);
+		strbuf_puts(o, "</td></tr>");
+		free(k);
+	}
+	strbuf_puts(o, "</table>");
+	if (n > TOP_N || t->overflow) {
+		strbuf_puts(o, "<p class=\"note\">");
+		strbuf_puts(o, L(m, "上位 10 件のみ表示。全部で ", "Top 10 shown, of "));
+		num(o, n);
+		strbuf_puts(o, L(m, " 件。", "."));
+		strbuf_puts(o, "</p>");
+	}
+	free(e);
+}
+
+/* A heading, then the tally's table or the empty text. */
+static void titled_tally(struct strbuf *o, const char *title, const struct lx_tally *t, const char *h1, const char *h2,
+			 const char *hn, bool label_first, const char *empty, const struct lx_report_meta *m)
+{
+	strbuf_printf(o, "<h3>%s</h3>", title);
+	if (t->len)
+		tally_table(o, t, h1, h2, hn, label_first, m);
+	else
+		strbuf_printf(o, "<p class=\"empty\">%s</p>", empty);
+}
+
+/* The file portals (issue 15, docs/portal.md): copies delivered,
+ * originals requested / approved / denied / released and by whom,
+ * uploads, failed logins and refusals. */
+static void portal_section(struct strbuf *o, const struct lx_stats *st, const struct lx_report_meta *m)
+{
+	strbuf_puts(o, "<section><h2>");
+	strbuf_puts(o, L(m, "ファイル受け渡しポータル", "File portals"));
+	strbuf_printf(
+		o, "</h2><p class=\"note\">%s</p>",
+		L(m,
+		  "無害化コピーの受け取り、原本の取り出し（申請・承認・却下・払い出し）、インターネット側からのアップロード、ログインの失敗と拒否した要求（portal.*、upload.*、file.released、mail.copies_sent、mail.upload_notice）。",
+		  "Safe copies delivered, originals requested, approved, denied and released, uploads from the Internet side, failed logins and refused requests (portal.*, upload.*, file.released, mail.copies_sent, mail.upload_notice)."));
+	if (!st->portal_records) {
+		strbuf_printf(o, "<p class=\"empty\">%s</p></section>\n",
+			      L(m, "期間中のポータルの記録はありません。", "No portal records in the period."));
+		return;
+	}
+	strbuf_puts(o, "<div class=\"grid2\"><div><h3>");
+	strbuf_puts(o, L(m, "件数", "Counts"));
+	strbuf_printf(o, "</h3><table><tr><th>%s</th><th>%s</th><th class=\"n\">%s</th></tr>", L(m, "内容", "What"),
+		      L(m, "イベント", "Event"), L(m, "件数", "Count"));
+	for (size_t i = 0; i < sizeof portal_rows / sizeof portal_rows[0]; i++) {
+		uint64_t v = lx_tally_get(st->events, portal_rows[i].ev);
+		if (portal_rows[i].ev2)
+			v += lx_tally_get(st->events, portal_rows[i].ev2);
+		strbuf_printf(o, "<tr><td>%s</td><td class=\"mono\">%s%s%s</td>",
+			      L(m, portal_rows[i].ja, portal_rows[i].en), portal_rows[i].ev,
+			      portal_rows[i].ev2 ? " + " : "", portal_rows[i].ev2 ? portal_rows[i].ev2 : "");
+		count_cell(o, v, portal_rows[i].bad ? " deny" : "");
+		strbuf_puts(o, "</tr>");
+	}
+	strbuf_puts(o, "</table></div><div>");
+	titled_tally(
+		o,
+		L(m, "誰が（承認・却下・払い出し・アップロード）", "By whom (approvals, denials, releases, uploads)"),
+		st->portal_who, L(m, "操作", "Action"), L(m, "利用者", "User"), L(m, "件数", "Count"), true,
+		L(m, "記録はありません。", "None."), m);
+	titled_tally(o, L(m, "ログインの失敗（利用者名・接続元別）", "Failed logins (by user name and peer)"),
+		     st->portal_failed, L(m, "利用者名", "User name"), L(m, "接続元", "Peer"), L(m, "失敗", "Failed"),
+		     false, L(m, "ログインの失敗はありません。", "No failed logins."), m);
+	titled_tally(o, L(m, "拒否した要求（理由別）", "Refused requests (by reason)"), st->portal_refused,
+		     L(m, "イベント", "Event"), L(m, "理由", "Reason"), L(m, "件数", "Count"), false,
+		     L(m, "拒否した要求はありません。", "No refused requests."), m);
+	strbuf_puts(o, "</div></div><h3>");
+	strbuf_puts(o, L(m, "原本の取り出し", "Originals"));
+	strbuf_puts(o, "</h3>");
+	if (!st->noriginals) {
+		strbuf_printf(o, "<p class=\"empty\">%s</p>",
+			      L(m, "原本の取り出しの申請はありません。", "No original was requested."));
+	} else {
+		strbuf_printf(
+			o,
+			"<table><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>",
+			L(m, "時刻", "Time"), L(m, "操作", "Action"), L(m, "ファイル名", "File"),
+			L(m, "申請ID", "Request"), "SHA-256", L(m, "誰が", "By"),
+			L(m, "理由・コメント", "Reason / comment"));
+		for (size_t i = 0; i < st->noriginals && i < LIST_ROWS; i++) {
+			const struct lx_stats_original *x = &st->originals[i];
+			strbuf_puts(o, "<tr>");
+			ts_cell(o, x->ts);
+			bool bad = !strcmp(x->event, "portal.deny");
+			bool good = !strcmp(x->event, "portal.approve") || !strcmp(x->event, "portal.release") ||
+				!strcmp(x->event, "file.released");
+			strbuf_printf(o, "<td><span class=\"tag %s\">", bad ? "t-bad" : good ? "t-ok" : "t-info");
+			esc(o, portal_label(x->event, m));
+			strbuf_puts(o, "</span></td><td>");
+			esc(o, x->name);
+			strbuf_puts(o, "</td><td class=\"mono\">");
+			esc(o, x->request);
+			strbuf_puts(o, "</td><td>");
+			short_hash(o, x->sha256);
+			strbuf_puts(o, "</td><td>");
+			esc(o, x->who);
+			strbuf_puts(o, "</td><td>");
+			esc(o, x->detail);
+			strbuf_puts(o, "</td></tr>");
+		}
+		strbuf_puts(o, "</table>");
+		if (st->noriginals > LIST_ROWS || st->originals_dropped) {
+			strbuf_puts(o, "<p class=\"note\">");
+			strbuf_puts(o, L(m, "先頭の 200 件のみ表示。全部で ", "The first 200 shown, of "));
+			num(o, st->noriginals + st->originals_dropped);
+			strbuf_puts(o, L(m, " 件。", "."));
+			strbuf_puts(o, "</p>");
+		}
+	}
+	strbuf_puts(o, "</section>\n");
+}
+
 static void policy_row(struct strbuf *o, const struct lx_stats_policy *p, const struct lx_report_meta *m)
 {
 	strbuf_puts(o, "<tr>");
@@ -955,6 +1119,7 @@ void lx_report_render(struct strbuf *o, const struct lx_stats *st, const struct 
 	flows_section(o, st, m);
 	denied_section(o, st, m);
 	mail_section(o, st, m);
+	portal_section(o, st, m);
 	policy_section(o, st, m);
 	clock_section(o, st, m);
 	verify_section(o, st, m);

@@ -31,6 +31,9 @@ struct lx_stats *lx_stats_new(void)
 	st->day_att = lx_tally_new();
 	st->att_types = lx_tally_new();
 	st->policy_names = lx_tally_new();
+	st->portal_failed = lx_tally_new();
+	st->portal_refused = lx_tally_new();
+	st->portal_who = lx_tally_new();
 	return st;
 }
 
@@ -50,6 +53,10 @@ void lx_stats_free(struct lx_stats *st)
 	lx_tally_free(st->day_att);
 	lx_tally_free(st->att_types);
 	lx_tally_free(st->policy_names);
+	lx_tally_free(st->portal_failed);
+	lx_tally_free(st->portal_refused);
+	lx_tally_free(st->portal_who);
+	free(st->originals);
 	free(st->policies);
 	free(st->clocks);
 	free(st->changes);
@@ -230,6 +237,80 @@ static void add_mail(struct lx_stats *st, const char *day, struct json_object *d
 	}
 }
 
+bool lx_stats_portal_event(const char *ev)
+{
+	return !strncmp(ev, "portal.", 7) || !strncmp(ev, "upload.", 7) || !strcmp(ev, "file.released") ||
+		!strcmp(ev, "mail.copies_sent") || !strcmp(ev, "mail.upload_notice");
+}
+
+/* The first of the members that is present (a list is joined with ", "). */
+static void first_of(char *dst, size_t n, struct json_object *d, const char *const *keys)
+{
+	dst[0] = '\0';
+	for (; *keys && !dst[0]; keys++) {
+		struct json_object *v = lx_json_get(d, *keys);
+		if (v && json_object_is_type(v, json_type_array)) {
+			struct strbuf t = STRBUF_INIT;
+			for (size_t i = 0; i < json_object_array_length(v) && i < 8; i++) {
+				char one[64];
+				field(one, sizeof one, json_object_array_get_idx(v, i));
+				strbuf_printf(&t, "%s%s", i ? ", " : "", one);
+			}
+			snprintf(dst, n, "%s", strbuf_str(&t));
+			strbuf_free(&t);
+		} else if (v) {
+			field(dst, n, v);
+		}
+	}
+}
+
+static void add_portal(struct lx_stats *st, const char *ev, struct json_object *rec, struct json_object *d)
+{
+	static const char *const who_keys[] = {"user", "approvers", "approver", "uploader", NULL};
+	static const char *const peer_keys[] = {"peer", NULL};
+	static const char *const reason_keys[] = {"reason", NULL};
+	char who[128], peer[64], reason[64], key[400];
+	st->portal_records++;
+	first_of(who, sizeof who, d, who_keys);
+	first_of(peer, sizeof peer, d, peer_keys);
+	if (!strcmp(ev, "portal.login_failed") || !strcmp(ev, "upload.login_failed")) {
+		snprintf(key, sizeof key, "%s\t%s", who[0] ? who : "?", peer[0] ? peer : "?");
+		lx_tally_add(st->portal_failed, key, ev, 1);
+		return;
+	}
+	if (!strcmp(ev, "portal.refused") || !strcmp(ev, "upload.refused")) {
+		first_of(reason, sizeof reason, d, reason_keys);
+		snprintf(key, sizeof key, "%s\t%s", ev, reason[0] ? reason : "?");
+		lx_tally_add(st->portal_refused, key, NULL, 1);
+		return;
+	}
+	bool original = !strcmp(ev, "portal.request") || !strcmp(ev, "portal.approve") || !strcmp(ev, "portal.deny") ||
+		!strcmp(ev, "portal.release") || !strcmp(ev, "file.released");
+	if (who[0] && (original || !strcmp(ev, "upload.received"))) {
+		snprintf(key, sizeof key, "%s\t%s", ev, who);
+		lx_tally_add(st->portal_who, key, NULL, 1);
+	}
+	if (!original)
+		return;
+	if (st->noriginals >= LX_STATS_LIST_MAX) {
+		st->originals_dropped++;
+		return;
+	}
+	struct lx_stats_original o = {0};
+	static const char *const req_keys[] = {"request", "id", NULL};
+	static const char *const detail_keys[] = {"reason", "comment", NULL};
+	field(o.ts, sizeof o.ts, lx_json_get(rec, "ts"));
+	field(o.host, sizeof o.host, lx_json_get(rec, "host"));
+	snprintf(o.event, sizeof o.event, "%s", ev);
+	first_of(o.request, sizeof o.request, d, req_keys);
+	field(o.name, sizeof o.name, lx_json_get(d, "name"));
+	field(o.sha256, sizeof o.sha256, lx_json_get(d, "sha256"));
+	snprintf(o.who, sizeof o.who, "%s", who[0] ? who : peer);
+	first_of(o.detail, sizeof o.detail, d, detail_keys);
+	st->originals = xreallocarray(st->originals, st->noriginals + 1, sizeof *st->originals);
+	st->originals[st->noriginals++] = o;
+}
+
 void lx_stats_add(struct lx_stats *st, struct json_object *rec, bool in_period)
 {
 	const char *ev = lx_json_str(rec, "event");
@@ -262,6 +343,8 @@ void lx_stats_add(struct lx_stats *st, struct json_object *rec, bool in_period)
 		add_clock(st, rec, d);
 	else if (strcmp(ev, "config.change") == 0)
 		add_change(st, rec, d);
+	else if (lx_stats_portal_event(ev))
+		add_portal(st, ev, rec, d);
 	else if (strcmp(ev, "lifecycle.start") == 0)
 		st->lifecycle_starts++;
 	else if (strcmp(ev, "lifecycle.stop") == 0)

@@ -41,6 +41,17 @@ struct lx_stats_change {
 	char ts[40], host[64], what[120], old_sha256[72], new_sha256[72], user[64], via[64];
 };
 
+/* One event about an original (the file portals, docs/portal.md):
+ * requested, approved, denied, released. */
+struct lx_stats_original {
+	char ts[40], host[64], event[24];
+	char request[64]; /* the request id */
+	char name[160];   /* the file's name */
+	char sha256[72];  /* the original's SHA-256 */
+	char who[128];    /* approver(s) or user; the peer for an anonymous request */
+	char detail[200]; /* the requester's reason or the approver's comment */
+};
+
 struct lx_stats {
 	uint64_t records; /* verified records in the period */
 	char first_ts[40], last_ts[40];
@@ -75,7 +86,20 @@ struct lx_stats {
 	uint64_t changes_dropped;
 	uint64_t lifecycle_starts, lifecycle_stops;
 	uint64_t unverified; /* lines in the period that did not verify (not counted above) */
+	/* the file portals: counts per event are in events; these keep who
+	 * and why (docs/logexport.md, "report") */
+	struct lx_tally *portal_failed;  /* "user\tpeer" -> failed logins, extra = event */
+	struct lx_tally *portal_refused; /* "event\treason" -> refusals */
+	struct lx_tally *portal_who;     /* "event\tuser" -> approvals, denials, releases, uploads */
+	struct lx_stats_original *originals;
+	size_t noriginals;
+	uint64_t originals_dropped;
+	uint64_t portal_records;
 };
+
+/* true for an event of the file portals (portal.*, upload.*,
+ * file.released, mail.copies_sent, mail.upload_notice) */
+bool lx_stats_portal_event(const char *ev);
 
 struct lx_stats *lx_stats_new(void);
 void lx_stats_free(struct lx_stats *st);

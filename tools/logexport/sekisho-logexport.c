@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "cmd.h"
 #include "tools/logexport/lx_cli.h"
 
@@ -24,10 +25,11 @@ static void usage(FILE *f)
 	      "         [--headers en|ja] [--allow-broken] [-o FILE] DIR...\n"
 	      "      records for auditors (CSV for Excel), tools (JSON Lines) or SIEMs (CEF)\n"
 	      "  forward --to HOST:PORT [--key FILE] [--state FILE] [--follow] [--allow-broken] DIR\n"
-	      "      send records to a syslog collector (RFC 5424 over TCP, octet counting),\n"
+	      "      send records to a syslog collector (RFC 5425: RFC 5424 over TLS, octet counting),\n"
 	      "      each exactly once and in order, resuming where the state file says\n"
 	      "  report [--key FILE] --since T --until T [-o FILE] [--lang ja|en] DIR...\n"
 	      "      one self-contained HTML report for a period\n"
+	      "  --help, --version\n"
 	      "\n"
 	      "filters (export): --since T, --until T, --component NAME, --event GLOB,\n"
 	      "  --zone-pair FROM:TO, --rule ID, --address ADDR|PREFIX|RANGE, --sender GLOB,\n"
@@ -35,7 +37,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "The key defaults to " LX_DEFAULT_KEY " (a regular file, mode 0600, owned by you).\n"
 	      "Exit status: 0 ok, 1 verification failure or broken chain, 2 usage or I/O error.\n"
-	      "'" LX_PROG " COMMAND --help' shows a command's options; docs/logexport.md has the rest.\n",
+	      "'" LX_PROG " COMMAND --help' shows a command's options; man sekisho-logexport has the rest.\n",
 	      f);
 }
 
@@ -52,7 +54,7 @@ int main(int argc, char **argv)
 		return LX_EXIT_OK;
 	}
 	if (strcmp(cmd, "--version") == 0) {
-		puts(LX_PROG " " LX_VERSION);
+		version_print(stdout, LX_PROG);
 		return LX_EXIT_OK;
 	}
 	static const struct {

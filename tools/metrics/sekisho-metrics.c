@@ -36,6 +36,7 @@
 #include "common/fdio.h"
 #include "common/jsonx.h"
 #include "common/strbuf.h"
+#include "common/version.h"
 #include "common/xalloc.h"
 #include "tools/metrics/mx_audit.h"
 #include "tools/metrics/mx_gateway.h"
@@ -50,6 +51,7 @@ static void usage(FILE *f)
 	      "           [--gateway-socket PATH] [--queue NAME=DIR]... [--dir NAME=DIR]...\n"
 	      "           [--prom FILE] [--json FILE] [--max-bytes N]\n"
 	      "       sekisho-metrics snmp --json FILE\n"
+	      "       sekisho-metrics --help | --version\n"
 	      "  collect: one snapshot of the gateway's counters, audit record counts, queue and\n"
 	      "  directory sizes, written as Prometheus text (--prom) and JSON (--json).\n"
 	      "  snmp: net-snmp pass_persist agent for SEKISHO-MIB, serving the --json snapshot.\n"
@@ -390,6 +392,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		version_print(stdout, "sekisho-metrics");
 		return 0;
 	}
 	if (!strcmp(argv[1], "collect"))

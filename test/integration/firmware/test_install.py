@@ -44,7 +44,7 @@ def main():
     expect = {}
     for b in ("sekisho-rulec", "sekisho-gatewayd", "sekisho-replay", "sekisho-milter", "sekisho-sanitize",
               "sekisho-quarantine", "sekisho-logexport", "sekishoctl", "sekisho-cdr", "sekisho-cdrd",
-              "sekisho-metrics"):
+              "sekisho-metrics", "sekisho-portal", "sekisho-upload"):
         expect[os.path.join(sbindir, b)] = X
     # the CDR converters (issue 14) run only inside the sandbox: libexec, not sbin
     for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
@@ -55,6 +55,8 @@ def main():
               "sekisho-cdrd.service", "sekisho-logexport@.service", "sekisho-metrics.service",
               "sekisho-metrics.timer"):
         expect[os.path.join(lib, "systemd/system", u)] = R
+    # the Japanese message catalogue (po/, docs/i18n.md)
+    expect[os.path.join(datadir, "locale/ja/LC_MESSAGES/sekisho.mo")] = R
     # sekisho-metrics' MIB for snmptranslate and the NMS (docs/metrics.md)
     expect[os.path.join(datadir, "snmp/mibs/SEKISHO-MIB.txt")] = R
     expect[os.path.join(lib, "sysctl.d/50-sekisho.conf")] = R
@@ -80,6 +82,16 @@ def main():
             for f in files:
                 p = os.path.join(root, f)
                 got["/" + os.path.relpath(p, dest)] = stat.S_IMODE(os.lstat(p).st_mode)
+        # the man pages and bash completions: which exist is checked by
+        # test/man (every installed program has a page); here their place and mode
+        docs = {p: m for p, m in got.items()
+                if p.startswith((os.path.join(datadir, "man") + "/",
+                                 os.path.join(datadir, "bash-completion/completions") + "/"))}
+        check(any("/man8/sekisho-rulec.8" in p for p in docs) and any(p.endswith("/completions/sekishoctl")
+                                                                      for p in docs),
+              "man pages in share/man, completions in share/bash-completion/completions")
+        check(all(m == R for m in docs.values()), "man pages and completions are 0644")
+        got = {p: m for p, m in got.items() if p not in docs}
         missing = sorted(set(expect) - set(got))
         extra = sorted(set(got) - set(expect))
         check(not missing, "every expected file installed (missing: %s)" % missing)

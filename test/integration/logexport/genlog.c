@@ -14,7 +14,9 @@
  * Japanese), policy.compile / policy.load at start and at a policy change,
  * hourly clock.status (one unsynchronised hour if asked) and
  * lifecycle.start/stop; sanitizer writes mail.sanitized records with
- * Japanese subjects and attachment names.  --hostile adds records whose
+ * Japanese subjects and attachment names; portal writes the file portals'
+ * events (portal.*, upload.*, file.released, mail.copies_sent,
+ * mail.upload_notice) in a fixed cycle per record.  --hostile adds records whose
  * strings are markup and control characters (for escaping tests).  Appending to an existing
  * directory continues its chain.  Deterministic for a given seed. */
 #include <errno.h>
@@ -359,6 +361,111 @@ static void emit_mail(struct audit_log *log, uint64_t n)
 	emit(log, "mail.sanitized", f, AUDIT_N(f));
 }
 
+/* The file portals (docs/portal.md): record i of a fixed cycle, so that a
+ * test can count what the report must show. */
+static const char *const approvers[] = {"tanaka", "suzuki"};
+static const char *const peers[] = {"198.18.1.10", "198.18.1.11", "2001:db8::20"};
+
+static void emit_portal(struct audit_log *log, uint64_t i)
+{
+	/* portal.*: docs/audit.md's schemas (peer first); file.released,
+	 * mail.* and upload.*: the members the report reads (docs/logexport.md) */
+	char link[65], sha[65], csha[65], req[40], up[40];
+	hex64(link);
+	hex64(sha);
+	hex64(csha);
+	snprintf(req, sizeof req, "%016llx-%016llx", (unsigned long long)i, (unsigned long long)(rnd() >> 1));
+	snprintf(up, sizeof up, "%016llx-%016llx", (unsigned long long)(i + 1000000), (unsigned long long)(rnd() >> 1));
+	const struct attach *a = &attachments[i % (sizeof attachments / sizeof attachments[0])];
+	const char *peer = peers[i % 3], *rcpt[] = {recipients[i % 4]};
+	switch (i % 8) {
+	case 0: {
+		struct audit_field f[] = {AUDIT_STR("peer", peer), AUDIT_STR("link", link), AUDIT_UINT("files", 2)};
+		emit(log, "portal.view", f, AUDIT_N(f));
+		struct audit_field g[] = {
+			AUDIT_STR("peer", peer),   AUDIT_STR("link", link),        AUDIT_UINT("n", 0),
+			AUDIT_STR("sha256", sha),  AUDIT_STR("copy_sha256", csha), AUDIT_UINT("bytes", 1000 + i),
+			AUDIT_BOOL("ppap", false), AUDIT_STR("name", a->name)};
+		emit(log, "portal.download", g, AUDIT_N(g));
+		break;
+	}
+	case 1: {
+		struct audit_field f[] = {AUDIT_STR("link", link), AUDIT_STRLIST("rcpt", rcpt, 1),
+					  AUDIT_UINT("files", 2)};
+		emit(log, "mail.copies_sent", f, AUDIT_N(f));
+		break;
+	}
+	case 2:
+	case 5: {
+		/* requested by the link's holder, then approved (2) or denied (5) */
+		struct audit_field f[] = {AUDIT_STR("peer", peer),
+					  AUDIT_STR("id", req),
+					  AUDIT_STR("link", link),
+					  AUDIT_UINT("n", 1),
+					  AUDIT_STR("sha256", sha),
+					  AUDIT_STR("origin", "mail"),
+					  AUDIT_STR("reason", "取引先の原本が必要"),
+					  AUDIT_STR("user", "")};
+		emit(log, "portal.request", f, AUDIT_N(f));
+		const char *who = approvers[(i / 8) % 2];
+		if (i % 8 == 5) {
+			struct audit_field g[] = {AUDIT_STR("peer", "198.18.1.50"), AUDIT_STR("id", req),
+						  AUDIT_STR("user", who), AUDIT_STR("comment", "マクロ付きのため不可"),
+						  AUDIT_STR("sha256", sha)};
+			emit(log, "portal.deny", g, AUDIT_N(g));
+			break;
+		}
+		struct audit_field g[] = {
+			AUDIT_STR("peer", "198.18.1.50"), AUDIT_STR("id", req),       AUDIT_STR("user", who),
+			AUDIT_STR("comment", "確認済み"), AUDIT_UINT("approvals", 1), AUDIT_UINT("needed", 1),
+			AUDIT_BOOL("final", true),        AUDIT_STR("sha256", sha),   AUDIT_STR("job", up)};
+		emit(log, "portal.approve", g, AUDIT_N(g));
+		const char *ap[] = {who};
+		struct audit_field h[] = {AUDIT_STR("id", req), AUDIT_STR("sha256", sha),
+					  AUDIT_STRLIST("approvers", ap, 1), AUDIT_STR("origin", "mail")};
+		emit(log, "file.released", h, AUDIT_N(h));
+		struct audit_field k[] = {AUDIT_STR("peer", peer), AUDIT_STR("id", req), AUDIT_STR("sha256", sha),
+					  AUDIT_UINT("bytes", 2000 + i), AUDIT_BOOL("complete", true)};
+		emit(log, "portal.release", k, AUDIT_N(k));
+		break;
+	}
+	case 3: {
+		struct audit_field f[] = {AUDIT_STR("peer", peer), AUDIT_STR("user", i % 16 == 3 ? "admin" : "tanaka"),
+					  AUDIT_BOOL("locked", false), AUDIT_STR("why", "password")};
+		emit(log, "portal.login_failed", f, AUDIT_N(f));
+		struct audit_field g[] = {AUDIT_STR("peer", peer), AUDIT_STR("user", "tanaka"),
+					  AUDIT_STR("role", "approver")};
+		emit(log, "portal.login", g, AUDIT_N(g));
+		break;
+	}
+	case 4: {
+		struct audit_field f[] = {
+			AUDIT_STR("peer", "198.18.100.5"), AUDIT_STR("id", up),    AUDIT_STR("uploader", "yamada"),
+			AUDIT_STR("rcpt", rcpt[0]),        AUDIT_UINT("files", 1), AUDIT_UINT("bytes", 5000 + i)};
+		emit(log, "upload.received", f, AUDIT_N(f));
+		struct audit_field g[] = {AUDIT_STR("id", up), AUDIT_STR("link", link), AUDIT_STR("rcpt", rcpt[0])};
+		emit(log, "mail.upload_notice", g, AUDIT_N(g));
+		break;
+	}
+	case 6: {
+		struct audit_field f[] = {AUDIT_STR("peer", peer),
+					  AUDIT_STR("reason", i % 16 == 6 ? "expired" : "csrf"),
+					  AUDIT_UINT("status", i % 16 == 6 ? 410 : 403),
+					  AUDIT_STR("method", i % 16 == 6 ? "GET" : "POST"),
+					  AUDIT_STR("route", "/m/<token>"),
+					  AUDIT_STR("path", "/m/AAAA")};
+		emit(log, "portal.refused", f, AUDIT_N(f));
+		break;
+	}
+	default: {
+		struct audit_field f[] = {AUDIT_STR("peer", "198.18.100.5"), AUDIT_STR("user", "yamada"),
+					  AUDIT_BOOL("locked", true), AUDIT_STR("why", "locked-out")};
+		emit(log, "upload.login_failed", f, AUDIT_N(f));
+		break;
+	}
+	}
+}
+
 static void emit_clock(struct audit_log *log, bool synced)
 {
 	struct audit_field f[] = {
@@ -470,11 +577,15 @@ int main(int argc, char **argv)
 	struct audit_log *log;
 	if ((r = audit_open(&ao, &log, why, sizeof why)) < 0)
 		die(argv[optind], r, why);
-	bool gw = strcmp(component, "sanitizer") != 0;
+	bool portal = strcmp(component, "portal") == 0;
+	bool gw = strcmp(component, "sanitizer") != 0 && !portal;
 	char cfg[65];
 	hex64(cfg);
 	struct audit_field ls[] = {
-		AUDIT_STR("program", gw ? "sekisho-gateway" : "sekisho-sanitizer"),
+		AUDIT_STR("program",
+			  gw               ? "sekisho-gateway"
+				  : portal ? "sekisho-portal"
+					   : "sekisho-sanitizer"),
 		AUDIT_STR("version", "0.1.0"),
 		AUDIT_INT("pid", getpid()),
 		AUDIT_STR("config", "/etc/sekisho/sekisho.conf"),
@@ -514,6 +625,8 @@ int main(int argc, char **argv)
 		}
 		if (gw)
 			emit_flow(log);
+		else if (portal)
+			emit_portal(log, i);
 		else
 			emit_mail(log, i);
 	}
@@ -546,6 +659,21 @@ int main(int argc, char **argv)
 			AUDIT_STR("policy_sha256", "\"onmouseover=\"alert(4)"),
 		};
 		emit(log, "policy.load", pf, AUDIT_N(pf));
+		/* and where the portal section shows names, users and reasons */
+		struct audit_field af[] = {
+			AUDIT_STR("id", "<a href=\"https://evil.example/\">r</a>"),
+			AUDIT_STR("name", "<script>alert(5)</script>.xlsx"),
+			AUDIT_STR("user", "<img src=x onerror=alert(6)>"),
+			AUDIT_STR("comment", "</table><iframe src=x>"),
+		};
+		emit(log, "portal.approve", af, AUDIT_N(af));
+		struct audit_field lf[] = {
+			AUDIT_STR("user", "<svg onload=alert(7)>"),
+			AUDIT_STR("peer", "\"><embed src=x>"),
+		};
+		emit(log, "portal.login_failed", lf, AUDIT_N(lf));
+		struct audit_field rf[] = {AUDIT_STR("reason", "<object data=x>")};
+		emit(log, "portal.refused", rf, AUDIT_N(rf));
 	}
 	struct audit_field lt[] = {
 		AUDIT_STR("program", gw ? "sekisho-gateway" : "sekisho-sanitizer"),

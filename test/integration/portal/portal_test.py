@@ -291,7 +291,24 @@ try:
     open(os.path.join(D["links"], rev_hash + ".revoked"), "w").close()
     before = {d: sorted(os.listdir(D[d])) for d in ("links", "copies")}
 
+    # systemd's part (sd_notify, played here): READY=1 once listening, the
+    # watchdog at half its interval (issue 16, item 4)
+    nsock = os.path.join(tmp, "notify")
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(nsock)
+    ns.settimeout(5)
+    os.environ.update(NOTIFY_SOCKET=nsock, WATCHDOG_USEC="1000000")
     start()
+    del os.environ["NOTIFY_SOCKET"], os.environ["WATCHDOG_USEC"]
+    got = []
+    try:
+        while len([m for m in got if "WATCHDOG=1" in m]) < 2:
+            got.append(ns.recv(4096).decode())
+    except socket.timeout:
+        pass
+    ns.close()
+    check(got and got[0].startswith("READY=1\nSTATUS=serving HTTPS on 127.0.0.1:") and
+          sum("WATCHDOG=1" in m for m in got) >= 2, "systemd: READY=1 with STATUS, then watchdog pings: %s" % got[:3])
     b = Browser("127.0.0.1", PORT, CERT)
 
     # ------------------------------------------------------------ viewing --

@@ -34,7 +34,8 @@ import make_hostile  # noqa: E402
 from milterclient import (ALL_PROTO, SMFIF_ADDHDRS, SMFIF_CHGBODY, SMFIF_CHGHDRS, SMFIP_HDR_LEADSPC,  # noqa: E402
                           SMFIP_NOCONNECT, SMFIP_NODATA, SMFIP_NOHELO, SMFIP_NR_BODY, SMFIP_NR_CONN,
                           SMFIP_NR_DATA, SMFIP_NR_EOH,
-                          SMFIP_NR_HDR, SMFIP_NR_HELO, SMFIP_NR_MAIL, SMFIP_NR_RCPT, Client, rebuild)
+                          SMFIP_NR_HDR, SMFIP_NR_HELO, SMFIP_NR_MAIL, SMFIP_NR_RCPT, Client, rebuild,
+                          stop_process)
 import oracle  # noqa: E402
 import pfharness as H  # noqa: E402
 import postfix_test as PT  # noqa: E402
@@ -66,14 +67,9 @@ class Milter:
             raise RuntimeError("milter did not start (%s): %s" % (e, open(self.log.name).read()))
 
     def stop(self):
-        self.p.terminate()
-        try:
-            self.p.wait(20)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
+        rc = stop_process(self.p)
         self.log.close()
-        return self.p.returncode
+        return rc
 
 
 def tempfailed(reply):

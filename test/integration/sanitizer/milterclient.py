@@ -2,6 +2,7 @@
 tests and the benchmark: option negotiation, macros, envelope, headers,
 body chunks, end of message, and applying the returned modifications."""
 import socket
+import subprocess
 import struct
 
 SMFIF_ADDHDRS, SMFIF_CHGBODY, SMFIF_CHGHDRS = 0x1, 0x2, 0x10
@@ -134,3 +135,15 @@ def rebuild(raw, mods, leadspc):
             body += d
     out = b"".join(n + b":" + (v if leadspc else b" " + v) + b"\n" for n, v in hdrs)
     return out + b"\n" + body.replace(b"\r\n", b"\n")
+
+
+def stop_process(p, timeout=20):
+    """SIGTERM, then SIGKILL after timeout seconds; the exit status."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    return p.returncode

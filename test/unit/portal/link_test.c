@@ -241,6 +241,16 @@ static void test_hostile_manifests(void)
 		{"{\"v\":1,\"origin\":\"mail\",\"created\":1,\"expires\":9,\"rcpt\":[],\"files\":[{\"sha256\":\"" SHA_A
 		 "\",\"bytes\":1,\"cdr\":\"pending\",\"name\":\"a\\u202eb\"}]}",
 		 0}, /* bidi overrides are the page's to show safely; only controls are refused */
+		/* the states: pending, ready (the milter: a copy already existed), none:<key> */
+		{"{\"v\":1,\"origin\":\"mail\",\"created\":1,\"expires\":9,\"rcpt\":[],\"files\":[{\"sha256\":\"" SHA_A
+		 "\",\"bytes\":1,\"cdr\":\"ready\"}]}",
+		 0},
+		{"{\"v\":1,\"origin\":\"mail\",\"created\":1,\"expires\":9,\"rcpt\":[],\"files\":[{\"sha256\":\"" SHA_A
+		 "\",\"bytes\":1,\"cdr\":\"none:unsupported-format\"}]}",
+		 0},
+		{"{\"v\":1,\"origin\":\"mail\",\"created\":1,\"expires\":9,\"rcpt\":[],\"files\":[{\"sha256\":\"" SHA_A
+		 "\",\"bytes\":1,\"cdr\":\"done\"}]}",
+		 -EINVAL},
 		{"{\"v\":1,\"origin\":\"mail\",\"created\":1,\"expires\":9,\"rcpt\":[],\"files\":[]} x", -EINVAL},
 		{"[]", -EINVAL},
 		{"", -EINVAL},

@@ -52,6 +52,21 @@ int main(void)
 	      why);
 	CHECK(load("title\n", &n, why, sizeof(why)) == -EINVAL, "no =");
 	CHECK(load("title = \xff\n", &n, why, sizeof(why)) == -EINVAL, "bad utf-8");
+	/* the portal keys (docs/portal.md): in both languages, overridable */
+	static const char *const portal[] = {"cdr_pending", "cdr_ready",       "cdr_none",     "portal_link",
+					     "portal_mail", "portal_original", "portal_failed"};
+	for (size_t i = 0; i < sizeof(portal) / sizeof(portal[0]); i++)
+		for (int l = 0; l < 2; l++) {
+			CHECK(san_notice_new(l ? "en" : "ja", &n) == 0, "new");
+			CHECK(san_notice_get(n, portal[i])[0] != '\0', "%s has a %s text", portal[i], l ? "en" : "ja");
+			san_notice_free(n);
+		}
+	CHECK(load("portal_link = リンク {url} ({expires})\n", &n, why, sizeof(why)) == 0, "portal_link: %s", why);
+	strbuf_reset(&sb);
+	const char *kvl[] = {"url", "https://p.example/m/T", "expires", "2026-12-14 10:00 JST", NULL};
+	san_notice_render(n, "portal_link", kvl, &sb);
+	CHECK_STR(sb.buf, "リンク https://p.example/m/T (2026-12-14 10:00 JST)");
+	san_notice_free(n);
 	san_notice_free(NULL);
 	strbuf_free(&sb);
 	FILE *f = tmpfile();
