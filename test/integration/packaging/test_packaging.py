@@ -221,7 +221,11 @@ def test(c, version, v2, v1dir, v2dir):
               "/lib/systemd/system/sekisho-cdrd.service", "/lib/systemd/system/sekisho-metrics.timer",
               "/lib/systemd/system/sekisho-logexport@.service",
               "/usr/share/doc/sekisho-rules/examples/municipality.policy",
-              "/usr/share/doc/sekisho-mail/copyright"]:
+              "/usr/share/doc/sekisho-mail/copyright", "/usr/sbin/sekisho-upload",
+              "/usr/share/man/man8/sekisho-rulec.8.gz", "/usr/share/man/ja/man8/sekisho-rulec.8.gz",
+              "/usr/share/man/man5/sekisho-policy.5.gz", "/usr/share/man/man8/sekisho-cdr-pdf.8.gz",
+              "/usr/share/man/man8/sekishoctl.8.gz", "/usr/share/locale/ja/LC_MESSAGES/sekisho.mo",
+              "/usr/share/bash-completion/completions/sekishoctl"]:
         check(os.path.exists(c.path(p)), f"{p} installed")
     check(os.access(c.path("/usr/sbin/sekisho-rulec"), os.X_OK), "sekisho-rulec executable")
     check(c.sh("sekisho-rulec check /usr/share/doc/sekisho-rules/examples/municipality.policy >/dev/null && echo ok",
@@ -234,6 +238,9 @@ def test(c, version, v2, v1dir, v2dir):
     t = time.monotonic()
     c.sh(f"{APT} install /tmp/v1/sekisho-appliance_{version}_all.deb", 1200)
     log(f"installed sekisho-appliance in {time.monotonic() - t:.0f} s")
+    for p in ["/usr/share/man/man5/sekisho.conf.5.gz", "/usr/lib/sekisho/sekisho-site",
+              "/usr/share/doc/sekisho/operations.md"]:
+        check(os.path.exists(c.path(p)), f"{p} installed")
     conffiles = c.sh("dpkg-query -W -f='${Conffiles}' sekisho-appliance", 30)
     for p in ["/etc/sekisho/sekisho.conf", "/etc/sekisho/sanitizer.conf", "/etc/sekisho/policy.d/main.policy",
               "/etc/sekisho/policy.d/objects.policy"]:
