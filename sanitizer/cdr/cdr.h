@@ -59,6 +59,10 @@ struct cdr_ctx {
 	unsigned pdf_dpi;         /* default 150 */
 	unsigned max_pages;       /* default 500 */
 	uint64_t max_input_bytes; /* default 256 MiB */
+	/* PPAP (docs/portal.md): the password of an encrypted archive at the
+	 * top (depth 0), or NULL; the archive handler hands it to its
+	 * converter through stdin, never argv.  Nested archives get none. */
+	const char *archive_password;
 };
 
 struct cdr_report {

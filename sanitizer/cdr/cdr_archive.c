@@ -56,8 +56,9 @@
 /* Reason keys the converter may write.  The report gets this table's
  * static string, never bytes from the stream; a key not here means the
  * converter is not ours or is broken, and the archive is refused. */
-static const char *const refusal_keys[] = {"encrypted",   "entry-limit",    "total-size-limit", "ratio-limit",
-					   "bad-archive", "not-an-archive", "input-size-limit", NULL};
+static const char *const refusal_keys[] = {"encrypted",        "entry-limit",    "total-size-limit",
+					   "ratio-limit",      "bad-archive",    "not-an-archive",
+					   "input-size-limit", "wrong-password", NULL};
 static const char *const skip_keys[] = {"link",           "special-file",     "unsafe-name", "name-limit",
 					"duplicate-name", "entry-size-limit", "damaged",     NULL};
 
@@ -351,10 +352,46 @@ out:
 	return rc;
 }
 
+/* A memfd with "<length>\n<password>" and then the archive's bytes: the
+ * converter's stdin for PPAP (sekisho-cdr-archive --password).  The fd,
+ * or -errno. */
+static int with_password(const char *password, int in_fd)
+{
+	int fd = cdr_memfd("cdr-archive-ppap");
+	if (fd < 0)
+		return fd;
+	char head[16];
+	int hl = snprintf(head, sizeof head, "%zu\n", strlen(password));
+	int r = fdio_write_all(fd, head, (size_t)hl);
+	if (r == 0)
+		r = fdio_write_all(fd, password, strlen(password));
+	uint8_t buf[65536];
+	off_t off = 0;
+	while (r == 0) {
+		ssize_t n = pread(in_fd, buf, sizeof buf, off);
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		r = fdio_write_all(fd, buf, (size_t)n);
+		off += n;
+	}
+	if (r == 0 && lseek(fd, 0, SEEK_SET) < 0)
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int cdr_archive_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct cdr_report *rep)
 {
 	const char *argv_top[] = {"sekisho-cdr-archive", NULL};
 	const char *argv_nested[] = {"sekisho-cdr-archive", "--nested", NULL};
+	const char *argv_pw[] = {"sekisho-cdr-archive", "--password", NULL};
 	struct cdr_members_caps caps;
 	struct cdr_sandbox_limits lim = ctx->limits;
 	struct cdr_sandbox_result res = {0};
@@ -380,7 +417,22 @@ int cdr_archive_convert(const struct cdr_ctx *ctx, int in_fd, int out_fd, struct
 	mfd = cdr_memfd("cdr-archive-members");
 	if (mfd < 0)
 		return cdr_report_fail(rep, "internal-error", "memfd: %s", strerror(-mfd));
-	rc = cdr_run_converter(ctx, ctx->depth > 0 ? argv_nested : argv_top, in_fd, mfd, &lim, &res);
+	int pfd = -1;
+	if (ctx->depth == 0 && ctx->archive_password) {
+		/* PPAP: the password goes first on the converter's stdin */
+		pfd = with_password(ctx->archive_password, in_fd);
+		if (pfd < 0) {
+			close(mfd);
+			return cdr_report_fail(rep, "internal-error", "password input: %s", strerror(-pfd));
+		}
+	}
+	rc = cdr_run_converter(ctx,
+			       pfd >= 0                 ? argv_pw
+				       : ctx->depth > 0 ? argv_nested
+							: argv_top,
+			       pfd >= 0 ? pfd : in_fd, mfd, &lim, &res);
+	if (pfd >= 0)
+		close(pfd);
 	/* exit 1 is the converter's refusal: its key is in the stream's last
 	 * record (the sandbox keeps only the start of stderr, where the
 	 * member lines come first) */

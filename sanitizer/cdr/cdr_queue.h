@@ -10,7 +10,8 @@
  *   lock       flock(2)ed by the one worker process (cdr_queue_lock)
  * <id> is "<16 hex digits of nanoseconds since the epoch>-<8 random hex
  * digits>", so names sort in enqueue order (FIFO).  A job is one small JSON
- * object (the fields of struct cdr_job), at most max_job_bytes.
+ * object (the fields of struct cdr_job), at most max_job_bytes.  The file
+ * protocol is cdr_dirq's (shared with the portal queue).
  *
  * At-least-once: a job leaves cur/ only when the worker has published its
  * result (cdr_queue_complete) or put it back (cdr_queue_release).  A worker

@@ -364,7 +364,7 @@ static int one_entry(struct unpack *u, struct archive_entry *e)
 	size_t rawlen = raw ? strlen(raw) : 0;
 	int rc;
 
-	if (archive_entry_is_encrypted(e))
+	if (archive_entry_is_encrypted(e) && !u->o->password)
 		return refuse(u, "encrypted");
 	mode_t type = archive_entry_filetype(e);
 	if (type == AE_IFDIR)
@@ -399,7 +399,7 @@ static int one_entry(struct unpack *u, struct archive_entry *e)
 		return skip(u, name, "entry-size-limit");
 	if (rc == -EIO) {
 		if (archive_entry_is_encrypted(e) || archive_read_has_encrypted_entries(u->a) > 0)
-			return refuse(u, "encrypted");
+			return refuse(u, u->o->password ? "wrong-password" : "encrypted");
 		return skip(u, name, "damaged");
 	}
 	if (len > caps->max_total_bytes - u->kept) {
@@ -460,7 +460,10 @@ int cdr_unpack_run(const uint8_t *in, size_t len, const struct cdr_unpack_opts *
 			break;
 		if (r < ARCHIVE_WARN) {
 			/* 7z with encrypted headers ends here */
-			rc = refuse(&u, archive_read_has_encrypted_entries(u.a) > 0 ? "encrypted" : "bad-archive");
+			rc = refuse(&u,
+				    archive_read_has_encrypted_entries(u.a) > 0
+					    ? (opts->password ? "wrong-password" : "encrypted")
+					    : "bad-archive");
 			goto out;
 		}
 		if (!u.header_written && (rc = first_header(&u)))
@@ -474,7 +477,7 @@ int cdr_unpack_run(const uint8_t *in, size_t len, const struct cdr_unpack_opts *
 	}
 	if (!u.header_written && (rc = first_header(&u)))
 		goto out;
-	if (archive_read_has_encrypted_entries(u.a) > 0) {
+	if (archive_read_has_encrypted_entries(u.a) > 0 && !opts->password) {
 		rc = refuse(&u, "encrypted");
 		goto out;
 	}

@@ -35,13 +35,15 @@
 
 #include "sanitizer/cdr/cdr_members.h"
 
+#define CDR_UNPACK_MAX_PASSWORD 1024
+
 struct cdr_unpack_opts {
 	struct cdr_members_caps caps;
-	/* The password of an encrypted archive (PPAP), for the portal issue:
-	 * NULL now, so that every encrypted archive is refused "encrypted".
-	 * When it is set, the converter passes it to libarchive
-	 * (archive_read_add_passphrase); it must reach the converter through a
-	 * pipe, never argv (visible in /proc). */
+	/* The password of an encrypted archive (PPAP, docs/portal.md): NULL
+	 * refuses every encrypted archive ("encrypted"); set, it goes to
+	 * libarchive (archive_read_add_passphrase) and an entry it does not
+	 * open refuses the archive "wrong-password".  It reaches the
+	 * converter on stdin (sekisho-cdr-archive --password), never argv. */
 	const char *password;
 };
 

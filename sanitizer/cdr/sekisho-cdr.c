@@ -35,6 +35,7 @@ static const char cdr_usage[] = "使い方 usage: sekisho-cdr [OPTION]... IN -o 
 				"      --mode KIND=MODE   pdf=pixels|vector | ooxml=rebuild|pdf | legacy=rebuild|pdf\n"
 				"      --libexec DIR      the converters' directory (default " CDR_LIBEXEC ")\n"
 				"      --timeout SEC      wall-clock limit of one conversion (default 60)\n"
+				"      --password-fd N    an encrypted archive's password (PPAP), read from fd N\n"
 				"  -q, --quiet            no summary on stdout\n"
 				"      --check            only check that the sandbox works here (exit 0 or 2)\n"
 				"      --help, --version\n"
@@ -148,11 +149,13 @@ static void cdr_cli_summary(const struct cdr_report *rep, const char *out, int i
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"output", 1, NULL, 'o'},  {"report", 1, NULL, 'r'},  {"name", 1, NULL, 'n'},  {"mode", 1, NULL, 'm'},
-		{"libexec", 1, NULL, 'l'}, {"timeout", 1, NULL, 't'}, {"quiet", 0, NULL, 'q'}, {"help", 0, NULL, 'h'},
-		{"version", 0, NULL, 'V'}, {"check", 0, NULL, 'c'},   {NULL, 0, NULL, 0},
+		{"output", 1, NULL, 'o'}, {"report", 1, NULL, 'r'},      {"name", 1, NULL, 'n'},
+		{"mode", 1, NULL, 'm'},   {"libexec", 1, NULL, 'l'},     {"timeout", 1, NULL, 't'},
+		{"quiet", 0, NULL, 'q'},  {"help", 0, NULL, 'h'},        {"version", 0, NULL, 'V'},
+		{"check", 0, NULL, 'c'},  {"password-fd", 1, NULL, 'p'}, {NULL, 0, NULL, 0},
 	};
 	char self[PATH_MAX], tmp[PATH_MAX];
+	static char password[1026]; /* 1024 bytes, a newline, the NUL */
 	const char *out = NULL, *report = NULL, *name = NULL, *libexec = NULL;
 	bool quiet = false;
 	struct cdr_ctx ctx;
@@ -189,6 +192,34 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			ctx.limits.timeout_ms = (unsigned)s * 1000;
+			break;
+		}
+		case 'p': {
+			/* one line, at most 1024 bytes: read whole, then closed */
+			char *end;
+			long fd = strtol(optarg, &end, 10);
+			ssize_t n = -1;
+			if (!*end && fd >= 3 && fd < 1024) {
+				size_t got = 0;
+				while (got < sizeof(password) - 1 &&
+				       (n = read((int)fd, password + got, sizeof(password) - 1 - got)) > 0)
+					got += (size_t)n;
+				close((int)fd);
+				if (n == 0 && got < sizeof(password) - 1) {
+					password[got] = 0;
+					if (got && password[got - 1] == '\n')
+						password[--got] = 0;
+					n = got > 0 && !memchr(password, 0, got) && !strchr(password, '\n') ? 1 : -1;
+				} else {
+					n = -1;
+				}
+			}
+			if (n < 0) {
+				fprintf(stderr,
+					"sekisho-cdr: --password-fd: one line of 1..1024 bytes on fd 3..1023\n");
+				return 2;
+			}
+			ctx.archive_password = password;
 			break;
 		}
 		case 'h':
@@ -258,5 +289,6 @@ int main(int argc, char **argv)
 	if (!quiet)
 		cdr_cli_summary(&rep, r == 0 ? out : NULL, 0);
 	cdr_report_free(&rep);
+	explicit_bzero(password, sizeof(password));
 	return rc;
 }

@@ -11,16 +11,24 @@
  * status says which it was (0 copy, 1 no copy, anything else a failed
  * attempt).  N worker threads each wait for one such process.
  *
- * Output, beside the original <quarantine>/<sha256>.data, in
- * <quarantine>/cdr/: <sha256>.copy.<ext> and <sha256>.report.json, each made
- * visible by rename after fsync (the CLI fsyncs into a per-job work
- * directory <quarantine>/cdr/.work/<job id>/, then the worker renames and
- * fsyncs the directory); the report last, so a report always has its copy.
+ * Output, in the copies directory (--copies, default <quarantine>/cdr/):
+ * <sha256>.copy.<ext> and <sha256>.report.json (0640), each made visible by
+ * rename after fsync (the CLI fsyncs into a per-job work directory
+ * <copies>/.work/<job id>/, then the worker renames and fsyncs the
+ * directory); the report last, so a report always has its copy.
  * A job leaves the queue only after its record is flushed to the audit
  * chain: kill -9 at any moment loses no job; the job is then done again on
  * restart (same names, same content), and at most its record is written
  * twice (same job id).  A job that fails max-attempts times ends "failed"
  * with a report.  Docs: docs/cdr.md, "Worker and queue".
+ *
+ * The portals (docs/portal.md, "The worker's portal duties"), all
+ * optional: one more thread serves the portal's requests (release, notify:
+ * cdr_duty.c; ppap: here, a conversion with the password on fd 3), takes
+ * upload parcels from the inbox (cdr_duty.c), and retries follow-up mail;
+ * a conversion thread sends a manifest's follow-up mail after its last
+ * result.  A request file goes only when its request is done (a PPAP
+ * password is then gone with it); an unreadable one is deleted.
  *
  * Exit: 0 after SIGTERM/SIGINT (running conversions finish within
  * --stop-timeout, or are killed and their jobs put back), 2 usage, setup or
@@ -53,8 +61,12 @@
 #include "common/fdio.h"
 #include "common/monotime.h"
 #include "sanitizer/cdr/cdr.h"
+#include "sanitizer/cdr/cdr_dirq.h"
+#include "sanitizer/cdr/cdr_duty.h"
+#include "sanitizer/cdr/cdr_portal.h"
 #include "sanitizer/cdr/cdr_queue.h"
 #include "sanitizer/cdr/cdr_record.h"
+#include "sanitizer/portal/ptl_link.h"
 
 #define MAX_WORKERS 64
 #define MAX_MODES 16
@@ -65,11 +77,17 @@
  * again (the cdr-worker test kills 25 times in about 10 s); a real crash
  * loop is stopped earlier by the unit's start limit (10 in 60 s). */
 #define MAX_WORKER_DEATHS 50
+/* the portal duties' pause after a failure of ours (ms) */
+#define BACKOFF_MS 30000
 /* the longest a worker yields to mail before it converts one file */
 #define YIELD_MAX_MS 10000
 
 static struct {
 	const char *queue, *qdir, *adir, *akey, *cdr, *libexec;
+	/* the portals (docs/portal.md): all optional */
+	const char *copies, *pqueue, *releases, *inbox, *transfer, *links, *smtp, *mail_from, *portal_url;
+	uint64_t follow_up_max, upload_max;
+	unsigned link_ttl_s;
 	const char *modes[MAX_MODES];
 	size_t nmodes;
 	unsigned workers, reserve_cores, job_timeout_s, max_attempts, queue_max, stop_timeout_s;
@@ -84,11 +102,20 @@ static struct {
 	.stop_timeout_s = 20,
 	.yield_ms = 250,
 	.self_test = true,
+	.smtp = "127.0.0.1:10026",
+	.follow_up_max = (uint64_t)20 << 20,
+	.upload_max = (uint64_t)1 << 30,
+	.link_ttl_s = 7 * 86400,
 };
 
 static struct cdr_queue *queue;
+static struct cdr_dirq *pqueue; /* the portal's requests, or NULL */
+static struct cdr_duty duty = {.quarantine = -1, .copies = -1, .sent = -1, .transfer = -1, .inbox = -1, .releases = -1};
+static pthread_t portal_th;
+static bool portal_started;
+static atomic_bool portal_idle = true; /* the last portal pass found nothing to do */
 static struct audit_log *audit;
-static int qdfd = -1, outdfd = -1, workdfd = -1;
+static int qdfd = -1, outdfd = -1, workdfd = -1, transferdfd = -1;
 static atomic_bool stopping;
 static atomic_llong stop_deadline_ms; /* monotonic; kill running conversions past it */
 static atomic_uint busy;
@@ -138,8 +165,23 @@ enum run_end { RUN_EXITED, RUN_SIGNALED, RUN_TIMEOUT, RUN_STOPPED, RUN_ERROR };
  * bubblewrap runs --die-with-parent).  fork, not posix_spawn: the child
  * asks for SIGKILL when this worker thread ends (PR_SET_PDEATHSIG), so a
  * kill -9 of the worker leaves no conversion running on its own. */
-static enum run_end run_cli(const char *const argv[], unsigned timeout_s, int *ret_status)
+static enum run_end run_cli(const char *const argv[], const char *secret, unsigned timeout_s, int *ret_status)
 {
+	/* a secret (a PPAP password) reaches the CLI as fd 3, a pipe that
+	 * holds it whole: never argv or the environment (/proc shows them) */
+	int sp[2] = {-1, -1};
+	if (secret) {
+		size_t n = strlen(secret);
+		if (n > 4096 || pipe2(sp, O_CLOEXEC) < 0 || write(sp[1], secret, n) != (ssize_t)n) {
+			fprintf(stderr, "sekisho-cdrd: cannot pass the password: %s\n", strerror(errno));
+			if (sp[0] >= 0) {
+				close(sp[0]);
+				close(sp[1]);
+			}
+			return RUN_ERROR;
+		}
+		close(sp[1]);
+	}
 	/* execv's argv is not const-qualified; it does not write it */
 	union {
 		const char *const *c;
@@ -149,6 +191,8 @@ static enum run_end run_cli(const char *const argv[], unsigned timeout_s, int *r
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "sekisho-cdrd: cannot run %s: %s\n", argv[0], strerror(errno));
+		if (sp[0] >= 0)
+			close(sp[0]);
 		return RUN_ERROR;
 	}
 	if (pid == 0) {
@@ -160,10 +204,15 @@ static enum run_end run_cli(const char *const argv[], unsigned timeout_s, int *r
 			_exit(127);
 		signal(SIGPIPE, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* dup2 clears close-on-exec; the same fd number needs fcntl */
+		if (sp[0] >= 0 && (sp[0] == 3 ? fcntl(3, F_SETFD, 0) : dup2(sp[0], 3)) < 0)
+			_exit(127);
 		execv(argv[0], av.m);
 		_exit(127);
 	}
 	setpgid(pid, pid); /* also here: no kill(-pid) before the child's own call */
+	if (sp[0] >= 0)
+		close(sp[0]);
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	long long until = now_ms() + (long long)timeout_s * 1000;
 	enum run_end end = RUN_EXITED;
@@ -260,6 +309,14 @@ static void finish(struct cdr_job *job, struct cdr_record *rec)
 		atomic_fetch_add(&n_failed, 1);
 	fprintf(stderr, "sekisho-cdrd: %s %.16s %s%s%s%s%s\n", job->id, job->sha256, rec->result,
 		rec->reason[0] ? " " : "", rec->reason, rec->copy[0] ? " " : "", rec->copy);
+	/* deliver = mail: the last result of a manifest sends its copies */
+	if (!strcmp(job->deliver, "mail") && job->link[0] && duty.links) {
+		char why[256] = "";
+		int r = cdr_duty_follow_up(&duty, job->link, why, sizeof(why));
+		if (r < 0)
+			fprintf(stderr, "sekisho-cdrd: follow-up mail of link %.16s: %s (again later)\n", job->link,
+				why);
+	}
 }
 
 /* No copy after every attempt (or no original): our own report, then the
@@ -296,7 +353,9 @@ static void finish_failed(struct cdr_job *job, const char *key, const char *deta
 	snprintf(tmp, sizeof(tmp), "%s.failed", job->id);
 	snprintf(final, sizeof(final), "%s.report.json", job->sha256);
 	int fd = openat(workdfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	int r = fd < 0 ? -errno : fdio_write_all(fd, text, strlen(text));
+	/* 0640 whatever the umask: the portal reads reports through the
+	 * copies directory's group */
+	int r = fd < 0 ? -errno : fchmod(fd, 0640) < 0 ? -errno : fdio_write_all(fd, text, strlen(text));
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (fd >= 0)
@@ -330,6 +389,41 @@ static void attempt_failed(struct cdr_job *job, const char *detail)
 		fprintf(stderr, "sekisho-cdrd: %s: cannot put the job back\n", job->id);
 }
 
+#define CLI_ARGV_MAX (18 + 2 * MAX_MODES)
+
+/* sekisho-cdr's command line for one conversion (ppap: the password
+ * comes on fd 3, see run_cli) */
+static void cli_argv(const char **argv, const char *name, bool ppap, const char *rep, const char *in, const char *out)
+{
+	size_t n = 0;
+	argv[n++] = cf.cdr;
+	if (name) {
+		argv[n++] = "--name";
+		argv[n++] = name;
+	}
+	if (ppap) {
+		argv[n++] = "--password-fd";
+		argv[n++] = "3";
+	}
+	argv[n++] = "--report";
+	argv[n++] = rep;
+	argv[n++] = "--libexec";
+	argv[n++] = cf.libexec;
+	if (cf.timeout) {
+		argv[n++] = "--timeout";
+		argv[n++] = cf.timeout;
+	}
+	for (size_t i = 0; i < cf.nmodes; i++) {
+		argv[n++] = "--mode";
+		argv[n++] = cf.modes[i];
+	}
+	argv[n++] = "--quiet";
+	argv[n++] = in;
+	argv[n++] = "-o";
+	argv[n++] = out;
+	argv[n] = NULL;
+}
+
 static void process(struct cdr_job *job)
 {
 	char data[80], report[96];
@@ -342,8 +436,12 @@ static void process(struct cdr_job *job)
 		finish_failed(job, "attempts-exhausted", "the worker stopped during every attempt");
 		return;
 	}
+	/* an upload's original is in transfer/, a mail's in the quarantine */
+	bool upload = !strcmp(job->origin, "upload");
+	int srcdfd = upload ? transferdfd : qdfd;
+	const char *srcdir = upload ? cf.transfer : cf.qdir;
 	struct stat st;
-	if (fstatat(qdfd, data, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+	if (srcdfd < 0 || fstatat(srcdfd, data, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
 		finish_failed(job, "original-missing", "the quarantined original is not there (expired or released)");
 		return;
 	}
@@ -371,35 +469,13 @@ static void process(struct cdr_job *job)
 		return;
 	}
 	char in[4200], out[4200], rep[4200];
-	snprintf(in, sizeof(in), "%s/%s", cf.qdir, data);
-	snprintf(out, sizeof(out), "%s/cdr/.work/%s/out", cf.qdir, job->id);
-	snprintf(rep, sizeof(rep), "%s/cdr/.work/%s/report.json", cf.qdir, job->id);
-	const char *argv[16 + 2 * MAX_MODES];
-	size_t n = 0;
-	argv[n++] = cf.cdr;
-	if (job->name) {
-		argv[n++] = "--name";
-		argv[n++] = job->name;
-	}
-	argv[n++] = "--report";
-	argv[n++] = rep;
-	argv[n++] = "--libexec";
-	argv[n++] = cf.libexec;
-	if (cf.timeout) {
-		argv[n++] = "--timeout";
-		argv[n++] = cf.timeout;
-	}
-	for (size_t i = 0; i < cf.nmodes; i++) {
-		argv[n++] = "--mode";
-		argv[n++] = cf.modes[i];
-	}
-	argv[n++] = "--quiet";
-	argv[n++] = in;
-	argv[n++] = "-o";
-	argv[n++] = out;
-	argv[n] = NULL;
+	snprintf(in, sizeof(in), "%s/%s", srcdir, data);
+	snprintf(out, sizeof(out), "%s/.work/%s/out", cf.copies, job->id);
+	snprintf(rep, sizeof(rep), "%s/.work/%s/report.json", cf.copies, job->id);
+	const char *argv[CLI_ARGV_MAX];
+	cli_argv(argv, job->name, false, rep, in, out);
 	int status = 0;
-	enum run_end end = run_cli(argv, cf.job_timeout_s, &status);
+	enum run_end end = run_cli(argv, NULL, cf.job_timeout_s, &status);
 	char wrep[64], wout[64];
 	snprintf(wrep, sizeof(wrep), "%s/report.json", job->id);
 	snprintf(wout, sizeof(wout), "%s/out", job->id);
@@ -468,6 +544,18 @@ static void yield_to_mail(void)
 	pthread_mutex_unlock(&wake_mu);
 }
 
+/* wait up to a second for a wake-up (new work, a stop) */
+static void nap(void)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	pthread_mutex_lock(&wake_mu);
+	if (!atomic_load(&stopping))
+		pthread_cond_timedwait(&wake, &wake_mu, &until);
+	pthread_mutex_unlock(&wake_mu);
+}
+
 static void *worker_main(void *arg)
 {
 	(void)arg;
@@ -485,13 +573,7 @@ static void *worker_main(void *arg)
 		}
 		if (r != -EAGAIN)
 			fprintf(stderr, "sekisho-cdrd: claim: %s\n", strerror(-r));
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
-		pthread_mutex_lock(&wake_mu);
-		if (!atomic_load(&stopping))
-			pthread_cond_timedwait(&wake, &wake_mu, &until);
-		pthread_mutex_unlock(&wake_mu);
+		nap();
 	}
 	return NULL;
 }
@@ -541,13 +623,13 @@ static int self_test(char *why, size_t whylen)
 	}
 	close(fd);
 	char in[4200], out[4200], rep[4200];
-	snprintf(in, sizeof(in), "%s/cdr/.work/.selftest/in.png", cf.qdir);
-	snprintf(out, sizeof(out), "%s/cdr/.work/.selftest/out", cf.qdir);
-	snprintf(rep, sizeof(rep), "%s/cdr/.work/.selftest/report.json", cf.qdir);
+	snprintf(in, sizeof(in), "%s/.work/.selftest/in.png", cf.copies);
+	snprintf(out, sizeof(out), "%s/.work/.selftest/out", cf.copies);
+	snprintf(rep, sizeof(rep), "%s/.work/.selftest/report.json", cf.copies);
 	const char *argv[] = {cf.cdr,    "--name", "selftest.png", "--report", rep, "--libexec", cf.libexec,
 			      "--quiet", in,       "-o",           out,        NULL};
 	int status = 0;
-	enum run_end end = run_cli(argv, 60, &status);
+	enum run_end end = run_cli(argv, NULL, 60, &status);
 	struct cdr_record rec = {0};
 	int rr = read_report(workdfd, ".selftest/report.json", &rec);
 	bool ok = end == RUN_EXITED && WEXITSTATUS(status) == 0 && rr == 0 && !strcmp(rec.result, "ok") &&
@@ -568,16 +650,16 @@ static int open_dirs(char *why, size_t whylen)
 		snprintf(why, whylen, "%s: %s", cf.qdir, strerror(errno));
 		return -1;
 	}
-	/* cdr/ is created by tmpfiles on the appliance (owned by this
-	 * service's user); for a hand-made quarantine it is made here */
-	if (mkdirat(qdfd, "cdr", 0750) < 0 && errno != EEXIST) {
-		snprintf(why, whylen, "%s/cdr: %s", cf.qdir, strerror(errno));
+	/* the copies directory is created by tmpfiles on the appliance
+	 * (sekisho-cdr:sekisho-portal 2750); a hand-made one here */
+	if (mkdir(cf.copies, 0750) < 0 && errno != EEXIST) {
+		snprintf(why, whylen, "%s: %s", cf.copies, strerror(errno));
 		return -1;
 	}
-	outdfd = openat(qdfd, "cdr", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	outdfd = open(cf.copies, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (outdfd < 0 || (mkdirat(outdfd, ".work", 0700) < 0 && errno != EEXIST) ||
 	    (workdfd = openat(outdfd, ".work", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		snprintf(why, whylen, "%s/cdr/.work: %s", cf.qdir, strerror(errno));
+		snprintf(why, whylen, "%s/.work: %s", cf.copies, strerror(errno));
 		return -1;
 	}
 	/* what a killed worker left: nothing in .work is ever visible */
@@ -596,6 +678,292 @@ static int open_dirs(char *why, size_t whylen)
 	return 0;
 }
 
+/* A directory of the portals given by option, opened; -1 when the option
+ * is absent.  Made (mode) when missing: tmpfiles makes them on the
+ * appliance with their owners and groups (docs/portal.md). */
+static int open_opt_dir(const char *path, mode_t mode, char *why, size_t whylen, bool *bad)
+{
+	if (!path)
+		return -1;
+	if (mkdir(path, mode) < 0 && errno != EEXIST) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		*bad = true;
+		return -1;
+	}
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		*bad = true;
+	}
+	return fd;
+}
+
+/* The portals' directories and the duty context (after open_dirs). */
+static int open_portal(char *why, size_t whylen)
+{
+	bool bad = false;
+	duty.quarantine = qdfd;
+	duty.copies = outdfd;
+	duty.links = cf.links;
+	duty.queue = queue;
+	duty.audit = audit;
+	duty.helo = "sekisho-cdrd";
+	duty.mail_from = cf.mail_from;
+	duty.portal_url = cf.portal_url;
+	duty.follow_up_max = cf.follow_up_max;
+	duty.link_ttl_s = cf.link_ttl_s;
+	duty.smtp_timeout_ms = 60000;
+	duty.max_parcels = 64;
+	duty.max_file_bytes = cf.upload_max;
+	pthread_mutex_init(&duty.mu, NULL);
+	duty.smtp_set = cdr_smtp_parse_addr(cf.smtp, &duty.smtp) == 0;
+	if (!duty.smtp_set) {
+		snprintf(why, whylen, "--smtp %s: not HOST:PORT with a numeric address", cf.smtp);
+		return -1;
+	}
+	if (cf.mail_from && !cdr_portal_addr_ok(cf.mail_from)) {
+		snprintf(why, whylen, "--mail-from %s: not a plain address", cf.mail_from);
+		return -1;
+	}
+	if ((cf.inbox || cf.transfer) && !(cf.inbox && cf.transfer && cf.links)) {
+		snprintf(why, whylen, "uploads need --inbox, --transfer and --links");
+		return -1;
+	}
+	duty.transfer = transferdfd = open_opt_dir(cf.transfer, 0700, why, whylen, &bad);
+	duty.inbox = open_opt_dir(cf.inbox, 0700, why, whylen, &bad);
+	duty.releases = open_opt_dir(cf.releases, 0750, why, whylen, &bad);
+	duty.sent = -1;
+	/* the follow-up markers, only where follow-ups are possible */
+	if (!bad && cf.links && (mkdirat(outdfd, ".sent", 0700) < 0 && errno != EEXIST))
+		bad = true;
+	if (!bad && cf.links &&
+	    (duty.sent = openat(outdfd, ".sent", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		snprintf(why, whylen, "%s/.sent: %s", cf.copies, strerror(errno));
+		bad = true;
+	}
+	if (bad)
+		return -1;
+	if (cf.pqueue) {
+		/* a request may hold a password: an unreadable one is deleted,
+		 * not kept in bad/ */
+		struct cdr_dirq_opts o = {.dir = cf.pqueue,
+					  .max_bytes = CDR_PORTAL_REQ_MAX_BYTES,
+					  .name_ok = cdr_portal_name_ok,
+					  .keep_bad = false};
+		int r = cdr_dirq_open(&o, &pqueue, why, whylen);
+		if (r == 0 && (r = cdr_dirq_lock(pqueue)) < 0)
+			snprintf(why, whylen, "%s: %s", cf.pqueue,
+				 r == -EWOULDBLOCK ? "another sekisho-cdrd serves this queue" : strerror(-r));
+		if (r == 0 && (r = cdr_dirq_recover(pqueue, 600)) < 0)
+			snprintf(why, whylen, "%s: recover: %s", cf.pqueue, strerror(-r));
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void ppap_audit(const struct cdr_portal_req *r, const char *result, const char *reason, const char *copy)
+{
+	struct audit_field f[] = {
+		AUDIT_STR("request", r->id),
+		AUDIT_STR("sha256", r->sha256),
+		AUDIT_STR("link", r->link),
+		AUDIT_STR("result", result),
+		reason[0] ? (struct audit_field)AUDIT_STR("reason", reason) : (struct audit_field)AUDIT_NULL("reason"),
+		copy[0] ? (struct audit_field)AUDIT_STR("copy", copy) : (struct audit_field)AUDIT_NULL("copy"),
+	};
+	audit_emit(audit, "file.ppap", f, sizeof(f) / sizeof(f[0]));
+	audit_flush(audit);
+}
+
+/* A PPAP request: the archive of r->sha256 (a file of manifest r->link)
+ * through sekisho-cdr with the password, into <sha>.ppap.zip and
+ * <sha>.ppap.report.json.  0 when it is done (a copy or a refusal), < 0
+ * when it should be tried again (why). */
+static int do_ppap(const struct cdr_portal_req *r, char *why, size_t whylen)
+{
+	if (!cf.links) {
+		snprintf(why, whylen, "no --links");
+		return 0; /* never possible: the request goes */
+	}
+	struct ptl_link l;
+	int rc = ptl_link_load_hash(cf.links, r->link, (int64_t)time(NULL), &l);
+	if (rc < 0) {
+		snprintf(why, whylen, "link %.16s: %s", r->link, strerror(-rc));
+		ppap_audit(r, "refused", "link", "");
+		return 0;
+	}
+	const struct ptl_link_file *f = NULL;
+	for (size_t i = 0; i < l.nfiles && !f; i++)
+		if (!strcmp(l.files[i].sha256, r->sha256))
+			f = &l.files[i];
+	char name[256] = "", origin[8];
+	snprintf(origin, sizeof(origin), "%s", l.origin);
+	if (f && f->name)
+		snprintf(name, sizeof(name), "%s", f->name);
+	bool found = f != NULL;
+	ptl_link_free(&l);
+	if (!found) {
+		snprintf(why, whylen, "%.16s is not a file of link %.16s", r->sha256, r->link);
+		ppap_audit(r, "refused", "link", "");
+		return 0;
+	}
+	char zip[96], report[96];
+	snprintf(zip, sizeof(zip), "%s.ppap.zip", r->sha256);
+	snprintf(report, sizeof(report), "%s.ppap.report.json", r->sha256);
+	struct cdr_record rec = {0};
+	if (read_report(outdfd, report, &rec) == 0 && !strcmp(rec.result, "ok") &&
+	    faccessat(outdfd, zip, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		ppap_audit(r, "ok", "", zip); /* made before: the same copy */
+		return 0;
+	}
+	bool upload = !strcmp(origin, "upload");
+	const char *srcdir = upload ? cf.transfer : cf.qdir;
+	int src = cdr_duty_open_original(&duty, origin, r->sha256);
+	if (src < 0 || !srcdir) {
+		snprintf(why, whylen, "original %.16s: %s", r->sha256, strerror(src < 0 ? -src : ENOENT));
+		ppap_audit(r, "failed", "original-missing", "");
+		return 0;
+	}
+	close(src);
+	char work[96], in[4200], out[4200], rep[4200], wout[128], wrep[128];
+	snprintf(work, sizeof(work), "ppap-%s", r->id);
+	rm_work(workdfd, work);
+	if (mkdirat(workdfd, work, 0700) < 0) {
+		snprintf(why, whylen, "work directory: %s", strerror(errno));
+		return -EIO;
+	}
+	snprintf(in, sizeof(in), "%s/%s.data", srcdir, r->sha256);
+	snprintf(out, sizeof(out), "%s/.work/%s/out", cf.copies, work);
+	snprintf(rep, sizeof(rep), "%s/.work/%s/report.json", cf.copies, work);
+	snprintf(wout, sizeof(wout), "%s/out", work);
+	snprintf(wrep, sizeof(wrep), "%s/report.json", work);
+	const char *argv[CLI_ARGV_MAX];
+	cli_argv(argv, name[0] ? name : NULL, true, rep, in, out);
+	int status = 0;
+	enum run_end end = run_cli(argv, r->password, cf.job_timeout_s, &status);
+	int code = end == RUN_EXITED ? WEXITSTATUS(status) : -1;
+	memset(&rec, 0, sizeof(rec));
+	if (end == RUN_STOPPED) {
+		rm_work(workdfd, work);
+		snprintf(why, whylen, "stopped");
+		return -EINTR;
+	}
+	if (end != RUN_EXITED || (code != 0 && code != 1) || read_report(workdfd, wrep, &rec) < 0 ||
+	    (code == 0) != !strcmp(rec.result, "ok")) {
+		rm_work(workdfd, work);
+		snprintf(why, whylen, "sekisho-cdr ended %s %d without a consistent report",
+			 end == RUN_EXITED ? "with" : "by", end == RUN_EXITED ? code : (int)end);
+		ppap_audit(r, "failed", "exit-status", "");
+		return 0;
+	}
+	bool ok = code == 0 && !strcmp(rec.out_ext, "zip");
+	/* the report stays the truth: no older copy beside a refusal */
+	int pr = 0;
+	if (!ok)
+		unlinkat(outdfd, zip, 0);
+	else if (renameat(workdfd, wout, outdfd, zip) < 0)
+		pr = -errno;
+	if (pr == 0 && renameat(workdfd, wrep, outdfd, report) < 0)
+		pr = -errno;
+	if (pr == 0)
+		fsync(outdfd);
+	rm_work(workdfd, work);
+	if (pr < 0) {
+		snprintf(why, whylen, "cannot publish the copy: %s", strerror(-pr));
+		return pr;
+	}
+	ppap_audit(r, ok ? "ok" : "no-copy", ok ? "" : rec.reason[0] ? rec.reason : "not-an-archive", ok ? zip : "");
+	snprintf(why, whylen, "%s%s%s", ok ? "copy " : "no copy: ", ok ? zip : rec.reason, ok ? "" : "");
+	return 0;
+}
+
+/* One portal request; the request file goes when it is done (a password
+ * is never kept), and stays for another try when it could not be done.
+ * 1 done, 0 nothing waits, -1 it must wait (a failure of ours). */
+static int portal_request(void)
+{
+	char name[CDR_DIRQ_NAME_MAX + 1], *text = NULL;
+	size_t len = 0;
+	if (!pqueue || cdr_dirq_claim(pqueue, name, &text, &len) < 0)
+		return 0;
+	struct cdr_portal_req req;
+	int r = cdr_portal_req_parse(text, len, &req);
+	explicit_bzero(text, len);
+	free(text);
+	if (r < 0) {
+		fprintf(stderr, "sekisho-cdrd: portal request %s: not in the documented format, deleted\n", name);
+		cdr_dirq_bad(pqueue, name);
+		return 1;
+	}
+	char why[512] = "";
+	switch (req.kind) {
+	case CDR_PORTAL_RELEASE:
+		r = cdr_duty_release(&duty, &req, why, sizeof(why));
+		if (r == -ENOENT || r == -EBADMSG || r == -ENOTDIR)
+			r = 0; /* never possible: the request goes (the portal sees no release) */
+		break;
+	case CDR_PORTAL_PPAP:
+		r = do_ppap(&req, why, sizeof(why));
+		break;
+	case CDR_PORTAL_NOTIFY:
+		r = cdr_duty_notify(&duty, &req, why, sizeof(why));
+		if (r == -ENOENT || r == -ENOTDIR || r == -EKEYREVOKED || r == -EKEYEXPIRED || r == -EINVAL)
+			r = 0;
+		break;
+	}
+	fprintf(stderr, "sekisho-cdrd: portal %s %s: %s%s%s\n", cdr_portal_kind_name(req.kind), req.id,
+		r < 0 ? "again later" : "done", why[0] ? ": " : "", why);
+	if (r < 0)
+		cdr_dirq_unclaim(pqueue, name);
+	else
+		cdr_dirq_done(pqueue, name);
+	cdr_portal_req_free(&req);
+	return r >= 0 ? 1 : -1;
+}
+
+/* The portal thread: requests first (people wait for them), then the
+ * inbox, then follow-ups whose mail failed (each minute). */
+static void *portal_main(void *arg)
+{
+	(void)arg;
+	long long last_retry = 0, pause_until = 0;
+	while (!atomic_load(&stopping)) {
+		bool busy_pass = false;
+		/* after a failure of ours (the mail server down, a full disk)
+		 * the requests and the inbox wait BACKOFF_MS, not a second */
+		bool paused = now_ms() < pause_until;
+		for (int i = 0; i < 16 && !paused && !atomic_load(&stopping); i++) {
+			int r = portal_request();
+			if (r < 0)
+				pause_until = now_ms() + BACKOFF_MS;
+			if (r <= 0)
+				break;
+			busy_pass = true;
+		}
+		char why[512] = "";
+		int r = paused ? 0 : cdr_duty_intake(&duty, why, sizeof(why));
+		if (r > 0)
+			busy_pass = true;
+		if (why[0]) {
+			fprintf(stderr, "sekisho-cdrd: inbox: %s (again in %d s)\n", why, BACKOFF_MS / 1000);
+			pause_until = now_ms() + BACKOFF_MS;
+		}
+		if (now_ms() - last_retry > 60000) {
+			last_retry = now_ms();
+			why[0] = 0;
+			r = cdr_duty_follow_up_retry(&duty, why, sizeof(why));
+			if (r < 0)
+				fprintf(stderr, "sekisho-cdrd: follow-up mail: %s (again in a minute)\n", why);
+		}
+		atomic_store(&portal_idle, !busy_pass);
+		if (busy_pass)
+			continue;
+		nap();
+	}
+	return NULL;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: sekisho-cdrd --queue DIR --quarantine DIR --audit-dir DIR --audit-key FILE [OPTIONS]\n"
@@ -611,7 +979,19 @@ static void usage(FILE *f)
 	      "  --mode KIND=MODE      passed to sekisho-cdr (repeatable)\n"
 	      "  --cdr PATH            the sekisho-cdr program (default " SEKISHO_CDR_PATH ")\n"
 	      "  --libexec DIR         the converters (default " SEKISHO_LIBEXECDIR ")\n"
-	      "  --once                exit when the queue is empty (tests, benchmarks)\n"
+	      "  --copies DIR          copies and reports (default QUARANTINE/cdr)\n"
+	      "  --portal-queue DIR    the portal's requests: release, ppap, notify (docs/portal.md)\n"
+	      "  --releases DIR        approved originals for the portal (release requests)\n"
+	      "  --links DIR           link manifests (uploads, notify, ppap, follow-up mail)\n"
+	      "  --inbox DIR           upload parcels (with --transfer and --links)\n"
+	      "  --transfer DIR        upload originals (the worker's own)\n"
+	      "  --smtp HOST:PORT      the appliance's own mail (default 127.0.0.1:10026, no milter)\n"
+	      "  --mail-from ADDR      sender of the appliance's own mail\n"
+	      "  --portal-url URL      the LGWAN portal, for links in mail (https://HOST)\n"
+	      "  --follow-up-max B     attachments of one follow-up mail (default 20 MiB; over: no attachment)\n"
+	      "  --link-ttl S          uploads' links are valid this long (default 604800)\n"
+	      "  --upload-max B        one uploaded file at most (default 1 GiB; over: the parcel is refused)\n"
+	      "  --once                exit when the queues and the inbox are empty (tests, benchmarks)\n"
 	      "  --no-self-test        skip the start-up conversion (tests only)\n",
 	      f);
 }
@@ -646,7 +1026,19 @@ int main(int argc, char **argv)
 		O_TIMEOUT,
 		O_YIELD,
 		O_ONCE,
-		O_NOST
+		O_NOST,
+		O_COPIES,
+		O_PQUEUE,
+		O_RELEASES,
+		O_LINKS,
+		O_INBOX,
+		O_TRANSFER,
+		O_SMTP,
+		O_FROM,
+		O_URL,
+		O_FUMAX,
+		O_TTL,
+		O_UPMAX
 	};
 	static const struct option opts[] = {
 		{"queue", 1, NULL, O_QUEUE},
@@ -666,6 +1058,18 @@ int main(int argc, char **argv)
 		{"no-self-test", 0, NULL, O_NOST},
 		{"timeout", 1, NULL, O_TIMEOUT},
 		{"yield-ms", 1, NULL, O_YIELD},
+		{"copies", 1, NULL, O_COPIES},
+		{"portal-queue", 1, NULL, O_PQUEUE},
+		{"releases", 1, NULL, O_RELEASES},
+		{"links", 1, NULL, O_LINKS},
+		{"inbox", 1, NULL, O_INBOX},
+		{"transfer", 1, NULL, O_TRANSFER},
+		{"smtp", 1, NULL, O_SMTP},
+		{"mail-from", 1, NULL, O_FROM},
+		{"portal-url", 1, NULL, O_URL},
+		{"follow-up-max", 1, NULL, O_FUMAX},
+		{"link-ttl", 1, NULL, O_TTL},
+		{"upload-max", 1, NULL, O_UPMAX},
 		{"help", 0, NULL, 'h'},
 		{0},
 	};
@@ -733,6 +1137,52 @@ int main(int argc, char **argv)
 		case O_ONCE:
 			cf.once = true;
 			break;
+		case O_COPIES:
+			cf.copies = optarg;
+			break;
+		case O_PQUEUE:
+			cf.pqueue = optarg;
+			break;
+		case O_RELEASES:
+			cf.releases = optarg;
+			break;
+		case O_LINKS:
+			cf.links = optarg;
+			break;
+		case O_INBOX:
+			cf.inbox = optarg;
+			break;
+		case O_TRANSFER:
+			cf.transfer = optarg;
+			break;
+		case O_SMTP:
+			cf.smtp = optarg;
+			break;
+		case O_FROM:
+			cf.mail_from = optarg;
+			break;
+		case O_URL:
+			cf.portal_url = optarg;
+			break;
+		case O_TTL:
+		case O_UPMAX:
+		case O_FUMAX: {
+			char *e;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &e, 10);
+			unsigned long long max = ch == O_TTL ? 366ULL * 86400 : 1ULL << 40;
+			if (errno || e == optarg || *e || v > max || v == 0) {
+				fprintf(stderr, "sekisho-cdrd: bad number '%s' (1..%llu)\n", optarg, max);
+				return 2;
+			}
+			if (ch == O_TTL)
+				cf.link_ttl_s = (unsigned)v;
+			else if (ch == O_UPMAX)
+				cf.upload_max = v;
+			else
+				cf.follow_up_max = v;
+			break;
+		}
 		case O_NOST:
 			cf.self_test = false;
 			break;
@@ -763,6 +1213,29 @@ int main(int argc, char **argv)
 	cf.qdir = abs_q;
 	cf.libexec = abs_lib;
 	cf.cdr = abs_cdr;
+	/* the copies: QUARANTINE/cdr unless given; absolute too (the CLI
+	 * writes into its work directory) */
+	static char def_copies[PATH_MAX], abs_copies[PATH_MAX], abs_transfer[PATH_MAX];
+	if (!cf.copies) {
+		if ((size_t)snprintf(def_copies, sizeof(def_copies), "%.4090s/cdr", abs_q) >= sizeof(def_copies)) {
+			fprintf(stderr, "sekisho-cdrd: %s: path too long\n", abs_q);
+			return 2;
+		}
+		cf.copies = def_copies;
+	}
+	if (mkdir(cf.copies, 0750) < 0 && errno != EEXIST) {
+		fprintf(stderr, "sekisho-cdrd: %s: %s\n", cf.copies, strerror(errno));
+		return 2;
+	}
+	if (!realpath(cf.copies, abs_copies) || (cf.transfer && mkdir(cf.transfer, 0700) < 0 && errno != EEXIST) ||
+	    (cf.transfer && !realpath(cf.transfer, abs_transfer))) {
+		fprintf(stderr, "sekisho-cdrd: %s or %s: %s\n", cf.copies, cf.transfer ? cf.transfer : "-",
+			strerror(errno));
+		return 2;
+	}
+	cf.copies = abs_copies;
+	if (cf.transfer)
+		cf.transfer = abs_transfer;
 	if (cf.workers == 0) {
 		/* one per core, less the cores an operator keeps for mail
 		 * (with --yield-ms the milter lost nothing measurable to two
@@ -819,6 +1292,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sekisho-cdrd: audit: %s\n", why);
 		goto out;
 	}
+	if (open_portal(why, sizeof(why)) < 0) {
+		fprintf(stderr, "sekisho-cdrd: portal: %s\n", why);
+		goto out;
+	}
 	if (cf.self_test && self_test(why, sizeof(why)) < 0) {
 		fprintf(stderr, "sekisho-cdrd: refusing to start: the sandbox does not work: %s\n", why);
 		goto out;
@@ -843,6 +1320,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sekisho-cdrd: no worker thread\n");
 		goto out;
 	}
+	/* the portal duties: one thread, when any of them is configured */
+	bool portal = pqueue || duty.inbox >= 0 || cf.links;
+	if (portal && pthread_create(&portal_th, NULL, portal_main, NULL) != 0) {
+		fprintf(stderr, "sekisho-cdrd: no portal thread\n");
+		portal = false;
+		atomic_store(&stopping, true);
+		ex = 2;
+		goto out;
+	}
+	portal_started = portal;
 	fprintf(stderr, "sekisho-cdrd: %u workers on %s\n", started, cf.queue);
 	ex = 0;
 	while (!atomic_load(&stopping)) {
@@ -863,14 +1350,18 @@ int main(int argc, char **argv)
 				;
 			atomic_store(&last_enqueue_ms, now_ms());
 		}
-		if (cf.once && atomic_load(&busy) == 0 && cdr_queue_length(queue) == 0)
+		if (cf.once && atomic_load(&busy) == 0 && cdr_queue_length(queue) == 0 &&
+		    (!portal_started || (atomic_load(&portal_idle) && (!pqueue || cdr_dirq_length(pqueue) == 0))))
 			atomic_store(&stopping, true);
 		wake_all();
 	}
 	wake_all();
 out:
+	wake_all();
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	if (portal_started)
+		pthread_join(portal_th, NULL);
 	fprintf(stderr, "sekisho-cdrd: stopped: %lu copies, %lu without copy, %lu failed, %lu retried\n",
 		(unsigned long)n_ok, (unsigned long)n_nocopy, (unsigned long)n_failed, (unsigned long)n_retry);
 	if (audit && audit_close(audit) < 0) {
@@ -881,10 +1372,11 @@ out:
 		close(sfd);
 	if (ifd >= 0)
 		close(ifd);
-	int fds[] = {workdfd, outdfd, qdfd};
-	for (size_t i = 0; i < 3; i++)
+	int fds[] = {workdfd, outdfd, qdfd, transferdfd, duty.inbox, duty.releases, duty.sent};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	cdr_dirq_close(pqueue);
 	cdr_queue_close(queue);
 	return ex;
 }

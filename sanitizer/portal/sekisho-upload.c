@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "common/audit/audit.h"
+#include "common/svc.h"
 #include "common/xalloc.h"
 #include "sanitizer/portal/ptl_http.h"
 #include "sanitizer/portal/ptl_inbox.h"
@@ -725,7 +726,7 @@ static int cmd_serve(int argc, char **argv)
 	ptl_users_free(&users);
 	r = ptl_inbox_open(cf.inbox, &inbox);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-upload: inbox %s: %s\n", cf.inbox, strerror(-r));
+		svc_log(SVC_ERR, "sekisho-upload", "inbox %s: %s", cf.inbox, strerror(-r));
 		return 2;
 	}
 	if (getrandom(csrf_key, sizeof(csrf_key), 0) != sizeof(csrf_key)) {
@@ -734,14 +735,14 @@ static int cmd_serve(int argc, char **argv)
 	}
 	struct audit_key key;
 	if (audit_key_load(cf.akey, &key, why, sizeof(why)) < 0) {
-		fprintf(stderr, "sekisho-upload: audit key: %s\n", why);
+		svc_log(SVC_ERR, "sekisho-upload", "audit key: %s", why);
 		return 2;
 	}
 	struct audit_opts ao = {.dir = cf.adir, .component = "upload", .key = &key, .lock_timeout_ms = 10000};
 	r = audit_open(&ao, &audit, why, sizeof(why));
 	audit_key_wipe(&key);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-upload: audit: %s\n", why);
+		svc_log(SVC_ERR, "sekisho-upload", "audit: %s", why);
 		return 2;
 	}
 	ptl_throttle_init(&throttle, NULL);
@@ -773,18 +774,34 @@ static int cmd_serve(int argc, char **argv)
 	struct ptl_http *h;
 	r = ptl_http_start(&ho, &h, why, sizeof(why));
 	if (r < 0) {
-		fprintf(stderr, "sekisho-upload: %s\n", why);
+		svc_log(SVC_ERR, "sekisho-upload", "%s", why);
 		audit_close(audit);
 		return 2;
 	}
 	char per[32], total[32];
 	human_size(cf.max_bytes, per, sizeof(per));
 	human_size(cf.max_total, total, sizeof(total));
-	fprintf(stderr,
-		"sekisho-upload: listening on %s (%zu accounts; %s per file, %u files, %s in all; approval %s)\n",
-		cf.listen, naccounts, per, cf.max_files, total, cf.approval ? "on" : "off");
-	int sig = 0;
-	sigwait(&sigs, &sig);
+	svc_log(SVC_INFO, "sekisho-upload",
+		"listening on %s (%zu accounts; %s per file, %u files, %s in all; approval %s)", cf.listen, naccounts,
+		per, cf.max_files, total, cf.approval ? "on" : "off");
+	/* systemd (Type=notify): ready once the listener is bound; the
+	 * watchdog from this thread (the HTTP threads are libmicrohttpd's) */
+	char status[160];
+	snprintf(status, sizeof status, "accepting uploads on %s", cf.listen);
+	svc_ready(status);
+	uint64_t wd = svc_watchdog_usec();
+	for (;;) {
+		struct timespec tick = {.tv_sec = 3600};
+		if (wd)
+			tick = (struct timespec){.tv_sec = (time_t)(wd / 2000000),
+						 .tv_nsec = (long)(wd / 2 % 1000000) * 1000};
+		int sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig > 0)
+			break;
+		if (wd)
+			svc_watchdog();
+	}
+	svc_stopping();
 	ptl_http_stop(h);
 	audit_close(audit);
 	ptl_inbox_close(inbox);

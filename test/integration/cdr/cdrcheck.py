@@ -1,7 +1,10 @@
-"""The CDR integration tests' one assertion helper: check() counts and
-prints each failure; done() prints "N checks, N failures" and gives the
-exit status.  Imported by the test scripts beside it (their directory is
-on sys.path when they run)."""
+"""The CDR and portal integration tests' one assertion helper: check()
+counts and prints each failure; done() prints "N checks, N failures" and
+exits with the status (it never returns: a script that forgot to pass its
+result on to sys.exit once passed with a failure).  Imported by the test
+scripts beside it (their directory is on sys.path when they run)."""
+import sys
+
 failures = 0
 checks = 0
 
@@ -17,4 +20,4 @@ def check(cond, what):
 
 def done(extra=""):
     print(f"{checks} checks, {failures} failures{extra}")
-    return 1 if failures else 0
+    sys.exit(1 if failures else 0)

@@ -44,6 +44,8 @@ CLONE_NEWNET = 0x40000000
 
 
 def setns(path):
+    """Move this thread into the network namespace at path (a file of
+    /run/netns or /proc/PID/ns/net)."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -94,6 +96,8 @@ class Chain:
         for c in ("milter", "cdr", "portal", "upload"):
             self.keys[c] = os.path.join(self.root, "audit-%s.key" % c)
             make_key(self.keys[c])
+        # Postfix's own users traverse it (its data and queue directories)
+        os.chmod(self.root, 0o755)
         self.portal_url = "https://%s:%d" % (LGWAN_GW, PORTAL_PORT)
         self.upload_url = "https://%s:%d" % (INET_GW, UPLOAD_PORT)
 
@@ -120,6 +124,8 @@ class Chain:
         # missing route
         sh("ip", "route", "add", "198.18.20.0/24", "via", INET_GW, ns=self.inet)
         sh("ip", "route", "add", "198.18.30.0/24", "via", LGWAN_GW, ns=self.lgwan)
+        # back home before the namespaces go (Lab.close kills what is in them)
+        self._home_fd = os.open("/proc/self/ns/net", os.O_RDONLY)
         setns("/run/netns/" + self.gw)
         d = self.dirs
         self.cert, self.certkey = make_cert(d["certs"], "portal", [LGWAN_GW])
@@ -262,6 +268,11 @@ class Chain:
             self.milter.stop()
         if self.sink:
             self.sink.stop()
+        if getattr(self, "_home_fd", None) is not None:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.setns(self._home_fd, CLONE_NEWNET)
+            os.close(self._home_fd)
+            self._home_fd = None
         self.lab.close()
 
 

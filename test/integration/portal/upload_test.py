@@ -166,8 +166,27 @@ def records(event):
 
 
 try:
+    # systemd's part (sd_notify, played here): READY=1 once listening, the
+    # watchdog at half its interval (issue 16, item 4)
+    import socket
+    nsock = os.path.join(tmp, "notify")
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(nsock)
+    os.chmod(nsock, 0o777)  # the server runs as nobody
+    ns.settimeout(5)
+    env.update(NOTIFY_SOCKET=nsock, WATCHDOG_USEC="1000000")
     # ---------------------------------------------------- small caps --
     start("--max-bytes", "64K", "--max-files", "3", "--max-total", "100K", "--approval", "on")
+    del env["NOTIFY_SOCKET"], env["WATCHDOG_USEC"]
+    got = []
+    try:
+        while sum("WATCHDOG=1" in m for m in got) < 2:
+            got.append(ns.recv(4096).decode())
+    except socket.timeout:
+        pass
+    ns.close()
+    check(got and got[0].startswith("READY=1\nSTATUS=accepting uploads on 127.0.0.1:") and
+          sum("WATCHDOG=1" in m for m in got) >= 2, "systemd: READY=1 with STATUS, then watchdog pings: %s" % got[:3])
     st, h, _, _ = req("GET", "/")
     check(st == 303 and h.get("location") == "/login", "the form needs a login: %d %s" % (st, h.get("location")))
     st, h, body, ck = login("yamada")
@@ -222,7 +241,8 @@ try:
     check(len(n2) == 3 and n2[0] == "請求書<U+202E>fdp.exe", "bidi override escaped: %r" % n2[:1])
     check(len(n2) == 3 and len(n2[1].encode()) <= 255 and n2[1].startswith("あああ"), "long name cut: %r" % n2[1:2])
     check(len(n2) == 3 and n2[2] == "passwd", "path cut: %r" % n2[2:])
-    check("<U+202E>".encode() in body and "\u202e".encode() not in body, "the result page shows the escape")
+    check("&lt;U+202E&gt;".encode() in body and "\u202e".encode() not in body,
+          "the result page shows the escape (HTML-escaped, no override character)")
     before = inbox_names()
 
     def refused(what, res, status, text=None):
