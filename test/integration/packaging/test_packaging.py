@@ -264,6 +264,11 @@ def test(c, version, v2, v1dir, v2dir):
                  "multi-user.target.wants/sekisho-cdrd.service",
                  "timers.target.wants/sekisho-metrics.timer"]:
         check(want in links, f"{want} enabled by the appliance")
+    # the portals' units, once their package ships them (issue 15)
+    for unit in sorted(glob.glob(c.path("/lib/systemd/system/sekisho-portal*.service")) +
+                       glob.glob(c.path("/lib/systemd/system/sekisho-upload*.service"))):
+        name = os.path.basename(unit)
+        check(any(l.endswith("/" + name) for l in links), f"{name} enabled by the appliance")
     asked = started(c)
     for u in ["sekisho-netfilter.service", "sekisho-gatewayd.service", "sekisho-milter.service"]:
         check(any(u in l and "start" in l for l in asked), f"start of {u} asked for (refused by policy-rc.d)")
