@@ -2,7 +2,7 @@
 """The appliance image under qemu: it boots, comes up fail-closed, forwards
 what the policy allows only while the gateway daemon runs.
 
-    test_image_boot.py [--image IMG] [--build RELEASE_BUILD_DIR] [--work DIR]
+    test_image_boot.py [--image IMG] [--debs DEB_DIR] [--work DIR]
 
 Without --image (or when it does not exist) the image is built first with
 firmware/build-image --test --site test/integration/image/site.test.
@@ -226,8 +226,8 @@ class Lab:
 def build_image(args):
     cmd = [os.path.join(SRC, "firmware", "build-image"), "--test",
            "--site", os.path.join(SRC, "test/integration/image/site.test"), "--output", args.image]
-    if args.build:
-        cmd += ["--build", args.build]
+    if args.debs:
+        cmd += ["--debs", args.debs]
     if args.work:
         cmd += ["--work", args.work]
     log("building the image: " + " ".join(cmd))
@@ -240,7 +240,7 @@ def build_image(args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--image", default="/var/tmp/sekisho-image/sekisho-test.img")
-    ap.add_argument("--build")
+    ap.add_argument("--debs")
     ap.add_argument("--work")
     ap.add_argument("--boot-timeout", type=int, default=900)
     args = ap.parse_args()
