@@ -16,11 +16,15 @@ missing_packages() {
 }
 
 # Install what is missing of the packages named, by default those of
-# tools/packages.txt (needs root; apt-get update once first).
+# tools/packages.txt (needs root; apt-get update once first); with the
+# default list, also the browser harness's npm modules (below).
 ensure_packages() {
 	local missing
 	missing=$(missing_packages "$@" | tr '\n' ' ')
-	[ -z "${missing// }" ] && return 0
+	if [ -z "${missing// }" ]; then
+		[ $# -gt 0 ] || ensure_browser_modules
+		return 0
+	fi
 	if [ "$(id -u)" != 0 ]; then
 		die "missing Debian packages: $missing (run as root, or: apt-get install $missing)"
 	fi
@@ -51,6 +55,38 @@ ensure_packages() {
 		*" $unit "*) systemctl disable "$unit.service" >/dev/null 2>&1 || true ;;
 		esac
 	done
+	[ $# -gt 0 ] || ensure_browser_modules
+}
+
+# Where the browser harness's npm modules live (test/browser: playwright-core
+# driving Debian's chromium): a cache directory named after the lock file's
+# hash, so that a changed lock installs anew and an unchanged one never goes
+# to the network again.  test/browser/browser.py computes the same path.
+browser_modules_dir() {
+	local lock=$SEKISHO_ROOT/test/browser/package-lock.json
+	printf '%s/sekisho/browser-%s\n' "${XDG_CACHE_HOME:-${HOME:-/root}/.cache}" \
+		"$(sha256sum "$lock" | cut -c1-16)"
+}
+
+# npm ci of test/browser's lock into browser_modules_dir when it is not
+# there yet (offline when it is).  Debian's nodejs 18 and npm, or any
+# newer node that brings its own npm; a failure leaves the browser tests
+# skipped, it does not stop the other tests.
+ensure_browser_modules() {
+	local dir
+	dir=$(browser_modules_dir)
+	[ -f "$dir/node_modules/playwright-core/package.json" ] && return 0
+	if ! command -v npm >/dev/null; then
+		if [ "$(id -u)" = 0 ] && ! dpkg-query -W -f='${Status}\n' npm 2>/dev/null | grep -q 'ok installed'; then
+			apt-get install -y -qq --no-install-recommends npm >/dev/null 2>&1 || true
+		fi
+		command -v npm >/dev/null || { say "warning: no npm: the browser tests will be skipped"; return 0; }
+	fi
+	say "installing the browser harness's npm modules into $dir"
+	mkdir -p "$dir"
+	cp "$SEKISHO_ROOT/test/browser/package.json" "$SEKISHO_ROOT/test/browser/package-lock.json" "$dir/"
+	(cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null) ||
+		say "warning: npm ci failed in $dir: the browser tests will be skipped"
 }
 
 # meson setup or reconfigure a build directory: configure DIR [meson args...]

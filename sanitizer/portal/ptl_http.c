@@ -577,6 +577,14 @@ bool ptl_req_same_origin(struct ptl_req *req)
 	const char *origin = ptl_req_header(req, "Origin");
 	if (!origin)
 		return true; /* no Origin: an old client or a direct request; the CSRF token decides */
+	/* Our pages are sent with Referrer-Policy: no-referrer, under which a
+	 * browser serialises the origin of its own form POSTs as "null" (Fetch,
+	 * "serializing a request origin"; Chromium does): accepted only when
+	 * the browser also says the request is same-origin (Sec-Fetch-Site, a
+	 * header no page can set), so every form of ours works in a real
+	 * browser and a null origin alone never passes. */
+	if (strcmp(origin, "null") == 0)
+		return site && strcmp(site, "same-origin") == 0;
 	const char *host = ptl_req_header(req, "Host");
 	if (!host || strncmp(origin, "https://", 8) != 0)
 		return false;

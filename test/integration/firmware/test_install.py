@@ -53,7 +53,7 @@ def main():
         expect[os.path.join(lib, "sekisho", b)] = X
     for u in ("sekisho-netfilter.service", "sekisho-gatewayd.service", "sekisho-milter.service",
               "sekisho-cdrd.service", "sekisho-logexport@.service", "sekisho-metrics.service",
-              "sekisho-metrics.timer"):
+              "sekisho-metrics.timer", "sekisho-portal.service", "sekisho-upload.service"):
         expect[os.path.join(lib, "systemd/system", u)] = R
     # the Japanese message catalogue (po/, docs/i18n.md)
     expect[os.path.join(datadir, "locale/ja/LC_MESSAGES/sekisho.mo")] = R
@@ -62,14 +62,15 @@ def main():
     expect[os.path.join(lib, "sysctl.d/50-sekisho.conf")] = R
     expect[os.path.join(lib, "sysusers.d/sekisho.conf")] = R
     expect[os.path.join(lib, "tmpfiles.d/sekisho.conf")] = R
-    for f in ("sekisho.conf", "sanitizer.conf", "logexport.conf.example", "snmpd.sekisho.conf", "policy.d/main.policy",
+    for f in ("sekisho.conf", "sanitizer.conf", "logexport.conf.example", "snmpd.sekisho.conf", "portal.conf",
+              "policy.d/main.policy",
               "policy.d/objects.policy"):
         expect[os.path.join(sysconfdir, "sekisho", f)] = R
     for f in ("postfix/main.cf", "postfix/master.cf"):
         expect[os.path.join(datadir, "sekisho", f)] = R
     for f in ("keepalived.conf.in", "conntrackd.conf.in", "ha.policy.example", "sysctl-ha.conf"):
         expect[os.path.join(datadir, "sekisho/ha", f)] = R
-    for f in ("operations.md", "ha.md"):
+    for f in ("operations.md", "ha.md", "portal.md"):
         expect[os.path.join(datadir, "doc/sekisho", f)] = R
 
     dest = tempfile.mkdtemp(prefix="sekisho-install-")
@@ -114,7 +115,10 @@ def main():
             if "/systemd/system/" in p or p.endswith("/sekishoctl"):
                 for m in ours.finditer(text(p)):
                     named.add(m.group(0).rstrip("."))
-        optional = {os.path.join(sysconfdir, "sekisho", f) for f in ("audit.key", "logexport.conf", "metrics.conf")}
+        # made on the box: the audit key, the portals' certificates (site or first boot)
+        optional = {os.path.join(sysconfdir, "sekisho", f) for f in (
+            "audit.key", "logexport.conf", "metrics.conf",
+            "tls/portal.crt", "tls/portal.key", "tls/upload.crt", "tls/upload.key")}
         unresolved = sorted(n for n in named - optional if n not in got)
         check(len(named) >= 10 and not unresolved, "paths named by units and sekishoctl exist (%d named; missing: %s)"
               % (len(named), unresolved))
@@ -129,7 +133,7 @@ def main():
         check(re.search(r"^Conflicts=.*\bnftables\.service\b.*\bnetfilter-persistent\.service\b", nf, re.M),
               "bootstrap conflicts with nftables.service and netfilter-persistent.service")
         for name in ("sekisho-gatewayd.service", "sekisho-milter.service", "sekisho-cdrd.service",
-                     "sekisho-logexport@.service"):
+                     "sekisho-logexport@.service", "sekisho-portal.service", "sekisho-upload.service"):
             u = units[name]
             for need in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "MemoryMax=",
                          "Restart=always", "StartLimitIntervalSec=", "StartLimitBurst=",
@@ -142,9 +146,51 @@ def main():
         check(re.search(r"^CapabilityBoundingSet=$", units["sekisho-milter.service"], re.M) is not None,
               "milter: no capability")
         cu = units["sekisho-cdrd.service"]
-        for need in ("CapabilityBoundingSet=", "RestrictAddressFamilies=AF_UNIX", "PrivateNetwork=yes",
+        # loopback only: its own mail to Postfix's 127.0.0.1:10026 (docs/portal.md)
+        for need in ("CapabilityBoundingSet=", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+                     "IPAddressDeny=any", "IPAddressAllow=localhost",
                      "User=sekisho-cdr", r"TasksMax=\d+", r"MemoryMax=\d+[KMG]?"):
             check(re.search("^" + need + "$", cu, re.M) is not None, "cdrd: " + need)
+        for d in ("copies", "links", "portal-queue", "releases", "inbox", "transfer"):
+            check("--%s /var/lib/sekisho/%s " % (d, d) in cu, "cdrd: --%s /var/lib/sekisho/%s" % (d, d))
+        # the portals: CAP_NET_BIND_SERVICE only (443), no loopback (Postfix's
+        # milter-less listener is the worker's), the originals invisible,
+        # certificate and key as credentials, skipped without an address
+        portal_conf = text(os.path.join(sysconfdir, "sekisho/portal.conf"))
+        for name, listen, hidden in (("sekisho-portal.service", "SEKISHO_PORTAL_LISTEN",
+                                      ("quarantine", "transfer", "inbox", "upload")),
+                                     ("sekisho-upload.service", "SEKISHO_UPLOAD_LISTEN",
+                                      ("quarantine", "transfer", "copies", "links", "releases", "portal",
+                                       "portal-queue"))):
+            u = units[name]
+            short = name.split(".")[0].split("-")[1]
+            for need in ("CapabilityBoundingSet=CAP_NET_BIND_SERVICE", "AmbientCapabilities=CAP_NET_BIND_SERVICE",
+                         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "IPAddressDeny=localhost",
+                         "User=sekisho-" + short, "RestrictNamespaces=yes", "MemoryDenyWriteExecute=yes",
+                         r"MemoryMax=\d+[KMG]?", r"TasksMax=\d+", "PrivateDevices=yes",
+                         "EnvironmentFile=-%s/sekisho/portal.conf" % sysconfdir,
+                         "LoadCredential=%s.key:%s/sekisho/tls/%s.key" % (short, sysconfdir, short),
+                         "ConditionPathExists=%s/sekisho/tls/%s.key" % (sysconfdir, short)):
+                check(re.search("^" + need + "$", u, re.M) is not None, "%s: %s" % (name, need))
+            check(re.search(r"^ExecCondition=.*test -n \"\$%s\"" % listen, u, re.M) is not None
+                  and re.search(r"^%s=$" % listen, portal_conf, re.M) is not None,
+                  "%s: skipped while portal.conf names no address (%s= as shipped)" % (name, listen))
+            inacc = " ".join(m.group(1) for m in re.finditer(r"^InaccessiblePaths=(.*)$", u, re.M)).split()
+            for d in hidden:
+                check("-/var/lib/sekisho/" + d in inacc, "%s: /var/lib/sekisho/%s inaccessible" % (name, d))
+            check("--listen ${%s}" % listen in u and "--audit-dir /var/log/sekisho/%s " % short in u,
+                  "%s: listens where portal.conf says, its own audit chain" % name)
+        pu = units["sekisho-portal.service"]
+        for d, opt in (("links", "links"), ("copies", "copies"), ("releases", "releases"),
+                       ("portal-queue", "queue"), ("portal", "state")):
+            check("--%s /var/lib/sekisho/%s " % (opt, d) in pu, "portal: --%s /var/lib/sekisho/%s" % (opt, d))
+        check("--inbox /var/lib/sekisho/inbox " in units["sekisho-upload.service"], "upload: --inbox")
+        # Postfix's own-mail listener: loopback, no milter, LGWAN domains only
+        mcf = text(os.path.join(datadir, "sekisho/postfix/master.cf"))
+        own = re.search(r"^127\.0\.0\.1:10026 +inet .*smtpd\n((?:  -o .*\n)+)", mcf, re.M)
+        check(own is not None and "  -o smtpd_milters=\n" in own.group(1)
+              and "reject_unauth_destination" in own.group(1),
+              "master.cf: 127.0.0.1:10026 without milter, relay domains only")
         check("--queue /var/lib/sekisho/cdr-queue" in cu and "--cdr-queue /var/lib/sekisho/cdr-queue"
               in text(os.path.join(sysconfdir, "sekisho/sanitizer.conf")), "cdrd and the milter name the same queue")
 
@@ -155,8 +201,13 @@ def main():
                      "net.ipv4.conf.default.forwarding = 0", "net.ipv4.conf.sk-mgmt.forwarding = 0"):
             check(need in sysctl, "sysctl: " + need)
         users = text(os.path.join(lib, "sysusers.d/sekisho.conf"))
-        for u in ("sekisho-gw", "sekisho-milter", "sekisho-log", "sekisho-cdr"):
+        for u in ("sekisho-gw", "sekisho-milter", "sekisho-log", "sekisho-cdr", "sekisho-portal", "sekisho-upload"):
             check(re.search(r"^u %s\s" % u, users, re.M) is not None, "sysusers: user " + u)
+        for u, g in (("sekisho-milter", "sekisho-link"), ("sekisho-cdr", "sekisho-link"),
+                     ("sekisho-portal", "sekisho-link"), ("sekisho-cdr", "sekisho-portal")):
+            check(re.search(r"^m %s\s+%s$" % (u, g), users, re.M) is not None, "sysusers: %s in %s" % (u, g))
+        check(re.search(r"^m sekisho-upload\s+sekisho-(link|portal|cdr|milter)$", users, re.M) is None,
+              "sysusers: the upload portal is in no group of the LGWAN side")
         check(re.search(r"^m sekisho-milter\s+sekisho-cdr$", users, re.M) is not None,
               "sysusers: the milter may write the CDR queue")
         tmpf = {}
@@ -171,7 +222,19 @@ def main():
                                   ("/var/lib/sekisho/cdr-queue", "2770", "sekisho-cdr"),
                                   ("/var/log/sekisho/cdr", "0700", "sekisho-cdr"),
                                   ("/var/log/sekisho/gateway", "0700", "sekisho-gw"),
-                                  ("/run/sekisho/gateway", "0750", "sekisho-gw")):
+                                  ("/run/sekisho/gateway", "0750", "sekisho-gw"),
+                                  # the portals (docs/portal.md, "Directories")
+                                  ("/var/lib/sekisho/copies", "2750", "sekisho-cdr"),
+                                  ("/var/lib/sekisho/links", "2770", "root"),
+                                  ("/var/lib/sekisho/portal-queue", "2770", "sekisho-cdr"),
+                                  ("/var/lib/sekisho/portal-queue/new", "2770", "sekisho-cdr"),
+                                  ("/var/lib/sekisho/releases", "2770", "sekisho-cdr"),
+                                  ("/var/lib/sekisho/inbox", "3730", "sekisho-cdr"),
+                                  ("/var/lib/sekisho/transfer", "0700", "sekisho-cdr"),
+                                  ("/var/lib/sekisho/portal", "0700", "sekisho-portal"),
+                                  ("/var/lib/sekisho/upload", "0700", "sekisho-upload"),
+                                  ("/var/log/sekisho/portal", "0700", "sekisho-portal"),
+                                  ("/var/log/sekisho/upload", "0700", "sekisho-upload")):
             check(tmpf.get(path) == (mode, owner), "tmpfiles: %s %s %s (got %s)" % (path, mode, owner, tmpf.get(path)))
         check(tmpf.get("/run/sekisho/milter") == ("0750", "sekisho-milter"), "tmpfiles: the milter's socket directory")
         tline = [l.split() for l in text(os.path.join(lib, "tmpfiles.d/sekisho.conf")).splitlines()

@@ -56,6 +56,42 @@ def line_of(site, needle):
     raise AssertionError(needle)
 
 
+def firstboot_certs(made):
+    """firmware/image/sekisho-firstboot's certificate part against a rendered
+    portal.conf (its /etc/sekisho made the temporary root's): judged by
+    openssl's own reading of what it made."""
+    with open(os.path.join(SRC, "firmware/image/sekisho-firstboot"), encoding="utf-8") as f:
+        script = f.read()
+    part = script[script.index("\nconf() {"):script.index("\nif [ ! -f /var/lib/sekisho/policy.table ]")]
+    for name, edit, want_san in (
+            ("v4", lambda t: t, ["IP Address:198.18.20.1"]),
+            ("v6", lambda t: t.replace("lgwan_address = 198.18.20.1", "lgwan_address = 2001:db8:20::1")
+             .replace("url = https://198.18.20.1", "url = https://portal.city.example.lg.jp:8443/")
+             .replace("internet_address = 198.18.30.1\n", ""),
+             ["IP Address:2001:DB8:20:0:0:0:0:1", "DNS:portal.city.example.lg.jp"])):
+        v = site_variant(made, "firstboot-" + name, lambda t, edit=edit: edit(t).replace("hostname = sekisho-johoku",
+                                                                                        "hostname = sekisho-fb"))
+        with tempfile.TemporaryDirectory() as root:
+            check(render(v, root).returncode == 0, f"first boot {name}: rendered")
+            etc = os.path.join(root, "etc/sekisho")
+            code = "set -euo pipefail\numask 077\n" + part.replace("/etc/sekisho", etc)
+            runs = [subprocess.run(["bash", "-c", code], capture_output=True, text=True) for _ in range(2)]
+            crt, key = os.path.join(etc, "tls/portal.crt"), os.path.join(etc, "tls/portal.key")
+            ok = all(r.returncode == 0 for r in runs) and os.path.exists(crt)
+            san = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName,basicConstraints,extendedKeyUsage",
+                                  "-in", crt], capture_output=True, text=True).stdout if ok else ""
+            pub1 = subprocess.run(["openssl", "x509", "-noout", "-pubkey", "-in", crt], capture_output=True).stdout if ok else b"1"
+            pub2 = subprocess.run(["openssl", "pkey", "-pubout", "-in", key], capture_output=True).stdout if ok else b"2"
+            check(ok and all(s in san for s in want_san) and "CA:FALSE" in san and "TLS Web Server Authentication" in san
+                  and pub1 == pub2 and os.stat(key).st_mode & 0o777 == 0o600
+                  and os.stat(os.path.dirname(key)).st_mode & 0o777 == 0o700
+                  and "created" in runs[0].stdout and "created" not in runs[1].stdout,
+                  f"first boot {name}: a self-signed certificate for {want_san}, its key 0600, made once "
+                  f"({san.split()[-6:]}; {[r.stderr.strip()[-100:] for r in runs]})")
+            check(os.path.exists(os.path.join(etc, "tls/upload.key")) == (name == "v4"),
+                  f"first boot {name}: the upload portal's certificate exactly when it has an address")
+
+
 def main():
     with tempfile.TemporaryDirectory() as made:
         run(made)
@@ -134,6 +170,35 @@ def run(made):
                           and not os.path.exists(os.path.join(r2, "etc/hostname")),
                           f"sanitizer.conf {spec}: refused, nothing written ({rr.stderr.strip()})")
 
+        # the file portals ([portal]): portal.conf names each portal's own address,
+        # the URL in the milter's and the worker's options; no certificate given:
+        # none written (first boot makes them)
+        pc = read(root, "etc/sekisho/portal.conf")
+
+        def env(key):
+            m = re.findall(rf"^{key}=(.*)$", pc, re.M)
+            return m[-1] if len(m) == 1 else f"<{len(m)} lines>"
+        check(env("SEKISHO_PORTAL_LISTEN") == "198.18.20.1:443" and env("SEKISHO_UPLOAD_LISTEN") == "198.18.30.1:443",
+              "portal.conf: the LGWAN portal on the LGWAN address, the upload portal on the Internet one")
+        check(env("SEKISHO_PORTAL_URL") == "https://198.18.20.1" and env("SEKISHO_UPLOAD_RCPT_DOMAIN") == "city.example.lg.jp",
+              "portal.conf: URL, the uploads' recipient domain")
+        check(env("SEKISHO_MILTER_PORTAL_OPTS") == "--links-dir /var/lib/sekisho/links --copies-dir /var/lib/sekisho/copies "
+              "--portal-url https://198.18.20.1 --link-days 7 --deliver-copies link --originals on",
+              f"portal.conf: the milter's link options ({env('SEKISHO_MILTER_PORTAL_OPTS')})")
+        check(env("SEKISHO_CDRD_PORTAL_OPTS") == "--portal-url https://198.18.20.1 --smtp 127.0.0.1:10026 "
+              "--mail-from sekisho-portal@sekisho-johoku.city.example.lg.jp",
+              f"portal.conf: the worker's options ({env('SEKISHO_CDRD_PORTAL_OPTS')})")
+        popts = env("SEKISHO_PORTAL_OPTS").split()
+        check("--originals" in popts and popts[popts.index("--originals") + 1] == "on" and "--two-approvers" not in popts
+              and popts[popts.index("--release-hours") + 1] == "24" and "--max-conn" in popts,
+              f"portal.conf: the portal's options ({' '.join(popts)})")
+        check("--approval off" in env("SEKISHO_UPLOAD_OPTS"), "portal.conf: the upload's approval option")
+        check(not os.path.exists(os.path.join(root, "etc/sekisho/tls")), "no certificate given: none written")
+        for unit, allow in (("sekisho-portal", "198.18.20.0/24 2001:db8:20::/64"), ("sekisho-upload", "198.18.30.0/24")):
+            drop = read(root, f"etc/systemd/system/{unit}.service.d/50-site.conf")
+            check("\n[Service]\nIPAddressDeny=any\n" in drop and re.findall(r"^IPAddressAllow=(.*)$", drop, re.M) == [allow],
+                  f"{unit}: peers only its segment's networks, not the default route ({allow})")
+
         pol = read(root, "etc/sekisho/policy.d/main.policy")
         zones = dict(re.findall(r"^zone\s+(\S+)\s.*?\binterface\s+(\S+)", pol, re.M))
         check(zones == {"mynumber": "sk-mynumber", "lgwan": "sk-lgwan", "lgwan-wan": "sk-lgwanwan",
@@ -164,6 +229,48 @@ def run(made):
         r = subprocess.run([RULEC, "--no-color", "check", os.path.join(root, "etc/sekisho/policy.d/main.policy")],
                            capture_output=True, text=True)
         check(r.returncode == 0, "that policy still compiles")
+
+    # [portal] variants: none (portals off), the options, the site's certificates
+    v = site_variant(made, "noportal", lambda t: t[:t.index("[portal]")])
+    with tempfile.TemporaryDirectory() as root:
+        r = render(v, root)
+        pc = read(root, "etc/sekisho/portal.conf") if r.returncode == 0 else ""
+        check(r.returncode == 0 and re.search(r"^SEKISHO_PORTAL_LISTEN=$", pc, re.M)
+              and re.search(r"^SEKISHO_UPLOAD_LISTEN=$", pc, re.M) and re.search(r"^SEKISHO_MILTER_PORTAL_OPTS=$", pc, re.M),
+              "no [portal]: portal.conf names no address (the units are skipped), no links")
+    v = site_variant(made, "portalopts", lambda t: t.replace("two_approvers = no", "two_approvers = yes")
+                     .replace("originals = on", "originals = off").replace("deliver_copies = link", "deliver_copies = mail")
+                     .replace("upload_approval = off", "upload_approval = on").replace("link_days = 7", "link_days = 14")
+                     .replace("internet_address = 198.18.30.1\n", "").replace("url = https://198.18.20.1", "url = https://portal.city.example.lg.jp/"))
+    with tempfile.TemporaryDirectory() as root:
+        r = render(v, root)
+        pc = read(root, "etc/sekisho/portal.conf") if r.returncode == 0 else ""
+        check(r.returncode == 0 and "--originals off" in pc and "--two-approvers" in pc and "--approval on" in pc
+              and "--link-days 14 --deliver-copies mail" in pc and "--portal-url https://portal.city.example.lg.jp " in pc
+              and re.search(r"^SEKISHO_UPLOAD_LISTEN=$", pc, re.M) and re.search(r"^SEKISHO_UPLOAD_RCPT_DOMAIN=$", pc, re.M),
+              "[portal] options reach portal.conf; without internet_address no upload portal")
+    firstboot_certs(made)
+
+    tls = os.path.join(made, "tls")
+    os.makedirs(tls)
+    for n in ("a", "b"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "2", "-subj", f"/CN={n}", "-keyout", f"{tls}/{n}.key", "-out", f"{tls}/{n}.crt"],
+                       check=True, capture_output=True)
+    v = site_variant(made, "certs", lambda t: t.replace("#cert = tls/portal.crt", "cert = tls/a.crt")
+                     .replace("#key = tls/portal.key", "key = tls/a.key")
+                     .replace("#upload_cert = tls/upload.crt", "upload_cert = tls/b.crt")
+                     .replace("#upload_key = tls/upload.key", "upload_key = tls/b.key"))
+    with tempfile.TemporaryDirectory() as root:
+        r = render(v, root)
+        ok = r.returncode == 0
+        for name, src in (("portal", "a"), ("upload", "b")):
+            key = os.path.join(root, f"etc/sekisho/tls/{name}.key")
+            ok = ok and os.path.exists(key) and read(root, f"etc/sekisho/tls/{name}.crt") == read(tls, f"{src}.crt") \
+                and read(root, f"etc/sekisho/tls/{name}.key") == read(tls, f"{src}.key") \
+                and os.stat(key).st_mode & 0o777 == 0o600
+        check(ok and os.stat(os.path.join(root, "etc/sekisho/tls")).st_mode & 0o777 == 0o700,
+              f"the site's certificates: tls/portal.* and upload.*, keys 0600 in a 0700 directory ({r.stderr.strip()})")
 
     # refused: (name, edit, text on the reported line, message)
     bad = [
@@ -208,6 +315,30 @@ def run(made):
          "ssh_key = ssh-dss", "OpenSSH public key"),
         ("twice", lambda t: t.replace("zone = lgwan\n", "zone = lgwan\nzone = internet\n"),
          "zone = internet\nmac = 52:54:00:5e:20:01", "given twice"),
+    ]
+    # [portal]: one key's value swapped; reported on that line
+    for name, old, new, msg in (
+            ("portaladdr", "lgwan_address = 198.18.20.1", "lgwan_address = 198.18.20.9", "is not an address of a segment"),
+            ("portalmgmt", "lgwan_address = 198.18.20.1", "lgwan_address = 198.18.40.1", "on the management segment"),
+            ("portalsame", "internet_address = 198.18.30.1", "internet_address = 2001:db8:20::1",
+             "same segment as lgwan_address"),
+            ("portalurl", "url = https://198.18.20.1", "url = http://198.18.20.1", "expected https://HOST[:PORT]"),
+            ("portalurlpath", "url = https://198.18.20.1", "url = https://198.18.20.1/../x", "expected https://HOST[:PORT]"),
+            ("portalrcpt", "rcpt_domain = city.example.lg.jp", "rcpt_domain = example.com", "not one of [mail] relay_domains"),
+            ("portaldays", "link_days = 7", "link_days = 0", "from 1 to 365"),
+            ("portalcopies", "deliver_copies = link", "deliver_copies = both", "link or mail"),
+            ("portalfrom", "#mail_from = sekisho-portal@", "mail_from = a b@", "not a mail address"),
+            ("portalhalf", "#cert = tls/portal.crt", "cert = tls/a.crt", "cert and key go together")):
+        bad.append((name, lambda t, old=old, new=new: t.replace(old, new), new, msg))
+    bad += [
+        ("portalnone", lambda t: t.replace("lgwan_address = 198.18.20.1\n", ""), "[portal]", '"lgwan_address" is missing'),
+        ("portalnocert", lambda t: t.replace("#cert = tls/portal.crt", "cert = tls/nosuch.crt")
+         .replace("#key = tls/portal.key", "key = tls/a.key"), "cert = tls/nosuch.crt", "No such file"),
+        ("portalnotpem", lambda t: t.replace("#cert = tls/portal.crt", "cert = tls/a.key")
+         .replace("#key = tls/portal.key", "key = tls/a.key"), "cert = tls/a.key", "is not a PEM certificate"),
+        ("portalpair", lambda t: t.replace("#cert = tls/portal.crt", "cert = tls/a.crt")
+         .replace("#key = tls/portal.key", "key = tls/b.key"), "key = tls/b.key", "is not the key of cert"),
+        ("portaltwice", lambda t: t + "\n[ portal ]\nlgwan_address = 198.18.20.1\n", "[ portal ]", "given twice"),
     ]
     for name, edit, where, msg in bad:
         v = site_variant(made, name, edit)

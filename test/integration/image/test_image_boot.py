@@ -7,11 +7,12 @@ what the policy allows only while the gateway daemon runs.
 Without --image (or when it does not exist) the image is built first with
 firmware/build-image --test --site test/integration/image/site.test.
 
-The VM gets three NICs on tap devices in a namespace of this test; two of
+The VM gets four NICs on tap devices in a namespace of this test; three of
 them are bridged to client namespaces:
     A (lgwan: 198.18.20.130 lg-clients, 198.18.20.25 lg-mail) -- tap0 -- sk-lgwan     198.18.20.1
     B (lgwan-wan: 198.19.100.10, in lgwan-asp)                 -- tap1 -- sk-lgwanwan  198.19.100.1
                                                                   tap2 -- sk-mgmt      198.18.40.1
+    C (internet: 198.18.30.130, inet-clients)                  -- tap3 -- sk-internet  198.18.30.1
 Over the serial console (root logs in by itself in the test image) it checks
 the bootstrap ruleset (NFQUEUE without bypass), the services under real
 systemd (netfilter bootstrap, gatewayd, milter, postfix, the first-boot
@@ -19,7 +20,11 @@ apply), the audit chains written with the credential key and verifying,
 that no service was restarted (a syscall filter killing one would show);
 then A -> B tcp/80 (allowed: "LGWAN-ASP 利用") crosses and tcp/22 (not
 allowed) does not, a mail from lg-mail goes through Postfix and the milter
-back to lg-mail; then the host's own tools touch netfilter (nftables.service
+back to lg-mail; the file portals (docs/portal.md): sekisho-portal answers
+HTTPS on the LGWAN address to A with the certificate first boot made, and
+not to C (the policy), sekisho-upload answers C on the Internet-side address
+with its own certificate and not A, each bound to its address only; then
+the host's own tools touch netfilter (nftables.service
 is masked; "nft flush ruleset", Debian's /etc/nftables.conf and "nft delete
 table inet sekisho" each under a denied UDP flood of 10,000 packets/s from A
 to B, counted on B's link: 0 arrive; the helper repairs, allowed traffic and
@@ -170,16 +175,21 @@ elif mode == "hold":          # one connection kept open; each stdin line -> one
 class Lab:
     def __init__(self):
         tag = str(os.getpid() % 100000)
-        self.h, self.a, self.b = f"skimgH{tag}", f"skimgA{tag}", f"skimgB{tag}"
+        self.h, self.a, self.b, self.c = f"skimgH{tag}", f"skimgA{tag}", f"skimgB{tag}", f"skimgC{tag}"
         self.procs = []
 
     def up(self):
-        for ns in (self.h, self.a, self.b):
+        for ns in (self.h, self.a, self.b, self.c):
             sh("ip", "netns", "add", ns)
             sh("ip", "-n", ns, "link", "set", "lo", "up")
         for i, (ns, addrs, gw) in enumerate([(self.a, ["198.18.20.130/24", "198.18.20.25/24"], "198.18.20.1"),
-                                            (self.b, ["198.19.100.10/24"], "198.19.100.1")]):
+                                            (self.b, ["198.19.100.10/24"], "198.19.100.1"),
+                                            (None, [], None),
+                                            (self.c, ["198.18.30.130/24"], "198.18.30.1")]):
             sh("ip", "-n", self.h, "tuntap", "add", "dev", f"tap{i}", "mode", "tap")
+            if ns is None:          # tap2: sk-mgmt, no client
+                sh("ip", "-n", self.h, "link", "set", f"tap{i}", "up")
+                continue
             sh("ip", "-n", self.h, "link", "add", f"br{i}", "type", "bridge")
             sh("ip", "-n", self.h, "link", "add", f"v{i}", "type", "veth", "peer", "name", "c0", "netns", ns)
             for d in (f"tap{i}", f"v{i}"):
@@ -190,8 +200,6 @@ class Lab:
                 sh("ip", "-n", ns, "addr", "add", a, "dev", "c0")
             sh("ip", "-n", ns, "link", "set", "c0", "up")
             sh("ip", "-n", ns, "route", "add", "default", "via", gw)
-        sh("ip", "-n", self.h, "tuntap", "add", "dev", "tap2", "mode", "tap")
-        sh("ip", "-n", self.h, "link", "set", "tap2", "up")
 
     def spawn(self, ns, *args, **kw):
         p = subprocess.Popen(["ip", "netns", "exec", ns, *args], **kw)
@@ -211,7 +219,7 @@ class Lab:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-        for ns in (self.a, self.b, self.h):
+        for ns in (self.a, self.b, self.c, self.h):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
@@ -266,7 +274,7 @@ def run(args, lab):
             "-accel", "kvm" if kvm else "tcg", "-cpu", "host,-arch-capabilities" if kvm else "max",
             "-drive", f"file={args.image},format=raw,if=virtio,snapshot=on",
             "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot"]
-    for i, mac in enumerate(["52:54:00:5e:20:01", "52:54:00:5e:50:01", "52:54:00:5e:40:01"]):
+    for i, mac in enumerate(["52:54:00:5e:20:01", "52:54:00:5e:50:01", "52:54:00:5e:40:01", "52:54:00:5e:30:01"]):
         qemu += ["-netdev", f"tap,id=n{i},ifname=tap{i},script=no,downscript=no",
                  "-device", f"virtio-net-pci,netdev=n{i},mac={mac}"]
     log(f"booting ({'kvm' if kvm else 'tcg'}) {args.image}")
@@ -340,7 +348,7 @@ def test_vm(args, lab, con):
           and "policy_sha256" in out, "sekishoctl status: applied by first boot, the daemon answers")
     rc, out = con.run("ip -br link | sort")
     names = set(re.findall(r"^(sk-\S+)", out, re.M))
-    check(names == {"sk-lgwan", "sk-lgwanwan", "sk-mgmt"}, f".link names by MAC: {sorted(names)}")
+    check(names == {"sk-lgwan", "sk-lgwanwan", "sk-mgmt", "sk-internet"}, f".link names by MAC: {sorted(names)}")
     rc, out = con.run("ip -4 -br addr show sk-lgwan; ip -4 -br addr show sk-lgwanwan")
     check("198.18.20.1/24" in out and "198.19.100.1/24" in out, "networkd set the site's addresses")
     rc, out = con.run("ss -Htln | grep ':22 '")
@@ -372,6 +380,7 @@ def test_vm(args, lab, con):
     check(connected and hold.stdout.readline().strip() == "CROSSED", "an open connection A -> B tcp/80 crosses")
 
     mail_test(lab, con)
+    portal_test(lab, con)
 
     rc, out = con.run("systemctl show -p NRestarts --value sekisho-gatewayd sekisho-milter sekisho-netfilter; "
                       "journalctl -b -q --no-pager | grep -c -E 'SIGSYS|status=31/SYS' || true")
@@ -442,6 +451,80 @@ def tamper_test(lab, con, hold):
                       "grep -c '\"result\":\"ok\"'; sekishoctl status | grep -o '\"tampers\":[0-9]*'")
     check(out.split()[:2] == ["3", "3"] and '"tampers":3' in out,
           f"audit: 3 netfilter.tamper, 3 netfilter.repair ok; sekishoctl status counts them ({' '.join(out.split())})")
+
+
+# one HTTPS request from a client namespace: the server's certificate (PEM)
+# and the status line, judged by Python's ssl and http.client
+HTTPS_PROBE = r"""
+import http.client, socket, ssl, sys
+host, path = sys.argv[1], sys.argv[2]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE          # self-signed: compared with the file below instead
+try:
+    c = http.client.HTTPSConnection(host, 443, timeout=5, context=ctx)
+    c.request("GET", path)
+    r = c.getresponse()
+    print(ssl.DER_cert_to_PEM_cert(c.sock.getpeercert(binary_form=True)).strip())
+    print("STATUS", r.status, c.sock.version())
+except OSError as e:
+    print("BLOCKED", type(e).__name__, e)
+"""
+
+
+def https(lab, ns, host, path="/login"):
+    r = sh("ip", "netns", "exec", ns, sys.executable, "-c", HTTPS_PROBE, host, path, check_rc=False, timeout=30)
+    return r.stdout
+
+
+def pem_of(text):
+    m = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", text, re.S)
+    return re.sub(r"\s+", "", m.group(0)) if m else None
+
+
+def portal_test(lab, con):
+    """The LGWAN portal answers on the LGWAN address only, the upload portal
+    on the Internet-side address only; first boot made their certificates."""
+    rc, out = con.run("systemctl is-active sekisho-portal sekisho-upload sekisho-cdrd; "
+                      "systemctl show -p NRestarts --value sekisho-cdrd")
+    check(rc == 0 and out.split() == ["active"] * 3 + ["0"],
+          f"portal units and the worker (its portal options, loopback only) active, no restart: {' '.join(out.split())}")
+    rc, out = con.run("ss -Htln | grep -c '127.0.0.1:10026 '")
+    check(out.strip() == "1", f"Postfix's own-mail listener for the worker on 127.0.0.1:10026 ({out.strip()})")
+    rc, out = con.run("ss -Htlnp | grep ':443 '")
+    lines = out.strip().splitlines()
+    check(any("198.18.20.1:443" in ln and "sekisho-portal" in ln for ln in lines)
+          and any("198.18.30.1:443" in ln and "sekisho-upload" in ln for ln in lines)
+          and not any(re.search(r"(0\.0\.0\.0|\*|\[::\]):443", ln) for ln in lines),
+          f"each portal bound to its own address only ({' | '.join(lines)})")
+    rc, out = con.run("systemctl show -p IPAddressAllow --value sekisho-portal; "
+                      "systemctl show -p IPAddressAllow --value sekisho-upload")
+    check("198.18.20.0/24" in out and "198.18.30.0/24" in out,
+          f"the site's drop-ins: each portal's peers are its segment's networks ({' | '.join(out.split(chr(10)))})")
+    rc, out = con.run("stat -c '%U %a' /etc/sekisho/tls /etc/sekisho/tls/portal.key /etc/sekisho/tls/upload.key")
+    check(out.split() == ["root", "700", "root", "600", "root", "600"], f"portal keys root 0600 ({' '.join(out.split())})")
+    rc, crt = con.run("cat /etc/sekisho/tls/portal.crt")
+    rc2, ucrt = con.run("cat /etc/sekisho/tls/upload.crt")
+    portal_pem, upload_pem = pem_of(crt), pem_of(ucrt)
+    rc, out = con.run("openssl x509 -noout -ext subjectAltName -in /etc/sekisho/tls/portal.crt")
+    check(portal_pem and upload_pem and portal_pem != upload_pem and "IP Address:198.18.20.1" in out,
+          f"first boot made two certificates, the portal's for 198.18.20.1 ({out.strip()[-80:]})")
+
+    a = https(lab, lab.a, "198.18.20.1")
+    check(pem_of(a) == portal_pem and re.search(r"^STATUS 200 TLSv1\.[23]$", a, re.M) is not None,
+          f"LGWAN client -> 198.18.20.1:443: sekisho-portal answers /login over TLS ({a.strip()[-60:]})")
+    c = https(lab, lab.c, "198.18.20.1")
+    check(c.startswith("BLOCKED"), f"Internet client -> 198.18.20.1:443: nothing answers ({c.strip()[-80:]})")
+    c = https(lab, lab.c, "198.18.30.1", "/")
+    check(pem_of(c) == upload_pem and "STATUS " in c,
+          f"Internet client -> 198.18.30.1:443: sekisho-upload answers, with its own certificate ({c.strip()[-60:]})")
+    a = https(lab, lab.a, "198.18.30.1", "/")
+    check(a.startswith("BLOCKED"), f"LGWAN client -> 198.18.30.1:443: nothing answers ({a.strip()[-80:]})")
+    rc, out = con.run("for c in portal upload; do sekisho-logexport verify --key /etc/sekisho/audit.key "
+                      "/var/log/sekisho/$c >/dev/null || echo BAD $c; done; "
+                      "systemctl show -p NRestarts --value sekisho-portal sekisho-upload")
+    check(rc == 0 and "BAD" not in out and out.split() == ["0", "0"],
+          f"the portals' audit chains verify, no restarts ({' '.join(out.split())})")
 
 
 def mail_test(lab, con):
