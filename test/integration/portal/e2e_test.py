@@ -32,6 +32,15 @@ tools: Python's email (the mail the LGWAN mailbox got), http.client + ssl
    link works.
 6. Reachability: the LGWAN portal does not listen on the Internet-side
    address, the upload portal not on the LGWAN-side one.
+7. In a real browser (Debian's chromium, headless, through test/browser's
+   driver, run inside the LGWAN or the Internet namespace): the notice's
+   link opened, a copy downloaded (the worker's bytes), the PDF's original
+   requested through the form, an approver's login and approval, the
+   original downloaded once and refused the second time; on the Internet
+   side a login and an upload with a note through the form; the approver
+   approves it in the browser; its notification's link then opens in the
+   LGWAN browser.  Under CI=true the
+   browser must be there; elsewhere its absence skips only this part.
 With --demo it prints what happens for a person (tools/demo's part 15)."""
 import ctypes
 import email
@@ -55,6 +64,12 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tools", "demo.d"))
 import chain  # noqa: E402
 from ptlcheck import Browser, check, done  # noqa: E402
+
+sys.path.insert(0, os.path.join(HERE, "..", "..", "browser"))
+try:
+    import browser as chromium_harness  # test/browser: Debian's chromium through playwright-core
+except ImportError:
+    chromium_harness = None
 
 BUILD = sys.argv[1]
 DEMO = "--demo" in sys.argv
@@ -200,6 +215,130 @@ def multipart(fields, files):
         out.write(data + b"\r\n")
     out.write(("--%s--\r\n" % boundary).encode())
     return out.getvalue(), "multipart/form-data; boundary=" + boundary
+
+
+def pdf_request(ch, n):
+    """The id of the newest request for file n (the portal's request records)."""
+    rd = os.path.join(ch.dirs["portal"], "requests")
+    recs = [json.load(open(os.path.join(rd, x))) for x in sorted(os.listdir(rd)) if x.endswith(".json")]
+    ids = [r["id"] for r in recs if r.get("n") == n]
+    return ids[-1] if ids else "none"
+
+
+def browser_stage(ch, token, inputs, shas, reps, tmp):
+    """Part 7: chromium in the LGWAN namespace, then in the Internet one."""
+    b = chromium_harness.Browser(step_ms=20000, total_ms=180000)
+    names = list(inputs)
+    pdf = [i for i, n in enumerate(names) if n.endswith(".pdf")][0]
+    url = "%s/m/%s" % (ch.portal_url, token)
+    got = os.path.join(tmp, "browser-copy")
+    with Side(ch, "lgwan"):
+        r = b.run([{"goto": url}, {"text": True},
+                   {"download": {"selector": "a[href$='/copy/%d']" % pdf}, "path": got},
+                   {"fill": {"selector": "form[action$='/request/%d'] textarea[name='reason']" % pdf},
+                    "value": "契約書の原本として保存するため"},
+                   {"click": {"selector": "form[action$='/request/%d'] button[type='submit']" % pdf},
+                    "navigate": True}])
+    ok = check(r.get("ok"), "browser (LGWAN): the notice's link, a copy, a request (%s: %s)" %
+               (r.get("step"), r.get("error")))
+    if not ok:
+        return
+    res = r["results"]
+    rep = reps[names[pdf]]
+    want = open(os.path.join(ch.dirs["copies"], "%s.copy.%s" % (shas[names[pdf]], rep["out_ext"])), "rb").read()
+    check(res[0]["status"] == 200 and all(n in res[1]["text"] for n in names),
+          "browser: the page of the mail's link lists every attachment")
+    check(open(got, "rb").read() == want, "browser: the downloaded copy is the worker's file (%s)" %
+          res[2].get("suggested"))
+    state = os.path.join(tmp, "approver.json")
+    with Side(ch, "lgwan"):
+        r = b.run([{"goto": ch.portal_url + "/login"},
+                   {"fill": {"label": "ユーザー名"}, "value": "suzuki"},
+                   {"fill": {"label": "パスワード"}, "value": "suzuki-pw-2"},
+                   {"click": {"role": "button", "name": "ログイン"}, "navigate": True},
+                   {"goto": ch.portal_url + "/approvals"},
+                   {"click": {"selector": "a[href='/approvals/%s']" % pdf_request(ch, pdf)}, "navigate": True},
+                   {"text": True},
+                   {"click": {"label": "承認する"}},
+                   {"fill": {"label": "コメント"}, "value": "原本の保存を認めます"},
+                   {"click": {"selector": "form[action^='/approvals/'] button[type='submit']"}, "navigate": True}],
+                  state=state)
+    if not check(r.get("ok"), "browser (approver): login, the queue, approve (%s: %s)" % (r.get("step"), r.get("error"))):
+        return
+    check(names[pdf] in r["results"][6]["text"], "browser: the decision page names the PDF")
+    # the worker releases it; the requester's page then shows the link
+    orig = inputs[names[pdf]]
+    path = os.path.join(tmp, "browser-original")
+    deadline = time.monotonic() + 120
+    r = {}
+    while time.monotonic() < deadline:
+        with Side(ch, "lgwan"):
+            r = b.run([{"goto": url}, {"download": {"selector": "a[href^='/r/']"}, "path": path}],
+                      step_ms=5000, total_ms=30000)
+        if r.get("ok") and os.path.exists(path) and open(path, "rb").read() == orig:
+            break
+        time.sleep(1)
+    check(os.path.exists(path) and open(path, "rb").read() == orig,
+          "browser: the approved original downloads with its own bytes (%s)" % r.get("error"))
+    with Side(ch, "lgwan"):
+        r2 = b.run([{"goto": url}, {"html": os.path.join(tmp, "after.html")}])
+    rel = re.search(r'href="(/r/[A-Za-z0-9_-]+)"', open(os.path.join(tmp, "after.html"), encoding="utf-8").read()) \
+        if r2.get("ok") else None
+    if rel:
+        st = 409
+        deadline = time.monotonic() + 30
+        while st == 409 and time.monotonic() < deadline:
+            with Side(ch, "lgwan"):
+                r3 = b.run([{"goto": ch.portal_url + rel.group(1)}, {"text": True}])
+            st = r3["results"][0]["status"] if r3.get("ok") else None
+            time.sleep(0.3)
+        check(st in (404, 410), "browser: the original's link refuses a second download (%s)" % st)
+    # (without the link on the page any more there is nothing to click twice)
+    # the Internet side: a file through the upload form
+    f1 = os.path.join(tmp, "調査報告.pdf")
+    with open(f1, "wb") as f:
+        f.write(inputs[names[pdf]])
+    n_before = len(ch.sink.messages())
+    with Side(ch, "inet"):
+        r = b.run([{"goto": ch.upload_url + "/login"},
+                   {"fill": {"label": "ユーザー名"}, "value": "yamada"},
+                   {"fill": {"label": "パスワード"}, "value": "yamada-pw-3"},
+                   {"click": {"role": "button", "name": "ログイン"}, "navigate": True},
+                   {"fill": {"name": "rcpt"}, "value": LGWAN_RCPT},
+                   {"fill": {"name": "note"}, "value": "ブラウザから送った調査報告です"},
+                   {"files": {"name": "file"}, "paths": [f1]},
+                   {"click": {"selector": "form[action='/upload'] button[type='submit']"}, "navigate": True},
+                   {"text": True}])
+    if not check(r.get("ok"), "browser (Internet side): login and an upload (%s: %s)" % (r.get("step"), r.get("error"))):
+        return
+    # the upload portal runs with --approval on by now (part 5b): the
+    # approver approves it in the browser too
+    marks = ch.wait_for(lambda: [f[:-9] for f in os.listdir(ch.dirs["links"]) if f.endswith(".approval")],
+                        timeout=120)
+    check(bool(marks), "browser: the upload awaits an approver")
+    if marks:
+        with Side(ch, "lgwan"):
+            r = b.run([{"goto": ch.portal_url + "/approvals"},
+                       {"click": {"selector": "a[href='/approvals/u/%s']" % marks[0]}, "navigate": True},
+                       {"text": True},
+                       {"click": {"label": "承認する"}},
+                       {"fill": {"label": "コメント"}, "value": "業務で必要な資料です"},
+                       {"click": {"selector": "form[action^='/approvals/'] button[type='submit']"}, "navigate": True}],
+                      state=state)
+        check(r.get("ok") and "ブラウザから送った調査報告です" in r["results"][2]["text"],
+              "browser (approver): the upload's page shows the note; approved (%s: %s)" % (r.get("step"), r.get("error")))
+    got = ch.wait_mail(n_before + 1, timeout=180)
+    tok = None
+    for raw, _ in got[n_before:]:
+        t, text, _ = notice_link(raw)
+        if t and "ブラウザから送った調査報告です" in text:
+            tok = t
+    check(tok is not None, "browser: the upload's notification reached the LGWAN mailbox")
+    if tok:
+        with Side(ch, "lgwan"):
+            r = b.run([{"goto": "%s/m/%s" % (ch.portal_url, tok)}, {"text": True}])
+        check(r.get("ok") and r["results"][0]["status"] == 200 and "調査報告.pdf" in r["results"][1]["text"],
+              "browser: the notification's link opens on the LGWAN side")
 
 
 chain.netns.need_root("portal-e2e")
@@ -423,6 +562,15 @@ try:
             finally:
                 s.close()
         check(res != "open", "%s does not listen on the other side's address (%s:%d: %s)" % (what, host, port, res))
+
+    # ---- 7. the same in a real browser ----
+    why_not = chromium_harness.available() if chromium_harness else "test/browser is missing"
+    if why_not and os.environ.get("CI") == "true":
+        check(False, "the browser harness must run under CI: " + why_not)
+    elif why_not:
+        print("browser part skipped: " + why_not)
+    else:
+        browser_stage(ch, token, inputs, shas, reps, tmp)
 finally:
     if chain_:
         for name in ("cdrd", "portal", "upload"):
