@@ -487,8 +487,12 @@ def portal_test(lab, con):
     on the Internet-side address only; first boot made their certificates."""
     rc, out = con.run("systemctl is-active sekisho-portal sekisho-upload sekisho-cdrd; "
                       "systemctl show -p NRestarts --value sekisho-cdrd")
-    check(rc == 0 and out.split() == ["active"] * 3 + ["0"],
-          f"portal units and the worker (its portal options, loopback only) active, no restart: {' '.join(out.split())}")
+    if not check(rc == 0 and out.split() == ["active"] * 3 + ["0"],
+                 f"portal units and the worker (its portal options, loopback only) active, no restart: "
+                 f"{' '.join(out.split())}"):
+        # why, for the log: the worker's own lines of this boot
+        _, why = con.run("journalctl -b -q --no-pager -u sekisho-cdrd | grep -v ' systemd\\[' | tail -8")
+        log("sekisho-cdrd's journal:\n" + why)
     rc, out = con.run("ss -Htln | grep -c '127.0.0.1:10026 '")
     check(out.strip() == "1", f"Postfix's own-mail listener for the worker on 127.0.0.1:10026 ({out.strip()})")
     rc, out = con.run("ss -Htlnp | grep ':443 '")
