@@ -797,17 +797,6 @@ static char *copy_name(const char *name, size_t n, const char *ext)
 	return strbuf_steal(&b);
 }
 
-static bool good_ext(const char *e)
-{
-	size_t n = strlen(e);
-	if (n == 0 || n > 7)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((e[i] >= 'a' && e[i] <= 'z') || (e[i] >= '0' && e[i] <= '9')))
-			return false;
-	return true;
-}
-
 struct fu_file {
 	char *name; /* copy's name in the mail, or the original's name */
 	int fd;     /* the copy, or -1 */
@@ -840,7 +829,7 @@ static int fu_collect(struct cdr_duty *d, const struct ptl_link *l, struct fu_fi
 			o->name = strdup(f->name ? f->name : "-");
 			continue;
 		}
-		if (!strcmp(rec.result, "ok") && good_ext(rec.out_ext)) {
+		if (!strcmp(rec.result, "ok") && cdr_record_ext_ok(rec.out_ext)) {
 			char copy[96];
 			snprintf(copy, sizeof(copy), "%s.copy.%s", f->sha256, rec.out_ext);
 			o->fd = openat(d->copies, copy, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

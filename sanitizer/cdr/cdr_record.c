@@ -44,6 +44,17 @@ static void clear_report(struct cdr_record *r)
 	r->in_bytes = r->out_bytes = r->ms = r->pages = r->removed = 0;
 }
 
+bool cdr_record_ext_ok(const char *e)
+{
+	size_t n = strlen(e);
+	if (n == 0 || n > 7)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((e[i] >= 'a' && e[i] <= 'z') || (e[i] >= '0' && e[i] <= '9')))
+			return false;
+	return true;
+}
+
 int cdr_record_parse(const char *buf, size_t len, struct cdr_record *ret)
 {
 	clear_report(ret);

@@ -40,5 +40,9 @@ struct cdr_record {
  * -EINVAL (not a report object, a member of the wrong type) / -EFBIG. */
 int cdr_record_parse(const char *buf, size_t len, struct cdr_record *ret);
 
+/* True when e may name a copy's file: 1..7 of [a-z0-9] (a report's
+ * out_ext becomes part of <sha>.copy.<ext>: nothing else reaches a path). */
+bool cdr_record_ext_ok(const char *e);
+
 /* Emit the record (audit_emit's result). */
 int cdr_record_emit(struct audit_log *log, const struct cdr_record *r);

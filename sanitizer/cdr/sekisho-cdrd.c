@@ -272,17 +272,6 @@ static int read_report(int dfd, const char *path, struct cdr_record *rec)
 	return r;
 }
 
-static bool good_ext(const char *e)
-{
-	size_t n = strlen(e);
-	if (n == 0 || n > 7)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((e[i] >= 'a' && e[i] <= 'z') || (e[i] >= '0' && e[i] <= '9')))
-			return false;
-	return true;
-}
-
 static void fill_job(struct cdr_record *rec, const struct cdr_job *job)
 {
 	rec->job_id = job->id;
@@ -454,7 +443,7 @@ static void process(struct cdr_job *job)
 		 * is gone */
 		bool ours = !strcmp(rec.reason, "attempts-exhausted") || !strcmp(rec.reason, "original-missing");
 		bool ok = !strcmp(rec.result, "ok");
-		if (ok && good_ext(rec.out_ext))
+		if (ok && cdr_record_ext_ok(rec.out_ext))
 			snprintf(rec.copy, sizeof(rec.copy), "%s.copy.%s", job->sha256, rec.out_ext);
 		if (!ours && (!ok || (rec.copy[0] && faccessat(outdfd, rec.copy, F_OK, AT_SYMLINK_NOFOLLOW) == 0))) {
 			rec.reused = true;
@@ -491,7 +480,7 @@ static void process(struct cdr_job *job)
 	    (code == 0) == !strcmp(rec.result, "ok")) {
 		int r = 0;
 		if (code == 0) {
-			if (!good_ext(rec.out_ext))
+			if (!cdr_record_ext_ok(rec.out_ext))
 				r = -EINVAL;
 			snprintf(rec.copy, sizeof(rec.copy), "%s.copy.%s", job->sha256, rec.out_ext);
 			if (r == 0 && renameat(workdfd, wout, outdfd, rec.copy) < 0)
