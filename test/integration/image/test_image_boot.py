@@ -591,21 +591,17 @@ def mail_test(lab, con):
                  "the relay delivered it to the LGWAN mail server, sanitised (HTML -> text) by the milter"):
         print(str(got)[-1500:] if got is not None else "nothing arrived")
         print(con.run("postqueue -p | tail -8; tail -15 /var/log/sekisho/mail.log")[1])
-    shutil.rmtree(d, ignore_errors=True)
     if ok:
-        attachment_test(lab, con, sink)
+        attachment_test(lab, con, d)
+    shutil.rmtree(d, ignore_errors=True)
 
 
-def attachment_test(lab, con, sink):
+def attachment_test(lab, con, d):
     """A mail with a PNG attached: it arrives as text with a link; the
     worker (sekisho-cdrd, in its unit's sandbox) makes the copy; the LGWAN
-    client downloads the rebuilt PNG through the portal."""
-    d = f"/tmp/skimg-att-{os.getpid()}"
-    os.makedirs(d, exist_ok=True)
-    os.chmod(d, 0o777)
-    lab.spawn(lab.a, sink, "-u", "nobody", "-R", d, "-d", "%M%S", "198.18.20.25:25", "10",
-              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1)
+    client downloads the rebuilt PNG through the portal.  D: the running
+    smtp-sink's directory (the first mail's file is in it)."""
+    seen = {os.path.join(dp, f) for dp, _, fs in os.walk(d) for f in fs}
     m = email.message.EmailMessage()
     m["From"], m["To"], m["Subject"] = "a@example.net", "taro@city.example.lg.jp", "figure"
     m.set_content("the figure is attached\n")
@@ -623,10 +619,11 @@ def attachment_test(lab, con, sink):
     while time.monotonic() < deadline and got is None:
         for dp, _, fs in os.walk(d):
             for f in fs:
+                if os.path.join(dp, f) in seen:
+                    continue
                 with open(os.path.join(dp, f), "rb") as fh:
                     got = email.message_from_bytes(fh.read(), policy=email.policy.default)
         time.sleep(1)
-    shutil.rmtree(d, ignore_errors=True)
     text = ""
     if got is not None:
         part = got.get_body(preferencelist=("plain",))
