@@ -636,7 +636,7 @@ def attachment_test(lab, con, d):
         return
     # the worker converts in its sandbox (software-emulated VM: allow time)
     rc, out = con.run("for i in $(seq 240); do ls /var/lib/sekisho/copies/ | grep -q '\\.copy\\.png$' && break; "
-                      "sleep 1; done; ls /var/lib/sekisho/copies/", timeout=300)
+                      "sleep 1; done; ls -1 /var/lib/sekisho/copies/", timeout=300)
     if not check(re.search(r"\.copy\.png$", out, re.M) is not None,
                  f"sekisho-cdrd made the copy in its sandbox ({' '.join(out.split())[-120:]})"):
         print(con.run("journalctl -b -q --no-pager -u sekisho-cdrd | tail -8")[1])
