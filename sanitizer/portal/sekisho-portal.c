@@ -28,12 +28,15 @@
 
 #include "common/audit/audit.h"
 #include "common/svc.h"
+#include "common/version.h"
 #include "common/xalloc.h"
 #include "sanitizer/portal/ptl_http.h"
 #include "sanitizer/portal/ptl_portal.h"
 #include "sanitizer/portal/ptl_users.h"
 
-static void usage(void)
+/* The usage: on stdout for --help (exit 0), on stderr for a usage error
+ * (exit 2). */
+static void usage(FILE *f)
 {
 	fputs("usage: sekisho-portal serve --listen ADDR:PORT --cert F --key F --state DIR --links DIR\n"
 	      "                            --copies DIR --releases DIR --queue DIR --audit-dir DIR --audit-key F\n"
@@ -42,8 +45,10 @@ static void usage(void)
 	      "       sekisho-portal user add NAME approver|operator --state DIR [--password-stdin]\n"
 	      "       sekisho-portal user passwd NAME --state DIR [--password-stdin]\n"
 	      "       sekisho-portal user del NAME --state DIR\n"
-	      "       sekisho-portal user list --state DIR\n",
-	      stderr);
+	      "       sekisho-portal user list --state DIR\n"
+	      "       sekisho-portal -h | --help | --version\n"
+	      "the LGWAN-side file portal (HTTPS); exit status: 0, 1 runtime failure, 2 usage\n",
+	      f);
 }
 
 static int parse_uint(const char *s, unsigned max, unsigned *ret)
@@ -120,22 +125,25 @@ static int cmd_user(int argc, char **argv)
 			state = optarg;
 		else if (ch == 'p')
 			pw_stdin = true;
-		else {
-			usage();
+		else if (ch == 'h') {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
 			return 2;
 		}
 	}
 	char **a = argv + optind;
 	int na = argc - optind;
 	if (!state || na < 1) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	const char *verb = a[0];
 	bool add = !strcmp(verb, "add"), passwd = !strcmp(verb, "passwd"), del = !strcmp(verb, "del"),
 	     list = !strcmp(verb, "list");
 	if (!(add && na == 3) && !(passwd && na == 2) && !(del && na == 2) && !(list && na == 1)) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	enum ptl_role role = PTL_ROLE_NONE;
@@ -313,8 +321,11 @@ static int cmd_serve(int argc, char **argv)
 		case O_LOCK:
 			r = parse_uint(optarg, 86400 * 7, &po.login.lockout_s);
 			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
-			usage();
+			usage(stderr);
 			return 2;
 		}
 		if (r < 0) {
@@ -324,7 +335,7 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if (optind != argc || !ho.listen || !ho.cert_file || !ho.key_file || !po.state || !po.links || !po.copies ||
 	    !po.releases || !po.queue || !po.audit_dir || !akey) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	/* the signals serve waits for: blocked before any thread exists */
@@ -418,13 +429,21 @@ static int cmd_serve(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	if (!strcmp(argv[1], "serve"))
 		return cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "user"))
 		return cmd_user(argc - 1, argv + 1);
-	usage();
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		version_print(stdout, "sekisho-portal");
+		return 0;
+	}
+	usage(stderr);
 	return 2;
 }

@@ -34,6 +34,7 @@
 
 #include "common/audit/audit.h"
 #include "common/svc.h"
+#include "common/version.h"
 #include "common/xalloc.h"
 #include "sanitizer/portal/ptl_http.h"
 #include "sanitizer/portal/ptl_inbox.h"
@@ -548,17 +549,33 @@ static const struct ptl_route routes[] = {
 
 /* -------------------------------------------------------------------- cli -- */
 
+/* The usage, then exit: on stdout with 0 for --help, on stderr with 2
+ * for a usage error (usage()). */
+__attribute__((noreturn)) static void usage_exit(FILE *f, int status)
+{
+	fputs("usage: sekisho-upload serve --listen ADDR:PORT --cert F --key F --state DIR --inbox DIR\n"
+	      "           --audit-dir DIR --audit-key F --rcpt-domain D [--rcpt-domain D ...]\n"
+	      "           [--max-bytes N] [--max-files N] [--max-total N] [--approval on|off]\n"
+	      "           [--max-conn N] [--max-conn-per-ip N] [--timeout S]\n"
+	      "       sekisho-upload user add|passwd NAME --state DIR [--password-stdin] [--role staff]\n"
+	      "                                                       (the password on stdin)\n"
+	      "       sekisho-upload user del NAME --state DIR\n"
+	      "       sekisho-upload user list --state DIR\n"
+	      "       sekisho-upload -h | --help | --version\n"
+	      "the Internet-side upload portal (HTTPS); sizes take a K, M or G suffix;\n"
+	      "exit status: 0, 1 user command failed, 2 usage or start-up error\n",
+	      f);
+	exit(status);
+}
+
 __attribute__((noreturn)) static void usage(void)
 {
-	fprintf(stderr,
-		"usage: sekisho-upload serve --listen ADDR:PORT --cert F --key F --state DIR --inbox DIR\n"
-		"           --audit-dir DIR --audit-key F --rcpt-domain D [--rcpt-domain D ...]\n"
-		"           [--max-bytes N] [--max-files N] [--max-total N] [--approval on|off]\n"
-		"           [--max-conn N] [--max-conn-per-ip N] [--timeout S]\n"
-		"       sekisho-upload user add|passwd NAME --state DIR [--password-stdin]   (password on stdin)\n"
-		"       sekisho-upload user del NAME --state DIR\n"
-		"       sekisho-upload user list --state DIR\n");
-	exit(2);
+	usage_exit(stderr, 2);
+}
+
+static bool is_help(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
 /* N with an optional K, M or G (binary) suffix */
@@ -594,6 +611,9 @@ static int cmd_user(int argc, char **argv)
 	if (argc < 1)
 		usage();
 	const char *op = argv[0], *name = NULL;
+	for (int i = 0; i < argc; i++)
+		if (is_help(argv[i]))
+			usage_exit(stdout, 0);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--state") && i + 1 < argc)
 			cf.state = argv[++i];
@@ -661,6 +681,9 @@ static int cmd_user(int argc, char **argv)
 
 static int cmd_serve(int argc, char **argv)
 {
+	for (int i = 0; i < argc; i += 2) /* the options, not their values */
+		if (is_help(argv[i]))
+			usage_exit(stdout, 0);
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		uint64_t n;
@@ -817,5 +840,11 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "user"))
 		return cmd_user(argc - 2, argv + 2);
+	if (argc == 2 && is_help(argv[1]))
+		usage_exit(stdout, 0);
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		version_print(stdout, "sekisho-upload");
+		return 0;
+	}
 	usage();
 }
