@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """programs_test: golden output of the daemons and CLIs in English and Japanese.
 
-  programs_test.py [--update] LOGEXPORT GATEWAYD SANITIZE CDR METRICS
+  programs_test.py [--update] LOGEXPORT GATEWAYD SANITIZE CDR METRICS HA_CHECK
 
 Each case runs one program in a scratch directory and compares what it
 printed (exit status, stdout, stderr) with test/i18n/golden/CASE.en.expected
@@ -11,7 +11,8 @@ Under LANG=ja_JP.UTF-8 (when the locale is generated; tools/test does it,
 and under CI=true a missing one fails) the output must equal the ja golden.
 Cases: sekisho-logexport verify on a tampered chain (the verdict, and
 --json, which stays English), an export usage error; sekisho-gatewayd's
-start-up with a missing table; sekisho-sanitize's, sekisho-cdr's and
+start-up with a missing table; sekisho-ha-check (shell, gettext.sh) on a box
+without the bootstrap; sekisho-sanitize's, sekisho-cdr's and
 sekisho-metrics' errors.  Lines that depend on the
 machine (a warning about the clock or a missing group) are left out.
 --update rewrites the goldens from this build (read the diff)."""
@@ -28,7 +29,7 @@ args = sys.argv[1:]
 update = args[:1] == ["--update"]
 if update:
     args = args[1:]
-logexport, gatewayd, sanitize, cdr, metrics = (os.path.abspath(a) for a in args[:5])
+logexport, gatewayd, sanitize, cdr, metrics, ha_check = (os.path.abspath(a) for a in args[:6])
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(HERE, "golden")
 CHAIN = os.path.join(HERE, "chain")
@@ -84,6 +85,7 @@ CASES = [
     ("sanitize-audit-half", [sanitize, "--audit-dir", "audit"]),
     ("cdr-timeout", [cdr, "--timeout", "0", "mail/a.eml", "-o", "copy.txt"]),
     ("metrics-unknown-command", [metrics, "frobnicate"]),
+    ("ha-check-no-bootstrap", ["sh", ha_check, "--netfilter", "/bin/false"]),
 ]
 
 work = setup()
