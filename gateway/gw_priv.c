@@ -164,7 +164,7 @@ int gw_priv_drop(const struct gw_config *cfg, char *why, size_t whylen)
 	 * and the log directories to the group "sekisho". */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || initgroups(cfg->user, cfg->gid) < 0 ||
 	    setresgid(cfg->gid, cfg->gid, cfg->gid) < 0 || setresuid(cfg->uid, cfg->uid, cfg->uid) < 0) {
-		snprintf(why, whylen, "becoming %s: %s", cfg->user, strerror(errno));
+		snprintf(why, whylen, _("becoming %s: %s"), cfg->user, strerror(errno));
 		return -errno;
 	}
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
@@ -172,11 +172,11 @@ int gw_priv_drop(const struct gw_config *cfg, char *why, size_t whylen)
 	d[0].effective = d[0].permitted = 1u << CAP_NET_ADMIN;
 	if (syscall(SYS_capset, &h, d) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		snprintf(why, whylen, "keeping CAP_NET_ADMIN: %s", strerror(errno));
+		snprintf(why, whylen, _("keeping CAP_NET_ADMIN: %s"), strerror(errno));
 		return -errno;
 	}
 	if (setuid(0) == 0) { /* must be impossible now */
-		snprintf(why, whylen, "could become root again");
+		snprintf(why, whylen, _("could become root again"));
 		return -EPERM;
 	}
 	return 0;
