@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/audit/audit.h"
+#include "common/i18n.h"
 #include "common/svc.h"
 #include "common/version.h"
 #include "common/xalloc.h"
@@ -151,11 +152,11 @@ static int cmd_user(int argc, char **argv)
 		role = ptl_role_parse(a[2]);
 		if (role != PTL_ROLE_APPROVER && role != PTL_ROLE_OPERATOR) {
 			fprintf(stderr,
-				"sekisho-portal: role must be approver or operator (staff belongs to sekisho-upload)\n");
+				_("sekisho-portal: role must be approver or operator (staff belongs to sekisho-upload)\n"));
 			return 2;
 		}
 		if (!ptl_user_name_ok(a[1])) {
-			fprintf(stderr, "sekisho-portal: user name must be [a-z0-9._-], 1 to 32 characters\n");
+			fprintf(stderr, _("sekisho-portal: user name must be [a-z0-9._-], 1 to 32 characters\n"));
 			return 2;
 		}
 	}
@@ -165,7 +166,7 @@ static int cmd_user(int argc, char **argv)
 	int lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(lockp);
 	if (lock < 0 || flock(lock, LOCK_EX) < 0) {
-		fprintf(stderr, "sekisho-portal: %s: cannot lock: %s\n", path, strerror(errno));
+		fprintf(stderr, _("sekisho-portal: %s: cannot lock: %s\n"), path, strerror(errno));
 		free(path);
 		return 1;
 	}
@@ -186,7 +187,8 @@ static int cmd_user(int argc, char **argv)
 			if ((add && ptl_users_find(&u, a[1])) || (passwd && !ptl_users_find(&u, a[1])))
 				r = add ? -EEXIST : -ENOENT;
 			else if (read_password(pw_stdin, pw, sizeof pw) < 0)
-				r = -EINVAL, fprintf(stderr, "sekisho-portal: no password, or the two did not match\n");
+				r = -EINVAL,
+				fprintf(stderr, _("sekisho-portal: no password, or the two did not match\n"));
 		}
 		if (!r)
 			r = add          ? ptl_users_add(&u, a[1], role, pw)
@@ -196,9 +198,9 @@ static int cmd_user(int argc, char **argv)
 		if (!r)
 			r = ptl_users_save(path, &u);
 		if (r < 0) {
-			fprintf(stderr, "sekisho-portal: user %s %s: %s\n", verb, a[1],
-				r == -EEXIST           ? "exists already"
-					: r == -ENOENT ? "no such user"
+			fprintf(stderr, _("sekisho-portal: user %s %s: %s\n"), verb, a[1],
+				r == -EEXIST           ? _("exists already")
+					: r == -ENOENT ? _("no such user")
 						       : strerror(-r));
 			rc = 1;
 		}
@@ -214,7 +216,7 @@ static int cmd_user(int argc, char **argv)
 static void on_audit_error(void *arg, int err, const char *why)
 {
 	(void)arg;
-	svc_log(SVC_ERR, "sekisho-portal", "audit: %s (%s)", why, strerror(-err));
+	svc_log(SVC_ERR, "sekisho-portal", _("audit: %s (%s)"), why, strerror(-err));
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -350,7 +352,7 @@ static int cmd_serve(int argc, char **argv)
 	char why[512];
 	struct audit_key key;
 	if (audit_key_load(akey, &key, why, sizeof why) < 0) {
-		svc_log(SVC_ERR, "sekisho-portal", "audit key: %s", why);
+		svc_log(SVC_ERR, "sekisho-portal", _("audit key: %s"), why);
 		return 1;
 	}
 	struct audit_opts ao = {.dir = po.audit_dir,
@@ -362,7 +364,7 @@ static int cmd_serve(int argc, char **argv)
 	int r = audit_open(&ao, &audit, why, sizeof why);
 	audit_key_wipe(&key);
 	if (r < 0) {
-		svc_log(SVC_ERR, "sekisho-portal", "audit: %s", why);
+		svc_log(SVC_ERR, "sekisho-portal", _("audit: %s"), why);
 		return 1;
 	}
 	struct ptl_portal *portal;
@@ -390,7 +392,7 @@ static int cmd_serve(int argc, char **argv)
 						AUDIT_UINT("release_hours", po.release_hours)},
 			 4);
 	(void)audit_flush(audit);
-	svc_log(SVC_INFO, "sekisho-portal", "listening on %s", ho.listen);
+	svc_log(SVC_INFO, "sekisho-portal", _("listening on %s"), ho.listen);
 	/* systemd (Type=notify): ready once the listener is bound; the
 	 * watchdog from this loop, which also runs the sweep (the HTTP
 	 * threads are libmicrohttpd's) */
@@ -420,7 +422,7 @@ static int cmd_serve(int argc, char **argv)
 	(void)audit_emit(audit, "portal.stop", NULL, 0);
 	ptl_portal_free(portal);
 	if (audit_close(audit) < 0) {
-		svc_log(SVC_ERR, "sekisho-portal", "audit log write failed");
+		svc_log(SVC_ERR, "sekisho-portal", _("audit log write failed"));
 		return 1;
 	}
 	return 0;
@@ -428,6 +430,7 @@ static int cmd_serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

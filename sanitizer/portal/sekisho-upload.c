@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "common/audit/audit.h"
+#include "common/i18n.h"
 #include "common/svc.h"
 #include "common/version.h"
 #include "common/xalloc.h"
@@ -645,7 +646,7 @@ static int cmd_user(int argc, char **argv)
 	} else if (!strcmp(op, "add") || !strcmp(op, "passwd")) {
 		char pw[PTL_PASSWORD_MAX + 2];
 		if (!fgets(pw, sizeof(pw), stdin)) {
-			fprintf(stderr, "sekisho-upload: no password on stdin\n");
+			fprintf(stderr, _("sekisho-upload: no password on stdin\n"));
 			rc = 1;
 		} else {
 			pw[strcspn(pw, "\r\n")] = 0;
@@ -655,9 +656,9 @@ static int cmd_user(int argc, char **argv)
 			if (r == 0)
 				r = ptl_users_save(path, &u);
 			if (r < 0) {
-				fprintf(stderr, "sekisho-upload: user %s %s: %s\n", op, name,
-					r == -EEXIST           ? "exists"
-						: r == -ENOENT ? "no such user"
+				fprintf(stderr, _("sekisho-upload: user %s %s: %s\n"), op, name,
+					r == -EEXIST           ? _("exists already")
+						: r == -ENOENT ? _("no such user")
 							       : strerror(-r));
 				rc = 1;
 			}
@@ -667,8 +668,8 @@ static int cmd_user(int argc, char **argv)
 		if (r == 0)
 			r = ptl_users_save(path, &u);
 		if (r < 0) {
-			fprintf(stderr, "sekisho-upload: user del %s: %s\n", name,
-				r == -ENOENT ? "no such user" : strerror(-r));
+			fprintf(stderr, _("sekisho-upload: user del %s: %s\n"), name,
+				r == -ENOENT ? _("no such user") : strerror(-r));
 			rc = 1;
 		}
 	} else {
@@ -749,7 +750,7 @@ static int cmd_serve(int argc, char **argv)
 	ptl_users_free(&users);
 	r = ptl_inbox_open(cf.inbox, &inbox);
 	if (r < 0) {
-		svc_log(SVC_ERR, "sekisho-upload", "inbox %s: %s", cf.inbox, strerror(-r));
+		svc_log(SVC_ERR, "sekisho-upload", _("inbox %s: %s"), cf.inbox, strerror(-r));
 		return 2;
 	}
 	if (getrandom(csrf_key, sizeof(csrf_key), 0) != sizeof(csrf_key)) {
@@ -758,14 +759,14 @@ static int cmd_serve(int argc, char **argv)
 	}
 	struct audit_key key;
 	if (audit_key_load(cf.akey, &key, why, sizeof(why)) < 0) {
-		svc_log(SVC_ERR, "sekisho-upload", "audit key: %s", why);
+		svc_log(SVC_ERR, "sekisho-upload", _("audit key: %s"), why);
 		return 2;
 	}
 	struct audit_opts ao = {.dir = cf.adir, .component = "upload", .key = &key, .lock_timeout_ms = 10000};
 	r = audit_open(&ao, &audit, why, sizeof(why));
 	audit_key_wipe(&key);
 	if (r < 0) {
-		svc_log(SVC_ERR, "sekisho-upload", "audit: %s", why);
+		svc_log(SVC_ERR, "sekisho-upload", _("audit: %s"), why);
 		return 2;
 	}
 	ptl_throttle_init(&throttle, NULL);
@@ -805,8 +806,9 @@ static int cmd_serve(int argc, char **argv)
 	human_size(cf.max_bytes, per, sizeof(per));
 	human_size(cf.max_total, total, sizeof(total));
 	svc_log(SVC_INFO, "sekisho-upload",
-		"listening on %s (%zu accounts; %s per file, %u files, %s in all; approval %s)", cf.listen, naccounts,
-		per, cf.max_files, total, cf.approval ? "on" : "off");
+		cf.approval ? _("listening on %s (%zu accounts; %s per file, %u files, %s in all; approval on)")
+			    : _("listening on %s (%zu accounts; %s per file, %u files, %s in all; approval off)"),
+		cf.listen, naccounts, per, cf.max_files, total);
 	/* systemd (Type=notify): ready once the listener is bound; the
 	 * watchdog from this thread (the HTTP threads are libmicrohttpd's) */
 	char status[160];
@@ -834,6 +836,7 @@ static int cmd_serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	if (argc < 2)
 		usage();
 	if (!strcmp(argv[1], "serve"))
