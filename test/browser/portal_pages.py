@@ -421,7 +421,11 @@ def release(b, d, shots, fx, portal):
     check(says(r["results"][2], "承認された原本をダウンロード(1回限り)"), "the page offers the one-time download")
     with open(got, "rb") as f:
         check(f.read() == fx["original"], "the downloaded original is the original's bytes")
-    time.sleep(0.5)     # the portal records the download when the transfer ends
+    # the portal records the download when its transfer ends, a moment after the browser has it
+    rec = os.path.join(d, "state", "requests", rid[0] + ".json")
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline and not json.load(open(rec, encoding="utf-8")).get("downloaded"):
+        time.sleep(0.1)
     refused(b, shots, r["results"][3]["url"], "release-used.png", 410, "ダウンロード済みです",
             "This original has already been downloaded", "a second download of the original")
     check(not os.path.exists(os.path.join(d, "releases", rid[0] + ".data")), "the released file is gone")
