@@ -20,7 +20,7 @@ kept as a screenshot:
   the holder), the approvers' pages refused (403);
 - refusals: a form posted from another origin (403 csrf), a wrong password
   (401), the lockout after --login-fails failures (429);
-- the Internet side: login, the form, a recipient outside the LGWAN domain
+- the Internet side: a wrong password (403), login, the form, a recipient outside the LGWAN domain
   refused (400, nothing in the inbox), a file sent (a complete parcel whose
   SHA-256 is the file's).
 
@@ -46,7 +46,7 @@ import browser  # noqa: E402
 failures = []
 WAIT_S = 20
 LOGIN_FAILS = 3     # sekisho-portal --login-fails: the lockout page after this many
-SHOTS = 27
+SHOTS = 28
 
 
 def check(cond, what):
@@ -478,12 +478,13 @@ def refusals(b, d, shots, pw, portal):
 
 
 def internet(b, d, shots, pw, upload):
-    """the Internet side: login, the form, a recipient refused, one file sent"""
+    """the Internet side: a wrong password, login, the form, a recipient refused, one file sent"""
     f1 = os.path.join(d, "調査報告.docx")
     with open(f1, "wb") as f:
         f.write(b"PK\x03\x04" + os.urandom(30000))
-    r = b.run([{"goto": f"{upload}/login"}, shot(shots, "upload-login.png"), *login("yamada", pw["yamada"]),
-               shot(shots, "upload-form.png"), {"html": os.path.join(d, "form.html")},
+    r = b.run([{"goto": f"{upload}/login"}, shot(shots, "upload-login.png"),
+               *login("yamada", "wrong-" + pw["yamada"]), shot(shots, "upload-login-failed.png"), {"text": True},
+               *login("yamada", pw["yamada"]), shot(shots, "upload-form.png"), {"html": os.path.join(d, "form.html")},
                {"fill": {"name": "rcpt"}, "value": "sato@example.com"},
                {"files": {"name": "file"}, "paths": [f1]},
                {"click": {"selector": "form[action='/upload'] button[type='submit']"}, "navigate": True},
@@ -491,8 +492,10 @@ def internet(b, d, shots, pw, upload):
     if not check(r.get("ok"), f"upload: login, the form, a refused recipient ({r.get('step')}: {r.get('error')})"):
         return
     res = r["results"]
-    check(res[9]["status"] == 400 and says(res[11], "この宛先には送れません", "city.example.lg.jp", "rcpt-domain"),
-          f"a recipient outside the LGWAN domain: 400, the allowed domain named ({res[9]['status']})")
+    check(res[4]["status"] == 403 and says(res[6], "ユーザー名またはパスワードが違います。"),
+          f"upload: a wrong password, the login form again ({res[4]['status']})")
+    check(res[14]["status"] == 400 and says(res[16], "この宛先には送れません", "city.example.lg.jp", "rcpt-domain"),
+          f"a recipient outside the LGWAN domain: 400, the allowed domain named ({res[14]['status']})")
     check(not [f for f in os.listdir(os.path.join(d, "inbox")) if f.endswith(".json")], "nothing in the inbox")
     r = b.run([{"goto": f"{upload}/login"}, *login("yamada", pw["yamada"]),
                {"fill": {"name": "rcpt"}, "value": "sato@city.example.lg.jp"},
