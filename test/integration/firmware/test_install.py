@@ -146,8 +146,13 @@ def main():
         check(re.search(r"^CapabilityBoundingSet=$", units["sekisho-milter.service"], re.M) is not None,
               "milter: no capability")
         cu = units["sekisho-cdrd.service"]
-        # loopback only: its own mail to Postfix's 127.0.0.1:10026 (docs/portal.md)
-        for need in ("CapabilityBoundingSet=", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        # loopback only: its own mail to Postfix's 127.0.0.1:10026 (docs/portal.md);
+        # AF_NETLINK and sethostname: bubblewrap needs them in the sandbox's own
+        # namespaces (without either no conversion worked: the image boot test)
+        check(re.search(r"^SystemCallFilter=@system-service .*\bsethostname\b", cu, re.M) is not None
+              and re.search(r"^ProtectHostname=", cu, re.M) is None,
+              "cdrd: sethostname allowed (bubblewrap's --hostname), no ProtectHostname=")
+        for need in ("CapabilityBoundingSet=", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
                      "IPAddressDeny=any", "IPAddressAllow=localhost",
                      "User=sekisho-cdr", r"TasksMax=\d+", r"MemoryMax=\d+[KMG]?"):
             check(re.search("^" + need + "$", cu, re.M) is not None, "cdrd: " + need)
