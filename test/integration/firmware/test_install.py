@@ -47,7 +47,7 @@ def main():
               "sekisho-metrics", "sekisho-portal", "sekisho-upload"):
         expect[os.path.join(sbindir, b)] = X
     # the CDR converters (issue 14) run only inside the sandbox: libexec, not sbin
-    for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
+    for b in ("sekisho-netfilter", "sekisho-site", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
               "sekisho-cdr-image", "sekisho-cdr-ooxml", "sekisho-cdr-office", "sekisho-cdr-text",
               "sekisho-cdr-archive", "sekisho-cdr-pdf"):
         expect[os.path.join(lib, "sekisho", b)] = X
