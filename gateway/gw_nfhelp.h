@@ -49,7 +49,7 @@ struct gw_nfhelp_event {
 };
 
 struct gw_nfhelp_opts {
-	const char *netfilter;       /* the bootstrap (firmware/sekisho-netfilter) */
+	const char *netfilter;       /* the bootstrap (firmware/sekisho-netfilter.sh) */
 	const char *run_dir;         /* nfhelper.lock, backstop.nft */
 	unsigned queues, queue_base; /* for repair */
 	bool watch;

@@ -25,7 +25,7 @@
 #include "gateway/gw_ifcache.h"
 #include "gateway/gw_nfq.h"
 
-/* Packet and connection marks shared with firmware/sekisho-netfilter.
+/* Packet and connection marks shared with firmware/sekisho-netfilter.sh.
  * Verdict marks (NF_REPEAT) always carry GW_MARK_REPEATED, so that a packet
  * that comes back is dropped by the kernel instead of looping.  Queued
  * packets carry the flow's connmark (ALLOW|generation of an earlier decision)

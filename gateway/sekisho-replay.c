@@ -10,7 +10,11 @@
  * no capabilities and no_new_privs before parsing it.
  *
  * Exit: 0 done, 1 the capture ended in a bad record (the verdicts before it
- * are printed), 2 usage or unreadable input. */
+ * are printed), 2 usage or unreadable input.
+ *
+ * Errors speak the operator's language (gettext, docs/i18n.md); the flow
+ * lines and the summary stay English: they are fields to read with grep and
+ * jq, like sekisho-rulec explain's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -25,6 +29,7 @@
 
 #include "common/version.h"
 #include "common/fdio.h"
+#include "common/i18n.h"
 #include "common/inaddr.h"
 #include "gateway/gw_replay.h"
 #include "rules/table.h"
@@ -151,6 +156,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	static const struct option opts[] = {
 		{"table", required_argument, NULL, 't'},     {"in-zone", required_argument, NULL, 'i'},
 		{"in-if", required_argument, NULL, 'I'},     {"out-zone", required_argument, NULL, 'o'},
@@ -182,7 +188,7 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			if (nnets >= GW_REPLAY_MAX_NETS) {
-				fprintf(stderr, "sekisho-replay: at most %d --net\n", GW_REPLAY_MAX_NETS);
+				fprintf(stderr, _("sekisho-replay: at most %d --net\n"), GW_REPLAY_MAX_NETS);
 				return 2;
 			}
 			nets_text[nnets++] = optarg;
@@ -221,52 +227,54 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sekisho-replay: %s: %s\n", table_path, why);
 		return 2;
 	}
+	/* from here every exit frees what it has (the ASan build checks leaks) */
+	int rc = 2, r;
+	void *buf = NULL;
+	size_t len = 0;
+	struct gw_replay *rp = NULL;
+	struct gw_replay_stats st;
 	out.t = t;
 	struct gw_replay_opts ro = {.in_zone = -1, .out_zone = -1, .keep_outgoing = keep_out};
 	if (in_zone && (ro.in_zone = table_zone_by_name(t, in_zone)) < 0) {
-		fprintf(stderr, "sekisho-replay: no zone %s in the table\n", in_zone);
-		return 2;
+		fprintf(stderr, _("sekisho-replay: no zone %s in the table\n"), in_zone);
+		goto done;
 	}
 	if (in_if && (ro.in_zone = table_zone_by_ifname(t, in_if)) < 0) {
-		fprintf(stderr, "sekisho-replay: interface %s is in no zone of the table\n", in_if);
-		return 2;
+		fprintf(stderr, _("sekisho-replay: interface %s is in no zone of the table\n"), in_if);
+		goto done;
 	}
 	if (out_zone && (ro.out_zone = table_zone_by_name(t, out_zone)) < 0) {
-		fprintf(stderr, "sekisho-replay: no zone %s in the table\n", out_zone);
-		return 2;
+		fprintf(stderr, _("sekisho-replay: no zone %s in the table\n"), out_zone);
+		goto done;
 	}
 	static struct gw_replay_net nets[GW_REPLAY_MAX_NETS];
 	for (size_t i = 0; i < nnets; i++)
 		if (gw_replay_parse_net(t, nets_text[i], &nets[i]) < 0) {
-			fprintf(stderr, "sekisho-replay: --net %s: want CIDR=ZONE with a zone of the table\n",
+			fprintf(stderr, _("sekisho-replay: --net %s: want CIDR=ZONE with a zone of the table\n"),
 				nets_text[i]);
-			return 2;
+			goto done;
 		}
 	ro.nets = nets;
 	ro.nnets = nnets;
-	void *buf = NULL;
-	size_t len = 0;
-	int r = fdio_read_file(cap_path, max_bytes, &buf, &len);
+	r = fdio_read_file(cap_path, max_bytes, &buf, &len);
 	if (r < 0) {
 		fprintf(stderr, "sekisho-replay: %s: %s\n", cap_path,
-			r == -EFBIG ? "not a regular file within --max-bytes" : strerror(-r));
-		return 2;
+			r == -EFBIG ? _("not a regular file within --max-bytes") : strerror(-r));
+		goto done;
 	}
-	struct gw_replay *rp;
 	if ((r = gw_replay_new(max_flows, &rp)) < 0) {
 		fprintf(stderr, "sekisho-replay: --max-flows: %s\n", strerror(-r));
-		return 2;
+		goto done;
 	}
 	if ((r = drop_root()) < 0) {
-		fprintf(stderr, "sekisho-replay: dropping privileges: %s\n", strerror(-r));
-		return 2;
+		fprintf(stderr, _("sekisho-replay: dropping privileges: %s\n"), strerror(-r));
+		goto done;
 	}
-	struct gw_replay_stats st;
 	r = gw_replay_run(rp, t, &ro, buf, len, print_flow, &out, &st);
 	if (r < 0) {
 		fprintf(stderr, "sekisho-replay: %s: %s\n", cap_path,
-			r == -EPROTONOSUPPORT ? "unsupported capture version" : "not a pcap or pcapng file");
-		return 2;
+			r == -EPROTONOSUPPORT ? _("unsupported capture version") : _("not a pcap or pcapng file"));
+		goto done;
 	}
 	FILE *s = out.json ? stdout : stderr;
 	fprintf(s,
@@ -282,10 +290,12 @@ int main(int argc, char **argv)
 	fprintf(s, "}\n");
 	if (st.truncated)
 		fprintf(stderr,
-			"sekisho-replay: %s: bad or truncated record at byte %zu; verdicts above are up to it\n",
+			_("sekisho-replay: %s: bad or truncated record at byte %zu; verdicts above are up to it\n"),
 			cap_path, st.error_offset);
+	rc = st.truncated ? 1 : 0;
+done:
 	gw_replay_free(rp);
 	free(buf);
 	table_close(t);
-	return st.truncated ? 1 : 0;
+	return rc;
 }

@@ -59,7 +59,11 @@ static int cmd_list(struct san_quarantine *q)
 		perror(dir);
 		return 2;
 	}
-	printf("%-16s  %-19s  %-10s  %10s  %s\n", "ID", "STORED", "KIND", "SIZE", "NAME / TYPE");
+	/* TRANSLATORS: the header of the list's columns, 16, 19, 10 and 10
+	 * terminal columns wide and two spaces apart (SIZE right-aligned): pad
+	 * the translation with spaces to the same columns (a Japanese character
+	 * takes two).  The rows below are values (kind, dates): not translated. */
+	puts(_("ID                STORED               KIND              SIZE  NAME / TYPE"));
 	for (int i = 0; i < n; i++) {
 		const char *d = l[i]->d_name;
 		size_t len = strlen(d);

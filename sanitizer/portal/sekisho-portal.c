@@ -331,7 +331,7 @@ static int cmd_serve(int argc, char **argv)
 			return 2;
 		}
 		if (r < 0) {
-			fprintf(stderr, "sekisho-portal: bad value for %s: %s\n", argv[optind - 1], optarg);
+			fprintf(stderr, _("sekisho-portal: bad value for %s: %s\n"), argv[optind - 1], optarg);
 			return 2;
 		}
 	}

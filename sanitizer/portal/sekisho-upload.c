@@ -708,7 +708,7 @@ static int cmd_serve(int argc, char **argv)
 		else if (!strcmp(a, "--rcpt-domain")) {
 			if (cf.ndomains >= MAX_DOMAINS || !ptl_rcpt_domain_valid(v)) {
 				fprintf(stderr,
-					"sekisho-upload: --rcpt-domain %s: not a domain name (or more than %d)\n", v,
+					_("sekisho-upload: --rcpt-domain %s: not a domain name (or more than %d)\n"), v,
 					MAX_DOMAINS);
 				return 2;
 			}
@@ -728,7 +728,7 @@ static int cmd_serve(int argc, char **argv)
 		else if (!strcmp(a, "--timeout") && parse_size(v, &n) && n < 86400)
 			cf.timeout_s = (unsigned)n;
 		else {
-			fprintf(stderr, "sekisho-upload: bad option or value: %s %s\n", a, v);
+			fprintf(stderr, _("sekisho-upload: bad option or value: %s %s\n"), a, v);
 			usage();
 		}
 	}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """programs_test: golden output of the daemons and CLIs in English and Japanese.
 
-  programs_test.py [--update] LOGEXPORT GATEWAYD SANITIZE CDR METRICS HA_CHECK
+  programs_test.py [--update] LOGEXPORT GATEWAYD SANITIZE CDR METRICS HA_CHECK SITE NETFILTER RULEC REPLAY
 
 Each case runs one program in a scratch directory and compares what it
 printed (exit status, stdout, stderr) with test/i18n/golden/CASE.en.expected
@@ -13,7 +13,11 @@ Cases: sekisho-logexport verify on a tampered chain (the verdict, and
 --json, which stays English), an export usage error; sekisho-gatewayd's
 start-up with a missing table; sekisho-ha-check (shell, gettext.sh) on a box
 without the bootstrap; sekisho-sanitize's, sekisho-cdr's and
-sekisho-metrics' errors.  Lines that depend on the
+sekisho-metrics' errors; sekisho-site (Python's gettext) on a site file
+with mistakes (file:line kept) and a usage error; sekisho-netfilter (shell)
+with an unknown option of start, and a command of the daemon's helper,
+which stays English in both; sekisho-replay's errors (a zone the table
+does not have, a file that is no capture).  Lines that depend on the
 machine (a warning about the clock or a missing group) are left out.
 --update rewrites the goldens from this build (read the diff)."""
 import os
@@ -29,7 +33,8 @@ args = sys.argv[1:]
 update = args[:1] == ["--update"]
 if update:
     args = args[1:]
-logexport, gatewayd, sanitize, cdr, metrics, ha_check = (os.path.abspath(a) for a in args[:6])
+logexport, gatewayd, sanitize, cdr, metrics, ha_check, site, netfilter, rulec, replay = (
+    os.path.abspath(a) for a in args[:10])
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(HERE, "golden")
 CHAIN = os.path.join(HERE, "chain")
@@ -72,6 +77,17 @@ def setup():
         os.mkdir(os.path.join(work, d))
     with open(os.path.join(work, "mail", "a.eml"), "w") as f:
         f.write("From: a@example.jp\nSubject: x\n\nbody\n")
+    # a site file with mistakes (no policy: no message names an absolute path)
+    with open(os.path.join(work, "site.conf"), "w", encoding="utf-8") as f:
+        f.write("# 設置場所の設定 (誤りを含む)\n[site]\nhostname = sekisho_bad\ndomain = example.lg.jp\n\n"
+                "[segment lgwan]\nname = lgwan0\nzone = lgwan\nmac = 01:00:5e:00:00:01\naddress = 10.0.0.1\n"
+                "management = maybe\n\n[mail]\nrelay_domains = example.lg.jp\nlgwan_mail_server = mail.example\n\n"
+                "[colour]\n")
+    # the sample policy's table, and a file that is no capture, for sekisho-replay
+    policy = os.path.join(HERE, "..", "..", "rules", "examples", "municipality.policy")
+    subprocess.run([rulec, "compile", policy, "-o", os.path.join(work, "t.table")], check=True,
+                   capture_output=True, env=BASE)
+    open(os.path.join(work, "empty.pcap"), "w").close()
     return work
 
 
@@ -86,6 +102,12 @@ CASES = [
     ("cdr-timeout", [cdr, "--timeout", "0", "mail/a.eml", "-o", "copy.txt"]),
     ("metrics-unknown-command", [metrics, "frobnicate"]),
     ("ha-check-no-bootstrap", ["sh", ha_check, "--netfilter", "/bin/false"]),
+    ("site-check-errors", [sys.executable, site, "check", "site.conf"]),
+    ("site-usage", [sys.executable, site, "render", "site.conf"]),
+    ("netfilter-start-option", ["bash", netfilter, "start", "--frobnicate"]),
+    ("netfilter-generation-english", ["bash", netfilter, "generation", "next"]),
+    ("replay-no-zone", [replay, "--table", "t.table", "--in-if", "eth9", "empty.pcap"]),
+    ("replay-not-pcap", [replay, "--table", "t.table", "empty.pcap"]),
 ]
 
 work = setup()
@@ -102,6 +124,8 @@ for name, cmd in CASES:
               f"--- expected {path}\n{want}--- got\n{got}" if want is not None else f"no {path}; got\n{got}")
     if name == "logexport-verify-json":
         check(f"{name}: --json is the same in both languages", out["en"] == out["ja"])
+    if name == "netfilter-generation-english":
+        check(f"{name}: the helper's commands answer in English (audit reasons)", out["en"] == out["ja"])
     if not update:
         if has_locale("ja_JP.UTF-8"):
             check(f"{name} (LANG=ja_JP.UTF-8)", run(cmd, JA_LOCALE, work) == out["ja"])

@@ -30,7 +30,7 @@ gw_demo() {
 	mkdir -p "$audit" "$dir/capture"
 	ip netns exec "$prefix-gw" "$gwd" --table "$dir/policy.table" --audit-dir "$audit" \
 		--audit-key "$work/audit.key" --run-dir "$dir/run" --queues 2 \
-		--netfilter "$SEKISHO_ROOT/firmware/sekisho-netfilter" --host demo --user nobody \
+		--netfilter "$SEKISHO_ROOT/firmware/sekisho-netfilter.sh" --host demo --user nobody \
 		--capture-dir "$dir/capture" >"$dir/gatewayd.log" 2>&1 &
 	local pid=$!
 	local i
@@ -140,7 +140,7 @@ print(f"  the open session: last echo {last:.1f} s after it started; after the r
 	}
 	# one established flow across the whole step: a ping every 0.2 s (one
 	# conntrack entry); its seq numbers are sorted into the three phases
-	local nf="$SEKISHO_ROOT/firmware/sekisho-netfilter" t_kill t_back
+	local nf="$SEKISHO_ROOT/firmware/sekisho-netfilter.sh" t_kill t_back
 	ip netns exec "$prefix-mgmt" ping -n -i 0.2 -c 40 -W 1 198.18.30.50 >"$dir/ping.log" 2>&1 &
 	local pinger=$!
 	sleep 1.5
@@ -159,7 +159,7 @@ print(f"  the open session: last echo {last:.1f} s after it started; after the r
 	t_back=$(date +%s.%N)
 	ip netns exec "$prefix-gw" "$gwd" --table "$dir/policy.table" --audit-dir "$audit" \
 		--audit-key "$work/audit.key" --run-dir "$dir/run" --queues 2 \
-		--netfilter "$SEKISHO_ROOT/firmware/sekisho-netfilter" --host demo --user nobody \
+		--netfilter "$SEKISHO_ROOT/firmware/sekisho-netfilter.sh" --host demo --user nobody \
 		--capture-dir "$dir/capture" >>"$dir/gatewayd.log" 2>&1 &
 	pid=$!
 	for i in $(seq 50); do

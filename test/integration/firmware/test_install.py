@@ -47,7 +47,7 @@ def main():
               "sekisho-metrics", "sekisho-portal", "sekisho-upload"):
         expect[os.path.join(sbindir, b)] = X
     # the CDR converters (issue 14) run only inside the sandbox: libexec, not sbin
-    for b in ("sekisho-netfilter", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
+    for b in ("sekisho-netfilter", "sekisho-site", "sekisho-ctl-audit", "sekisho-ha-check", "sekisho-ha-notify",
               "sekisho-cdr-image", "sekisho-cdr-ooxml", "sekisho-cdr-office", "sekisho-cdr-text",
               "sekisho-cdr-archive", "sekisho-cdr-pdf"):
         expect[os.path.join(lib, "sekisho", b)] = X
@@ -146,8 +146,13 @@ def main():
         check(re.search(r"^CapabilityBoundingSet=$", units["sekisho-milter.service"], re.M) is not None,
               "milter: no capability")
         cu = units["sekisho-cdrd.service"]
-        # loopback only: its own mail to Postfix's 127.0.0.1:10026 (docs/portal.md)
-        for need in ("CapabilityBoundingSet=", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        # loopback only: its own mail to Postfix's 127.0.0.1:10026 (docs/portal.md);
+        # AF_NETLINK and sethostname: bubblewrap needs them in the sandbox's own
+        # namespaces (without either no conversion worked: the image boot test)
+        check(re.search(r"^SystemCallFilter=@system-service .*\bsethostname\b", cu, re.M) is not None
+              and re.search(r"^ProtectHostname=", cu, re.M) is None,
+              "cdrd: sethostname allowed (bubblewrap's --hostname), no ProtectHostname=")
+        for need in ("CapabilityBoundingSet=", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
                      "IPAddressDeny=any", "IPAddressAllow=localhost",
                      "User=sekisho-cdr", r"TasksMax=\d+", r"MemoryMax=\d+[KMG]?"):
             check(re.search("^" + need + "$", cu, re.M) is not None, "cdrd: " + need)

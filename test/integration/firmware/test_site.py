@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 SRC = os.environ["SEKISHO_SOURCE_ROOT"]
-TOOL = os.path.join(SRC, "firmware", "sekisho-site")
+TOOL = os.path.join(SRC, "firmware", "sekisho-site.py")
 EXAMPLE = os.path.join(SRC, "firmware", "site.example")
 RULEC = sys.argv[1]
 failures = []

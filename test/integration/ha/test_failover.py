@@ -50,7 +50,7 @@ from gwtest import Checker, audit_records  # noqa: E402
 
 FW = os.path.join(SRC, "firmware")
 HA = os.path.join(FW, "ha")
-NETFILTER = os.path.join(FW, "sekisho-netfilter")
+NETFILTER = os.path.join(FW, "sekisho-netfilter.sh")
 GATEWAYD = os.path.join(BUILD, "gateway", "sekisho-gatewayd")
 RULEC = os.path.join(BUILD, "rules", "sekisho-rulec")
 STREAM = os.path.join(HERE, "stream.py")

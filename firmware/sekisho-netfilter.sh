@@ -62,6 +62,19 @@
 # holds; never on an appliance).
 set -euo pipefail
 
+# Messages in the operator's language, as sekishoctl and the HA scripts do
+# (docs/i18n.md): the "sekisho" catalogue through gettext.sh (Debian's
+# gettext-base), English without it.  What sekisho-gatewayd's helper runs
+# (check, snapshot, repair with the start inside it, generation, fence)
+# answers in English: its reasons go into the audit records, which stay
+# English.  status is not translated either: sekisho-ha-check and the
+# operators' scripts read it.
+case ${1:-} in check | snapshot | repair | generation | fence) export LC_ALL=C ;; esac
+export TEXTDOMAIN=sekisho
+[ -z "${SEKISHO_LOCALEDIR:-}" ] || export TEXTDOMAINDIR="$SEKISHO_LOCALEDIR"
+# shellcheck disable=SC1091
+. gettext.sh 2>/dev/null || { gettext() { printf '%s' "$1"; }; eval_gettext() { eval "printf '%s' \"$1\""; }; }
+
 MARK_ALLOW=0x40000000          # connmark of an allowed flow (| generation)
 V_ALLOW=0xc0000000             # verdict marks: repeated | allow / reject
 V_REJECT=0xa0000000
@@ -164,8 +177,8 @@ xt_rules() {   # family(4|6) base n gen
 
 start_xt() {
 	local base=$1 n=$2 gen=$3
-	xt_rules 4 "$base" "$n" "$gen" | ipt_restore || die "iptables-nft-restore failed"
-	xt_rules 6 "$base" "$n" "$gen" | ip6t_restore || die "ip6tables-nft-restore failed"
+	xt_rules 4 "$base" "$n" "$gen" | ipt_restore || die "$(gettext 'iptables-nft-restore failed')"
+	xt_rules 6 "$base" "$n" "$gen" | ip6t_restore || die "$(gettext 'ip6tables-nft-restore failed')"
 	local c t base ours f
 	# our jump must be the first rule of each base chain (a rule inserted
 	# before it would decide first): moved back to the top when it is not
@@ -223,8 +236,8 @@ nft_rules() {  # base n gen
 backstop() {
 	local policy=$1 rulec=${SEKISHO_RULEC:-sekisho-rulec} tmp
 	tmp=$(mktemp)
-	"$rulec" --no-color emit-nft "$policy" >"$tmp" || { rm -f "$tmp"; die "emit-nft $policy failed"; }
-	nft -f "$tmp" || { rm -f "$tmp"; die "loading the backstop failed"; }
+	"$rulec" --no-color emit-nft "$policy" >"$tmp" || { rm -f "$tmp"; die "$(eval_gettext 'emit-nft $policy failed')"; }
+	nft -f "$tmp" || { rm -f "$tmp"; die "$(gettext 'loading the backstop failed')"; }
 	rm -f "$tmp"
 }
 
@@ -265,12 +278,12 @@ gate_present() {  # dev
 # has it keeps it; a missing or different one is replaced).
 gate_install() {
 	[ "$GATE" = off ] && return 0
-	local d
-	for d in $(gate_ifaces); do
-		gate_present "$d" && continue
-		tc qdisc add dev "$d" clsact 2>/dev/null || true
-		tc filter replace dev "$d" egress pref 1 handle 1 protocol all bpf da bytecode "$GATE_BPF" ||
-			die "egress gate on $d failed"
+	local dev
+	for dev in $(gate_ifaces); do
+		gate_present "$dev" && continue
+		tc qdisc add dev "$dev" clsact 2>/dev/null || true
+		tc filter replace dev "$dev" egress pref 1 handle 1 protocol all bpf da bytecode "$GATE_BPF" ||
+			die "$(eval_gettext 'egress gate on $dev failed')"
 	done
 }
 
@@ -330,23 +343,24 @@ start)
 		--queue-base) base=$2; shift 2 ;;
 		--mode) mode=$2; shift 2 ;;
 		--policy) policy=$2; shift 2 ;;
-		*) die "unknown option $1" ;;
+		*) opt=$1; die "$(eval_gettext 'unknown option $opt')" ;;
 		esac
 	done
 	modprobe nf_conntrack_netlink 2>/dev/null || true   # NFQA_CT in queued packets
 	[ "$mode" = auto ] && { native_queue_available && mode=nft || mode=xt; }
 	have=$(installed_mode)
-	[ "$have" = none ] || [ "$have" = "$mode" ] || die "the $have backend is installed; stop it first"
+	[ "$have" = none ] || [ "$have" = "$mode" ] || die "$(eval_gettext 'the $have backend is installed; stop it first')"
 	gen=0
 	[ "$have" = none ] || gen=$(current_generation)
 	case $mode in
 	xt) start_xt "$base" "$queues" "$gen" ;;
-	nft) nft_rules "$base" "$queues" "$gen" | nft -f - || die "nft failed" ;;
-	*) die "mode must be auto, xt or nft" ;;
+	nft) nft_rules "$base" "$queues" "$gen" | nft -f - || die "$(gettext 'nft failed')" ;;
+	*) die "$(gettext 'mode must be auto, xt or nft')" ;;
 	esac
 	[ -z "$policy" ] || backstop "$policy"
 	gate_install
-	echo "sekisho-netfilter: $mode backend, queues $base..$((base + queues - 1)), generation $gen, egress gate $GATE"
+	last=$((base + queues - 1))
+	echo "sekisho-netfilter: $(eval_gettext '$mode backend, queues $base..$last, generation $gen, egress gate $GATE')"
 	;;
 check) check "${1:-}" ;;
 snapshot)

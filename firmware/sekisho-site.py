@@ -28,12 +28,42 @@ Templates (main.cf, master.cf, sekisho.conf, portal.conf) come from DESTROOT whe
 is installed there, else from this script's directory (the source tree).
 The format is described in firmware/site.example and docs/image.md.
 """
+import gettext
 import ipaddress
+import locale
 import os
 import re
 import shutil
 import subprocess
 import sys
+
+
+def messages():
+    """The operator's language, as the C programs get it (common/i18n.c,
+    docs/i18n.md): the "sekisho" catalogue from $SEKISHO_LOCALEDIR, else the
+    installed share/locale (beside this script's lib/sekisho, else the
+    system's).  Python's gettext reads $LANGUAGE even under the C locale;
+    glibc does not, so neither do we: LANG=C stays English.  English when
+    there is no catalogue."""
+    try:
+        locale.setlocale(locale.LC_MESSAGES, '')  # strerror in the same language
+    except locale.Error:
+        pass
+    env = os.environ
+    loc = env.get('LC_ALL') or env.get('LC_MESSAGES') or env.get('LANG') or 'C'
+    if loc in ('C', 'POSIX'):
+        return gettext.NullTranslations()
+    langs = [lang for lang in env.get('LANGUAGE', '').split(':') if lang] or [loc]
+    localedir = env.get('SEKISHO_LOCALEDIR')
+    if not localedir:
+        mine = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'share', 'locale')
+        localedir = mine if os.path.isdir(mine) else None
+    return gettext.translation('sekisho', localedir, languages=langs, fallback=True)
+
+
+_T = messages()
+_ = _T.gettext
+ngettext = _T.ngettext
 
 MAX_SITE_BYTES = 1 << 20        # a site file is a few KiB; refuse anything absurd
 MAX_POLICY_FILES = 64           # include chain of the policy
@@ -82,7 +112,8 @@ class Site:
         v = sec[3].get(key, [])
         if not v:
             if required:
-                self.err(sec[2], f'[{sec[0]}{" " + sec[1] if sec[1] else ""}]: "{key}" is missing')
+                section = f'[{sec[0]}{" " + sec[1] if sec[1] else ""}]'
+                self.err(sec[2], _('{section}: "{key}" is missing').format(section=section, key=key))
             return None, sec[2]
         return v[-1]
 
@@ -93,14 +124,14 @@ def parse(path):
         with open(path, 'rb') as f:
             raw = f.read(MAX_SITE_BYTES + 1)
     except OSError as e:
-        raise SiteError(f'{path}: {e.strerror}')
+        raise SiteError(f'{path}: {e.strerror}')  # the C library's words (LC_MESSAGES)
     if len(raw) > MAX_SITE_BYTES:
-        raise SiteError(f'{path}: larger than {MAX_SITE_BYTES} bytes')
+        raise SiteError(_('{path}: larger than {max} bytes').format(path=path, max=MAX_SITE_BYTES))
     try:
         text = raw.decode('utf-8')
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b'\n') + 1
-        raise SiteError(f'{path}:{line}: not UTF-8')
+        raise SiteError(_('{path}:{line}: not UTF-8').format(path=path, line=line))
     cur = None
     for n, line in enumerate(text.splitlines(), 1):
         s = line.strip()
@@ -110,29 +141,30 @@ def parse(path):
         if m:
             kind, name = m.group(1), m.group(2) or ''
             if kind not in SECTIONS:
-                site.err(n, f'unknown section [{kind}] (sections: site, segment NAME, mail, portal)')
+                site.err(n, _('unknown section [{kind}] (sections: site, segment NAME, mail, portal)').format(kind=kind))
                 cur = None
                 continue
             if (kind == 'segment') != bool(name):
-                site.err(n, '[segment NAME] needs a name' if kind == 'segment'
-                         else f'[{kind}] takes no name')
+                site.err(n, _('[segment NAME] needs a name') if kind == 'segment'
+                         else _('[{kind}] takes no name').format(kind=kind))
             if any(sec[0] == kind and sec[1] == name for sec in site.sections):
-                site.err(n, f'section [{kind}{" " + name if name else ""}] given twice')
+                site.err(n, _('section [{section}] given twice').format(section=f'{kind}{" " + name if name else ""}'))
             cur = (kind, name, n, {})
             site.sections.append(cur)
             continue
         if '=' not in s:
-            site.err(n, 'expected "key = value" or "[section]"')
+            site.err(n, _('expected "key = value" or "[section]"'))
             continue
         key, value = (x.strip() for x in s.split('=', 1))
         if cur is None:
-            site.err(n, f'"{key}" outside a section')
+            site.err(n, _('"{key}" outside a section').format(key=key))
             continue
         if key not in KEYS[cur[0]]:
-            site.err(n, f'unknown key "{key}" in [{cur[0]}] (keys: {", ".join(sorted(KEYS[cur[0]]))})')
+            site.err(n, _('unknown key "{key}" in [{section}] (keys: {keys})').format(
+                key=key, section=cur[0], keys=", ".join(sorted(KEYS[cur[0]]))))
             continue
         if key in cur[3] and key not in REPEATABLE:
-            site.err(n, f'"{key}" given twice in this section')
+            site.err(n, _('"{key}" given twice in this section').format(key=key))
         parts = [p.strip() for p in value.split(',')] if key in REPEATABLE - LINE_LISTS else [value]
         for p in parts:
             if p:
@@ -147,22 +179,22 @@ def validate(site):
     secs = {k: [s for s in site.sections if s[0] == k] for k in SECTIONS}
     model = {'segments': [], 'ntp': [], 'dns': []}
     if len(secs['site']) != 1:
-        site.err(1, 'exactly one [site] section is needed')
+        site.err(1, _('exactly one [site] section is needed'))
         return model
     st = secs['site'][0]
     host, ln = site.one(st, 'hostname')
     if host is not None and not HOST_RE.match(host):
-        site.err(ln, f'hostname "{host}" is not a valid host name')
+        site.err(ln, _('hostname "{host}" is not a valid host name').format(host=host))
     model['hostname'] = host
     dom, ln = site.one(st, 'domain')
     if dom is not None and not HOST_RE.match(dom):
-        site.err(ln, f'domain "{dom}" is not a valid domain name')
+        site.err(ln, _('domain "{domain}" is not a valid domain name').format(domain=dom))
     model['domain'] = dom
     pol, ln = site.one(st, 'policy')
     if pol is not None:
         p = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(site.path)), pol))
         if not os.path.isfile(p):
-            site.err(ln, f'policy file "{pol}" does not exist ({p})')
+            site.err(ln, _('policy file "{file}" does not exist ({path})').format(file=pol, path=p))
         model['policy'] = (p, ln)
     for key in ('ntp', 'dns'):
         for v, ln in site.values(st, key):
@@ -172,14 +204,14 @@ def validate(site):
                 if key == 'ntp' and HOST_RE.match(v):
                     model[key].append(v)
                 else:
-                    site.err(ln, f'{key} "{v}" is not an IP address')
+                    site.err(ln, _('{key} "{value}" is not an IP address').format(key=key, value=v))
 
     model['ssh_keys'] = []
     for v, ln in site.values(st, 'ssh_key'):
         if SSH_KEY_RE.match(v):
             model['ssh_keys'].append(v)
         else:
-            site.err(ln, 'ssh_key: expected "TYPE BASE64 [comment]" (an OpenSSH public key line)')
+            site.err(ln, _('ssh_key: expected "TYPE BASE64 [comment]" (an OpenSSH public key line)'))
 
     names, macs, addrs, gw_fam = {}, {}, {}, {}
     mgmt = []
@@ -188,24 +220,25 @@ def validate(site):
         name, ln = site.one(sec, 'name')
         if name is not None:
             if not IFNAME_RE.match(name):
-                site.err(ln, f'interface name "{name}": must be "sk-" and 1-12 of [A-Za-z0-9_.-] (at most 15 bytes)')
+                site.err(ln, _('interface name "{name}": must be "sk-" and 1-12 of [A-Za-z0-9_.-] (at most 15 bytes)')
+                         .format(name=name))
             elif name in names:
-                site.err(ln, f'interface name "{name}" already used at line {names[name]}')
+                site.err(ln, _('interface name "{name}" already used at line {line}').format(name=name, line=names[name]))
             else:
                 names[name] = ln
         seg['name'] = name
         zone, ln = site.one(sec, 'zone')
         if zone is not None and not ZONE_RE.match(zone):
-            site.err(ln, f'zone "{zone}" is not a zone name')
+            site.err(ln, _('zone "{zone}" is not a zone name').format(zone=zone))
         seg['zone'], seg['zone_line'] = zone, ln
         mac, ln = site.one(sec, 'mac')
         if mac is not None:
             if not MAC_RE.match(mac):
-                site.err(ln, f'mac "{mac}" is not a MAC address (xx:xx:xx:xx:xx:xx)')
+                site.err(ln, _('mac "{mac}" is not a MAC address (xx:xx:xx:xx:xx:xx)').format(mac=mac))
             elif int(mac[:2], 16) & 1:
-                site.err(ln, f'mac "{mac}" is a multicast address')
+                site.err(ln, _('mac "{mac}" is a multicast address').format(mac=mac))
             elif mac.lower() in macs:
-                site.err(ln, f'mac "{mac}" already used at line {macs[mac.lower()]}')
+                site.err(ln, _('mac "{mac}" already used at line {line}').format(mac=mac, line=macs[mac.lower()]))
             else:
                 macs[mac.lower()] = ln
                 mac = mac.lower()
@@ -214,37 +247,38 @@ def validate(site):
             try:
                 a = ipaddress.ip_interface(v)
             except ValueError:
-                site.err(ln, f'address "{v}" is not ADDRESS/PREFIXLEN')
+                site.err(ln, _('address "{address}" is not ADDRESS/PREFIXLEN').format(address=v))
                 continue
             if '/' not in v:
-                site.err(ln, f'address "{v}" needs a prefix length')
+                site.err(ln, _('address "{address}" needs a prefix length').format(address=v))
                 continue
             if a.ip == a.network.network_address and a.version == 4 and a.network.prefixlen < 31:
-                site.err(ln, f'address "{v}" is the network address of {a.network}')
+                site.err(ln, _('address "{address}" is the network address of {network}').format(address=v, network=a.network))
                 continue
             if a.ip in addrs:
-                site.err(ln, f'address {a.ip} already used at line {addrs[a.ip]}')
+                site.err(ln, _('address {address} already used at line {line}').format(address=a.ip, line=addrs[a.ip]))
                 continue
             addrs[a.ip] = ln
             seg['addresses'].append(a)
         if not site.values(sec, 'address'):
-            site.err(sec[2], f'[segment {sec[1]}]: at least one "address" is needed')
+            site.err(sec[2], _('[segment {name}]: at least one "address" is needed').format(name=sec[1]))
 
-        def on_link(ip, ln, what):
+        def on_link(ip, ln, msg):
             if not any(ip in a.network for a in seg['addresses'] if a.version == ip.version):
-                site.err(ln, f'{what} {ip} is not in a network of this segment')
+                site.err(ln, msg.format(address=ip))
 
         for v, ln in site.values(sec, 'gateway'):
             try:
                 g = ipaddress.ip_address(v)
             except ValueError:
-                site.err(ln, f'gateway "{v}" is not an IP address')
+                site.err(ln, _('gateway "{value}" is not an IP address').format(value=v))
                 continue
             if g.version in gw_fam:
-                site.err(ln, f'a default gateway for IPv{g.version} is already given at line {gw_fam[g.version]}')
+                site.err(ln, _('a default gateway for IPv{version} is already given at line {line}').format(
+                    version=g.version, line=gw_fam[g.version]))
                 continue
             gw_fam[g.version] = ln
-            on_link(g, ln, 'gateway')
+            on_link(g, ln, _('gateway {address} is not in a network of this segment'))
             seg['gateways'].append(g)
         for v, ln in site.values(sec, 'route'):
             m = re.fullmatch(r'(\S+)\s+via\s+(\S+)', v)
@@ -254,43 +288,43 @@ def validate(site):
             except ValueError:
                 dst = None
             if dst is None or via is None:
-                site.err(ln, f'route "{v}": expected "NETWORK/LEN via ADDRESS"')
+                site.err(ln, _('route "{route}": expected "NETWORK/LEN via ADDRESS"').format(route=v))
                 continue
             if dst.version != via.version:
-                site.err(ln, f'route "{v}": destination and next hop are different families')
+                site.err(ln, _('route "{route}": destination and next hop are different families').format(route=v))
                 continue
-            on_link(via, ln, 'next hop')
+            on_link(via, ln, _('next hop {address} is not in a network of this segment'))
             seg['routes'].append((dst, via))
         mg, ln = site.one(sec, 'management', required=False)
         if mg is not None and mg not in ('yes', 'no'):
-            site.err(ln, 'management must be yes or no')
+            site.err(ln, _('management must be yes or no'))
         seg['management'] = mg == 'yes'
         if seg['management']:
             mgmt.append(seg)
             if seg['gateways']:
-                site.err(seg['line'], 'the management segment must not carry the default route')
+                site.err(seg['line'], _('the management segment must not carry the default route'))
         model['segments'].append(seg)
     if not secs['segment']:
-        site.err(1, 'no [segment NAME] section: the appliance needs its interfaces')
+        site.err(1, _('no [segment NAME] section: the appliance needs its interfaces'))
     elif len(mgmt) != 1:
         site.err(mgmt[1]['line'] if len(mgmt) > 1 else secs['segment'][0][2],
-                 f'exactly one segment needs "management = yes" (found {len(mgmt)})')
+                 _('exactly one segment needs "management = yes" (found {count})').format(count=len(mgmt)))
     model['mgmt'] = mgmt[0] if len(mgmt) == 1 else None
 
     model['mail'] = {}
     if len(secs['mail']) > 1:
-        site.err(secs['mail'][1][2], 'one [mail] section only')
+        site.err(secs['mail'][1][2], _('one [mail] section only'))
     if not secs['mail']:
-        site.err(1, 'a [mail] section is needed (the relay\'s next hop)')
+        site.err(1, _("a [mail] section is needed (the relay's next hop)"))
         return model
     ms = secs['mail'][0]
     rd = site.values(ms, 'relay_domains')
     if not rd:
-        site.err(ms[2], '[mail]: "relay_domains" is missing')
+        site.err(ms[2], _('[mail]: "relay_domains" is missing'))
     for v, ln in rd:
         if not HOST_RE.match(v):
-            site.err(ln, f'relay domain "{v}" is not a domain name')
-    model['mail']['relay_domains'] = [v for v, _ in rd]
+            site.err(ln, _('relay domain "{domain}" is not a domain name').format(domain=v))
+    model['mail']['relay_domains'] = [v for v, _ln in rd]
     for key in ('lgwan_mail_server', 'internet_relayhost'):
         v, ln = site.one(ms, key, required=key == 'lgwan_mail_server')
         hop = None
@@ -302,7 +336,8 @@ def validate(site):
             except ValueError:
                 ip = None
             if ip is None or not 0 < port < 65536:
-                site.err(ln, f'{key} "{v}": expected ADDRESS or ADDRESS:PORT ([ADDRESS]:PORT for IPv6)')
+                site.err(ln, _('{key} "{value}": expected ADDRESS or ADDRESS:PORT ([ADDRESS]:PORT for IPv6)').format(
+                    key=key, value=v))
             else:
                 hop = (ip, port)
         model['mail'][key] = hop
@@ -311,25 +346,30 @@ def validate(site):
         try:
             nets.append(ipaddress.ip_network(v, strict=True))
         except ValueError:
-            site.err(ln, f'mynetworks "{v}" is not NETWORK/LEN')
+            site.err(ln, _('mynetworks "{value}" is not NETWORK/LEN').format(value=v))
     model['mail']['mynetworks'] = nets
     model['portal'] = validate_portal(site, secs['portal'], model)
     return model
 
 
 def pem(site, path, ln, what):
-    """The PEM text of a file named relative to the site file, checked for its kind."""
+    """The PEM text of a file named relative to the site file, checked for
+    its kind (what: 'certificate' or 'key')."""
     p = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(site.path)), path))
     try:
         with open(p, 'rb') as f:
             raw = f.read(MAX_PEM_BYTES + 1)
     except OSError as e:
-        site.err(ln, f'{what} "{path}": {e.strerror} ({p})')
+        msg = _('certificate "{file}": {error} ({path})') if what == 'certificate' else \
+            _('key "{file}": {error} ({path})')
+        site.err(ln, msg.format(file=path, error=e.strerror, path=p))
         return None
     text = raw.decode('ascii', errors='replace')
     marker = '-----BEGIN CERTIFICATE-----' if what == 'certificate' else 'PRIVATE KEY-----'
     if len(raw) > MAX_PEM_BYTES or marker not in text:
-        site.err(ln, f'{what} "{path}" is not a PEM {what} (at most {MAX_PEM_BYTES} bytes)')
+        msg = _('certificate "{file}" is not a PEM certificate (at most {max} bytes)') if what == 'certificate' \
+            else _('key "{file}" is not a PEM key (at most {max} bytes)')
+        site.err(ln, msg.format(file=path, max=MAX_PEM_BYTES))
         return None
     return p
 
@@ -349,7 +389,7 @@ def validate_portal(site, secs, model):
     each portal's address is one of a segment's (not management's), the two
     on different segments; certificates come in pairs that match."""
     if len(secs) > 1:
-        site.err(secs[1][2], 'one [portal] section only')
+        site.err(secs[1][2], _('one [portal] section only'))
     if not secs:
         return None
     ps = secs[0]
@@ -366,27 +406,27 @@ def validate_portal(site, secs, model):
         try:
             ip = ipaddress.ip_address(v)
         except ValueError:
-            site.err(ln, f'{key} "{v}" is not an IP address')
+            site.err(ln, _('{key} "{value}" is not an IP address').format(key=key, value=v))
             continue
         seg = owner.get(ip)
         if seg is None:
-            site.err(ln, f'{key} {ip} is not an address of a segment')
+            site.err(ln, _('{key} {address} is not an address of a segment').format(key=key, address=ip))
         elif seg['management']:
-            site.err(ln, f'{key} {ip} is on the management segment')
+            site.err(ln, _('{key} {address} is on the management segment').format(key=key, address=ip))
         else:
             portal[key] = (ip, seg)
     lg, inet = portal['lgwan_address'], portal['internet_address']
     if lg and inet and lg[1] is inet[1]:
         site.err(site.one(ps, 'internet_address')[1],
-                 f'internet_address is on the same segment as lgwan_address ({lg[1]["name"]}): '
-                 'each portal must answer on its own side only')
+                 _('internet_address is on the same segment as lgwan_address ({name}): '
+                   'each portal must answer on its own side only').format(name=lg[1]["name"]))
     url, ln = site.one(ps, 'url', required=False)
     if url is None and lg:
         url = f'https://[{lg[0]}]' if lg[0].version == 6 else f'https://{lg[0]}'
     elif url is not None:
         m = URL_RE.match(url)
         if not m or (m.group(2) and not 0 < int(m.group(2)) < 65536):
-            site.err(ln, f'url "{url}": expected https://HOST[:PORT] (the base of the links in the notices)')
+            site.err(ln, _('url "{url}": expected https://HOST[:PORT] (the base of the links in the notices)').format(url=url))
         url = url.rstrip('/')
     portal['url'] = url
     portal['url_host'] = URL_RE.match(url).group(1).strip('[]') if url and URL_RE.match(url) else None
@@ -395,14 +435,16 @@ def validate_portal(site, secs, model):
         k, kl = site.one(ps, prefix + 'key', required=False)
         portal[name + '_tls'] = None
         if (c is None) != (k is None):
-            site.err(kl if c is None else cl, f'{prefix}cert and {prefix}key go together (neither: self-signed at first boot)')
+            site.err(kl if c is None else cl, _('{cert} and {key} go together (neither: self-signed at first boot)')
+                     .format(cert=prefix + 'cert', key=prefix + 'key'))
             continue
         if c is None:
             continue
         cp, kp = pem(site, c, cl, 'certificate'), pem(site, k, kl, 'key')
         if cp and kp:
             if not key_matches(cp, kp):
-                site.err(kl, f'{prefix}key "{k}" is not the key of {prefix}cert "{c}"')
+                site.err(kl, _('{key} "{keyfile}" is not the key of {cert} "{certfile}"').format(
+                    key=prefix + 'key', keyfile=k, cert=prefix + 'cert', certfile=c))
             else:
                 portal[name + '_tls'] = (cp, kp)
     rd, ln = site.one(ps, 'rcpt_domain', required=False)
@@ -410,23 +452,24 @@ def validate_portal(site, secs, model):
     if rd is None:
         rd = relay[0] if relay else None
     elif rd not in relay:
-        site.err(ln, f'rcpt_domain "{rd}" is not one of [mail] relay_domains ({", ".join(relay)})')
+        site.err(ln, _('rcpt_domain "{domain}" is not one of [mail] relay_domains ({domains})').format(
+            domain=rd, domains=", ".join(relay)))
     portal['rcpt_domain'] = rd
     mf, ln = site.one(ps, 'mail_from', required=False)
     if mf is not None and not MAIL_RE.match(mf):
-        site.err(ln, f'mail_from "{mf}" is not a mail address')
+        site.err(ln, _('mail_from "{address}" is not a mail address').format(address=mf))
     portal['mail_from'] = mf or f'sekisho-portal@{model.get("hostname")}.{model.get("domain")}'
     for key, lo, hi, default in (('link_days', 1, 365, 7), ('release_hours', 1, 720, 24)):
         v, ln = site.one(ps, key, required=False)
         if v is not None and not (v.isdigit() and lo <= int(v) <= hi):
-            site.err(ln, f'{key} must be a number from {lo} to {hi}')
+            site.err(ln, _('{key} must be a number from {low} to {high}').format(key=key, low=lo, high=hi))
             v = None
         portal[key] = int(v) if v is not None else default
     for key, allowed, default in (('deliver_copies', ('link', 'mail'), 'link'), ('originals', ('on', 'off'), 'on'),
                                   ('two_approvers', ('yes', 'no'), 'no'), ('upload_approval', ('on', 'off'), 'off')):
         v, ln = site.one(ps, key, required=False)
         if v is not None and v not in allowed:
-            site.err(ln, f'{key} must be {" or ".join(allowed)}')
+            site.err(ln, _('{key} must be {one} or {other}').format(key=key, one=allowed[0], other=allowed[1]))
             v = None
         portal[key] = v or default
     return portal
@@ -442,12 +485,12 @@ def policy_files(entry):
             continue
         seen.append(f)
         if len(seen) > MAX_POLICY_FILES:
-            raise SiteError(f'{entry}: more than {MAX_POLICY_FILES} include files')
+            raise SiteError(_('{file}: more than {max} include files').format(file=entry, max=MAX_POLICY_FILES))
         with open(f, encoding='utf-8') as fh:
             for inc in re.findall(r'^\s*include\s+"([^"]+)"', fh.read(), re.M):
                 p = os.path.normpath(os.path.join(os.path.dirname(f), inc))
                 if not p.startswith(base + os.sep):
-                    raise SiteError(f'{f}: include "{inc}" leaves the policy directory')
+                    raise SiteError(_('{file}: include "{include}" leaves the policy directory').format(file=f, include=inc))
                 todo.append(p)
     return seen
 
@@ -495,11 +538,15 @@ def bind_policy(model, site):
         policies['main.policy' if f == entry else os.path.relpath(f, base)] = text
     for seg in model['segments']:
         if seg['zone'] and seg['zone'] not in found:
-            site.err(seg['zone_line'], f'zone "{seg["zone"]}" is not defined in the policy')
+            site.err(seg['zone_line'], _('zone "{zone}" is not defined in the policy').format(zone=seg["zone"]))
     return policies, unbound
 
 
+WRITTEN = []                    # what render wrote (its summary)
+
+
 def write(root, rel, text, mode=0o644):
+    WRITTEN.append(rel)
     p = os.path.join(root, rel)
     os.makedirs(os.path.dirname(p), exist_ok=True)
     tmp = p + '.tmp'
@@ -518,7 +565,8 @@ def template(root, rel_installed, rel_source):
         if os.path.isfile(p):
             with open(p, encoding='utf-8') as f:
                 return f.read()
-    raise SiteError(f'template {rel_installed} not found (install sekisho first or run from the source tree)')
+    raise SiteError(_('template {file} not found (install sekisho first or run from the source tree)')
+                    .format(file=rel_installed))
 
 
 def milter_spec(root):
@@ -530,15 +578,16 @@ def milter_spec(root):
     text = template(root, 'etc/sekisho/sanitizer.conf', 'etc/sanitizer.conf')
     m = re.findall(r'^\s*SEKISHO_MILTER_SOCKET=["\']?([^"\'\s]+)["\']?\s*$', text, re.M)
     if not m:
-        raise SiteError('sanitizer.conf: no SEKISHO_MILTER_SOCKET')
+        raise SiteError(_('sanitizer.conf: no SEKISHO_MILTER_SOCKET'))
     spec = m[-1]
-    kind, _, rest = spec.partition(':')
+    kind, _sep, rest = spec.partition(':')
     if kind in ('unix', 'local') and rest.startswith('/'):
         return f'unix:{rest}'
-    port, _, host = rest.partition('@')
+    port, _sep, host = rest.partition('@')
     if kind in ('inet', 'inet6') and port.isdigit() and 0 < int(port) < 65536 and host:
         return f'inet:[{host}]:{port}' if kind == 'inet6' else f'inet:{host}:{port}'
-    raise SiteError(f'sanitizer.conf: SEKISHO_MILTER_SOCKET "{spec}": expected unix:/PATH or inet:PORT@ADDRESS')
+    raise SiteError(_('sanitizer.conf: SEKISHO_MILTER_SOCKET "{spec}": expected unix:/PATH or inet:PORT@ADDRESS')
+                    .format(spec=spec))
 
 
 def set_keys(text, values):
@@ -565,10 +614,10 @@ def render(site, model, root):
     if site.errors:
         return []
     milter = milter_spec(root)  # before anything is written, like the policy
-    warnings = [f'{site.path}:{pline}: zone "{z}" has no segment in this site: it matches no packet'
-                for z in unbound]
+    warnings = [_('{file}:{line}: zone "{zone}" has no segment in this site: it matches no packet').format(
+        file=site.path, line=pline, zone=z) for z in unbound]
     if not model['ssh_keys']:
-        warnings.append(f'{site.path}: no ssh_key: nobody can log in over ssh (console only)')
+        warnings.append(_('{file}: no ssh_key: nobody can log in over ssh (console only)').format(file=site.path))
 
     write(root, 'etc/hostname', f'{model["hostname"]}\n')
     write(root, 'etc/hosts', f'127.0.0.1\tlocalhost\n127.0.1.1\t{model["hostname"]}.{model["domain"]} '
@@ -736,7 +785,8 @@ def render_portal(root, model, hdr):
 def main(argv):
     if len(argv) < 2 or argv[0] not in ('check', 'render') or (argv[0] == 'render') != (len(argv) == 3) \
             or len(argv) > 3:
-        sys.stderr.write(__doc__.split('\n\n')[1] + '\n')
+        sys.stderr.write(_('usage: sekisho-site check SITE             validate; errors as SITE:LINE: message\n'
+                           '       sekisho-site render SITE DESTROOT   validate, then write the files below DESTROOT\n'))
         return 2
     try:
         site = parse(argv[1])
@@ -753,10 +803,17 @@ def main(argv):
     for e in site.errors:
         sys.stderr.write(f'{e}\n')
     for w in warnings:
-        sys.stderr.write(f'warning: {w}\n')
+        sys.stderr.write(_('warning: {message}').format(message=w) + '\n')
     if site.errors:
-        sys.stderr.write(f'sekisho-site: {len(site.errors)} error(s); nothing written\n')
+        n = len(site.errors)
+        sys.stderr.write(ngettext('sekisho-site: {count} error; nothing written',
+                                  'sekisho-site: {count} errors; nothing written', n).format(count=n) + '\n')
         return 1
+    if argv[0] == 'render':
+        n = len(WRITTEN)
+        sys.stdout.write(ngettext('sekisho-site: wrote {count} file below {root}',
+                                  'sekisho-site: wrote {count} files below {root}', n).format(count=n, root=argv[2])
+                         + '\n')
     return 0
 
 
