@@ -53,7 +53,7 @@ const char ptl_style_css[] =
 	"label{display:block;margin:.5em 0 .2em}input[type=text],input[type=password],textarea{width:100%;"
 	"max-width:30em;padding:.3em;font-size:1em}button{font-size:1em;padding:.3em 1em;margin:.3em 0}"
 	".en{color:#555}.ok{color:#155724}.ng{color:#8b0000}.note{background:#fff8e1;padding:.5em}"
-	"form.inline{display:inline}";
+	"form.inline{display:inline}td.rec{overflow-wrap:anywhere}";
 
 /* ------------------------------------------------------------- escaping -- */
 

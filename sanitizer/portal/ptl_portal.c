@@ -1720,8 +1720,9 @@ static void put_activity(struct ptl_req *req, struct ptl_page *p)
 			cut(json_object_to_json_string_ext(data,
 							   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 			    det, sizeof det);
-			ptl_page_put(p, "<tr><td>%s</td><td>%s</td><td>%s</td></tr>", json_object_get_string(ts),
-				     json_object_get_string(ev), det);
+			/* a record's details have no spaces: "rec" lets them wrap */
+			ptl_page_put(p, "<tr><td>%s</td><td>%s</td><td class=\"rec\">%s</td></tr>",
+				     json_object_get_string(ts), json_object_get_string(ev), det);
 			shown++;
 		}
 		json_object_put(o);
