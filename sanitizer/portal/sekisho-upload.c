@@ -301,9 +301,8 @@ static void post_login(struct ptl_req *req)
 			AUDIT_BOOL("lockout", locked),
 		};
 		audit_emit(audit, "upload.login_failed", f, AUDIT_N(f));
-		login_page(
-			req, 403,
-			TX(req, "ユーザー名またはパスワードが違います。", "The user name or the password is wrong."));
+		/* 401 and the words of the LGWAN portal: one answer for one mistake */
+		login_page(req, 401, TX(req, "ユーザー名またはパスワードが違います。", "Wrong user name or password."));
 		return;
 	}
 	ptl_throttle_ok(&throttle, user, now);

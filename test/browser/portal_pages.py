@@ -20,7 +20,7 @@ kept as a screenshot:
   the holder), the approvers' pages refused (403);
 - refusals: a form posted from another origin (403 csrf), a wrong password
   (401), the lockout after --login-fails failures (429);
-- the Internet side: a wrong password (403), login, the form, a recipient outside the LGWAN domain
+- the Internet side: a wrong password (401), login, the form, a recipient outside the LGWAN domain
   refused (400, nothing in the inbox), a file sent (a complete parcel whose
   SHA-256 is the file's).
 
@@ -492,7 +492,7 @@ def internet(b, d, shots, pw, upload):
     if not check(r.get("ok"), f"upload: login, the form, a refused recipient ({r.get('step')}: {r.get('error')})"):
         return
     res = r["results"]
-    check(res[4]["status"] == 403 and says(res[6], "ユーザー名またはパスワードが違います。"),
+    check(res[4]["status"] == 401 and says(res[6], "ユーザー名またはパスワードが違います。"),
           f"upload: a wrong password, the login form again ({res[4]['status']})")
     check(res[14]["status"] == 400 and says(res[16], "この宛先には送れません", "city.example.lg.jp", "rcpt-domain"),
           f"a recipient outside the LGWAN domain: 400, the allowed domain named ({res[14]['status']})")

@@ -349,6 +349,12 @@ try:
     check(Forms(page_en.decode()).lang == "en" and b"Your attachments" in page_en, "English by Accept-Language")
     st, h, css, _ = b.req("GET", "/style.css")
     check(st == 200 and h["content-type"].startswith("text/css"), "style sheet")
+    # browsers ask for it after every page: no content, and no refusal
+    # record (it made half of the operators' activity list)
+    nrefused = len(records("portal.refused"))
+    st, h, ico, _ = b.req("GET", "/favicon.ico")
+    check(st == 204 and ico == b"" and len(records("portal.refused")) == nrefused,
+          "/favicon.ico: 204, no portal.refused record (%d)" % st)
 
     st, h, got, _ = b.req("GET", "/m/%s/copy/0" % TOKEN)
     check(st == 200 and got == copy0, "copy bytes equal the worker's file")

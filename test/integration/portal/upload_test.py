@@ -314,7 +314,7 @@ try:
     # lockout: five wrong passwords lock suzuki, then even the right one is refused
     for i in range(5):
         st, _, body, _ = login("suzuki", "wrong %d" % i)
-        check(st == 403, "wrong password %d: %d" % (i, st))
+        check(st == 401, "wrong password %d: %d" % (i, st))
     st, _, body, ck_l = login("suzuki")
     check(st == 429 and "__Host-sekisho-upload" not in ck_l, "locked out: %d" % st)
     st, _, _, _ = login("yamada")
@@ -329,7 +329,7 @@ try:
     check(st == 303, "a new account logs in without a restart: %d" % st)
     check(user("del", "kato").returncode == 0, "user del while running")
     st, _, _, _ = login("kato")
-    check(st == 403, "a deleted account does not: %d" % st)
+    check(st == 401, "a deleted account does not: %d" % st)
     check(user("add", "yamada").returncode != 0, "user add of an existing name fails")
 
     # audit records, read as JSON
