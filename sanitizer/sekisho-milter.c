@@ -1129,6 +1129,8 @@ int main(int argc, char **argv)
 	snprintf(status, sizeof(status), _("listening on %s (%zu workers)"), sock, workers);
 	svc_ready(status);
 	wd_started = pthread_create(&wd_th, NULL, watchdog_main, NULL) == 0;
+	if (wd_started)
+		pthread_setname_np(wd_th, "milter-watchdog");
 	if (!wd_started) {
 		svc_log(SVC_ERR, PROG, _("cannot start the watchdog thread"));
 		goto out;

@@ -36,7 +36,7 @@
  * main loop, which wakes at least every second.  Every thread of ours
  * beats a heartbeat where it waits (a conversion is waited for in 250 ms
  * polls, and killed at its own --job-timeout, so no wait is longer); the
- * main loop pings only while every worker beat within the watchdog
+ * main loop pings only while every worker beat within half the watchdog
  * interval, and the portal thread within it plus three SMTP timeouts (its
  * mail may wait that long).  A stuck thread stops the pings, the main
  * loop says which at crit, and systemd restarts the worker (mail never
@@ -1062,7 +1062,9 @@ static void watchdog_tick(struct wd *w, unsigned workers)
 	svc_status(status);
 	if (!w->usec)
 		return;
-	long long limit = (long long)(w->usec / 1000);
+	/* half the interval: a stuck thread is seen at the tick after it,
+	 * before systemd's deadline, so the journal says which */
+	long long limit = (long long)(w->usec / 2000);
 	int stuck = -1;
 	long long age = 0;
 	for (unsigned i = 0; i < workers && stuck < 0; i++)
