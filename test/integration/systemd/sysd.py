@@ -236,10 +236,43 @@ class Checker:
         sys.exit(1 if self.failures else 0)
 
 
+def shipped(c, name):
+    """firmware/systemd/NAME.service.in, the unit the packages ship, after
+    checking that it says Type=notify, NotifyAccess=main and a WatchdogSec=."""
+    src = os.environ.get("SEKISHO_SOURCE_ROOT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                             ".."))
+    path = os.path.join(src, "firmware", "systemd", name + ".service.in")
+    props = unit_props(path)
+    c.true(f"the shipped {name}.service: Type=notify, NotifyAccess=main, a WatchdogSec=",
+           props.get("Type") == "notify" and props.get("NotifyAccess") == "main" and bool(props.get("WatchdogSec")),
+           props)
+    return path
+
+
 def make_key(path):
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.write(fd, os.urandom(32))
     os.close(fd)
+
+
+class Run:
+    """One test's frame: root or skip, the checks, the shipped unit
+    (checked), a directory with an audit key (.dir, .key); run.end(m)
+    stops the manager, removes the directory and exits with the result."""
+
+    def __init__(self, test, name):
+        need_root(test)
+        self.c = Checker()
+        self.shipped = shipped(self.c, name)
+        self.dir = tempfile.mkdtemp(prefix=f"{test}-")
+        self.key = os.path.join(self.dir, "audit.key")
+        make_key(self.key)
+
+    def end(self, m):
+        if m:
+            m.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.c.finish()
 
 
 def start_watching(m, unit, when_active, timeout=60):

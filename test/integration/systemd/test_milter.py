@@ -22,25 +22,15 @@ import sysd  # noqa: E402
 import milterclient  # noqa: E402
 
 MILTER = os.path.abspath(sys.argv[1])
-SRC = os.environ.get("SEKISHO_SOURCE_ROOT", os.path.join(HERE, "..", "..", ".."))
-SHIPPED = os.path.join(SRC, "firmware", "systemd", "sekisho-milter.service.in")
 UNIT = "sekisho-test-milter.service"
 
-sysd.need_root("systemd-milter")
-c = sysd.Checker()
-props = sysd.unit_props(SHIPPED)
-c.true("the shipped unit: Type=notify, NotifyAccess=main, a WatchdogSec=",
-       props.get("Type") == "notify" and props.get("NotifyAccess") == "main" and props.get("WatchdogSec"), props)
-
-m = None
-tmp = sysd.tempfile.mkdtemp(prefix="sekisho-sysd-milter-")
+run = sysd.Run("systemd-milter", "sekisho-milter")
+c, tmp, key, m = run.c, run.dir, run.key, None
 try:
     sock = os.path.join(tmp, "milter.sock")
-    key = os.path.join(tmp, "audit.key")
-    sysd.make_key(key)
     argv = [MILTER, "-s", "unix:" + sock, "--quarantine", os.path.join(tmp, "q"), "--audit-dir",
             os.path.join(tmp, "audit"), "--audit-key", key]
-    m = sysd.Manager("milter", {UNIT: sysd.service("sekisho-milter under test", " ".join(argv), shipped=SHIPPED,
+    m = sysd.Manager("milter", {UNIT: sysd.service("sekisho-milter under test", " ".join(argv), shipped=run.shipped,
                                                    WatchdogSec="4s", Restart="always", RestartSec="1s",
                                                    Environment="ASAN_OPTIONS=detect_leaks=0")})
 
@@ -78,7 +68,4 @@ try:
     c.true("journalctl -p warning: no routine line", "listening on" not in warn, warn)
     c.true("journalctl -p info: the routine line", "listening on" in info, info[-800:])
 finally:
-    if m:
-        m.close()
-    sysd.shutil.rmtree(tmp, ignore_errors=True)
-c.finish()
+    run.end(m)
