@@ -22,6 +22,7 @@ Root only: skip (77) without it, fail under CI=true."""
 import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -293,23 +294,39 @@ def start_watching(m, unit, when_active, timeout=60):
     return seen, None
 
 
+def priorities(c, m, unit, warned, routine):
+    """journalctl -p warning shows the line with warned and none with
+    routine; -p info shows routine (each line carried its priority)."""
+    warn, info = m.journal(unit, "-p", "warning"), m.journal(unit, "-p", "info")
+    c.true(f"journalctl -p warning: {warned!r}", warned in warn, warn)
+    c.true(f"journalctl -p warning: no routine line ({routine!r})", routine not in warn, warn)
+    c.true(f"journalctl -p info: the routine line ({routine!r})", routine in info, info[-800:])
+
+
 def watchdog_trip(c, m, unit, tid, crit=None, wd_s=4):
-    """Stop thread tid (host) of unit's main process and check systemd's
-    side: the pings stop (WatchdogTimestamp no longer moves), the daemon
-    says why at crit (when crit is given: the text), systemd kills it for
-    the watchdog and starts it again (a new main process, active)."""
+    """Stop thread tid (host) of unit's main process (ptrace, see stick;
+    crit=None: a single-threaded process, stopped whole with SIGSTOP) and
+    check systemd's side: the pings stop (WatchdogTimestamp no longer
+    moves), the daemon says why at crit (when crit is given: the text),
+    systemd kills it for the watchdog (SIGABRT, then SIGCONT) and starts it
+    again (a new main process, active)."""
     before = m.show(unit, "MainPID", "NRestarts", "WatchdogTimestampMonotonic")
     c.true(f"{unit}: watchdog pings arrive", int(before["WatchdogTimestampMonotonic"] or 0) > 0, before)
-    c.true(f"{unit}: the thread is stopped from outside (ptrace)", stick(tid))
+    if crit:
+        c.true(f"{unit}: the thread is stopped from outside (ptrace)", stick(tid))
+    else:
+        os.kill(tid, signal.SIGSTOP)
     t0 = time.monotonic()
     if crit:
         said = m.wait(lambda: crit in m.journal(unit, "-p", "crit"), wd_s + 3, step=0.2)
         c.true(f"{unit}: says at crit why it stops pinging ({crit!r})", said, m.journal(unit)[-1500:])
-        last = m.show(unit, "WatchdogTimestampMonotonic")["WatchdogTimestampMonotonic"]
-        time.sleep(1.0)
-        again = m.show(unit, "WatchdogTimestampMonotonic", "MainPID")
-        c.true(f"{unit}: no WATCHDOG=1 after that", again["MainPID"] != before["MainPID"] or
-               again["WatchdogTimestampMonotonic"] == last, (last, again))
+    else:
+        time.sleep(1.2)   # a ping sent just before the stop has arrived
+    last = m.show(unit, "WatchdogTimestampMonotonic")["WatchdogTimestampMonotonic"]
+    time.sleep(1.0)
+    again = m.show(unit, "WatchdogTimestampMonotonic", "MainPID")
+    c.true(f"{unit}: no WATCHDOG=1 after that", again["MainPID"] != before["MainPID"] or
+           again["WatchdogTimestampMonotonic"] == last, (last, again))
     restarted = m.wait(lambda: (lambda s: s["ActiveState"] == "active" and s["MainPID"] not in ("0", before["MainPID"])
                                 and int(s["NRestarts"]) > int(before["NRestarts"]))(
         m.show(unit, "ActiveState", "MainPID", "NRestarts")), 3 * wd_s + 20, step=0.2)

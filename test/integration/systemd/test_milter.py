@@ -62,10 +62,6 @@ try:
         sysd.watchdog_trip(c, m, UNIT, pid, crit="does not answer its own socket")
         c.true("after the restart the socket answers again", m.wait(answers, 10, step=0.2))
 
-    warn = m.journal(UNIT, "-p", "warning")
-    info = m.journal(UNIT, "-p", "info")
-    c.true("journalctl -p warning: the stall (crit)", "no progress" in warn, warn)
-    c.true("journalctl -p warning: no routine line", "listening on" not in warn, warn)
-    c.true("journalctl -p info: the routine line", "listening on" in info, info[-800:])
+    sysd.priorities(c, m, UNIT, "no progress", "listening on")
 finally:
     run.end(m)
