@@ -1053,21 +1053,21 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	struct audit_key key;
 	if (audit_key_load(akey, &key, why, sizeof(why)) < 0) {
-		svc_log(SVC_ERR, PROG, _("audit key: %s"), why);
+		svc_log(SVC_ERR, PROG, _("cannot load the audit key: %s"), why);
 		goto out;
 	}
 	struct audit_opts ao = {.dir = adir, .component = "sanitizer", .key = &key, .lock_timeout_ms = 10000};
 	int r = audit_open(&ao, &audit, why, sizeof(why));
 	audit_key_wipe(&key);
 	if (r < 0) {
-		svc_log(SVC_ERR, PROG, _("audit: %s"), why);
+		svc_log(SVC_ERR, PROG, _("cannot open the audit log: %s"), why);
 		goto out;
 	}
 	if (cdrq_dir) {
 		struct cdr_queue_opts qo = {.dir = cdrq_dir,
 					    .max_jobs = cdrq_max > UINT32_MAX ? UINT32_MAX : (unsigned)cdrq_max};
 		if (cdr_queue_open(&qo, &cdrq, why, sizeof(why)) < 0) {
-			svc_log(SVC_ERR, PROG, _("CDR queue: %s"), why);
+			svc_log(SVC_ERR, PROG, _("cannot open the CDR queue: %s"), why);
 			goto out;
 		}
 	}

@@ -1353,7 +1353,7 @@ int main(int argc, char **argv)
 	int sfd = -1, ifd = -1;
 	struct cdr_queue_opts qo = {.dir = cf.queue, .max_jobs = cf.queue_max};
 	if (cdr_queue_open(&qo, &queue, why, sizeof(why)) < 0) {
-		svc_log(SVC_ERR, PROG, _("queue: %s"), why);
+		svc_log(SVC_ERR, PROG, _("cannot open the CDR queue: %s"), why);
 		return 2;
 	}
 	int r = cdr_queue_lock(queue);
@@ -1368,18 +1368,18 @@ int main(int argc, char **argv)
 	}
 	struct audit_key key;
 	if (audit_key_load(cf.akey, &key, why, sizeof(why)) < 0) {
-		svc_log(SVC_ERR, PROG, _("audit key: %s"), why);
+		svc_log(SVC_ERR, PROG, _("cannot load the audit key: %s"), why);
 		goto out;
 	}
 	struct audit_opts ao = {.dir = cf.adir, .component = "cdr", .key = &key, .lock_timeout_ms = 10000};
 	r = audit_open(&ao, &audit, why, sizeof(why));
 	audit_key_wipe(&key);
 	if (r < 0) {
-		svc_log(SVC_ERR, PROG, _("audit: %s"), why);
+		svc_log(SVC_ERR, PROG, _("cannot open the audit log: %s"), why);
 		goto out;
 	}
 	if (open_portal(why, sizeof(why)) < 0) {
-		svc_log(SVC_ERR, PROG, _("portal: %s"), why);
+		svc_log(SVC_ERR, PROG, _("the portal directories: %s"), why);
 		goto out;
 	}
 	if (cf.self_test && self_test(why, sizeof(why)) < 0) {

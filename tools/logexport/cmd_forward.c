@@ -748,6 +748,9 @@ int cmd_forward_main(int argc, char **argv)
 			   "must listen elsewhere (514 is customary)");
 		return LX_EXIT_USAGE;
 	}
+	/* the forwarder's own lines in the operator's language (main may
+	 * have done it already: calling it again changes nothing) */
+	i18n_init();
 	char real[PATH_MAX];
 	if (!realpath(argv[optind], real)) {
 		lx_cli_err("%s: %s", argv[optind], strerror(errno));
@@ -792,7 +795,6 @@ int cmd_forward_main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	i18n_init();
 	wd_usec = svc_watchdog_usec();
 	/* a daemon (--follow) shows its connection from the start: connect
 	 * now, or say it retries (flush_batch connects again when it must) */
