@@ -738,6 +738,25 @@ static const char *probe(int timeout_ms)
 	return why;
 }
 
+/* Wait up to ms for the stop of the watchdog; true when it came. */
+static bool stop_wait(int64_t ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&wd_mu);
+	if (!wd_stop)
+		pthread_cond_timedwait(&wd_cond, &wd_mu, &until);
+	bool stop = wd_stop;
+	pthread_mutex_unlock(&wd_mu);
+	return stop;
+}
+
 /* The oldest busy context's time in the sanitiser (ms), 0 when none is busy. */
 static int64_t longest_busy(int64_t now)
 {
@@ -777,6 +796,8 @@ static void *watchdog_main(void *arg)
 		else if (busy > stall_ms)
 			snprintf(what, sizeof(what), _("a sanitiser worker has been busy for %lld s (cap %lld s)"),
 				 (long long)(busy / 1000), (long long)(stall_ms / 1000));
+		if (what[0] && !failing && stop_wait(200))
+			return NULL; /* libmilter closed its socket: the milter stops */
 		if (what[0]) {
 			if (!failing)
 				svc_log(SVC_CRIT, PROG,
@@ -809,23 +830,8 @@ static void *watchdog_main(void *arg)
 					nq - told_nq);
 			told_tf = tf, told_nq = nq, told_at = now;
 		}
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
 		int64_t left = tick - (monotime_ms() - now);
-		if (left < 0)
-			left = 0;
-		until.tv_sec += left / 1000;
-		until.tv_nsec += (left % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_mutex_lock(&wd_mu);
-		if (!wd_stop)
-			pthread_cond_timedwait(&wd_cond, &wd_mu, &until);
-		bool stop = wd_stop;
-		pthread_mutex_unlock(&wd_mu);
-		if (stop)
+		if (stop_wait(left < 0 ? 0 : left))
 			return NULL;
 	}
 }

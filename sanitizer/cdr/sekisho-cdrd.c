@@ -37,8 +37,9 @@
  * beats a heartbeat where it waits (a conversion is waited for in 250 ms
  * polls, and killed at its own --job-timeout, so no wait is longer); the
  * main loop pings only while every worker beat within half the watchdog
- * interval, and the portal thread within it plus three SMTP timeouts (its
- * mail may wait that long).  A stuck thread stops the pings, the main
+ * interval (a follow-up mail from a worker beats ahead by three SMTP
+ * timeouts), and the portal thread within it plus three SMTP timeouts (its
+ * mail and uploads may wait that long).  A stuck thread stops the pings, the main
  * loop says which at crit, and systemd restarts the worker (mail never
  * waits for it; the jobs wait in the queue).
  *
@@ -156,6 +157,14 @@ static void beat(void)
 {
 	if (my_beat)
 		atomic_store(my_beat, now_ms());
+}
+
+/* the same before a call that may wait up to ms and beats nothing meanwhile
+ * (a mail through SMTP, bounded by its timeout): a heartbeat ahead of now */
+static void beat_ahead(long long ms)
+{
+	if (my_beat)
+		atomic_store(my_beat, now_ms() + ms);
 }
 
 static void wake_all(void)
@@ -331,7 +340,9 @@ static void finish(struct cdr_job *job, struct cdr_record *rec)
 	/* deliver = mail: the last result of a manifest sends its copies */
 	if (!strcmp(job->deliver, "mail") && job->link[0] && duty.links) {
 		char why[256] = "";
+		beat_ahead(3 * (long long)duty.smtp_timeout_ms);
 		int r = cdr_duty_follow_up(&duty, job->link, why, sizeof(why));
+		beat();
 		if (r < 0)
 			svc_log(SVC_WARNING, PROG, _("follow-up mail of link %.16s: %s (again later)"), job->link, why);
 	}

@@ -4,8 +4,9 @@ watchdog, journal priorities (issue 16, item 4).
 
 - the shipped unit says Type=notify, NotifyAccess=main, WatchdogSec=; the
   test's unit takes them (WatchdogSec=4s here, to be quick);
-- started: "activating" until READY=1, and once systemd says "active" the
-  socket answers a milter negotiation;
+- started (a second's sleep before the exec): "activating" until
+  READY=1, and once systemd says "active" the socket answers a milter
+  negotiation;
 - STATUS= counts the mails (one sent through the socket);
 - the listener (libmilter's accept loop, the main thread) stopped from
   outside: the watchdog thread's self-probe gets no answer, it says so at
@@ -30,7 +31,11 @@ try:
     sock = os.path.join(tmp, "milter.sock")
     argv = [MILTER, "-s", "unix:" + sock, "--quarantine", os.path.join(tmp, "q"), "--audit-dir",
             os.path.join(tmp, "audit"), "--audit-key", key]
-    m = sysd.Manager("milter", {UNIT: sysd.service("sekisho-milter under test", " ".join(argv), shipped=run.shipped,
+    # a second before the exec (the same process: NotifyAccess=main), so
+    # that "activating" lasts long enough to be seen: the milter itself
+    # is ready within milliseconds
+    start = "/bin/sh -c 'sleep 1; exec " + " ".join(argv) + "'"
+    m = sysd.Manager("milter", {UNIT: sysd.service("sekisho-milter under test", start, shipped=run.shipped,
                                                    WatchdogSec="4s", Restart="always", RestartSec="1s",
                                                    Environment="ASAN_OPTIONS=detect_leaks=0")})
 
