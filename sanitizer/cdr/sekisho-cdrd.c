@@ -611,6 +611,32 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* The report's "detail" (what bubblewrap or the converter said) into
+ * buf, "" when there is none: the operator's first clue when the sandbox
+ * fails (a unit property refusing what bubblewrap needs). */
+static void report_detail(int dfd, const char *path, char *buf, size_t len)
+{
+	buf[0] = 0;
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	uint8_t *text = NULL;
+	size_t n = 0;
+	int r = fdio_read_all(fd, CDR_RECORD_MAX_REPORT, &text, &n);
+	close(fd);
+	json_object *o = NULL;
+	json_tokener *tok = r == 0 && n <= INT_MAX ? json_tokener_new() : NULL;
+	if (tok) {
+		o = json_tokener_parse_ex(tok, (const char *)text, (int)n);
+		json_tokener_free(tok);
+	}
+	json_object *d = NULL;
+	if (o && json_object_object_get_ex(o, "detail", &d) && json_object_is_type(d, json_type_string))
+		snprintf(buf, len, "%s", json_object_get_string(d));
+	json_object_put(o);
+	free(text);
+}
+
 /* The sandbox must work before any job is taken: bubblewrap present and
  * not setuid (the sandbox is built for unprivileged user namespaces),
  * user namespaces allowed, and one trivial conversion (a 1 x 1 PNG) made. */
@@ -667,11 +693,14 @@ static int self_test(char *why, size_t whylen)
 	int rr = read_report(workdfd, ".selftest/report.json", &rec);
 	bool ok = end == RUN_EXITED && WEXITSTATUS(status) == 0 && rr == 0 && !strcmp(rec.result, "ok") &&
 		faccessat(workdfd, ".selftest/out", F_OK, 0) == 0;
-	if (!ok)
-		snprintf(why, whylen, "a 1 x 1 PNG was not converted (%s %d, report: %s%s%s)",
+	if (!ok) {
+		char detail[256];
+		report_detail(workdfd, ".selftest/report.json", detail, sizeof(detail));
+		snprintf(why, whylen, "a 1 x 1 PNG was not converted (%s %d, report: %s%s%s)%s%s",
 			 end == RUN_EXITED ? "exit" : "signal/timeout",
 			 end == RUN_EXITED ? WEXITSTATUS(status) : WTERMSIG(status), rr == 0 ? rec.result : "none",
-			 rec.reason[0] ? " " : "", rec.reason);
+			 rec.reason[0] ? " " : "", rec.reason, detail[0] ? ": " : "", detail);
+	}
 	rm_work(workdfd, ".selftest");
 	return ok ? 0 : -1;
 }

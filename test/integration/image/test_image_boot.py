@@ -33,15 +33,18 @@ netfilter.repair); and after "systemctl stop sekisho-gatewayd" neither the
 open connection nor a new one crosses.  Every wait is bounded."""
 import argparse
 import email
+import email.message
 import email.policy
 import os
 import re
 import select
 import shutil
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
 
 SRC = os.environ.get("SEKISHO_SOURCE_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../../.."))
 sys.path.insert(0, os.path.join(SRC, "test", "integration", "gateway"))
@@ -467,14 +470,35 @@ try:
     r = c.getresponse()
     print(ssl.DER_cert_to_PEM_cert(c.sock.getpeercert(binary_form=True)).strip())
     print("STATUS", r.status, c.sock.version())
+    if len(sys.argv) > 3:                # the body too, as hex
+        print("BODY", r.read(1 << 20).hex())
 except OSError as e:
     print("BLOCKED", type(e).__name__, e)
 """
 
 
-def https(lab, ns, host, path="/login"):
-    r = sh("ip", "netns", "exec", ns, sys.executable, "-c", HTTPS_PROBE, host, path, check_rc=False, timeout=30)
+def https(lab, ns, host, path="/login", body=False):
+    r = sh("ip", "netns", "exec", ns, sys.executable, "-c", HTTPS_PROBE, host, path, *(["body"] if body else []),
+           check_rc=False, timeout=30)
     return r.stdout
+
+
+def https_body(lab, ns, host, path):
+    """(status, body bytes) of GET PATH; (None, b"") when nothing answered."""
+    out = https(lab, ns, host, path, body=True)
+    st = re.search(r"^STATUS (\d+)", out, re.M)
+    b = re.search(r"^BODY ([0-9a-f]*)$", out, re.M)
+    return (int(st.group(1)) if st else None), (bytes.fromhex(b.group(1)) if b else b"")
+
+
+def png_8x8():
+    """A small valid PNG (grey gradient), made here: the attachment to sanitise."""
+    raw = b"".join(b"\0" + bytes((x * 32 + y * 4) & 0xFF for x in range(8)) for y in range(8))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def pem_of(text):
@@ -567,7 +591,67 @@ def mail_test(lab, con):
                  "the relay delivered it to the LGWAN mail server, sanitised (HTML -> text) by the milter"):
         print(str(got)[-1500:] if got is not None else "nothing arrived")
         print(con.run("postqueue -p | tail -8; tail -15 /var/log/sekisho/mail.log")[1])
+    if ok:
+        attachment_test(lab, con, d)
     shutil.rmtree(d, ignore_errors=True)
+
+
+def attachment_test(lab, con, d):
+    """A mail with a PNG attached: it arrives as text with a link; the
+    worker (sekisho-cdrd, in its unit's sandbox) makes the copy; the LGWAN
+    client downloads the rebuilt PNG through the portal.  D: the running
+    smtp-sink's directory (the first mail's file is in it)."""
+    seen = {os.path.join(dp, f) for dp, _, fs in os.walk(d) for f in fs}
+    m = email.message.EmailMessage()
+    m["From"], m["To"], m["Subject"] = "a@example.net", "taro@city.example.lg.jp", "figure"
+    m.set_content("the figure is attached\n")
+    m.add_attachment(png_8x8(), maintype="image", subtype="png", filename="figure.png")
+    send = ("import smtplib, sys\n"
+            "s = smtplib.SMTP('198.18.20.1', 25, source_address=('198.18.20.25', 0), timeout=60)\n"
+            "s.sendmail('a@example.net', ['taro@city.example.lg.jp'], sys.stdin.buffer.read())\n"
+            "s.quit()\nprint('SENT')\n")
+    r = subprocess.run(["ip", "netns", "exec", lab.a, sys.executable, "-c", send], input=m.as_bytes(),
+                       capture_output=True, timeout=120)
+    if not check(r.stdout.strip() == b"SENT", f"lg-mail -> relay: the mail with a PNG accepted ({r.stderr[-200:]!r})"):
+        return
+    got = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and got is None:
+        for dp, _, fs in os.walk(d):
+            for f in fs:
+                if os.path.join(dp, f) in seen:
+                    continue
+                with open(os.path.join(dp, f), "rb") as fh:
+                    got = email.message_from_bytes(fh.read(), policy=email.policy.default)
+        time.sleep(1)
+    text = ""
+    if got is not None:
+        part = got.get_body(preferencelist=("plain",))
+        text = part.get_content() if part is not None else ""
+    link = re.search(r"https://198\.18\.20\.1/m/([A-Za-z0-9_-]+)", text)
+    names = [p.get_filename() for p in got.walk()] if got is not None else []
+    if not check(got is not None and not any(names) and link is not None,
+                 f"it arrived as text, nothing attached (Python email: {names}), with a portal link"):
+        print(text[-1500:] if got is not None else "nothing arrived")
+        return
+    # the worker converts in its sandbox (software-emulated VM: allow time)
+    rc, out = con.run("for i in $(seq 240); do ls /var/lib/sekisho/copies/ | grep -q '\\.copy\\.png$' && break; "
+                      "sleep 1; done; ls -1 /var/lib/sekisho/copies/", timeout=300)
+    if not check(re.search(r"\.copy\.png$", out, re.M) is not None,
+                 f"sekisho-cdrd made the copy in its sandbox ({' '.join(out.split())[-120:]})"):
+        print(con.run("journalctl -b -q --no-pager -u sekisho-cdrd | tail -8")[1])
+        return
+    st, page = https_body(lab, lab.a, "198.18.20.1", f"/m/{link.group(1)}")
+    href = re.search(rb'href="(/m/[A-Za-z0-9_-]+/copy/\d+)"', page)
+    check(st == 200 and href is not None, f"LGWAN client: the link's page names the copy (status {st})")
+    if href is None:
+        return
+    st, png = https_body(lab, lab.a, "198.18.20.1", href.group(1).decode())
+    check(st == 200 and png.startswith(b"\x89PNG\r\n\x1a\n") and png != png_8x8(),
+          f"LGWAN client: downloads the rebuilt PNG, not the original (status {st}, {len(png)} bytes)")
+    rc, out = con.run("sekisho-logexport verify --key /etc/sekisho/audit.key /var/log/sekisho/cdr >/dev/null "
+                      "&& echo VERIFIED; systemctl show -p NRestarts --value sekisho-cdrd")
+    check(out.split() == ["VERIFIED", "0"], f"the worker's audit chain verifies, no restart ({' '.join(out.split())})")
 
 
 if __name__ == "__main__":
