@@ -95,8 +95,8 @@
 #define MAX_ADDR 1024
 #define MAX_WORKERS 64
 #define PROG "sekisho-milter"
-/* the watchdog thread's tick when systemd asks for no watchdog (STATUS=,
- * the journal's summaries) */
+/* the watchdog thread's longest tick: half the watchdog interval when
+ * shorter; without a watchdog it still refreshes STATUS= and the summaries */
 #define TICK_MAX_MS 5000
 /* the journal's summaries of tempfails and unqueued jobs: at most this often */
 #define SUMMARY_MS 60000
@@ -158,7 +158,7 @@ static void pool_mark(const struct sanitize_ctx *x, int64_t since)
 {
 	for (size_t i = 0; i < pool_n; i++)
 		if (pool_all[i] == x)
-			atomic_store(&busy_since[i], since ? since : 0);
+			atomic_store(&busy_since[i], since);
 }
 
 static void pool_put(struct sanitize_ctx *x)
