@@ -43,8 +43,8 @@
  * socket listens; STATUS= and WATCHDOG=1 from one thread of ours
  * (watchdog_main), since libmilter runs the listener and one thread per
  * connection itself and lends us none of them.  That thread proves
- * progress from outside: each tick it connects to the milter's own socket
- * and negotiates as an MTA does (the listener must accept and a session
+ * progress from outside: each tick (when systemd asks for a watchdog) it
+ * connects to the milter's own socket and negotiates as an MTA does (the listener must accept and a session
  * thread answer through on_negotiate), and it checks that no sanitiser
  * context has been busy longer than its cap (a worker that never
  * returns).  Only while both hold does it send WATCHDOG=1; otherwise it
@@ -788,7 +788,9 @@ static void *watchdog_main(void *arg)
 	bool failing = false;
 	for (;;) {
 		int64_t now = monotime_ms();
-		const char *why = probe(probe_ms);
+		/* no watchdog asked for (not under systemd): nothing to prove,
+		 * and no probe session left open in libmilter at the stop */
+		const char *why = wd_usec ? probe(probe_ms) : NULL;
 		int64_t busy = longest_busy(monotime_ms());
 		char what[256] = "";
 		if (why)
@@ -807,7 +809,8 @@ static void *watchdog_main(void *arg)
 			if (failing)
 				svc_log(SVC_NOTICE, PROG, _("progress again: the watchdog resumes"));
 			failing = false;
-			svc_watchdog();
+			if (wd_usec)
+				svc_watchdog();
 		}
 		unsigned long ok = atomic_load(&n_ok), tf = atomic_load(&n_tempfail), q = atomic_load(&n_queued),
 			      nq = atomic_load(&n_notqueued);
