@@ -84,6 +84,7 @@ class Manager:
     def __init__(self, tag, units):
         self.dir = tempfile.mkdtemp(prefix=f"sekisho-sysd-{tag}-")
         os.chmod(self.dir, 0o755)
+        self.units = list(units)
         ud = os.path.join(self.dir, "units")
         os.mkdir(ud)
         for name, text in units.items():
@@ -181,6 +182,16 @@ class Manager:
             self.proc.kill()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+        # the manager made its cgroups in the host's hierarchies (this
+        # machine's PID 1 manages none): empty now, removed (rmdir leaves
+        # any that is not)
+        made = [os.path.join("system.slice", u) for u in self.units + ["systemd-journald.service"]]
+        for h in os.listdir("/sys/fs/cgroup"):
+            for d in made + ["system.slice", "init.scope"]:
+                try:
+                    os.rmdir(os.path.join("/sys/fs/cgroup", h, d))
+                except OSError:
+                    pass
 
 
 PTRACE_SEIZE, PTRACE_INTERRUPT = 0x4206, 0x4207
