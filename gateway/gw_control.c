@@ -4,6 +4,7 @@
  * atomics with one writer each, the table in use cannot be freed under us
  * (only this thread swaps it), and the hit counts may be one receive batch
  * behind.  Nothing here can stop or slow a queue thread. */
+#include "common/i18n.h"
 #include "common/svc.h"
 #include "gateway/gw_control.h"
 
@@ -248,7 +249,7 @@ void gw_control_serve(struct gw_daemon *d, int lfd)
 		uint64_t nref = ++d->ctl_refused;
 		if ((nref & (nref - 1)) == 0)
 			gw_daemon_log(SVC_NOTICE,
-				      "control socket: refused uid %u gid %u pid %d (%" PRIu64 " refused so far)",
+				      _("control socket: refused uid %u gid %u pid %d (%" PRIu64 " refused so far)"),
 				      (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid, d->ctl_refused);
 		return;
 	}
@@ -303,8 +304,8 @@ int gw_control_listen(struct gw_daemon *d)
 	}
 	/* owner: the daemon's user (root without --user); group: the control group */
 	if (chown(d->ctl_path, d->cfg.user ? d->cfg.uid : (uid_t)-1, d->cfg.ctl_group ? d->cfg.ctl_gid : (gid_t)-1) < 0)
-		gw_daemon_log(SVC_WARNING, "warning: chown %s: %s (the socket keeps the daemon's group)", d->ctl_path,
-			      strerror(errno));
+		gw_daemon_log(SVC_WARNING, _("warning: chown %s: %s (the socket keeps the daemon's group)"),
+			      d->ctl_path, strerror(errno));
 	return fd;
 }
 
@@ -312,7 +313,7 @@ int gw_control_client(const char *path, const char *cmd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof sa.sun_path) {
-		fprintf(stderr, "socket path too long\n");
+		fprintf(stderr, _("sekisho-gatewayd ctl: %s: socket path too long\n"), path);
 		return 2;
 	}
 	strcpy(sa.sun_path, path);

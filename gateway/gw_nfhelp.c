@@ -9,6 +9,7 @@
  * daemon's end closes it fences and exits.  Failures are written on stderr
  * (the daemon's log); a repair that fails leaves forwarding closed. */
 #include "gateway/gw_nfhelp.h"
+#include "common/i18n.h"
 #include "common/svc.h"
 
 #include <dirent.h>
@@ -281,8 +282,10 @@ static void forwarding_reopen(void)
 static void report(const struct gw_nfhelp_event *e)
 {
 	if (H.ev >= 0 && send(H.ev, e, sizeof *e, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof *e)
-		hlog(SVC_WARNING, "warning: a %s report was not delivered (%s)",
-		     e->kind == GW_NFHELP_TAMPER ? "tamper" : "repair", strerror(errno));
+		hlog(SVC_WARNING,
+		     e->kind == GW_NFHELP_TAMPER ? _("warning: a tamper report was not delivered (%s)")
+						 : _("warning: a repair report was not delivered (%s)"),
+		     strerror(errno));
 }
 
 /* Make the current state the reference: the check must pass; its output is
@@ -297,7 +300,7 @@ static int set_reference(char *why, size_t whylen)
 	H.ref_len = H.out_len;
 	H.have_ref = true;
 	if (nf_run(false, (const char *const[]){H.o.netfilter, "snapshot", H.backstop, NULL}) < 0)
-		hlog(SVC_WARNING, "warning: cannot keep the backstop in %s", H.backstop);
+		hlog(SVC_WARNING, _("warning: cannot keep the backstop in %s"), H.backstop);
 	return 0;
 }
 
@@ -353,7 +356,7 @@ static void repair(void)
 		e.result = r;
 		H.pending_repair = true;
 		H.repair_at_ns = monotime_ns() + RETRY_NS;
-		hlog(SVC_CRIT, "repair FAILED (%s): forwarding stays closed; trying again in 5 s", e.what);
+		hlog(SVC_CRIT, _("repair FAILED (%s): forwarding stays closed; trying again in 5 s"), e.what);
 		report(&e);
 		return;
 	}
@@ -361,7 +364,7 @@ static void repair(void)
 	e.done_ns = monotime_ns();
 	e.what[0] = 0;
 	report(&e);
-	hlog(SVC_NOTICE, "repaired (generation %u) in %.1f ms", H.gen, (double)(e.done_ns - e.detected_ns) / 1e6);
+	hlog(SVC_NOTICE, _("repaired (generation %u) in %.1f ms"), H.gen, (double)(e.done_ns - e.detected_ns) / 1e6);
 }
 
 /* Someone else changed what is ours: close, report, repair. */
@@ -373,7 +376,7 @@ static void tamper(const struct gw_nfhelp_event *t)
 	if (!H.closed_ns) {
 		int r = forwarding_close();
 		if (r < 0)
-			hlog(SVC_WARNING, "warning: closing forwarding: %s (the egress gate still holds)",
+			hlog(SVC_WARNING, _("warning: closing forwarding: %s (the egress gate still holds)"),
 			     strerror(-r));
 		e.forwarding_closed = r == 0;
 	} else {
@@ -381,7 +384,7 @@ static void tamper(const struct gw_nfhelp_event *t)
 	}
 	e.closed_ns = H.closed_ns;
 	report(&e);
-	hlog(SVC_WARNING, "tamper: %s (pid %u %s): forwarding closed, repairing", e.what, e.pid, e.comm);
+	hlog(SVC_WARNING, _("tamper: %s (pid %u %s): forwarding closed, repairing"), e.what, e.pid, e.comm);
 	H.open_tamper = e;
 	H.pending_check = false;
 	repair();
@@ -497,7 +500,7 @@ static void take_turn(void)
 	snprintf(path, sizeof path, "%s/nfhelper.lock", H.o.run_dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		hlog(SVC_WARNING, "warning: %s: %s", path, strerror(errno));
+		hlog(SVC_WARNING, _("warning: %s: %s"), path, strerror(errno));
 		return;
 	}
 	for (int i = 0; i < 600; i++) {
@@ -506,7 +509,7 @@ static void take_turn(void)
 		struct timespec ts = {0, 50000000};
 		nanosleep(&ts, NULL);
 	}
-	hlog(SVC_WARNING, "warning: %s still locked after 30 s; going on", path);
+	hlog(SVC_WARNING, _("warning: %s still locked after 30 s; going on"), path);
 }
 
 /* When the daemon's end of the socket closes -- a clean stop, an error exit
@@ -533,7 +536,7 @@ static void helper_main(void)
 		if (r == 0)
 			r = nl_open(NETLINK_ROUTE, rt_groups, 2, &H.rt);
 		if (r < 0) {
-			hlog(SVC_ERR, "cannot watch netfilter (%s): fencing only", strerror(-r));
+			hlog(SVC_ERR, _("cannot watch netfilter (%s): fencing only"), strerror(-r));
 			H.o.watch = false;
 		}
 	}
@@ -581,15 +584,15 @@ static void helper_main(void)
 	 * back to what it was for the next daemon.  With a repair pending the
 	 * state is broken: forwarding stays closed ("sysctl --system" reopens). */
 	if (H.pending_repair && H.closed_ns)
-		hlog(SVC_ERR, "the daemon is gone while a repair is pending: forwarding stays closed");
+		hlog(SVC_ERR, _("the daemon is gone while a repair is pending: forwarding stays closed"));
 	else
 		forwarding_reopen();
 	if (r < 0)
 		hlog(SVC_CRIT,
-		     "the daemon is gone and fencing FAILED (%s): established flows of its generation still cross",
+		     _("the daemon is gone and fencing FAILED (%s): established flows of its generation still cross"),
 		     r == -EIO ? "exit status" : strerror(-r));
 	else
-		hlog(SVC_WARNING, "the daemon is gone: fenced, nothing crosses until it is back");
+		hlog(SVC_WARNING, _("the daemon is gone: fenced, nothing crosses until it is back"));
 	_exit(r < 0 ? 1 : 0);
 }
 

@@ -5,6 +5,7 @@
  * (main refuses to run); a dead helper is logged and the daemon goes on
  * deciding, without tamper detection (the fence is then the unit's
  * ExecStopPost, docs/gateway.md). */
+#include "common/i18n.h"
 #include "common/svc.h"
 #include "gateway/gw_priv.h"
 
@@ -85,8 +86,14 @@ void gw_priv_events(struct gw_priv *p, struct audit_log *audit)
 				AUDIT_UINT("closed_mono_ns", e.closed_ns),
 			};
 			audit_emit(audit, "netfilter.tamper", f, AUDIT_N(f));
-			gw_daemon_log(SVC_WARNING, "netfilter tamper: %s (pid %u %s); forwarding %s, repairing", e.what,
-				      e.pid, e.comm, e.forwarding_closed ? "closed" : "NOT closed");
+			if (e.forwarding_closed)
+				gw_daemon_log(SVC_WARNING,
+					      _("netfilter tamper: %s (pid %u %s); forwarding closed, repairing"),
+					      e.what, e.pid, e.comm);
+			else
+				gw_daemon_log(SVC_WARNING,
+					      _("netfilter tamper: %s (pid %u %s); forwarding NOT closed, repairing"),
+					      e.what, e.pid, e.comm);
 		} else if (e.kind == GW_NFHELP_REPAIR) {
 			const char *result = e.result == 0 ? "ok" : e.result == -EBUSY ? "suspended" : "failed";
 			if (e.result == 0) {
@@ -111,17 +118,20 @@ void gw_priv_events(struct gw_priv *p, struct audit_log *audit)
 			audit_emit(audit, "netfilter.repair", f, AUDIT_N(f));
 			if (e.result == 0)
 				gw_daemon_log(SVC_NOTICE,
-					      "netfilter repaired (generation %u) in %.1f ms; forwarding reopened",
+					      _("netfilter repaired (generation %u) in %.1f ms; forwarding reopened"),
 					      e.generation, p->last_repair_ms);
+			else if (e.result == -EBUSY)
+				gw_daemon_log(SVC_ERR, _("netfilter repair suspended: %s; forwarding stays closed"),
+					      e.what);
 			else
-				gw_daemon_log(SVC_ERR, "netfilter repair %s: %s; forwarding stays closed", result,
+				gw_daemon_log(SVC_ERR, _("netfilter repair failed: %s; forwarding stays closed"),
 					      e.what);
 		}
 	}
 	if (n == 0) { /* the helper is gone: nothing watches any more */
 		close(p->events);
 		p->events = -1;
-		gw_daemon_log(SVC_WARNING, "warning: the netfilter helper is gone: no more tamper detection");
+		gw_daemon_log(SVC_WARNING, _("warning: the netfilter helper is gone: no more tamper detection"));
 	}
 }
 
@@ -132,7 +142,7 @@ static void chown_dirs(const struct gw_config *cfg)
 	const char *dirs[] = {cfg->run_dir, cfg->audit_dir, cfg->capture_dir};
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
 		if (dirs[i] && chown(dirs[i], cfg->uid, cfg->gid) < 0)
-			gw_daemon_log(SVC_WARNING, "warning: chown %s: %s", dirs[i], strerror(errno));
+			gw_daemon_log(SVC_WARNING, _("warning: chown %s: %s"), dirs[i], strerror(errno));
 }
 
 /* Become cfg->uid/cfg->gid keeping only CAP_NET_ADMIN: the queue and conntrack
@@ -154,7 +164,7 @@ int gw_priv_drop(const struct gw_config *cfg, char *why, size_t whylen)
 	 * and the log directories to the group "sekisho". */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || initgroups(cfg->user, cfg->gid) < 0 ||
 	    setresgid(cfg->gid, cfg->gid, cfg->gid) < 0 || setresuid(cfg->uid, cfg->uid, cfg->uid) < 0) {
-		snprintf(why, whylen, "becoming %s: %s", cfg->user, strerror(errno));
+		snprintf(why, whylen, _("becoming %s: %s"), cfg->user, strerror(errno));
 		return -errno;
 	}
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
@@ -162,11 +172,11 @@ int gw_priv_drop(const struct gw_config *cfg, char *why, size_t whylen)
 	d[0].effective = d[0].permitted = 1u << CAP_NET_ADMIN;
 	if (syscall(SYS_capset, &h, d) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		snprintf(why, whylen, "keeping CAP_NET_ADMIN: %s", strerror(errno));
+		snprintf(why, whylen, _("keeping CAP_NET_ADMIN: %s"), strerror(errno));
 		return -errno;
 	}
 	if (setuid(0) == 0) { /* must be impossible now */
-		snprintf(why, whylen, "could become root again");
+		snprintf(why, whylen, _("could become root again"));
 		return -EPERM;
 	}
 	return 0;

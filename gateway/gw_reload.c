@@ -5,6 +5,7 @@
  * is freed while the old one goes on deciding.  Runs on the main thread;
  * it waits (1 ms steps) only for receive batches that still hold the old
  * table, which are short. */
+#include "common/i18n.h"
 #include "common/svc.h"
 #include "gateway/gw_reload.h"
 
@@ -54,7 +55,7 @@ void gw_reload_save_generation(const struct gw_daemon *d, uint32_t gen)
 	snprintf(path, sizeof path, "%s/generation", d->cfg.run_dir);
 	snprintf(text, sizeof text, "%u\n", gen);
 	if (write_file_atomic(path, text) < 0)
-		gw_daemon_log(SVC_WARNING, "warning: cannot write %s: %s", path, strerror(errno));
+		gw_daemon_log(SVC_WARNING, _("warning: cannot write %s: %s"), path, strerror(errno));
 }
 
 uint32_t gw_reload_next_generation(const struct gw_daemon *d)
@@ -102,7 +103,7 @@ static int refused(struct gw_daemon *d, int r, const char *why)
 	d->reload_failures++;
 	snprintf(d->last_reload_error, sizeof d->last_reload_error, "%s", why);
 	emit_reload(d, "refused", NULL, why);
-	gw_daemon_log(SVC_WARNING, "reload refused, old table stays: %s", why);
+	gw_daemon_log(SVC_WARNING, _("reload refused, old table stays: %s"), why);
 	return r;
 }
 
@@ -124,6 +125,6 @@ int gw_reload_table(struct gw_daemon *d, char *why, size_t whylen)
 	retire(d, old);
 	d->reloads++;
 	emit_reload(d, "ok", c, NULL);
-	gw_daemon_log(SVC_NOTICE, "reloaded %s: generation %u", d->cfg.table_path, c->gen);
+	gw_daemon_log(SVC_NOTICE, _("reloaded %s: generation %u"), d->cfg.table_path, c->gen);
 	return 0;
 }

@@ -65,6 +65,7 @@
 #include <linux/rtnetlink.h>
 
 #include "common/version.h"
+#include "common/i18n.h"
 #include "common/audit/audit.h"
 #include "common/monotime.h"
 #include "common/svc.h"
@@ -146,8 +147,8 @@ static void watchdog_tick(struct watchdog *wd, struct gw_daemon *d)
 		if (hb == wd->seen[i]) {
 			if (!wd->stalled)
 				gw_daemon_log(SVC_CRIT,
-					      "queue %u has made no progress: no watchdog ping (systemd restarts "
-					      "the daemon; the box stays closed meanwhile)",
+					      _("queue %u has made no progress: no watchdog ping (systemd restarts "
+						"the daemon; the box stays closed meanwhile)"),
 					      d->cfg.queue_base + i);
 			wd->stalled = true;
 			return;
@@ -162,6 +163,7 @@ static void watchdog_tick(struct watchdog *wd, struct gw_daemon *d)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	if (argc >= 2 && !strcmp(argv[1], "ctl")) {
 		if (argc != 4) {
 			usage(stderr);
@@ -267,7 +269,7 @@ int main(int argc, char **argv)
 	if (cfg->user) {
 		struct passwd *pw = getpwnam(cfg->user);
 		if (!pw || pw->pw_uid == 0) {
-			gw_daemon_log(SVC_ERR, "--user %s: no such unprivileged user", cfg->user);
+			gw_daemon_log(SVC_ERR, _("--user %s: no such unprivileged user"), cfg->user);
 			return 2;
 		}
 		cfg->uid = pw->pw_uid;
@@ -278,12 +280,12 @@ int main(int argc, char **argv)
 		if (gr) {
 			cfg->ctl_gid = gr->gr_gid;
 		} else if (cfg->ctl_group_given) {
-			gw_daemon_log(SVC_ERR, "--control-group %s: no such group", cfg->ctl_group);
+			gw_daemon_log(SVC_ERR, _("--control-group %s: no such group"), cfg->ctl_group);
 			return 2;
 		} else {
 			gw_daemon_log(
 				SVC_WARNING,
-				"warning: no group %s: only root and the daemon's user may use the control socket",
+				_("warning: no group %s: only root and the daemon's user may use the control socket"),
 				cfg->ctl_group);
 			cfg->ctl_group = NULL;
 		}
@@ -291,7 +293,7 @@ int main(int argc, char **argv)
 	/* The helper is forked first, so that it holds nothing but its socket;
 	 * in every mode, so that the daemon's end always fences. */
 	if ((r = gw_priv_start(&d->priv, cfg)) < 0) {
-		gw_daemon_log(SVC_ERR, "cannot start the netfilter helper: %s", strerror(-r));
+		gw_daemon_log(SVC_ERR, _("cannot start the netfilter helper: %s"), strerror(-r));
 		return 1;
 	}
 
@@ -307,7 +309,7 @@ int main(int argc, char **argv)
 	char why[512] = "";
 	struct audit_key key;
 	if (audit_key_load(cfg->audit_key, &key, why, sizeof why) < 0) {
-		gw_daemon_log(SVC_ERR, "audit key: %s", why);
+		gw_daemon_log(SVC_ERR, _("audit key: %s"), why);
 		return 1;
 	}
 	struct audit_opts ao = {.dir = cfg->audit_dir,
@@ -319,17 +321,17 @@ int main(int argc, char **argv)
 	r = audit_open(&ao, &d->audit, why, sizeof why);
 	audit_key_wipe(&key);
 	if (r < 0) {
-		gw_daemon_log(SVC_ERR, "audit log: %s", why);
+		gw_daemon_log(SVC_ERR, _("audit log: %s"), why);
 		return 1;
 	}
 	if (!audit_clock_synced())
 		gw_daemon_log(SVC_WARNING,
-			      "warning: the system clock is not synchronised; audit times deserve less trust");
+			      _("warning: the system clock is not synchronised; audit times deserve less trust"));
 
 	uint32_t gen = gw_reload_next_generation(d);
 	struct gw_ctx *c;
 	if (gw_ctx_load(cfg->table_path, gen, &c, why, sizeof why) < 0) {
-		gw_daemon_log(SVC_ERR, "table: %s", why);
+		gw_daemon_log(SVC_ERR, _("table: %s"), why);
 		audit_close(d->audit);
 		return 1;
 	}
@@ -337,25 +339,25 @@ int main(int argc, char **argv)
 
 	d->workers = calloc(cfg->nqueues, sizeof *d->workers);
 	if (!d->workers) {
-		gw_daemon_log(SVC_ERR, "out of memory");
+		gw_daemon_log(SVC_ERR, _("out of memory"));
 		return 1;
 	}
 	for (unsigned i = 0; i < cfg->nqueues; i++) {
 		struct gw_worker *w = &d->workers[i];
 		gw_worker_init(w, d, i);
 		if (gw_nfq_open((uint16_t)(cfg->queue_base + i), &w->q, why, sizeof why) < 0) {
-			gw_daemon_log(SVC_ERR, "queue: %s", why);
+			gw_daemon_log(SVC_ERR, _("queue: %s"), why);
 			return 1;
 		}
 		if ((r = gw_nfq_ct_open(&w->ct)) < 0) {
-			gw_daemon_log(SVC_ERR, "conntrack socket: %s", strerror(-r));
+			gw_daemon_log(SVC_ERR, _("conntrack socket: %s"), strerror(-r));
 			return 1;
 		}
 	}
 	/* Bound before the generation moves: the flows of the previous run are
 	 * re-decided from now on. */
 	if (gw_priv_generation(&d->priv, gen, why, sizeof why) < 0) {
-		gw_daemon_log(SVC_ERR, "bootstrap: %s", why);
+		gw_daemon_log(SVC_ERR, _("bootstrap: %s"), why);
 		return 1;
 	}
 	gw_reload_save_generation(d, gen);
@@ -363,19 +365,20 @@ int main(int argc, char **argv)
 	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	int lfd = gw_control_listen(d);
 	if (sfd < 0 || lfd < 0) {
-		gw_daemon_log(SVC_ERR, "control socket %s: %s", d->ctl_path, strerror(lfd < 0 ? -lfd : errno));
+		gw_daemon_log(SVC_ERR, _("control socket %s: %s"), d->ctl_path, strerror(lfd < 0 ? -lfd : errno));
 		return 1;
 	}
 	struct mnl_socket *rtnl = NULL;
 	if ((r = rtnl_open(&rtnl)) < 0)
-		gw_daemon_log(SVC_WARNING, "warning: no link events (%s): interface caches never expire", strerror(-r));
+		gw_daemon_log(SVC_WARNING, _("warning: no link events (%s): interface caches never expire"),
+			      strerror(-r));
 
 	if (cfg->user) {
 		if (gw_priv_drop(cfg, why, sizeof why) < 0) {
 			gw_daemon_log(SVC_ERR, "%s", why);
 			return 1;
 		}
-		gw_daemon_log(SVC_INFO, "running as %s with CAP_NET_ADMIN only", cfg->user);
+		gw_daemon_log(SVC_INFO, _("running as %s with CAP_NET_ADMIN only"), cfg->user);
 	}
 	/* Capture rings are opened as the user that will rotate them. */
 	for (unsigned i = 0; cfg->capture_dir && i < cfg->nqueues; i++) {
@@ -383,13 +386,13 @@ int main(int argc, char **argv)
 		snprintf(tag, sizeof tag, "denied-q%u", i + cfg->queue_base);
 		if ((r = gw_capture_open(cfg->capture_dir, tag, cfg->capture_files, cfg->capture_bytes,
 					 &d->workers[i].cap)) < 0) {
-			gw_daemon_log(SVC_ERR, "capture %s: %s", cfg->capture_dir, strerror(-r));
+			gw_daemon_log(SVC_ERR, _("capture %s: %s"), cfg->capture_dir, strerror(-r));
 			return 1;
 		}
 	}
 	for (unsigned i = 0; i < cfg->nqueues; i++) {
 		if ((r = pthread_create(&d->workers[i].thread, NULL, gw_worker_main, &d->workers[i])) != 0) {
-			gw_daemon_log(SVC_ERR, "thread: %s", strerror(r));
+			gw_daemon_log(SVC_ERR, _("thread: %s"), strerror(r));
 			return 1;
 		}
 	}
@@ -405,7 +408,7 @@ int main(int argc, char **argv)
 		};
 		audit_emit(d->audit, "gateway.start", f, AUDIT_N(f));
 	}
-	gw_daemon_log(SVC_INFO, "ready: %u queue(s) from %u, generation %u, table %s", cfg->nqueues, cfg->queue_base,
+	gw_daemon_log(SVC_INFO, _("ready: %u queue(s) from %u, generation %u, table %s"), cfg->nqueues, cfg->queue_base,
 		      gen, cfg->table_path);
 	/* systemd (Type=notify): ready once every queue is bound and its
 	 * thread runs; the watchdog below from then on */
@@ -451,13 +454,13 @@ int main(int argc, char **argv)
 			enobufs += atomic_load(&d->workers[i].st.enobufs);
 		if (enobufs != last_enobufs) {
 			gw_daemon_log(SVC_WARNING,
-				      "warning: %" PRIu64
-				      " receive buffer overruns (ENOBUFS) so far: packets were dropped",
+				      _("warning: %" PRIu64
+					" receive buffer overruns (ENOBUFS) so far: packets were dropped"),
 				      enobufs);
 			last_enobufs = enobufs;
 		}
 	}
-	gw_daemon_log(SVC_INFO, "stopping");
+	gw_daemon_log(SVC_INFO, _("stopping"));
 	svc_stopping();
 	for (unsigned i = 0; i < cfg->nqueues; i++)
 		pthread_join(d->workers[i].thread, NULL);

@@ -84,6 +84,7 @@
 #include "common/monotime.h"
 #include "common/strbuf.h"
 #include "common/svc.h"
+#include "common/version.h"
 #include "sanitizer/cdr/cdr_queue.h"
 #include "sanitizer/cdr/cdr_record.h"
 #include "sanitizer/san_link.h"
@@ -842,7 +843,9 @@ static void *watchdog_main(void *arg)
 static void usage(FILE *f)
 {
 	fputs("usage: sekisho-milter -s SOCKET --quarantine DIR --audit-dir DIR --audit-key FILE [OPTIONS]\n"
+	      "       sekisho-milter --help | --version\n"
 	      "  -s, --socket SPEC        libmilter socket: unix:/path (the appliance's) or inet:PORT@127.0.0.1\n"
+	      "  --audit-dir DIR --audit-key FILE   the audit chain (mail.sanitized, file.sanitized) and its key\n"
 	      "  --socket-mode MODE       permissions of a unix socket, octal (default: from the umask;\n"
 	      "                           ignored for inet); the directory limits who may connect\n"
 	      "  --workers N              sanitiser contexts working at once (default 2, max 64)\n"
@@ -861,7 +864,10 @@ static void usage(FILE *f)
 	      "  --link-days N            a link's lifetime in days (default 7, at most 365)\n"
 	      "  --deliver-copies link|mail  copies by the link only, or also by a follow-up mail (default link)\n"
 	      "  --originals on|off       the notice offers to request the original (default on)\n" SAN_OPTS_USAGE
-	      "every failure answers tempfail (4xx): nothing is accepted unsanitised\n",
+	      "  -h, --help               this text on standard output\n"
+	      "  --version                the version and the build's git description\n"
+	      "every failure answers tempfail (4xx): nothing is accepted unsanitised\n"
+	      "exit status: 0 stopped by SIGTERM/SIGINT, 2 usage or setup error\n",
 	      f);
 }
 
@@ -890,7 +896,8 @@ int main(int argc, char **argv)
 		O_COPIES,
 		O_LDAYS,
 		O_DELIVER,
-		O_ORIGINALS
+		O_ORIGINALS,
+		O_VERSION
 	};
 	const char *cdrq_dir = NULL;
 	size_t cdrq_max = 0;
@@ -915,6 +922,7 @@ int main(int argc, char **argv)
 		{"deliver-copies", 1, NULL, O_DELIVER},
 		{"originals", 1, NULL, O_ORIGINALS},
 		{"help", 0, NULL, 'h'},
+		{"version", 0, NULL, O_VERSION},
 		{0},
 	};
 	int ch;
@@ -995,6 +1003,9 @@ int main(int argc, char **argv)
 		}
 		case 'h':
 			usage(stdout);
+			return 0;
+		case O_VERSION:
+			version_print(stdout, "sekisho-milter");
 			return 0;
 		case O_WORKERS:
 		case O_BUDGET:

@@ -23,6 +23,7 @@
 
 #include <json-c/json.h>
 
+#include "common/i18n.h"
 #include "common/version.h"
 #include "common/audit/audit.h"
 #include "sanitizer/san_quarantine.h"
@@ -86,6 +87,7 @@ static int cmd_list(struct san_quarantine *q)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	const char *dir = NULL, *to = NULL, *by = NULL, *reason = NULL, *adir = NULL, *akey = NULL;
 	unsigned long retain = 0;
 	static const struct option opts[] = {
@@ -175,7 +177,7 @@ int main(int argc, char **argv)
 			       : "{}");
 		} else if (!to || !by || !reason || !adir || !akey) {
 			fprintf(stderr,
-				"sekisho-quarantine: release needs --to, --by, --reason, --audit-dir and --audit-key\n");
+				_("sekisho-quarantine: release needs --to, --by, --reason, --audit-dir and --audit-key\n"));
 			ex = 2;
 		} else {
 			struct audit_key key;
@@ -190,7 +192,7 @@ int main(int argc, char **argv)
 			int ar = audit_open(&ao, &log, why, sizeof(why));
 			audit_key_wipe(&key);
 			if (ar < 0) {
-				fprintf(stderr, "sekisho-quarantine: audit: %s\n", why);
+				fprintf(stderr, _("sekisho-quarantine: audit: %s\n"), why);
 				ex = 2;
 				goto done;
 			}
@@ -236,11 +238,11 @@ int main(int argc, char **argv)
 			};
 			audit_emit(log, "quarantine.release", f, AUDIT_N(f));
 			if (audit_close(log) < 0) {
-				fprintf(stderr, "sekisho-quarantine: audit write failed\n");
+				fprintf(stderr, _("sekisho-quarantine: audit write failed\n"));
 				ex = 2;
 			}
 			if (ex == 0)
-				printf("released %s to %s\n", qid, to);
+				printf(_("released %s to %s\n"), qid, to);
 		}
 done:
 		if (o)

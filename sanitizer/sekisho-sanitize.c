@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/i18n.h"
 #include "common/version.h"
 #include "common/audit/audit.h"
 #include "common/fdio.h"
@@ -66,16 +67,16 @@ static int one(struct sanitize_ctx *ctx, int infd, int outfd, const char *label)
 	write_audit(&res, rc);
 	int ex = 0;
 	if (rc < 0) {
-		fprintf(stderr, "sekisho-sanitize: %s: no output (tempfail): %s\n", label, strerror(-rc));
+		fprintf(stderr, _("sekisho-sanitize: %s: no output (tempfail): %s\n"), label, strerror(-rc));
 		ex = EX_TEMP;
 	} else {
 		int w = fdio_write_all(outfd, out.buf, out.len);
 		if (w < 0) {
-			fprintf(stderr, "sekisho-sanitize: %s: write: %s\n", label, strerror(-w));
+			fprintf(stderr, _("sekisho-sanitize: %s: write: %s\n"), label, strerror(-w));
 			ex = 2;
 		}
 		if (res.status == SANITIZE_FAILED) {
-			fprintf(stderr, "sekisho-sanitize: %s: failed closed: %s\n", label,
+			fprintf(stderr, _("sekisho-sanitize: %s: failed closed: %s\n"), label,
 				res.reason ? res.reason : "?");
 			if (!ex)
 				ex = 1;
@@ -136,6 +137,7 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	struct san_opts so;
 	san_opts_init(&so);
 	const char *outdir = NULL, *adir = NULL, *akey = NULL;
@@ -180,7 +182,7 @@ int main(int argc, char **argv)
 			break;
 		case O_TO:
 			if (n_env_to == MAX_LIST) {
-				fprintf(stderr, "sekisho-sanitize: too many --env-to\n");
+				fprintf(stderr, _("sekisho-sanitize: too many --env-to\n"));
 				return 2;
 			}
 			env_to[n_env_to++] = optarg;
@@ -210,27 +212,27 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	if (!!adir != !!akey) {
-		fprintf(stderr, "sekisho-sanitize: --audit-dir and --audit-key go together\n");
+		fprintf(stderr, _("sekisho-sanitize: --audit-dir and --audit-key go together\n"));
 		goto fail;
 	}
 	struct audit_key key;
 	if (adir) {
 		if (audit_key_load(akey, &key, why, sizeof(why)) < 0) {
-			fprintf(stderr, "sekisho-sanitize: audit key: %s\n", why);
+			fprintf(stderr, _("sekisho-sanitize: audit key: %s\n"), why);
 			goto fail;
 		}
 		struct audit_opts ao = {.dir = adir, .component = "sanitizer", .key = &key, .lock_timeout_ms = 10000};
 		int r = audit_open(&ao, &audit, why, sizeof(why));
 		audit_key_wipe(&key);
 		if (r < 0) {
-			fprintf(stderr, "sekisho-sanitize: audit: %s\n", why);
+			fprintf(stderr, _("sekisho-sanitize: audit: %s\n"), why);
 			goto fail;
 		}
 	}
 	struct sanitize_ctx *ctx;
 	int r = sanitize_ctx_new(&so.cfg, &ctx);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-sanitize: init: %s\n", strerror(-r));
+		fprintf(stderr, _("sekisho-sanitize: init: %s\n"), strerror(-r));
 		goto fail;
 	}
 	int ex = 0;
@@ -241,7 +243,7 @@ int main(int argc, char **argv)
 		} else
 			ex = one(ctx, 0, 1, "<stdin>");
 	} else if (!outdir) {
-		fprintf(stderr, "sekisho-sanitize: files need -o OUTDIR\n");
+		fprintf(stderr, _("sekisho-sanitize: files need -o OUTDIR\n"));
 		ex = 2;
 	} else {
 		for (int i = optind; i < argc; i++) {
@@ -275,7 +277,7 @@ int main(int argc, char **argv)
 	sanitize_ctx_free(ctx);
 	san_opts_close(&so);
 	if (audit && audit_close(audit) < 0) {
-		fprintf(stderr, "sekisho-sanitize: audit log write failed\n");
+		fprintf(stderr, _("sekisho-sanitize: audit log write failed\n"));
 		ex = worse(ex, 2);
 	}
 	return ex;

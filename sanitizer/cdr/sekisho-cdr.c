@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/i18n.h"
 #include "common/version.h"
 #include "common/fdio.h"
 #include "sanitizer/cdr/cdr.h"
@@ -148,6 +149,7 @@ static void cdr_cli_summary(const struct cdr_report *rep, const char *out, int i
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	static const struct option opts[] = {
 		{"output", 1, NULL, 'o'}, {"report", 1, NULL, 'r'},      {"name", 1, NULL, 'n'},
 		{"mode", 1, NULL, 'm'},   {"libexec", 1, NULL, 'l'},     {"timeout", 1, NULL, 't'},
@@ -180,7 +182,7 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			if (cdr_cli_mode(&ctx, optarg) < 0) {
-				fprintf(stderr, "sekisho-cdr: unknown mode %s\n%s", optarg, cdr_usage);
+				fprintf(stderr, _("sekisho-cdr: unknown mode %s\n%s"), optarg, cdr_usage);
 				return 2;
 			}
 			break;
@@ -188,7 +190,7 @@ int main(int argc, char **argv)
 			char *end;
 			unsigned long s = strtoul(optarg, &end, 10);
 			if (*end || s == 0 || s > 3600) {
-				fprintf(stderr, "sekisho-cdr: --timeout: 1..3600 seconds\n");
+				fprintf(stderr, _("sekisho-cdr: --timeout: 1..3600 seconds\n"));
 				return 2;
 			}
 			ctx.limits.timeout_ms = (unsigned)s * 1000;
@@ -216,7 +218,7 @@ int main(int argc, char **argv)
 			}
 			if (n < 0) {
 				fprintf(stderr,
-					"sekisho-cdr: --password-fd: one line of 1..1024 bytes on fd 3..1023\n");
+					_("sekisho-cdr: --password-fd: one line of 1..1024 bytes on fd 3..1023\n"));
 				return 2;
 			}
 			ctx.archive_password = password;
@@ -256,7 +258,7 @@ int main(int argc, char **argv)
 	int in_fd = open(in, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (in_fd < 0 || fstat(in_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "sekisho-cdr: %s: %s\n", in, in_fd < 0 ? strerror(errno) : "not a regular file");
+		fprintf(stderr, "sekisho-cdr: %s: %s\n", in, in_fd < 0 ? strerror(errno) : _("not a regular file"));
 		return 2;
 	}
 	int out_fd = cdr_cli_temp(out, tmp, sizeof tmp);

@@ -299,7 +299,11 @@ int ptl_link_write(const char *dir, const struct ptl_link *l, char token[PTL_TOK
 	if (fd < 0)
 		r = -errno;
 	else {
-		r = fdio_write_all(fd, text, strlen(text));
+		/* the portal reads what the milter or the worker wrote, through
+		 * the directory's group: their UMask (0077) must not take it */
+		r = fchmod(fd, 0640) < 0 ? -errno : 0;
+		if (r == 0)
+			r = fdio_write_all(fd, text, strlen(text));
 		if (r == 0 && fsync(fd) < 0)
 			r = -errno;
 		if (close(fd) < 0 && r == 0)

@@ -27,13 +27,17 @@
 #include <unistd.h>
 
 #include "common/audit/audit.h"
+#include "common/i18n.h"
 #include "common/svc.h"
+#include "common/version.h"
 #include "common/xalloc.h"
 #include "sanitizer/portal/ptl_http.h"
 #include "sanitizer/portal/ptl_portal.h"
 #include "sanitizer/portal/ptl_users.h"
 
-static void usage(void)
+/* The usage: on stdout for --help (exit 0), on stderr for a usage error
+ * (exit 2). */
+static void usage(FILE *f)
 {
 	fputs("usage: sekisho-portal serve --listen ADDR:PORT --cert F --key F --state DIR --links DIR\n"
 	      "                            --copies DIR --releases DIR --queue DIR --audit-dir DIR --audit-key F\n"
@@ -42,8 +46,10 @@ static void usage(void)
 	      "       sekisho-portal user add NAME approver|operator --state DIR [--password-stdin]\n"
 	      "       sekisho-portal user passwd NAME --state DIR [--password-stdin]\n"
 	      "       sekisho-portal user del NAME --state DIR\n"
-	      "       sekisho-portal user list --state DIR\n",
-	      stderr);
+	      "       sekisho-portal user list --state DIR\n"
+	      "       sekisho-portal -h | --help | --version\n"
+	      "the LGWAN-side file portal (HTTPS); exit status: 0, 1 runtime failure, 2 usage\n",
+	      f);
 }
 
 static int parse_uint(const char *s, unsigned max, unsigned *ret)
@@ -120,22 +126,25 @@ static int cmd_user(int argc, char **argv)
 			state = optarg;
 		else if (ch == 'p')
 			pw_stdin = true;
-		else {
-			usage();
+		else if (ch == 'h') {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
 			return 2;
 		}
 	}
 	char **a = argv + optind;
 	int na = argc - optind;
 	if (!state || na < 1) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	const char *verb = a[0];
 	bool add = !strcmp(verb, "add"), passwd = !strcmp(verb, "passwd"), del = !strcmp(verb, "del"),
 	     list = !strcmp(verb, "list");
 	if (!(add && na == 3) && !(passwd && na == 2) && !(del && na == 2) && !(list && na == 1)) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	enum ptl_role role = PTL_ROLE_NONE;
@@ -143,11 +152,11 @@ static int cmd_user(int argc, char **argv)
 		role = ptl_role_parse(a[2]);
 		if (role != PTL_ROLE_APPROVER && role != PTL_ROLE_OPERATOR) {
 			fprintf(stderr,
-				"sekisho-portal: role must be approver or operator (staff belongs to sekisho-upload)\n");
+				_("sekisho-portal: role must be approver or operator (staff belongs to sekisho-upload)\n"));
 			return 2;
 		}
 		if (!ptl_user_name_ok(a[1])) {
-			fprintf(stderr, "sekisho-portal: user name must be [a-z0-9._-], 1 to 32 characters\n");
+			fprintf(stderr, _("sekisho-portal: user name must be [a-z0-9._-], 1 to 32 characters\n"));
 			return 2;
 		}
 	}
@@ -157,7 +166,7 @@ static int cmd_user(int argc, char **argv)
 	int lock = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(lockp);
 	if (lock < 0 || flock(lock, LOCK_EX) < 0) {
-		fprintf(stderr, "sekisho-portal: %s: cannot lock: %s\n", path, strerror(errno));
+		fprintf(stderr, _("sekisho-portal: %s: cannot lock: %s\n"), path, strerror(errno));
 		free(path);
 		return 1;
 	}
@@ -178,7 +187,8 @@ static int cmd_user(int argc, char **argv)
 			if ((add && ptl_users_find(&u, a[1])) || (passwd && !ptl_users_find(&u, a[1])))
 				r = add ? -EEXIST : -ENOENT;
 			else if (read_password(pw_stdin, pw, sizeof pw) < 0)
-				r = -EINVAL, fprintf(stderr, "sekisho-portal: no password, or the two did not match\n");
+				r = -EINVAL,
+				fprintf(stderr, _("sekisho-portal: no password, or the two did not match\n"));
 		}
 		if (!r)
 			r = add          ? ptl_users_add(&u, a[1], role, pw)
@@ -188,9 +198,9 @@ static int cmd_user(int argc, char **argv)
 		if (!r)
 			r = ptl_users_save(path, &u);
 		if (r < 0) {
-			fprintf(stderr, "sekisho-portal: user %s %s: %s\n", verb, a[1],
-				r == -EEXIST           ? "exists already"
-					: r == -ENOENT ? "no such user"
+			fprintf(stderr, _("sekisho-portal: user %s %s: %s\n"), verb, a[1],
+				r == -EEXIST           ? _("exists already")
+					: r == -ENOENT ? _("no such user")
 						       : strerror(-r));
 			rc = 1;
 		}
@@ -206,7 +216,7 @@ static int cmd_user(int argc, char **argv)
 static void on_audit_error(void *arg, int err, const char *why)
 {
 	(void)arg;
-	svc_log(SVC_ERR, "sekisho-portal", "audit: %s (%s)", why, strerror(-err));
+	svc_log(SVC_ERR, "sekisho-portal", _("audit: %s (%s)"), why, strerror(-err));
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -313,8 +323,11 @@ static int cmd_serve(int argc, char **argv)
 		case O_LOCK:
 			r = parse_uint(optarg, 86400 * 7, &po.login.lockout_s);
 			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
-			usage();
+			usage(stderr);
 			return 2;
 		}
 		if (r < 0) {
@@ -324,7 +337,7 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if (optind != argc || !ho.listen || !ho.cert_file || !ho.key_file || !po.state || !po.links || !po.copies ||
 	    !po.releases || !po.queue || !po.audit_dir || !akey) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	/* the signals serve waits for: blocked before any thread exists */
@@ -339,7 +352,7 @@ static int cmd_serve(int argc, char **argv)
 	char why[512];
 	struct audit_key key;
 	if (audit_key_load(akey, &key, why, sizeof why) < 0) {
-		svc_log(SVC_ERR, "sekisho-portal", "audit key: %s", why);
+		svc_log(SVC_ERR, "sekisho-portal", _("audit key: %s"), why);
 		return 1;
 	}
 	struct audit_opts ao = {.dir = po.audit_dir,
@@ -351,7 +364,7 @@ static int cmd_serve(int argc, char **argv)
 	int r = audit_open(&ao, &audit, why, sizeof why);
 	audit_key_wipe(&key);
 	if (r < 0) {
-		svc_log(SVC_ERR, "sekisho-portal", "audit: %s", why);
+		svc_log(SVC_ERR, "sekisho-portal", _("audit: %s"), why);
 		return 1;
 	}
 	struct ptl_portal *portal;
@@ -379,7 +392,7 @@ static int cmd_serve(int argc, char **argv)
 						AUDIT_UINT("release_hours", po.release_hours)},
 			 4);
 	(void)audit_flush(audit);
-	svc_log(SVC_INFO, "sekisho-portal", "listening on %s", ho.listen);
+	svc_log(SVC_INFO, "sekisho-portal", _("listening on %s"), ho.listen);
 	/* systemd (Type=notify): ready once the listener is bound; the
 	 * watchdog from this loop, which also runs the sweep (the HTTP
 	 * threads are libmicrohttpd's) */
@@ -409,7 +422,7 @@ static int cmd_serve(int argc, char **argv)
 	(void)audit_emit(audit, "portal.stop", NULL, 0);
 	ptl_portal_free(portal);
 	if (audit_close(audit) < 0) {
-		svc_log(SVC_ERR, "sekisho-portal", "audit log write failed");
+		svc_log(SVC_ERR, "sekisho-portal", _("audit log write failed"));
 		return 1;
 	}
 	return 0;
@@ -417,14 +430,23 @@ static int cmd_serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	if (argc < 2) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	if (!strcmp(argv[1], "serve"))
 		return cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "user"))
 		return cmd_user(argc - 1, argv + 1);
-	usage();
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		version_print(stdout, "sekisho-portal");
+		return 0;
+	}
+	usage(stderr);
 	return 2;
 }

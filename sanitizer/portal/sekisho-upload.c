@@ -33,7 +33,9 @@
 #include <unistd.h>
 
 #include "common/audit/audit.h"
+#include "common/i18n.h"
 #include "common/svc.h"
+#include "common/version.h"
 #include "common/xalloc.h"
 #include "sanitizer/portal/ptl_http.h"
 #include "sanitizer/portal/ptl_inbox.h"
@@ -548,17 +550,33 @@ static const struct ptl_route routes[] = {
 
 /* -------------------------------------------------------------------- cli -- */
 
+/* The usage, then exit: on stdout with 0 for --help, on stderr with 2
+ * for a usage error (usage()). */
+__attribute__((noreturn)) static void usage_exit(FILE *f, int status)
+{
+	fputs("usage: sekisho-upload serve --listen ADDR:PORT --cert F --key F --state DIR --inbox DIR\n"
+	      "           --audit-dir DIR --audit-key F --rcpt-domain D [--rcpt-domain D ...]\n"
+	      "           [--max-bytes N] [--max-files N] [--max-total N] [--approval on|off]\n"
+	      "           [--max-conn N] [--max-conn-per-ip N] [--timeout S]\n"
+	      "       sekisho-upload user add|passwd NAME --state DIR [--password-stdin] [--role staff]\n"
+	      "                                                       (the password on stdin)\n"
+	      "       sekisho-upload user del NAME --state DIR\n"
+	      "       sekisho-upload user list --state DIR\n"
+	      "       sekisho-upload -h | --help | --version\n"
+	      "the Internet-side upload portal (HTTPS); sizes take a K, M or G suffix;\n"
+	      "exit status: 0, 1 user command failed, 2 usage or start-up error\n",
+	      f);
+	exit(status);
+}
+
 __attribute__((noreturn)) static void usage(void)
 {
-	fprintf(stderr,
-		"usage: sekisho-upload serve --listen ADDR:PORT --cert F --key F --state DIR --inbox DIR\n"
-		"           --audit-dir DIR --audit-key F --rcpt-domain D [--rcpt-domain D ...]\n"
-		"           [--max-bytes N] [--max-files N] [--max-total N] [--approval on|off]\n"
-		"           [--max-conn N] [--max-conn-per-ip N] [--timeout S]\n"
-		"       sekisho-upload user add|passwd NAME --state DIR [--password-stdin]   (password on stdin)\n"
-		"       sekisho-upload user del NAME --state DIR\n"
-		"       sekisho-upload user list --state DIR\n");
-	exit(2);
+	usage_exit(stderr, 2);
+}
+
+static bool is_help(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
 /* N with an optional K, M or G (binary) suffix */
@@ -594,6 +612,9 @@ static int cmd_user(int argc, char **argv)
 	if (argc < 1)
 		usage();
 	const char *op = argv[0], *name = NULL;
+	for (int i = 0; i < argc; i++)
+		if (is_help(argv[i]))
+			usage_exit(stdout, 0);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--state") && i + 1 < argc)
 			cf.state = argv[++i];
@@ -625,7 +646,7 @@ static int cmd_user(int argc, char **argv)
 	} else if (!strcmp(op, "add") || !strcmp(op, "passwd")) {
 		char pw[PTL_PASSWORD_MAX + 2];
 		if (!fgets(pw, sizeof(pw), stdin)) {
-			fprintf(stderr, "sekisho-upload: no password on stdin\n");
+			fprintf(stderr, _("sekisho-upload: no password on stdin\n"));
 			rc = 1;
 		} else {
 			pw[strcspn(pw, "\r\n")] = 0;
@@ -635,9 +656,9 @@ static int cmd_user(int argc, char **argv)
 			if (r == 0)
 				r = ptl_users_save(path, &u);
 			if (r < 0) {
-				fprintf(stderr, "sekisho-upload: user %s %s: %s\n", op, name,
-					r == -EEXIST           ? "exists"
-						: r == -ENOENT ? "no such user"
+				fprintf(stderr, _("sekisho-upload: user %s %s: %s\n"), op, name,
+					r == -EEXIST           ? _("exists already")
+						: r == -ENOENT ? _("no such user")
 							       : strerror(-r));
 				rc = 1;
 			}
@@ -647,8 +668,8 @@ static int cmd_user(int argc, char **argv)
 		if (r == 0)
 			r = ptl_users_save(path, &u);
 		if (r < 0) {
-			fprintf(stderr, "sekisho-upload: user del %s: %s\n", name,
-				r == -ENOENT ? "no such user" : strerror(-r));
+			fprintf(stderr, _("sekisho-upload: user del %s: %s\n"), name,
+				r == -ENOENT ? _("no such user") : strerror(-r));
 			rc = 1;
 		}
 	} else {
@@ -661,6 +682,9 @@ static int cmd_user(int argc, char **argv)
 
 static int cmd_serve(int argc, char **argv)
 {
+	for (int i = 0; i < argc; i += 2) /* the options, not their values */
+		if (is_help(argv[i]))
+			usage_exit(stdout, 0);
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		uint64_t n;
@@ -726,7 +750,7 @@ static int cmd_serve(int argc, char **argv)
 	ptl_users_free(&users);
 	r = ptl_inbox_open(cf.inbox, &inbox);
 	if (r < 0) {
-		svc_log(SVC_ERR, "sekisho-upload", "inbox %s: %s", cf.inbox, strerror(-r));
+		svc_log(SVC_ERR, "sekisho-upload", _("inbox %s: %s"), cf.inbox, strerror(-r));
 		return 2;
 	}
 	if (getrandom(csrf_key, sizeof(csrf_key), 0) != sizeof(csrf_key)) {
@@ -735,14 +759,14 @@ static int cmd_serve(int argc, char **argv)
 	}
 	struct audit_key key;
 	if (audit_key_load(cf.akey, &key, why, sizeof(why)) < 0) {
-		svc_log(SVC_ERR, "sekisho-upload", "audit key: %s", why);
+		svc_log(SVC_ERR, "sekisho-upload", _("audit key: %s"), why);
 		return 2;
 	}
 	struct audit_opts ao = {.dir = cf.adir, .component = "upload", .key = &key, .lock_timeout_ms = 10000};
 	r = audit_open(&ao, &audit, why, sizeof(why));
 	audit_key_wipe(&key);
 	if (r < 0) {
-		svc_log(SVC_ERR, "sekisho-upload", "audit: %s", why);
+		svc_log(SVC_ERR, "sekisho-upload", _("audit: %s"), why);
 		return 2;
 	}
 	ptl_throttle_init(&throttle, NULL);
@@ -782,8 +806,9 @@ static int cmd_serve(int argc, char **argv)
 	human_size(cf.max_bytes, per, sizeof(per));
 	human_size(cf.max_total, total, sizeof(total));
 	svc_log(SVC_INFO, "sekisho-upload",
-		"listening on %s (%zu accounts; %s per file, %u files, %s in all; approval %s)", cf.listen, naccounts,
-		per, cf.max_files, total, cf.approval ? "on" : "off");
+		cf.approval ? _("listening on %s (%zu accounts; %s per file, %u files, %s in all; approval on)")
+			    : _("listening on %s (%zu accounts; %s per file, %u files, %s in all; approval off)"),
+		cf.listen, naccounts, per, cf.max_files, total);
 	/* systemd (Type=notify): ready once the listener is bound; the
 	 * watchdog from this thread (the HTTP threads are libmicrohttpd's) */
 	char status[160];
@@ -811,11 +836,18 @@ static int cmd_serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	if (argc < 2)
 		usage();
 	if (!strcmp(argv[1], "serve"))
 		return cmd_serve(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "user"))
 		return cmd_user(argc - 2, argv + 2);
+	if (argc == 2 && is_help(argv[1]))
+		usage_exit(stdout, 0);
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		version_print(stdout, "sekisho-upload");
+		return 0;
+	}
 	usage();
 }

@@ -22,8 +22,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from i18ntest import check, done, has_locale  # noqa: E402
+
 rulec, ctl, ctl_audit = (os.path.abspath(a) for a in sys.argv[1:4])
-failures = 0
 BASE = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LANG") and not k.startswith("LC_")}
 BASE.update(NO_COLOR="1", SEKISHO_TODAY="2026-11-22", SOURCE_DATE_EPOCH="1795305600")
 EN = {}
@@ -32,24 +34,9 @@ JA = {"LANGUAGE": "ja", "LC_ALL": "C.UTF-8"}
 JA_LOCALE = {"LANG": "ja_JP.UTF-8"}
 
 
-def check(what, cond, detail=""):
-    global failures
-    if cond:
-        print(f"ok   {what}")
-    else:
-        failures += 1
-        print(f"FAIL {what}\n{detail}")
-
-
 def run(cmd, lang, cwd=None, extra=None):
     env = dict(BASE, **lang, **(extra or {}))
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
-
-
-def has_locale(name):
-    r = subprocess.run(["locale", "-a"], capture_output=True, text=True)
-    want = name.lower().replace("utf-8", "utf8")
-    return want in (l.strip().lower() for l in r.stdout.splitlines())
 
 
 if not os.environ.get("SEKISHO_LOCALEDIR"):
@@ -144,5 +131,4 @@ check("sekishoctl status in Japanese", "適用中のポリシー: なし\n" in j
 r = run([ctl_audit, "--audit-dir", work, "--audit-key", work, "ev", "bad"], JA)
 check("sekisho-ctl-audit in Japanese", r.returncode == 2 and "項目 'bad' が不正です" in r.stderr, r.stderr)
 
-print(f"{failures} failures")
-sys.exit(1 if failures else 0)
+sys.exit(done())

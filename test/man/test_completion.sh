@@ -37,7 +37,7 @@ expect() {
 	if [ "$got" = "$2" ]; then ok "'$1' -> '$got'"; else bad "'$1' -> '$got', want '$2'"; fi
 }
 
-for cmd in sekishoctl sekisho-rulec sekisho-logexport sekisho-cdr sekisho-quarantine; do
+for cmd in sekishoctl sekisho-rulec sekisho-logexport sekisho-cdr sekisho-quarantine sekisho-portal sekisho-upload; do
 	if ! out=$(. "$dir/$cmd" 2>&1) || [ -n "$out" ]; then
 		bad "$cmd: sourcing prints nothing and succeeds ($out)"
 		continue
@@ -61,6 +61,15 @@ expect "sekisho-cdr --mode pdf=" "pdf=pixels pdf=vector"
 expect "sekisho-cdr --q" "--quiet"
 expect "sekisho-quarantine --dir /tmp " "expire list release show"
 expect "sekisho-quarantine --dir /tmp list --ret" "--retain-days"
+expect "sekisho-portal " "--help --version serve user"
+expect "sekisho-portal user --state /tmp " "add del list passwd"
+expect "sekisho-portal user add tanaka " "approver operator"
+expect "sekisho-portal serve --originals " "off on"
+expect "sekisho-portal user --pa" "--password-stdin"
+expect "sekisho-upload user " "add del list passwd"
+expect "sekisho-upload user add yamada --role " "staff"
+expect "sekisho-upload serve --approval " "off on"
+expect "sekisho-upload serve --max-f" "--max-files"
 
 # files: a policy for sekishoctl apply, any file after a rulec command
 tmp=$(mktemp -d)

@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "common/audit/audit_verify.h"
+#include "common/i18n.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "tools/logexport/lx_cef.h"
@@ -248,13 +249,13 @@ static void breaks_to_stderr(struct lx_reader *rd)
 				continue;
 			struct strbuf t = STRBUF_INIT;
 			lx_cli_break_text(&t, res, &res->breaks[i], false);
-			lx_cli_err("%s: chain broken: %s", lx_reader_dir(rd, c), strbuf_str(&t));
+			lx_cli_err(_("%s: chain broken: %s"), lx_reader_dir(rd, c), strbuf_str(&t));
 			strbuf_free(&t);
 			shown++;
 		}
 		if (res->nbreaks + res->breaks_dropped > shown)
-			lx_cli_err("%s: ... %" PRIu64 " breaks in all (run verify for every one)", lx_reader_dir(rd, c),
-				   (uint64_t)res->nbreaks + res->breaks_dropped);
+			lx_cli_err(_("%s: ... %" PRIu64 " breaks in all (run verify for every one)"),
+				   lx_reader_dir(rd, c), (uint64_t)res->nbreaks + res->breaks_dropped);
 	}
 }
 
@@ -298,7 +299,7 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 	       const char *keypath, const char *outpath, const char *const *dirs, size_t ndirs)
 {
 	if (ndirs > LX_READER_MAX_CHAINS) {
-		lx_cli_err("at most %d directories", LX_READER_MAX_CHAINS);
+		lx_cli_err(_("at most %d directories"), LX_READER_MAX_CHAINS);
 		return LX_EXIT_USAGE;
 	}
 	struct audit_key key;
@@ -318,12 +319,12 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 	if (!ok) {
 		breaks_to_stderr(rd);
 		if (!allow_broken) {
-			lx_cli_err("refusing to export a broken audit chain (--allow-broken exports it, marked)");
+			lx_cli_err(_("refusing to export a broken audit chain (--allow-broken exports it, marked)"));
 			rc = LX_EXIT_BROKEN;
 			goto out;
 		}
-		lx_cli_err("exporting a BROKEN chain (--allow-broken): the output says so and marks every line "
-			   "that is not a verified record");
+		lx_cli_err(_("exporting a BROKEN chain (--allow-broken): the output says so and marks every line "
+			     "that is not a verified record"));
 	}
 	if ((r = lx_out_open(outpath, enc, &e.out)) < 0) {
 		lx_cli_err("%s: %s", outpath ? outpath : "stdout", strerror(-r));
@@ -402,9 +403,9 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 		goto out;
 	}
 	if (lx_reader_changed(rd) && !allow_broken) {
-		lx_cli_err("the log changed while it was exported (%" PRIu64
-			   " lines no longer verify): export abandoned; "
-			   "run verify",
+		lx_cli_err(_("the log changed while it was exported (%" PRIu64
+			     " lines no longer verify): export abandoned; "
+			     "run verify"),
 			   lx_reader_changed(rd));
 		rc = LX_EXIT_BROKEN;
 		goto out;
@@ -413,14 +414,22 @@ static int run(const struct lx_filter *f, enum fmt fmt, enum lx_enc enc, bool ja
 		lx_cli_err("%s: %s", outpath ? outpath : "stdout", strerror(-r));
 		goto out;
 	}
-	lx_cli_err("exported %" PRIu64 " record%s%s%s", e.written, e.written == 1 ? "" : "s", outpath ? " to " : "",
-		   outpath ? outpath : "");
+	if (outpath)
+		lx_cli_err(dngettext(SEKISHO_TEXTDOMAIN, "exported %" PRIu64 " record to %s",
+				     "exported %" PRIu64 " records to %s", e.written),
+			   e.written, outpath);
+	else
+		lx_cli_err(dngettext(SEKISHO_TEXTDOMAIN, "exported %" PRIu64 " record", "exported %" PRIu64 " records",
+				     e.written),
+			   e.written);
 	if (e.marked)
-		lx_cli_err("%" PRIu64 " of them are marked as not verified or out of place", e.marked);
+		lx_cli_err(_("%" PRIu64 " of them are marked as not verified or out of place"), e.marked);
 	if (lx_out_replaced(e.out))
-		lx_cli_err("%" PRIu64 " character%s not representable in CP932 %s written as '?'",
-			   lx_out_replaced(e.out), lx_out_replaced(e.out) == 1 ? "" : "s",
-			   lx_out_replaced(e.out) == 1 ? "was" : "were");
+		lx_cli_err(dngettext(SEKISHO_TEXTDOMAIN,
+				     "%" PRIu64 " character not representable in CP932 was written as '?'",
+				     "%" PRIu64 " characters not representable in CP932 were written as '?'",
+				     lx_out_replaced(e.out)),
+			   lx_out_replaced(e.out));
 	rc = ok ? LX_EXIT_OK : LX_EXIT_BROKEN;
 out:
 	lx_out_free(e.out);
@@ -504,7 +513,7 @@ int cmd_export_main(int argc, char **argv)
 			else if (strcmp(optarg, "cef") == 0)
 				fmt = FMT_CEF;
 			else {
-				lx_cli_err("--format: csv, jsonl or cef");
+				lx_cli_err(_("--format: csv, jsonl or cef"));
 				goto out;
 			}
 			break;
@@ -515,7 +524,7 @@ int cmd_export_main(int argc, char **argv)
 				 strcasecmp(optarg, "shift_jis") == 0)
 				enc = LX_ENC_CP932;
 			else {
-				lx_cli_err("--encoding: utf-8 or cp932");
+				lx_cli_err(_("--encoding: utf-8 or cp932"));
 				goto out;
 			}
 			enc_set = true;
@@ -526,7 +535,7 @@ int cmd_export_main(int argc, char **argv)
 			else if (strcmp(optarg, "ja") == 0)
 				ja = true;
 			else {
-				lx_cli_err("--headers: en or ja");
+				lx_cli_err(_("--headers: en or ja"));
 				goto out;
 			}
 			break;
@@ -569,11 +578,11 @@ int cmd_export_main(int argc, char **argv)
 		goto out;
 	}
 	if (enc_set && enc == LX_ENC_CP932 && fmt != FMT_CSV) {
-		lx_cli_err("--encoding cp932 is for CSV (JSON Lines and CEF are UTF-8)");
+		lx_cli_err(_("--encoding cp932 is for CSV (JSON Lines and CEF are UTF-8)"));
 		goto out;
 	}
 	if (f.has_since && f.has_until && f.until_ns <= f.since_ns) {
-		lx_cli_err("--until is not after --since");
+		lx_cli_err(_("--until is not after --since"));
 		goto out;
 	}
 	rc = run(&f, fmt, enc, ja, allow_broken, keypath, outpath, (const char *const *)argv + optind,

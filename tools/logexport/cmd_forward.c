@@ -748,9 +748,6 @@ int cmd_forward_main(int argc, char **argv)
 			   "must listen elsewhere (514 is customary)");
 		return LX_EXIT_USAGE;
 	}
-	/* the forwarder's own lines in the operator's language (main may
-	 * have done it already: calling it again changes nothing) */
-	i18n_init();
 	char real[PATH_MAX];
 	if (!realpath(argv[optind], real)) {
 		lx_cli_err("%s: %s", argv[optind], strerror(errno));

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "common/strbuf.h"
+#include "common/i18n.h"
 #include "common/xalloc.h"
 #include "tools/logexport/lx_cli.h"
 #include "tools/logexport/lx_out.h"
@@ -69,7 +70,7 @@ int cmd_report_main(int argc, char **argv)
 			else if (strcmp(optarg, "en") == 0)
 				ja = false;
 			else {
-				lx_cli_err("--lang: ja or en");
+				lx_cli_err(_("--lang: ja or en"));
 				return LX_EXIT_USAGE;
 			}
 			break;
@@ -87,16 +88,16 @@ int cmd_report_main(int argc, char **argv)
 	}
 	int64_t since_ns, until_ns;
 	if (lx_time_parse_arg(since, false, &since_ns) < 0 || lx_time_parse_arg(until, true, &until_ns) < 0) {
-		lx_cli_err("--since/--until: RFC 3339 (2026-11-22T09:00:00+09:00) or YYYY-MM-DD");
+		lx_cli_err(_("--since/--until: RFC 3339 (2026-11-22T09:00:00+09:00) or YYYY-MM-DD"));
 		return LX_EXIT_USAGE;
 	}
 	if (until_ns <= since_ns) {
-		lx_cli_err("--until is not after --since");
+		lx_cli_err(_("--until is not after --since"));
 		return LX_EXIT_USAGE;
 	}
 	size_t ndirs = (size_t)(argc - optind);
 	if (ndirs > LX_READER_MAX_CHAINS) {
-		lx_cli_err("at most %d directories", LX_READER_MAX_CHAINS);
+		lx_cli_err(_("at most %d directories"), LX_READER_MAX_CHAINS);
 		return LX_EXIT_USAGE;
 	}
 	struct audit_key key;
@@ -129,7 +130,7 @@ int cmd_report_main(int argc, char **argv)
 		lx_stats_add(st, v->obj, in);
 	}
 	if (r < 0) {
-		lx_cli_err("reading logs: %s", strerror(-r));
+		lx_cli_err(_("reading logs: %s"), strerror(-r));
 		goto out;
 	}
 	chains = xcalloc(ndirs, sizeof *chains);
@@ -155,12 +156,15 @@ int cmd_report_main(int argc, char **argv)
 	}
 	bool ok = lx_reader_ok(rd);
 	if (!ok)
-		lx_cli_err("warning: an audit chain is BROKEN; the report says so and counts only verified records");
+		lx_cli_err(_("warning: an audit chain is BROKEN; the report says so and counts only verified records"));
 	if (st->clock_unsynced)
-		lx_cli_err("warning: the clock was not synchronised in %" PRIu64 " of %" PRIu64 " clock.status records",
-			   st->clock_unsynced, st->clock_records);
-	lx_cli_err("report: %" PRIu64 " records in the period%s%s", st->records, outpath ? ", written to " : "",
-		   outpath ? outpath : "");
+		lx_cli_err(
+			_("warning: the clock was not synchronised in %" PRIu64 " of %" PRIu64 " clock.status records"),
+			st->clock_unsynced, st->clock_records);
+	if (outpath)
+		lx_cli_err(_("report: %" PRIu64 " records in the period, written to %s"), st->records, outpath);
+	else
+		lx_cli_err(_("report: %" PRIu64 " records in the period"), st->records);
 	rc = ok ? LX_EXIT_OK : LX_EXIT_BROKEN;
 out:
 	lx_out_free(out);

@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "common/audit/audit_verify.h"
+#include "common/i18n.h"
 #include "common/strbuf.h"
 #include "common/xalloc.h"
 #include "tools/logexport/lx_cli.h"
@@ -40,38 +41,92 @@ struct chain_arg {
 	size_t nfiles;
 };
 
+/* The kind of a break in the text verdict: the English word is the kind's
+ * name (the same as --json's "kind"); a translation adds the local word. */
+static const char *kind_text(enum audit_break_kind k)
+{
+	switch (k) {
+	/* TRANSLATORS: kinds of a break in an audit chain (sekisho-logexport
+	 * verify); keep the English word in parentheses after yours */
+	case AUDIT_BREAK_EDITED:
+		return _("edited");
+	case AUDIT_BREAK_MISSING:
+		return _("missing");
+	case AUDIT_BREAK_INSERTED:
+		return _("inserted");
+	case AUDIT_BREAK_REORDERED:
+		return _("reordered");
+	case AUDIT_BREAK_TRUNCATED:
+		return _("truncated");
+	case AUDIT_BREAK_FILE_MISSING:
+		return _("file-missing");
+	case AUDIT_BREAK_BAD_KEY:
+		return _("bad-key");
+	case AUDIT_BREAK_UNREADABLE:
+		return _("unreadable");
+	}
+	return audit_verify_break_kind_name(k);
+}
+
+/* One break, for people: the kind, where, and the verifier's detail (which
+ * stays English: it is --json's "detail" too). */
+static void print_break(const struct audit_verify_result *res, const struct audit_break *b)
+{
+	const char *name = lx_cli_file_name(res, b->file);
+	fputs("  ", stdout);
+	if (b->line)
+		printf(b->explained ? _("note: %s at %s:%" PRIu64) : _("BREAK: %s at %s:%" PRIu64), kind_text(b->kind),
+		       name, b->line);
+	else
+		printf(b->explained ? _("note: %s at %s") : _("BREAK: %s at %s"), kind_text(b->kind), name);
+	printf(_(" (offset %" PRIu64 ", seq %" PRIu64), b->offset, b->seq);
+	if (b->count > 1)
+		printf(_(", count %" PRIu64), b->count);
+	putchar(')');
+	if (b->detail[0])
+		printf(": %.*s", (int)strnlen(b->detail, sizeof b->detail), b->detail);
+	if (b->explained)
+		fputs(_(" [explained: torn by a crash]"), stdout);
+	putchar('\n');
+}
+
+/* The verdict for people (--json is the one for programs): English under
+ * LANG=C, the catalogue's language otherwise. */
 static void print_text(const struct chain_arg *c, const struct audit_verify_result *res)
 {
-	printf("%s: %s, %" PRIu64 " records in %zu file%s", c->label, res->ok ? "OK" : "BROKEN", res->records,
-	       res->nfiles, res->nfiles == 1 ? "" : "s");
+	if (res->ok)
+		printf(dngettext(SEKISHO_TEXTDOMAIN, "%s: OK, %" PRIu64 " records in %zu file",
+				 "%s: OK, %" PRIu64 " records in %zu files", res->nfiles),
+		       c->label, res->records, res->nfiles);
+	else
+		printf(dngettext(SEKISHO_TEXTDOMAIN, "%s: BROKEN, %" PRIu64 " records in %zu file",
+				 "%s: BROKEN, %" PRIu64 " records in %zu files", res->nfiles),
+		       c->label, res->records, res->nfiles);
 	if (res->records)
-		printf(", seq %" PRIu64 "..%" PRIu64, res->first_seq, res->last_seq);
+		printf(_(", seq %" PRIu64 "..%" PRIu64), res->first_seq, res->last_seq);
 	if (res->retained_files)
-		printf(", %" PRIu64 " older file%s removed by retention", res->retained_files,
-		       res->retained_files == 1 ? "" : "s");
+		printf(dngettext(SEKISHO_TEXTDOMAIN, ", %" PRIu64 " older file removed by retention",
+				 ", %" PRIu64 " older files removed by retention", res->retained_files),
+		       res->retained_files);
 	putchar('\n');
 	for (size_t i = 0; i < res->nfiles; i++) {
 		const struct audit_verify_file *f = &res->files[i];
-		printf("  %s: %" PRIu64 " records", f->name, f->records);
+		printf(_("  %s: %" PRIu64 " records"), f->name, f->records);
 		if (f->records)
-			printf(", seq %" PRIu64 "..%" PRIu64 ", %s .. %s", f->first_seq, f->last_seq, f->first_ts,
+			printf(_(", seq %" PRIu64 "..%" PRIu64 ", %s .. %s"), f->first_seq, f->last_seq, f->first_ts,
 			       f->last_ts);
 		if (f->lines != f->records)
-			printf(", %" PRIu64 " lines", f->lines);
+			printf(_(", %" PRIu64 " lines"), f->lines);
 		if (f->torn)
-			printf(", torn at offset %" PRIu64, f->torn_at);
+			printf(_(", torn at offset %" PRIu64), f->torn_at);
 		putchar('\n');
 	}
-	for (size_t i = 0; i < res->nbreaks; i++) {
-		struct strbuf sb = STRBUF_INIT;
-		lx_cli_break_text(&sb, res, &res->breaks[i], false);
-		printf("  %s: %s\n", res->breaks[i].explained ? "note" : "BREAK", strbuf_str(&sb));
-		strbuf_free(&sb);
-	}
+	for (size_t i = 0; i < res->nbreaks; i++)
+		print_break(res, &res->breaks[i]);
 	if (res->breaks_dropped)
-		printf("  ... and %" PRIu64 " more breaks\n", res->breaks_dropped);
+		printf(_("  ... and %" PRIu64 " more breaks\n"), res->breaks_dropped);
 	if (res->last_mac[0])
-		printf("  last record: seq %" PRIu64 " mac %s\n", res->last_seq, res->last_mac);
+		printf(_("  last record: seq %" PRIu64 " mac %s\n"), res->last_seq, res->last_mac);
 }
 
 static struct json_object *jstr(const char *s)
@@ -178,7 +233,7 @@ int cmd_verify_main(int argc, char **argv)
 			break;
 		case 'a':
 			if (!parse_anchor(optarg, &anchor_seq, anchor_mac)) {
-				lx_cli_err("--anchor: expected SEQ:MAC (a seq and 64 lowercase hex digits)");
+				lx_cli_err(_("--anchor: expected SEQ:MAC (a seq and 64 lowercase hex digits)"));
 				return LX_EXIT_USAGE;
 			}
 			break;
@@ -215,7 +270,7 @@ int cmd_verify_main(int argc, char **argv)
 		chains[nchains++] = (struct chain_arg){
 			.label = nfiles == 1 ? files[0] : "(files)", .files = files, .nfiles = nfiles};
 	if (anchor_seq && !nfiles) {
-		lx_cli_err("--anchor applies to a list of FILEs (a slice of a chain)");
+		lx_cli_err(_("--anchor applies to a list of FILEs (a slice of a chain)"));
 		rc = LX_EXIT_USAGE;
 		goto out;
 	}
@@ -262,9 +317,9 @@ int cmd_verify_main(int argc, char **argv)
 			json_object_put(top);
 		} else if (nchains > 1) {
 			if (broken)
-				printf("verify: %zu of %zu chains BROKEN\n", broken, nchains);
+				printf(_("verify: %zu of %zu chains BROKEN\n"), broken, nchains);
 			else
-				printf("verify: all %zu chains OK\n", nchains);
+				printf(_("verify: all %zu chains OK\n"), nchains);
 		}
 		rc = broken ? LX_EXIT_BROKEN : LX_EXIT_OK;
 	}

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/i18n.h"
+
 void lx_cli_err(const char *fmt, ...)
 {
 	va_list ap;
@@ -27,7 +29,7 @@ bool lx_cli_load_key(const char *path, struct audit_key *ret_key)
 	const char *p = path ? path : LX_DEFAULT_KEY;
 	int r = audit_key_load(p, ret_key, why, sizeof why);
 	if (r < 0) {
-		lx_cli_err("cannot load the audit key %s: %s", p, why[0] ? why : strerror(-r));
+		lx_cli_err(_("cannot load the audit key %s: %s"), p, why[0] ? why : strerror(-r));
 		return false;
 	}
 	return true;
@@ -89,7 +91,7 @@ bool lx_cli_uint(const char *opt, const char *arg, uint64_t min, uint64_t max, u
 	errno = 0;
 	unsigned long long v = strtoull(arg, &end, 10);
 	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
-		lx_cli_err("%s: '%s' is not a number in %" PRIu64 "..%" PRIu64, opt, arg, min, max);
+		lx_cli_err(_("%s: '%s' is not a number in %" PRIu64 "..%" PRIu64), opt, arg, min, max);
 		return false;
 	}
 	*ret = v;

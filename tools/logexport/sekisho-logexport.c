@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/version.h"
+#include "common/i18n.h"
 #include "cmd.h"
 #include "tools/logexport/lx_cli.h"
 
@@ -43,7 +44,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	setlocale(LC_CTYPE, "");
+	i18n_init();
 	if (argc < 2) {
 		usage(stderr);
 		return LX_EXIT_USAGE;
@@ -69,7 +70,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(cmd, cmds[i].name) == 0)
 			return cmds[i].fn(argc - 1, argv + 1);
-	lx_cli_err("unknown command '%s'", cmd);
+	lx_cli_err(_("unknown command '%s'"), cmd);
 	usage(stderr);
 	return LX_EXIT_USAGE;
 }

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "common/fdio.h"
+#include "common/i18n.h"
 #include "common/jsonx.h"
 #include "common/strbuf.h"
 #include "common/version.h"
@@ -153,7 +154,7 @@ static struct json_object *load_state(const char *path)
 		return ch;
 	}
 	if (o || (path && access(path, F_OK) == 0))
-		fprintf(stderr, "sekisho-metrics: %s: not a state file; counting from the start\n", path);
+		fprintf(stderr, _("sekisho-metrics: %s: not a state file; counting from the start\n"), path);
 	json_object_put(o);
 	return json_object_new_object();
 }
@@ -312,7 +313,7 @@ static int cmd_collect(int argc, char **argv)
 			const char **v = c == O_CHAIN ? o.chains : c == O_QUEUE ? o.queues : o.dirs;
 			size_t *n = c == O_CHAIN ? &o.nchains : c == O_QUEUE ? &o.nqueues : &o.ndirs;
 			if (*n == MAX_SOURCES || (c != O_CHAIN && !split_named(optarg, name, &dir))) {
-				fprintf(stderr, "sekisho-metrics: %s: expected NAME=DIR (at most %d)\n", optarg,
+				fprintf(stderr, _("sekisho-metrics: %s: expected NAME=DIR (at most %d)\n"), optarg,
 					MAX_SOURCES);
 				return 2;
 			}
@@ -336,7 +337,7 @@ static int cmd_collect(int argc, char **argv)
 			errno = 0;
 			unsigned long long v = strtoull(optarg, &end, 10);
 			if (errno || *end || optarg[0] == '-') {
-				fprintf(stderr, "sekisho-metrics: --max-bytes: not a number: %s\n", optarg);
+				fprintf(stderr, _("sekisho-metrics: --max-bytes: not a number: %s\n"), optarg);
 				return 2;
 			}
 			o.max_bytes = v;
@@ -386,6 +387,7 @@ static int cmd_snmp(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -402,6 +404,6 @@ int main(int argc, char **argv)
 		return cmd_collect(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "snmp"))
 		return cmd_snmp(argc - 1, argv + 1);
-	fprintf(stderr, "sekisho-metrics: unknown command %s (collect, snmp)\n", argv[1]);
+	fprintf(stderr, _("sekisho-metrics: unknown command %s (collect, snmp)\n"), argv[1]);
 	return 2;
 }

@@ -271,7 +271,7 @@ def build(lab, tmp):
     libexec = os.path.join(tmp, "libexec")
     os.makedirs(libexec)
     for script in ("sekisho-ha-check", "sekisho-ha-notify"):
-        shutil.copy(os.path.join(HA, script), libexec)
+        shutil.copy(os.path.join(HA, script + ".sh"), os.path.join(libexec, script))
         os.chmod(os.path.join(libexec, script), 0o755)
     boxes["a"].write_configs(boxes["b"], libexec)
     boxes["b"].write_configs(boxes["a"], libexec)

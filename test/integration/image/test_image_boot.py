@@ -614,15 +614,21 @@ def attachment_test(lab, con, d):
                        capture_output=True, timeout=120)
     if not check(r.stdout.strip() == b"SENT", f"lg-mail -> relay: the mail with a PNG accepted ({r.stderr[-200:]!r})"):
         return
-    got = None
+    # smtp-sink writes the file as the mail arrives: it is whole once its
+    # size stays the same for a second
+    got, sizes = None, {}
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and got is None:
         for dp, _, fs in os.walk(d):
             for f in fs:
-                if os.path.join(dp, f) in seen:
+                path = os.path.join(dp, f)
+                if path in seen:
                     continue
-                with open(os.path.join(dp, f), "rb") as fh:
-                    got = email.message_from_bytes(fh.read(), policy=email.policy.default)
+                size = os.path.getsize(path)
+                if size > 0 and sizes.get(path) == size:
+                    with open(path, "rb") as fh:
+                        got = email.message_from_bytes(fh.read(), policy=email.policy.default)
+                sizes[path] = size
         time.sleep(1)
     text = ""
     if got is not None:
@@ -643,8 +649,12 @@ def attachment_test(lab, con, d):
         return
     st, page = https_body(lab, lab.a, "198.18.20.1", f"/m/{link.group(1)}")
     href = re.search(rb'href="(/m/[A-Za-z0-9_-]+/copy/\d+)"', page)
-    check(st == 200 and href is not None, f"LGWAN client: the link's page names the copy (status {st})")
-    if href is None:
+    if not check(st == 200 and href is not None, f"LGWAN client: the link's page names the copy (status {st})"):
+        print(f"link {link.group(0)}\n{page[-600:]!r}")
+        print(con.run("ls -ln /var/lib/sekisho/links /var/lib/sekisho/copies; "
+                      "journalctl -b -q --no-pager -u sekisho-portal | tail -5; "
+                      "sekisho-logexport export --key /etc/sekisho/audit.key --format jsonl /var/log/sekisho/portal "
+                      "| tail -3")[1])
         return
     st, png = https_body(lab, lab.a, "198.18.20.1", href.group(1).decode())
     check(st == 200 and png.startswith(b"\x89PNG\r\n\x1a\n") and png != png_8x8(),

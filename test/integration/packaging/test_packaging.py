@@ -225,7 +225,10 @@ def test(c, version, v2, v1dir, v2dir):
               "/usr/share/man/man8/sekisho-rulec.8.gz", "/usr/share/man/ja/man8/sekisho-rulec.8.gz",
               "/usr/share/man/man5/sekisho-policy.5.gz", "/usr/share/man/man8/sekisho-cdr-pdf.8.gz",
               "/usr/share/man/man8/sekishoctl.8.gz", "/usr/share/locale/ja/LC_MESSAGES/sekisho.mo",
-              "/usr/share/bash-completion/completions/sekishoctl"]:
+              "/usr/share/bash-completion/completions/sekishoctl",
+              "/usr/share/man/man8/sekisho-milter.8.gz", "/usr/share/man/ja/man8/sekisho-cdrd.8.gz",
+              "/usr/share/man/man8/sekisho-portal.8.gz", "/usr/share/man/ja/man8/sekisho-upload.8.gz",
+              "/usr/share/bash-completion/completions/sekisho-portal"]:
         check(os.path.exists(c.path(p)), f"{p} installed")
     check(os.access(c.path("/usr/sbin/sekisho-rulec"), os.X_OK), "sekisho-rulec executable")
     check(c.sh("sekisho-rulec check /usr/share/doc/sekisho-rules/examples/municipality.policy >/dev/null && echo ok",

@@ -26,6 +26,12 @@
 # Environment: CONNTRACKD (the conntrackd binary, default /usr/sbin/conntrackd).
 set -u
 
+# Messages in the operator's language: as in sekisho-ha-check.
+export TEXTDOMAIN=sekisho
+[ -z "${SEKISHO_LOCALEDIR:-}" ] || export TEXTDOMAINDIR="$SEKISHO_LOCALEDIR"
+# shellcheck disable=SC1091
+. gettext.sh 2>/dev/null || { gettext() { printf '%s' "$1"; }; eval_gettext() { eval "printf '%s' \"$1\""; }; }
+
 conf=/etc/conntrackd/conntrackd.conf
 statefile=/run/sekisho/ha.state
 while getopts C:S: opt; do
@@ -54,7 +60,8 @@ log() {
 # from getting our bulk update).
 step() {
 	if ! "$ctd" -C "$conf" "$@" >/dev/null 2>&1; then
-		log err "conntrackd $* failed ($state)"
+		args=$*
+		log err "$(eval_gettext 'conntrackd $args failed ($state)')"
 		failed=1
 	fi
 }
@@ -71,7 +78,7 @@ master)
 		step -R        # resync the internal cache with the kernel table
 		step -B        # bulk update to the peer (now the backup)
 	else
-		log err "conntrackd is not running: flows of the peer are not committed"
+		log err "$(gettext 'conntrackd is not running: flows of the peer are not committed')"
 		failed=1
 	fi
 	;;
@@ -80,7 +87,7 @@ backup)
 		step -t        # shorten kernel timers: flows we no longer forward expire
 		step -n        # request a resync from the master
 	else
-		log warning "conntrackd is not running: this standby gets no state"
+		log warning "$(gettext 'conntrackd is not running: this standby gets no state')"
 		failed=1
 	fi
 	;;

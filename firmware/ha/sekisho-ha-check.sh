@@ -14,6 +14,15 @@
 #   sekisho-ha-check [--gatewayd PATH] [--socket PATH] [--netfilter PATH]
 set -u
 
+# Messages in the operator's language, as sekishoctl does (docs/i18n.md):
+# the "sekisho" catalogue through gettext.sh (Debian's gettext-base); the
+# text is single-quoted so that it is looked up before $variables expand.
+# Without gettext.sh the English is printed.
+export TEXTDOMAIN=sekisho
+[ -z "${SEKISHO_LOCALEDIR:-}" ] || export TEXTDOMAINDIR="$SEKISHO_LOCALEDIR"
+# shellcheck disable=SC1091
+. gettext.sh 2>/dev/null || { gettext() { printf '%s' "$1"; }; eval_gettext() { eval "printf '%s' \"$1\""; }; }
+
 gatewayd=/usr/sbin/sekisho-gatewayd
 socket=/run/sekisho/gateway/gatewayd.sock
 netfilter=/usr/lib/sekisho/sekisho-netfilter
@@ -22,17 +31,17 @@ while [ $# -gt 0 ]; do
 	--gatewayd) gatewayd=$2; shift 2 ;;
 	--socket) socket=$2; shift 2 ;;
 	--netfilter) netfilter=$2; shift 2 ;;
-	*) echo "sekisho-ha-check: unknown option $1" >&2; exit 2 ;;
+	*) opt=$1; echo "sekisho-ha-check: $(eval_gettext 'unknown option $opt')" >&2; exit 2 ;;
 	esac
 done
 
 case $("$netfilter" status 2>/dev/null) in
 "mode xt"* | "mode nft"*) ;;
-*) echo "sekisho-ha-check: bootstrap not installed" >&2; exit 1 ;;
+*) echo "sekisho-ha-check: $(gettext 'bootstrap not installed')" >&2; exit 1 ;;
 esac
 [ "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)" = 1 ] ||
-	{ echo "sekisho-ha-check: forwarding is off" >&2; exit 1; }
+	{ echo "sekisho-ha-check: $(gettext 'forwarding is off')" >&2; exit 1; }
 # keepalived's script timeout bounds a daemon that accepts but never answers
 "$gatewayd" ctl "$socket" status >/dev/null 2>&1 ||
-	{ echo "sekisho-ha-check: sekisho-gatewayd does not answer on $socket" >&2; exit 1; }
+	{ echo "sekisho-ha-check: $(eval_gettext 'sekisho-gatewayd does not answer on $socket')" >&2; exit 1; }
 exit 0
