@@ -39,6 +39,20 @@
  * all messages together at --memory-budget.  Sanitising runs on a
  * pool of --workers library contexts (libmagic handles are not shared).
  *
+ * systemd (docs/operations.md, "Logs and watchdog"): READY=1 once the
+ * socket listens; STATUS= and WATCHDOG=1 from one thread of ours
+ * (watchdog_main), since libmilter runs the listener and one thread per
+ * connection itself and lends us none of them.  That thread proves
+ * progress from outside: each tick (when systemd asks for a watchdog) it
+ * connects to the milter's own socket and negotiates as an MTA does (the listener must accept and a session
+ * thread answer through on_negotiate), and it checks that no sanitiser
+ * context has been busy longer than its cap (a worker that never
+ * returns).  Only while both hold does it send WATCHDOG=1; otherwise it
+ * says why at crit and stops, so systemd restarts the milter (Postfix's
+ * milter_default_action = tempfail keeps the mail meanwhile).  Tempfails
+ * and jobs not queued are summed up in the journal at most once a minute
+ * (err and warning), never once per message.
+ *
  * Ownership: struct conn (connection private data) is owned by libmilter's
  * connection and freed in xxfi_close.  Exit: 0 after SIGTERM/SIGINT, 2 usage
  * or setup error. */
@@ -52,18 +66,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
 #include <libxml/parser.h>
 
 #include "common/audit/audit.h"
+#include "common/i18n.h"
+#include "common/monotime.h"
 #include "common/strbuf.h"
+#include "common/svc.h"
 #include "common/version.h"
 #include "sanitizer/cdr/cdr_queue.h"
 #include "sanitizer/cdr/cdr_record.h"
@@ -75,6 +95,12 @@
 #define MAX_RCPT 256
 #define MAX_ADDR 1024
 #define MAX_WORKERS 64
+#define PROG "sekisho-milter"
+/* the watchdog thread's longest tick: half the watchdog interval when
+ * shorter; without a watchdog it still refreshes STATUS= and the summaries */
+#define TICK_MAX_MS 5000
+/* the journal's summaries of tempfails and unqueued jobs: at most this often */
+#define SUMMARY_MS 60000
 
 struct conn {
 	struct san_spool msg; /* header fields, blank line, body: as the MTA sent them */
@@ -105,6 +131,11 @@ static char portal_url[SAN_LINK_URL_MAX + 1];
 /* The worker pool: a free list of library contexts. */
 static struct sanitize_ctx *pool[MAX_WORKERS];
 static size_t pool_free;
+/* every context, and since when (monotonic ms, 0 idle) it sanitises: the
+ * watchdog's view of the workers */
+static struct sanitize_ctx *pool_all[MAX_WORKERS];
+static size_t pool_n;
+static atomic_llong busy_since[MAX_WORKERS];
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 static unsigned pool_wait_s = 60;
@@ -121,6 +152,14 @@ static struct sanitize_ctx *pool_get(void)
 	struct sanitize_ctx *x = pool_free ? pool[--pool_free] : NULL;
 	pthread_mutex_unlock(&pool_lock);
 	return x;
+}
+
+/* mark context x busy (now) or idle (0) for the watchdog */
+static void pool_mark(const struct sanitize_ctx *x, int64_t since)
+{
+	for (size_t i = 0; i < pool_n; i++)
+		if (pool_all[i] == x)
+			atomic_store(&busy_since[i], since);
 }
 
 static void pool_put(struct sanitize_ctx *x)
@@ -488,7 +527,9 @@ static sfsistat on_eom(SMFICTX *ctx)
 				  .env_to = (const char *const *)c->env_to,
 				  .n_to = c->n_to};
 	sanitize_ctx_set_link(x, lo.portal_url ? san_link_hook : NULL, &le);
+	pool_mark(x, monotime_ms());
 	int r = sanitize_spool(x, &c->msg, &out, &res);
+	pool_mark(x, 0);
 	sanitize_ctx_set_link(x, NULL, NULL);
 	pool_put(x);
 	sfsistat st;
@@ -563,6 +604,242 @@ static int listen_nodelay(void)
 	return n;
 }
 
+/* --- the watchdog thread (see the contract at the top) */
+
+static char probe_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* unix socket, or "" */
+static char probe_host[256], probe_port[16];                         /* inet/inet6 */
+static pthread_t wd_th;
+static bool wd_started;
+static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
+static bool wd_stop;
+
+/* Where the self-probe connects: libmilter's "unix:PATH" / "local:PATH",
+ * "inet:PORT[@HOST]", "inet6:PORT[@HOST]" (no host, or a wildcard: the
+ * loopback address).  -1 when the form is not one of these. */
+static int probe_target(const char *spec)
+{
+	const char *c = strchr(spec, ':');
+	if (!c) {
+		/* a bare path is a unix socket to libmilter */
+		if (spec[0] != '/' || strlen(spec) >= sizeof(probe_path))
+			return -1;
+		snprintf(probe_path, sizeof(probe_path), "%s", spec);
+		return 0;
+	}
+	size_t kind = (size_t)(c - spec);
+	if ((kind == 4 && !strncmp(spec, "unix", 4)) || (kind == 5 && !strncmp(spec, "local", 5))) {
+		if (strlen(c + 1) >= sizeof(probe_path))
+			return -1;
+		snprintf(probe_path, sizeof(probe_path), "%s", c + 1);
+		return 0;
+	}
+	bool v6 = kind == 5 && !strncmp(spec, "inet6", 5);
+	if (!v6 && !(kind == 4 && !strncmp(spec, "inet", 4)))
+		return -1;
+	const char *at = strchr(c + 1, '@');
+	size_t plen = at ? (size_t)(at - (c + 1)) : strlen(c + 1);
+	if (plen == 0 || plen >= sizeof(probe_port))
+		return -1;
+	memcpy(probe_port, c + 1, plen);
+	probe_port[plen] = 0;
+	const char *h = at ? at + 1 : "";
+	if (!*h || !strcmp(h, "0.0.0.0") || !strcmp(h, "::") || !strcmp(h, "[::]"))
+		h = v6 ? "::1" : "127.0.0.1";
+	if (strlen(h) >= sizeof(probe_host))
+		return -1;
+	snprintf(probe_host, sizeof(probe_host), "%s", h);
+	return 0;
+}
+
+static int probe_connect(int timeout_ms)
+{
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	if (probe_path[0]) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		memcpy(sa.sun_path, probe_path, sizeof(probe_path));
+		if (fd >= 0 &&
+		    (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+		     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+		     connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)) {
+			close(fd);
+			fd = -1;
+		}
+		return fd;
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
+	if (getaddrinfo(probe_host, probe_port, &hints, &ai) != 0)
+		return -1;
+	int fd = -1;
+	for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd >= 0 &&
+		    (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+		     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+		     connect(fd, a->ai_addr, a->ai_addrlen) < 0)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static bool read_full(int fd, unsigned char *b, size_t n)
+{
+	while (n) {
+		ssize_t k = read(fd, b, n);
+		if (k <= 0)
+			return false;
+		b += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+static void put_u32(unsigned char *b, uint32_t v)
+{
+	b[0] = (unsigned char)(v >> 24);
+	b[1] = (unsigned char)(v >> 16);
+	b[2] = (unsigned char)(v >> 8);
+	b[3] = (unsigned char)v;
+}
+
+/* The self-probe: option negotiation as an MTA opens a session, and the
+ * milter's answer within timeout_ms.  0, or a short reason. */
+static const char *probe(int timeout_ms)
+{
+	int fd = probe_connect(timeout_ms);
+	if (fd < 0)
+		return "connect";
+	unsigned char q[4 + 1 + MILTER_OPTLEN], a[4 + 1];
+	put_u32(q, 1 + MILTER_OPTLEN);
+	q[4] = SMFIC_OPTNEG;
+	put_u32(q + 5, SMFI_PROT_VERSION);
+	put_u32(q + 9, SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY);
+	put_u32(q + 13, 0);
+	const char *why = NULL;
+	if (write(fd, q, sizeof(q)) != (ssize_t)sizeof(q))
+		why = "send";
+	else if (!read_full(fd, a, sizeof(a)) || a[4] != SMFIC_OPTNEG)
+		why = "no answer";
+	if (!why) {
+		/* the rest of the answer, then goodbye */
+		uint32_t len = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+		unsigned char rest[64];
+		if (len < 1 || len - 1 > sizeof(rest) || !read_full(fd, rest, len - 1))
+			why = "bad answer";
+		unsigned char bye[5] = {0, 0, 0, 1, SMFIC_QUIT};
+		if (write(fd, bye, sizeof(bye)) < 0) {
+			/* the session ends with the close anyway */
+		}
+	}
+	close(fd);
+	return why;
+}
+
+/* Wait up to ms for the stop of the watchdog; true when it came. */
+static bool stop_wait(int64_t ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&wd_mu);
+	if (!wd_stop)
+		pthread_cond_timedwait(&wd_cond, &wd_mu, &until);
+	bool stop = wd_stop;
+	pthread_mutex_unlock(&wd_mu);
+	return stop;
+}
+
+/* The oldest busy context's time in the sanitiser (ms), 0 when none is busy. */
+static int64_t longest_busy(int64_t now)
+{
+	int64_t worst = 0;
+	for (size_t i = 0; i < pool_n; i++) {
+		int64_t t = atomic_load(&busy_since[i]);
+		if (t && now - t > worst)
+			worst = now - t;
+	}
+	return worst;
+}
+
+static void *watchdog_main(void *arg)
+{
+	(void)arg;
+	uint64_t wd_usec = svc_watchdog_usec();
+	int64_t tick = wd_usec ? (int64_t)(wd_usec / 2000) : TICK_MAX_MS;
+	if (tick > TICK_MAX_MS)
+		tick = TICK_MAX_MS;
+	if (tick < 200)
+		tick = 200;
+	int probe_ms = tick / 2 > 2000 ? 2000 : (int)(tick / 2);
+	/* a worker is stuck past the library's own time cap (pool_wait_s is
+	 * twice it) */
+	int64_t stall_ms = (int64_t)pool_wait_s * 1000;
+	unsigned long seen_ok = ~0ul, seen_tf = ~0ul, seen_q = ~0ul, seen_nq = ~0ul;
+	unsigned long told_tf = 0, told_nq = 0;
+	int64_t told_at = 0;
+	bool failing = false;
+	for (;;) {
+		int64_t now = monotime_ms();
+		/* no watchdog asked for (not under systemd): nothing to prove,
+		 * and no probe session left open in libmilter at the stop */
+		const char *why = wd_usec ? probe(probe_ms) : NULL;
+		int64_t busy = longest_busy(monotime_ms());
+		char what[256] = "";
+		if (why)
+			snprintf(what, sizeof(what), _("the milter does not answer its own socket (%s)"), why);
+		else if (busy > stall_ms)
+			snprintf(what, sizeof(what), _("a sanitiser worker has been busy for %lld s (cap %lld s)"),
+				 (long long)(busy / 1000), (long long)(stall_ms / 1000));
+		if (what[0] && !failing && stop_wait(200))
+			return NULL; /* libmilter closed its socket: the milter stops */
+		if (what[0]) {
+			if (!failing)
+				svc_log(SVC_CRIT, PROG,
+					_("no progress: %s; the watchdog stops (systemd restarts the milter)"), what);
+			failing = true;
+		} else {
+			if (failing)
+				svc_log(SVC_NOTICE, PROG, _("progress again: the watchdog resumes"));
+			failing = false;
+			if (wd_usec)
+				svc_watchdog();
+		}
+		unsigned long ok = atomic_load(&n_ok), tf = atomic_load(&n_tempfail), q = atomic_load(&n_queued),
+			      nq = atomic_load(&n_notqueued);
+		if (ok != seen_ok || tf != seen_tf || q != seen_q || nq != seen_nq) {
+			char st[256];
+			snprintf(st, sizeof(st),
+				 _("%lu mails sanitised, %lu tempfailed (4xx), %lu CDR jobs queued, %lu not queued"),
+				 ok, tf, q, nq);
+			svc_status(st);
+			seen_ok = ok, seen_tf = tf, seen_q = q, seen_nq = nq;
+		}
+		if ((tf != told_tf || nq != told_nq) && (told_at == 0 || now - told_at >= SUMMARY_MS)) {
+			if (tf != told_tf)
+				svc_log(SVC_ERR, PROG,
+					_("%lu messages refused with 4xx (not sanitised; the sender retries) since the last report: see mail.sanitized records with tempfail in the audit chain"),
+					tf - told_tf);
+			if (nq != told_nq)
+				svc_log(SVC_WARNING, PROG,
+					_("%lu attachments not queued for CDR (queue full or failing) since the last report: their mail went without safe copies"),
+					nq - told_nq);
+			told_tf = tf, told_nq = nq, told_at = now;
+		}
+		int64_t left = tick - (monotime_ms() - now);
+		if (stop_wait(left < 0 ? 0 : left))
+			return NULL;
+	}
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: sekisho-milter -s SOCKET --quarantine DIR --audit-dir DIR --audit-key FILE [OPTIONS]\n"
@@ -596,6 +873,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	san_opts_init(&so);
 	char *sock = NULL;
 	const char *adir = NULL, *akey = NULL;
@@ -778,7 +1056,7 @@ int main(int argc, char **argv)
 	int ex = 2;
 	size_t made = 0;
 	if (san_opts_open(&so, why, sizeof(why)) < 0) {
-		fprintf(stderr, "sekisho-milter: %s\n", why);
+		svc_log(SVC_ERR, PROG, "%s", why);
 		goto out;
 	}
 	/* libmilter takes SIGTERM/SIGINT/SIGHUP with sigwait in its own thread
@@ -795,21 +1073,21 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	struct audit_key key;
 	if (audit_key_load(akey, &key, why, sizeof(why)) < 0) {
-		fprintf(stderr, "sekisho-milter: audit key: %s\n", why);
+		svc_log(SVC_ERR, PROG, _("cannot load the audit key: %s"), why);
 		goto out;
 	}
 	struct audit_opts ao = {.dir = adir, .component = "sanitizer", .key = &key, .lock_timeout_ms = 10000};
 	int r = audit_open(&ao, &audit, why, sizeof(why));
 	audit_key_wipe(&key);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-milter: audit: %s\n", why);
+		svc_log(SVC_ERR, PROG, _("cannot open the audit log: %s"), why);
 		goto out;
 	}
 	if (cdrq_dir) {
 		struct cdr_queue_opts qo = {.dir = cdrq_dir,
 					    .max_jobs = cdrq_max > UINT32_MAX ? UINT32_MAX : (unsigned)cdrq_max};
 		if (cdr_queue_open(&qo, &cdrq, why, sizeof(why)) < 0) {
-			fprintf(stderr, "sekisho-milter: cdr queue: %s\n", why);
+			svc_log(SVC_ERR, PROG, _("cannot open the CDR queue: %s"), why);
 			goto out;
 		}
 	}
@@ -817,11 +1095,13 @@ int main(int argc, char **argv)
 	for (; made < workers; made++) {
 		r = sanitize_ctx_new(&so.cfg, &pool[made]);
 		if (r < 0) {
-			fprintf(stderr, "sekisho-milter: init: %s\n", strerror(-r));
+			svc_log(SVC_ERR, PROG, _("cannot make a sanitiser context: %s"), strerror(-r));
 			goto out;
 		}
 	}
 	pool_free = made;
+	memcpy(pool_all, pool, made * sizeof(pool[0]));
+	pool_n = made;
 
 	struct smfiDesc desc = {
 		.xxfi_name = (char *)"sekisho-milter",
@@ -839,14 +1119,14 @@ int main(int argc, char **argv)
 	};
 	if (smfi_setconn(sock) != MI_SUCCESS || smfi_settimeout((int)timeout) != MI_SUCCESS ||
 	    smfi_register(desc) != MI_SUCCESS) {
-		fprintf(stderr, "sekisho-milter: cannot set up libmilter on %s\n", sock);
+		svc_log(SVC_ERR, PROG, _("cannot set up libmilter on %s"), sock);
 		goto out;
 	}
 	const char *upath = want_nr ? strchr(sock, ':') + 1 : NULL;
 	if (upath)
 		unlink(upath);
 	if (smfi_opensocket(true) != MI_SUCCESS) {
-		fprintf(stderr, "sekisho-milter: cannot listen on %s\n", sock);
+		svc_log(SVC_ERR, PROG, _("cannot listen on %s"), sock);
 		goto out;
 	}
 	/* libmilter creates the socket with the umask's permissions (the
@@ -854,20 +1134,43 @@ int main(int argc, char **argv)
 	 * user, so the mode is set here, and the directory (0750, group
 	 * postfix on the appliance) is what keeps everyone else out. */
 	if (sock_mode >= 0 && upath && chmod(upath, (mode_t)sock_mode) < 0) {
-		fprintf(stderr, "sekisho-milter: cannot set --socket-mode on %s: %s\n", sock, strerror(errno));
+		svc_log(SVC_ERR, PROG, _("cannot set --socket-mode on %s: %s"), sock, strerror(errno));
 		goto out;
 	}
 	if (!strncmp(sock, "inet", 4) && listen_nodelay() == 0)
-		fprintf(stderr, "sekisho-milter: warning: could not set TCP_NODELAY on %s (slower replies)\n", sock);
-	fprintf(stderr, "sekisho-milter: listening on %s (%zu workers)\n", sock, workers);
+		svc_log(SVC_WARNING, PROG, _("could not set TCP_NODELAY on %s (slower replies)"), sock);
+	if (probe_target(sock) < 0) {
+		svc_log(SVC_ERR, PROG, _("%s: no self-probe for this socket form (unix:, local:, inet:, inet6:)"),
+			sock);
+		goto out;
+	}
+	svc_log(SVC_INFO, PROG, _("listening on %s (%zu workers)"), sock, workers);
+	char status[256];
+	snprintf(status, sizeof(status), _("listening on %s (%zu workers)"), sock, workers);
+	svc_ready(status);
+	wd_started = pthread_create(&wd_th, NULL, watchdog_main, NULL) == 0;
+	if (wd_started)
+		pthread_setname_np(wd_th, "milter-watchdog");
+	if (!wd_started) {
+		svc_log(SVC_ERR, PROG, _("cannot start the watchdog thread"));
+		goto out;
+	}
 	ex = smfi_main() == MI_SUCCESS ? 0 : 2;
-	fprintf(stderr, "sekisho-milter: stopped: %lu sanitised, %lu tempfailed, %lu CDR jobs queued, %lu not queued\n",
+	svc_stopping();
+	svc_log(SVC_NOTICE, PROG, _("stopped: %lu sanitised, %lu tempfailed, %lu CDR jobs queued, %lu not queued"),
 		(unsigned long)n_ok, (unsigned long)n_tempfail, (unsigned long)n_queued, (unsigned long)n_notqueued);
 out:
+	if (wd_started) {
+		pthread_mutex_lock(&wd_mu);
+		wd_stop = true;
+		pthread_cond_signal(&wd_cond);
+		pthread_mutex_unlock(&wd_mu);
+		pthread_join(wd_th, NULL);
+	}
 	for (size_t i = 0; i < made; i++)
 		sanitize_ctx_free(pool[i]);
 	if (audit && audit_close(audit) < 0) {
-		fprintf(stderr, "sekisho-milter: audit log write failed\n");
+		svc_log(SVC_ERR, PROG, _("audit log write failed: records lost"));
 		ex = 2;
 	}
 	san_opts_close(&so);

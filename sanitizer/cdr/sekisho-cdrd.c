@@ -30,6 +30,19 @@
  * result.  A request file goes only when its request is done (a PPAP
  * password is then gone with it); an unreadable one is deleted.
  *
+ * systemd (docs/operations.md, "Logs and watchdog"): READY=1 once the
+ * sandbox's start-up check passed, the queues are open and the threads
+ * run; STATUS= (jobs queued, running, done, failed) and WATCHDOG=1 from the
+ * main loop, which wakes at least every second.  Every thread of ours
+ * beats a heartbeat where it waits (a conversion is waited for in 250 ms
+ * polls, and killed at its own --job-timeout, so no wait is longer); the
+ * main loop pings only while every worker beat within half the watchdog
+ * interval (a follow-up mail from a worker beats ahead by three SMTP
+ * timeouts), and the portal thread within it plus three SMTP timeouts (its
+ * mail and uploads may wait that long).  A stuck thread stops the pings, the main
+ * loop says which at crit, and systemd restarts the worker (mail never
+ * waits for it; the jobs wait in the queue).
+ *
  * Exit: 0 after SIGTERM/SIGINT (running conversions finish within
  * --stop-timeout, or are killed and their jobs put back), 2 usage, setup or
  * failed start-up check. */
@@ -59,7 +72,9 @@
 
 #include "common/audit/audit.h"
 #include "common/fdio.h"
+#include "common/i18n.h"
 #include "common/monotime.h"
+#include "common/svc.h"
 #include "common/version.h"
 #include "sanitizer/cdr/cdr.h"
 #include "sanitizer/cdr/cdr_dirq.h"
@@ -124,12 +139,33 @@ static atomic_llong last_enqueue_ms; /* monotonic: the milter's last job (inotif
 static atomic_ulong n_ok, n_nocopy, n_failed, n_retry;
 static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+/* the watchdog's heartbeats (monotonic ms): one per worker thread, the
+ * portal thread's last; each thread finds its own through my_beat */
+static atomic_llong beats[MAX_WORKERS + 1];
+static _Thread_local atomic_llong *my_beat;
+
+#define PROG "sekisho-cdrd"
 
 static long long now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* this thread is alive and not stuck (a no-op in the main thread) */
+static void beat(void)
+{
+	if (my_beat)
+		atomic_store(my_beat, now_ms());
+}
+
+/* the same before a call that may wait up to ms and beats nothing meanwhile
+ * (a mail through SMTP, bounded by its timeout): a heartbeat ahead of now */
+static void beat_ahead(long long ms)
+{
+	if (my_beat)
+		atomic_store(my_beat, now_ms() + ms);
 }
 
 static void wake_all(void)
@@ -174,7 +210,7 @@ static enum run_end run_cli(const char *const argv[], const char *secret, unsign
 	if (secret) {
 		size_t n = strlen(secret);
 		if (n > 4096 || pipe2(sp, O_CLOEXEC) < 0 || write(sp[1], secret, n) != (ssize_t)n) {
-			fprintf(stderr, "sekisho-cdrd: cannot pass the password: %s\n", strerror(errno));
+			svc_log(SVC_ERR, PROG, _("cannot pass the password: %s"), strerror(errno));
 			if (sp[0] >= 0) {
 				close(sp[0]);
 				close(sp[1]);
@@ -191,7 +227,7 @@ static enum run_end run_cli(const char *const argv[], const char *secret, unsign
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "sekisho-cdrd: cannot run %s: %s\n", argv[0], strerror(errno));
+		svc_log(SVC_ERR, PROG, _("cannot run %s: %s"), argv[0], strerror(errno));
 		if (sp[0] >= 0)
 			close(sp[0]);
 		return RUN_ERROR;
@@ -218,6 +254,7 @@ static enum run_end run_cli(const char *const argv[], const char *secret, unsign
 	long long until = now_ms() + (long long)timeout_s * 1000;
 	enum run_end end = RUN_EXITED;
 	for (;;) {
+		beat();
 		long long dl = atomic_load(&stop_deadline_ms);
 		long long t = now_ms();
 		if (t >= until) {
@@ -288,24 +325,27 @@ static void finish(struct cdr_job *job, struct cdr_record *rec)
 {
 	fill_job(rec, job);
 	if (cdr_record_emit(audit, rec) < 0 || audit_flush(audit) < 0)
-		fprintf(stderr, "sekisho-cdrd: %s: audit record not written\n", job->id);
+		svc_log(SVC_ERR, PROG, _("%s: audit record not written"), job->id);
 	if (cdr_queue_complete(queue, job) < 0)
-		fprintf(stderr, "sekisho-cdrd: %s: cannot remove the job: %s\n", job->id, strerror(errno));
+		svc_log(SVC_ERR, PROG, _("%s: cannot remove the job: %s"), job->id, strerror(errno));
 	if (!strcmp(rec->result, "ok"))
 		atomic_fetch_add(&n_ok, 1);
 	else if (!strcmp(rec->result, "no-copy"))
 		atomic_fetch_add(&n_nocopy, 1);
 	else
 		atomic_fetch_add(&n_failed, 1);
-	fprintf(stderr, "sekisho-cdrd: %s %.16s %s%s%s%s%s\n", job->id, job->sha256, rec->result,
-		rec->reason[0] ? " " : "", rec->reason, rec->copy[0] ? " " : "", rec->copy);
+	/* fields, not a sentence: the same in every language */
+	svc_log(strcmp(rec->result, "ok") && strcmp(rec->result, "no-copy") ? SVC_WARNING : SVC_INFO, PROG,
+		"%s %.16s %s%s%s%s%s", job->id, job->sha256, rec->result, rec->reason[0] ? " " : "", rec->reason,
+		rec->copy[0] ? " " : "", rec->copy);
 	/* deliver = mail: the last result of a manifest sends its copies */
 	if (!strcmp(job->deliver, "mail") && job->link[0] && duty.links) {
 		char why[256] = "";
+		beat_ahead(3 * (long long)duty.smtp_timeout_ms);
 		int r = cdr_duty_follow_up(&duty, job->link, why, sizeof(why));
+		beat();
 		if (r < 0)
-			fprintf(stderr, "sekisho-cdrd: follow-up mail of link %.16s: %s (again later)\n", job->link,
-				why);
+			svc_log(SVC_WARNING, PROG, _("follow-up mail of link %.16s: %s (again later)"), job->link, why);
 	}
 }
 
@@ -374,9 +414,9 @@ static void attempt_failed(struct cdr_job *job, const char *detail)
 		return;
 	}
 	atomic_fetch_add(&n_retry, 1);
-	fprintf(stderr, "sekisho-cdrd: %s: attempt %u failed (%s), again later\n", job->id, job->failures, detail);
+	svc_log(SVC_WARNING, PROG, _("%s: attempt %u failed (%s), again later"), job->id, job->failures, detail);
 	if (cdr_queue_release(queue, job, false) < 0)
-		fprintf(stderr, "sekisho-cdrd: %s: cannot put the job back\n", job->id);
+		svc_log(SVC_ERR, PROG, _("%s: cannot put the job back"), job->id);
 }
 
 #define CLI_ARGV_MAX (18 + 2 * MAX_MODES)
@@ -473,7 +513,7 @@ static void process(struct cdr_job *job)
 		/* not the conversion's fault: the attempt does not count */
 		rm_work(workdfd, job->id);
 		cdr_queue_release(queue, job, true);
-		fprintf(stderr, "sekisho-cdrd: %s: stopped, put back\n", job->id);
+		svc_log(SVC_NOTICE, PROG, _("%s: stopped, put back"), job->id);
 		return;
 	}
 	int code = end == RUN_EXITED ? WEXITSTATUS(status) : -1;
@@ -522,6 +562,7 @@ static void yield_to_mail(void)
 	pthread_mutex_lock(&wake_mu);
 	while (!atomic_load(&stopping) && now_ms() - atomic_load(&last_enqueue_ms) < (long long)cf.yield_ms &&
 	       now_ms() - from < YIELD_MAX_MS) {
+		beat();
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += 100 * 1000000L;
@@ -537,6 +578,7 @@ static void yield_to_mail(void)
 /* wait up to a second for a wake-up (new work, a stop) */
 static void nap(void)
 {
+	beat();
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 1;
@@ -548,8 +590,10 @@ static void nap(void)
 
 static void *worker_main(void *arg)
 {
-	(void)arg;
+	my_beat = arg;
+	beat();
 	while (!atomic_load(&stopping)) {
+		beat();
 		struct cdr_job job;
 		if (cf.yield_ms)
 			yield_to_mail();
@@ -562,7 +606,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		if (r != -EAGAIN)
-			fprintf(stderr, "sekisho-cdrd: claim: %s\n", strerror(-r));
+			svc_log(SVC_ERR, PROG, _("cannot take a job from the queue: %s"), strerror(-r));
 		nap();
 	}
 	return NULL;
@@ -911,7 +955,7 @@ static int portal_request(void)
 	explicit_bzero(text, len);
 	free(text);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-cdrd: portal request %s: not in the documented format, deleted\n", name);
+		svc_log(SVC_WARNING, PROG, _("portal request %s: not in the documented format, deleted"), name);
 		cdr_dirq_bad(pqueue, name);
 		return 1;
 	}
@@ -931,8 +975,12 @@ static int portal_request(void)
 			r = 0;
 		break;
 	}
-	fprintf(stderr, "sekisho-cdrd: portal %s %s: %s%s%s\n", cdr_portal_kind_name(req.kind), req.id,
-		r < 0 ? "again later" : "done", why[0] ? ": " : "", why);
+	if (r < 0)
+		svc_log(SVC_WARNING, PROG, _("portal %s %s: again later: %s"), cdr_portal_kind_name(req.kind), req.id,
+			why[0] ? why : "-");
+	else
+		svc_log(SVC_INFO, PROG, _("portal %s %s: done%s%s"), cdr_portal_kind_name(req.kind), req.id,
+			why[0] ? ": " : "", why);
 	if (r < 0)
 		cdr_dirq_unclaim(pqueue, name);
 	else
@@ -945,14 +993,16 @@ static int portal_request(void)
  * inbox, then follow-ups whose mail failed (each minute). */
 static void *portal_main(void *arg)
 {
-	(void)arg;
+	my_beat = arg;
 	long long last_retry = 0, pause_until = 0;
 	while (!atomic_load(&stopping)) {
+		beat();
 		bool busy_pass = false;
 		/* after a failure of ours (the mail server down, a full disk)
 		 * the requests and the inbox wait BACKOFF_MS, not a second */
 		bool paused = now_ms() < pause_until;
 		for (int i = 0; i < 16 && !paused && !atomic_load(&stopping); i++) {
+			beat();
 			int r = portal_request();
 			if (r < 0)
 				pause_until = now_ms() + BACKOFF_MS;
@@ -965,7 +1015,7 @@ static void *portal_main(void *arg)
 		if (r > 0)
 			busy_pass = true;
 		if (why[0]) {
-			fprintf(stderr, "sekisho-cdrd: inbox: %s (again in %d s)\n", why, BACKOFF_MS / 1000);
+			svc_log(SVC_WARNING, PROG, _("inbox: %s (again in %d s)"), why, BACKOFF_MS / 1000);
 			pause_until = now_ms() + BACKOFF_MS;
 		}
 		if (now_ms() - last_retry > 60000) {
@@ -973,7 +1023,7 @@ static void *portal_main(void *arg)
 			why[0] = 0;
 			r = cdr_duty_follow_up_retry(&duty, why, sizeof(why));
 			if (r < 0)
-				fprintf(stderr, "sekisho-cdrd: follow-up mail: %s (again in a minute)\n", why);
+				svc_log(SVC_WARNING, PROG, _("follow-up mail: %s (again in a minute)"), why);
 		}
 		atomic_store(&portal_idle, !busy_pass);
 		if (busy_pass)
@@ -1033,8 +1083,67 @@ static int parse_uint(const char *s, unsigned *ret)
 	return 0;
 }
 
+/* STATUS=: the jobs queued, running, done and failed */
+static void cdrd_status(char *buf, size_t len, unsigned workers)
+{
+	snprintf(buf, len, _("%d jobs queued, %u running on %u workers, %lu done (%lu without copy), %lu failed"),
+		 cdr_queue_length(queue), atomic_load(&busy), workers, atomic_load(&n_ok) + atomic_load(&n_nocopy),
+		 atomic_load(&n_nocopy), atomic_load(&n_failed));
+}
+
+struct wd {
+	uint64_t usec;     /* WatchdogSec=, 0 none */
+	long long last_ms; /* the last ping or status */
+	int stuck;         /* the thread found stuck (-1 none), said once */
+};
+
+/* From the main loop, every second at least: WATCHDOG=1 at half the
+ * interval, only while every thread beat recently; STATUS= every 5 s. */
+static void watchdog_tick(struct wd *w, unsigned workers)
+{
+	long long now = now_ms();
+	if (now - w->last_ms < (w->usec ? (long long)(w->usec / 2000) : 5000) && now - w->last_ms < 5000)
+		return;
+	w->last_ms = now;
+	char status[256];
+	cdrd_status(status, sizeof(status), workers);
+	svc_status(status);
+	if (!w->usec)
+		return;
+	/* half the interval: a stuck thread is seen at the tick after it,
+	 * before systemd's deadline, so the journal says which */
+	long long limit = (long long)(w->usec / 2000);
+	int stuck = -1;
+	long long age = 0;
+	for (unsigned i = 0; i < workers && stuck < 0; i++)
+		if ((age = now - atomic_load(&beats[i])) > limit)
+			stuck = (int)i;
+	if (stuck < 0 && portal_started &&
+	    (age = now - atomic_load(&beats[MAX_WORKERS])) > limit + 3 * (long long)duty.smtp_timeout_ms)
+		stuck = MAX_WORKERS;
+	if (stuck < 0) {
+		if (w->stuck >= 0)
+			svc_log(SVC_NOTICE, PROG, _("progress again: the watchdog resumes"));
+		w->stuck = -1;
+		svc_watchdog();
+		return;
+	}
+	if (w->stuck != stuck) {
+		if (stuck == MAX_WORKERS)
+			svc_log(SVC_CRIT, PROG,
+				_("the portal thread has made no progress for %lld s; the watchdog stops (systemd restarts the worker)"),
+				age / 1000);
+		else
+			svc_log(SVC_CRIT, PROG,
+				_("worker %d has made no progress for %lld s; the watchdog stops (systemd restarts the worker)"),
+				stuck, age / 1000);
+	}
+	w->stuck = stuck;
+}
+
 int main(int argc, char **argv)
 {
+	i18n_init();
 	enum {
 		O_QUEUE = 256,
 		O_Q,
@@ -1238,7 +1347,7 @@ int main(int argc, char **argv)
 	 * by absolute path; the worker's directory is not theirs) */
 	static char abs_q[PATH_MAX], abs_lib[PATH_MAX], abs_cdr[PATH_MAX];
 	if (!realpath(cf.qdir, abs_q) || !realpath(cf.libexec, abs_lib) || !realpath(cf.cdr, abs_cdr)) {
-		fprintf(stderr, "sekisho-cdrd: %s, %s or %s: %s\n", cf.qdir, cf.libexec, cf.cdr, strerror(errno));
+		svc_log(SVC_ERR, PROG, "%s, %s or %s: %s", cf.qdir, cf.libexec, cf.cdr, strerror(errno));
 		return 2;
 	}
 	cf.qdir = abs_q;
@@ -1249,19 +1358,18 @@ int main(int argc, char **argv)
 	static char def_copies[PATH_MAX], abs_copies[PATH_MAX], abs_transfer[PATH_MAX];
 	if (!cf.copies) {
 		if ((size_t)snprintf(def_copies, sizeof(def_copies), "%.4090s/cdr", abs_q) >= sizeof(def_copies)) {
-			fprintf(stderr, "sekisho-cdrd: %s: path too long\n", abs_q);
+			svc_log(SVC_ERR, PROG, _("%s: path too long"), abs_q);
 			return 2;
 		}
 		cf.copies = def_copies;
 	}
 	if (mkdir(cf.copies, 0750) < 0 && errno != EEXIST) {
-		fprintf(stderr, "sekisho-cdrd: %s: %s\n", cf.copies, strerror(errno));
+		svc_log(SVC_ERR, PROG, "%s: %s", cf.copies, strerror(errno));
 		return 2;
 	}
 	if (!realpath(cf.copies, abs_copies) || (cf.transfer && mkdir(cf.transfer, 0700) < 0 && errno != EEXIST) ||
 	    (cf.transfer && !realpath(cf.transfer, abs_transfer))) {
-		fprintf(stderr, "sekisho-cdrd: %s or %s: %s\n", cf.copies, cf.transfer ? cf.transfer : "-",
-			strerror(errno));
+		svc_log(SVC_ERR, PROG, "%s or %s: %s", cf.copies, cf.transfer ? cf.transfer : "-", strerror(errno));
 		return 2;
 	}
 	cf.copies = abs_copies;
@@ -1298,78 +1406,91 @@ int main(int argc, char **argv)
 	int sfd = -1, ifd = -1;
 	struct cdr_queue_opts qo = {.dir = cf.queue, .max_jobs = cf.queue_max};
 	if (cdr_queue_open(&qo, &queue, why, sizeof(why)) < 0) {
-		fprintf(stderr, "sekisho-cdrd: queue: %s\n", why);
+		svc_log(SVC_ERR, PROG, _("cannot open the CDR queue: %s"), why);
 		return 2;
 	}
 	int r = cdr_queue_lock(queue);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-cdrd: %s: %s\n", cf.queue,
-			r == -EWOULDBLOCK ? "another sekisho-cdrd works on this queue" : strerror(-r));
+		svc_log(SVC_ERR, PROG, "%s: %s", cf.queue,
+			r == -EWOULDBLOCK ? _("another sekisho-cdrd works on this queue") : strerror(-r));
 		goto out;
 	}
 	if (open_dirs(why, sizeof(why)) < 0) {
-		fprintf(stderr, "sekisho-cdrd: %s\n", why);
+		svc_log(SVC_ERR, PROG, "%s", why);
 		goto out;
 	}
 	struct audit_key key;
 	if (audit_key_load(cf.akey, &key, why, sizeof(why)) < 0) {
-		fprintf(stderr, "sekisho-cdrd: audit key: %s\n", why);
+		svc_log(SVC_ERR, PROG, _("cannot load the audit key: %s"), why);
 		goto out;
 	}
 	struct audit_opts ao = {.dir = cf.adir, .component = "cdr", .key = &key, .lock_timeout_ms = 10000};
 	r = audit_open(&ao, &audit, why, sizeof(why));
 	audit_key_wipe(&key);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-cdrd: audit: %s\n", why);
+		svc_log(SVC_ERR, PROG, _("cannot open the audit log: %s"), why);
 		goto out;
 	}
 	if (open_portal(why, sizeof(why)) < 0) {
-		fprintf(stderr, "sekisho-cdrd: portal: %s\n", why);
+		svc_log(SVC_ERR, PROG, _("the portal directories: %s"), why);
 		goto out;
 	}
 	if (cf.self_test && self_test(why, sizeof(why)) < 0) {
-		fprintf(stderr, "sekisho-cdrd: refusing to start: the sandbox does not work: %s\n", why);
+		svc_log(SVC_CRIT, PROG, _("refusing to start: the sandbox does not work: %s"), why);
 		goto out;
 	}
 	r = cdr_queue_recover(queue, 600);
 	if (r < 0) {
-		fprintf(stderr, "sekisho-cdrd: recover: %s\n", strerror(-r));
+		svc_log(SVC_ERR, PROG, _("cannot recover the claimed jobs: %s"), strerror(-r));
 		goto out;
 	}
 	if (r > 0)
-		fprintf(stderr, "sekisho-cdrd: %d claimed jobs resumed\n", r);
+		svc_log(SVC_NOTICE, PROG, _("%d claimed jobs resumed"), r);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (ifd >= 0 && inotify_add_watch(ifd, cdr_queue_new_dir(queue), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
 		close(ifd);
 		ifd = -1; /* the 1 s poll still finds new jobs */
 	}
-	for (; started < cf.workers; started++)
-		if (pthread_create(&th[started], NULL, worker_main, NULL) != 0)
+	for (; started < cf.workers; started++) {
+		atomic_store(&beats[started], now_ms());
+		if (pthread_create(&th[started], NULL, worker_main, &beats[started]) != 0)
 			break;
+		char tn[16];
+		snprintf(tn, sizeof(tn), "cdrd-worker%u", started);
+		pthread_setname_np(th[started], tn);
+	}
 	if (started == 0) {
-		fprintf(stderr, "sekisho-cdrd: no worker thread\n");
+		svc_log(SVC_ERR, PROG, _("cannot start a worker thread"));
 		goto out;
 	}
 	/* the portal duties: one thread, when any of them is configured */
 	bool portal = pqueue || duty.inbox >= 0 || cf.links;
-	if (portal && pthread_create(&portal_th, NULL, portal_main, NULL) != 0) {
-		fprintf(stderr, "sekisho-cdrd: no portal thread\n");
+	atomic_store(&beats[MAX_WORKERS], now_ms());
+	if (portal && pthread_create(&portal_th, NULL, portal_main, &beats[MAX_WORKERS]) != 0) {
+		svc_log(SVC_ERR, PROG, _("cannot start the portal thread"));
 		portal = false;
 		atomic_store(&stopping, true);
 		ex = 2;
 		goto out;
 	}
 	portal_started = portal;
-	fprintf(stderr, "sekisho-cdrd: %u workers on %s\n", started, cf.queue);
+	if (portal)
+		pthread_setname_np(portal_th, "cdrd-portal");
+	svc_log(SVC_INFO, PROG, _("%u workers on %s"), started, cf.queue);
+	char status[256];
+	cdrd_status(status, sizeof(status), started);
+	svc_ready(status);
 	ex = 0;
+	struct wd wd = {.usec = svc_watchdog_usec(), .stuck = -1};
 	while (!atomic_load(&stopping)) {
+		watchdog_tick(&wd, started);
 		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = ifd, .events = POLLIN}};
 		int n = poll(p, 2, 1000);
 		if (n > 0 && (p[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				fprintf(stderr, "sekisho-cdrd: signal %u: stopping (%u s for running conversions)\n",
+				svc_log(SVC_NOTICE, PROG, _("signal %u: stopping (%u s for running conversions)"),
 					si.ssi_signo, cf.stop_timeout_s);
 				atomic_store(&stop_deadline_ms, now_ms() + (long long)cf.stop_timeout_s * 1000 + 1);
 				atomic_store(&stopping, true);
@@ -1387,16 +1508,17 @@ int main(int argc, char **argv)
 		wake_all();
 	}
 	wake_all();
+	svc_stopping();
 out:
 	wake_all();
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	if (portal_started)
 		pthread_join(portal_th, NULL);
-	fprintf(stderr, "sekisho-cdrd: stopped: %lu copies, %lu without copy, %lu failed, %lu retried\n",
+	svc_log(SVC_NOTICE, PROG, _("stopped: %lu copies, %lu without copy, %lu failed, %lu retried"),
 		(unsigned long)n_ok, (unsigned long)n_nocopy, (unsigned long)n_failed, (unsigned long)n_retry);
 	if (audit && audit_close(audit) < 0) {
-		fprintf(stderr, "sekisho-cdrd: audit log write failed\n");
+		svc_log(SVC_ERR, PROG, _("audit log write failed: records lost"));
 		ex = 2;
 	}
 	if (sfd >= 0)

@@ -20,16 +20,31 @@ def sh(*args, check=True, ns=None, **kw):
     return r
 
 
-def need_root(what):
-    """Return True when the test can run; exit 77 (skip) or 1 (under CI)."""
-    if os.geteuid() == 0 and sh("ip", "netns", "list", check=False).returncode == 0:
-        return True
-    msg = f"{what}: needs root and network namespaces"
+def skip_or_fail(msg):
+    """Exit 77 (skip), or 1 under CI=true, where nothing may be skipped."""
     if os.environ.get("CI") == "true":
         print(msg + " (CI=true: failing instead of skipping)")
         sys.exit(1)
     print(msg + ": skipped")
     sys.exit(77)
+
+
+def need_root(what):
+    """Return True when the test can run; exit 77 (skip) or 1 (under CI)."""
+    if os.geteuid() == 0 and sh("ip", "netns", "list", check=False).returncode == 0:
+        return True
+    skip_or_fail(f"{what}: needs root and network namespaces")
+
+
+def wait_for(cond, timeout, step=0.1):
+    """cond()'s first true value within timeout seconds, else its last."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    return cond()
 
 
 class Lab:

@@ -23,7 +23,16 @@
  *    doubling to 30 s), at most --retries times in a row, then exit 2.
  *  - --follow polls the directory (--interval) until SIGTERM; a pass only
  *    runs when a file's size or the listing changed.  Each pass starts at
- *    the file holding the last record sent. */
+ *    the file holding the last record sent.
+ *  - Under systemd (sekisho-logexport@.service, Type=notify; docs/
+ *    operations.md, "Logs and watchdog"): READY=1 once the state is read
+ *    and, with --follow, the first connection is made or its retries
+ *    began; STATUS= says the connection's state, the records sent and the
+ *    last acknowledged seq; WATCHDOG=1 comes from the loop (each record,
+ *    each batch, every 100 ms of a wait).  No call blocks longer than
+ *    --timeout, so WatchdogSec= must exceed it (the unit: 120 s against
+ *    the default 30 s).  Its lines reach the journal with their priority:
+ *    failures err, retries and breaks warning, the summary notice. */
 #include "cmd.h"
 
 #include <dirent.h>
@@ -33,6 +42,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +54,10 @@
 
 #include "common/audit/audit_record.h"
 #include "common/audit/audit_verify.h"
+#include "common/i18n.h"
 #include "common/monotime.h"
 #include "common/strbuf.h"
+#include "common/svc.h"
 #include "common/xalloc.h"
 #include "tools/logexport/lx_cli.h"
 #include "tools/logexport/lx_json.h"
@@ -58,6 +70,32 @@
 #define BATCH_BYTES_MAX (256u * 1024)
 
 static volatile sig_atomic_t stop_requested;
+
+/* one log line of the forwarder, with its journal priority */
+static void fwd_log(enum svc_prio prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fwd_log(enum svc_prio prio, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	svc_vlog(prio, LX_PROG, fmt, ap);
+	va_end(ap);
+}
+
+/* the watchdog: WatchdogSec= (us, 0 none) and the last ping (ms) */
+static uint64_t wd_usec;
+static int64_t wd_last_ms;
+
+/* the loop is alive: WATCHDOG=1, at most twice per interval */
+static void alive(void)
+{
+	if (!wd_usec)
+		return;
+	int64_t now = monotime_ms();
+	if (now - wd_last_ms >= (int64_t)(wd_usec / 4000)) {
+		wd_last_ms = now;
+		svc_watchdog();
+	}
+}
 
 static void on_signal(int sig)
 {
@@ -106,13 +144,38 @@ struct fwd {
 	uint64_t first_seq, last_seq;
 	int64_t rate_start_ms;
 	uint64_t rate_count;
+	int64_t status_ms; /* the last STATUS= */
 };
+
+enum link_state { LINK_CONNECTED, LINK_RETRYING, LINK_DOWN };
+
+/* STATUS=: the connection, the records sent, the last acknowledged seq;
+ * at most once a second unless the connection's state changed. */
+static void fwd_status(struct fwd *w, enum link_state ls, bool force)
+{
+	int64_t now = monotime_ms();
+	if (!force && now - w->status_ms < 1000)
+		return;
+	w->status_ms = now;
+	char buf[400];
+	char head[300];
+	if (ls == LINK_CONNECTED)
+		snprintf(head, sizeof head, _("connected to %s"), w->to);
+	else if (ls == LINK_RETRYING)
+		snprintf(head, sizeof head, _("retrying %s"), w->to);
+	else
+		snprintf(head, sizeof head, _("not connected to %s"), w->to);
+	snprintf(buf, sizeof buf, _("%s; %" PRIu64 " records sent since start, last acknowledged seq %" PRIu64), head,
+		 w->sent, w->st.seq);
+	svc_status(buf);
+}
 
 /* Sleep up to ms, waking early for a stop request when interruptible. */
 static void nap(int64_t ms, bool interruptible)
 {
 	int64_t end = monotime_ms() + ms;
 	while (!(interruptible && stop_requested)) {
+		alive();
 		int64_t left = end - monotime_ms();
 		if (left <= 0)
 			return;
@@ -154,14 +217,17 @@ static int flush_batch(struct fwd *w)
 			if (r < 0)
 				snprintf(why, sizeof why, "sending to %s: %s", w->to, strerror(-r));
 		}
+		alive();
 		if (r == 0)
 			break;
 		disconnect(w);
 		if (++failures > w->retries) {
-			lx_cli_err("%s; giving up after %" PRIu64 " attempts", why, failures);
+			fwd_log(SVC_ERR, _("%s; giving up after %" PRIu64 " attempts"), why, failures);
+			fwd_status(w, LINK_DOWN, true);
 			return LX_EXIT_USAGE;
 		}
-		lx_cli_err("%s; retrying in %.1f s", why, (double)backoff / 1000);
+		fwd_log(SVC_WARNING, _("%s; retrying in %.1f s"), why, (double)backoff / 1000);
+		fwd_status(w, LINK_RETRYING, true);
 		/* a stop request does not cut the backoff short: the batch
 		 * must still be delivered or abandoned cleanly */
 		nap(backoff, false);
@@ -176,11 +242,12 @@ static int flush_batch(struct fwd *w)
 		if (w->statepath) {
 			char why2[512] = "";
 			if (lx_state_save(w->statepath, &w->st, why2, sizeof why2) < 0) {
-				lx_cli_err("%s", why2);
+				fwd_log(SVC_ERR, "%s", why2);
 				return LX_EXIT_USAGE;
 			}
 		}
 	}
+	fwd_status(w, LINK_CONNECTED, failures > 0);
 	return 0;
 }
 
@@ -251,6 +318,7 @@ static int send_record(struct fwd *w, const struct audit_verify_record *v, const
 		.msg = v->line,
 		.msglen = v->len,
 	};
+	alive();
 	pend_update(w, v, mac);
 	if (!w->first_seq)
 		w->first_seq = v->seq;
@@ -341,13 +409,13 @@ static void print_stop(const struct fwd *w, const struct audit_verify_iter *it, 
 			continue;
 		struct strbuf t = STRBUF_INIT;
 		lx_cli_break_text(&t, res, &res->breaks[i], false);
-		lx_cli_err("%s: chain broken: %s", w->dir, strbuf_str(&t));
+		fwd_log(SVC_ERR, _("%s: chain broken: %s"), w->dir, strbuf_str(&t));
 		strbuf_free(&t);
 		shown++;
 	}
-	lx_cli_err("%s: forwarding stopped at %s:%" PRIu64 " (offset %" PRIu64 ", %s); --allow-broken forwards "
-		   "past it",
-		   w->dir, base_name(h->path), h->line_no, h->offset, audit_verify_rec_status_name(h->status));
+	fwd_log(SVC_ERR,
+		_("%s: forwarding stopped at %s:%" PRIu64 " (offset %" PRIu64 ", %s); --allow-broken forwards past it"),
+		w->dir, base_name(h->path), h->line_no, h->offset, audit_verify_rec_status_name(h->status));
 }
 
 /* A line that is not a plain verified record. */
@@ -414,7 +482,7 @@ static int pass(struct fwd *w, enum seek seek)
 	struct audit_verify_iter *it = NULL;
 	int r = audit_verify_open(&o, &it);
 	if (r < 0) {
-		lx_cli_err("%s: %s", w->dir, strerror(-r));
+		fwd_log(SVC_ERR, "%s: %s", w->dir, strerror(-r));
 		r = LX_EXIT_USAGE;
 		goto out;
 	}
@@ -433,9 +501,9 @@ static int pass(struct fwd *w, enum seek seek)
 				const struct audit_verify_result *res = audit_verify_result(it);
 				for (size_t i = 0; res && i < res->nbreaks; i++)
 					if (!res->breaks[i].explained) {
-						lx_cli_err("%s: warning: the chain has breaks before the resume point "
-							   "(records already forwarded); run verify",
-							   w->dir);
+						fwd_log(SVC_WARNING,
+							_("%s: the chain has breaks before the resume point (records already forwarded); run verify"),
+							w->dir);
 						break;
 					}
 			}
@@ -464,7 +532,7 @@ static int pass(struct fwd *w, enum seek seek)
 			goto out_it;
 	}
 	if (e < 0) {
-		lx_cli_err("%s: %s", w->dir, strerror(-e));
+		fwd_log(SVC_ERR, "%s: %s", w->dir, strerror(-e));
 		r = LX_EXIT_USAGE;
 		goto out_it;
 	}
@@ -475,15 +543,17 @@ static int pass(struct fwd *w, enum seek seek)
 			r = pass(w, SEEK_SEQ);
 			goto out_it;
 		}
-		lx_cli_err("%s: the last record forwarded (seq %" PRIu64 " in %s) is no longer in the chain; "
-			   "run verify (remove the state file to forward everything again)",
-			   w->dir, w->st.seq, w->st.file);
+		fwd_log(SVC_ERR,
+			_("%s: the last record forwarded (seq %" PRIu64
+			  " in %s) is no longer in the chain; run verify (remove the state file to forward everything again)"),
+			w->dir, w->st.seq, w->st.file);
 		r = LX_EXIT_BROKEN;
 		goto out_it;
 	}
 	if (torn.set && !w->follow && !stop_requested)
-		lx_cli_err("%s: %s ends in an incomplete line (a write in progress, or a crash): not forwarded", w->dir,
-			   base_name(torn.path));
+		fwd_log(SVC_WARNING,
+			_("%s: %s ends in an incomplete line (a write in progress, or a crash): not forwarded"), w->dir,
+			base_name(torn.path));
 	r = flush_batch(w);
 out_it:
 	unhold(&torn);
@@ -688,12 +758,12 @@ int cmd_forward_main(int argc, char **argv)
 		char why[512] = "";
 		int r = lx_state_load(w.statepath, &w.st, why, sizeof why);
 		if (r < 0 && r != -ENOENT) {
-			lx_cli_err("%s", why);
+			fwd_log(SVC_ERR, "%s", why);
 			return LX_EXIT_USAGE;
 		}
 		if (r == 0 && strcmp(w.st.dir, real) != 0) {
-			lx_cli_err("%s belongs to %s, not %s: use one state file per directory", w.statepath, w.st.dir,
-				   real);
+			fwd_log(SVC_ERR, _("%s belongs to %s, not %s: use one state file per directory"), w.statepath,
+				w.st.dir, real);
 			return LX_EXIT_USAGE;
 		}
 		w.have_pos = r == 0 && w.st.seq;
@@ -701,7 +771,8 @@ int cmd_forward_main(int argc, char **argv)
 	snprintf(w.st.dir, sizeof w.st.dir, "%s", real);
 	snprintf(w.st.to, sizeof w.st.to, "%s", w.to);
 	if (!w.statepath)
-		lx_cli_err("no --state: forwarding from the start of the chain, and a rerun will start there again");
+		fwd_log(SVC_WARNING,
+			_("no --state: forwarding from the start of the chain, and a rerun will start there again"));
 
 	struct audit_key key;
 	if (!lx_cli_load_key(keypath, &key))
@@ -710,7 +781,7 @@ int cmd_forward_main(int argc, char **argv)
 	if (!plain) {
 		char why[512] = "";
 		if (lx_tls_new(&tls, &w.tls, why, sizeof why) < 0) {
-			lx_cli_err("%s", why);
+			fwd_log(SVC_ERR, "%s", why);
 			audit_key_wipe(&key);
 			return LX_EXIT_USAGE;
 		}
@@ -721,15 +792,40 @@ int cmd_forward_main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	wd_usec = svc_watchdog_usec();
+	/* a daemon (--follow) shows its connection from the start: connect
+	 * now, or say it retries (flush_batch connects again when it must) */
+	enum link_state ls = LINK_DOWN;
+	if (w.follow) {
+		char why[512] = "";
+		if (lx_net_open(&w.conn, w.host, w.port, w.tls, w.server_name, (int)w.timeout_ms, why, sizeof why) ==
+		    0) {
+			ls = LINK_CONNECTED;
+			fwd_log(SVC_INFO, _("connected to %s"), w.to);
+		} else {
+			ls = LINK_RETRYING;
+			fwd_log(SVC_WARNING, _("%s; retrying when there is a record to send"), why);
+		}
+	}
+	fwd_status(&w, ls, true);
+	svc_ready(NULL);
 	int rc = forward(&w);
+	svc_stopping();
 	disconnect(&w);
 	if (w.sent)
-		lx_cli_err("forwarded %" PRIu64 " record%s (seq %" PRIu64 "..%" PRIu64 ") to %s", w.sent,
-			   w.sent == 1 ? "" : "s", w.first_seq, w.last_seq, w.to);
+		fwd_log(SVC_NOTICE,
+			dngettext(SEKISHO_TEXTDOMAIN,
+				  "forwarded %" PRIu64 " record (seq %" PRIu64 "..%" PRIu64 ") to %s",
+				  "forwarded %" PRIu64 " records (seq %" PRIu64 "..%" PRIu64 ") to %s",
+				  (unsigned long)w.sent),
+			w.sent, w.first_seq, w.last_seq, w.to);
 	else if (rc == 0)
-		lx_cli_err("nothing new to forward to %s", w.to);
+		fwd_log(SVC_INFO, _("nothing new to forward to %s"), w.to);
 	if (w.notices)
-		lx_cli_err("sent %" PRIu64 " chain.broken notice%s", w.notices, w.notices == 1 ? "" : "s");
+		fwd_log(SVC_WARNING,
+			dngettext(SEKISHO_TEXTDOMAIN, "sent %" PRIu64 " chain.broken notice",
+				  "sent %" PRIu64 " chain.broken notices", (unsigned long)w.notices),
+			w.notices);
 	strbuf_free(&w.buf);
 	lx_tls_free(w.tls);
 	audit_key_wipe(&key);

@@ -227,13 +227,7 @@ class Chain:
         return self.sink.messages()
 
     def wait_for(self, cond, timeout=300, step=0.3):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            v = cond()
-            if v:
-                return v
-            time.sleep(step)
-        return cond()
+        return netns.wait_for(cond, timeout, step)
 
     def records(self, component, event=None):
         out = []
