@@ -21,6 +21,7 @@ namespace dies with it) and removes the directory.
 Root only: skip (77) without it, fail under CI=true."""
 import ctypes
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import netns  # noqa: E402
@@ -55,23 +57,44 @@ def need_root(what):
         netns.skip_or_fail(f"{what}: needs root, systemd and util-linux's unshare/nsenter")
 
 
-def unit_props(path, names=("Type", "NotifyAccess", "WatchdogSec")):
-    """The assignments of names in a unit file (the shipped .in): {name: value}."""
-    got = {}
-    for line in open(path, encoding="utf-8"):
-        k, eq, v = line.strip().partition("=")
-        if eq and k in names:
-            got[k] = v
+def unit_section(path, section="Service"):
+    """The assignments of one section of a unit file (the shipped .in), in
+    the file's order: [(name, value)], a name as often as it is assigned
+    (SystemCallFilter= twice is two filters); a line ending in a backslash
+    continues on the next (ExecStart=), comments are skipped."""
+    got, cur, line = [], None, ""
+    for raw in open(path, encoding="utf-8"):
+        part = raw.rstrip("\n")
+        if not line and part.lstrip().startswith(("#", ";")):
+            continue
+        if part.endswith("\\"):
+            line += part[:-1] + " "
+            continue
+        line, whole = "", (line + part).strip()
+        if whole.startswith("[") and whole.endswith("]"):
+            cur = whole[1:-1]
+            continue
+        k, eq, v = whole.partition("=")
+        if eq and cur == section:
+            got.append((k.strip(), v.strip()))
     return got
 
 
-def service(description, exec_start, shipped=None, **kw):
+def unit_props(path, names=("Type", "NotifyAccess", "WatchdogSec")):
+    """The assignments of names in a unit file's [Service]: {name: value}."""
+    return {k: v for k, v in unit_section(path) if k in names}
+
+
+def service(description, exec_start, shipped=None, props=(), **kw):
     """A test unit: DefaultDependencies=no (nothing of the host's boot is
     pulled in), no core files, the shipped unit's Type=, NotifyAccess= and
-    WatchdogSec= (shipped: the .in file), then the keyword overrides
-    (e.g. WatchdogSec="4s", Environment=...)."""
+    WatchdogSec= (shipped: the .in file), the assignments props
+    ([(name, value)], in order: e.g. a shipped unit's hardening), then the
+    keyword overrides (e.g. WatchdogSec="4s", Environment=...)."""
     lines = ["[Unit]", f"Description={description}", "DefaultDependencies=no", "", "[Service]"]
     for k, v in (unit_props(shipped) if shipped else {}).items():
+        lines.append(f"{k}={v}")
+    for k, v in props:
         lines.append(f"{k}={v}")
     lines += [f"ExecStart={exec_start}", "LimitCORE=0", "StandardOutput=journal", "StandardError=journal"]
     for k, v in kw.items():
@@ -150,6 +173,21 @@ class Manager:
     def journal(self, unit, *args):
         """The unit's journal, messages only (-o cat), oldest first."""
         return self.run("journalctl", "--no-pager", "-o", "cat", "-u", unit, *args).stdout
+
+    def oneshot(self, unit, said, timeout=60):
+        """Start unit (Type=oneshot: systemctl returns once its process has
+        ended) and wait until its journal has one of the texts said (its
+        output reaches journald on a stream of its own, maybe after
+        systemctl returned).  Returns (its exit status, or None when it did
+        not run or was killed; the unit's journal)."""
+        r = self.run("systemctl", "--no-pager", "start", unit, check=False, timeout=timeout)
+        self.wait(lambda: any(t in self.journal(unit) for t in said), 5, step=0.1)
+        # the start job succeeds only when the process exited 0 (systemd
+        # then forgets ExecMainCode=); else ExecMainCode=1 (CLD_EXITED)
+        # with its status, or it was killed, or never ran
+        st = self.show(unit, "ExecMainCode", "ExecMainStatus")
+        status = 0 if r.returncode == 0 else int(st["ExecMainStatus"]) if st.get("ExecMainCode") == "1" else None
+        return status, self.journal(unit)
 
     def host_pid(self, ns_pid):
         """The host's pid of the manager's ns_pid (NSpid in /proc)."""
@@ -269,22 +307,59 @@ def make_key(path):
 
 class Run:
     """One test's frame: root or skip, the checks, the shipped unit
-    (checked), a directory with an audit key (.dir, .key); run.end(m)
-    stops the manager, removes the directory and exits with the result."""
+    (checked), a directory with an audit key (.dir, .key; under base,
+    default the temporary directory); run.end(m) stops the manager, calls
+    the functions of .after (what must outlive the manager's processes),
+    removes the directory and exits with the result."""
 
-    def __init__(self, test, name):
+    def __init__(self, test, name, base=None):
         need_root(test)
         self.c = Checker()
         self.shipped = shipped(self.c, name)
-        self.dir = tempfile.mkdtemp(prefix=f"{test}-")
+        self.dir = tempfile.mkdtemp(prefix=f"{test}-", dir=base)
         self.key = os.path.join(self.dir, "audit.key")
+        self.after = []
         make_key(self.key)
 
     def end(self, m):
+        # called from the test's finally: an exception on its way out is a
+        # failure (sys.exit here would otherwise swallow it and pass); a
+        # skip (SystemExit 77) goes on out
+        exc = sys.exc_info()[1]
         if m:
             m.close()
+        for f in self.after:
+            f()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if isinstance(exc, SystemExit):
+            raise exc
+        if exc is not None:
+            traceback.print_exception(exc)
+            self.c.true("the test ran to its end", False, repr(exc))
         self.c.finish()
+
+
+class SystemUser:
+    """A throw-away system user with its own group, as a package's
+    sysusers.d line makes one (sekisho-cdr: firmware/sysusers.d/sekisho.conf), for a test
+    unit's User=/Group=; close() removes both (also first, should a killed
+    run have left them).  .uid, .gid."""
+
+    def __init__(self, name):
+        self.name = name
+        if not shutil.which("useradd"):
+            netns.skip_or_fail(f"{name}: needs useradd (passwd)")
+        self.close()
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", name], check=True, capture_output=True)
+        pw = pwd.getpwnam(name)
+        self.uid, self.gid = pw.pw_uid, pw.pw_gid
+
+    def close(self):
+        """userdel refuses while a process of the user runs: call it once
+        the manager that ran them is gone"""
+        subprocess.run(["userdel", self.name], capture_output=True)
+        subprocess.run(["groupdel", self.name], capture_output=True)
 
 
 def start_watching(m, unit, when_active, timeout=60):
