@@ -57,49 +57,6 @@ const char ptl_style_css[] =
 
 /* ------------------------------------------------------------- escaping -- */
 
-void ptl_html_escape(struct strbuf *sb, const char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x80) {
-			uint32_t cp;
-			size_t n = utf8_decode(s + i, len - i, &cp);
-			if (n == 0) {
-				strbuf_puts(sb, "\xef\xbf\xbd");
-				i++;
-			} else {
-				strbuf_append(sb, s + i, n);
-				i += n;
-			}
-			continue;
-		}
-		switch (c) {
-		case '&':
-			strbuf_puts(sb, "&amp;");
-			break;
-		case '<':
-			strbuf_puts(sb, "&lt;");
-			break;
-		case '>':
-			strbuf_puts(sb, "&gt;");
-			break;
-		case '"':
-			strbuf_puts(sb, "&quot;");
-			break;
-		case '\'':
-			strbuf_puts(sb, "&#39;");
-			break;
-		default:
-			if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
-				strbuf_puts(sb, "\xef\xbf\xbd");
-			else
-				strbuf_putc(sb, (char)c);
-		}
-		i++;
-	}
-}
-
 void ptl_pct_encode(struct strbuf *sb, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -442,7 +399,7 @@ void ptl_page_vput(struct ptl_page *p, const char *fmt, va_list ap)
 		if (*f == 's') {
 			const char *s = va_arg(ap, const char *);
 			if (s)
-				ptl_html_escape(&p->sb, s, strlen(s));
+				html_escape(&p->sb, s, strlen(s));
 			f++;
 		} else if (*f == 'd') {
 			strbuf_printf(&p->sb, "%d", va_arg(ap, int));

@@ -26,14 +26,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/html.h"
 #include "common/inaddr.h"
 #include "common/strbuf.h"
 
 /* ------------------------------------------------------------- escaping -- */
 
-/* The one HTML escape: & < > " ' become entities; every byte that is not
- * valid UTF-8, and every control character but \n and \t, becomes U+FFFD. */
-void ptl_html_escape(struct strbuf *sb, const char *s, size_t len);
+/* HTML escaping is common/html.h's html_escape (also the audit report's). */
 
 /* Percent-encode s for a URL path segment or RFC 5987 value (unreserved
  * characters kept). */
@@ -104,7 +103,7 @@ void ptl_b64url(const uint8_t *b, size_t n, char *out);
 
 /* An HTML page: ptl_page_begin writes the head (lang, title, the style
  * sheet /style.css), ptl_page_put appends fmt where every %s argument is
- * escaped (ptl_html_escape) and only %s, %d, %u, %ld, %lld, %llu, %zu and %%
+ * escaped (html_escape) and only %s, %d, %u, %ld, %lld, %llu, %zu and %%
  * are known; the format itself is trusted markup.  ptl_page_end closes it. */
 struct ptl_page {
 	struct strbuf sb;

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_escaped(const char *s, size_t n)
 {
 	struct strbuf sb = STRBUF_INIT;
-	ptl_html_escape(&sb, s, n);
+	html_escape(&sb, s, n);
 	const char *e = strbuf_str(&sb);
 	if (strpbrk(e, "<>\"'") || !utf8_valid(e, sb.len))
 		abort();

@@ -9,40 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tools/logexport/lx_json.h"
+#include "common/html.h"
 
 void lx_html_escn(struct strbuf *sb, const char *s, size_t n)
 {
-	struct strbuf t = STRBUF_INIT;
-	lx_json_utf8_repair(&t, s ? s : "", s ? n : 0);
-	for (size_t i = 0; i < t.len; i++) {
-		unsigned char c = (unsigned char)t.buf[i];
-		switch (c) {
-		case '&':
-			strbuf_puts(sb, "&amp;");
-			break;
-		case '<':
-			strbuf_puts(sb, "&lt;");
-			break;
-		case '>':
-			strbuf_puts(sb, "&gt;");
-			break;
-		case '"':
-			strbuf_puts(sb, "&quot;");
-			break;
-		case '\'':
-			strbuf_puts(sb, "&#39;");
-			break;
-		default:
-			if (c < 0x20 && c != '\n' && c != '\t')
-				strbuf_putc(sb, ' ');
-			else if (c == 0x7f)
-				strbuf_putc(sb, ' ');
-			else
-				strbuf_putc(sb, (char)c);
-		}
-	}
-	strbuf_free(&t);
+	html_escape(sb, s ? s : "", s ? n : 0);
 }
 
 void lx_html_esc(struct strbuf *sb, const char *s)

@@ -1,8 +1,9 @@
 /* lx_html: safe HTML text and inline SVG charts for the report.
  *
- * Every string from the logs is hostile: lx_html_esc repairs UTF-8,
- * escapes & < > " ' and drops control characters, so text can go into
- * element content and quoted attributes alike.  Charts are inline <svg>
+ * Every string from the logs is hostile: lx_html_esc escapes it with
+ * common/html.h (the one escaper: & < > " ' as entities, invalid UTF-8
+ * and control characters as U+FFFD), so text can go into element content
+ * and quoted attributes alike.  Charts are inline <svg>
  * elements without external references (no xmlns URL, no href, no
  * script); their labels are escaped the same way.  Appends to strbufs
  * (abort on OOM); never prints. */

@@ -28,7 +28,7 @@ static void test_escape(void)
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		struct strbuf sb = STRBUF_INIT;
-		ptl_html_escape(&sb, t[i].in, strlen(t[i].in));
+		html_escape(&sb, t[i].in, strlen(t[i].in));
 		CHECK_STR(strbuf_str(&sb), t[i].want);
 		strbuf_free(&sb);
 	}
