@@ -1,15 +1,16 @@
 #!/bin/bash
 # sekisho-netfilter: the appliance's base netfilter ruleset for sekisho-gatewayd.
 #
-#   sekisho-netfilter start [--queues N] [--queue-base Q] [--mode auto|xt|nft] [--policy FILE]
-#   sekisho-netfilter generation G        # accept established flows of generation G (atomic)
-#   sekisho-netfilter fence               # accept no established flow (generation 0; daemon gone)
-#   sekisho-netfilter backstop POLICY     # (re)load the compiler's emit-nft backstop
-#   sekisho-netfilter status              # mode, current generation, the egress gate
-#   sekisho-netfilter check [G]           # intact?  exit 0 and the fingerprint on stdout, else 1 and why
-#   sekisho-netfilter snapshot FILE       # keep the loaded backstop (for repair)
-#   sekisho-netfilter repair [--queues N] [--queue-base Q] --generation G [--backstop FILE]
-#   sekisho-netfilter stop                # remove everything (lab teardown only; never on reload)
+# usage: sekisho-netfilter start [--queues N] [--queue-base Q] [--mode auto|xt|nft] [--policy FILE]
+#        sekisho-netfilter generation G        # accept established flows of generation G (atomic)
+#        sekisho-netfilter fence               # accept no established flow (generation 0; daemon gone)
+#        sekisho-netfilter backstop POLICY     # (re)load the compiler's emit-nft backstop
+#        sekisho-netfilter status              # mode, current generation, the egress gate
+#        sekisho-netfilter check [G]           # intact?  exit 0 and the fingerprint on stdout, else 1 and why
+#        sekisho-netfilter snapshot FILE       # keep the loaded backstop (for repair)
+#        sekisho-netfilter repair [--queues N] [--queue-base Q] --generation G [--backstop FILE]
+#        sekisho-netfilter stop                # remove everything (lab teardown only; never on reload)
+#        sekisho-netfilter --help | --version
 #
 # Run "start" before the daemon.  From then on every packet of FORWARD, INPUT
 # and OUTPUT is either
@@ -58,6 +59,8 @@
 # (gateway/gw_nfhelp.c).
 #
 # Environment: SEKISHO_RULEC (path of sekisho-rulec for --policy/backstop);
+# SEKISHO_GATEWAYD (the sekisho-gatewayd whose --version is ours: one
+# version for the whole package, no copy here);
 # SEKISHO_NF_GATE=off: no egress gate (tests use it to show what the gate
 # holds; never on an appliance).
 set -euo pipefail
@@ -92,6 +95,22 @@ GATE=${SEKISHO_NF_GATE:-on}
 GATE_BPF='8,32 0 0 4294963200,21 2 0 2048,21 1 0 34525,6 0 0 0,32 0 0 4294963220,69 0 1 268435456,6 0 0 0,6 0 0 2'
 
 die() { echo "sekisho-netfilter: $*" >&2; exit 1; }
+# a usage error (unknown option): exit 2, as every sekisho program; the
+# callers (the units, the daemon's helper, sekishoctl) only tell 0 from
+# non-zero
+usage_error() { echo "sekisho-netfilter: $*" >&2; exit 2; }
+
+# The usage is the header comment's "usage:" block (one source): --help
+# prints it on stdout, a usage error on stderr.
+usage_text() { sed -n '2s/^# //p; /^# usage:/,/^#$/s/^# \{0,1\}//p' "$0" | sed '/^$/d'; }
+
+# The version is sekisho-gatewayd's (same package, common/version.h), with
+# our name, as sekishoctl does with its audit helper.
+version() {
+	local gatewayd=${SEKISHO_GATEWAYD:-/usr/sbin/sekisho-gatewayd} v
+	v=$("$gatewayd" --version 2>/dev/null) || die "$(eval_gettext 'cannot run $gatewayd --version')"
+	printf 'sekisho-netfilter %s\n' "${v#* }"
+}
 
 ipt() { if command -v iptables-nft >/dev/null; then iptables-nft -w "$@"; else iptables -w "$@"; fi; }
 ip6t() { if command -v ip6tables-nft >/dev/null; then ip6tables-nft -w "$@"; else ip6tables -w "$@"; fi; }
@@ -343,7 +362,7 @@ start)
 		--queue-base) base=$2; shift 2 ;;
 		--mode) mode=$2; shift 2 ;;
 		--policy) policy=$2; shift 2 ;;
-		*) opt=$1; die "$(eval_gettext 'unknown option $opt')" ;;
+		*) opt=$1; usage_error "$(eval_gettext 'unknown option $opt')" ;;
 		esac
 	done
 	modprobe nf_conntrack_netlink 2>/dev/null || true   # NFQA_CT in queued packets
@@ -377,7 +396,7 @@ repair)
 		--queue-base) base=$2; shift 2 ;;
 		--generation) g=$2; shift 2 ;;
 		--backstop) bs=$2; shift 2 ;;
-		*) die "unknown option $1" ;;
+		*) usage_error "unknown option $1" ;;
 		esac
 	done
 	[[ $g =~ ^[0-9]+$ ]] || die "repair needs --generation G"
@@ -420,5 +439,7 @@ stop)
 	nft delete table inet sekisho_backstop 2>/dev/null || true
 	gate_remove
 	;;
-*) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+-h | --help) usage_text ;;
+--version) version ;;
+*) usage_text >&2; exit 2 ;;
 esac

@@ -3,6 +3,7 @@
 
     sekisho-site check SITE             validate; errors as SITE:LINE: message
     sekisho-site render SITE DESTROOT   validate, then write the files below DESTROOT
+    sekisho-site --help | --version
 
 Written (paths below DESTROOT):
   etc/hostname, etc/hosts
@@ -782,11 +783,45 @@ def render_portal(root, model, hdr):
                 write(root, f'etc/sekisho/tls/{name}.{ext}', f.read(), mode)
 
 
+def usage():
+    return _('usage: sekisho-site check SITE             validate; errors as SITE:LINE: message\n'
+             '       sekisho-site render SITE DESTROOT   validate, then write the files below DESTROOT\n'
+             '       sekisho-site --help | --version\n')
+
+
+def rulec():
+    """sekisho-rulec: $SEKISHO_RULEC (as sekisho-netfilter takes it), else
+    the one installed with us (lib/sekisho/../../sbin, as messages() finds
+    share/locale), else the one on $PATH."""
+    mine = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'sbin', 'sekisho-rulec')
+    return os.environ.get('SEKISHO_RULEC') or (mine if os.access(mine, os.X_OK) else 'sekisho-rulec')
+
+
+def version():
+    """Our version is the compiler's (common/version.h; the appliance package
+    depends on sekisho-rules), with our name, as sekishoctl does with its
+    audit helper: no second copy of the version."""
+    program = rulec()
+    try:
+        r = subprocess.run([program, '--version'], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        r = None
+    if r is None or r.returncode != 0 or ' ' not in r.stdout:
+        sys.stderr.write('sekisho-site: ' + _('cannot run {program} --version').format(program=program) + '\n')
+        return 1
+    sys.stdout.write('sekisho-site ' + r.stdout.split(' ', 1)[1])
+    return 0
+
+
 def main(argv):
+    if argv in (['--help'], ['-h']):
+        sys.stdout.write(usage())
+        return 0
+    if argv == ['--version']:
+        return version()
     if len(argv) < 2 or argv[0] not in ('check', 'render') or (argv[0] == 'render') != (len(argv) == 3) \
             or len(argv) > 3:
-        sys.stderr.write(_('usage: sekisho-site check SITE             validate; errors as SITE:LINE: message\n'
-                           '       sekisho-site render SITE DESTROOT   validate, then write the files below DESTROOT\n'))
+        sys.stderr.write(usage())
         return 2
     try:
         site = parse(argv[1])

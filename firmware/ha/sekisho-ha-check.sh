@@ -11,7 +11,12 @@
 # When it fails ("fall" times in a row) keepalived puts the box's sync group
 # into FAULT: the virtual addresses go to the peer.
 #
-#   sekisho-ha-check [--gatewayd PATH] [--socket PATH] [--netfilter PATH]
+# usage: sekisho-ha-check [--gatewayd PATH] [--socket PATH] [--netfilter PATH]
+#        sekisho-ha-check --help | --version
+#
+# Exit 0 ready, 1 not ready (why on stderr; keepalived counts any non-zero
+# as a failed check), 2 usage error.  Environment: SEKISHO_GATEWAYD (the
+# default of --gatewayd; its --version is ours, no copy here).
 set -u
 
 # Messages in the operator's language, as sekishoctl does (docs/i18n.md):
@@ -23,7 +28,19 @@ export TEXTDOMAIN=sekisho
 # shellcheck disable=SC1091
 . gettext.sh 2>/dev/null || { gettext() { printf '%s' "$1"; }; eval_gettext() { eval "printf '%s' \"$1\""; }; }
 
-gatewayd=/usr/sbin/sekisho-gatewayd
+# The usage is the header comment's "usage:" block (one source).
+usage() { sed -n '/^# usage:/,/^#$/s/^# \{0,1\}//p' "$0" | sed '/^$/d'; }
+
+# The version is sekisho-gatewayd's (common/version.h) with our name, as
+# sekishoctl does with its audit helper: the appliance package that holds
+# this script depends on the gateway package of the same version.
+version() {
+	v=$("$gatewayd" --version 2>/dev/null) ||
+		{ echo "sekisho-ha-check: $(eval_gettext 'cannot run $gatewayd --version')" >&2; exit 1; }
+	printf 'sekisho-ha-check %s\n' "${v#* }"
+}
+
+gatewayd=${SEKISHO_GATEWAYD:-/usr/sbin/sekisho-gatewayd}
 socket=/run/sekisho/gateway/gatewayd.sock
 netfilter=/usr/lib/sekisho/sekisho-netfilter
 while [ $# -gt 0 ]; do
@@ -31,6 +48,8 @@ while [ $# -gt 0 ]; do
 	--gatewayd) gatewayd=$2; shift 2 ;;
 	--socket) socket=$2; shift 2 ;;
 	--netfilter) netfilter=$2; shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	--version) version; exit 0 ;;
 	*) opt=$1; echo "sekisho-ha-check: $(eval_gettext 'unknown option $opt')" >&2; exit 2 ;;
 	esac
 done

@@ -4,7 +4,8 @@
 # conntrackd synchronised from the peer into this box's kernel, following the
 # primary-backup steps of the conntrackd documentation:
 #
-#   sekisho-ha-notify [-C CONNTRACKD_CONF] [-S STATE_FILE] master|backup|fault
+# usage: sekisho-ha-notify [-C CONNTRACKD_CONF] [-S STATE_FILE] master|backup|fault
+#        sekisho-ha-notify --help | --version
 #
 #   master  commit the external cache (the peer's flows, with their connmark)
 #           into the kernel, flush both caches, resync the internal cache from
@@ -23,7 +24,9 @@
 # Each transition is appended (monotonic seconds, state, result) to
 # STATE_FILE (default /run/sekisho/ha.state) for operators and tests.
 #
-# Environment: CONNTRACKD (the conntrackd binary, default /usr/sbin/conntrackd).
+# Environment: CONNTRACKD (the conntrackd binary, default /usr/sbin/conntrackd);
+# SEKISHO_GATEWAYD (the sekisho-gatewayd whose --version is ours).
+# Exit 0 the step succeeded, 1 it failed, 2 usage error.
 set -u
 
 # Messages in the operator's language: as in sekisho-ha-check.
@@ -32,13 +35,29 @@ export TEXTDOMAIN=sekisho
 # shellcheck disable=SC1091
 . gettext.sh 2>/dev/null || { gettext() { printf '%s' "$1"; }; eval_gettext() { eval "printf '%s' \"$1\""; }; }
 
+# The usage is the header comment's "usage:" block (one source).
+usage() { sed -n '/^# usage:/,/^#$/s/^# \{0,1\}//p' "$0" | sed '/^$/d'; }
+
+# --help and --version (long options: before getopts, which knows short
+# ones only).  The version is sekisho-gatewayd's with our name, as in
+# sekisho-ha-check.
+case ${1:-} in
+-h | --help) usage; exit 0 ;;
+--version)
+	gatewayd=${SEKISHO_GATEWAYD:-/usr/sbin/sekisho-gatewayd}
+	v=$("$gatewayd" --version 2>/dev/null) ||
+		{ echo "sekisho-ha-notify: $(eval_gettext 'cannot run $gatewayd --version')" >&2; exit 1; }
+	printf 'sekisho-ha-notify %s\n' "${v#* }"
+	exit 0 ;;
+esac
+
 conf=/etc/conntrackd/conntrackd.conf
 statefile=/run/sekisho/ha.state
 while getopts C:S: opt; do
 	case $opt in
 	C) conf=$OPTARG ;;
 	S) statefile=$OPTARG ;;
-	*) exit 2 ;;
+	*) usage >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -95,7 +114,7 @@ fault)
 	running && step -t
 	;;
 *)
-	echo "usage: sekisho-ha-notify [-C CONNTRACKD_CONF] [-S STATE_FILE] master|backup|fault" >&2
+	usage >&2
 	exit 2
 	;;
 esac

@@ -48,10 +48,14 @@ def command(path):
 
 
 def run_env(progs):
-    """The environment for running them: sekishoctl finds the audit helper
-    (its --version) in the build tree, no site settings are read."""
+    """The environment for running them: the scripts that take their
+    --version from a C program find it in the build tree (sekishoctl the
+    audit helper, sekisho-netfilter and the HA scripts sekisho-gatewayd,
+    sekisho-site the compiler), no site settings are read."""
     env = dict(os.environ)
-    if "sekisho-ctl-audit" in progs:
-        env["SEKISHO_CTL_AUDIT"] = progs["sekisho-ctl-audit"][0]
+    for var, prog in (("SEKISHO_CTL_AUDIT", "sekisho-ctl-audit"), ("SEKISHO_GATEWAYD", "sekisho-gatewayd"),
+                      ("SEKISHO_RULEC", "sekisho-rulec")):
+        if prog in progs:
+            env[var] = progs[prog][0]
     env["SEKISHO_CONF"] = "/nonexistent"
     return env

@@ -26,17 +26,6 @@ MAN_BUILD = os.path.join(BUILD, "docs", "man")
 LONG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 JA_PAGES = ("sekishoctl.8", "sekisho-rulec.8", "sekisho-policy.5", "sekisho-logexport.8")
 
-# Usage texts that do not list every option yet, in files this work may not
-# change this period (firmware/, owned by the file-portal work): the page
-# documents the options the script takes.  Lead: print these in the
-# scripts' usage (sekisho-netfilter prints lines 2-9 of its header, leaving
-# out "repair"; the HA scripts have no usage at all) and empty this table.
-# An entry that is no longer needed fails, so the table cannot go stale.
-KNOWN_GAPS = {
-    "sekisho-netfilter": {"--generation", "--backstop"},
-    "sekisho-ha-check": {"--gatewayd", "--socket", "--netfilter"},
-}
-
 failures = []
 
 
@@ -144,13 +133,10 @@ def main():
                 check(False, "%s documents %s, which is neither installed nor in firmware/" % (page, n))
                 continue
             listed |= set(LONG.findall(usage_of(n, progs, renv)))
-        gaps = set().union(*(KNOWN_GAPS.get(n, set()) for n in names))
         missing = sorted(listed - documented - {"--help", "--version"})  # their behaviour: test_help_version.py
-        extra = sorted(documented - listed - {"--help", "--version"} - gaps)
+        extra = sorted(documented - listed - {"--help", "--version"})
         check(not missing, "%s: every option of the usage of %s is described %s" % (page, ", ".join(names), missing))
         check(not extra, "%s: every option it describes is in the usage %s" % (page, extra))
-        stale = sorted(gaps & listed)
-        check(not stale, "%s: KNOWN_GAPS entries no longer needed %s" % (page, stale))
 
     # 4. the Japanese pages describe the same options
     for ja in sorted(glob.glob(os.path.join(MAN_SRC, "ja", "*.scd"))):
