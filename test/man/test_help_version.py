@@ -29,8 +29,8 @@ LONG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # stays English.  sekisho-cdr's own is Japanese and English in one text.
 ENGLISH_HELP = {"sekisho-cdr-archive", "sekisho-cdr-image", "sekisho-cdr-office", "sekisho-cdr-ooxml",
                 "sekisho-cdr-pdf", "sekisho-cdr-text", "sekisho-cdr"}
-# Scripts whose usage is printed from their header comment, not translated yet
-NOT_YET_JA = {"sekishoctl", "sekisho-netfilter", "sekisho-ha-check", "sekisho-ha-notify"}
+# Programs whose usage is not translated yet: none left
+NOT_YET_JA = set()
 
 failures = []
 
