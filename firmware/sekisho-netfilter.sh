@@ -1,16 +1,7 @@
 #!/bin/bash
 # sekisho-netfilter: the appliance's base netfilter ruleset for sekisho-gatewayd.
 #
-# usage: sekisho-netfilter start [--queues N] [--queue-base Q] [--mode auto|xt|nft] [--policy FILE]
-#        sekisho-netfilter generation G        # accept established flows of generation G (atomic)
-#        sekisho-netfilter fence               # accept no established flow (generation 0; daemon gone)
-#        sekisho-netfilter backstop POLICY     # (re)load the compiler's emit-nft backstop
-#        sekisho-netfilter status              # mode, current generation, the egress gate
-#        sekisho-netfilter check [G]           # intact?  exit 0 and the fingerprint on stdout, else 1 and why
-#        sekisho-netfilter snapshot FILE       # keep the loaded backstop (for repair)
-#        sekisho-netfilter repair [--queues N] [--queue-base Q] --generation G [--backstop FILE]
-#        sekisho-netfilter stop                # remove everything (lab teardown only; never on reload)
-#        sekisho-netfilter --help | --version
+# usage: see usage_text below (sekisho-netfilter --help)
 #
 # Run "start" before the daemon.  From then on every packet of FORWARD, INPUT
 # and OUTPUT is either
@@ -100,9 +91,24 @@ die() { echo "sekisho-netfilter: $*" >&2; exit 1; }
 # non-zero
 usage_error() { echo "sekisho-netfilter: $*" >&2; exit 2; }
 
-# The usage is the header comment's "usage:" block (one source): --help
-# prints it on stdout, a usage error on stderr.
-usage_text() { sed -n '2s/^# //p; /^# usage:/,/^#$/s/^# \{0,1\}//p' "$0" | sed '/^$/d'; }
+# The usage (translated as one block): --help prints it on stdout, a usage
+# error on stderr.
+usage_text() {
+	# TRANSLATORS: sekisho-netfilter's usage; command and option names and metavariables
+	# (N, Q, FILE, G, POLICY) stay as they are written
+	gettext "sekisho-netfilter: the appliance's base netfilter ruleset for sekisho-gatewayd.
+usage: sekisho-netfilter start [--queues N] [--queue-base Q] [--mode auto|xt|nft] [--policy FILE]
+       sekisho-netfilter generation G        # accept established flows of generation G (atomic)
+       sekisho-netfilter fence               # accept no established flow (generation 0; daemon gone)
+       sekisho-netfilter backstop POLICY     # (re)load the compiler's emit-nft backstop
+       sekisho-netfilter status              # mode, current generation, the egress gate
+       sekisho-netfilter check [G]           # intact?  exit 0 and the fingerprint on stdout, else 1 and why
+       sekisho-netfilter snapshot FILE       # keep the loaded backstop (for repair)
+       sekisho-netfilter repair [--queues N] [--queue-base Q] --generation G [--backstop FILE]
+       sekisho-netfilter stop                # remove everything (lab teardown only; never on reload)
+       sekisho-netfilter --help | --version"
+	echo
+}
 
 # The version is sekisho-gatewayd's (same package, common/version.h), with
 # our name, as sekishoctl does with its audit helper.

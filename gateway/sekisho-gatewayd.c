@@ -97,14 +97,16 @@ static int rtnl_open(struct mnl_socket **ret)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: sekisho-gatewayd --table FILE --audit-dir DIR --audit-key FILE --run-dir DIR\n"
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-gatewayd --table FILE --audit-dir DIR --audit-key FILE --run-dir DIR\n"
 		"                        [--queues N] [--queue-base Q] [--netfilter PATH] [--deny-budget N]\n"
 		"                        [--host NAME] [--user NAME] [--control-group NAME]\n"
 		"                        [--capture-dir DIR [--capture-files N] [--capture-file-size BYTES]]\n"
 		"                        [--no-watch]\n"
 		"       sekisho-gatewayd ctl SOCKET status|counters|reload\n"
-		"       sekisho-gatewayd --help | --version\n");
+		"       sekisho-gatewayd --help | --version\n"),
+	      out);
 }
 
 /* The systemd watchdog (WatchdogSec= of the unit): main pings at half the

@@ -147,11 +147,13 @@ static int drop_root(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: sekisho-replay --table FILE [--in-zone ZONE | --in-if IFNAME] [--out-zone ZONE]\n"
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-replay --table FILE [--in-zone ZONE | --in-if IFNAME] [--out-zone ZONE]\n"
 		"                      [--net CIDR=ZONE ...] [--json] [--max-flows N] [--max-bytes N]\n"
 		"                      [--keep-outgoing] CAPTURE.pcap|.pcapng\n"
-		"       sekisho-replay --help | --version\n");
+		"       sekisho-replay --help | --version\n"),
+	      f);
 }
 
 int main(int argc, char **argv)

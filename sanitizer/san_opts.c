@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/i18n.h"
+
 void san_opts_init(struct san_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -158,4 +160,21 @@ void san_opts_close(struct san_opts *o)
 	o->notice = NULL;
 	o->cfg.quarantine = NULL;
 	o->cfg.notice = NULL;
+}
+
+const char *san_opts_usage(void)
+{
+	/* TRANSLATORS: the shared options in the usage of sekisho-sanitize and
+	 * sekisho-milter; option names, metavariables (FILE, DIR, N, BYTES),
+	 * values and defaults stay as they are written */
+	return _("  --lang ja|en            notice language (default ja)\n"
+		 "  --notice FILE           notice template file\n"
+		 "  --links defang|keep|remove   links in HTML and URLs in text (default defang)\n"
+		 "  --charset utf-8|iso-2022-jp  output charset (default utf-8)\n"
+		 "  --keep-header NAME      keep this header too (repeatable)\n"
+		 "  --quarantine DIR        keep originals and removed items here (0700)\n"
+		 "  --quarantine-max BYTES  size cap of the quarantine (default 10 GiB)\n"
+		 "  --retain-days N         delete quarantined items older than N days\n"
+		 "  --max-size BYTES --max-depth N --max-parts N --max-headers N\n"
+		 "  --max-header-line BYTES --max-line BYTES --max-decoded BYTES --max-seconds N\n");
 }

@@ -54,18 +54,9 @@ enum {
 		"max-seconds", 1, NULL, SAN_OPT_MSEC                                                             \
 	}
 
-/* The usage lines of the shared options. */
-#define SAN_OPTS_USAGE                                                                     \
-	"  --lang ja|en            notice language (default ja)\n"                         \
-	"  --notice FILE           notice template file\n"                                 \
-	"  --links defang|keep|remove   links in HTML and URLs in text (default defang)\n" \
-	"  --charset utf-8|iso-2022-jp  output charset (default utf-8)\n"                  \
-	"  --keep-header NAME      keep this header too (repeatable)\n"                    \
-	"  --quarantine DIR        keep originals and removed items here (0700)\n"         \
-	"  --quarantine-max BYTES  size cap of the quarantine (default 10 GiB)\n"          \
-	"  --retain-days N         delete quarantined items older than N days\n"           \
-	"  --max-size BYTES --max-depth N --max-parts N --max-headers N\n"                 \
-	"  --max-header-line BYTES --max-line BYTES --max-decoded BYTES --max-seconds N\n"
+/* The usage lines of the shared options, translated (gettext): the
+ * sanitiser's and the milter's --help print them in the middle of theirs. */
+const char *san_opts_usage(void);
 
 struct san_opts {
 	struct sanitize_config cfg; /* cfg.extra_headers points into extra */

@@ -842,32 +842,36 @@ static void *watchdog_main(void *arg)
 
 static void usage(FILE *f)
 {
-	fputs("usage: sekisho-milter -s SOCKET --quarantine DIR --audit-dir DIR --audit-key FILE [OPTIONS]\n"
-	      "       sekisho-milter --help | --version\n"
-	      "  -s, --socket SPEC        libmilter socket: unix:/path (the appliance's) or inet:PORT@127.0.0.1\n"
-	      "  --audit-dir DIR --audit-key FILE   the audit chain (mail.sanitized, file.sanitized) and its key\n"
-	      "  --socket-mode MODE       permissions of a unix socket, octal (default: from the umask;\n"
-	      "                           ignored for inet); the directory limits who may connect\n"
-	      "  --workers N              sanitiser contexts working at once (default 2, max 64)\n"
-	      "  --memory-budget BYTES    all buffered messages together (default 4 x max-size + 64 MiB)\n"
-	      "  --spool-dir DIR          messages above --spool-mem go to an unlinked file here\n"
-	      "                           (default: the quarantine directory)\n"
-	      "  --spool-mem BYTES        bytes of one message kept in memory (default 1 MiB)\n"
-	      "  --timeout SECONDS        libmilter I/O timeout towards the MTA (default 600)\n"
-	      "  --cdr-queue DIR          a job for sekisho-cdrd per quarantined attachment (file 無害化)\n"
-	      "  --cdr-queue-max N        jobs the queue may hold; beyond, \"not-queued\" (default 10000)\n"
-	      "  --quarantine-group-read  quarantine readable by its group (the CDR worker's)\n"
-	      "  --portal-url URL         the LGWAN portal (https://HOST[:PORT][/PATH]): one link per message\n"
-	      "                           with kept attachments in the notice (needs --links-dir)\n"
-	      "  --links-dir DIR          where the link manifests go (docs/portal.md)\n"
-	      "  --copies-dir DIR         the worker's copies: a copy made before is shown as available\n"
-	      "  --link-days N            a link's lifetime in days (default 7, at most 365)\n"
-	      "  --deliver-copies link|mail  copies by the link only, or also by a follow-up mail (default link)\n"
-	      "  --originals on|off       the notice offers to request the original (default on)\n" SAN_OPTS_USAGE
-	      "  -h, --help               this text on standard output\n"
-	      "  --version                the version and the build's git description\n"
-	      "every failure answers tempfail (4xx): nothing is accepted unsanitised\n"
-	      "exit status: 0 stopped by SIGTERM/SIGINT, 2 usage or setup error\n",
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-milter -s SOCKET --quarantine DIR --audit-dir DIR --audit-key FILE [OPTIONS]\n"
+		"       sekisho-milter --help | --version\n"
+		"  -s, --socket SPEC        libmilter socket: unix:/path (the appliance's) or inet:PORT@127.0.0.1\n"
+		"  --audit-dir DIR --audit-key FILE   the audit chain (mail.sanitized, file.sanitized) and its key\n"
+		"  --socket-mode MODE       permissions of a unix socket, octal (default: from the umask;\n"
+		"                           ignored for inet); the directory limits who may connect\n"
+		"  --workers N              sanitiser contexts working at once (default 2, max 64)\n"
+		"  --memory-budget BYTES    all buffered messages together (default 4 x max-size + 64 MiB)\n"
+		"  --spool-dir DIR          messages above --spool-mem go to an unlinked file here\n"
+		"                           (default: the quarantine directory)\n"
+		"  --spool-mem BYTES        bytes of one message kept in memory (default 1 MiB)\n"
+		"  --timeout SECONDS        libmilter I/O timeout towards the MTA (default 600)\n"
+		"  --cdr-queue DIR          a job for sekisho-cdrd per quarantined attachment (file 無害化)\n"
+		"  --cdr-queue-max N        jobs the queue may hold; beyond, \"not-queued\" (default 10000)\n"
+		"  --quarantine-group-read  quarantine readable by its group (the CDR worker's)\n"
+		"  --portal-url URL         the LGWAN portal (https://HOST[:PORT][/PATH]): one link per message\n"
+		"                           with kept attachments in the notice (needs --links-dir)\n"
+		"  --links-dir DIR          where the link manifests go (docs/portal.md)\n"
+		"  --copies-dir DIR         the worker's copies: a copy made before is shown as available\n"
+		"  --link-days N            a link's lifetime in days (default 7, at most 365)\n"
+		"  --deliver-copies link|mail  copies by the link only, or also by a follow-up mail (default link)\n"
+		"  --originals on|off       the notice offers to request the original (default on)\n"),
+	      f);
+	fputs(san_opts_usage(), f);
+	fputs(_("  -h, --help               this text on standard output\n"
+		"  --version                the version and the build's git description\n"
+		"every failure answers tempfail (4xx): nothing is accepted unsanitised\n"
+		"exit status: 0 stopped by SIGTERM/SIGINT, 2 usage or setup error\n"),
 	      f);
 }
 

@@ -30,10 +30,12 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: sekisho-quarantine --dir DIR list | show ID | expire --retain-days N\n"
-	      "       sekisho-quarantine --dir DIR release ID --to FILE --by USER --reason TEXT\n"
-	      "                          --audit-dir DIR --audit-key FILE\n"
-	      "       sekisho-quarantine --help | --version\n",
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-quarantine --dir DIR list | show ID | expire --retain-days N\n"
+		"       sekisho-quarantine --dir DIR release ID --to FILE --by USER --reason TEXT\n"
+		"                          --audit-dir DIR --audit-key FILE\n"
+		"       sekisho-quarantine --help | --version\n"),
 	      f);
 }
 

@@ -39,14 +39,17 @@ static const char *spool_dir;
 
 static void usage(FILE *f)
 {
-	fputs("usage: sekisho-sanitize [OPTIONS] [-o OUTDIR FILE|DIR...]\n" SAN_OPTS_USAGE
-	      "  --dump-template ja|en   print the built-in notice template and exit\n"
-	      "  --spool-dir DIR         where a large piped message is spooled (default $TMPDIR or /tmp)\n"
-	      "  --audit-dir DIR --audit-key FILE   write a mail.sanitized record per message\n"
-	      "  --queue-id ID --env-from ADDR --env-to ADDR   envelope data for the audit record\n"
-	      "  -o, --output DIR        batch mode: write OUTDIR/<name> for each input file\n"
-	      "  -h, --help, --version\n"
-	      "exit: 0 ok, 1 some message failed closed, 2 usage/I-O error, 75 tempfail (no output)\n",
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-sanitize [OPTIONS] [-o OUTDIR FILE|DIR...]\n"), f);
+	fputs(san_opts_usage(), f);
+	fputs(_("  --dump-template ja|en   print the built-in notice template and exit\n"
+		"  --spool-dir DIR         where a large piped message is spooled (default $TMPDIR or /tmp)\n"
+		"  --audit-dir DIR --audit-key FILE   write a mail.sanitized record per message\n"
+		"  --queue-id ID --env-from ADDR --env-to ADDR   envelope data for the audit record\n"
+		"  -o, --output DIR        batch mode: write OUTDIR/<name> for each input file\n"
+		"  -h, --help, --version\n"
+		"exit: 0 ok, 1 some message failed closed, 2 usage/I-O error, 75 tempfail (no output)\n"),
 	      f);
 }
 

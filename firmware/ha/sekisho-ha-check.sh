@@ -11,8 +11,7 @@
 # When it fails ("fall" times in a row) keepalived puts the box's sync group
 # into FAULT: the virtual addresses go to the peer.
 #
-# usage: sekisho-ha-check [--gatewayd PATH] [--socket PATH] [--netfilter PATH]
-#        sekisho-ha-check --help | --version
+# usage: see usage() below (sekisho-ha-check --help)
 #
 # Exit 0 ready, 1 not ready (why on stderr; keepalived counts any non-zero
 # as a failed check), 2 usage error.  Environment: SEKISHO_GATEWAYD (the
@@ -28,8 +27,14 @@ export TEXTDOMAIN=sekisho
 # shellcheck disable=SC1091
 . gettext.sh 2>/dev/null || { gettext() { printf '%s' "$1"; }; eval_gettext() { eval "printf '%s' \"$1\""; }; }
 
-# The usage is the header comment's "usage:" block (one source).
-usage() { sed -n '/^# usage:/,/^#$/s/^# \{0,1\}//p' "$0" | sed '/^$/d'; }
+# The usage, translated as one block.
+usage() {
+	# TRANSLATORS: sekisho-ha-check's usage; command and option names and metavariables
+	# (PATH) stay as they are written
+	gettext "usage: sekisho-ha-check [--gatewayd PATH] [--socket PATH] [--netfilter PATH]
+       sekisho-ha-check --help | --version"
+	echo
+}
 
 # The version is sekisho-gatewayd's (common/version.h) with our name, as
 # sekishoctl does with its audit helper: the appliance package that holds

@@ -4,8 +4,7 @@
 # conntrackd synchronised from the peer into this box's kernel, following the
 # primary-backup steps of the conntrackd documentation:
 #
-# usage: sekisho-ha-notify [-C CONNTRACKD_CONF] [-S STATE_FILE] master|backup|fault
-#        sekisho-ha-notify --help | --version
+# usage: see usage() below (sekisho-ha-notify --help)
 #
 #   master  commit the external cache (the peer's flows, with their connmark)
 #           into the kernel, flush both caches, resync the internal cache from
@@ -35,8 +34,14 @@ export TEXTDOMAIN=sekisho
 # shellcheck disable=SC1091
 . gettext.sh 2>/dev/null || { gettext() { printf '%s' "$1"; }; eval_gettext() { eval "printf '%s' \"$1\""; }; }
 
-# The usage is the header comment's "usage:" block (one source).
-usage() { sed -n '/^# usage:/,/^#$/s/^# \{0,1\}//p' "$0" | sed '/^$/d'; }
+# The usage, translated as one block.
+usage() {
+	# TRANSLATORS: sekisho-ha-notify's usage; command and option names and metavariables
+	# (CONNTRACKD_CONF, STATE_FILE) stay as they are written
+	gettext "usage: sekisho-ha-notify [-C CONNTRACKD_CONF] [-S STATE_FILE] master|backup|fault
+       sekisho-ha-notify --help | --version"
+	echo
+}
 
 # --help and --version (long options: before getopts, which knows short
 # ones only).  The version is sekisho-gatewayd's with our name, as in

@@ -39,16 +39,18 @@
  * (exit 2). */
 static void usage(FILE *f)
 {
-	fputs("usage: sekisho-portal serve --listen ADDR:PORT --cert F --key F --state DIR --links DIR\n"
-	      "                            --copies DIR --releases DIR --queue DIR --audit-dir DIR --audit-key F\n"
-	      "                            [--originals on|off] [--two-approvers] [--release-hours N]\n"
-	      "                            [--max-conn N] [--max-conn-per-ip N] [--login-fails N] [--lockout-seconds N]\n"
-	      "       sekisho-portal user add NAME approver|operator --state DIR [--password-stdin]\n"
-	      "       sekisho-portal user passwd NAME --state DIR [--password-stdin]\n"
-	      "       sekisho-portal user del NAME --state DIR\n"
-	      "       sekisho-portal user list --state DIR\n"
-	      "       sekisho-portal -h | --help | --version\n"
-	      "the LGWAN-side file portal (HTTPS); exit status: 0, 1 runtime failure, 2 usage\n",
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-portal serve --listen ADDR:PORT --cert F --key F --state DIR --links DIR\n"
+		"                            --copies DIR --releases DIR --queue DIR --audit-dir DIR --audit-key F\n"
+		"                            [--originals on|off] [--two-approvers] [--release-hours N]\n"
+		"                            [--max-conn N] [--max-conn-per-ip N] [--login-fails N] [--lockout-seconds N]\n"
+		"       sekisho-portal user add NAME approver|operator --state DIR [--password-stdin]\n"
+		"       sekisho-portal user passwd NAME --state DIR [--password-stdin]\n"
+		"       sekisho-portal user del NAME --state DIR\n"
+		"       sekisho-portal user list --state DIR\n"
+		"       sekisho-portal -h | --help | --version\n"
+		"the LGWAN-side file portal (HTTPS); exit status: 0, 1 runtime failure, 2 usage\n"),
 	      f);
 }
 

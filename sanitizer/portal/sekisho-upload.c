@@ -553,17 +553,19 @@ static const struct ptl_route routes[] = {
  * for a usage error (usage()). */
 __attribute__((noreturn)) static void usage_exit(FILE *f, int status)
 {
-	fputs("usage: sekisho-upload serve --listen ADDR:PORT --cert F --key F --state DIR --inbox DIR\n"
-	      "           --audit-dir DIR --audit-key F --rcpt-domain D [--rcpt-domain D ...]\n"
-	      "           [--max-bytes N] [--max-files N] [--max-total N] [--approval on|off]\n"
-	      "           [--max-conn N] [--max-conn-per-ip N] [--timeout S]\n"
-	      "       sekisho-upload user add|passwd NAME --state DIR [--password-stdin] [--role staff]\n"
-	      "                                                       (the password on stdin)\n"
-	      "       sekisho-upload user del NAME --state DIR\n"
-	      "       sekisho-upload user list --state DIR\n"
-	      "       sekisho-upload -h | --help | --version\n"
-	      "the Internet-side upload portal (HTTPS); sizes take a K, M or G suffix;\n"
-	      "exit status: 0, 1 user command failed, 2 usage or start-up error\n",
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-upload serve --listen ADDR:PORT --cert F --key F --state DIR --inbox DIR\n"
+		"           --audit-dir DIR --audit-key F --rcpt-domain D [--rcpt-domain D ...]\n"
+		"           [--max-bytes N] [--max-files N] [--max-total N] [--approval on|off]\n"
+		"           [--max-conn N] [--max-conn-per-ip N] [--timeout S]\n"
+		"       sekisho-upload user add|passwd NAME --state DIR [--password-stdin] [--role staff]\n"
+		"                                                       (the password on stdin)\n"
+		"       sekisho-upload user del NAME --state DIR\n"
+		"       sekisho-upload user list --state DIR\n"
+		"       sekisho-upload -h | --help | --version\n"
+		"the Internet-side upload portal (HTTPS); sizes take a K, M or G suffix;\n"
+		"exit status: 0, 1 user command failed, 2 usage or start-up error\n"),
 	      f);
 	exit(status);
 }

@@ -17,7 +17,9 @@ sekisho-metrics' errors; sekisho-site (Python's gettext) on a site file
 with mistakes (file:line kept) and a usage error; sekisho-netfilter (shell)
 with an unknown option of start, and a command of the daemon's helper,
 which stays English in both; sekisho-replay's errors (a zone the table
-does not have, a file that is no capture).  Lines that depend on the
+does not have, a file that is no capture); the --help of sekisho-logexport
+(and of its export command), sekisho-gatewayd and sekisho-sanitize (with
+the shared sanitiser options).  Lines that depend on the
 machine (a warning about the clock or a missing group) are left out.
 --update rewrites the goldens from this build (read the diff)."""
 import os
@@ -108,6 +110,10 @@ CASES = [
     ("netfilter-generation-english", ["bash", netfilter, "generation", "next"]),
     ("replay-no-zone", [replay, "--table", "t.table", "--in-if", "eth9", "empty.pcap"]),
     ("replay-not-pcap", [replay, "--table", "t.table", "empty.pcap"]),
+    ("logexport-help", [logexport, "--help"]),
+    ("logexport-export-help", [logexport, "export", "--help"]),
+    ("gatewayd-help", [gatewayd, "--help"]),
+    ("sanitize-help", [sanitize, "--help"]),
 ]
 
 work = setup()

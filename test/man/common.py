@@ -51,11 +51,17 @@ def run_env(progs):
     """The environment for running them: the scripts that take their
     --version from a C program find it in the build tree (sekishoctl the
     audit helper, sekisho-netfilter and the HA scripts sekisho-gatewayd,
-    sekisho-site the compiler), no site settings are read."""
+    sekisho-site the compiler), no site settings are read, and the
+    language is English (C.UTF-8, no LANGUAGE)."""
     env = dict(os.environ)
     for var, prog in (("SEKISHO_CTL_AUDIT", "sekisho-ctl-audit"), ("SEKISHO_GATEWAYD", "sekisho-gatewayd"),
                       ("SEKISHO_RULEC", "sekisho-rulec")):
         if prog in progs:
             env[var] = progs[prog][0]
     env["SEKISHO_CONF"] = "/nonexistent"
+    # English, whatever the caller's language: the usage these tests compare
+    # with the pages is the msgid (a Japanese one is checked on its own)
+    for k in [k for k in env if k in ("LANGUAGE", "LANG") or k.startswith("LC_")]:
+        del env[k]
+    env["LC_ALL"] = "C.UTF-8"
     return env

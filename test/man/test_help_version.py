@@ -4,7 +4,14 @@
 prints exactly "NAME VERSION (GIT-DESCRIBE)" on stdout, exit 0, with the
 project version and the build's `git describe --always --dirty` (the one
 generated common/version.c); an unknown option is a usage error: nothing on
-stdout, the usage on stderr, exit 2."""
+stdout, the usage on stderr, exit 2.
+
+Then the same --help in Japanese (issue 16 item 7): under LANGUAGE=ja with
+the build tree's catalogue ($SEKISHO_LOCALEDIR), and under LANG=ja_JP.UTF-8
+when that locale is generated (tools/test does it; under CI=true a missing
+one fails), it lists every long option of the English --help (and of each
+sekisho-logexport command's), and it is Japanese, but for the programs
+whose usage stays English (ENGLISH_HELP) or is bilingual in one text."""
 import json
 import os
 import re
@@ -14,6 +21,17 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from common import BUILD, NOT_YET, SRC, command, installed_programs, run_env  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "i18n"))
+from i18ntest import has_locale  # noqa: E402
+
+LONG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+# The converters in lib/sekisho that only sekisho-cdr runs: their usage
+# stays English.  sekisho-cdr's own is Japanese and English in one text.
+ENGLISH_HELP = {"sekisho-cdr-archive", "sekisho-cdr-image", "sekisho-cdr-office", "sekisho-cdr-ooxml",
+                "sekisho-cdr-pdf", "sekisho-cdr-text", "sekisho-cdr"}
+# Programs whose usage is not translated yet: none left
+NOT_YET_JA = set()
+
 failures = []
 
 
@@ -21,6 +39,37 @@ def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what, flush=True)
     if not cond:
         failures.append(what)
+
+
+def japanese_envs(env):
+    """(what, environment) of the Japanese runs."""
+    if not os.environ.get("SEKISHO_LOCALEDIR"):
+        check(False, "SEKISHO_LOCALEDIR is set (the build tree's po/)")
+    out = [("LANGUAGE=ja", dict(env, LANGUAGE="ja"))]
+    if has_locale("ja_JP.UTF-8"):
+        ja = {k: v for k, v in env.items() if k != "LC_ALL"}
+        out.append(("LANG=ja_JP.UTF-8", dict(ja, LANG="ja_JP.UTF-8")))
+    elif os.environ.get("CI") == "true":
+        check(False, "locale ja_JP.UTF-8 is generated (tools/test: ensure_locale)")
+    return out
+
+
+def check_japanese(name, argv, env):
+    """The Japanese --help lists the English one's long options."""
+    runs = [["--help"]]
+    if name == "sekisho-logexport":
+        runs += [[c, "--help"] for c in ("verify", "export", "forward", "report")]
+    for what, jenv in japanese_envs(env):
+        for extra in runs:
+            cmd = " ".join([name] + extra)
+            en = subprocess.run(argv + extra, capture_output=True, text=True, env=env, timeout=30).stdout
+            r = subprocess.run(argv + extra, capture_output=True, text=True, env=jenv, timeout=30)
+            missing = sorted(set(LONG.findall(en)) - set(LONG.findall(r.stdout)))
+            check(r.returncode == 0 and r.stdout and not r.stderr and not missing,
+                  "%s under %s: exit 0, every long option of the English one (missing %s, exit %d, stderr %r)"
+                  % (cmd, what, missing, r.returncode, r.stderr[:200]))
+            if name not in ENGLISH_HELP and name not in NOT_YET_JA:
+                check("使い方" in r.stdout and r.stdout != en, "%s under %s is Japanese" % (cmd, what))
 
 
 def main():
@@ -69,6 +118,7 @@ def main():
         check(r.returncode == 2 and not r.stdout and r.stderr,
               "%s --no-such-option: usage error on stderr, exit 2 (exit %d, stdout %r)" % (name, r.returncode,
                                                                                         r.stdout[:200]))
+        check_japanese(name, argv, env)
     check(tested >= 15, "%d programs tested" % tested)
     print("%d failures" % len(failures))
     return 1 if failures else 0

@@ -23,9 +23,11 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: sekisho-ctl-audit --audit-dir DIR --audit-key FILE [--host NAME] EVENT "
-	      "[NAME=VALUE | NAME#=INTEGER]...\n"
-	      "       sekisho-ctl-audit --help | --version\n",
+	/* TRANSLATORS: the usage; option names and metavariables stay as they
+	 * are written */
+	fputs(_("usage: sekisho-ctl-audit --audit-dir DIR --audit-key FILE [--host NAME] EVENT "
+		"[NAME=VALUE | NAME#=INTEGER]...\n"
+		"       sekisho-ctl-audit --help | --version\n"),
 	      out);
 }
 

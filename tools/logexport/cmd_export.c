@@ -43,15 +43,17 @@ enum fmt { FMT_CSV, FMT_JSONL, FMT_CEF };
 
 static void usage(FILE *f)
 {
-	fputs("usage: " LX_PROG " export [--key FILE] [filters] [--format csv|jsonl|cef]\n"
-	      "          [--encoding utf-8|cp932] [--headers en|ja] [--allow-broken] [-o FILE] DIR...\n"
-	      "  filters: --since T, --until T (RFC 3339 or YYYY-MM-DD; --until DATE includes that day),\n"
-	      "           --component NAME, --event GLOB, --zone-pair FROM:TO, --rule ID,\n"
-	      "           --address ADDR|PREFIX|RANGE, --sender GLOB, --recipient GLOB\n"
-	      "  CSV is UTF-8 with a BOM (Excel) unless --encoding cp932; JSON Lines are the\n"
-	      "  original verified lines; CEF is one line per record.  A broken chain is\n"
-	      "  refused unless --allow-broken (the output then says so at its top).\n"
-	      "  --list-columns [--headers ja] prints the CSV columns of each event type.\n",
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-logexport export [--key FILE] [filters] [--format csv|jsonl|cef]\n"
+		"          [--encoding utf-8|cp932] [--headers en|ja] [--allow-broken] [-o FILE] DIR...\n"
+		"  filters: --since T, --until T (RFC 3339 or YYYY-MM-DD; --until DATE includes that day),\n"
+		"           --component NAME, --event GLOB, --zone-pair FROM:TO, --rule ID,\n"
+		"           --address ADDR|PREFIX|RANGE, --sender GLOB, --recipient GLOB\n"
+		"  CSV is UTF-8 with a BOM (Excel) unless --encoding cp932; JSON Lines are the\n"
+		"  original verified lines; CEF is one line per record.  A broken chain is\n"
+		"  refused unless --allow-broken (the output then says so at its top).\n"
+		"  --list-columns [--headers ja] prints the CSV columns of each event type.\n"),
 	      f);
 }
 

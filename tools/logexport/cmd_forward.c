@@ -105,17 +105,19 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: " LX_PROG " forward --to HOST:PORT [--key FILE] [--state FILE] [--follow]\n"
-	      "          [--interval SEC] [--allow-broken] [--facility N] [--batch N] [--rate N]\n"
-	      "          [--retries N] [--timeout SEC] [--ca FILE] [--server-name NAME]\n"
-	      "          [--client-cert FILE --client-key FILE] [--plain] DIR\n"
-	      "  Send the chain in DIR to a syslog collector over TLS (RFC 5425: RFC 5424\n"
-	      "  messages, octet counting).  The collector's certificate must chain to --ca\n"
-	      "  (default: the system's CAs) and carry --server-name (default: the host of\n"
-	      "  --to).  --plain sends cleartext TCP instead (refused to port 6514).\n"
-	      "  --state FILE remembers the last record the collector\n"
-	      "  acknowledged, so a rerun continues there.  --follow keeps watching for new\n"
-	      "  records until SIGTERM.  Stops at a break in the chain unless --allow-broken.\n",
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-logexport forward --to HOST:PORT [--key FILE] [--state FILE] [--follow]\n"
+		"          [--interval SEC] [--allow-broken] [--facility N] [--batch N] [--rate N]\n"
+		"          [--retries N] [--timeout SEC] [--ca FILE] [--server-name NAME]\n"
+		"          [--client-cert FILE --client-key FILE] [--plain] DIR\n"
+		"  Send the chain in DIR to a syslog collector over TLS (RFC 5425: RFC 5424\n"
+		"  messages, octet counting).  The collector's certificate must chain to --ca\n"
+		"  (default: the system's CAs) and carry --server-name (default: the host of\n"
+		"  --to).  --plain sends cleartext TCP instead (refused to port 6514).\n"
+		"  --state FILE remembers the last record the collector\n"
+		"  acknowledged, so a rerun continues there.  --follow keeps watching for new\n"
+		"  records until SIGTERM.  Stops at a break in the chain unless --allow-broken.\n"),
 	      f);
 }
 

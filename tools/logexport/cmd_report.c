@@ -28,11 +28,13 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: " LX_PROG " report [--key FILE] --since T --until T [-o FILE] [--lang ja|en] DIR...\n"
-	      "  One self-contained HTML report (no external references) for the period:\n"
-	      "  flows per day and zone pair, top denied sources, sanitised mail and removed\n"
-	      "  attachments, policy versions, clock status and chain verification.\n"
-	      "  T is RFC 3339 or YYYY-MM-DD (--until DATE includes that day).\n",
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-logexport report [--key FILE] --since T --until T [-o FILE] [--lang ja|en] DIR...\n"
+		"  One self-contained HTML report (no external references) for the period:\n"
+		"  flows per day and zone pair, top denied sources, sanitised mail and removed\n"
+		"  attachments, policy versions, clock status and chain verification.\n"
+		"  T is RFC 3339 or YYYY-MM-DD (--until DATE includes that day).\n"),
 	      f);
 }
 

@@ -27,10 +27,12 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: " LX_PROG " verify [--key FILE] [--json] [--anchor SEQ:MAC] DIR|FILE...\n"
-	      "  Verify audit chains: each DIR is a whole chain; FILEs together are one\n"
-	      "  chain in the given order (a slice: --anchor SEQ:MAC says which record it\n"
-	      "  must continue).  Exit 0 when everything verifies, 1 otherwise.\n",
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-logexport verify [--key FILE] [--json] [--anchor SEQ:MAC] DIR|FILE...\n"
+		"  Verify audit chains: each DIR is a whole chain; FILEs together are one\n"
+		"  chain in the given order (a slice: --anchor SEQ:MAC says which record it\n"
+		"  must continue).  Exit 0 when everything verifies, 1 otherwise.\n"),
 	      f);
 }
 

@@ -48,16 +48,18 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: sekisho-metrics collect [--log-dir DIR] [--chain DIR]... [--state FILE]\n"
-	      "           [--gateway-socket PATH] [--queue NAME=DIR]... [--dir NAME=DIR]...\n"
-	      "           [--prom FILE] [--json FILE] [--max-bytes N]\n"
-	      "       sekisho-metrics snmp --json FILE\n"
-	      "       sekisho-metrics --help | --version\n"
-	      "  collect: one snapshot of the gateway's counters, audit record counts, queue and\n"
-	      "  directory sizes, written as Prometheus text (--prom) and JSON (--json).\n"
-	      "  snmp: net-snmp pass_persist agent for SEKISHO-MIB, serving the --json snapshot.\n"
-	      "  Defaults: --log-dir /var/log/sekisho (every subdirectory is a chain),\n"
-	      "  --gateway-socket /run/sekisho/gateway/gatewayd.sock.  docs/metrics.md\n",
+	/* TRANSLATORS: the usage; option names, metavariables (FILE, DIR, N, ...),
+	 * values and defaults stay as they are written */
+	fputs(_("usage: sekisho-metrics collect [--log-dir DIR] [--chain DIR]... [--state FILE]\n"
+		"           [--gateway-socket PATH] [--queue NAME=DIR]... [--dir NAME=DIR]...\n"
+		"           [--prom FILE] [--json FILE] [--max-bytes N]\n"
+		"       sekisho-metrics snmp --json FILE\n"
+		"       sekisho-metrics --help | --version\n"
+		"  collect: one snapshot of the gateway's counters, audit record counts, queue and\n"
+		"  directory sizes, written as Prometheus text (--prom) and JSON (--json).\n"
+		"  snmp: net-snmp pass_persist agent for SEKISHO-MIB, serving the --json snapshot.\n"
+		"  Defaults: --log-dir /var/log/sekisho (every subdirectory is a chain),\n"
+		"  --gateway-socket /run/sekisho/gateway/gatewayd.sock.  docs/metrics.md\n"),
 	      f);
 }
 
