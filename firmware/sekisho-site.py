@@ -591,14 +591,20 @@ def milter_spec(root):
                     .format(spec=spec))
 
 
-def set_keys(text, values):
-    """Postfix-style "key = value": replace each key's line, append missing ones."""
+def set_lines(text, values, sep):
+    """Each key's "KEY<sep>VALUE" line replaced (a line "KEY = ..." or "KEY=..."
+    matches either form), missing ones appended."""
     for key, val in values.items():
-        line = f'{key} = {val}'
+        line = f'{key}{sep}{val}'
         text, n = re.subn(rf'^{re.escape(key)}\s*=.*$', lambda _m: line, text, flags=re.M)
         if n == 0:
             text += f'{line}\n'
     return text
+
+
+def set_keys(text, values):
+    """Postfix-style "key = value" (main.cf)."""
+    return set_lines(text, values, ' = ')
 
 
 def hop(h):
@@ -709,13 +715,8 @@ def listen(addr):
 
 
 def set_env(text, values):
-    """Shell-style KEY=VALUE: replace each key's line, append missing ones."""
-    for key, val in values.items():
-        line = f'{key}={val}'
-        text, n = re.subn(rf'^{re.escape(key)}=.*$', lambda _m: line, text, flags=re.M)
-        if n == 0:
-            text += f'{line}\n'
-    return text
+    """Shell-style KEY=VALUE (an EnvironmentFile)."""
+    return set_lines(text, values, '=')
 
 
 def opt(opts, flag, value):

@@ -652,36 +652,33 @@ static int probe_target(const char *spec)
 	return 0;
 }
 
+/* A connected stream socket to addr with send and receive timeouts, or -1. */
+static int dial(int family, int proto, const struct sockaddr *addr, socklen_t len, const struct timeval *tv)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, proto);
+	if (fd >= 0 &&
+	    (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, sizeof(*tv)) < 0 ||
+	     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, tv, sizeof(*tv)) < 0 || connect(fd, addr, len) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static int probe_connect(int timeout_ms)
 {
 	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	if (probe_path[0]) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 		memcpy(sa.sun_path, probe_path, sizeof(probe_path));
-		if (fd >= 0 &&
-		    (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-		     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-		     connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)) {
-			close(fd);
-			fd = -1;
-		}
-		return fd;
+		return dial(AF_UNIX, 0, (struct sockaddr *)&sa, sizeof(sa), &tv);
 	}
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
 	if (getaddrinfo(probe_host, probe_port, &hints, &ai) != 0)
 		return -1;
 	int fd = -1;
-	for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-		if (fd >= 0 &&
-		    (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-		     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-		     connect(fd, a->ai_addr, a->ai_addrlen) < 0)) {
-			close(fd);
-			fd = -1;
-		}
-	}
+	for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next)
+		fd = dial(a->ai_family, a->ai_protocol, a->ai_addr, a->ai_addrlen, &tv);
 	freeaddrinfo(ai);
 	return fd;
 }
@@ -1153,12 +1150,11 @@ int main(int argc, char **argv)
 	snprintf(status, sizeof(status), _("listening on %s (%zu workers)"), sock, workers);
 	svc_ready(status);
 	wd_started = pthread_create(&wd_th, NULL, watchdog_main, NULL) == 0;
-	if (wd_started)
-		pthread_setname_np(wd_th, "milter-watchdog");
 	if (!wd_started) {
 		svc_log(SVC_ERR, PROG, _("cannot start the watchdog thread"));
 		goto out;
 	}
+	pthread_setname_np(wd_th, "milter-watchdog");
 	ex = smfi_main() == MI_SUCCESS ? 0 : 2;
 	svc_stopping();
 	svc_log(SVC_NOTICE, PROG, _("stopped: %lu sanitised, %lu tempfailed, %lu CDR jobs queued, %lu not queued"),

@@ -73,6 +73,7 @@
 #include "common/audit/audit.h"
 #include "common/fdio.h"
 #include "common/i18n.h"
+#include "common/jsonx.h"
 #include "common/monotime.h"
 #include "common/svc.h"
 #include "common/version.h"
@@ -146,18 +147,11 @@ static _Thread_local atomic_llong *my_beat;
 
 #define PROG "sekisho-cdrd"
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* this thread is alive and not stuck (a no-op in the main thread) */
 static void beat(void)
 {
 	if (my_beat)
-		atomic_store(my_beat, now_ms());
+		atomic_store(my_beat, monotime_ms());
 }
 
 /* the same before a call that may wait up to ms and beats nothing meanwhile
@@ -165,7 +159,7 @@ static void beat(void)
 static void beat_ahead(long long ms)
 {
 	if (my_beat)
-		atomic_store(my_beat, now_ms() + ms);
+		atomic_store(my_beat, monotime_ms() + ms);
 }
 
 static void wake_all(void)
@@ -251,12 +245,12 @@ static enum run_end run_cli(const char *const argv[], const char *secret, unsign
 	if (sp[0] >= 0)
 		close(sp[0]);
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	long long until = now_ms() + (long long)timeout_s * 1000;
+	long long until = monotime_ms() + (long long)timeout_s * 1000;
 	enum run_end end = RUN_EXITED;
 	for (;;) {
 		beat();
 		long long dl = atomic_load(&stop_deadline_ms);
-		long long t = now_ms();
+		long long t = monotime_ms();
 		if (t >= until) {
 			end = RUN_TIMEOUT;
 			break;
@@ -295,15 +289,22 @@ static enum run_end run_cli(const char *const argv[], const char *secret, unsign
 }
 
 /* Read a report file (capped) and parse it into rec. */
-static int read_report(int dfd, const char *path, struct cdr_record *rec)
+/* A report's text (at most CDR_RECORD_MAX_REPORT bytes); the caller frees. */
+static int read_report_text(int dfd, const char *path, uint8_t **buf, size_t *len)
 {
 	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
+	int r = fdio_read_all(fd, CDR_RECORD_MAX_REPORT, buf, len);
+	close(fd);
+	return r;
+}
+
+static int read_report(int dfd, const char *path, struct cdr_record *rec)
+{
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = fdio_read_all(fd, CDR_RECORD_MAX_REPORT, &buf, &len);
-	close(fd);
+	int r = read_report_text(dfd, path, &buf, &len);
 	if (r == 0)
 		r = cdr_record_parse((const char *)buf, len, rec);
 	free(buf);
@@ -558,10 +559,10 @@ static void process(struct cdr_job *job)
  * cores (a conversion's caches and wake-ups; docs/benchmarks.md). */
 static void yield_to_mail(void)
 {
-	long long from = now_ms();
+	long long from = monotime_ms();
 	pthread_mutex_lock(&wake_mu);
-	while (!atomic_load(&stopping) && now_ms() - atomic_load(&last_enqueue_ms) < (long long)cf.yield_ms &&
-	       now_ms() - from < YIELD_MAX_MS) {
+	while (!atomic_load(&stopping) && monotime_ms() - atomic_load(&last_enqueue_ms) < (long long)cf.yield_ms &&
+	       monotime_ms() - from < YIELD_MAX_MS) {
 		beat();
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -618,19 +619,9 @@ static void *worker_main(void *arg)
 static void report_detail(int dfd, const char *path, char *buf, size_t len)
 {
 	buf[0] = 0;
-	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return;
 	uint8_t *text = NULL;
 	size_t n = 0;
-	int r = fdio_read_all(fd, CDR_RECORD_MAX_REPORT, &text, &n);
-	close(fd);
-	json_object *o = NULL;
-	json_tokener *tok = r == 0 && n <= INT_MAX ? json_tokener_new() : NULL;
-	if (tok) {
-		o = json_tokener_parse_ex(tok, (const char *)text, (int)n);
-		json_tokener_free(tok);
-	}
+	json_object *o = read_report_text(dfd, path, &text, &n) == 0 ? jsonx_parse((const char *)text, n, 32) : NULL;
 	json_object *d = NULL;
 	if (o && json_object_object_get_ex(o, "detail", &d) && json_object_is_type(d, json_type_string))
 		snprintf(buf, len, "%s", json_object_get_string(d));
@@ -1000,12 +991,12 @@ static void *portal_main(void *arg)
 		bool busy_pass = false;
 		/* after a failure of ours (the mail server down, a full disk)
 		 * the requests and the inbox wait BACKOFF_MS, not a second */
-		bool paused = now_ms() < pause_until;
+		bool paused = monotime_ms() < pause_until;
 		for (int i = 0; i < 16 && !paused && !atomic_load(&stopping); i++) {
 			beat();
 			int r = portal_request();
 			if (r < 0)
-				pause_until = now_ms() + BACKOFF_MS;
+				pause_until = monotime_ms() + BACKOFF_MS;
 			if (r <= 0)
 				break;
 			busy_pass = true;
@@ -1016,10 +1007,10 @@ static void *portal_main(void *arg)
 			busy_pass = true;
 		if (why[0]) {
 			svc_log(SVC_WARNING, PROG, _("inbox: %s (again in %d s)"), why, BACKOFF_MS / 1000);
-			pause_until = now_ms() + BACKOFF_MS;
+			pause_until = monotime_ms() + BACKOFF_MS;
 		}
-		if (now_ms() - last_retry > 60000) {
-			last_retry = now_ms();
+		if (monotime_ms() - last_retry > 60000) {
+			last_retry = monotime_ms();
 			why[0] = 0;
 			r = cdr_duty_follow_up_retry(&duty, why, sizeof(why));
 			if (r < 0)
@@ -1105,8 +1096,9 @@ struct wd {
  * interval, only while every thread beat recently; STATUS= every 5 s. */
 static void watchdog_tick(struct wd *w, unsigned workers)
 {
-	long long now = now_ms();
-	if (now - w->last_ms < (w->usec ? (long long)(w->usec / 2000) : 5000) && now - w->last_ms < 5000)
+	long long now = monotime_ms();
+	long long every = w->usec && w->usec / 2000 < 5000 ? (long long)(w->usec / 2000) : 5000;
+	if (now - w->last_ms < every)
 		return;
 	w->last_ms = now;
 	char status[256];
@@ -1457,7 +1449,7 @@ int main(int argc, char **argv)
 		ifd = -1; /* the 1 s poll still finds new jobs */
 	}
 	for (; started < cf.workers; started++) {
-		atomic_store(&beats[started], now_ms());
+		atomic_store(&beats[started], monotime_ms());
 		if (pthread_create(&th[started], NULL, worker_main, &beats[started]) != 0)
 			break;
 		char tn[16];
@@ -1470,7 +1462,7 @@ int main(int argc, char **argv)
 	}
 	/* the portal duties: one thread, when any of them is configured */
 	bool portal = pqueue || duty.inbox >= 0 || cf.links;
-	atomic_store(&beats[MAX_WORKERS], now_ms());
+	atomic_store(&beats[MAX_WORKERS], monotime_ms());
 	if (portal && pthread_create(&portal_th, NULL, portal_main, &beats[MAX_WORKERS]) != 0) {
 		svc_log(SVC_ERR, PROG, _("cannot start the portal thread"));
 		portal = false;
@@ -1496,7 +1488,8 @@ int main(int argc, char **argv)
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				svc_log(SVC_NOTICE, PROG, _("signal %u: stopping (%u s for running conversions)"),
 					si.ssi_signo, cf.stop_timeout_s);
-				atomic_store(&stop_deadline_ms, now_ms() + (long long)cf.stop_timeout_s * 1000 + 1);
+				atomic_store(&stop_deadline_ms,
+					     monotime_ms() + (long long)cf.stop_timeout_s * 1000 + 1);
 				atomic_store(&stopping, true);
 			}
 		}
@@ -1504,7 +1497,7 @@ int main(int argc, char **argv)
 			char buf[4096];
 			while (read(ifd, buf, sizeof(buf)) > 0)
 				;
-			atomic_store(&last_enqueue_ms, now_ms());
+			atomic_store(&last_enqueue_ms, monotime_ms());
 		}
 		if (cf.once && atomic_load(&busy) == 0 && cdr_queue_length(queue) == 0 &&
 		    (!portal_started || (atomic_load(&portal_idle) && (!pqueue || cdr_dirq_length(pqueue) == 0))))

@@ -509,9 +509,22 @@ struct ptl_http {
 
 enum { ST_NEW = 0, ST_BODY, ST_REFUSED, ST_DONE };
 
+/* What the server answers itself, without a route, an audit record or a
+ * session: the style sheet, and an empty /favicon.ico (every browser asks
+ * for it after each page: a refusal would be an audit record per page
+ * view, half of the operators' activity list). */
+struct builtin {
+	const char *path, *ctype, *body;
+	unsigned status;
+};
+static const struct builtin builtins[] = {
+	{"/style.css", "text/css; charset=utf-8", ptl_style_css, MHD_HTTP_OK},
+	{"/favicon.ico", "image/x-icon", "", MHD_HTTP_NO_CONTENT},
+};
+
 struct req_priv {
 	struct ptl_req req;
-	bool favicon; /* GET /favicon.ico: answered 204, not refused */
+	const struct builtin *builtin; /* a GET of one of builtins[], else NULL */
 	char pathbuf[1024];
 	char *cookies[PTL_MAX_SET_COOKIES];
 	size_t ncookies;
@@ -708,17 +721,12 @@ static void req_begin(struct ptl_http *h, struct req_priv *rp, const char *url, 
 			break;
 		}
 	}
-	if (!req->route && strcmp(method, "GET") == 0 && strcmp(url, "/style.css") == 0) {
-		req->state = ST_BODY;
-		return;
-	}
-	/* every browser asks for it after each page: a refusal would be an
-	 * audit record per page view, half of the operators' activity list */
-	if (!req->route && strcmp(method, "GET") == 0 && strcmp(url, "/favicon.ico") == 0) {
-		rp->favicon = true;
-		req->state = ST_BODY;
-		return;
-	}
+	for (size_t i = 0; !req->route && !strcmp(method, "GET") && i < sizeof(builtins) / sizeof(builtins[0]); i++)
+		if (!strcmp(url, builtins[i].path)) {
+			rp->builtin = &builtins[i];
+			req->state = ST_BODY;
+			return;
+		}
 	if (!req->route) {
 		req->nargs = 0;
 		refuse(h, req, path_found ? PTL_R_METHOD : PTL_R_NOT_FOUND,
@@ -746,7 +754,7 @@ static int req_body(struct ptl_http *h, struct req_priv *rp, const char *data, s
 {
 	struct ptl_req *req = &rp->req;
 	if (!req->route)
-		return 0; /* the style sheet: nothing to read */
+		return 0; /* a builtin: nothing to read */
 	size_t cap = req->route->max_body ? req->route->max_body : (req->route->body ? SIZE_MAX : h->o.max_body);
 	if (len > cap - req->body_bytes)
 		return -EFBIG;
@@ -766,12 +774,9 @@ static int req_body(struct ptl_http *h, struct req_priv *rp, const char *data, s
 static void req_run(struct ptl_http *h, struct req_priv *rp)
 {
 	struct ptl_req *req = &rp->req;
-	if (!req->route && rp->favicon) {
-		ptl_send_text(req, MHD_HTTP_NO_CONTENT, "image/x-icon", "", 0);
-		return;
-	}
 	if (!req->route) {
-		ptl_send_text(req, MHD_HTTP_OK, "text/css; charset=utf-8", ptl_style_css, strlen(ptl_style_css));
+		const struct builtin *b = rp->builtin;
+		ptl_send_text(req, b->status, b->ctype, b->body, strlen(b->body));
 		return;
 	}
 	if (req->route->body) {

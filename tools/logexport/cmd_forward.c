@@ -42,7 +42,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,16 +69,6 @@
 #define BATCH_BYTES_MAX (256u * 1024)
 
 static volatile sig_atomic_t stop_requested;
-
-/* one log line of the forwarder, with its journal priority */
-static void fwd_log(enum svc_prio prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fwd_log(enum svc_prio prio, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	svc_vlog(prio, LX_PROG, fmt, ap);
-	va_end(ap);
-}
 
 /* the watchdog: WatchdogSec= (us, 0 none) and the last ping (ms) */
 static uint64_t wd_usec;
@@ -224,11 +213,11 @@ static int flush_batch(struct fwd *w)
 			break;
 		disconnect(w);
 		if (++failures > w->retries) {
-			fwd_log(SVC_ERR, _("%s; giving up after %" PRIu64 " attempts"), why, failures);
+			svc_log(SVC_ERR, LX_PROG, _("%s; giving up after %" PRIu64 " attempts"), why, failures);
 			fwd_status(w, LINK_DOWN, true);
 			return LX_EXIT_USAGE;
 		}
-		fwd_log(SVC_WARNING, _("%s; retrying in %.1f s"), why, (double)backoff / 1000);
+		svc_log(SVC_WARNING, LX_PROG, _("%s; retrying in %.1f s"), why, (double)backoff / 1000);
 		fwd_status(w, LINK_RETRYING, true);
 		/* a stop request does not cut the backoff short: the batch
 		 * must still be delivered or abandoned cleanly */
@@ -244,7 +233,7 @@ static int flush_batch(struct fwd *w)
 		if (w->statepath) {
 			char why2[512] = "";
 			if (lx_state_save(w->statepath, &w->st, why2, sizeof why2) < 0) {
-				fwd_log(SVC_ERR, "%s", why2);
+				svc_log(SVC_ERR, LX_PROG, "%s", why2);
 				return LX_EXIT_USAGE;
 			}
 		}
@@ -411,11 +400,11 @@ static void print_stop(const struct fwd *w, const struct audit_verify_iter *it, 
 			continue;
 		struct strbuf t = STRBUF_INIT;
 		lx_cli_break_text(&t, res, &res->breaks[i], false);
-		fwd_log(SVC_ERR, _("%s: chain broken: %s"), w->dir, strbuf_str(&t));
+		svc_log(SVC_ERR, LX_PROG, _("%s: chain broken: %s"), w->dir, strbuf_str(&t));
 		strbuf_free(&t);
 		shown++;
 	}
-	fwd_log(SVC_ERR,
+	svc_log(SVC_ERR, LX_PROG,
 		_("%s: forwarding stopped at %s:%" PRIu64 " (offset %" PRIu64 ", %s); --allow-broken forwards past it"),
 		w->dir, base_name(h->path), h->line_no, h->offset, audit_verify_rec_status_name(h->status));
 }
@@ -484,7 +473,7 @@ static int pass(struct fwd *w, enum seek seek)
 	struct audit_verify_iter *it = NULL;
 	int r = audit_verify_open(&o, &it);
 	if (r < 0) {
-		fwd_log(SVC_ERR, "%s: %s", w->dir, strerror(-r));
+		svc_log(SVC_ERR, LX_PROG, "%s: %s", w->dir, strerror(-r));
 		r = LX_EXIT_USAGE;
 		goto out;
 	}
@@ -503,7 +492,7 @@ static int pass(struct fwd *w, enum seek seek)
 				const struct audit_verify_result *res = audit_verify_result(it);
 				for (size_t i = 0; res && i < res->nbreaks; i++)
 					if (!res->breaks[i].explained) {
-						fwd_log(SVC_WARNING,
+						svc_log(SVC_WARNING, LX_PROG,
 							_("%s: the chain has breaks before the resume point (records already forwarded); run verify"),
 							w->dir);
 						break;
@@ -534,7 +523,7 @@ static int pass(struct fwd *w, enum seek seek)
 			goto out_it;
 	}
 	if (e < 0) {
-		fwd_log(SVC_ERR, "%s: %s", w->dir, strerror(-e));
+		svc_log(SVC_ERR, LX_PROG, "%s: %s", w->dir, strerror(-e));
 		r = LX_EXIT_USAGE;
 		goto out_it;
 	}
@@ -545,7 +534,7 @@ static int pass(struct fwd *w, enum seek seek)
 			r = pass(w, SEEK_SEQ);
 			goto out_it;
 		}
-		fwd_log(SVC_ERR,
+		svc_log(SVC_ERR, LX_PROG,
 			_("%s: the last record forwarded (seq %" PRIu64
 			  " in %s) is no longer in the chain; run verify (remove the state file to forward everything again)"),
 			w->dir, w->st.seq, w->st.file);
@@ -553,7 +542,7 @@ static int pass(struct fwd *w, enum seek seek)
 		goto out_it;
 	}
 	if (torn.set && !w->follow && !stop_requested)
-		fwd_log(SVC_WARNING,
+		svc_log(SVC_WARNING, LX_PROG,
 			_("%s: %s ends in an incomplete line (a write in progress, or a crash): not forwarded"), w->dir,
 			base_name(torn.path));
 	r = flush_batch(w);
@@ -760,12 +749,12 @@ int cmd_forward_main(int argc, char **argv)
 		char why[512] = "";
 		int r = lx_state_load(w.statepath, &w.st, why, sizeof why);
 		if (r < 0 && r != -ENOENT) {
-			fwd_log(SVC_ERR, "%s", why);
+			svc_log(SVC_ERR, LX_PROG, "%s", why);
 			return LX_EXIT_USAGE;
 		}
 		if (r == 0 && strcmp(w.st.dir, real) != 0) {
-			fwd_log(SVC_ERR, _("%s belongs to %s, not %s: use one state file per directory"), w.statepath,
-				w.st.dir, real);
+			svc_log(SVC_ERR, LX_PROG, _("%s belongs to %s, not %s: use one state file per directory"),
+				w.statepath, w.st.dir, real);
 			return LX_EXIT_USAGE;
 		}
 		w.have_pos = r == 0 && w.st.seq;
@@ -773,7 +762,7 @@ int cmd_forward_main(int argc, char **argv)
 	snprintf(w.st.dir, sizeof w.st.dir, "%s", real);
 	snprintf(w.st.to, sizeof w.st.to, "%s", w.to);
 	if (!w.statepath)
-		fwd_log(SVC_WARNING,
+		svc_log(SVC_WARNING, LX_PROG,
 			_("no --state: forwarding from the start of the chain, and a rerun will start there again"));
 
 	struct audit_key key;
@@ -783,7 +772,7 @@ int cmd_forward_main(int argc, char **argv)
 	if (!plain) {
 		char why[512] = "";
 		if (lx_tls_new(&tls, &w.tls, why, sizeof why) < 0) {
-			fwd_log(SVC_ERR, "%s", why);
+			svc_log(SVC_ERR, LX_PROG, "%s", why);
 			audit_key_wipe(&key);
 			return LX_EXIT_USAGE;
 		}
@@ -803,10 +792,10 @@ int cmd_forward_main(int argc, char **argv)
 		if (lx_net_open(&w.conn, w.host, w.port, w.tls, w.server_name, (int)w.timeout_ms, why, sizeof why) ==
 		    0) {
 			ls = LINK_CONNECTED;
-			fwd_log(SVC_INFO, _("connected to %s"), w.to);
+			svc_log(SVC_INFO, LX_PROG, _("connected to %s"), w.to);
 		} else {
 			ls = LINK_RETRYING;
-			fwd_log(SVC_WARNING, _("%s; retrying when there is a record to send"), why);
+			svc_log(SVC_WARNING, LX_PROG, _("%s; retrying when there is a record to send"), why);
 		}
 	}
 	fwd_status(&w, ls, true);
@@ -815,16 +804,16 @@ int cmd_forward_main(int argc, char **argv)
 	svc_stopping();
 	disconnect(&w);
 	if (w.sent)
-		fwd_log(SVC_NOTICE,
+		svc_log(SVC_NOTICE, LX_PROG,
 			dngettext(SEKISHO_TEXTDOMAIN,
 				  "forwarded %" PRIu64 " record (seq %" PRIu64 "..%" PRIu64 ") to %s",
 				  "forwarded %" PRIu64 " records (seq %" PRIu64 "..%" PRIu64 ") to %s",
 				  (unsigned long)w.sent),
 			w.sent, w.first_seq, w.last_seq, w.to);
 	else if (rc == 0)
-		fwd_log(SVC_INFO, _("nothing new to forward to %s"), w.to);
+		svc_log(SVC_INFO, LX_PROG, _("nothing new to forward to %s"), w.to);
 	if (w.notices)
-		fwd_log(SVC_WARNING,
+		svc_log(SVC_WARNING, LX_PROG,
 			dngettext(SEKISHO_TEXTDOMAIN, "sent %" PRIu64 " chain.broken notice",
 				  "sent %" PRIu64 " chain.broken notices", (unsigned long)w.notices),
 			w.notices);

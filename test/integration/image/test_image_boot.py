@@ -575,14 +575,8 @@ def mail_test(lab, con):
             "s.quit()\nprint('SENT')\n")
     r = sh("ip", "netns", "exec", lab.a, sys.executable, "-c", send, check_rc=False, timeout=120)
     ok = check(r.stdout.strip() == "SENT", f"lg-mail -> relay: accepted ({r.stderr.strip()[-200:]})")
-    got, body = None, ""
-    deadline = time.monotonic() + 120
-    while ok and time.monotonic() < deadline and got is None:
-        for dp, _, fs in os.walk(d):
-            for f in fs:
-                with open(os.path.join(dp, f), "rb") as fh:
-                    got = email.message_from_bytes(fh.read(), policy=email.policy.default)
-        time.sleep(1)
+    got = await_mail(d, set()) if ok else None
+    body = ""
     if got is not None:
         part = got.get_body(preferencelist=("plain", "html"))
         body = part.get_content() if part is not None else ""
@@ -594,6 +588,27 @@ def mail_test(lab, con):
     if ok:
         attachment_test(lab, con, d)
     shutil.rmtree(d, ignore_errors=True)
+
+
+def await_mail(d, seen, timeout=120):
+    """The first mail smtp-sink wrote into D that is not in SEEN (parsed by
+    Python's email), or None.  smtp-sink writes the file as the mail
+    arrives: it is whole once its size stays the same for a second."""
+    sizes = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for dp, _, fs in os.walk(d):
+            for f in fs:
+                path = os.path.join(dp, f)
+                if path in seen:
+                    continue
+                size = os.path.getsize(path)
+                if size > 0 and sizes.get(path) == size:
+                    with open(path, "rb") as fh:
+                        return email.message_from_bytes(fh.read(), policy=email.policy.default)
+                sizes[path] = size
+        time.sleep(1)
+    return None
 
 
 def attachment_test(lab, con, d):
@@ -614,22 +629,7 @@ def attachment_test(lab, con, d):
                        capture_output=True, timeout=120)
     if not check(r.stdout.strip() == b"SENT", f"lg-mail -> relay: the mail with a PNG accepted ({r.stderr[-200:]!r})"):
         return
-    # smtp-sink writes the file as the mail arrives: it is whole once its
-    # size stays the same for a second
-    got, sizes = None, {}
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and got is None:
-        for dp, _, fs in os.walk(d):
-            for f in fs:
-                path = os.path.join(dp, f)
-                if path in seen:
-                    continue
-                size = os.path.getsize(path)
-                if size > 0 and sizes.get(path) == size:
-                    with open(path, "rb") as fh:
-                        got = email.message_from_bytes(fh.read(), policy=email.policy.default)
-                sizes[path] = size
-        time.sleep(1)
+    got = await_mail(d, seen)
     text = ""
     if got is not None:
         part = got.get_body(preferencelist=("plain",))
